@@ -1,0 +1,59 @@
+# The verbs a person uses. Every target installs what it needs first (cached outside the clone).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PY := .venv/bin/python
+export PYTHONPATH := $(CURDIR)/workers
+export IPA_PYTHON := $(CURDIR)/.venv/bin/python
+ARTIFACTS := test-artifacts
+
+.PHONY: help setup setup-node setup-python setup-system test test-ts test-py demo bench chaos gpu-check typecheck clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+setup: setup-system setup-node setup-python ## Install everything (Node deps, Python env, redis-server)
+
+setup-system:
+	@scripts/setup-system.sh $(if $(BROWSER),--browser,)
+
+setup-node: node_modules/.package-lock.json
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup-python:
+	@scripts/setup-python.sh
+
+typecheck: setup-node ## TypeScript type check
+	npx tsc --noEmit -p .
+
+test: ## Run all tests (vitest + pytest) against a throwaway Redis
+	@$(MAKE) --no-print-directory setup BROWSER=1
+	@mkdir -p $(ARTIFACTS)
+	@rc=0; \
+	npx tsc --noEmit -p . || rc=1; \
+	npx vitest run --reporter=default --reporter=json --outputFile.json=$(ARTIFACTS)/vitest.json || rc=1; \
+	$(PY) -m pytest -q workers/tests --junitxml=$(ARTIFACTS)/pytest.xml || rc=1; \
+	node scripts/test-summary.mjs $(ARTIFACTS)/vitest.json $(ARTIFACTS)/pytest.xml || rc=1; \
+	exit $$rc
+
+test-ts: setup ## vitest only
+	npx vitest run
+
+test-py: setup-python ## pytest only
+	$(PY) -m pytest -q workers/tests
+
+demo: setup ## Run recipes/tiny.yaml end to end (SFT warm-up, 3 IPA rounds, final DPO, evaluation) and print the report
+	npx tsx orchestrator/cli/main.ts run recipes/tiny.yaml
+
+bench: setup ## Benchmarks, side by side with their baselines; writes bench/results.json
+	npx tsx bench/run.ts
+
+chaos: setup ## Fault injection on a multi-shard tiny run (kills, Redis restart, FLUSHALL) vs an undisturbed run
+	npx tsx scripts/chaos.ts
+
+gpu-check: setup-python ## The Qwen2-VL-7B architecture on a CUDA GPU (tiny config on CPU): generation and DPO figures
+	$(PY) -m ipa_worker.gpu_check $(GPU_CHECK_ARGS)
+
+clean: ## Remove run directories and test artifacts (caches outside the clone stay)
+	rm -rf runs $(ARTIFACTS) .cache

@@ -1,0 +1,272 @@
+/**
+ * The recipe schema: the single source of truth for every setting of a run.
+ *
+ * Types (`Recipe`), defaults, the field reference in docs/recipe.md and the JSON Schema the
+ * Python worker validates job payloads against are all derived from this file
+ * (see `json-schema.ts` and `ipa recipe schema`). Every field carries its default and a
+ * description; where the paper is silent the default is ours and the description says so.
+ */
+import { z } from 'zod';
+
+const num = (lo: number, hi: number) => z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b && a >= lo && b <= hi, {
+  message: `a [low, high] range with ${lo} <= low <= high <= ${hi}`,
+});
+
+/** A path as written in the recipe: resolved relative to the recipe's folder when loaded. */
+const pathField = z.string().min(1);
+
+export const LoraSchema = z
+  .object({
+    r: z.number().int().positive().default(16).describe('LoRA rank.'),
+    alpha: z.number().positive().default(32).describe('LoRA alpha (scaling = alpha / r).'),
+    dropout: z.number().min(0).max(1).default(0.05).describe('LoRA dropout.'),
+    target_modules: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'])
+      .describe("Modules of the language model that get adapters (the vision tower is left frozen)."),
+  })
+  .strict();
+
+export const ModelSchema = z
+  .object({
+    base: pathField.describe('Checkpoint directory of the initial model (Qwen2-VL / Qwen2.5-VL, `from_pretrained` format).'),
+    build_tiny: z
+      .boolean()
+      .default(false)
+      .describe('Build a tiny randomly initialised Qwen2-VL at `base` when the folder is missing (tests and the demo; no download).'),
+    tiny_seed: z.number().int().default(0).describe('Seed of the tiny model builder.'),
+    dtype: z.enum(['auto', 'float32', 'bfloat16', 'float16']).default('auto').describe('Weights dtype; auto = bfloat16 on CUDA, float32 on CPU.'),
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto').describe('Device for inference and training; auto picks CUDA when present.'),
+    attn_implementation: z.enum(['eager', 'sdpa', 'flash_attention_2']).default('sdpa').describe('Attention kernel.'),
+    min_pixels: z.number().int().positive().default(56 * 56).describe('Smallest image area the processor resizes to.'),
+    max_pixels: z
+      .number()
+      .int()
+      .positive()
+      .default(448 * 448)
+      .describe('Largest image area the processor resizes to; caps visual tokens and memory (every Qwen2-VL user needs this).'),
+  })
+  .strict();
+
+export const DataSourceSchema = z
+  .object({
+    path: pathField.describe('A JSONL file, a Parquet file or folder, a Hugging Face dataset directory, or a LLaVA/ShareGPT JSON file.'),
+    format: z.enum(['jsonl', 'parquet', 'hf', 'sharegpt']).default('jsonl').describe('How to read `path`.'),
+    weight: z.number().positive().default(1).describe('Mixing weight: share of this source among the seeds (after `max_rows`).'),
+    max_rows: z.number().int().positive().optional().describe('Read at most this many rows of the source.'),
+    image_root: pathField.optional().describe('Folder that relative image paths in this source are resolved against (default: the source file\'s folder).'),
+  })
+  .strict();
+
+export const SyntheticSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('Generate the synthetic shapes/colours/counts/text task into `output_dir` when it is missing.'),
+    output_dir: pathField.default('data/synthetic').describe('Where the generated train.jsonl, heldout.jsonl and images go.'),
+    train_size: z.number().int().positive().default(64).describe('Training seeds to generate.'),
+    heldout_size: z.number().int().positive().default(48).describe('Held-out evaluation items to generate.'),
+    seed: z.number().int().default(0).describe('Generator seed (the dataset is a pure function of it).'),
+    image_size: z.number().int().min(28).max(1024).default(56).describe('Side of the square images, in pixels.'),
+  })
+  .strict();
+
+export const DataSchema = z
+  .object({
+    sources: z.array(DataSourceSchema).default([]).describe('Seed data sources: rows of (image, instruction, reference answer, optional task type).'),
+    synthetic: SyntheticSchema.prefault({}),
+    shard_size: z.number().int().positive().default(16).describe('Seeds per shard: the unit of work, retry and resume.'),
+    max_seeds: z.number().int().positive().optional().describe('Use at most this many seeds (after mixing).'),
+    max_instruction_chars: z.number().int().positive().default(4000).describe('Longer instructions are rejected row by row.'),
+    max_image_bytes: z.number().int().positive().default(32 * 1024 * 1024).describe('Larger image files are rejected row by row.'),
+    max_image_side: z.number().int().positive().default(8192).describe('Images with a larger side are rejected row by row (decompression bombs).'),
+  })
+  .strict();
+
+export const PerturbationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('gaussian_noise'), weight: z.number().positive().default(1), std: num(0, 1).default([0.05, 0.2]).describe('Noise std as a fraction of 255.') }).strict(),
+  z.object({ kind: z.literal('blur'), weight: z.number().positive().default(1), radius: num(0, 50).default([1, 3]).describe('Gaussian blur radius in pixels.') }).strict(),
+  z.object({ kind: z.literal('downscale'), weight: z.number().positive().default(1), factor: num(0.01, 1).default([0.2, 0.5]).describe('Down-scale factor before scaling back up.') }).strict(),
+  z.object({ kind: z.literal('crop'), weight: z.number().positive().default(1), fraction: num(0.05, 1).default([0.5, 0.8]).describe('Side fraction of the random crop kept.') }).strict(),
+  z.object({ kind: z.literal('color_jitter'), weight: z.number().positive().default(1), strength: num(0, 1).default([0.2, 0.6]).describe('Brightness/contrast/saturation jitter strength.') }).strict(),
+]);
+
+export const SamplingSchema = z
+  .object({
+    backend: z.enum(['hf', 'vllm']).default('hf').describe('hf: batched transformers `generate`; vllm: the offline engine (when installed).'),
+    num_normal: z.number().int().min(0).default(4).describe('K: normal responses per seed on (V, I). The paper does not give K; 4 is ours.'),
+    num_contrastive: z.number().int().min(0).default(4).describe("K': contrastive responses per seed on (t(V), I). Ours."),
+    temperature: z.number().min(0).default(1.0).describe('Sampling temperature (0 = greedy).'),
+    top_p: z.number().gt(0).max(1).default(0.95).describe('Nucleus sampling p.'),
+    max_new_tokens: z.number().int().positive().default(128).describe('Longest response.'),
+    batch_size: z.number().int().positive().default(16).describe('Sequences per `generate` call (the worker halves it on CUDA out-of-memory).'),
+    perturbations: z
+      .array(PerturbationSchema)
+      .min(1)
+      .prefault([{ kind: 'gaussian_noise' }, { kind: 'blur' }, { kind: 'downscale' }, { kind: 'crop' }, { kind: 'color_jitter' }])
+      .describe('The set t is drawn from, per contrastive sample, by weight.'),
+  })
+  .strict();
+
+export const VerifierSchema = z
+  .object({
+    kind: z.enum(['rule', 'model']).default('model').describe('model: pi_V judges the four checks from a prompt; rule: normalised exact/contains/numeric match (short answers).'),
+    rule_mode: z.enum(['auto', 'exact', 'contains', 'numeric']).default('auto').describe('Rule verifier match; auto picks numeric for numbers, contains for short answers, else exact.'),
+    template: pathField.optional().describe('Prompt template of the model verifier (default: the packaged four-check template).'),
+    max_new_tokens: z.number().int().positive().default(96).describe('Verifier output budget (verdict + reasons).'),
+    model: z.enum(['initial', 'generator']).default('initial').describe('Which weights judge: the initial model, or the current generator (with its adapter).'),
+  })
+  .strict();
+
+export const ReviserSchema = z
+  .object({
+    feedback_template: pathField.optional().describe('Feedback prompt: sees (V, I, r).'),
+    reference_feedback_template: pathField.optional().describe('Feedback prompt of reference-guided rounds: also sees r_ref.'),
+    refine_template: pathField.optional().describe('Refinement prompt: sees (V, I, r, feedback).'),
+    max_revisions_per_seed: z.number().int().positive().default(4).describe('Failed responses revised per seed (ours).'),
+    temperature: z.number().min(0).default(0.7).describe('Sampling temperature of feedback and refinement (ours).'),
+    max_new_tokens: z.number().int().positive().default(128).describe('Budget of feedback and of refinement.'),
+  })
+  .strict();
+
+export const PairsSchema = z
+  .object({
+    max_pairs_per_seed: z.number().int().positive().default(2).describe('Response pairs kept per seed (ours).'),
+    rejected_choice: z
+      .enum(['closest', 'random'])
+      .default('closest')
+      .describe('closest: the response a passing refinement came from, else the smallest edit distance to the chosen one.'),
+    feedback_pairs: z.boolean().default(true).describe('Build reviser feedback pairs (passing-refinement feedback vs failing).'),
+  })
+  .strict();
+
+export const RoundSchema = z
+  .object({
+    name: z.string().min(1).optional().describe('A label for reports.'),
+    seeds: z.enum(['all', 'challenging']).optional().describe('all seeds, or those no earlier round solved. Default: all in round 1, challenging after.'),
+    contrastive: z.boolean().default(true).describe('Draw contrastive samples on perturbed images.'),
+    revision: z.boolean().default(true).describe('Revise failed responses (feedback then refinement).'),
+    reference_guided: z.boolean().default(false).describe('The feedback prompt also sees r_ref (round 3 of the paper). Never the sampling prompt.'),
+    self_evolve: z.boolean().optional().describe('Sample and revise with the adapters trained after the previous round (default: true after round 1).'),
+  })
+  .strict();
+
+export const DpoSchema = z
+  .object({
+    beta: z.number().positive().default(0.1).describe('DPO beta.'),
+    loss_type: z.enum(['sigmoid', 'ipo', 'hinge', 'robust']).default('sigmoid').describe("TRL DPO loss type."),
+    learning_rate: z.number().positive().default(5e-6).describe('Learning rate.'),
+    epochs: z.number().positive().default(1).describe('Epochs (the paper: 1).'),
+    batch_size: z.number().int().positive().default(4).describe('Per-device batch size (the worker halves it on CUDA out-of-memory).'),
+    grad_accum: z.number().int().positive().default(1).describe('Gradient accumulation steps.'),
+    gradient_checkpointing: z.boolean().default(false).describe('Trade compute for memory (on for 7B).'),
+    bf16: z.enum(['auto', 'on', 'off']).default('auto').describe('bf16 mixed precision; auto = on for CUDA.'),
+    precompute_ref_log_probs: z.boolean().default(false).describe('Compute reference log-probs once before training (saves memory for full fine-tuning).'),
+    max_length: z.number().int().positive().default(1024).describe('Prompt + response tokens kept.'),
+    save_steps: z.number().int().positive().default(50).describe('Checkpoint every N steps; a restarted job resumes from the last one.'),
+    full_finetune: z.boolean().default(false).describe('Train all language-model weights instead of a LoRA adapter.'),
+    lora: LoraSchema.prefault({}),
+    seed: z.number().int().default(0).describe('Training seed.'),
+  })
+  .strict();
+
+export const SftSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('Warm the initial model up with SFT on the seeds\' reference answers before round 1.'),
+    epochs: z.number().positive().default(3).describe('SFT epochs.'),
+    learning_rate: z.number().positive().default(1e-4).describe('SFT learning rate.'),
+    batch_size: z.number().int().positive().default(8).describe('SFT batch size.'),
+    full_finetune: z.boolean().default(true).describe('Full fine-tuning (true) or LoRA merged into the weights (false).'),
+    lora: LoraSchema.prefault({}),
+    max_rows: z.number().int().positive().optional().describe('Use at most this many seed rows.'),
+  })
+  .strict();
+
+export const TrainingSchema = z
+  .object({
+    dpo: DpoSchema.prefault({}),
+    train_reviser: z.boolean().default(true).describe('Train a reviser adapter on feedback pairs between rounds (pi_R+).'),
+    pairs_from: z.enum(['cumulative', 'round']).default('cumulative').describe('The policy after round r learns from pairs of rounds 1..r (cumulative) or of round r only.'),
+    adapters_from: z.enum(['initial', 'previous']).default('initial').describe('Round r+1 trains fresh adapters on the initial model, or continues the previous round\'s.'),
+    reference_model: z.enum(['initial', 'round_start']).default('initial').describe('DPO reference: the initial model, or the round\'s starting point.'),
+  })
+  .strict();
+
+export const EvalBenchmarkSchema = z
+  .object({
+    name: z.string().min(1).describe('Benchmark name in reports.'),
+    path: pathField.describe('JSONL rows: image, question, answer, metric (exact | yesno | contains | anls), optional task_type.'),
+    max_rows: z.number().int().positive().optional().describe('Evaluate at most this many rows.'),
+  })
+  .strict();
+
+export const EvalSchema = z
+  .object({
+    benchmarks: z.array(EvalBenchmarkSchema).default([]).describe('Local benchmarks (the synthetic held-out split is added when `data.synthetic.enabled`).'),
+    max_new_tokens: z.number().int().positive().default(32).describe('Greedy answer budget.'),
+    batch_size: z.number().int().positive().default(16).describe('Items per generate call.'),
+    after: z.enum(['every_round', 'final', 'none']).default('every_round').describe('Evaluate the initial model and the policy after each round, only the final one, or never.'),
+    lmms_eval: z
+      .object({
+        enabled: z.boolean().default(false).describe('Also run lmms-eval (when installed) on the final policy.'),
+        tasks: z.array(z.string()).default(['pope', 'mme']).describe('lmms-eval task names.'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const OrchestrationSchema = z
+  .object({
+    attempts: z.number().int().positive().default(3).describe('Tries per job before it fails (crashes, lost workers).'),
+    backoff_ms: z.number().int().min(0).default(2000).describe('First retry delay; doubles on each try.'),
+    lock_duration_ms: z.number().int().positive().default(60_000).describe('BullMQ job lock; renewed while a job runs, so a dead worker\'s job is recovered after about this long.'),
+    stalled_interval_ms: z.number().int().positive().default(30_000).describe('How often workers look for stalled jobs.'),
+    concurrency: z
+      .object({
+        sample: z.number().int().positive().default(1),
+        verify: z.number().int().positive().default(1),
+        revise: z.number().int().positive().default(1),
+        train: z.number().int().positive().default(1),
+        eval: z.number().int().positive().default(1),
+      })
+      .strict()
+      .prefault({})
+      .describe('Global concurrency per queue (models the GPUs of the fleet).'),
+  })
+  .strict();
+
+export const RecipeSchema = z
+  .object({
+    name: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"').describe('Run name prefix.'),
+    seed: z.number().int().default(0).describe('Run seed: every sampled response derives its seed from (run seed, seed id, sample index).'),
+    runs_dir: pathField.default('runs').describe('Where run directories are created (relative to the recipe).'),
+    allowed_roots: z.array(pathField).default([]).describe('Extra folders recipe paths may point into, besides the recipe\'s own folder.'),
+    model: ModelSchema,
+    data: DataSchema.prefault({}),
+    sampling: SamplingSchema.prefault({}),
+    verifier: VerifierSchema.prefault({}),
+    reviser: ReviserSchema.prefault({}),
+    pairs: PairsSchema.prefault({}),
+    rounds: z
+      .array(RoundSchema)
+      .min(1)
+      .max(10)
+      .prefault([{ name: 'automated' }, { name: 'self-evolution' }, { name: 'reference-guided', reference_guided: true }])
+      .describe('What each round does; the default is the paper\'s three rounds.'),
+    warmup: z.object({ sft: SftSchema.prefault({}) }).strict().prefault({}),
+    training: TrainingSchema.prefault({}),
+    eval: EvalSchema.prefault({}),
+    orchestration: OrchestrationSchema.prefault({}),
+  })
+  .strict();
+
+/** A recipe as written (defaults optional). */
+export type RecipeInput = z.input<typeof RecipeSchema>;
+/** A validated recipe with every default filled in and paths absolute. */
+export type Recipe = z.output<typeof RecipeSchema>;
+export type Round = z.output<typeof RoundSchema>;
+export type Perturbation = z.output<typeof PerturbationSchema>;
+
+/** Stage kinds that own a queue; the rest of a round's stages reuse them. */
+export const QUEUE_KINDS = ['control', 'prepare', 'sample', 'verify', 'revise', 'pair', 'train', 'eval'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
