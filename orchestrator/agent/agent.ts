@@ -1,0 +1,366 @@
+/**
+ * The worker agent (`ipa worker`): takes jobs from BullMQ queues and runs them in Python
+ * processes it owns, one slot per device. Inference stages share a long-lived process (models
+ * stay loaded between jobs); training stages get a fresh process, and the slot's inference
+ * process is stopped first so the two never hold the device at once.
+ *
+ * Faults: a Python crash fails the try (BullMQ retries with backoff) and the process is
+ * restarted; a dead agent's jobs are recovered by BullMQ's stalled-job check; CUDA OOM retries
+ * with half the batch; `ipa cancel` aborts the run's active jobs through a pub/sub message.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { PythonError, PythonProcess, PythonProcessExited } from '../bridge/python-process.js';
+import { ProgressThrottle } from '../bridge/progress-throttle.js';
+import { jobLogger, rootLogger, type Logger } from '../log.js';
+import { FRESH_PROCESS_STAGES, jobId, type JobDescriptor } from '../plan/stages.js';
+import { connect } from '../queue/connection.js';
+import { keys, DEFAULT_PREFIX, QueueSet } from '../queue/queues.js';
+import { QUEUE_KINDS, type QueueKind } from '../recipe/schema.js';
+import { stagePayloadJsonSchema } from '../recipe/json-schema.js';
+import { RunStore, type DoneRecord } from '../store/run-store.js';
+import { advanceRound } from './advance.js';
+import { buildPayload } from './payload.js';
+import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, type WorkerInfo } from './registry.js';
+
+export interface AgentOptions {
+  redisUrl: string;
+  /** @defaultValue DEFAULT_PREFIX ('ipa') */
+  prefix?: string;
+  /** @defaultValue every queue */
+  queues?: readonly QueueKind[];
+  /** Device index given to the Python processes as CUDA_VISIBLE_DEVICES. @defaultValue none (CPU or all GPUs) */
+  gpu?: string;
+  /** Python slots, i.e. jobs at once. @defaultValue 1 */
+  concurrency?: number;
+  /** Python interpreter. @defaultValue IPA_PYTHON, else .venv/bin/python */
+  python?: string;
+  /** BullMQ lock; renewed every half of it while a job runs. @defaultValue 60000 */
+  lockDurationMs?: number;
+  /** @defaultValue 30000 */
+  stalledIntervalMs?: number;
+  /** Stalls (lost workers) a job survives before it fails. @defaultValue 5 */
+  maxStalledCount?: number;
+  /** Extra environment for the Python processes (tests inject faults through it). */
+  pythonEnv?: Record<string, string>;
+  logger?: Logger;
+  id?: string;
+}
+
+interface Slot {
+  index: number;
+  busy: boolean;
+  proc?: PythonProcess;
+}
+
+/** Delay before a paused run's job is looked at again. */
+const PAUSE_POLL_MS = 1000;
+
+export class WorkerAgent {
+  readonly id: string;
+  private readonly log: Logger;
+  private readonly workers: Worker[] = [];
+  private readonly slots: Slot[];
+  private readonly waiters: Array<(s: Slot) => void> = [];
+  private readonly active = new Map<string, { runId: string; abort: AbortController; info: WorkerInfo['current'][number] }>();
+  private heartbeat?: NodeJS.Timeout;
+  private subscriber?: Redis;
+  private redis!: Redis;
+  private queues!: QueueSet;
+  private info!: WorkerInfo;
+  private closing = false;
+  private readonly payloadSchema = stagePayloadJsonSchema();
+
+  private constructor(private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number }) {
+    this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+    this.log = (opts.logger ?? rootLogger).child({ worker: this.id });
+    this.slots = Array.from({ length: opts.concurrency }, (_, index) => ({ index, busy: false }));
+  }
+
+  static async start(opts: AgentOptions): Promise<WorkerAgent> {
+    const agent = new WorkerAgent({
+      ...opts,
+      prefix: opts.prefix ?? DEFAULT_PREFIX,
+      queues: opts.queues ?? QUEUE_KINDS,
+      concurrency: opts.concurrency ?? 1,
+    });
+    await agent.init();
+    return agent;
+  }
+
+  private async init(): Promise<void> {
+    const o = this.opts;
+    this.redis = connect(o.redisUrl);
+    this.queues = new QueueSet(this.redis, o.prefix);
+    this.info = {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      queues: [...o.queues],
+      gpu: o.gpu ?? null,
+      concurrency: o.concurrency,
+      devices: [],
+      backends: [],
+      versions: {},
+      started_at: new Date().toISOString(),
+      heartbeat_at: new Date().toISOString(),
+      current: [],
+    };
+    // Start one inference process up front when this agent serves Python stages: it reports the
+    // devices and versions the registry shows, and the first job does not pay for the start.
+    if (o.queues.some((q) => q !== 'control' && q !== 'train')) {
+      const p = await this.slotProcess(this.slots[0]);
+      this.info.devices = p.ready.devices;
+      this.info.backends = p.ready.backends;
+      this.info.versions = p.ready.versions;
+    }
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+    this.heartbeat.unref();
+    this.subscriber = connect(o.redisUrl);
+    this.subscriber.on('error', () => undefined);
+    await this.subscriber.subscribe(keys.control(o.prefix));
+    this.subscriber.on('message', (_ch, msg) => this.onControl(msg));
+    for (const q of o.queues) {
+      const w = new Worker(q, (job: Job, token?: string) => this.process(job, token), {
+        connection: this.redis.duplicate(),
+        prefix: o.prefix,
+        // The control queue does no heavy work; Python queues are bounded by the slots.
+        concurrency: q === 'control' ? 4 : o.concurrency,
+        lockDuration: o.lockDurationMs ?? 60_000,
+        stalledInterval: o.stalledIntervalMs ?? 30_000,
+        maxStalledCount: o.maxStalledCount ?? 5,
+      });
+      w.on('failed', (job, err) => void this.onFailed(job, err));
+      w.on('error', (err) => this.log.warn({ err: err.message, queue: q }, 'queue worker error'));
+      this.workers.push(w);
+    }
+    this.log.info({ queues: o.queues, gpu: o.gpu ?? null, concurrency: o.concurrency }, 'worker started');
+  }
+
+  private async beat(): Promise<void> {
+    this.info.heartbeat_at = new Date().toISOString();
+    this.info.current = [...this.active.values()].map((a) => a.info);
+    await publishWorker(this.redis, this.opts.prefix, this.info);
+  }
+
+  private onControl(raw: string): void {
+    let msg: { action?: string; runId?: string };
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (msg.action !== 'cancel' || !msg.runId) return;
+    for (const [id, a] of this.active) {
+      if (a.runId === msg.runId) {
+        this.log.info({ job: id, run: msg.runId }, 'cancelling job of cancelled run');
+        a.abort.abort();
+      }
+    }
+  }
+
+  private pythonEnv(): Record<string, string> {
+    const env: Record<string, string> = { ...(this.opts.pythonEnv ?? {}) };
+    if (this.opts.gpu !== undefined) env.CUDA_VISIBLE_DEVICES = this.opts.gpu;
+    return env;
+  }
+
+  private async startPython(log: Logger, onStderr?: (line: string) => void): Promise<PythonProcess> {
+    const p = await PythonProcess.start({ python: this.opts.python, env: this.pythonEnv(), logger: log, onStderr });
+    await p.configure(this.payloadSchema);
+    return p;
+  }
+
+  /** The slot's long-lived inference process, (re)started when missing or dead. */
+  private async slotProcess(slot: Slot): Promise<PythonProcess> {
+    if (!slot.proc || slot.proc.exitInfo) {
+      slot.proc = await this.startPython(this.log.child({ slot: slot.index }), (line) => this.stderrSink.get(slot.index)?.(line));
+    }
+    return slot.proc;
+  }
+
+  private readonly stderrSink = new Map<number, (line: string) => void>();
+
+  private acquire(): Promise<Slot> {
+    const free = this.slots.find((s) => !s.busy);
+    if (free) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    return new Promise((res) => this.waiters.push(res));
+  }
+
+  private release(slot: Slot): void {
+    const next = this.waiters.shift();
+    if (next) next(slot);
+    else slot.busy = false;
+  }
+
+  private async process(job: Job, token?: string): Promise<unknown> {
+    const d = job.data as JobDescriptor & { batchScale?: number };
+    const id = job.id ?? jobId(d);
+    const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id });
+    const store = new RunStore(d.runDir);
+    const state = store.info().state;
+    if (state === 'cancelled' || state === 'failed') throw new UnrecoverableError(`run ${d.runId} is ${state}`);
+    if (state === 'paused') {
+      await job.moveToDelayed(Date.now() + PAUSE_POLL_MS, token);
+      throw new DelayedError();
+    }
+    if (state === 'queued') store.setState('running');
+
+    const cached = store.verifiedDoneRecord(id);
+    if (cached) {
+      log.info('already done (done record present): not computed again');
+      return summary(cached);
+    }
+    const recipe = store.recipe();
+    const startedAt = new Date();
+    const attempt = job.attemptsMade + 1;
+
+    if (d.stage === 'advance') {
+      const r = await advanceRound(store, recipe, d.round, this.queues);
+      const rec = this.record(id, d, r.outputs, r.metrics, [], startedAt, store.attempts(id));
+      store.writeDone(rec);
+      log.info(r.metrics, 'round advanced');
+      return summary(rec);
+    }
+
+    const slot = await this.acquire();
+    const abort = new AbortController();
+    this.active.set(id, { runId: d.runId, abort, info: { job_id: id, stage: d.stage, run: d.runId, round: d.round, shard: d.shard, started_at: startedAt.toISOString() } });
+    const fresh = FRESH_PROCESS_STAGES.has(d.stage);
+    let proc: PythonProcess | undefined;
+    const throttle = new ProgressThrottle<Record<string, unknown>>(2, (p) => void job.updateProgress(p).catch(() => undefined));
+    const logLine = (line: string) => store.appendLog(id, line);
+    try {
+      store.recordAttempt(id, { attempt, worker: this.id, started_at: startedAt.toISOString() });
+      const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
+      log.info({ attempt, batch_scale: payload.options.batch_scale }, 'stage started');
+      if (fresh) {
+        // Training needs the device to itself: stop this slot's inference process first.
+        if (slot.proc) {
+          await slot.proc.close({ graceMs: 5000 }).catch(() => undefined);
+          slot.proc = undefined;
+        }
+        proc = await this.startPython(log, logLine);
+      } else {
+        this.stderrSink.set(slot.index, logLine);
+        proc = await this.slotProcess(slot);
+      }
+      const result = (await proc.request('stage', payload, {
+        signal: abort.signal,
+        onProgress: (p) => throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard }),
+        onLog: (l) => {
+          logLine(JSON.stringify(l));
+          log.debug({ py: l.msg }, 'python log');
+        },
+      })) as { outputs: DoneRecord['outputs']; metrics?: Record<string, unknown>; failed_items?: DoneRecord['failed_items'] };
+      throttle.flush();
+      const rec = this.record(id, d, result.outputs ?? {}, result.metrics ?? {}, result.failed_items ?? [], startedAt, store.attempts(id));
+      store.writeDone(rec);
+      log.info({ duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) }, 'stage done');
+      return summary(rec);
+    } catch (err) {
+      throw await this.translate(err, job, d, log, slot, fresh);
+    } finally {
+      throttle.flush();
+      this.stderrSink.delete(slot.index);
+      this.active.delete(id);
+      if (fresh && proc) await proc.close({ graceMs: 5000 }).catch(() => undefined);
+      this.release(slot);
+    }
+  }
+
+  /** Maps a failure to what BullMQ should do: retry (plain Error) or give up (UnrecoverableError). */
+  private async translate(err: unknown, job: Job, d: JobDescriptor & { batchScale?: number }, log: Logger, slot: Slot, fresh: boolean): Promise<Error> {
+    if (err instanceof PythonProcessExited) {
+      log.warn({ code: err.code, signal: err.signal, stderr: err.stderrTail }, 'python process died: the job will be retried');
+      if (!fresh) slot.proc = undefined;
+      const s = new RunStore(d.runDir).info().state;
+      if (s === 'cancelled') return new UnrecoverableError('run cancelled');
+      return new Error(`python process exited (code ${err.code}, signal ${err.signal})`);
+    }
+    if (err instanceof PythonError) {
+      log.warn({ type: err.type, message: err.message, traceback: err.traceback }, 'stage failed');
+      new RunStore(d.runDir).appendLog(job.id ?? '', `${err.type}: ${err.message}\n${err.traceback ?? ''}`);
+      if (err.type === 'BadInput') return new UnrecoverableError(`bad input: ${err.message}`);
+      if (err.type === 'Cancelled') return new UnrecoverableError('cancelled');
+      if (err.type === 'OutOfMemory') {
+        const batchScale = (d.batchScale ?? 1) / 2;
+        await job.updateData({ ...d, batchScale });
+        log.warn({ batch_scale: batchScale }, 'out of memory: retrying with half the batch');
+        return new Error(`out of memory; retrying with batch_scale ${batchScale}`);
+      }
+      return new Error(`${err.type}: ${err.message}`);
+    }
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /** A job that will not be retried fails its run (a failed child also fails the round's flow). */
+  private async onFailed(job: Job | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    const d = job.data as JobDescriptor;
+    const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final || err instanceof DelayedError || err.name === 'DelayedError') return;
+    try {
+      const store = new RunStore(d.runDir);
+      if (store.info().state === 'cancelled') return;
+      store.setState('failed', { error: `${job.id}: ${err.message}` });
+      this.log.error({ run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: job.id, err: err.message }, 'job failed for good: run failed');
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not mark run failed');
+    }
+  }
+
+  private record(id: string, d: JobDescriptor, outputs: DoneRecord['outputs'], metrics: Record<string, unknown>, failed: DoneRecord['failed_items'], startedAt: Date, attempts: number): DoneRecord {
+    const finished = new Date();
+    return {
+      job_id: id,
+      stage: d.stage,
+      round: d.round,
+      shard: d.shard,
+      outputs,
+      metrics,
+      failed_items: failed,
+      attempts,
+      started_at: startedAt.toISOString(),
+      finished_at: finished.toISOString(),
+      duration_ms: finished.getTime() - startedAt.getTime(),
+      worker: this.id,
+    };
+  }
+
+  /**
+   * Stops taking jobs, lets running ones finish for up to `graceMs`, then stops the Python
+   * processes (their jobs are retried elsewhere) and leaves the registry.
+   */
+  async close(graceMs = 30_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    const closing = Promise.all(this.workers.map((w) => w.close()));
+    const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    if (timedOut) {
+      for (const a of this.active.values()) a.abort.abort();
+      await Promise.all(this.workers.map((w) => w.close(true)));
+    }
+    await Promise.all(this.slots.map((s) => s.proc?.close({ graceMs: 5000 }).catch(() => undefined)));
+    await removeWorker(this.redis, this.opts.prefix, this.id).catch(() => undefined);
+    await this.subscriber?.quit().catch(() => undefined);
+    await this.queues.close();
+    await this.redis.quit().catch(() => undefined);
+    this.log.info('worker stopped');
+  }
+}
+
+function summary(rec: DoneRecord): Record<string, unknown> {
+  return { outputs: Object.fromEntries(Object.entries(rec.outputs).map(([k, o]) => [k, o.rows])), metrics: rec.metrics, failed_items: rec.failed_items.length };
+}
+
+function flatMetrics(m: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(m).filter(([, v]) => typeof v === 'number' || typeof v === 'string'));
+}

@@ -1,0 +1,67 @@
+/**
+ * Builds the payload a Python stage receives (docs/ARCHITECTURE.md, "StagePayload") from a job's
+ * coordinates and the run directory: absolute paths in, absolute paths out, the roles' models.
+ */
+import { existsSync } from 'node:fs';
+import { stageModels, type StageModels } from '../plan/models.js';
+import { shardInputs, stageOutputs } from '../plan/paths.js';
+import { roundSettings } from '../plan/planner.js';
+import { jobId, SHARDED_STAGES, type JobDescriptor, type Stage } from '../plan/stages.js';
+import type { Recipe } from '../recipe/schema.js';
+import type { RunStore } from '../store/run-store.js';
+
+export interface StagePayload {
+  run_id: string;
+  run_dir: string;
+  job_id: string;
+  round: number;
+  stage: Stage;
+  shard: number;
+  attempt: number;
+  recipe: Recipe;
+  inputs: Record<string, string | string[]>;
+  outputs: Record<string, string>;
+  models: StageModels;
+  options: { contrastive: boolean; revision: boolean; reference_guided: boolean; batch_scale: number };
+}
+
+/** Pair files (and feedback pair files) that a round's training learns from, from done records. */
+export function trainingInputs(store: RunStore, recipe: Recipe, round: number): { pairs: string[]; feedback_pairs: string[] } {
+  const from = recipe.training.pairs_from === 'cumulative' ? 1 : round;
+  const pairs: string[] = [];
+  const feedback: string[] = [];
+  for (const rec of store.doneRecords()) {
+    if (rec.stage !== 'pair' || rec.round < from || rec.round > round) continue;
+    if (rec.outputs.pairs) pairs.push(rec.outputs.pairs.path);
+    if (rec.outputs.feedback_pairs) feedback.push(rec.outputs.feedback_pairs.path);
+  }
+  return { pairs, feedback_pairs: feedback };
+}
+
+export function buildPayload(store: RunStore, recipe: Recipe, d: JobDescriptor, attempt: number, batchScale: number): StagePayload {
+  const settings = d.round >= 1 ? roundSettings(recipe, d.round) : undefined;
+  const revision = settings?.revision ?? false;
+  const rel = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, store.abs(v)]));
+  let inputs: Record<string, string | string[]> = {};
+  if (SHARDED_STAGES.has(d.stage) || d.stage === 'sft') inputs = rel(shardInputs(d.stage, d.round, d.shard, revision));
+  else if (d.stage === 'train') inputs = trainingInputs(store, recipe, d.round);
+  return {
+    run_id: d.runId,
+    run_dir: store.dir,
+    job_id: jobId(d),
+    round: d.round,
+    stage: d.stage,
+    shard: d.shard,
+    attempt,
+    recipe,
+    inputs,
+    outputs: rel(stageOutputs(d.stage, d.round, d.shard)),
+    models: stageModels(recipe, d.stage, d.round, { abs: (p) => store.abs(p), exists: existsSync }),
+    options: {
+      contrastive: settings?.contrastive ?? false,
+      revision,
+      reference_guided: settings?.referenceGuided ?? false,
+      batch_scale: batchScale,
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { execa } from 'execa';
+import { resolve } from 'node:path';
+import { pythonCommand } from '../python.js';
+import { CliError, ExitCode, type Command } from '../command.js';
+import { COMMON_HELP, findRun, parse } from '../context.js';
+
+export const command: Command = {
+  name: 'export',
+  summary: 'Export a run\'s preference pairs: JSONL, Parquet or a Hugging Face dataset directory',
+  help: `Usage: ipa export RUN --format jsonl|parquet|hf --out PATH [--feedback]
+
+The pairs are in TRL's conversational preference format (prompt/chosen/rejected + images) and
+load into DPOTrainer with no conversion. --feedback exports the reviser's feedback pairs instead.
+Examples:
+  ipa export tiny-2026 --format hf --out exports/tiny-pairs
+  ipa export tiny-2026 --format jsonl --out pairs.jsonl
+
+${COMMON_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, {
+      format: { type: 'string', default: 'jsonl' },
+      out: { type: 'string' },
+      feedback: { type: 'boolean', default: false },
+    });
+    const store = findRun(values, positionals[0]);
+    if (!values.out) throw new CliError('missing --out PATH', ExitCode.usage);
+    if (!['jsonl', 'parquet', 'hf'].includes(values.format!)) throw new CliError(`unknown --format ${values.format} (jsonl, parquet, hf)`, ExitCode.usage);
+    const { python, env } = pythonCommand();
+    const args = ['-m', 'ipa_worker.export', store.dir, '--format', values.format!, '--out', resolve(values.out)];
+    if (values.feedback) args.push('--feedback');
+    const r = await execa(python, args, { env, reject: false, stdout: 'pipe', stderr: 'pipe' });
+    if (r.exitCode !== 0) throw new CliError(`export failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`, ExitCode.failed);
+    console.log(String(r.stdout).trim());
+    return ExitCode.ok;
+  },
+};

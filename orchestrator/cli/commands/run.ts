@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import { WorkerAgent } from '../../agent/agent.js';
+import { listWorkers } from '../../agent/registry.js';
+import { connect } from '../../queue/connection.js';
+import { LocalRedis } from '../../queue/local-redis.js';
+import { QueueSet } from '../../queue/queues.js';
+import { loadRecipe } from '../../recipe/load.js';
+import { resultsTable, roundResults } from '../../report/results.js';
+import { submitRun } from '../../run/submit.js';
+import { waitForRun } from '../../run/wait.js';
+import { CliError, ExitCode, type Command } from '../command.js';
+import { COMMON_HELP, parse, prefix, redisUrl } from '../context.js';
+
+export const command: Command = {
+  name: 'run',
+  summary: 'Submit a recipe and wait for it, with an in-process worker when none is connected',
+  help: `Usage: ipa run RECIPE [--id ID] [--no-local-worker] [--json]
+
+Without REDIS_URL/--redis-url a private redis-server is started on a free loopback port for the
+run's duration. When no worker is connected, an in-process worker serves every queue, so one
+command runs the whole recipe. Prints progress, then the results table and the report's path.
+Exit code 0 when the run completed, 1 when it failed, 6 when cancelled.
+Examples:
+  ipa run recipes/tiny.yaml
+  REDIS_URL=redis://127.0.0.1:6379 ipa run recipes/tiny.yaml --no-local-worker
+
+${COMMON_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'no-local-worker': { type: 'boolean', default: false } });
+    if (!positionals[0]) throw new CliError('missing RECIPE', ExitCode.usage);
+    const { recipe } = loadRecipe(positionals[0]);
+    let local: LocalRedis | undefined;
+    let url = redisUrl(values);
+    if (!url) {
+      local = await LocalRedis.start();
+      url = local.url;
+      console.error(`started a private redis-server on 127.0.0.1:${local.port}`);
+    }
+    const conn = connect(url);
+    const queues = new QueueSet(conn, prefix(values));
+    let agent: WorkerAgent | undefined;
+    try {
+      const store = await submitRun({ recipe, recipeFile: positionals[0], queues, id: values.id, runsDir: values['runs-dir'] });
+      console.error(`run ${store.id} → ${store.dir}`);
+      const live = await listWorkers(conn, queues.prefix);
+      if (!live.length && !values['no-local-worker']) {
+        console.error('no worker connected: starting an in-process worker for every queue');
+        agent = await WorkerAgent.start({ redisUrl: url, prefix: queues.prefix });
+      }
+      const t0 = Date.now();
+      const state = await waitForRun(store, {
+        onChange: (m) => {
+          const secs = ((Date.now() - t0) / 1000).toFixed(0);
+          const cur = m.rounds.map((r) => `r${r.round}:${r.stages.reduce((a, s) => a + s.done, 0)}/${r.stages.reduce((a, s) => a + s.jobs, 0)}`).join(' ');
+          console.error(`[${secs}s] ${m.run.state} ${m.totals.done}/${m.totals.jobs} jobs  ${cur}`);
+        },
+      });
+      const results = roundResults(store);
+      const out = { id: store.id, dir: store.dir, state, seconds: (Date.now() - t0) / 1000, results };
+      if (values.json) console.log(JSON.stringify(out, null, 2));
+      else {
+        console.log(`\nrun ${store.id}: ${state} in ${out.seconds.toFixed(0)} s\n`);
+        console.log(resultsTable(results));
+        const report = store.abs('report.md');
+        if (existsSync(report)) console.log(`\nreport: ${report}${existsSync(store.abs('accuracy.png')) ? `\nplot:   ${store.abs('accuracy.png')}` : ''}`);
+        if (state === 'failed') console.log(`\nerror: ${store.info().error ?? 'see logs'} (ipa logs ${store.id})`);
+      }
+      return state === 'completed' ? ExitCode.ok : state === 'cancelled' ? ExitCode.cancelled : ExitCode.failed;
+    } finally {
+      await agent?.close(5000);
+      await queues.close();
+      await conn.quit().catch(() => undefined);
+      await local?.stop();
+    }
+  },
+};

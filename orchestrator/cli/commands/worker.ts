@@ -1,0 +1,64 @@
+import { WorkerAgent } from '../../agent/agent.js';
+import { QUEUE_KINDS, type QueueKind } from '../../recipe/schema.js';
+import { CliError, ExitCode, type Command } from '../command.js';
+import { COMMON_HELP, parse, prefix, redisUrl } from '../context.js';
+import { ping, redactUrl } from '../../queue/connection.js';
+
+export const command: Command = {
+  name: 'worker',
+  summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
+  help: `Usage: ipa worker [--queues q1,q2] [--gpu N] [--concurrency N] [--lock-ms MS]
+
+Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
+models loaded; training runs in a fresh process. SIGTERM/SIGINT: stop taking jobs, finish the
+current one (up to --grace-ms), then exit.
+Examples:
+  ipa worker --queues sample,verify,revise --gpu 0 --concurrency 1
+  ipa worker --queues train --gpu 1
+  ipa worker --queues control,prepare,pair          # CPU-only helper
+
+${COMMON_HELP}`,
+  async run(argv) {
+    const { values } = parse(
+      argv,
+      {
+        queues: { type: 'string' },
+        gpu: { type: 'string' },
+        concurrency: { type: 'string', default: '1' },
+        'lock-ms': { type: 'string' },
+        'grace-ms': { type: 'string', default: '30000' },
+        python: { type: 'string' },
+      },
+      false,
+    );
+    const url = redisUrl(values);
+    if (!url) throw new CliError('no Redis configured: set REDIS_URL or pass --redis-url', ExitCode.redisUnavailable);
+    try {
+      await ping(url);
+    } catch (err) {
+      throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${err instanceof Error ? err.message : err}`, ExitCode.redisUnavailable);
+    }
+    const queues = (values.queues ? values.queues.split(',').map((s) => s.trim()) : [...QUEUE_KINDS]) as QueueKind[];
+    const bad = queues.filter((q) => !(QUEUE_KINDS as readonly string[]).includes(q));
+    if (bad.length) throw new CliError(`unknown queue(s): ${bad.join(', ')}; known: ${QUEUE_KINDS.join(', ')}`, ExitCode.usage);
+    const concurrency = Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError('--concurrency must be a positive integer', ExitCode.usage);
+    const agent = await WorkerAgent.start({
+      redisUrl: url,
+      prefix: prefix(values),
+      queues,
+      gpu: values.gpu,
+      concurrency,
+      python: values.python,
+      lockDurationMs: values['lock-ms'] ? Number(values['lock-ms']) : undefined,
+    });
+    console.error(`worker ${agent.id} serving ${queues.join(',')} (Ctrl-C to stop)`);
+    await new Promise<void>((res) => {
+      const stop = () => res();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    await agent.close(Number(values['grace-ms']));
+    return ExitCode.ok;
+  },
+};

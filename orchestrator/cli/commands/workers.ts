@@ -1,0 +1,27 @@
+import { listWorkers } from '../../agent/registry.js';
+import { ExitCode, type Command } from '../command.js';
+import { closeQueues, COMMON_HELP, openQueues, parse } from '../context.js';
+
+export const command: Command = {
+  name: 'workers',
+  summary: 'Connected workers: queues, device, current jobs',
+  help: `Usage: ipa workers [--json]\n\nWorkers publish a heartbeat every 5 s; one silent for 15 s is gone.\n\n${COMMON_HELP}`,
+  async run(argv) {
+    const { values } = parse(argv, {}, false);
+    const queues = await openQueues(values);
+    try {
+      const ws = await listWorkers(queues.connection, queues.prefix);
+      if (values.json) console.log(JSON.stringify(ws, null, 2));
+      else if (!ws.length) console.log('no workers connected');
+      else
+        for (const w of ws) {
+          const dev = w.gpu !== null ? `gpu ${w.gpu}` : JSON.stringify(w.devices.map((d) => (d as { kind?: string }).kind));
+          const cur = w.current.map((c) => c.job_id).join(', ') || 'idle';
+          console.log(`${w.id}  queues ${w.queues.join(',')}  ${dev}  slots ${w.concurrency}  ${cur}`);
+        }
+      return ExitCode.ok;
+    } finally {
+      await closeQueues(queues);
+    }
+  },
+};

@@ -1,0 +1,76 @@
+/**
+ * What most commands share: where Redis is, which queue prefix, where runs live, and finding
+ * a run by id. Flags beat environment variables beat defaults.
+ */
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { connect, ping, redactUrl } from '../queue/connection.js';
+import { DEFAULT_PREFIX, QueueSet } from '../queue/queues.js';
+import { RunStore } from '../store/run-store.js';
+import { CliError, ExitCode } from './command.js';
+
+export const commonOptions = {
+  'redis-url': { type: 'string' },
+  prefix: { type: 'string' },
+  'runs-dir': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+export const COMMON_HELP = `Common options:
+  --redis-url URL   Redis to use (default: $REDIS_URL; redis:// or rediss:// with password)
+  --prefix P        queue namespace (default: $IPA_QUEUE_PREFIX or "ipa")
+  --runs-dir DIR    where run directories live (default: $IPA_RUNS_DIR or ./runs)
+  --json            machine-readable output`;
+
+export function parse<O extends ParseArgsConfig['options']>(argv: string[], options: O, positionals = true) {
+  try {
+    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, allowPositionals: positionals, strict: true });
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.usage);
+  }
+}
+
+export interface Common {
+  'redis-url'?: string;
+  prefix?: string;
+  'runs-dir'?: string;
+  json?: boolean;
+}
+
+export function runsDir(v: Common): string {
+  return resolve(v['runs-dir'] ?? process.env.IPA_RUNS_DIR ?? 'runs');
+}
+
+export function redisUrl(v: Common): string | undefined {
+  return v['redis-url'] ?? process.env.REDIS_URL;
+}
+
+export function prefix(v: Common): string {
+  return v.prefix ?? DEFAULT_PREFIX;
+}
+
+/** Connects to the configured Redis or fails with exit code 4 and a readable reason. */
+export async function openQueues(v: Common): Promise<QueueSet> {
+  const url = redisUrl(v);
+  if (!url) throw new CliError('no Redis configured: set REDIS_URL or pass --redis-url', ExitCode.redisUnavailable);
+  try {
+    await ping(url);
+  } catch (err) {
+    throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${err instanceof Error ? err.message : err}`, ExitCode.redisUnavailable);
+  }
+  const conn = connect(url);
+  conn.on('error', () => undefined);
+  return new QueueSet(conn, prefix(v));
+}
+
+export async function closeQueues(q: QueueSet): Promise<void> {
+  await q.close();
+  await q.connection.quit().catch(() => undefined);
+}
+
+export function findRun(v: Common, ref: string | undefined): RunStore {
+  if (!ref) throw new CliError('which run? give a run id (see `ipa list`) or a run directory', ExitCode.usage);
+  const s = RunStore.find(runsDir(v), ref);
+  if (!s) throw new CliError(`no run '${ref}' under ${runsDir(v)} (ids are unique prefixes; a run directory path works too)`, ExitCode.notFound);
+  return s;
+}

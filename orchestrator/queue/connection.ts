@@ -1,0 +1,32 @@
+/**
+ * Redis connections from a URL. `redis://[user:password@]host:port/db` and `rediss://` (TLS)
+ * both work; the password never reaches a log line (see `redactUrl`).
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** BullMQ requires `maxRetriesPerRequest: null` on connections that block. */
+export function connect(url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...extra });
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable redis url>';
+  }
+}
+
+/** Resolves once the server answers PING, or rejects with a short reason after `timeoutMs`. */
+export async function ping(url: string, timeoutMs = 3000): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 0, lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    await r.ping();
+  } finally {
+    r.disconnect();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * A private Redis for tests, the demo and `ipa run` when no REDIS_URL is given: Debian's
+ * `redis-server` on a free loopback port, data in a temp folder, stopped with its owner.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ping } from './connection.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+export interface LocalRedisOptions {
+  /** Keep an append-only file so a restart keeps the data (chaos tests restart Redis). @defaultValue false */
+  appendonly?: boolean;
+  port?: number;
+  password?: string;
+}
+
+export class LocalRedis {
+  private proc?: ChildProcess;
+  private constructor(
+    readonly port: number,
+    readonly dataDir: string,
+    private readonly opts: LocalRedisOptions,
+  ) {}
+
+  static async start(opts: LocalRedisOptions = {}): Promise<LocalRedis> {
+    const port = opts.port ?? (await freePort());
+    const r = new LocalRedis(port, mkdtempSync(join(tmpdir(), 'ipa-redis-')), opts);
+    await r.spawn();
+    return r;
+  }
+
+  get url(): string {
+    return this.opts.password ? `redis://:${encodeURIComponent(this.opts.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
+  }
+
+  private async spawn(): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dataDir, '--save', '', '--maxmemory-policy', 'noeviction'];
+    args.push('--appendonly', this.opts.appendonly ? 'yes' : 'no');
+    if (this.opts.password) args.push('--requirepass', this.opts.password);
+    const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.on('data', (b) => (stderr += String(b)));
+    const failed = new Promise<never>((_, rej) => {
+      proc.once('error', (e) => rej(new Error(`cannot start redis-server (is it installed? make setup installs it): ${e.message}`)));
+      proc.once('exit', (code) => rej(new Error(`redis-server exited with ${code}: ${stderr.trim()}`)));
+    });
+    failed.catch(() => undefined); // only observed through the race below
+    this.proc = proc;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await Promise.race([ping(this.url, 500), failed]);
+        return;
+      } catch (err) {
+        if (Date.now() > deadline || (err instanceof Error && err.message.startsWith('redis-server') ) || (err instanceof Error && err.message.startsWith('cannot start'))) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** Stops the server abruptly (SIGKILL) or cleanly, then starts it again on the same port. */
+  async restart(opts: { hard?: boolean } = {}): Promise<void> {
+    await this.stopProcess(opts.hard ? 'SIGKILL' : 'SIGTERM');
+    await this.spawn();
+  }
+
+  private async stopProcess(signal: NodeJS.Signals): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((res) => {
+      p.once('exit', () => res());
+      p.kill(signal);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.stopProcess('SIGTERM');
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

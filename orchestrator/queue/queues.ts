@@ -1,0 +1,78 @@
+/**
+ * One BullMQ queue per stage kind, shared by every run (a fleet serves all runs); `prefix`
+ * namespaces a deployment or a test. Job options come from the recipe's orchestration section.
+ */
+import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_KINDS, type QueueKind, type Recipe } from '../recipe/schema.js';
+
+/** @defaultValue 'ipa' (override with IPA_QUEUE_PREFIX) */
+export const DEFAULT_PREFIX = process.env.IPA_QUEUE_PREFIX ?? 'ipa';
+
+export class QueueSet {
+  private readonly queues = new Map<QueueKind, Queue>();
+  private flowProducer?: FlowProducer;
+
+  constructor(
+    readonly connection: Redis,
+    readonly prefix: string = DEFAULT_PREFIX,
+  ) {}
+
+  queue(kind: QueueKind): Queue {
+    let q = this.queues.get(kind);
+    if (!q) {
+      q = new Queue(kind, { connection: this.connection, prefix: this.prefix });
+      q.on('error', () => undefined); // connection errors surface on the commands that need Redis
+      this.queues.set(kind, q);
+    }
+    return q;
+  }
+
+  all(): Queue[] {
+    return QUEUE_KINDS.map((k) => this.queue(k));
+  }
+
+  flows(): FlowProducer {
+    this.flowProducer ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
+    return this.flowProducer;
+  }
+
+  /** Global concurrency per queue: models how many GPUs of the fleet a stage may hold at once. */
+  async applyConcurrency(recipe: Recipe): Promise<void> {
+    const c = recipe.orchestration.concurrency;
+    await Promise.all([
+      this.queue('sample').setGlobalConcurrency(c.sample),
+      this.queue('verify').setGlobalConcurrency(c.verify),
+      this.queue('revise').setGlobalConcurrency(c.revise),
+      this.queue('train').setGlobalConcurrency(c.train),
+      this.queue('eval').setGlobalConcurrency(c.eval),
+    ]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.flowProducer?.close();
+  }
+}
+
+/** Queues a run's jobs can wait in (all of them). */
+export const QUEUE_NAMES_FOR_CANCEL: readonly QueueKind[] = QUEUE_KINDS;
+
+/** Retries with exponential backoff; completed jobs stay a week for the dashboard. */
+export function jobOptions(recipe: Recipe): JobsOptions {
+  const o = recipe.orchestration;
+  return {
+    attempts: o.attempts,
+    backoff: { type: 'exponential', delay: o.backoff_ms },
+    removeOnComplete: { age: 7 * 24 * 3600 },
+    removeOnFail: false,
+  };
+}
+
+/** Redis keys of ipa's own bookkeeping, under the same prefix as the queues. */
+export const keys = {
+  workers: (prefix: string) => `${prefix}:ipa:workers`,
+  worker: (prefix: string, id: string) => `${prefix}:ipa:worker:${id}`,
+  runs: (prefix: string) => `${prefix}:ipa:runs`,
+  control: (prefix: string) => `${prefix}:ipa:control`,
+};

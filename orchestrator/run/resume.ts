@@ -1,0 +1,61 @@
+/**
+ * `ipa resume`: rebuild a run's queue from its run directory alone. Finished jobs (done records)
+ * are kept; the current round's missing jobs are queued again. Works whatever Redis holds: after
+ * a worker fleet died, after a Redis restart, after FLUSHALL.
+ */
+import { planPreparation, planRound, roundCount, flattenPlan } from '../plan/planner.js';
+import { jobId, STAGE_QUEUE } from '../plan/stages.js';
+import { addPlan } from '../queue/flows.js';
+import { keys, type QueueSet } from '../queue/queues.js';
+import { shardCount, writeManifest } from '../store/manifest.js';
+import type { RunStore } from '../store/run-store.js';
+
+export interface ResumeResult {
+  round: number;
+  kept: number;
+  enqueued: number;
+  alreadyQueued: boolean;
+  completed: boolean;
+}
+
+/** The first round whose `advance` has no done record (rounds before it are finished). */
+export function currentRound(store: RunStore): number {
+  const recipe = store.recipe();
+  const done = store.doneIds();
+  for (let r = 0; r <= roundCount(recipe); r++) {
+    if (!done.has(jobId({ runId: store.id, round: r, stage: 'advance', shard: 0 }))) return r;
+  }
+  return roundCount(recipe) + 1;
+}
+
+const LIVE = new Set(['waiting', 'waiting-children', 'active', 'delayed', 'prioritized']);
+
+export async function resumeRun(store: RunStore, queues: QueueSet): Promise<ResumeResult> {
+  const recipe = store.recipe();
+  const done = store.doneIds();
+  const round = currentRound(store);
+  if (round > roundCount(recipe)) {
+    store.setState('completed', { force: true });
+    return { round, kept: done.size, enqueued: 0, alreadyQueued: false, completed: true };
+  }
+  await queues.applyConcurrency(recipe);
+  await queues.connection.hset(keys.runs(queues.prefix), store.id, store.dir);
+  const rootId = jobId({ runId: store.id, round, stage: 'advance', shard: 0 });
+  const root = await queues.queue(STAGE_QUEUE.advance).getJob(rootId);
+  const rootState = root ? await root.getState() : undefined;
+  store.setState('running', { force: true });
+  if (root && rootState && LIVE.has(rootState)) {
+    // The flow survived (e.g. only workers died): BullMQ's stalled-job recovery carries on.
+    return { round, kept: done.size, enqueued: 0, alreadyQueued: true, completed: false };
+  }
+  if (root) await root.remove({ removeChildren: true });
+  // A failed child left in Redis under the same id would block the fresh flow: clear the round's ids.
+  const plan = round === 0 ? planPreparation(recipe, store.id, done) : planRound(recipe, store.id, round, shardCount(store, round), done);
+  for (const n of flattenPlan(plan)) {
+    const stale = await queues.queue(STAGE_QUEUE[n.stage]).getJob(jobId({ runId: store.id, ...n }));
+    if (stale) await stale.remove({ removeChildren: true }).catch(() => undefined);
+  }
+  const enqueued = await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);
+  writeManifest(store);
+  return { round, kept: done.size, enqueued, alreadyQueued: false, completed: false };
+}

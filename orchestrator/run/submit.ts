@@ -1,0 +1,22 @@
+/** `ipa submit`: create the run directory and queue round 0 (prepare → warm-up → eval → advance). */
+import { planPreparation } from '../plan/planner.js';
+import { addPlan } from '../queue/flows.js';
+import { keys, type QueueSet } from '../queue/queues.js';
+import type { Recipe } from '../recipe/schema.js';
+import { writeManifest } from '../store/manifest.js';
+import { RunStore } from '../store/run-store.js';
+
+export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runsDir?: string; queues: QueueSet; id?: string }): Promise<RunStore> {
+  const store = RunStore.create({
+    runsDir: opts.runsDir ?? opts.recipe.runs_dir,
+    recipe: opts.recipe,
+    recipeFile: opts.recipeFile,
+    queuePrefix: opts.queues.prefix,
+    id: opts.id,
+  });
+  await opts.queues.applyConcurrency(opts.recipe);
+  await opts.queues.connection.hset(keys.runs(opts.queues.prefix), store.id, store.dir);
+  await addPlan(opts.queues, planPreparation(opts.recipe, store.id), { id: store.id, dir: store.dir }, opts.recipe);
+  writeManifest(store);
+  return store;
+}
