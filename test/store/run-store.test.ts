@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
+import { RunStore, type DoneRecord } from '../../orchestrator/store/run-store.js';
+import { atomicWriteJsonl } from '../../orchestrator/store/atomic.js';
+import { buildManifest } from '../../orchestrator/store/manifest.js';
+
+function newRun() {
+  const root = mkdtempSync(join(tmpdir(), 'ipa-store-'));
+  const recipeFile = join(root, 'r.yaml');
+  writeFileSync(recipeFile, 'name: s\nmodel: {base: /m}\n');
+  const recipe = RecipeSchema.parse({ name: 's', model: { base: '/m' } });
+  return RunStore.create({ runsDir: join(root, 'runs'), recipe, recipeFile, queuePrefix: 'p' });
+}
+
+const record = (store: RunStore, id: string, out: string): DoneRecord => ({
+  job_id: id,
+  stage: 'prepare',
+  round: 0,
+  shard: 0,
+  outputs: { seeds: atomicWriteJsonl(store.abs(out), [{ id: 'a' }]) },
+  metrics: {},
+  failed_items: [],
+  attempts: 1,
+  started_at: new Date().toISOString(),
+  finished_at: new Date().toISOString(),
+  duration_ms: 1,
+  worker: 'w',
+});
+
+describe('run store', () => {
+  it('creates the run directory with the recipe copy and queued state, not world-writable', () => {
+    const s = newRun();
+    expect(s.info().state).toBe('queued');
+    expect(s.recipe().name).toBe('s');
+    expect(statSync(s.dir).mode & 0o002).toBe(0);
+    expect(RunStore.find(join(s.dir, '..'), s.id.slice(0, 6))?.dir).toBe(s.dir);
+  });
+
+  it('a done record counts only while its outputs exist and match their checksum', () => {
+    const s = newRun();
+    const id = `${s.id}.r0.prepare.s000`;
+    s.writeDone(record(s, id, 'data/seeds.jsonl'));
+    expect(s.doneIds().has(id)).toBe(true);
+    expect(s.verifiedDoneRecord(id)).toBeDefined();
+    writeFileSync(s.abs('data/seeds.jsonl'), '{"id":"tampered"}\n');
+    expect(s.verifiedDoneRecord(id)).toBeUndefined();
+  });
+
+  it('counts attempts per job, and the manifest reports them', () => {
+    const s = newRun();
+    const id = `${s.id}.r0.prepare.s000`;
+    s.recordAttempt(id, { attempt: 1, worker: 'w', started_at: '' });
+    s.recordAttempt(id, { attempt: 2, worker: 'w', started_at: '' });
+    s.writeDone(record(s, id, 'data/seeds.jsonl'));
+    const m = buildManifest(s);
+    expect(m.jobs[id]).toMatchObject({ done: true, attempts: 2, rows: 1 });
+    expect(m.totals.recomputed).toBe(1);
+    expect(m.rounds[0].stages.find((x) => x.stage === 'prepare')).toMatchObject({ jobs: 1, done: 1 });
+  });
+
+  it('final states are sticky unless forced', () => {
+    const s = newRun();
+    s.setState('cancelled');
+    expect(s.setState('running').state).toBe('cancelled');
+    expect(s.setState('running', { force: true }).state).toBe('running');
+  });
+});
