@@ -1,0 +1,85 @@
+"""Stage `prepare` (round 0): tiny model and synthetic data when asked, then the run's seed rows.
+
+Outputs `seeds` (data/seeds.jsonl) and `rejected` (data/rejected_seeds.jsonl); a bad row is
+rejected, never fatal; only a run with no usable seed at all is a BadInput.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..context import StageContext
+from ..data import Source, load_seeds
+from ..errors import BadInput
+from ..io import atomic_write_jsonl
+from ..synth_data import generate_synthetic
+from ..tiny_model import build_tiny_model, is_complete_checkpoint
+
+
+def resolve(path: str, run_dir: str) -> str:
+    """recipe.json paths are absolute; a relative one (hand-written payloads) is taken from the run dir."""
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else Path(run_dir) / p)
+
+
+def synthetic_paths(recipe: dict[str, Any], run_dir: str) -> dict[str, str] | None:
+    """Generate the synthetic task if the recipe enables it; returns its split paths."""
+    syn = recipe.get("data", {}).get("synthetic", {})
+    if not syn.get("enabled"):
+        return None
+    return generate_synthetic(
+        resolve(syn.get("output_dir", "data/synthetic"), run_dir),
+        train=int(syn.get("train_size", 64)),
+        heldout=int(syn.get("heldout_size", 48)),
+        seed=int(syn.get("seed", 0)),
+        image_size=int(syn.get("image_size", 56)),
+    )
+
+
+def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+    recipe = payload["recipe"]
+    run_dir = payload["run_dir"]
+    model_cfg = recipe["model"]
+    data_cfg = recipe.get("data", {})
+    metrics: dict[str, Any] = {}
+
+    base = resolve(model_cfg["base"], run_dir)
+    if model_cfg.get("build_tiny") and not is_complete_checkpoint(base):
+        ctx.log("building the tiny model", path=base)
+        build_tiny_model(base, seed=int(model_cfg.get("tiny_seed", 0)))
+        metrics["built_tiny_model"] = True
+    ctx.check_cancelled()
+
+    sources = [Source.from_recipe({**s, "path": resolve(s["path"], run_dir)}) for s in data_cfg.get("sources", [])]
+    syn = synthetic_paths(recipe, run_dir)
+    if syn is not None:
+        sources.append(Source(path=syn["train"], format="jsonl", name="synthetic"))
+        metrics["synthetic_heldout"] = syn["heldout"]
+    if not sources:
+        raise BadInput("the recipe has no seed source: add data.sources or enable data.synthetic")
+    ctx.check_cancelled()
+
+    result = load_seeds(
+        sources,
+        images_dir=Path(run_dir) / "data" / "images",
+        data_cfg=data_cfg,
+        seed=int(recipe.get("seed", 0)),
+    )
+    ctx.progress(1, 1, force=True, seeds=len(result.seeds), rejected=len(result.rejected))
+    if not result.seeds:
+        reasons = "; ".join(f"{r['source']}:{r['line']}: {r['reason']}" for r in result.rejected[:5])
+        raise BadInput(f"no usable seed in any source ({len(result.rejected)} rows rejected{': ' + reasons if reasons else ''})")
+
+    outputs = {
+        "seeds": atomic_write_jsonl(payload["outputs"]["seeds"], result.seeds),
+        "rejected": atomic_write_jsonl(payload["outputs"]["rejected"], result.rejected),
+    }
+    metrics.update(
+        seeds=len(result.seeds),
+        rejected=len(result.rejected),
+        by_task_type=dict(sorted(Counter(r["task_type"] for r in result.seeds).items())),
+        by_source=result.per_source,
+    )
+    return {"outputs": outputs, "metrics": metrics, "failed_items": []}

@@ -1,0 +1,118 @@
+"""Stage `sample`: K normal responses on (V, I) and K' contrastive ones on (t(V), I) per seed.
+
+t is drawn per contrastive sample from an rng seeded by (run seed, seed id, sample index), so a
+retried job feeds the very same perturbed images. Generation is batched across seeds. A seed
+whose image can no longer be read fails alone (failed_items); the others go on.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from ..context import StageContext
+from ..errors import BadInput
+from ..generation import batch_seed, generate, user_messages
+from ..images import image_digest, load_image
+from ..io import atomic_write_jsonl, read_jsonl
+from ..perturb import apply_perturbation, draw_perturbation
+from ..seeding import stable_seed
+
+
+def _batch_size(recipe: dict[str, Any], options: dict[str, Any]) -> int:
+    return max(1, int(recipe["sampling"]["batch_size"] * float(options.get("batch_scale", 1.0))))
+
+
+def plan_samples(seed_row: dict[str, Any], images: list, recipe: dict[str, Any], contrastive: bool) -> list[dict[str, Any]]:
+    """The seed's samples: `{sample_id, kind, perturbation, images}`, normal ones first."""
+    sampling = recipe["sampling"]
+    run_seed = int(recipe.get("seed", 0))
+    sid = seed_row["id"]
+    samples = [
+        {"sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "images": images}
+        for k in range(int(sampling["num_normal"]))
+    ]
+    for k in range(int(sampling["num_contrastive"]) if contrastive else 0):
+        rng = random.Random(stable_seed("perturb", run_seed, sid, k))
+        params = draw_perturbation(sampling["perturbations"], rng)
+        perturbed = [apply_perturbation(img, params, rng) for img in images]
+        samples.append({"sample_id": f"{sid}/c{k}", "kind": "contrastive", "perturbation": params, "images": perturbed})
+    return samples
+
+
+def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+    recipe = payload["recipe"]
+    sampling = recipe["sampling"]
+    data_cfg = recipe.get("data", {})
+    options = payload.get("options", {})
+    contrastive = bool(options.get("contrastive", True))
+    seeds = read_jsonl(payload["inputs"]["seeds"])
+
+    failed: list[dict[str, Any]] = []
+    samples: list[dict[str, Any]] = []
+    for seed_row in seeds:
+        ctx.check_cancelled()
+        try:
+            images = [
+                load_image(p, max_bytes=int(data_cfg.get("max_image_bytes", 32 << 20)), max_side=int(data_cfg.get("max_image_side", 8192)))
+                for p in seed_row["images"]
+            ]
+        except BadInput as exc:
+            failed.append({"id": seed_row["id"], "reason": str(exc)})
+            continue
+        for s in plan_samples(seed_row, images, recipe, contrastive):
+            s["seed"] = seed_row
+            samples.append(s)
+
+    bs = _batch_size(recipe, options)
+    # The shard's base seed: a retry of this job regenerates exactly the same texts.
+    shard_seed = stable_seed("sample", int(recipe.get("seed", 0)), payload.get("round"), payload.get("shard"))
+    prompts = [{"images": s["images"], "messages": user_messages(s["seed"]["instruction"], len(s["images"]))} for s in samples]
+
+    def on_batch(done: int, total: int) -> None:
+        ctx.progress(done, total)
+        ctx.check_cancelled()
+
+    lm = ctx.models.get(payload["models"]["generator"], recipe["model"]) if prompts else None
+    t0 = time.monotonic()
+    answers = [] if lm is None else generate(
+        lm,
+        prompts,
+        temperature=float(sampling["temperature"]),
+        top_p=float(sampling["top_p"]),
+        max_new_tokens=int(sampling["max_new_tokens"]),
+        seed=shard_seed,
+        batch_size=bs,
+        on_batch=on_batch,
+    )
+    elapsed = time.monotonic() - t0
+
+    rows = []
+    for i, (s, a) in enumerate(zip(samples, answers)):
+        rows.append(
+            {
+                "seed_id": s["seed"]["id"],
+                "sample_id": s["sample_id"],
+                "kind": s["kind"],
+                "perturbation": s["perturbation"],
+                "response": a["text"],
+                "gen_seed": batch_seed(shard_seed, i // bs),
+                "num_tokens": a["num_tokens"],
+                "image_sha256": image_digest(s["images"]),
+            }
+        )
+    out = atomic_write_jsonl(payload["outputs"]["responses"], rows)
+    tokens = sum(r["num_tokens"] for r in rows)
+    ctx.progress(len(rows), len(rows), force=True)
+    metrics = {
+        "seeds": len(seeds) - len(failed),
+        "failed_seeds": len(failed),
+        "responses": len(rows),
+        "normal": sum(r["kind"] == "normal" for r in rows),
+        "contrastive": sum(r["kind"] == "contrastive" for r in rows),
+        "tokens": tokens,
+        "tokens_per_s": round(tokens / elapsed, 2) if elapsed > 0 else 0.0,
+        "batch_size": bs,
+    }
+    return {"outputs": {"responses": out}, "metrics": metrics, "failed_items": failed}
