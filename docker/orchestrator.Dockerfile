@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1.7
+# Orchestrator: the `ipa` CLI and the dashboard (`ipa dashboard`). No Python, no GPU.
+# Build from the repository root: docker build -f docker/orchestrator.Dockerfile -t ipa-orchestrator .
+
+FROM node:20-bookworm-slim AS deps
+WORKDIR /opt/ipa
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
+
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/ipa
+COPY --from=deps /opt/ipa/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY orchestrator ./orchestrator
+COPY recipes ./recipes
+
+# The same uid as the worker image: both write the shared runs volume.
+RUN useradd --create-home --uid 10001 --user-group ipa \
+ && ln -s /opt/ipa/bin/ipa.js /usr/local/bin/ipa \
+ && mkdir -p /opt/ipa/runs /opt/ipa/models /opt/ipa/data \
+ && chown ipa:ipa /opt/ipa/runs /opt/ipa/models /opt/ipa/data
+
+ENV IPA_RUNS_DIR=/opt/ipa/runs \
+    NODE_ENV=production \
+    IPA_DASHBOARD_PORT=3000
+
+USER ipa
+EXPOSE 3000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.IPA_DASHBOARD_PORT || 3000) + '/').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+ENTRYPOINT ["tini", "--", "ipa"]
+CMD ["dashboard", "--host", "0.0.0.0", "--port", "3000"]
