@@ -1,0 +1,95 @@
+"""Rule verification modes and the lenient parser of the model verifier's output."""
+
+import pytest
+
+from ipa_worker.prompts import load_template, render
+from ipa_worker.verify import normalize, parse_verdict, resolve_mode, rule_verify
+
+
+def test_normalize_case_punctuation_articles_numbers():
+    assert normalize("  The THREE red   Circles!! ") == "3 red circles"
+    assert normalize("twenty-one") == "21"
+    assert normalize("It costs 3.50, not 1,000.") == "it costs 3.50 not 1000"
+
+
+@pytest.mark.parametrize(
+    "response,reference,mode,expected",
+    [
+        ("Red circle.", "red circle", "exact", 1),
+        ("A red circle", "the red circle", "exact", 1),
+        ("red circle on the left", "red circle", "exact", 0),
+        ("I see a red circle on the left.", "red circle", "contains", 1),
+        ("The number is 12", "2", "contains", 0),  # whole words only
+        ("There are three squares.", "3", "numeric", 1),
+        ("There are 3 squares", "three", "numeric", 1),
+        ("3 or 4", "3", "numeric", 0),
+        ("four", "3", "numeric", 0),
+        ("no idea", "3", "numeric", 0),
+        ("3.0", "3", "numeric", 1),
+    ],
+)
+def test_rule_modes(response, reference, mode, expected):
+    verdict, reason = rule_verify(response, reference, mode)
+    assert verdict == expected, reason
+
+
+def test_auto_mode_picks_by_reference():
+    assert resolve_mode("Seven", "auto") == "numeric"
+    assert resolve_mode("a blue square", "auto") == "contains"
+    assert resolve_mode("the text reads open late today", "auto") == "exact"
+    assert rule_verify("Yes, it is blue.", "blue", "auto")[0] == 1
+    assert rule_verify("the text reads open late today.", "The text reads: open late today", "auto")[0] == 1
+
+
+CANONICAL = """ENTAILED: yes
+COMPLETE: yes
+NO_CONTRADICTION: yes
+INSTRUCTION_FOLLOWED: no
+REASON: the answer is not one word
+VERDICT: 0"""
+
+
+@pytest.mark.parametrize(
+    "text,verdict",
+    [
+        (CANONICAL, 0),
+        ("entailed: yes\ncomplete: yes\nno_contradiction: yes\ninstruction_followed: yes\nverdict: 1", 1),
+        ("Let me think. The response names the right shape.\nVerdict - yes", 1),
+        ('{"entailed": true, "complete": true, "no_contradiction": false, "instruction_followed": true, "verdict": 0}', 0),
+        ('Here is my judgement:\n```json\n{"verdict": "pass", "reason": "matches"}\n```\nThanks!', 1),
+        ("1", 1),
+        ("0\n", 0),
+        ("VERDICT: 1\nWait, the colour is wrong.\nVERDICT: 0", 0),
+        ("The final verdict is: 1", 1),
+        ("**Verdict**: PASS", 1),
+        ("Verdict: incorrect.", 0),
+        ("VERDICT：1", 1),  # full-width colon
+        ("Entailment: yes\nCompleteness: yes\nContradiction: no\nInstruction following: yes", 1),  # no verdict line
+        ("ENTAILED: yes\nCOMPLETE: no\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes", 0),
+        ("VERDICT: 1/0", None),  # the template echoed back
+        ("VERDICT: 1 if all four checks are yes, otherwise 0", None),
+        ("", None),
+        ("I think the answer looks fine overall.", None),
+        ("verdict = no", 0),
+    ],
+)
+def test_parse_awkward_outputs(text, verdict):
+    got, checks, reason = parse_verdict(text)
+    assert got == verdict, (text, got, reason)
+    assert set(checks) == {"entailed", "complete", "no_contradiction", "instruction_followed"}
+    if verdict is None:
+        assert reason == "unparseable"
+
+
+def test_parse_checks_and_reason():
+    verdict, checks, reason = parse_verdict(CANONICAL)
+    assert checks == {"entailed": True, "complete": True, "no_contradiction": True, "instruction_followed": False}
+    assert reason == "the answer is not one word"
+    _, checks, _ = parse_verdict("Contradiction: yes\nVERDICT: 0")
+    assert checks["no_contradiction"] is False
+
+
+def test_verifier_template_renders_all_parts():
+    text = render(load_template("verifier"), instruction="How many?", response="{three}", reference="3")
+    assert "How many?" in text and "{three}" in text and "Reference answer: 3" in text
+    assert "VERDICT" in text
