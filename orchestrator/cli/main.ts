@@ -25,7 +25,8 @@ async function load(name: string): Promise<Command | undefined> {
 async function usage(): Promise<string> {
   const lines = ['Usage: ipa <command> [options]   (ipa <command> --help for details)', '', 'Commands:'];
   for (const name of commandNames()) {
-    const c = await load(name);
+    // One broken command module must not hide the others from --help.
+    const c = await load(name).catch((err: Error) => ({ summary: `(unavailable: ${err.message.split('\n')[0]})` }));
     if (c) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
   }
   return lines.join('\n');
