@@ -73,7 +73,7 @@ export const SyntheticSchema = z
 export const DataSchema = z
   .object({
     sources: z.array(DataSourceSchema).default([]).describe('Seed data sources: rows of (image, instruction, reference answer, optional task type).'),
-    synthetic: SyntheticSchema.prefault({}),
+    synthetic: SyntheticSchema.prefault({}).describe('The built-in synthetic task (shapes, colours, counts, text), generated locally.'),
     shard_size: z.number().int().positive().default(16).describe('Seeds per shard: the unit of work, retry and resume.'),
     max_seeds: z.number().int().positive().optional().describe('Use at most this many seeds (after mixing).'),
     max_instruction_chars: z.number().int().positive().default(4000).describe('Longer instructions are rejected row by row.'),
@@ -82,12 +82,14 @@ export const DataSchema = z
   })
   .strict();
 
+const weight = z.number().positive().default(1).describe('Relative chance of drawing this perturbation.');
+
 export const PerturbationSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('gaussian_noise'), weight: z.number().positive().default(1), std: num(0, 1).default([0.05, 0.2]).describe('Noise std as a fraction of 255.') }).strict(),
-  z.object({ kind: z.literal('blur'), weight: z.number().positive().default(1), radius: num(0, 50).default([1, 3]).describe('Gaussian blur radius in pixels.') }).strict(),
-  z.object({ kind: z.literal('downscale'), weight: z.number().positive().default(1), factor: num(0.01, 1).default([0.2, 0.5]).describe('Down-scale factor before scaling back up.') }).strict(),
-  z.object({ kind: z.literal('crop'), weight: z.number().positive().default(1), fraction: num(0.05, 1).default([0.5, 0.8]).describe('Side fraction of the random crop kept.') }).strict(),
-  z.object({ kind: z.literal('color_jitter'), weight: z.number().positive().default(1), strength: num(0, 1).default([0.2, 0.6]).describe('Brightness/contrast/saturation jitter strength.') }).strict(),
+  z.object({ kind: z.literal('gaussian_noise'), weight, std: num(0, 1).default([0.05, 0.2]).describe('Noise std as a fraction of 255.') }).strict(),
+  z.object({ kind: z.literal('blur'), weight, radius: num(0, 50).default([1, 3]).describe('Gaussian blur radius in pixels.') }).strict(),
+  z.object({ kind: z.literal('downscale'), weight, factor: num(0.01, 1).default([0.2, 0.5]).describe('Down-scale factor before scaling back up.') }).strict(),
+  z.object({ kind: z.literal('crop'), weight, fraction: num(0.05, 1).default([0.5, 0.8]).describe('Side fraction of the random crop kept.') }).strict(),
+  z.object({ kind: z.literal('color_jitter'), weight, strength: num(0, 1).default([0.2, 0.6]).describe('Brightness/contrast/saturation jitter strength.') }).strict(),
 ]);
 
 export const SamplingSchema = z
@@ -164,7 +166,7 @@ export const DpoSchema = z
     max_length: z.number().int().positive().default(1024).describe('Prompt + response tokens kept.'),
     save_steps: z.number().int().positive().default(50).describe('Checkpoint every N steps; a restarted job resumes from the last one.'),
     full_finetune: z.boolean().default(false).describe('Train all language-model weights instead of a LoRA adapter.'),
-    lora: LoraSchema.prefault({}),
+    lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
     seed: z.number().int().default(0).describe('Training seed.'),
   })
   .strict();
@@ -176,14 +178,14 @@ export const SftSchema = z
     learning_rate: z.number().positive().default(1e-4).describe('SFT learning rate.'),
     batch_size: z.number().int().positive().default(8).describe('SFT batch size.'),
     full_finetune: z.boolean().default(true).describe('Full fine-tuning (true) or LoRA merged into the weights (false).'),
-    lora: LoraSchema.prefault({}),
+    lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
     max_rows: z.number().int().positive().optional().describe('Use at most this many seed rows.'),
   })
   .strict();
 
 export const TrainingSchema = z
   .object({
-    dpo: DpoSchema.prefault({}),
+    dpo: DpoSchema.prefault({}).describe('DPO settings (TRL `DPOTrainer`).'),
     train_reviser: z.boolean().default(true).describe('Train a reviser adapter on feedback pairs between rounds (pi_R+).'),
     pairs_from: z.enum(['cumulative', 'round']).default('cumulative').describe('The policy after round r learns from pairs of rounds 1..r (cumulative) or of round r only.'),
     adapters_from: z.enum(['initial', 'previous']).default('initial').describe('Round r+1 trains fresh adapters on the initial model, or continues the previous round\'s.'),
@@ -211,7 +213,8 @@ export const EvalSchema = z
         tasks: z.array(z.string()).default(['pope', 'mme']).describe('lmms-eval task names.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Optional lmms-eval run on the final policy.'),
   })
   .strict();
 
@@ -223,11 +226,11 @@ export const OrchestrationSchema = z
     stalled_interval_ms: z.number().int().positive().default(30_000).describe('How often workers look for stalled jobs.'),
     concurrency: z
       .object({
-        sample: z.number().int().positive().default(1),
-        verify: z.number().int().positive().default(1),
-        revise: z.number().int().positive().default(1),
-        train: z.number().int().positive().default(1),
-        eval: z.number().int().positive().default(1),
+        sample: z.number().int().positive().default(1).describe('Jobs of the sample queue running at once across all workers.'),
+        verify: z.number().int().positive().default(1).describe('Jobs of the verify queue running at once across all workers.'),
+        revise: z.number().int().positive().default(1).describe('Jobs of the revise queue running at once across all workers.'),
+        train: z.number().int().positive().default(1).describe('Jobs of the train queue running at once across all workers.'),
+        eval: z.number().int().positive().default(1).describe('Jobs of the eval queue running at once across all workers.'),
       })
       .strict()
       .prefault({})
@@ -241,22 +244,22 @@ export const RecipeSchema = z
     seed: z.number().int().default(0).describe('Run seed: every sampled response derives its seed from (run seed, seed id, sample index).'),
     runs_dir: pathField.default('runs').describe('Where run directories are created (relative to the recipe).'),
     allowed_roots: z.array(pathField).default([]).describe('Extra folders recipe paths may point into, besides the recipe\'s own folder.'),
-    model: ModelSchema,
-    data: DataSchema.prefault({}),
-    sampling: SamplingSchema.prefault({}),
-    verifier: VerifierSchema.prefault({}),
-    reviser: ReviserSchema.prefault({}),
-    pairs: PairsSchema.prefault({}),
+    model: ModelSchema.describe('The initial model (pi_0) and how it is loaded.'),
+    data: DataSchema.prefault({}).describe('Seed data: sources, the synthetic task, sharding and per-row limits.'),
+    sampling: SamplingSchema.prefault({}).describe("Response sampling: K normal and K' contrastive responses per seed."),
+    verifier: VerifierSchema.prefault({}).describe('How responses are judged (pi_V).'),
+    reviser: ReviserSchema.prefault({}).describe('Feedback and refinement of failed responses (pi_R).'),
+    pairs: PairsSchema.prefault({}).describe('How preference pairs are built from the verdicts.'),
     rounds: z
       .array(RoundSchema)
       .min(1)
       .max(10)
       .prefault([{ name: 'automated' }, { name: 'self-evolution' }, { name: 'reference-guided', reference_guided: true }])
       .describe('What each round does; the default is the paper\'s three rounds.'),
-    warmup: z.object({ sft: SftSchema.prefault({}) }).strict().prefault({}),
-    training: TrainingSchema.prefault({}),
-    eval: EvalSchema.prefault({}),
-    orchestration: OrchestrationSchema.prefault({}),
+    warmup: z.object({ sft: SftSchema.prefault({}).describe('Supervised warm-up on the reference answers.') }).strict().prefault({}).describe('Optional steps before round 1.'),
+    training: TrainingSchema.prefault({}).describe('Preference training after each round.'),
+    eval: EvalSchema.prefault({}).describe('Evaluation of the initial model and of each round\'s policy.'),
+    orchestration: OrchestrationSchema.prefault({}).describe('Retries, locks and concurrency of the job queues.'),
   })
   .strict();
 
