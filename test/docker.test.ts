@@ -40,15 +40,22 @@ const runsMount = (svc: any) => (svc.volumes ?? []).find((v: any) => v.target ==
 
 describe('docker/compose.yaml', () => {
   const password = 'test-only-password';
-  const cfg = () => renderOk('docker/compose.yaml', { REDIS_PASSWORD: password });
+  const token = 'test-only-token';
+  const cfg = () => renderOk('docker/compose.yaml', { REDIS_PASSWORD: password, IPA_DASHBOARD_TOKEN: token });
 
   it('refuses to render without REDIS_PASSWORD: no default secret', () => {
-    const r = compose('docker/compose.yaml', {});
+    const r = compose('docker/compose.yaml', { IPA_DASHBOARD_TOKEN: token });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/REDIS_PASSWORD/);
     const text = readFileSync(join(root, 'docker/compose.yaml'), 'utf8');
     expect(text).not.toMatch(/REDIS_PASSWORD:-/); // no fallback value
     expect(text).toMatch(/--requirepass \\"\$\$REDIS_PASSWORD\\"/); // read from the environment at start
+  });
+
+  it('refuses to render without a dashboard token (it listens beyond loopback in its container)', () => {
+    const r = compose('docker/compose.yaml', { REDIS_PASSWORD: password });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/IPA_DASHBOARD_TOKEN/);
   });
 
   it('runs Redis 7 with noeviction, appendonly and the password', () => {
@@ -90,6 +97,7 @@ describe('docker/compose.yaml', () => {
     expect(s['train-worker'].command.join(' ')).toMatch(/--queues train\b/);
     expect(s.helper.command.join(' ')).toMatch(/control/);
     expect(s.orchestrator.command[0]).toBe('dashboard');
+    expect(s.orchestrator.environment.IPA_DASHBOARD_TOKEN).toBe(token);
   });
 });
 
