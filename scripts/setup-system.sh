@@ -10,3 +10,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# `docker compose config` (test/docker.test.ts) needs the Compose plugin beside the docker CLI.
+if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+  "$(dirname "$0")/../docker/install-compose-plugin.sh"
+fi
