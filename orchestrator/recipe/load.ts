@@ -77,7 +77,9 @@ export function parseRecipe(text: string, file: string, opts: LoadOptions = {}):
   const at = new Locator(doc, lineCounter, file);
 
   const syntax = [
-    ...doc.errors.map((e) => at.offset(e.pos[0], '', `YAML syntax error: ${e.message}`)),
+    ...doc.errors.map((e) =>
+      at.offset(e.pos[0], '', e.code === 'MULTIPLE_DOCS' ? 'a recipe is a single YAML document (found a second `---`)' : `YAML syntax error: ${e.message}`),
+    ),
     ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED').map((w) => at.offset(w.pos[0], '', `YAML: ${w.message}`)),
     ...unsafeNodes(doc, at),
   ];
@@ -291,6 +293,8 @@ function messageFor(issue: ZodIssue, value: unknown): string {
         return value === undefined ? `missing "${issue.discriminator}": one of ${list}` : `must be one of ${list} (got ${show(value)})`;
       }
       return issue.message;
+    case 'invalid_format':
+      return `invalid ${show(value)}: expected ${issue.message}`;
     case 'too_small':
       return bound(issue.origin, issue.inclusive ?? true, Number(issue.minimum), 'min', value);
     case 'too_big':
