@@ -1,0 +1,49 @@
+"""Helpers the method's stage handlers share: seed rows by id, their images, batch size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BadInput
+from ..images import load_image
+from ..io import read_jsonl
+
+
+def seeds_by_id(path: str) -> dict[str, dict[str, Any]]:
+    return {s["id"]: s for s in read_jsonl(path)}
+
+
+def optional_rows(inputs: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """Rows of an input that may be absent (revision off): a missing key or null reads as none."""
+    path = inputs.get(name)
+    return read_jsonl(path) if path else []
+
+
+def batch_size(base: int, options: dict[str, Any]) -> int:
+    """The recipe's batch size scaled by options.batch_scale (halved after each CUDA OOM retry)."""
+    return max(1, int(int(base) * float(options.get("batch_scale", 1.0))))
+
+
+class SeedImages:
+    """Loads each seed's images once; a seed whose images fail is remembered with the reason."""
+
+    def __init__(self, recipe: dict[str, Any]):
+        data = recipe.get("data", {})
+        self.max_bytes = int(data.get("max_image_bytes", 32 << 20))
+        self.max_side = int(data.get("max_image_side", 8192))
+        self._cache: dict[str, list] = {}
+        self.errors: dict[str, str] = {}
+
+    def get(self, seed: dict[str, Any]) -> list | None:
+        sid = seed["id"]
+        if sid in self._cache:
+            return self._cache[sid]
+        if sid in self.errors:
+            return None
+        try:
+            images = [load_image(p, max_bytes=self.max_bytes, max_side=self.max_side) for p in seed["images"]]
+        except BadInput as exc:
+            self.errors[sid] = str(exc)
+            return None
+        self._cache[sid] = images
+        return images

@@ -1,0 +1,80 @@
+"""Stage `pair`: response pairs, reviser feedback pairs and the challenging seeds of a shard.
+
+inputs: seeds, responses, verdicts, and revisions + revision_verdicts (absent or null when the
+round does not revise); outputs: pairs, feedback_pairs, challenging (full seed rows). A seed with
+no judged response at all (its images failed upstream) is neither paired nor challenging: it
+would fail the same way next round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import StageContext
+from ..io import atomic_write_jsonl, read_jsonl
+from ..pairs import feedback_pairs, group_by_seed, is_challenging, response_pairs
+from ..revise import Templates, feedback_prompt
+from ._shared import optional_rows
+
+
+def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+    recipe, inputs = payload["recipe"], payload["inputs"]
+    cfg = recipe["pairs"]
+    round_ = int(payload.get("round", 1))
+    seeds = read_jsonl(inputs["seeds"])
+    responses = group_by_seed(read_jsonl(inputs["responses"]))
+    verdicts = group_by_seed(read_jsonl(inputs["verdicts"]))
+    revisions = group_by_seed(optional_rows(inputs, "revisions"))
+    rverdicts = group_by_seed(optional_rows(inputs, "revision_verdicts"))
+    templates = Templates(recipe["reviser"]) if cfg.get("feedback_pairs", True) and revisions else None
+
+    pairs, fpairs, challenging = [], [], []
+    unjudged = 0
+    for i, seed in enumerate(seeds):
+        ctx.check_cancelled()
+        sid = seed["id"]
+        if not verdicts.get(sid):
+            unjudged += 1
+            continue
+        pairs += response_pairs(
+            seed,
+            responses.get(sid, []),
+            verdicts[sid],
+            revisions.get(sid, []),
+            rverdicts.get(sid, []),
+            round=round_,
+            max_pairs=int(cfg["max_pairs_per_seed"]),
+            rejected_choice=cfg.get("rejected_choice", "closest"),
+            run_seed=int(recipe.get("seed", 0)),
+        )
+        if templates is not None and revisions.get(sid):
+            # The pair's prompt is the one the reviser actually saw: with r_ref in guided rounds.
+            guided = any(r.get("reference_guided") for r in revisions[sid])
+
+            def prompt(s: dict[str, Any], response: str, guided: bool = guided) -> str:
+                return feedback_prompt(templates, s["instruction"], response, s["reference"] if guided else None)
+
+            fpairs += feedback_pairs(
+                seed, responses.get(sid, []), revisions[sid], rverdicts.get(sid, []),
+                round=round_, feedback_prompt=prompt, max_pairs=int(cfg["max_pairs_per_seed"]),
+            )  # fmt: skip
+        if is_challenging(verdicts[sid], rverdicts.get(sid, [])):
+            challenging.append(seed)
+        ctx.progress(i + 1, len(seeds))
+
+    outs = payload["outputs"]
+    result = {
+        "pairs": atomic_write_jsonl(outs["pairs"], pairs),
+        "feedback_pairs": atomic_write_jsonl(outs["feedback_pairs"], fpairs),
+        "challenging": atomic_write_jsonl(outs["challenging"], challenging),
+    }
+    judged = len(seeds) - unjudged
+    metrics = {
+        "seeds": len(seeds),
+        "pairs": len(pairs),
+        "feedback_pairs": len(fpairs),
+        "challenging": len(challenging),
+        "unjudged_seeds": unjudged,
+        "solved_rate": round((judged - len(challenging)) / judged, 4) if judged else 0.0,
+    }
+    return {"outputs": result, "metrics": metrics, "failed_items": []}

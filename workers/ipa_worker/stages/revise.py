@@ -1,0 +1,90 @@
+"""Stage `revise`: feedback then a refined response for failed responses (payload models.reviser).
+
+inputs: responses, verdicts, seeds; outputs: revisions. Per seed at most
+reviser.max_revisions_per_seed failed responses are revised: normal ones before contrastive ones
+(their refinements pair best with what the generator says on the real image), identical texts
+once. options.reference_guided switches to the feedback template that also sees r_ref.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import StageContext
+from ..io import atomic_write_jsonl, read_jsonl
+from ..revise import Templates, revise
+from ..seeding import stable_seed
+from ._shared import SeedImages, batch_size, seeds_by_id
+
+
+def _order(row: dict[str, Any]) -> tuple:
+    tail = row["sample_id"].rsplit("/", 1)[-1]
+    index = int(tail[1:]) if tail[1:].isdigit() else 0
+    return (0 if row.get("kind", "normal") == "normal" else 1, index, row["sample_id"])
+
+
+def select_failed(responses: list[dict[str, Any]], verdicts: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The failed responses to revise, at most `limit` per seed, distinct texts, normal first."""
+    failed_ids = {v["sample_id"] for v in verdicts if int(v["verdict"]) == 0}
+    per_seed: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted((r for r in responses if r["sample_id"] in failed_ids), key=_order):
+        picked = per_seed.setdefault(r["seed_id"], [])
+        if len(picked) < limit and all(p["response"].strip() != r["response"].strip() for p in picked):
+            picked.append(r)
+    return [r for seed_id in sorted(per_seed) for r in per_seed[seed_id]]
+
+
+def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+    recipe, options = payload["recipe"], payload.get("options", {})
+    cfg = recipe["reviser"]
+    guided = bool(options.get("reference_guided", False))
+    seeds = seeds_by_id(payload["inputs"]["seeds"])
+    todo = select_failed(
+        read_jsonl(payload["inputs"]["responses"]), read_jsonl(payload["inputs"]["verdicts"]), int(cfg["max_revisions_per_seed"])
+    )
+    templates = Templates(cfg)
+    images = SeedImages(recipe)
+    failed: list[dict[str, Any]] = []
+    items, sources = [], []
+    for r in todo:
+        seed = seeds.get(r["seed_id"])
+        imgs = images.get(seed) if seed else None
+        if imgs is None:
+            failed.append({"id": r["sample_id"], "reason": images.errors.get(r["seed_id"], f"seed {r['seed_id']} not in the seeds shard")})
+            continue
+        items.append({"images": imgs, "instruction": seed["instruction"], "response": r["response"], "reference": seed["reference"]})
+        sources.append(r)
+
+    def on_batch(done: int, total: int) -> None:
+        ctx.progress(done, total)
+        ctx.check_cancelled()
+
+    results = []
+    if items:
+        lm = ctx.models.get(payload["models"]["reviser"], recipe["model"])
+        results = revise(
+            lm,
+            items,
+            templates=templates,
+            reference_guided=guided,
+            temperature=float(cfg["temperature"]),
+            max_new_tokens=int(cfg["max_new_tokens"]),
+            seed=stable_seed("revise", int(recipe.get("seed", 0)), payload.get("round"), payload.get("shard")),
+            batch_size=batch_size(recipe["sampling"]["batch_size"], options),
+            on_batch=on_batch,
+        )
+    rows = [
+        {
+            "seed_id": src["seed_id"],
+            "sample_id": f"{src['sample_id']}/r",
+            "source_sample_id": src["sample_id"],
+            "feedback": res["feedback"],
+            "refined": res["refined"],
+            "reference_guided": guided,
+        }
+        for src, res in zip(sources, results)
+    ]
+    out = atomic_write_jsonl(payload["outputs"]["revisions"], rows)
+    ctx.progress(len(rows), len(rows), force=True)
+    metrics = {"revisions": len(rows), "seeds": len({r["seed_id"] for r in rows}), "reference_guided": guided}
+    return {"outputs": {"revisions": out}, "metrics": metrics, "failed_items": failed}

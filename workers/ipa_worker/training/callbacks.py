@@ -1,0 +1,56 @@
+"""Trainer callbacks: per-step metrics into the run's train_metrics.jsonl, progress and cancellation."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from ..io import atomic_write_jsonl, read_jsonl
+
+LOGGED = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "learning_rate")
+
+
+class MetricsCallback(TrainerCallback):
+    """Writes one JSON line per logging step `{model, step, loss, rewards/...}`; reports progress.
+
+    The file is rewritten atomically on each log (it is small), so a crash never leaves half a
+    line. Lines of this model past the step training resumes from are dropped at start: a
+    retried job would otherwise log those steps twice. `ctx.check_cancelled()` after every step
+    turns a cancel request into a `Cancelled` error; the last checkpoint stays for a resume.
+    """
+
+    def __init__(self, path: str | None, model_name: str, ctx: Any = None):
+        self.path = path
+        self.model_name = model_name
+        self.ctx = ctx
+        self.rows: list[dict[str, Any]] = []
+        self.logged: list[dict[str, Any]] = []  # this run's own lines, for the result metrics
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.path and Path(self.path).is_file():
+            start = int(state.global_step)
+            self.rows = [r for r in read_jsonl(self.path) if r.get("model") != self.model_name or int(r.get("step", 0)) <= start]
+        if self.ctx is not None:
+            self.ctx.progress(int(state.global_step), int(state.max_steps), force=True)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "loss" not in logs:
+            return  # the final train summary (train_loss, runtime) is not a step
+        row: dict[str, Any] = {"model": self.model_name, "step": int(state.global_step)}
+        for key in LOGGED:
+            if key in logs and isinstance(logs[key], (int, float)) and math.isfinite(float(logs[key])):
+                row[key] = float(logs[key])
+        self.rows.append(row)
+        self.logged.append(row)
+        if self.path:
+            atomic_write_jsonl(self.path, self.rows)
+        if self.ctx is not None:
+            self.ctx.progress(int(state.global_step), int(state.max_steps), loss=row.get("loss"))
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.ctx is not None:
+            self.ctx.check_cancelled()
