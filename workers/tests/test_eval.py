@@ -1,0 +1,94 @@
+"""The evaluator: metrics, the eval stage on the synthetic held-out split, the lmms-eval adapter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ipa_worker.context import StageContext
+from ipa_worker.errors import BadInput
+from ipa_worker.evaluate import lmms_eval_command, normalize_answer, parse_lmms_eval_results, score, summarize
+from ipa_worker.stages import eval as eval_stage
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_metrics():
+    assert normalize_answer(" The Red circle. ") == "red circle" and normalize_answer("Three") == "3"
+    assert score("Red.", "red", "exact") == 1.0 and score("dark red", "red", "exact") == 0.0
+    assert score("Yes, it is.", "yes", "yesno") == 1.0 and score("No", "yes", "yesno") == 0.0 and score("maybe", "no", "yesno") == 0.0
+    assert score("it is a red one", "red", "contains") == 1.0 and score("reddish", "red", "contains") == 0.0
+    assert score("HELLO", "hello", "anls") == 1.0
+    assert score("hellp", "hello", "anls") == pytest.approx(0.8) and score("xyz", "hello", "anls") == 0.0
+    assert score("blue", ["red", "blue"], "exact") == 1.0
+    with pytest.raises(BadInput):
+        score("a", "a", "bleu")
+
+
+def test_summarize_accuracy_by_task_and_benchmark():
+    scored = [
+        {"benchmark": "b1", "task_type": "colour", "score": 1.0},
+        {"benchmark": "b1", "task_type": "colour", "score": 0.0},
+        {"benchmark": "b2", "task_type": "count", "score": 1.0},
+        {"benchmark": "b2", "task_type": "count", "score": 1.0},
+    ]
+    s = summarize(scored)
+    assert s["overall"] == 0.75 and s["n"] == 4
+    assert s["by_task"] == {"colour": 0.5, "count": 1.0} and s["by_benchmark"] == {"b1": 0.5, "b2": 1.0}
+    assert s["counts"]["by_task"] == {"colour": 2, "count": 2}
+    assert summarize([])["overall"] is None
+
+
+def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_synth_dir, make_payload, model_pool):
+    syn = tmp_path / "syn"
+    shutil.copytree(tiny_synth_dir, syn)  # already complete: the stage must not regenerate it
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    first = json.loads((syn / "heldout.jsonl").read_text().splitlines()[0])
+    rows = [
+        {"id": "q1", "image": str(syn / first["images"][0]), "question": "Is there a shape?", "answer": "yes", "metric": "yesno", "task_type": "yesno"},
+        {"id": "q2", "images": ["missing.png"], "question": "?", "answer": "x", "metric": "exact"},
+    ]
+    (bench / "b.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    payload = make_payload(
+        "eval", tmp_path / "run", round=0, model={"device": "cpu"},
+        data={"synthetic": {"enabled": True, "output_dir": str(syn), "train_size": 12, "heldout_size": 12}},
+        eval={"benchmarks": [{"name": "local", "path": str(bench / "b.jsonl")}], "max_new_tokens": 3, "batch_size": 8},
+    )  # fmt: skip
+    result = eval_stage.run(payload, StageContext(models=model_pool))
+    doc = json.loads(Path(payload["outputs"]["eval"]).read_text())
+    assert payload["outputs"]["eval"].endswith("eval/round-0.json")
+    assert doc["round"] == 0 and doc["model"] == {"base": payload["models"]["generator"]["base"], "adapter": None}
+    assert doc["n"] == 13 and set(doc["by_benchmark"]) == {"synthetic", "local"}
+    assert {"colour", "shape", "count", "text", "position", "describe", "yesno"} == set(doc["by_task"])
+    assert 0.0 <= doc["overall"] <= 1.0 and len(doc["examples"]) == 5
+    assert set(doc["examples"][0]) >= {"id", "question", "answer", "prediction", "score"}
+    assert [f["id"] for f in result["failed_items"]] == ["local/q2"]
+    assert result["metrics"]["n"] == 13
+
+
+def test_lmms_eval_adapter(tmp_path):
+    cmd = lmms_eval_command("/m/policy", ["pope", "mme"], "/out")
+    assert cmd[:3] == ["python", "-m", "lmms_eval"]
+    assert cmd[cmd.index("--model_args") + 1] == "pretrained=/m/policy" and cmd[cmd.index("--tasks") + 1] == "pope,mme"
+    with pytest.raises(BadInput):
+        lmms_eval_command("/m", [], "/out")
+
+    parsed = parse_lmms_eval_results(str(FIXTURES / "lmms_eval_results.json"))
+    assert parsed["tasks"]["pope"] == {"pope_accuracy": 0.8712, "pope_f1_score": 0.8655}
+    assert parsed["tasks"]["mme"]["mme_perception_score"] == 1687.25
+    assert parsed["tasks"]["ocrbench"] == {"ocrbench_accuracy,strict": 0.873}
+    assert parsed["n_samples"] == {"pope": 9000, "mme": 2374, "ocrbench": 200}
+    assert parsed["model_args"] == "pretrained=/runs/demo/models/merged"
+
+    # lmms-eval nests results under its output folder; the folder form finds the file.
+    nested = tmp_path / "out" / "qwen2_vl"
+    nested.mkdir(parents=True)
+    shutil.copy(FIXTURES / "lmms_eval_results.json", nested / "20250101_000000_results.json")
+    assert parse_lmms_eval_results(str(tmp_path / "out"))["tasks"]["pope"]["pope_accuracy"] == 0.8712
+    (tmp_path / "bad.json").write_text('{"not": "results"}')
+    with pytest.raises(BadInput, match="not an lmms-eval results file"):
+        parse_lmms_eval_results(str(tmp_path / "bad.json"))
