@@ -1,0 +1,83 @@
+/**
+ * The dashboard server: one express app serving the runs page and its JSON/SSE API (read from
+ * run directories) and bull-board for the queues (read from Redis), behind one auth check.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { listWorkers } from '../agent/registry.js';
+import { connect } from '../queue/connection.js';
+import { QueueSet } from '../queue/queues.js';
+import { authMiddleware, checkBinding } from './auth.js';
+import { BOARD_PATH, queueBoard } from './board.js';
+import { dashboardRoutes } from './routes.js';
+import { EventHub } from './sse.js';
+
+export interface DashboardOptions {
+  redisUrl: string;
+  prefix: string;
+  runsDir: string;
+  /** @defaultValue '127.0.0.1'; anything beyond loopback requires `token` */
+  host?: string;
+  /** @defaultValue 0 (any free port) */
+  port?: number;
+  /** Required on every request when set, even on loopback. */
+  token?: string;
+  /** How often SSE streams look at the run directory; @defaultValue 1000 ms */
+  pollMs?: number;
+}
+
+export interface Dashboard {
+  /** Where to open it (host as bound; 0.0.0.0 / :: shown as loopback, which also reaches it). */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Starts the server; rejects (`DashboardConfigError`) before binding when the host needs a token. */
+export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
+  const host = opts.host ?? '127.0.0.1';
+  checkBinding(host, opts.token);
+
+  const conn = connect(opts.redisUrl);
+  conn.on('error', () => undefined); // shown per request (workers route, bull-board), not fatal to the server
+  const queues = new QueueSet(conn, opts.prefix);
+  const workers = () => listWorkers(conn, opts.prefix);
+  const events = new EventHub({ runsDir: opts.runsDir, workers, pollMs: opts.pollMs });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(authMiddleware({ token: opts.token }));
+  app.use(BOARD_PATH, queueBoard(queues));
+  app.use(dashboardRoutes({ runsDir: opts.runsDir, workers, events }));
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost(host)}:${port}/`,
+    port,
+    close() {
+      closing ??= (async () => {
+        events.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await queues.close();
+        await conn.quit().catch(() => undefined);
+      })();
+      return closing;
+    },
+  };
+}
