@@ -13,7 +13,7 @@ import { StagePayloadSchema, StageResultSchema, type StagePayload } from '../../
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'recipes');
 
 /** Runs Python's jsonschema: checks each schema, then validates each instance; returns its errors. */
-function pythonValidate(cases: Array<{ schema: unknown; instance: unknown }>): string[] {
+function pythonValidate(cases: Array<{ schema: unknown; instance: unknown }>): string[][] {
   const script = `
 import json, sys, jsonschema
 out = []
@@ -25,7 +25,7 @@ for c in json.load(sys.stdin):
 print(json.dumps(out))
 `;
   const { python, env } = pythonCommand();
-  return JSON.parse(execFileSync(python, ['-c', script], { input: JSON.stringify(cases), env, encoding: 'utf8' })) as string[];
+  return JSON.parse(execFileSync(python, ['-c', script], { input: JSON.stringify(cases), env, encoding: 'utf8' })) as string[][];
 }
 
 function payload(over: Partial<StagePayload> = {}): StagePayload {
