@@ -1,0 +1,65 @@
+import { DashboardConfigError } from '../../dashboard/auth.js';
+import { startDashboard } from '../../dashboard/server.js';
+import { ping, redactUrl } from '../../queue/connection.js';
+import { CliError, ExitCode, type Command } from '../command.js';
+import { COMMON_HELP, parse, prefix, redisUrl, runsDir } from '../context.js';
+
+export const command: Command = {
+  name: 'dashboard',
+  summary: 'Web dashboard: runs, rounds × stages, curves, evals, workers, errors; queues at /queues',
+  help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T]
+
+Serves the runs page at /, its JSON API at /api (runs, runs/:id, workers, events) and bull-board
+at /queues. Runs until Ctrl-C (SIGINT) or SIGTERM.
+
+Security: binds 127.0.0.1 by default. Any other address (e.g. 0.0.0.0) requires a token
+(--token or $IPA_DASHBOARD_TOKEN); a given token is required on every request, even on loopback:
+header "Authorization: Bearer T", or open the URL once with ?token=T (sets an HttpOnly cookie).
+Examples:
+  ipa dashboard
+  IPA_DASHBOARD_TOKEN=$(openssl rand -hex 16) ipa dashboard --host 0.0.0.0 --port 8080
+
+${COMMON_HELP}`,
+  async run(argv) {
+    const { values } = parse(
+      argv,
+      {
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' },
+        token: { type: 'string' },
+        'poll-ms': { type: 'string', default: '1000' },
+      },
+      false,
+    );
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be an integer in 0..65535', ExitCode.usage);
+    const pollMs = Number(values['poll-ms']);
+    if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 1000) throw new CliError('--poll-ms must be in 100..1000', ExitCode.usage);
+    const url = redisUrl(values);
+    if (!url) throw new CliError('no Redis configured: set REDIS_URL or pass --redis-url', ExitCode.redisUnavailable);
+    try {
+      await ping(url);
+    } catch (err) {
+      throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${err instanceof Error ? err.message : err}`, ExitCode.redisUnavailable);
+    }
+    const token = values.token ?? process.env.IPA_DASHBOARD_TOKEN;
+    let dash;
+    try {
+      dash = await startDashboard({ redisUrl: url, prefix: prefix(values), runsDir: runsDir(values), host: values.host, port, token, pollMs });
+    } catch (err) {
+      if (err instanceof DashboardConfigError) throw new CliError(err.message, ExitCode.usage);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new CliError(`port ${port} on ${values.host} is in use; pick another with --port`, ExitCode.failed);
+      throw err;
+    }
+    // The token is never printed: it may come from the environment of a shared machine.
+    console.log(`dashboard: ${dash.url}${token ? '  (token required: add ?token=… once, or send Authorization: Bearer …)' : ''}`);
+    console.log(`queues:    ${dash.url}queues`);
+    await new Promise<void>((res) => {
+      process.once('SIGINT', () => res());
+      process.once('SIGTERM', () => res());
+    });
+    await dash.close();
+    return ExitCode.ok;
+  },
+};
