@@ -1,0 +1,72 @@
+"""Exported pairs (HF dataset dir, JSONL, Parquet) train in TRL's DPOTrainer as they are."""
+
+import pytest
+from datasets import load_dataset, load_from_disk
+from PIL import Image as PILImage
+
+from ipa_worker.export import export_pairs, load_export, pair_files
+from ipa_worker.io import atomic_write_jsonl
+from ipa_worker.pairs import response_pairs
+from ipa_worker.processor import load_processor
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    run = tmp_path / "run"
+    for rnd in (1, 2):
+        img = tmp_path / f"img{rnd}.png"
+        PILImage.new("RGB", (56, 56), (10, 60 * rnd, 200)).save(img)
+        seed = {"id": f"s{rnd}", "images": [str(img)], "instruction": "What colour is the square?", "reference": "blue"}
+        responses = [
+            {"seed_id": seed["id"], "sample_id": f"s{rnd}/n0", "response": "blue"},
+            {"seed_id": seed["id"], "sample_id": f"s{rnd}/n1", "response": "a green circle"},
+        ]
+        verdicts = [{"sample_id": f"s{rnd}/n0", "verdict": 1}, {"sample_id": f"s{rnd}/n1", "verdict": 0}]
+        atomic_write_jsonl(run / f"round-{rnd}" / "pairs" / "shard-000.jsonl", response_pairs(seed, responses, verdicts, round=rnd))
+    return str(run)
+
+
+def one_dpo_step(dataset, tiny_model_dir, tmp_path):
+    from transformers import AutoModelForImageTextToText
+    from trl import DPOConfig, DPOTrainer
+
+    from ipa_worker.training.common import lora_config
+
+    model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir)
+    args = DPOConfig(
+        output_dir=str(tmp_path / "out"), max_steps=1, per_device_train_batch_size=2, report_to=[], use_cpu=True,
+        bf16=False, gradient_checkpointing=False, save_strategy="no", disable_tqdm=True, max_length=512,
+    )  # fmt: skip
+    peft = lora_config({"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]})
+    trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=load_processor(tiny_model_dir, max_pixels=56 * 56), peft_config=peft)
+    trainer.train()
+    return trainer.state.global_step
+
+
+def test_pair_files_in_round_order(run_dir):
+    assert [p.split("/")[-3] for p in pair_files(run_dir)] == ["round-1", "round-2"]
+
+
+def test_hf_dir_export_trains_in_dpo(run_dir, tmp_path, tiny_model_dir):
+    rec = export_pairs(run_dir, str(tmp_path / "hf"), "hf")
+    assert rec["rows"] == 2
+    ds = load_from_disk(rec["path"])  # exactly what a user does: no conversion
+    assert isinstance(ds[0]["images"][0], PILImage.Image)
+    assert one_dpo_step(ds, tiny_model_dir, tmp_path) == 1
+
+
+def test_jsonl_export_trains_in_dpo(run_dir, tmp_path, tiny_model_dir):
+    rec = export_pairs(run_dir, str(tmp_path / "pairs.jsonl"), "jsonl")
+    assert rec["rows"] == 2
+    ds = load_dataset("json", data_files=rec["path"], split="train")  # image paths as plain strings
+    assert isinstance(ds[0]["images"][0], str)
+    assert one_dpo_step(ds, tiny_model_dir, tmp_path) == 1
+
+
+def test_parquet_export_embeds_images(run_dir, tmp_path):
+    rec = export_pairs(run_dir, str(tmp_path / "pairs.parquet"), "parquet")
+    for p in tmp_path.glob("img*.png"):
+        p.unlink()  # the export must not need the original files
+    ds = load_export(rec["path"])
+    assert len(ds) == 2 and isinstance(ds[0]["images"][0], PILImage.Image)
+    assert ds[0]["chosen"][0]["content"][0]["text"] == "blue"
