@@ -1,0 +1,123 @@
+"""verify -> revise -> verify_revisions -> pair -> train stage handlers on a tiny shard."""
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from ipa_worker.context import StageContext
+from ipa_worker.io import atomic_write_jsonl, read_jsonl, sha256_file
+from ipa_worker.stages import pair, revise, train, verify, verify_revisions
+
+SMALL = dict(
+    model={"device": "cpu", "max_pixels": 56 * 56},
+    sampling={"batch_size": 4},
+    reviser={"max_new_tokens": 8, "max_revisions_per_seed": 2},
+    verifier={"max_new_tokens": 8},
+    training={"dpo": {"batch_size": 2, "save_steps": 1, "max_length": 512, "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}}},
+)  # fmt: skip
+
+
+def shard(run: Path):
+    seeds = []
+    for i, ref in enumerate(["red", "blue"]):
+        img = run / "images" / f"s{i}.png"
+        img.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (56, 56), (200, 0, 0) if ref == "red" else (0, 0, 200)).save(img)
+        seeds.append({"id": f"s{i}", "images": [str(img)], "instruction": "What colour is the square?", "reference": ref, "task_type": "vqa", "source": "t"})
+    seeds_path = run / "round-1" / "seeds" / "shard-000.jsonl"
+    atomic_write_jsonl(seeds_path, seeds)
+    texts = {"s0": ["red", "It is red.", "green", "a blue square"], "s1": ["yellow", "green", "purple", "pink"]}
+    responses = [
+        {"seed_id": sid, "sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "response": t, "gen_seed": 0, "num_tokens": 1}
+        for sid, ts in texts.items()
+        for k, t in enumerate(ts)
+    ]
+    resp_path = run / "round-1" / "responses" / "shard-000.jsonl"
+    atomic_write_jsonl(resp_path, responses)
+    return str(seeds_path), str(resp_path)
+
+
+def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
+    run = tmp_path / "run"
+    seeds_path, resp_path = shard(run)
+    ctx = StageContext(models=model_pool)
+
+    p = make_payload("verify", run, inputs={"responses": resp_path, "seeds": seeds_path}, verifier={"kind": "rule"}, **{k: v for k, v in SMALL.items() if k != "verifier"})
+    res = verify.run(p, ctx)
+    verdicts = read_jsonl(p["outputs"]["verdicts"])
+    assert [v["verdict"] for v in verdicts] == [1, 1, 0, 0, 0, 0, 0, 0]
+    assert res["metrics"]["n"] == 8 and res["metrics"]["pass_rate"] == 0.25
+    assert res["outputs"]["verdicts"]["sha256"] == sha256_file(p["outputs"]["verdicts"])
+    assert verdicts[0]["checks"]["entailed"] is None  # rule verdicts state no checks
+
+    # The model verifier runs too (a random tiny model: every output is judged, most unparseable -> 0).
+    pm = make_payload("verify", tmp_path / "mrun", inputs={"responses": resp_path, "seeds": seeds_path}, **SMALL)
+    mres = verify.run(pm, ctx)
+    assert mres["metrics"]["n"] == 8
+    assert all(v["verdict"] in (0, 1) and isinstance(v["raw"], str) for v in read_jsonl(pm["outputs"]["verdicts"]))
+
+    p = make_payload("revise", run, inputs={"responses": resp_path, "verdicts": p["outputs"]["verdicts"], "seeds": seeds_path}, options={"reference_guided": True}, **SMALL)
+    res = revise.run(p, ctx)
+    revisions = read_jsonl(p["outputs"]["revisions"])
+    assert [r["source_sample_id"] for r in revisions] == ["s0/n2", "s0/n3", "s1/n0", "s1/n1"]  # at most 2 per seed
+    assert all(r["sample_id"] == r["source_sample_id"] + "/r" and r["reference_guided"] for r in revisions)
+    # A random tiny model writes noise: make one refinement pass and set the feedback texts, so
+    # a feedback pair forms deterministically.
+    revisions[0].update(refined="red", feedback="Name the colour of the square.")
+    revisions[1].update(feedback="Looks fine to me.")
+    atomic_write_jsonl(p["outputs"]["revisions"], revisions)
+
+    p = make_payload("verify_revisions", run, inputs={"revisions": p["outputs"]["revisions"], "seeds": seeds_path}, verifier={"kind": "rule"})
+    res = verify_revisions.run(p, ctx)
+    rverdicts = read_jsonl(p["outputs"]["revision_verdicts"])
+    assert rverdicts[0] == {**rverdicts[0], "sample_id": "s0/n2/r", "verdict": 1}
+
+    rd = run / "round-1"
+    p = make_payload(
+        "pair", run,
+        inputs={
+            "seeds": seeds_path, "responses": resp_path, "verdicts": str(rd / "verdicts/shard-000.jsonl"),
+            "revisions": str(rd / "revisions/shard-000.jsonl"), "revision_verdicts": str(rd / "revision_verdicts/shard-000.jsonl"),
+        },
+    )  # fmt: skip
+    res = pair.run(p, ctx)
+    pairs = read_jsonl(p["outputs"]["pairs"])
+    assert res["metrics"]["pairs"] == len(pairs) == 2
+    assert pairs[0]["chosen_id"] == "s0/n2/r" and pairs[0]["rejected_id"] == "s0/n2"  # refinement vs its source
+    fpairs = read_jsonl(p["outputs"]["feedback_pairs"])
+    assert len(fpairs) == 1 and fpairs[0]["chosen_id"] == "s0/n2/r"
+    assert "Reference answer: red" in fpairs[0]["prompt"][0]["content"][1]["text"]  # the guided prompt it saw
+    assert [s["id"] for s in read_jsonl(p["outputs"]["challenging"])] == ["s1"]
+
+    p = make_payload("train", run, inputs={"pairs": [p["outputs"]["pairs"]], "feedback_pairs": [p["outputs"]["feedback_pairs"]]}, **SMALL)
+    res = train.run(p, StageContext())
+    m = res["metrics"]
+    assert m["steps"] == 1 and m["reviser_steps"] == 1 and m["final_loss"] is not None
+    assert set(res["outputs"]) == {"policy", "reviser"}
+    assert (Path(p["outputs"]["policy"]) / "adapter_config.json").is_file()
+    assert (Path(p["outputs"]["checkpoints"]) / "policy" / "checkpoint-1").is_dir()
+    assert (Path(p["outputs"]["checkpoints"]) / "reviser" / "checkpoint-1").is_dir()
+    lines = [json.loads(x) for x in Path(p["outputs"]["metrics"]).read_text().splitlines()]
+    assert [x["model"] for x in lines] == ["policy", "reviser"]
+
+
+def test_pair_without_revisions(tmp_path, make_payload):
+    run = tmp_path / "run"
+    seeds_path, resp_path = shard(run)
+    verdicts = [{"seed_id": "s0", "sample_id": "s0/n0", "verdict": 1}, {"seed_id": "s0", "sample_id": "s0/n2", "verdict": 0}]
+    vpath = run / "v.jsonl"
+    atomic_write_jsonl(vpath, verdicts)
+    p = make_payload("pair", run, inputs={"seeds": seeds_path, "responses": resp_path, "verdicts": str(vpath), "revisions": None})
+    res = pair.run(p, StageContext())
+    assert res["metrics"] == {**res["metrics"], "pairs": 1, "feedback_pairs": 0, "challenging": 0, "unjudged_seeds": 1}
+
+
+def test_train_with_zero_pairs(tmp_path, make_payload):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    p = make_payload("train", tmp_path / "run", inputs={"pairs": [str(empty)], "feedback_pairs": []}, **SMALL)
+    res = train.run(p, StageContext())
+    assert res["metrics"]["steps"] == 0 and res["metrics"]["skipped"] == "no pairs"
+    assert set(res["outputs"]) == {"policy"}
+    assert (Path(res["outputs"]["policy"]["path"]) / "adapter_config.json").is_file()
