@@ -15,7 +15,7 @@ export const command: Command = {
     try {
       await queues.connection.publish(keys.control(queues.prefix), JSON.stringify({ action: 'cancel', runId: store.id }));
       for (const q of QUEUE_NAMES_FOR_CANCEL.map((k) => queues.queue(k))) {
-        const jobs = await q.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children', 'paused']);
+        const jobs = await q.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children']);
         for (const j of jobs) {
           if (j?.data?.runId === store.id) {
             await j.remove({ removeChildren: true }).catch(() => undefined);
