@@ -49,13 +49,17 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+# One encoder for all messages: json.dumps with options would build a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default, allow_nan=False)
+
+
 def encode(msg: dict[str, Any]) -> bytes:
     """One protocol line, newline-terminated and ASCII-escaped (so no byte can split a line).
 
     NaN and infinities (a diverged loss) become null: JSON.parse on the Node side rejects them.
     """
     try:
-        text = json.dumps(msg, separators=(",", ":"), default=_json_default, allow_nan=False)
+        text = _ENCODER.encode(msg)
     except ValueError:
         text = json.dumps(_finite(json.loads(json.dumps(msg, default=_json_default))), separators=(",", ":"))
     return (text + "\n").encode("ascii")

@@ -188,7 +188,9 @@ class Server:
     # -- output ---------------------------------------------------------------------------
 
     def send(self, msg: dict[str, Any]) -> None:
-        data = protocol.encode(msg)
+        self._write(protocol.encode(msg))
+
+    def _write(self, data: bytes) -> None:
         with self._write_lock:
             try:
                 self._out.write(data)
@@ -199,12 +201,11 @@ class Server:
 
     def _answer(self, id: Any, value: Any) -> None:
         try:
-            data = protocol.result(id, value)
-            protocol.encode(data)
+            data = protocol.encode(protocol.result(id, value))
         except (TypeError, ValueError) as exc:
             self._fail(id, exc)
             return
-        self.send(data)
+        self._write(data)
 
     def _fail(self, id: Any, exc: BaseException) -> None:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
