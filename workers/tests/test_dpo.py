@@ -107,3 +107,28 @@ def test_resume_continues_step_counter(tmp_path, tiny_model_dir):
     steps = [json.loads(line)["step"] for line in metrics_path.read_text().splitlines()]
     assert steps == [1, 2, 3]  # step 1 logged once, then 2 and 3 from the resumed run
     assert (tmp_path / "policy" / "adapter_config.json").is_file()
+
+
+@pytest.mark.parametrize("reference_model", ["round_start", "initial"])
+def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
+    ds = rows_to_dataset(make_pairs(tmp_path, n=1))
+    first = train_dpo(
+        ds, start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "r1"),
+        checkpoint_dir=str(tmp_path / "c1"), dpo=DPO, model_cfg=MODEL_CFG,
+    )  # fmt: skip
+    seen = {}
+
+    from transformers import TrainerCallback
+
+    class Peek(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            seen["adapters"] = sorted(model.peft_config)
+
+    second = train_dpo(
+        ds, start={"base": tiny_model_dir, "adapter": first["output"]["path"]}, out_dir=str(tmp_path / "r2"),
+        checkpoint_dir=str(tmp_path / "c2"), dpo=DPO, model_cfg=MODEL_CFG, reference_model=reference_model, callbacks=[Peek()],
+    )  # fmt: skip
+    assert second["metrics"]["steps"] == 1
+    # round_start: TRL's frozen copy of the start adapter is the reference; initial: the bare base.
+    assert seen["adapters"] == (["default", "ref"] if reference_model == "round_start" else ["default"])
+    assert (tmp_path / "r2" / "adapter_config.json").is_file() and not (tmp_path / "r2" / "ref").exists()
