@@ -239,10 +239,12 @@ export class PythonProcess extends EventEmitter<PythonProcessEvents> {
     if (opts?.signal?.aborted) return Promise.reject(new PythonError('Cancelled', 'aborted before it was sent', '', method));
     const id = ++this.nextId;
     return new Promise<T>((resolve, reject) => {
+      // Encoded first: params that cannot be serialised reject here and leave nothing pending.
+      const line = `{"v":${PROTOCOL_VERSION},"type":"request","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}\n`;
       const p: Pending = { method, resolve, reject, opts };
       this.pending.set(id, p);
       if (opts && (opts.signal || opts.timeoutMs !== undefined)) this.watch(id, p, opts);
-      this.stdin.write(`{"v":${PROTOCOL_VERSION},"type":"request","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}\n`);
+      this.stdin.write(line);
     });
   }
 

@@ -81,6 +81,11 @@ describe('PythonProcess with a shared worker', () => {
     expect(py.pendingCount).toBe(0);
   });
 
+  it('rejects params that cannot be serialised without leaving the request pending', async () => {
+    await expect(py.request('echo', { data: 1n })).rejects.toThrow(TypeError);
+    expect(py.pendingCount).toBe(0);
+  });
+
   it('carries a line of several megabytes across many chunks', async () => {
     const big = 'x'.repeat(3_000_000) + 'é';
     expect(await py.echo(big)).toBe(big);
