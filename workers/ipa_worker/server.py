@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, Callable
 
 from . import protocol
 from .context import StageContext
-from .errors import BadInput, Cancelled, WorkerError, classify
+from .errors import BadInput, WorkerError, classify
 
 _PACKAGE = __package__ or "ipa_worker"
 _STAGE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
