@@ -7,10 +7,11 @@ import { COMMON_HELP, parse, prefix, redisUrl, runsDir } from '../context.js';
 export const command: Command = {
   name: 'dashboard',
   summary: 'Web dashboard: runs, rounds × stages, curves, evals, workers, errors; queues at /queues',
-  help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T]
+  help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T] [--poll-ms 1000]
 
 Serves the runs page at /, its JSON API at /api (runs, runs/:id, workers, events) and bull-board
-at /queues. Runs until Ctrl-C (SIGINT) or SIGTERM.
+at /queues. Runs until Ctrl-C (SIGINT) or SIGTERM. Open pages are updated by server-sent events;
+run directories are checked every --poll-ms (100..1000).
 
 Security: binds 127.0.0.1 by default. Any other address (e.g. 0.0.0.0) requires a token
 (--token or $IPA_DASHBOARD_TOKEN); a given token is required on every request, even on loopback:
