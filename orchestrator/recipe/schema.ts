@@ -152,10 +152,16 @@ export const RoundSchema = z
   })
   .strict();
 
+const DpoLoss = z.enum(['sigmoid', 'ipo', 'hinge', 'robust', 'sft']);
+
 export const DpoSchema = z
   .object({
     beta: z.number().positive().default(0.1).describe('DPO beta.'),
-    loss_type: z.enum(['sigmoid', 'ipo', 'hinge', 'robust']).default('sigmoid').describe("TRL DPO loss type."),
+    loss_type: z
+      .union([DpoLoss, z.array(DpoLoss).min(1)])
+      .default('sigmoid')
+      .describe("TRL DPO loss type, or a list combined with `loss_weights` (e.g. [sigmoid, sft]: DPO plus an NLL term on the chosen response, as TRL's RPO)."),
+    loss_weights: z.array(z.number().nonnegative()).min(1).optional().describe('Weights of the listed loss types (TRL `loss_weights`); default: all 1.'),
     learning_rate: z.number().positive().default(5e-6).describe('Learning rate.'),
     epochs: z.number().positive().default(1).describe('Epochs (the paper: 1).'),
     batch_size: z.number().int().positive().default(4).describe('Per-device batch size (the worker halves it on CUDA out-of-memory).'),
@@ -169,7 +175,11 @@ export const DpoSchema = z
     lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
     seed: z.number().int().default(0).describe('Training seed.'),
   })
-  .strict();
+  .strict()
+  .refine((d) => !d.loss_weights || d.loss_weights.length === (Array.isArray(d.loss_type) ? d.loss_type.length : 1), {
+    message: 'loss_weights needs one weight per loss_type',
+    path: ['loss_weights'],
+  });
 
 export const SftSchema = z
   .object({

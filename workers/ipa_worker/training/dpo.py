@@ -26,10 +26,12 @@ from .common import freeze_vision, last_checkpoint, load_trainable, lora_config,
 def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_scale: float = 1.0, max_steps: int | None = None, vision: bool = True):
     from trl import DPOConfig
 
+    loss_types = dpo["loss_type"] if isinstance(dpo["loss_type"], list) else [dpo["loss_type"]]
     return DPOConfig(
         output_dir=checkpoint_dir,
         beta=float(dpo["beta"]),
-        loss_type=[dpo["loss_type"]],
+        loss_type=loss_types,
+        loss_weights=[float(w) for w in dpo["loss_weights"]] if dpo.get("loss_weights") else None,
         learning_rate=float(dpo["learning_rate"]),
         num_train_epochs=float(dpo["epochs"]),
         max_steps=int(max_steps) if max_steps else -1,
