@@ -48,13 +48,24 @@ ${COMMON_HELP}`,
         agent = await WorkerAgent.start({ redisUrl: url, prefix: queues.prefix });
       }
       const t0 = Date.now();
-      const state = await waitForRun(store, {
+      // Ctrl-C / SIGTERM: stop the in-process worker and the private Redis before exiting; the run
+      // directory keeps everything done so far (`ipa resume` continues it).
+      const interrupted = new Promise<'interrupted'>((res) => {
+        const stop = () => res('interrupted');
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      const state = await Promise.race([interrupted, waitForRun(store, {
         onChange: (m) => {
           const secs = ((Date.now() - t0) / 1000).toFixed(0);
           const cur = m.rounds.map((r) => `r${r.round}:${r.stages.reduce((a, s) => a + s.done, 0)}/${r.stages.reduce((a, s) => a + s.jobs, 0)}`).join(' ');
           console.error(`[${secs}s] ${m.run.state} ${m.totals.done}/${m.totals.jobs} jobs  ${cur}`);
         },
-      });
+      })]);
+      if (state === 'interrupted') {
+        console.error(`interrupted: run ${store.id} stays in ${store.dir}; continue it with \`ipa resume ${store.id}\` and a worker`);
+        return ExitCode.failed;
+      }
       const results = roundResults(store);
       const out = { id: store.id, dir: store.dir, state, seconds: (Date.now() - t0) / 1000, results };
       if (values.json) console.log(JSON.stringify(out, null, 2));
