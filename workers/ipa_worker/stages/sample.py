@@ -18,6 +18,7 @@ from ..images import image_digest, load_image
 from ..io import atomic_write_jsonl, read_jsonl
 from ..perturb import apply_perturbation, draw_perturbation
 from ..seeding import stable_seed
+from .. import vllm_backend
 
 
 def _batch_size(recipe: dict[str, Any], options: dict[str, Any]) -> int:
@@ -39,6 +40,24 @@ def plan_samples(seed_row: dict[str, Any], images: list, recipe: dict[str, Any],
         perturbed = [apply_perturbation(img, params, rng) for img in images]
         samples.append({"sample_id": f"{sid}/c{k}", "kind": "contrastive", "perturbation": params, "images": perturbed})
     return samples
+
+
+def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, seed: int, batch_size: int, on_batch, ctx: StageContext) -> list[dict[str, Any]]:
+    """Generates with the recipe's backend: batched transformers `generate`, or vLLM's engine."""
+    recipe = payload["recipe"]
+    sampling = recipe["sampling"]
+    params = dict(
+        temperature=float(sampling["temperature"]),
+        top_p=float(sampling["top_p"]),
+        max_new_tokens=int(sampling["max_new_tokens"]),
+        seed=seed,
+    )
+    if sampling.get("backend") == "vllm":
+        answers = vllm_backend.generate_vllm(payload["models"]["generator"], recipe["model"], prompts, **params)
+        on_batch(len(prompts), len(prompts))
+        return answers
+    lm = ctx.models.get(payload["models"]["generator"], recipe["model"])
+    return generate(lm, prompts, batch_size=batch_size, on_batch=on_batch, **params)
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
@@ -74,18 +93,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         ctx.progress(done, total)
         ctx.check_cancelled()
 
-    lm = ctx.models.get(payload["models"]["generator"], recipe["model"]) if prompts else None
     t0 = time.monotonic()
-    answers = [] if lm is None else generate(
-        lm,
-        prompts,
-        temperature=float(sampling["temperature"]),
-        top_p=float(sampling["top_p"]),
-        max_new_tokens=int(sampling["max_new_tokens"]),
-        seed=shard_seed,
-        batch_size=bs,
-        on_batch=on_batch,
-    )
+    answers = _answer(payload, prompts, seed=shard_seed, batch_size=bs, on_batch=on_batch, ctx=ctx) if prompts else []
     elapsed = time.monotonic() - t0
 
     rows = []
