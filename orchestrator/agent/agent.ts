@@ -10,7 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PythonError, PythonProcess, PythonProcessExited } from '../bridge/python-process.js';
 import { ProgressThrottle } from '../bridge/progress-throttle.js';
@@ -58,6 +58,10 @@ interface Slot {
 /** Delay before a paused run's job is looked at again. */
 const PAUSE_POLL_MS = 1000;
 
+/** Abort reasons: a cancelled run fails its job for good; a closing agent hands it back. */
+const CANCEL = 'run cancelled';
+const SHUTDOWN = 'agent shutting down';
+
 export class WorkerAgent {
   readonly id: string;
   private readonly log: Logger;
@@ -65,6 +69,8 @@ export class WorkerAgent {
   private readonly slots: Slot[];
   private readonly waiters: Array<(s: Slot) => void> = [];
   private readonly active = new Map<string, { runId: string; abort: AbortController; info: WorkerInfo['current'][number] }>();
+  /** Fresh processes of running training jobs (the slots hold the inference ones). */
+  private readonly trainingProcs = new Set<PythonProcess>();
   private heartbeat?: NodeJS.Timeout;
   private subscriber?: Redis;
   private redis!: Redis;
@@ -157,9 +163,15 @@ export class WorkerAgent {
     for (const [id, a] of this.active) {
       if (a.runId === msg.runId) {
         this.log.info({ job: id, run: msg.runId }, 'cancelling job of cancelled run');
-        a.abort.abort();
+        a.abort.abort(CANCEL);
       }
     }
+  }
+
+  /** Pids of this agent's live Python processes: the slots' inference ones and any training one. */
+  pythonPids(): number[] {
+    const procs = [...this.slots.map((s) => s.proc), ...this.trainingProcs];
+    return procs.filter((p): p is PythonProcess => !!p && !p.exitInfo).map((p) => p.pid);
   }
 
   private pythonEnv(): Record<string, string> {
@@ -237,7 +249,9 @@ export class WorkerAgent {
     const throttle = new ProgressThrottle<Record<string, unknown>>(2, (p) => void job.updateProgress(p).catch(() => undefined));
     const logLine = (line: string) => store.appendLog(id, line);
     try {
-      store.recordAttempt(id, { attempt, worker: this.id, started_at: startedAt.toISOString() });
+      // batch_scale on the attempt line keeps every out-of-memory halving in the run directory.
+      const entry = { attempt, worker: this.id, started_at: startedAt.toISOString(), batch_scale: d.batchScale ?? 1 };
+      store.recordAttempt(id, entry);
       const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
       log.info({ attempt, batch_scale: payload.options.batch_scale }, 'stage started');
       if (fresh) {
@@ -247,6 +261,7 @@ export class WorkerAgent {
           slot.proc = undefined;
         }
         proc = await this.startPython(log, logLine);
+        this.trainingProcs.add(proc);
       } else {
         this.stderrSink.set(slot.index, logLine);
         proc = await this.slotProcess(slot);
@@ -265,11 +280,21 @@ export class WorkerAgent {
       log.info({ duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) }, 'stage done');
       return summary(rec);
     } catch (err) {
+      const handBack = abort.signal.reason === SHUTDOWN && ((err instanceof PythonError && err.type === 'Cancelled') || err instanceof PythonProcessExited);
+      if (handBack && token) {
+        // Stopped by close(), not by the job: it goes back to the queue untouched (no attempt
+        // used, the run not failed) for another agent, which resumes from what is on disk.
+        if (err instanceof PythonProcessExited && !fresh) slot.proc = undefined;
+        await job.moveToWait(token);
+        log.info('agent closing: job handed back to the queue');
+        throw new WaitingError();
+      }
       throw await this.translate(err, job, d, log, slot, fresh);
     } finally {
       throttle.flush();
       this.stderrSink.delete(slot.index);
       this.active.delete(id);
+      if (proc) this.trainingProcs.delete(proc);
       if (fresh && proc) await proc.close({ graceMs: 5000 }).catch(() => undefined);
       this.release(slot);
     }
@@ -335,8 +360,10 @@ export class WorkerAgent {
   }
 
   /**
-   * Stops taking jobs, lets running ones finish for up to `graceMs`, then stops the Python
-   * processes (their jobs are retried elsewhere) and leaves the registry.
+   * Stops taking jobs, lets running ones finish for up to `graceMs`, then cancels the rest and
+   * hands them back to the queue (another agent runs them; no attempt is used, training resumes
+   * from its last checkpoint), stops the Python processes and leaves the registry. Past
+   * `graceMs` this waits for the cancel to land: at most the bridge's cancel and kill graces.
    */
   async close(graceMs = 30_000): Promise<void> {
     if (this.closing) return;
@@ -345,7 +372,7 @@ export class WorkerAgent {
     const closing = Promise.all(this.workers.map((w) => w.close()));
     const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
     if (timedOut) {
-      for (const a of this.active.values()) a.abort.abort();
+      for (const a of this.active.values()) a.abort.abort(SHUTDOWN);
       await Promise.all(this.workers.map((w) => w.close(true)));
     }
     await Promise.all(this.slots.map((s) => s.proc?.close({ graceMs: 5000 }).catch(() => undefined)));

@@ -8,6 +8,9 @@ two threads, from progress callbacks and from logging never interleave.
 
 Start-up stays light (stdlib only): torch, jsonschema and the model pool are imported when a
 request first needs them, so `ready` arrives fast and `ping`/`echo` never wait for torch.
+
+Test-only switches: IPA_WORKER_TEST_METHODS=1 adds `sleep`, `crash` and `pollute`;
+IPA_WORKER_FAULTS injects stage faults (see `parse_faults`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any, BinaryIO, Callable
 
 from . import protocol
 from .context import StageContext
-from .errors import BadInput, WorkerError, classify
+from .errors import BadInput, OutOfMemory, WorkerError, classify
 
 _PACKAGE = __package__ or "ipa_worker"
 _STAGE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -130,6 +133,26 @@ def backends() -> list[str]:
     return ["hf", "vllm"] if importlib.util.find_spec("vllm") is not None else ["hf"]
 
 
+FAULT_KINDS = ("oom",)
+
+
+def parse_faults(spec: str) -> dict[str, set[str]]:
+    """`IPA_WORKER_FAULTS` (test-only, like IPA_WORKER_TEST_METHODS): stage name -> injected faults.
+
+    The spec is a comma-separated list of `<kind>:<stage>`; `oom:sample` makes every `stage`
+    request for `sample` at options.batch_scale 1.0 fail with OutOfMemory, so the orchestrator's
+    halve-the-batch retry can be tested without a GPU. A malformed spec is an error rather than
+    no fault: a typo must not let a fault test pass without its fault.
+    """
+    faults: dict[str, set[str]] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        kind, _, stage = item.partition(":")
+        if kind not in FAULT_KINDS or not _STAGE_NAME.fullmatch(stage):
+            raise ValueError(f"IPA_WORKER_FAULTS: bad entry {item!r}; expected <kind>:<stage> with kind in {FAULT_KINDS}")
+        faults.setdefault(stage, set()).add(kind)
+    return faults
+
+
 def _message(exc: BaseException) -> str:
     if isinstance(exc, WorkerError):
         return str(exc) or type(exc).__name__
@@ -162,7 +185,7 @@ class ProtocolLogHandler(logging.Handler):
 class Server:
     """One protocol session over `inp`/`out`; `run()` returns the exit code."""
 
-    def __init__(self, inp: BinaryIO, out: BinaryIO, test_methods: bool = False):
+    def __init__(self, inp: BinaryIO, out: BinaryIO, test_methods: bool = False, faults: dict[str, set[str]] | None = None):
         self._in = inp
         self._out = out
         self._write_lock = threading.Lock()
@@ -175,6 +198,7 @@ class Server:
         self._closing = False
         self._validator: Any = None
         self._models: Any = None
+        self._faults = faults or {}
         self._inline: dict[str, Callable[[dict[str, Any]], Any]] = {
             "ping": self._ping,
             "echo": self._echo,
@@ -357,6 +381,8 @@ class Server:
         name = payload.get("stage")
         if not isinstance(name, str) or not _STAGE_NAME.fullmatch(name):
             raise BadInput(f"invalid stage name {name!r}")
+        if "oom" in self._faults.get(name, ()) and float((payload.get("options") or {}).get("batch_scale", 1.0)) == 1.0:
+            raise OutOfMemory(f"CUDA out of memory (injected by IPA_WORKER_FAULTS for stage {name!r} at batch_scale 1.0)")
         module_name = f"{_PACKAGE}.stages.{name}"
         try:
             module = importlib.import_module(module_name)
@@ -402,8 +428,9 @@ class Server:
 
 def serve(log_level: str = "info") -> int:
     """Run the protocol on this process's stdin/stdout until `shutdown` or end of input."""
+    faults = parse_faults(os.environ.get("IPA_WORKER_FAULTS", ""))
     proto_in, proto_out = redirect_stdio()
-    server = Server(proto_in, proto_out, test_methods=os.environ.get("IPA_WORKER_TEST_METHODS") == "1")
+    server = Server(proto_in, proto_out, test_methods=os.environ.get("IPA_WORKER_TEST_METHODS") == "1", faults=faults)
     root = logging.getLogger()
     root.handlers = [ProtocolLogHandler(server)]
     root.setLevel(log_level.upper())

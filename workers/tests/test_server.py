@@ -21,9 +21,11 @@ WORKERS = Path(__file__).resolve().parent.parent
 
 
 class Worker:
-    def __init__(self, test_methods: bool = True):
+    def __init__(self, test_methods: bool = True, extra_env: dict[str, str] | None = None):
         env = dict(os.environ, PYTHONPATH=str(WORKERS), PYTHONUNBUFFERED="1")
         env.pop("IPA_WORKER_TEST_METHODS", None)
+        env.pop("IPA_WORKER_FAULTS", None)
+        env.update(extra_env or {})
         if test_methods:
             env["IPA_WORKER_TEST_METHODS"] = "1"
         self.proc = subprocess.Popen(
@@ -262,6 +264,35 @@ def test_test_methods_need_the_env_switch():
         assert err["error"]["type"] == "BadInput" and "unknown method" in err["error"]["message"]
     finally:
         w.close()
+
+
+def test_injected_oom_fails_only_its_stage_at_full_batch():
+    # A stage name with no module: once past the hook the request ends in BadInput "unknown
+    # stage", which shows the hook let it through without importing any stage code.
+    w = Worker(extra_env={"IPA_WORKER_FAULTS": "oom:fault_probe"})
+    try:
+        full = w.reply(w.request("stage", {"stage": "fault_probe", "options": {"batch_scale": 1.0}}))
+        assert full["error"]["type"] == "OutOfMemory" and "IPA_WORKER_FAULTS" in full["error"]["message"]
+        default = w.reply(w.request("stage", {"stage": "fault_probe"}))
+        assert default["error"]["type"] == "OutOfMemory"
+        half = w.reply(w.request("stage", {"stage": "fault_probe", "options": {"batch_scale": 0.5}}))
+        assert half["error"]["type"] == "BadInput" and "unknown stage" in half["error"]["message"]
+        other = w.reply(w.request("stage", {"stage": "other_probe", "options": {"batch_scale": 1.0}}))
+        assert other["error"]["type"] == "BadInput" and "unknown stage" in other["error"]["message"]
+    finally:
+        w.close()
+
+
+def test_no_fault_without_the_env_switch(worker):
+    err = worker.reply(worker.request("stage", {"stage": "fault_probe", "options": {"batch_scale": 1.0}}))
+    assert err["error"]["type"] == "BadInput" and "unknown stage" in err["error"]["message"]
+
+
+def test_malformed_fault_spec_stops_the_worker_before_ready():
+    env = dict(os.environ, PYTHONPATH=str(WORKERS), IPA_WORKER_FAULTS="oom:sample,explode:train")
+    out = subprocess.run([sys.executable, "-m", "ipa_worker", "serve"], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert out.returncode != 0 and out.stdout == b""
+    assert b"explode:train" in out.stderr
 
 
 def test_encode_replaces_non_finite_numbers_and_escapes_non_ascii():

@@ -8,10 +8,13 @@ export const command: Command = {
   name: 'worker',
   summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
   help: `Usage: ipa worker [--queues q1,q2] [--gpu N] [--concurrency N] [--lock-ms MS]
+                  [--stalled-ms MS] [--max-stalled N] [--grace-ms MS]
 
 Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
 models loaded; training runs in a fresh process. SIGTERM/SIGINT: stop taking jobs, finish the
-current one (up to --grace-ms), then exit.
+current one (up to --grace-ms), then exit. A dead worker's jobs go back to the queue once its
+lock (--lock-ms) has expired and another worker's stall check (every --stalled-ms) sees it;
+a job that stalls more than --max-stalled times fails.
 Examples:
   ipa worker --queues sample,verify,revise --gpu 0 --concurrency 1
   ipa worker --queues train --gpu 1
@@ -26,6 +29,8 @@ ${COMMON_HELP}`,
         gpu: { type: 'string' },
         concurrency: { type: 'string', default: '1' },
         'lock-ms': { type: 'string' },
+        'stalled-ms': { type: 'string' },
+        'max-stalled': { type: 'string' },
         'grace-ms': { type: 'string', default: '30000' },
         python: { type: 'string' },
       },
@@ -43,6 +48,16 @@ ${COMMON_HELP}`,
     if (bad.length) throw new CliError(`unknown queue(s): ${bad.join(', ')}; known: ${QUEUE_KINDS.join(', ')}`, ExitCode.usage);
     const concurrency = Number(values.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError('--concurrency must be a positive integer', ExitCode.usage);
+    const intOption = (name: 'lock-ms' | 'stalled-ms' | 'max-stalled', min: number): number | undefined => {
+      const v = values[name];
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}`, ExitCode.usage);
+      return n;
+    };
+    const lockDurationMs = intOption('lock-ms', 1);
+    const stalledIntervalMs = intOption('stalled-ms', 1);
+    const maxStalledCount = intOption('max-stalled', 0);
     const agent = await WorkerAgent.start({
       redisUrl: url,
       prefix: prefix(values),
@@ -50,7 +65,9 @@ ${COMMON_HELP}`,
       gpu: values.gpu,
       concurrency,
       python: values.python,
-      lockDurationMs: values['lock-ms'] ? Number(values['lock-ms']) : undefined,
+      lockDurationMs,
+      stalledIntervalMs,
+      maxStalledCount,
     });
     console.error(`worker ${agent.id} serving ${queues.join(',')} (Ctrl-C to stop)`);
     await new Promise<void>((res) => {
