@@ -49,8 +49,8 @@ export function prefix(v: Common): string {
   return v.prefix ?? DEFAULT_PREFIX;
 }
 
-/** Connects to the configured Redis or fails with exit code 4 and a readable reason. */
-export async function openQueues(v: Common): Promise<QueueSet> {
+/** The configured Redis URL once it answers, or a CliError with exit code 4 and a readable reason. */
+export async function reachableRedis(v: Common): Promise<string> {
   const url = redisUrl(v);
   if (!url) throw new CliError('no Redis configured: set REDIS_URL or pass --redis-url', ExitCode.redisUnavailable);
   try {
@@ -58,7 +58,12 @@ export async function openQueues(v: Common): Promise<QueueSet> {
   } catch (err) {
     throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${err instanceof Error ? err.message : err}`, ExitCode.redisUnavailable);
   }
-  const conn = connect(url);
+  return url;
+}
+
+/** Connects to the configured Redis or fails with exit code 4 and a readable reason. */
+export async function openQueues(v: Common): Promise<QueueSet> {
+  const conn = connect(await reachableRedis(v));
   conn.on('error', () => undefined);
   return new QueueSet(conn, prefix(v));
 }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .textdist import edit_distance
 from .errors import BadInput
 from .generation import generate, user_messages
 from .images import load_image
@@ -37,16 +38,6 @@ def _yes_no(text: str) -> str | None:
     return None
 
 
-def _levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def score(prediction: str, answer: str | list[str], metric: str) -> float:
     """Score in [0, 1]; a list of acceptable answers scores its best match."""
     if isinstance(answer, list):
@@ -62,7 +53,7 @@ def score(prediction: str, answer: str | list[str], metric: str) -> float:
         a, p = str(answer).strip().lower(), str(prediction).strip().lower()
         if not a and not p:
             return 1.0
-        nl = _levenshtein(a, p) / max(len(a), len(p))
+        nl = edit_distance(a, p) / max(len(a), len(p))
         return 1.0 - nl if nl < 0.5 else 0.0
     raise BadInput(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
 

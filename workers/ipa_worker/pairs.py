@@ -13,20 +13,12 @@ import random
 from typing import Any, Callable
 
 from .seeding import stable_seed
+from .textdist import edit_distance
 
 
 def word_edit_distance(a: str, b: str) -> int:
     """Levenshtein distance over whitespace-separated words (cheap on long texts, ignores spacing)."""
-    x, y = a.split(), b.split()
-    if len(x) < len(y):
-        x, y = y, x
-    prev = list(range(len(y) + 1))
-    for i, wx in enumerate(x, 1):
-        cur = [i]
-        for j, wy in enumerate(y, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (wx != wy)))
-        prev = cur
-    return prev[-1]
+    return edit_distance(a.split(), b.split())
 
 
 def user_prompt(text: str, n_images: int) -> list[dict[str, Any]]:

@@ -1,8 +1,7 @@
 import { DashboardConfigError } from '../../dashboard/auth.js';
 import { startDashboard } from '../../dashboard/server.js';
-import { ping, redactUrl } from '../../queue/connection.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, parse, prefix, redisUrl, runsDir } from '../context.js';
+import { COMMON_HELP, parse, prefix, reachableRedis, runsDir } from '../context.js';
 
 export const command: Command = {
   name: 'dashboard',
@@ -36,13 +35,7 @@ ${COMMON_HELP}`,
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be an integer in 0..65535', ExitCode.usage);
     const pollMs = Number(values['poll-ms']);
     if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 1000) throw new CliError('--poll-ms must be in 100..1000', ExitCode.usage);
-    const url = redisUrl(values);
-    if (!url) throw new CliError('no Redis configured: set REDIS_URL or pass --redis-url', ExitCode.redisUnavailable);
-    try {
-      await ping(url);
-    } catch (err) {
-      throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${err instanceof Error ? err.message : err}`, ExitCode.redisUnavailable);
-    }
+    const url = await reachableRedis(values);
     const token = values.token ?? process.env.IPA_DASHBOARD_TOKEN;
     let dash;
     try {
