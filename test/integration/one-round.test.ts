@@ -1,6 +1,7 @@
 /**
  * The vertical slice: real Redis, a real agent, the real Python process on the tiny Qwen2-VL,
- * one whole IPA round (prepare → eval → sample → verify → revise → verify → pair → train → eval → report).
+ * one whole IPA round (prepare → eval → sample → verify → revise → verify → pair → train → eval → report),
+ * watched live in the dashboard in headless Chromium while it runs.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,22 +10,52 @@ import { readJsonl } from '../../orchestrator/store/atomic.js';
 import { buildManifest } from '../../orchestrator/store/manifest.js';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
 import { roundResults } from '../../orchestrator/report/results.js';
-import { harness, tinyRecipe, type Harness } from '../helpers/harness.js';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDashboard, type Dashboard } from '../../orchestrator/dashboard/server.js';
+import { harness, REPO, tinyRecipe, type Harness } from '../helpers/harness.js';
+import { redisUrl } from '../helpers/redis.js';
 
 describe('one IPA round end to end', () => {
   let h: Harness;
   let store: RunStore;
+  let dash: Dashboard;
+  let browser: Browser;
+  let page: Page;
+  /** `run-progress` values the page showed while the run advanced. */
+  const seen = new Set<string>();
 
   beforeAll(async () => {
     h = await harness('round', tinyRecipe());
+    dash = await startDashboard({ redisUrl: redisUrl(), prefix: h.prefix, runsDir: h.runsDir, pollMs: 250 });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
     await h.startAgent();
     store = await h.submit();
+    await page.goto(`${dash.url}/#run=${store.id}`);
+    const watching = (async () => {
+      while (!['completed', 'failed', 'cancelled'].includes(store.info().state)) {
+        const v = await page.getAttribute('[data-testid="run-progress"]', 'data-done').catch(() => null);
+        if (v !== null) seen.add(v);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
     const state = await h.wait(store);
+    await watching;
     if (state !== 'completed') throw new Error(`run ended ${state}: ${store.info().error}`);
   }, 900_000);
 
   afterAll(async () => {
+    await browser?.close();
+    await dash?.close();
     await h?.close();
+  });
+
+  it('the dashboard followed the live run and ends on the run store\'s numbers', async () => {
+    expect(seen.size).toBeGreaterThan(2);
+    const m = buildManifest(store);
+    await expect.poll(() => page.getAttribute('[data-testid="run-progress"]', 'data-done'), { timeout: 10_000 }).toBe(String(m.totals.done));
+    expect(await page.getAttribute('[data-testid="run-progress"]', 'data-jobs')).toBe(String(m.totals.jobs));
+    await page.screenshot({ path: join(REPO, 'test-artifacts', 'dashboard-live-run.png'), fullPage: true });
   });
 
   it('records every stage as done, each computed once', () => {
