@@ -50,7 +50,7 @@ function mergeMetrics(into: Record<string, number>, counts: Record<string, numbe
     counts[k] = (counts[k] ?? 0) + 1;
   }
 }
-const averaged = (k: string) => /rate|per_s|accuracy|loss|margin|mean|_acc/.test(k);
+const averaged = (k: string) => /rate|per_s|accuracy|loss|margin|mean|_acc|batch_size|batch_scale/.test(k);
 
 export function buildManifest(store: RunStore): Manifest {
   const recipe = store.recipe();
