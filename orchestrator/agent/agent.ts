@@ -230,18 +230,19 @@ export class WorkerAgent {
       return summary(cached);
     }
     const recipe = store.recipe();
-    const startedAt = new Date();
     const attempt = job.attemptsMade + 1;
 
     if (d.stage === 'advance') {
       const r = await advanceRound(store, recipe, d.round, this.queues);
-      const rec = this.record(id, d, r.outputs, r.metrics, [], startedAt, store.attempts(id));
+      const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
       store.writeDone(rec);
       log.info(r.metrics, 'round advanced');
       return summary(rec);
     }
 
     const slot = await this.acquire();
+    // Timed from here: a job's duration is its own work, not its wait for a free Python slot.
+    const startedAt = new Date();
     const abort = new AbortController();
     this.active.set(id, { runId: d.runId, abort, info: { job_id: id, stage: d.stage, run: d.runId, round: d.round, shard: d.shard, started_at: startedAt.toISOString() } });
     const fresh = FRESH_PROCESS_STAGES.has(d.stage);

@@ -216,9 +216,17 @@ def _first(row: dict[str, Any], *names: str) -> Any:
 class _ImageStore:
     """Resolves a row's image references to validated absolute paths (embedded bytes are written out)."""
 
-    def __init__(self, out_dir: Path, limits: Limits):
+    def __init__(self, out_dir: Path, limits: Limits, roots: list[Path] | None = None):
         self.out_dir = out_dir
         self.limits = limits
+        # Image paths must stay inside these folders (the recipe's rule for every path it names).
+        self.roots = [r.resolve() for r in (roots or [])]
+
+    def _check_inside(self, p: Path) -> None:
+        real = p.resolve()
+        if self.roots and not any(real == r or r in real.parents for r in self.roots):
+            shown = ", ".join(str(r) for r in self.roots)
+            raise RowError(f"image path {p} is outside the allowed roots ({shown}); add its folder to the recipe's allowed_roots")
 
     def resolve(self, ref: Any, root: Path) -> str:
         lim = self.limits
@@ -232,6 +240,7 @@ class _ImageStore:
                 raise RowError("image reference is neither a path nor embedded bytes")
             p = Path(path).expanduser()
             p = p if p.is_absolute() else root / p
+            self._check_inside(p)
             load_image(p, max_bytes=lim.max_image_bytes, max_side=lim.max_image_side)
             return str(p.resolve())
         except BadInput as exc:
@@ -290,7 +299,7 @@ def _source_names(sources: list[Source]) -> None:
         s.name = base if seen[base] == 1 else f"{base}-{seen[base]}"
 
 
-def load_source(source: Source, *, images_dir: Path, limits: Limits) -> tuple[list[dict], list[dict]]:
+def load_source(source: Source, *, images_dir: Path, limits: Limits, allowed_roots: list[str] | tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
     """Valid seed rows and rejected rows of one source (BadInput only when the source itself is unreadable)."""
     path = Path(source.path)
     if source.format not in READERS:
@@ -298,7 +307,7 @@ def load_source(source: Source, *, images_dir: Path, limits: Limits) -> tuple[li
     if not path.exists():
         raise BadInput(f"data source not found: {path}")
     root = Path(source.image_root) if source.image_root else (path if path.is_dir() else path.parent)
-    store = _ImageStore(images_dir, limits)
+    store = _ImageStore(images_dir, limits, roots=[root, images_dir, *(Path(r) for r in allowed_roots)])
     seeds: list[dict] = []
     rejected: list[dict] = []
     ids: set[str] = set()
@@ -360,6 +369,7 @@ def load_seeds(
     images_dir: str | os.PathLike,
     data_cfg: dict[str, Any] | None = None,
     seed: int = 0,
+    allowed_roots: list[str] | tuple[str, ...] = (),
 ) -> LoadResult:
     """Load, validate and mix all sources; ids stay unique across sources (later duplicates are rejected)."""
     data_cfg = data_cfg or {}
@@ -370,7 +380,7 @@ def load_seeds(
     per_source: list[list[dict]] = []
     seen: set[str] = set()
     for s in srcs:
-        rows, rejected = load_source(s, images_dir=Path(images_dir), limits=limits)
+        rows, rejected = load_source(s, images_dir=Path(images_dir), limits=limits, allowed_roots=allowed_roots)
         unique = []
         for r in rows:
             line = r.pop("_line")

@@ -18,10 +18,29 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+DIR_MODE = 0o750
+
+
+def make_dirs(path: str | os.PathLike) -> None:
+    """mkdir -p with an explicit mode for every folder created: run directories are never
+    world-writable, whatever the umask (`Path.mkdir(parents=True)` gives parents the umask's mode)."""
+    p = Path(path)
+    missing = []
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(d, DIR_MODE)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> str:
     """Write `data` to `path` atomically; returns its sha256 hex digest."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -66,6 +66,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         images_dir=Path(run_dir) / "data" / "images",
         data_cfg=data_cfg,
         seed=int(recipe.get("seed", 0)),
+        allowed_roots=recipe.get("allowed_roots", []),
     )
     ctx.progress(1, 1, force=True, seeds=len(result.seeds), rejected=len(result.rejected))
     if not result.seeds:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,19 @@ def use_bf16(setting: str, device: str) -> bool:
 
 
 def last_checkpoint(checkpoint_dir: str | None) -> str | None:
+    """The newest complete `checkpoint-N` folder.
+
+    transformers writes a checkpoint in place and `trainer_state.json` last, so a process killed
+    mid-save leaves a folder without it: such a folder is skipped, not resumed from.
+    """
     if not checkpoint_dir or not Path(checkpoint_dir).is_dir():
         return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(checkpoint_dir)
+    done = []
+    for d in Path(checkpoint_dir).iterdir():
+        m = re.fullmatch(r"checkpoint-(\d+)", d.name)
+        if m and d.is_dir() and (d / "trainer_state.json").is_file():
+            done.append((int(m.group(1)), d))
+    return str(max(done)[1]) if done else None
 
 
 def publish_dir(out_dir: str | os.PathLike, write) -> dict[str, Any]:
