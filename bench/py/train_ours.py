@@ -1,0 +1,28 @@
+"""Training benchmark, ours: ipa_worker's pair loader and train_dpo, one run per process.
+Usage: train_ours.py MODEL PAIRS OUT_DIR SETTINGS_JSON; prints one JSON line."""
+
+import json
+import sys
+import time
+
+import torch
+from timing import LoopTimer, peak_rss_mib
+
+from ipa_worker.training.data import load_pairs
+from ipa_worker.training.dpo import train_dpo
+
+
+def main(model: str, pairs: str, out: str, settings: str) -> None:
+    s = json.loads(settings)
+    torch.set_num_threads(s["threads"])
+    t = time.perf_counter()
+    timer = LoopTimer()
+    train_dpo(
+        load_pairs([pairs]), start={"base": model, "adapter": None}, out_dir=f"{out}/policy", checkpoint_dir=f"{out}/ckpt",
+        dpo=s["dpo"], model_cfg=s["model"], max_steps=s["max_steps"], callbacks=[timer],
+    )  # fmt: skip
+    print(json.dumps({**timer.result(), "total_seconds": time.perf_counter() - t, "peak_rss_mib": peak_rss_mib()}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
