@@ -409,6 +409,9 @@ function normalise(input: Recipe, dir: string, opts: LoadOptions, at: Locator): 
   const repoRoot = resolve(opts.repoRoot ?? REPO_ROOT);
   const roots = [dir, ...(inside(real(dir), real(repoRoot)) ? [repoRoot] : []), ...recipe.allowed_roots];
   const realRoots = roots.map(real);
+  // The validated recipe lists every root in effect, so the workers apply the same rule to the
+  // paths they meet in the data (image paths in seed rows).
+  recipe.allowed_roots = [...new Set(roots)];
 
   const check = (path: Seg[], value: string, need: Need): string => {
     const p = abs(value);

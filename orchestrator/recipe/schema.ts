@@ -253,7 +253,7 @@ export const RecipeSchema = z
     name: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"').describe('Run name prefix.'),
     seed: z.number().int().default(0).describe('Run seed: every sampled response derives its seed from (run seed, seed id, sample index).'),
     runs_dir: pathField.default('runs').describe('Where run directories are created (relative to the recipe).'),
-    allowed_roots: z.array(pathField).default([]).describe('Extra folders recipe paths may point into, besides the recipe\'s own folder.'),
+    allowed_roots: z.array(pathField).default([]).describe('Extra folders recipe paths (and image paths in seed rows) may point into, besides the recipe\'s folder and the repository holding it. The validated recipe lists every root in effect.'),
     model: ModelSchema.describe('The initial model (pi_0) and how it is loaded.'),
     data: DataSchema.prefault({}).describe('Seed data: sources, the synthetic task, sharding and per-row limits.'),
     sampling: SamplingSchema.prefault({}).describe("Response sampling: K normal and K' contrastive responses per seed."),

@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closest, formatIssue, formatPath, levenshtein, RecipeError } from '../../orchestrator/recipe/errors.js';
 import { describeRecipe, loadRecipe, parseRecipe } from '../../orchestrator/recipe/load.js';
@@ -47,7 +47,8 @@ describe('valid recipes', () => {
     expect(recipe.verifier.template).toBe(a('templates/verify.txt'));
     expect(recipe.reviser).toMatchObject({ feedback_template: a('templates/feedback.txt'), refine_template: a('templates/refine.txt') });
     expect(recipe.eval.benchmarks[0].path).toBe(a('bench.jsonl'));
-    expect(recipe.allowed_roots).toEqual([join(fixtures, 'assets')]);
+    // Every root in effect: the recipe's folder, the repository holding it, then the listed ones.
+    expect(recipe.allowed_roots).toEqual([fixtures, resolve(import.meta.dirname, '..', '..'), join(fixtures, 'assets')]);
     expect(recipe.sampling.perturbations[0]).toEqual({ kind: 'blur', weight: 1, radius: [1, 2] });
     expect(recipe.sampling.perturbations[1]).toEqual({ kind: 'crop', weight: 2, fraction: [0.5, 0.8] });
     expect(recipe.orchestration.concurrency).toEqual({ sample: 2, verify: 1, revise: 1, train: 1, eval: 1 });
