@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../orchestrator/cli/main.js';
 import { readJsonl } from '../../orchestrator/store/atomic.js';
 import { buildManifest } from '../../orchestrator/store/manifest.js';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
@@ -85,6 +86,12 @@ describe('one IPA round end to end', () => {
     const results = roundResults(store);
     if ((results[1].pairs ?? 0) > 0) expect(existsSync(store.abs('round-1/models/policy/adapter_config.json'))).toBe(true);
     expect(existsSync(store.abs('report.md'))).toBe(true);
+  });
+
+  it('ipa export writes the pairs as JSONL with every pair of the run', async () => {
+    const out = join(store.dir, 'export', 'pairs.jsonl');
+    expect(await main(['export', store.dir, '--format', 'jsonl', '--out', out])).toBe(0);
+    expect(readJsonl(out).length).toBe(roundResults(store)[1].pairs);
   });
 
   it('reports per-stage counts: seeds, responses, pass rate, pairs, held-out accuracy', () => {
