@@ -32,7 +32,7 @@ describe('one IPA round end to end', () => {
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
     await h.startAgent();
     store = await h.submit();
-    await page.goto(`${dash.url}/#run=${store.id}`);
+    await page.goto(`${dash.url}#run=${store.id}`);
     const watching = (async () => {
       while (!['completed', 'failed', 'cancelled'].includes(store.info().state)) {
         const v = await page.getAttribute('[data-testid="run-progress"]', 'data-done').catch(() => null);
