@@ -53,11 +53,16 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 export const idOf = (store: RunStore, stage: Stage, round = 1, shard = 0) => jobId({ runId: store.id, round, stage, shard });
 
 /** Waits until the job's reported progress is strictly between start and end: it is mid-way. */
-export async function waitMidway(h: Harness, queue: QueueKind, id: string, timeoutMs = 300_000): Promise<{ done: number; total: number }> {
+/**
+ * Waits until the job reports progress strictly inside (0, total); `maxFraction` asks for an early
+ * point, so a fault injected next still finds work left (progress reaches Redis at most 2×/s).
+ */
+export async function waitMidway(h: Harness, queue: QueueKind, id: string, timeoutMs = 300_000, maxFraction = 1): Promise<{ done: number; total: number }> {
   return waitFor(`${id} to report progress`, async () => {
     const job = await h.queues.queue(queue).getJob(id);
     const p = job?.progress as { done?: number; total?: number } | undefined;
-    return p && typeof p.done === 'number' && typeof p.total === 'number' && p.done > 0 && p.done < p.total ? { done: p.done, total: p.total } : undefined;
+    const ok = p && typeof p.done === 'number' && typeof p.total === 'number' && p.done > 0 && p.done < p.total && p.done <= p.total * maxFraction;
+    return ok ? { done: p.done!, total: p.total! } : undefined;
   }, timeoutMs, 50);
 }
 
