@@ -4,7 +4,9 @@ const [vitestJson, pytestXml] = process.argv.slice(2);
 let passed = 0, failed = 0, skipped = 0;
 if (existsSync(vitestJson)) {
   const v = JSON.parse(readFileSync(vitestJson, 'utf8'));
-  passed += v.numPassedTests; failed += v.numFailedTests + (v.numFailedTestSuites ?? 0); skipped += v.numPendingTests + (v.numTodoTests ?? 0);
+  // A file that failed before running any test (import error, hook failure) counts as one failure.
+  const brokenFiles = (v.testResults ?? []).filter((r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  passed += v.numPassedTests; failed += v.numFailedTests + brokenFiles; skipped += v.numPendingTests + (v.numTodoTests ?? 0);
 } else { console.log(`test-summary: ${vitestJson} missing (vitest did not finish)`); failed += 1; }
 if (existsSync(pytestXml)) {
   const x = readFileSync(pytestXml, 'utf8');
