@@ -1,8 +1,7 @@
 import { WorkerAgent } from '../../agent/agent.js';
 import { QUEUE_KINDS, type QueueKind } from '../../recipe/schema.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, parse, prefix, redisUrl } from '../context.js';
-import { ping, redactUrl } from '../../queue/connection.js';
+import { COMMON_HELP, parse, prefix, reachableRedis } from '../context.js';
 
 export const command: Command = {
   name: 'worker',
@@ -36,13 +35,7 @@ ${COMMON_HELP}`,
       },
       false,
     );
-    const url = redisUrl(values);
-    if (!url) throw new CliError('no Redis configured: set REDIS_URL or pass --redis-url', ExitCode.redisUnavailable);
-    try {
-      await ping(url);
-    } catch (err) {
-      throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${err instanceof Error ? err.message : err}`, ExitCode.redisUnavailable);
-    }
+    const url = await reachableRedis(values);
     const queues = (values.queues ? values.queues.split(',').map((s) => s.trim()) : [...QUEUE_KINDS]) as QueueKind[];
     const bad = queues.filter((q) => !(QUEUE_KINDS as readonly string[]).includes(q));
     if (bad.length) throw new CliError(`unknown queue(s): ${bad.join(', ')}; known: ${QUEUE_KINDS.join(', ')}`, ExitCode.usage);
