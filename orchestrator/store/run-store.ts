@@ -53,6 +53,8 @@ export interface AttemptEntry {
   attempt: number;
   worker: string;
   started_at: string;
+  /** The batch fraction of this try (halved after each CUDA out-of-memory). */
+  batch_scale?: number;
 }
 
 function stamp(d = new Date()): string {
