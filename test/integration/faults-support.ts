@@ -32,7 +32,8 @@ export function sampleRecipe(shards = 1): Record<string, unknown> {
   return tinyRecipe({
     data: shards === 1 ? { max_seeds: 6, shard_size: 6 } : { shard_size: 6 },
     rounds: [{ name: 'automated', revision: false }],
-    sampling: { max_new_tokens: 8, batch_size: 2 },
+    // Long enough (many tokens per batch) that a fault injected mid-job still finds work left on a fast machine.
+    sampling: { max_new_tokens: 32, batch_size: 2 },
     eval: { after: 'none' },
   });
 }
