@@ -2,6 +2,10 @@
  * The shape of an `ipa` sub-command. Each lives in `commands/<name>.ts` and exports `command`;
  * `main.ts` finds them by file name, so adding a command touches no shared registry.
  */
+import { ExitCode, IpaError } from '../errors.js';
+
+export { ExitCode, IpaError };
+
 export interface Command {
   name: string;
   /** One line for `ipa --help`. */
@@ -12,27 +16,10 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** Documented exit codes (README, "Exit codes"). */
-export const ExitCode = {
-  ok: 0,
-  /** A run finished but failed, or a command's work failed. */
-  failed: 1,
-  /** Wrong usage: unknown command or option, missing argument. */
-  usage: 2,
-  /** Invalid recipe or input data. */
-  invalidInput: 3,
-  /** Redis could not be reached. */
-  redisUnavailable: 4,
-  /** The run (or other named thing) does not exist. */
-  notFound: 5,
-  /** The run was cancelled. */
-  cancelled: 6,
-} as const;
-
-/** An error the CLI prints as one clear message (no stack trace) with its exit code. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = ExitCode.failed) {
-    super(message);
+/** A usage or command error raised by the CLI itself; any `IpaError` is printed the same way. */
+export class CliError extends IpaError {
+  constructor(message: string, exitCode: number = ExitCode.failed) {
+    super(message, exitCode);
     this.name = 'CliError';
   }
 }

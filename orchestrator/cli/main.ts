@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CliError, ExitCode, type Command } from './command.js';
+import { ExitCode, IpaError, type Command } from './command.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const commandsDir = join(here, 'commands');
@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(rest);
   } catch (err) {
-    if (err instanceof CliError) {
+    if (err instanceof IpaError) {
       console.error(`ipa ${name}: ${err.message}`);
       return err.exitCode;
     }

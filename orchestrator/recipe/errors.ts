@@ -4,7 +4,7 @@
  * problems of a file at once, each as `recipes/x.yaml:12:5 sampling.tempreature: unknown key
  * (did you mean "temperature"?)`.
  */
-import { CliError, ExitCode } from '../cli/command.js';
+import { ExitCode, IpaError } from '../errors.js';
 
 /** One problem in a recipe, located in its source. */
 export interface RecipeIssue {
@@ -22,10 +22,10 @@ export interface RecipeIssue {
 }
 
 /**
- * A recipe that cannot be used. It is a `CliError` with exit code 3 (invalid input), so any
+ * A recipe that cannot be used. It is an `IpaError` with exit code 3 (invalid input), so any
  * command that loads a recipe prints the issues instead of a stack trace.
  */
-export class RecipeError extends CliError {
+export class RecipeError extends IpaError {
   readonly issues: readonly RecipeIssue[];
 
   constructor(issues: readonly RecipeIssue[]) {
