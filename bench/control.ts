@@ -12,7 +12,7 @@ import { jobId, type JobDescriptor } from '../orchestrator/plan/stages.js';
 import { connect } from '../orchestrator/queue/connection.js';
 import { addPlan } from '../orchestrator/queue/flows.js';
 import { jobOptions, QueueSet } from '../orchestrator/queue/queues.js';
-import { QUEUE_KINDS } from '../orchestrator/recipe/schema.js';
+import { QUEUE_KINDS } from '../orchestrator/plan/stages.js';
 import { NoopRuns, jobsForShards, quietLogger } from './lib/noop-run.js';
 import { benchPrefix, deleteKeys } from './lib/redis.js';
 import { atLeast, now, row, stats } from './lib/stats.js';

@@ -15,13 +15,12 @@ import type { Redis } from 'ioredis';
 import { PythonError, PythonProcess, PythonProcessExited } from '../bridge/python-process.js';
 import { ProgressThrottle } from '../bridge/progress-throttle.js';
 import { jobLogger, rootLogger, type Logger } from '../log.js';
-import { FRESH_PROCESS_STAGES, jobId, type JobDescriptor } from '../plan/stages.js';
+import { FRESH_PROCESS_STAGES, jobId, QUEUE_KINDS, type JobDescriptor, type QueueKind } from '../plan/stages.js';
 import { connect } from '../queue/connection.js';
 import { keys, DEFAULT_PREFIX, QueueSet } from '../queue/queues.js';
-import { QUEUE_KINDS, type QueueKind } from '../recipe/schema.js';
-import { stagePayloadJsonSchema } from '../recipe/json-schema.js';
+import { stagePayloadJsonSchema } from '../contract/json-schema.js';
 import { RunStore, type DoneRecord } from '../store/run-store.js';
-import { advanceRound } from './advance.js';
+import { advanceRound } from '../run/advance.js';
 import { buildPayload } from './payload.js';
 import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, type WorkerInfo } from './registry.js';
 

@@ -3,27 +3,14 @@
  * coordinates and the run directory: absolute paths in, absolute paths out, the roles' models.
  */
 import { existsSync } from 'node:fs';
-import { stageModels, type StageModels } from '../plan/models.js';
+import { checkPayload, isPythonStage, type StagePayload } from '../contract/payload.js';
+import { ContractError } from '../contract/contract-error.js';
+import { stageModels } from '../plan/models.js';
 import { shardInputs, stageOutputs } from '../plan/paths.js';
 import { roundSettings } from '../plan/planner.js';
-import { jobId, SHARDED_STAGES, type JobDescriptor, type Stage } from '../plan/stages.js';
+import { jobId, SHARDED_STAGES, type JobDescriptor } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { RunStore } from '../store/run-store.js';
-
-export interface StagePayload {
-  run_id: string;
-  run_dir: string;
-  job_id: string;
-  round: number;
-  stage: Stage;
-  shard: number;
-  attempt: number;
-  recipe: Recipe;
-  inputs: Record<string, string | string[]>;
-  outputs: Record<string, string>;
-  models: StageModels;
-  options: { contrastive: boolean; revision: boolean; reference_guided: boolean; batch_scale: number };
-}
 
 /** Pair files (and feedback pair files) that a round's training learns from, from done records. */
 export function trainingInputs(store: RunStore, recipe: Recipe, round: number): { pairs: string[]; feedback_pairs: string[] } {
@@ -38,14 +25,16 @@ export function trainingInputs(store: RunStore, recipe: Recipe, round: number): 
   return { pairs, feedback_pairs: feedback };
 }
 
+/** The payload of a Python stage's job, checked against the contract before it is sent. */
 export function buildPayload(store: RunStore, recipe: Recipe, d: JobDescriptor, attempt: number, batchScale: number): StagePayload {
+  if (!isPythonStage(d.stage)) throw new ContractError(`stage ${d.stage} runs in Node and has no payload`);
   const settings = d.round >= 1 ? roundSettings(recipe, d.round) : undefined;
   const revision = settings?.revision ?? false;
   const rel = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, store.abs(v)]));
   let inputs: Record<string, string | string[]> = {};
   if (SHARDED_STAGES.has(d.stage) || d.stage === 'sft') inputs = rel(shardInputs(d.stage, d.round, d.shard, revision));
   else if (d.stage === 'train') inputs = trainingInputs(store, recipe, d.round);
-  return {
+  return checkPayload({
     run_id: d.runId,
     run_dir: store.dir,
     job_id: jobId(d),
@@ -63,5 +52,5 @@ export function buildPayload(store: RunStore, recipe: Recipe, d: JobDescriptor, 
       reference_guided: settings?.referenceGuided ?? false,
       batch_scale: batchScale,
     },
-  };
+  });
 }

@@ -113,14 +113,6 @@ export const OrchestratorMessageSchema = z.discriminatedUnion('type', [RequestMe
 /** Any message Node sends. */
 export type OrchestratorMessage = z.infer<typeof OrchestratorMessageSchema>;
 
-/** The result of `stage` (docs/ARCHITECTURE.md). */
-export const StageResultSchema = z.object({
-  outputs: z.record(z.string(), z.object({ path: z.string(), rows: z.number().int(), sha256: z.string() })),
-  metrics: z.record(z.string(), z.unknown()).default({}),
-  failed_items: z.array(z.object({ id: z.string(), reason: z.string() }).loose()).default([]),
-});
-export type StageResult = z.infer<typeof StageResultSchema>;
-
 /** A progress update as handed to `onProgress` callbacks. */
 export type Progress = Pick<ProgressMessage, 'done' | 'total' | 'metrics'>;
 /** A log line as handed to `onLog` callbacks and `log` events. */

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { recipeJsonSchema, stagePayloadJsonSchema } from '../recipe/json-schema.js';
+import { recipeJsonSchema, stagePayloadJsonSchema } from './json-schema.js';
 import { RecipeSchema } from '../recipe/schema.js';
 import { stageOutputs } from '../plan/paths.js';
 import { STAGES } from '../plan/stages.js';

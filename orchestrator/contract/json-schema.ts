@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { StagePayloadSchema } from './payload.js';
-import { RecipeSchema } from './schema.js';
+import { RecipeSchema } from '../recipe/schema.js';
 
 export type JsonSchema = Record<string, unknown>;
 

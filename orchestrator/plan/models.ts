@@ -3,25 +3,40 @@
  * adapters trained after round r-1 when the round self-evolves, else the initial model; the
  * verifier judges with the initial model unless the recipe says otherwise.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { Recipe } from '../recipe/schema.js';
-import { policyDir, reviserDir, SFT_MODEL_DIR } from './paths.js';
-import { roundSettings, type ModelSpec } from './planner.js';
+import { AbsolutePathSchema, policyDir, reviserDir, SFT_MODEL_DIR } from './paths.js';
+import { roundSettings } from './planner.js';
 import type { Stage } from './stages.js';
 
-export interface StageModels {
-  generator: ModelSpec;
-  reviser: ModelSpec;
-  verifier: ModelSpec;
-  /** DPO reference (train only). */
-  reference?: ModelSpec;
-}
+/** Weights a role uses: a base checkpoint, optionally with a LoRA adapter on top. */
+export const ModelSpecSchema = z
+  .object({
+    base: AbsolutePathSchema.describe('Checkpoint directory (`from_pretrained` format).'),
+    adapter: AbsolutePathSchema.nullable().describe('PEFT adapter directory, or null for the bare base.'),
+  })
+  .strict();
+export type ModelSpec = z.output<typeof ModelSpecSchema>;
 
-/** Resolves run-relative paths; `exists` is injectable so the rules stay testable without files. */
+/** The weights of every role a stage needs. */
+export const StageModelsSchema = z
+  .object({
+    generator: ModelSpecSchema,
+    reviser: ModelSpecSchema,
+    verifier: ModelSpecSchema,
+    reference: ModelSpecSchema.optional().describe('DPO reference model (train only).'),
+  })
+  .strict();
+export type StageModels = z.output<typeof StageModelsSchema>;
+
+/**
+ * Resolves run-relative paths and says which files exist. The planner does no I/O of its own:
+ * the caller passes `exists` (the agent: the file system; tests: a list).
+ */
 export interface ModelContext {
   abs: (rel: string) => string;
-  exists?: (path: string) => boolean;
+  exists: (path: string) => boolean;
 }
 
 export function initialModel(recipe: Recipe, ctx: ModelContext): ModelSpec {
@@ -37,10 +52,9 @@ function trained(dir: string, initial: ModelSpec, exists: (p: string) => boolean
 
 /** The newest model of `kind` trained in rounds < `round` (a round with no pairs trains nothing). */
 export function latestTrained(kind: 'policy' | 'reviser', round: number, recipe: Recipe, ctx: ModelContext): ModelSpec | undefined {
-  const exists = ctx.exists ?? existsSync;
   const initial = initialModel(recipe, ctx);
   for (let k = round - 1; k >= 1; k--) {
-    const spec = trained(ctx.abs(kind === 'policy' ? policyDir(k) : reviserDir(k)), initial, exists);
+    const spec = trained(ctx.abs(kind === 'policy' ? policyDir(k) : reviserDir(k)), initial, ctx.exists);
     if (spec) return spec;
   }
   return undefined;

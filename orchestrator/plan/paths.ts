@@ -2,8 +2,12 @@
  * Where each stage reads and writes, relative to the run directory (docs/ARCHITECTURE.md).
  * One function per concern so the agent, resume and the dashboard agree on every path.
  */
+import { z } from 'zod';
 import type { Stage } from './stages.js';
 import { pad3 } from './stages.js';
+
+/** Every path handed to a stage is absolute: the worker may run in another folder. */
+export const AbsolutePathSchema = z.string().regex(/^\//, 'an absolute path');
 
 export const roundDir = (round: number): string => `round-${round}`;
 export const shardFile = (round: number, kind: string, shard: number): string => `${roundDir(round)}/${kind}/shard-${pad3(shard)}.jsonl`;

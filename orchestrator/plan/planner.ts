@@ -127,9 +127,3 @@ export function flattenPlan(n: PlanNode | undefined): PlanNode[] {
   if (!n) return [];
   return [n, ...n.children.flatMap(flattenPlan)];
 }
-
-/** Which model a stage of round r uses, as paths relative to the run dir or absolute (base). */
-export interface ModelSpec {
-  base: string;
-  adapter: string | null;
-}

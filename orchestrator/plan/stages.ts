@@ -2,7 +2,10 @@
  * The stages of a run, the queue each runs on, and deterministic job ids.
  * Pure data: the planner, the agent and the CLI share it.
  */
-import type { QueueKind } from '../recipe/schema.js';
+
+/** Stage kinds that own a queue; the rest of a round's stages reuse them. */
+export const QUEUE_KINDS = ['control', 'prepare', 'sample', 'verify', 'revise', 'pair', 'train', 'eval'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
 
 export const STAGES = [
   'prepare',

@@ -4,7 +4,8 @@
  */
 import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_KINDS, type QueueKind, type Recipe } from '../recipe/schema.js';
+import { QUEUE_KINDS, type QueueKind } from '../plan/stages.js';
+import type { Recipe } from '../recipe/schema.js';
 
 /** @defaultValue 'ipa' (override with IPA_QUEUE_PREFIX) */
 export const DEFAULT_PREFIX = process.env.IPA_QUEUE_PREFIX ?? 'ipa';
@@ -37,16 +38,14 @@ export class QueueSet {
     return this.flowProducer;
   }
 
-  /** Global concurrency per queue: models how many GPUs of the fleet a stage may hold at once. */
+  /**
+   * Global concurrency per queue: models how many GPUs of the fleet a stage may hold at once.
+   * Every queue the recipe names is set; a key that is no queue kind fails the type check here.
+   */
   async applyConcurrency(recipe: Recipe): Promise<void> {
-    const c = recipe.orchestration.concurrency;
-    await Promise.all([
-      this.queue('sample').setGlobalConcurrency(c.sample),
-      this.queue('verify').setGlobalConcurrency(c.verify),
-      this.queue('revise').setGlobalConcurrency(c.revise),
-      this.queue('train').setGlobalConcurrency(c.train),
-      this.queue('eval').setGlobalConcurrency(c.eval),
-    ]);
+    const limits = recipe.orchestration.concurrency;
+    const kinds = Object.keys(limits) as Array<keyof typeof limits>;
+    await Promise.all(kinds.map((kind) => this.queue(kind).setGlobalConcurrency(limits[kind])));
   }
 
   async close(): Promise<void> {
@@ -54,9 +53,6 @@ export class QueueSet {
     await this.flowProducer?.close();
   }
 }
-
-/** Queues a run's jobs can wait in (all of them). */
-export const QUEUE_NAMES_FOR_CANCEL: readonly QueueKind[] = QUEUE_KINDS;
 
 /** Retries with exponential backoff; completed jobs stay a week for the dashboard. */
 export function jobOptions(recipe: Recipe): JobsOptions {

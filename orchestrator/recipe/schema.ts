@@ -279,7 +279,3 @@ export type RecipeInput = z.input<typeof RecipeSchema>;
 export type Recipe = z.output<typeof RecipeSchema>;
 export type Round = z.output<typeof RoundSchema>;
 export type Perturbation = z.output<typeof PerturbationSchema>;
-
-/** Stage kinds that own a queue; the rest of a round's stages reuse them. */
-export const QUEUE_KINDS = ['control', 'prepare', 'sample', 'verify', 'revise', 'pair', 'train', 'eval'] as const;
-export type QueueKind = (typeof QUEUE_KINDS)[number];

@@ -6,9 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pythonCommand } from '../../orchestrator/cli/python.js';
-import { recipeJsonSchema, stagePayloadJsonSchema } from '../../orchestrator/recipe/json-schema.js';
+import { recipeJsonSchema, stagePayloadJsonSchema } from '../../orchestrator/contract/json-schema.js';
 import { loadRecipe } from '../../orchestrator/recipe/load.js';
-import { StagePayloadSchema, StageResultSchema, type StagePayload } from '../../orchestrator/recipe/payload.js';
+import { StagePayloadSchema, type StagePayload } from '../../orchestrator/contract/payload.js';
+import { StageResultSchema } from '../../orchestrator/contract/stage-result.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'recipes');
 

@@ -4,7 +4,7 @@ import { startDashboard, type Dashboard } from '../../orchestrator/dashboard/ser
 import { errorBlocks } from '../../orchestrator/dashboard/run-files.js';
 import type { RunSnapshot, RunListEntry } from '../../orchestrator/dashboard/snapshot.js';
 import { roundResults } from '../../orchestrator/report/results.js';
-import { QUEUE_KINDS } from '../../orchestrator/recipe/schema.js';
+import { QUEUE_KINDS } from '../../orchestrator/plan/stages.js';
 import { buildManifest } from '../../orchestrator/store/manifest.js';
 import type { Redis } from 'ioredis';
 import { deletePrefix, redisUrl, testConnection, uniquePrefix } from '../helpers/redis.js';

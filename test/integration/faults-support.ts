@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jobId, type Stage } from '../../orchestrator/plan/stages.js';
-import type { QueueKind } from '../../orchestrator/recipe/schema.js';
+import type { QueueKind } from '../../orchestrator/plan/stages.js';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
 import { REPO, tinyRecipe, type Harness } from '../helpers/harness.js';
 import { redisUrl } from '../helpers/redis.js';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { renderRecipeDocs } from '../../recipe/docs.js';
-import { recipeJsonSchema, stagePayloadJsonSchema } from '../../recipe/json-schema.js';
+import { recipeJsonSchema, stagePayloadJsonSchema } from '../../contract/json-schema.js';
 import { RecipeSchema } from '../../recipe/schema.js';
 import { CliError, ExitCode, type Command } from '../command.js';
 

@@ -1,5 +1,5 @@
 import { WorkerAgent } from '../../agent/agent.js';
-import { QUEUE_KINDS, type QueueKind } from '../../recipe/schema.js';
+import { QUEUE_KINDS, type QueueKind } from '../../plan/stages.js';
 import { CliError, ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, parse, prefix, reachableRedis } from '../context.js';
 
