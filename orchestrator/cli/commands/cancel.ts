@@ -1,4 +1,4 @@
-import { keys, QUEUE_NAMES_FOR_CANCEL } from '../../queue/queues.js';
+import { cancelRun } from '../../run/cancel.js';
 import { ExitCode, type Command } from '../command.js';
 import { closeQueues, COMMON_HELP, findRun, openQueues, parse } from '../context.js';
 
@@ -9,22 +9,12 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, {});
     const store = findRun(values, positionals[0]);
-    store.setState('cancelled', { force: true });
-    const queues = await openQueues(values);
-    let removed = 0;
+    const queues = openQueues(values);
+    let removed: number;
     try {
-      await queues.connection.publish(keys.control(queues.prefix), JSON.stringify({ action: 'cancel', runId: store.id }));
-      for (const q of QUEUE_NAMES_FOR_CANCEL.map((k) => queues.queue(k))) {
-        const jobs = await q.getJobs(['waiting', 'delayed', 'prioritized', 'waiting-children']);
-        for (const j of jobs) {
-          if (j?.data?.runId === store.id) {
-            await j.remove({ removeChildren: true }).catch(() => undefined);
-            removed++;
-          }
-        }
-      }
+      ({ removed } = await cancelRun(store, queues));
     } finally {
-      await closeQueues(queues);
+      await queues.then(closeQueues, () => undefined);
     }
     console.log(values.json ? JSON.stringify({ id: store.id, state: 'cancelled', removed }) : `cancelled ${store.id} (${removed} queued jobs removed)`);
     return ExitCode.ok;

@@ -1,4 +1,5 @@
-import { ExitCode, type Command, CliError } from '../command.js';
+import { pauseRun } from '../../run/pause.js';
+import { ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, findRun, parse } from '../context.js';
 
 export const command: Command = {
@@ -8,9 +9,7 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, {});
     const store = findRun(values, positionals[0]);
-    const s = store.info().state;
-    if (s !== 'running' && s !== 'queued') throw new CliError(`run ${store.id} is ${s}; only queued or running runs can be paused`, ExitCode.failed);
-    store.setState('paused');
+    pauseRun(store);
     console.log(values.json ? JSON.stringify({ id: store.id, state: 'paused' }) : `paused ${store.id}`);
     return ExitCode.ok;
   },
