@@ -36,6 +36,11 @@ export class RecipeError extends IpaError {
   }
 }
 
+/** An issue about the whole file, reported at its start. */
+export function fileIssue(file: string, message: string, hint?: string): RecipeIssue {
+  return { file, line: 1, column: 1, path: '', message, ...(hint ? { hint } : {}) };
+}
+
 function compareIssues(a: RecipeIssue, b: RecipeIssue): number {
   return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.path.localeCompare(b.path);
 }

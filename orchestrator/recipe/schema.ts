@@ -3,17 +3,16 @@
  *
  * Types (`Recipe`), defaults, the field reference in docs/recipe.md and the JSON Schema the
  * Python worker validates job payloads against are all derived from this file
- * (see `json-schema.ts` and `ipa recipe schema`). Every field carries its default and a
+ * (see `contract/json-schema.ts` and `ipa recipe schema`). Every field carries its default and a
  * description; where the paper is silent the default is ours and the description says so.
+ * Path fields are declared with `pathField(need)`, which tells the loader what must exist there.
  */
 import { z } from 'zod';
+import { pathField, rootsField } from './path-fields.js';
 
 const num = (lo: number, hi: number) => z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b && a >= lo && b <= hi, {
   message: `a [low, high] range with ${lo} <= low <= high <= ${hi}`,
 });
-
-/** A path as written in the recipe: resolved relative to the recipe's folder when loaded. */
-const pathField = z.string().min(1);
 
 export const LoraSchema = z
   .object({
@@ -30,7 +29,7 @@ export const LoraSchema = z
 
 export const ModelSchema = z
   .object({
-    base: pathField.describe('Checkpoint directory of the initial model (Qwen2-VL / Qwen2.5-VL, `from_pretrained` format).'),
+    base: pathField('any', { createdWhen: 'build_tiny' }).describe('Checkpoint directory of the initial model (Qwen2-VL / Qwen2.5-VL, `from_pretrained` format).'),
     build_tiny: z
       .boolean()
       .default(false)
@@ -51,18 +50,18 @@ export const ModelSchema = z
 
 export const DataSourceSchema = z
   .object({
-    path: pathField.describe('A JSONL file, a Parquet file or folder, a Hugging Face dataset directory, or a LLaVA/ShareGPT JSON file.'),
+    path: pathField('any').describe('A JSONL file, a Parquet file or folder, a Hugging Face dataset directory, or a LLaVA/ShareGPT JSON file.'),
     format: z.enum(['jsonl', 'parquet', 'hf', 'sharegpt']).default('jsonl').describe('How to read `path`.'),
     weight: z.number().positive().default(1).describe('Mixing weight: share of this source among the seeds (after `max_rows`).'),
     max_rows: z.number().int().positive().optional().describe('Read at most this many rows of the source.'),
-    image_root: pathField.optional().describe('Folder that relative image paths in this source are resolved against (default: the source file\'s folder).'),
+    image_root: pathField('dir').optional().describe('Folder that relative image paths in this source are resolved against (default: the source file\'s folder).'),
   })
   .strict();
 
 export const SyntheticSchema = z
   .object({
     enabled: z.boolean().default(false).describe('Generate the synthetic shapes/colours/counts/text task into `output_dir` when it is missing.'),
-    output_dir: pathField.default('data/synthetic').describe('Where the generated train.jsonl, heldout.jsonl and images go.'),
+    output_dir: pathField('none').default('data/synthetic').describe('Where the generated train.jsonl, heldout.jsonl and images go.'),
     train_size: z.number().int().positive().default(64).describe('Training seeds to generate.'),
     heldout_size: z.number().int().positive().default(48).describe('Held-out evaluation items to generate.'),
     seed: z.number().int().default(0).describe('Generator seed (the dataset is a pure function of it).'),
@@ -113,7 +112,7 @@ export const VerifierSchema = z
   .object({
     kind: z.enum(['rule', 'model']).default('model').describe('model: pi_V judges the four checks from a prompt; rule: normalised exact/contains/numeric match (short answers).'),
     rule_mode: z.enum(['auto', 'exact', 'contains', 'numeric']).default('auto').describe('Rule verifier match; auto picks numeric for numbers, contains for short answers, else exact.'),
-    template: pathField.optional().describe('Prompt template of the model verifier (default: the packaged four-check template).'),
+    template: pathField('file').optional().describe('Prompt template of the model verifier (default: the packaged four-check template).'),
     max_new_tokens: z.number().int().positive().default(96).describe('Verifier output budget (verdict + reasons).'),
     model: z.enum(['initial', 'generator']).default('initial').describe('Which weights judge: the initial model, or the current generator (with its adapter).'),
   })
@@ -121,9 +120,9 @@ export const VerifierSchema = z
 
 export const ReviserSchema = z
   .object({
-    feedback_template: pathField.optional().describe('Feedback prompt: sees (V, I, r).'),
-    reference_feedback_template: pathField.optional().describe('Feedback prompt of reference-guided rounds: also sees r_ref.'),
-    refine_template: pathField.optional().describe('Refinement prompt: sees (V, I, r, feedback).'),
+    feedback_template: pathField('file').optional().describe('Feedback prompt: sees (V, I, r).'),
+    reference_feedback_template: pathField('file').optional().describe('Feedback prompt of reference-guided rounds: also sees r_ref.'),
+    refine_template: pathField('file').optional().describe('Refinement prompt: sees (V, I, r, feedback).'),
     max_revisions_per_seed: z.number().int().positive().default(4).describe('Failed responses revised per seed (ours).'),
     temperature: z.number().min(0).default(0.7).describe('Sampling temperature of feedback and refinement (ours).'),
     max_new_tokens: z.number().int().positive().default(128).describe('Budget of feedback and of refinement.'),
@@ -206,7 +205,7 @@ export const TrainingSchema = z
 export const EvalBenchmarkSchema = z
   .object({
     name: z.string().min(1).describe('Benchmark name in reports.'),
-    path: pathField.describe('JSONL rows: image, question, answer, metric (exact | yesno | contains | anls), optional task_type.'),
+    path: pathField('file').describe('JSONL rows: image, question, answer, metric (exact | yesno | contains | anls), optional task_type.'),
     max_rows: z.number().int().positive().optional().describe('Evaluate at most this many rows.'),
   })
   .strict();
@@ -252,8 +251,8 @@ export const RecipeSchema = z
   .object({
     name: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"').describe('Run name prefix.'),
     seed: z.number().int().default(0).describe('Run seed: every sampled response derives its seed from (run seed, seed id, sample index).'),
-    runs_dir: pathField.default('runs').describe('Where run directories are created (relative to the recipe).'),
-    allowed_roots: z.array(pathField).default([]).describe('Extra folders recipe paths (and image paths in seed rows) may point into, besides the recipe\'s folder and the repository holding it. The validated recipe lists every root in effect.'),
+    runs_dir: pathField('none').default('runs').describe('Where run directories are created (relative to the recipe).'),
+    allowed_roots: rootsField().default([]).describe('Extra folders recipe paths (and image paths in seed rows) may point into, besides the recipe\'s folder and the repository holding it. The validated recipe lists every root in effect.'),
     model: ModelSchema.describe('The initial model (pi_0) and how it is loaded.'),
     data: DataSchema.prefault({}).describe('Seed data: sources, the synthetic task, sharding and per-row limits.'),
     sampling: SamplingSchema.prefault({}).describe("Response sampling: K normal and K' contrastive responses per seed."),

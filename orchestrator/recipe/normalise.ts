@@ -1,0 +1,93 @@
+/**
+ * The path rules of a validated recipe: every path field (found through the schema's
+ * `pathField` marks) becomes absolute, must stay inside the allowed roots (the recipe's folder,
+ * the repository holding it, `allowed_roots`), and inputs must exist as what they are. Plus the
+ * one rule across sections: some seed data must be given.
+ */
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RecipeError, type RecipeIssue } from './errors.js';
+import type { Locator } from './locator.js';
+import { findPathFields, type PathNeed } from './path-fields.js';
+import { RecipeSchema, type Recipe } from './schema.js';
+import type { Seg } from './schema-walk.js';
+
+/** The ipa repository root (recipes inside it may point anywhere in it). */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface NormaliseOptions {
+  /**
+   * The repository root; recipes inside it may reference any path in it.
+   * @defaultValue the ipa checkout this module lives in
+   */
+  repoRoot?: string;
+  /**
+   * Check that referenced inputs (model, sources, templates, benchmarks) exist.
+   * @defaultValue true
+   */
+  checkFiles?: boolean;
+}
+
+/** The recipe with absolute paths; throws one `RecipeError` with every path problem. */
+export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at: Locator): Recipe {
+  const recipe = structuredClone(input);
+  const issues: RecipeIssue[] = [];
+  const abs = (p: string) => resolve(dir, p);
+  const fields = findPathFields(RecipeSchema, recipe);
+
+  const rootLists = fields.filter((f) => f.rule.need === 'roots');
+  const repoRoot = resolve(opts.repoRoot ?? REPO_ROOT);
+  const roots = [dir, ...(inside(real(dir), real(repoRoot)) ? [repoRoot] : []), ...rootLists.flatMap((f) => (f.value as string[]).map(abs))];
+  const realRoots = roots.map(real);
+  // The validated recipe lists every root in effect, so the workers apply the same rule to the
+  // paths they meet in the data (image paths in seed rows).
+  for (const f of rootLists) setAt(recipe, f.path, [...new Set(roots)]);
+
+  const check = (path: Seg[], value: string, need: PathNeed): string => {
+    const p = abs(value);
+    if (!realRoots.some((r) => inside(real(p), r))) {
+      issues.push(at.issue(path, 'value', `path ${JSON.stringify(value)} resolves to ${p}, outside the allowed roots`, `allowed: ${roots.join(', ')}; add a folder to allowed_roots to use it`));
+      return p;
+    }
+    if (opts.checkFiles === false || need === 'none') return p;
+    const hint = isAbsolute(value) ? undefined : `relative paths are resolved against the recipe's folder ${dir}`;
+    if (!existsSync(p)) issues.push(at.issue(path, 'value', `${need === 'dir' ? 'folder' : need === 'file' ? 'file' : 'path'} not found: ${p}`, hint));
+    else if (need === 'file' && !statSync(p).isFile()) issues.push(at.issue(path, 'value', `expected a file, got a folder: ${p}`));
+    else if (need === 'dir' && !statSync(p).isDirectory()) issues.push(at.issue(path, 'value', `expected a folder, got a file: ${p}`));
+    return p;
+  };
+  for (const f of fields) if (f.rule.need !== 'roots') setAt(recipe, f.path, check(f.path, f.value as string, f.rule.need));
+
+  if (recipe.data.sources.length === 0 && !recipe.data.synthetic.enabled) {
+    issues.push(at.issue(['data', 'sources'], 'value', 'no seed data: list at least one source', 'or set data.synthetic.enabled: true'));
+  }
+  if (issues.length) throw new RecipeError(issues);
+  return recipe;
+}
+
+function setAt(data: unknown, path: readonly Seg[], value: unknown): void {
+  const parent = path.slice(0, -1).reduce<unknown>((cur, seg) => (cur as Record<Seg, unknown>)[seg], data);
+  (parent as Record<Seg, unknown>)[path[path.length - 1]] = value;
+}
+
+/** The real path of `p`, or of its deepest existing ancestor joined with the rest (symlinks cannot escape a root). */
+function real(p: string): string {
+  const rest: string[] = [];
+  let cur = resolve(p);
+  for (;;) {
+    try {
+      return resolve(realpathSync(cur), ...rest.reverse());
+    } catch {
+      const parent = dirname(cur);
+      if (parent === cur) return resolve(p);
+      rest.push(cur.slice(parent.length).replace(/^[\\/]+/, ''));
+      cur = parent;
+    }
+  }
+}
+
+function inside(p: string, root: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
