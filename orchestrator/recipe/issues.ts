@@ -1,10 +1,12 @@
 /**
  * zod's validation issues as recipe issues: each located at its key or value, worded for a
- * person ("must be >= 0 (got -1)"), an unknown key with the closest known key as a hint.
+ * person ("must be >= 0 (got -1)"), an unknown key with the closest known key as a hint, and a
+ * setting that moved out of the recipe with where it went.
  */
 import type { z } from 'zod';
-import { closest, type RecipeIssue } from './errors.js';
+import { closest, formatPath, type RecipeIssue } from './errors.js';
 import type { Locator } from './locator.js';
+import { MOVED_SETTINGS } from './moved.js';
 import { objectKeysAt, valueAt } from './schema-walk.js';
 
 type ZodIssue = z.core.$ZodIssue;
@@ -15,6 +17,8 @@ export function schemaIssues(issue: ZodIssue, schema: z.ZodType, data: unknown, 
   if (issue.code === 'unrecognized_keys') {
     const known = objectKeysAt(schema, path, data);
     return issue.keys.map((k) => {
+      const moved = MOVED_SETTINGS[formatPath([...path, k])];
+      if (moved) return at.issue([...path, k], 'key', 'no longer a recipe setting', moved);
       const guess = closest(k, known);
       return at.issue([...path, k], 'key', 'unknown key', guess ? `did you mean "${guess}"?` : known.length ? `known keys: ${known.join(', ')}` : undefined);
     });

@@ -231,8 +231,6 @@ export const OrchestrationSchema = z
   .object({
     attempts: z.number().int().positive().default(3).describe('Tries per job before it fails (crashes, lost workers).'),
     backoff_ms: z.number().int().min(0).default(2000).describe('First retry delay; doubles on each try.'),
-    lock_duration_ms: z.number().int().positive().default(60_000).describe('BullMQ job lock; renewed while a job runs, so a dead worker\'s job is recovered after about this long.'),
-    stalled_interval_ms: z.number().int().positive().default(30_000).describe('How often workers look for stalled jobs.'),
     concurrency: z
       .object({
         sample: z.number().int().positive().default(1).describe('Jobs of the sample queue running at once across all workers.'),
@@ -268,7 +266,7 @@ export const RecipeSchema = z
     warmup: z.object({ sft: SftSchema.prefault({}).describe('Supervised warm-up on the reference answers.') }).strict().prefault({}).describe('Optional steps before round 1.'),
     training: TrainingSchema.prefault({}).describe('Preference training after each round.'),
     eval: EvalSchema.prefault({}).describe('Evaluation of the initial model and of each round\'s policy.'),
-    orchestration: OrchestrationSchema.prefault({}).describe('Retries, locks and concurrency of the job queues.'),
+    orchestration: OrchestrationSchema.prefault({}).describe('Retries and concurrency of the job queues (lock and stall timing are per worker: `ipa worker --lock-ms/--stalled-ms`).'),
   })
   .strict();
 

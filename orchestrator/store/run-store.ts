@@ -10,6 +10,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, copyFi
 import { join, resolve, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { atomicWriteJson, ensureDir, sha256File, FILE_MODE } from './atomic.js';
+import { withoutMovedSettings } from '../recipe/moved.js';
 import type { Recipe } from '../recipe/schema.js';
 
 export const RUN_STATES = ['queued', 'running', 'paused', 'failed', 'completed', 'cancelled'] as const;
@@ -138,8 +139,13 @@ export class RunStore {
     return next;
   }
 
+  /**
+   * The validated recipe the run was submitted with. Settings that have since left the recipe
+   * are dropped, so a run directory written before their move still resumes (the payload
+   * schema is strict).
+   */
   recipe(): Recipe {
-    return JSON.parse(readFileSync(join(this.dir, 'recipe.json'), 'utf8')) as Recipe;
+    return withoutMovedSettings(JSON.parse(readFileSync(join(this.dir, 'recipe.json'), 'utf8')) as Recipe);
   }
 
   private recordPath(jobId: string): string {

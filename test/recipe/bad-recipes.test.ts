@@ -57,6 +57,7 @@ const cases: Record<string, [string, number, string]> = {
   'unknown-alias.yaml': ['seed', 8, 'refers to no earlier anchor'],
   'reserved-key.yaml': ['__proto__', 8, 'reserved key'],
   'complex-key.yaml': ['', 8, 'keys must be plain names'],
+  'moved-worker-settings.yaml': ['orchestration.lock_duration_ms', 10, 'no longer a recipe setting'],
 };
 
 function failure(file: string): RecipeError {
@@ -91,6 +92,18 @@ describe('malformed recipes', () => {
     expect(failure('unknown-key-in-list-item.yaml').issues[0].hint).toBe('did you mean "reference_guided"?');
     // The hint comes from the variant the item's `kind` selects (blur has `radius`).
     expect(failure('unknown-key-in-perturbation.yaml').issues[0].hint).toBe('did you mean "radius"?');
+  });
+
+  it('the worker settings that left the recipe say where they went', () => {
+    const err = failure('moved-worker-settings.yaml');
+    const file = join(dir, 'moved-worker-settings.yaml');
+    const [lock, stalled, ...rest] = err.message.split('\n');
+    expect(rest).toEqual([]);
+    expect(lock).toContain(`${file}:10:3 orchestration.lock_duration_ms: no longer a recipe setting (`);
+    expect(lock).toContain('`ipa worker --lock-ms N`');
+    expect(stalled).toContain(`${file}:11:3 orchestration.stalled_interval_ms: no longer a recipe setting (`);
+    expect(stalled).toContain('`ipa worker --stalled-ms N`');
+    expect(err.exitCode).toBe(3);
   });
 
   it('issues print as file:line:column path: message (hint)', () => {

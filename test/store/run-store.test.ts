@@ -1,7 +1,9 @@
-import { mkdtempSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildPayload } from '../../orchestrator/agent/payload.js';
+import { StagePayloadSchema } from '../../orchestrator/contract/payload.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 import { RunStore, type DoneRecord } from '../../orchestrator/store/run-store.js';
 import { atomicWriteJsonl } from '../../orchestrator/store/atomic.js';
@@ -66,5 +68,21 @@ describe('run store', () => {
     s.setState('cancelled');
     expect(s.setState('running').state).toBe('cancelled');
     expect(s.setState('running', { force: true }).state).toBe('running');
+  });
+});
+
+describe('run directories from before the worker settings left the recipe', () => {
+  it('still read: the moved settings are dropped from recipe.json, so payloads pass the strict contract', () => {
+    const s = newRun();
+    const path = s.abs('recipe.json');
+    const old = JSON.parse(readFileSync(path, 'utf8'));
+    old.orchestration = { ...old.orchestration, lock_duration_ms: 300000, stalled_interval_ms: 30000 };
+    writeFileSync(path, JSON.stringify(old));
+    expect(RecipeSchema.safeParse(old).success).toBe(false);
+
+    const recipe = s.recipe();
+    expect(recipe.orchestration).toEqual({ attempts: 3, backoff_ms: 2000, concurrency: { sample: 1, verify: 1, revise: 1, train: 1, eval: 1 } });
+    const payload = buildPayload(s, recipe, { runId: s.id, runDir: s.dir, round: 0, stage: 'prepare', shard: 0 }, 1, 1);
+    expect(StagePayloadSchema.parse(payload).recipe).toEqual(recipe);
   });
 });
