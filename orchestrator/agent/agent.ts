@@ -1,28 +1,32 @@
 /**
  * The worker agent (`ipa worker`): takes jobs from BullMQ queues and runs them in Python
- * processes it owns, one slot per device. Inference stages share a long-lived process (models
- * stay loaded between jobs); training stages get a fresh process, and the slot's inference
- * process is stopped first so the two never hold the device at once.
+ * processes it owns (`SlotPool`, one slot per device), or in Node for the `advance` control job.
+ * It writes the run directory's attempt lines and done records; a Python result becomes a done
+ * record only once it matches the contract (`parseStageResult`).
  *
- * Faults: a Python crash fails the try (BullMQ retries with backoff) and the process is
- * restarted; a dead agent's jobs are recovered by BullMQ's stalled-job check; CUDA OOM retries
- * with half the batch; `ipa cancel` aborts the run's active jobs through a pub/sub message.
+ * Faults (`failures.ts`): a Python crash fails the try (BullMQ retries with backoff) and the
+ * process is restarted; a dead agent's jobs are recovered by BullMQ's stalled-job check; CUDA OOM
+ * retries with half the batch; `ipa cancel` aborts the run's active jobs through a pub/sub message.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { PythonError, PythonProcess, PythonProcessExited } from '../bridge/python-process.js';
+import { PythonError, PythonProcessExited, type PythonProcess } from '../bridge/python-process.js';
 import { ProgressThrottle } from '../bridge/progress-throttle.js';
+import { stagePayloadJsonSchema } from '../contract/json-schema.js';
+import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, rootLogger, type Logger } from '../log.js';
 import { FRESH_PROCESS_STAGES, jobId, QUEUE_KINDS, type JobDescriptor, type QueueKind } from '../plan/stages.js';
 import { connect } from '../queue/connection.js';
 import { keys, DEFAULT_PREFIX, QueueSet } from '../queue/queues.js';
-import { stagePayloadJsonSchema } from '../contract/json-schema.js';
-import { RunStore, type DoneRecord } from '../store/run-store.js';
 import { advanceRound } from '../run/advance.js';
+import type { ControlMessage } from '../run/cancel.js';
+import { RunStore, type DoneRecord } from '../store/run-store.js';
+import { classifyFailure, failRunOf, type AgentJobData } from './failures.js';
 import { buildPayload } from './payload.js';
 import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, type WorkerInfo } from './registry.js';
+import { SlotPool } from './slots.js';
 
 export interface AgentOptions {
   redisUrl: string;
@@ -36,9 +40,9 @@ export interface AgentOptions {
   concurrency?: number;
   /** Python interpreter. @defaultValue IPA_PYTHON, else .venv/bin/python */
   python?: string;
-  /** BullMQ lock; renewed every half of it while a job runs. @defaultValue 60000 */
+  /** BullMQ lock; renewed every half of it while a job runs. @defaultValue DEFAULT_LOCK_DURATION_MS */
   lockDurationMs?: number;
-  /** @defaultValue 30000 */
+  /** How often BullMQ looks for stalled jobs (lost workers). @defaultValue DEFAULT_STALLED_INTERVAL_MS */
   stalledIntervalMs?: number;
   /** Stalls (lost workers) a job survives before it fails. @defaultValue 5 */
   maxStalledCount?: number;
@@ -48,11 +52,9 @@ export interface AgentOptions {
   id?: string;
 }
 
-interface Slot {
-  index: number;
-  busy: boolean;
-  proc?: PythonProcess;
-}
+/** A dead worker's job is recovered after about this long. */
+export const DEFAULT_LOCK_DURATION_MS = 60_000;
+export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
 
 /** Delay before a paused run's job is looked at again. */
 const PAUSE_POLL_MS = 1000;
@@ -65,23 +67,21 @@ export class WorkerAgent {
   readonly id: string;
   private readonly log: Logger;
   private readonly workers: Worker[] = [];
-  private readonly slots: Slot[];
-  private readonly waiters: Array<(s: Slot) => void> = [];
+  private readonly slots: SlotPool;
   private readonly active = new Map<string, { runId: string; abort: AbortController; info: WorkerInfo['current'][number] }>();
-  /** Fresh processes of running training jobs (the slots hold the inference ones). */
-  private readonly trainingProcs = new Set<PythonProcess>();
   private heartbeat?: NodeJS.Timeout;
   private subscriber?: Redis;
   private redis!: Redis;
   private queues!: QueueSet;
   private info!: WorkerInfo;
   private closing = false;
-  private readonly payloadSchema = stagePayloadJsonSchema();
 
   private constructor(private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number }) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
     this.log = (opts.logger ?? rootLogger).child({ worker: this.id });
-    this.slots = Array.from({ length: opts.concurrency }, (_, index) => ({ index, busy: false }));
+    const env: Record<string, string> = { ...(opts.pythonEnv ?? {}) };
+    if (opts.gpu !== undefined) env.CUDA_VISIBLE_DEVICES = opts.gpu;
+    this.slots = new SlotPool({ size: opts.concurrency, python: opts.python, env, payloadSchema: stagePayloadJsonSchema(), logger: this.log });
   }
 
   static async start(opts: AgentOptions): Promise<WorkerAgent> {
@@ -113,13 +113,11 @@ export class WorkerAgent {
       heartbeat_at: new Date().toISOString(),
       current: [],
     };
-    // Start one inference process up front when this agent serves Python stages: it reports the
-    // devices and versions the registry shows, and the first job does not pay for the start.
     if (o.queues.some((q) => q !== 'control' && q !== 'train')) {
-      const p = await this.slotProcess(this.slots[0]);
-      this.info.devices = p.ready.devices;
-      this.info.backends = p.ready.backends;
-      this.info.versions = p.ready.versions;
+      const ready = await this.slots.warmUp();
+      this.info.devices = ready.devices;
+      this.info.backends = ready.backends;
+      this.info.versions = ready.versions;
     }
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat().catch(() => undefined), HEARTBEAT_EVERY_MS);
@@ -134,8 +132,8 @@ export class WorkerAgent {
         prefix: o.prefix,
         // The control queue does no heavy work; Python queues are bounded by the slots.
         concurrency: q === 'control' ? 4 : o.concurrency,
-        lockDuration: o.lockDurationMs ?? 60_000,
-        stalledInterval: o.stalledIntervalMs ?? 30_000,
+        lockDuration: o.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: o.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
         maxStalledCount: o.maxStalledCount ?? 5,
       });
       w.on('failed', (job, err) => void this.onFailed(job, err));
@@ -152,7 +150,7 @@ export class WorkerAgent {
   }
 
   private onControl(raw: string): void {
-    let msg: { action?: string; runId?: string };
+    let msg: Partial<ControlMessage>;
     try {
       msg = JSON.parse(raw);
     } catch {
@@ -169,49 +167,11 @@ export class WorkerAgent {
 
   /** Pids of this agent's live Python processes: the slots' inference ones and any training one. */
   pythonPids(): number[] {
-    const procs = [...this.slots.map((s) => s.proc), ...this.trainingProcs];
-    return procs.filter((p): p is PythonProcess => !!p && !p.exitInfo).map((p) => p.pid);
-  }
-
-  private pythonEnv(): Record<string, string> {
-    const env: Record<string, string> = { ...(this.opts.pythonEnv ?? {}) };
-    if (this.opts.gpu !== undefined) env.CUDA_VISIBLE_DEVICES = this.opts.gpu;
-    return env;
-  }
-
-  private async startPython(log: Logger, onStderr?: (line: string) => void): Promise<PythonProcess> {
-    const p = await PythonProcess.start({ python: this.opts.python, env: this.pythonEnv(), logger: log, onStderr });
-    await p.configure(this.payloadSchema);
-    return p;
-  }
-
-  /** The slot's long-lived inference process, (re)started when missing or dead. */
-  private async slotProcess(slot: Slot): Promise<PythonProcess> {
-    if (!slot.proc || slot.proc.exitInfo) {
-      slot.proc = await this.startPython(this.log.child({ slot: slot.index }), (line) => this.stderrSink.get(slot.index)?.(line));
-    }
-    return slot.proc;
-  }
-
-  private readonly stderrSink = new Map<number, (line: string) => void>();
-
-  private acquire(): Promise<Slot> {
-    const free = this.slots.find((s) => !s.busy);
-    if (free) {
-      free.busy = true;
-      return Promise.resolve(free);
-    }
-    return new Promise((res) => this.waiters.push(res));
-  }
-
-  private release(slot: Slot): void {
-    const next = this.waiters.shift();
-    if (next) next(slot);
-    else slot.busy = false;
+    return this.slots.pids();
   }
 
   private async process(job: Job, token?: string): Promise<unknown> {
-    const d = job.data as JobDescriptor & { batchScale?: number };
+    const d = job.data as AgentJobData;
     const id = job.id ?? jobId(d);
     const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id });
     const store = new RunStore(d.runDir);
@@ -239,7 +199,7 @@ export class WorkerAgent {
       return summary(rec);
     }
 
-    const slot = await this.acquire();
+    const slot = await this.slots.acquire();
     // Timed from here: a job's duration is its own work, not its wait for a free Python slot.
     const startedAt = new Date();
     const abort = new AbortController();
@@ -254,28 +214,18 @@ export class WorkerAgent {
       store.recordAttempt(id, entry);
       const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
       log.info({ attempt, batch_scale: payload.options.batch_scale }, 'stage started');
-      if (fresh) {
-        // Training needs the device to itself: stop this slot's inference process first.
-        if (slot.proc) {
-          await slot.proc.close({ graceMs: 5000 }).catch(() => undefined);
-          slot.proc = undefined;
-        }
-        proc = await this.startPython(log, logLine);
-        this.trainingProcs.add(proc);
-      } else {
-        this.stderrSink.set(slot.index, logLine);
-        proc = await this.slotProcess(slot);
-      }
-      const result = (await proc.request('stage', payload, {
+      proc = await this.slots.processFor(slot, fresh, log, logLine);
+      const raw = await proc.request('stage', payload, {
         signal: abort.signal,
         onProgress: (p) => throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard }),
         onLog: (l) => {
           logLine(JSON.stringify(l));
           log.debug({ py: l.msg }, 'python log');
         },
-      })) as { outputs: DoneRecord['outputs']; metrics?: Record<string, unknown>; failed_items?: DoneRecord['failed_items'] };
+      });
       throttle.flush();
-      const rec = this.record(id, d, result.outputs ?? {}, result.metrics ?? {}, result.failed_items ?? [], startedAt, store.attempts(id));
+      const result = parseStageResult(raw, id);
+      const rec = this.record(id, d, result.outputs, result.metrics, result.failed_items, startedAt, store.attempts(id));
       store.writeDone(rec);
       log.info({ duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) }, 'stage done');
       return summary(rec);
@@ -284,58 +234,27 @@ export class WorkerAgent {
       if (handBack && token) {
         // Stopped by close(), not by the job: it goes back to the queue untouched (no attempt
         // used, the run not failed) for another agent, which resumes from what is on disk.
-        if (err instanceof PythonProcessExited && !fresh) slot.proc = undefined;
+        if (err instanceof PythonProcessExited) this.slots.lost(slot, proc);
         await job.moveToWait(token);
         log.info('agent closing: job handed back to the queue');
         throw new WaitingError();
       }
-      throw await this.translate(err, job, d, log, slot, fresh);
+      throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => this.slots.lost(slot, proc) });
     } finally {
       throttle.flush();
-      this.stderrSink.delete(slot.index);
       this.active.delete(id);
-      if (proc) this.trainingProcs.delete(proc);
-      if (fresh && proc) await proc.close({ graceMs: 5000 }).catch(() => undefined);
-      this.release(slot);
+      await this.slots.release(slot, proc);
     }
-  }
-
-  /** Maps a failure to what BullMQ should do: retry (plain Error) or give up (UnrecoverableError). */
-  private async translate(err: unknown, job: Job, d: JobDescriptor & { batchScale?: number }, log: Logger, slot: Slot, fresh: boolean): Promise<Error> {
-    if (err instanceof PythonProcessExited) {
-      log.warn({ code: err.code, signal: err.signal, stderr: err.stderrTail }, 'python process died: the job will be retried');
-      if (!fresh) slot.proc = undefined;
-      const s = new RunStore(d.runDir).info().state;
-      if (s === 'cancelled') return new UnrecoverableError('run cancelled');
-      return new Error(`python process exited (code ${err.code}, signal ${err.signal})`);
-    }
-    if (err instanceof PythonError) {
-      log.warn({ type: err.type, message: err.message, traceback: err.traceback }, 'stage failed');
-      new RunStore(d.runDir).appendLog(job.id ?? '', `${err.type}: ${err.message}\n${err.traceback ?? ''}`);
-      if (err.type === 'BadInput') return new UnrecoverableError(`bad input: ${err.message}`);
-      if (err.type === 'Cancelled') return new UnrecoverableError('cancelled');
-      if (err.type === 'OutOfMemory') {
-        const batchScale = (d.batchScale ?? 1) / 2;
-        await job.updateData({ ...d, batchScale });
-        log.warn({ batch_scale: batchScale }, 'out of memory: retrying with half the batch');
-        return new Error(`out of memory; retrying with batch_scale ${batchScale}`);
-      }
-      return new Error(`${err.type}: ${err.message}`);
-    }
-    return err instanceof Error ? err : new Error(String(err));
   }
 
   /** A job that will not be retried fails its run (a failed child also fails the round's flow). */
   private async onFailed(job: Job | undefined, err: Error): Promise<void> {
     if (!job) return;
     const d = job.data as JobDescriptor;
-    const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final || err instanceof DelayedError || err.name === 'DelayedError') return;
     try {
-      const store = new RunStore(d.runDir);
-      if (store.info().state === 'cancelled') return;
-      store.setState('failed', { error: `${job.id}: ${err.message}` });
-      this.log.error({ run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: job.id, err: err.message }, 'job failed for good: run failed');
+      if (failRunOf(job, err, new RunStore(d.runDir))) {
+        this.log.error({ run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: job.id, err: err.message }, 'job failed for good: run failed');
+      }
     } catch (e) {
       this.log.warn({ err: String(e) }, 'could not mark run failed');
     }
@@ -375,7 +294,7 @@ export class WorkerAgent {
       for (const a of this.active.values()) a.abort.abort(SHUTDOWN);
       await Promise.all(this.workers.map((w) => w.close(true)));
     }
-    await Promise.all(this.slots.map((s) => s.proc?.close({ graceMs: 5000 }).catch(() => undefined)));
+    await this.slots.close();
     await removeWorker(this.redis, this.opts.prefix, this.id).catch(() => undefined);
     await this.subscriber?.quit().catch(() => undefined);
     await this.queues.close();

@@ -1,0 +1,70 @@
+/**
+ * What a failed try means for its job and its run. A try that may succeed again is retried by
+ * BullMQ (a plain Error: crashes, lost processes, out of memory with half the batch); one that
+ * cannot is an UnrecoverableError (bad input, a cancelled run, a message that breaks the bridge
+ * contract). A job that fails for good fails its run.
+ */
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { PythonError, PythonProcessExited } from '../bridge/python-process.js';
+import { ContractError } from '../contract/contract-error.js';
+import type { Logger } from '../log.js';
+import type { JobDescriptor } from '../plan/stages.js';
+import type { RunStore } from '../store/run-store.js';
+
+/** A job's coordinates plus the batch fraction of its next try (halved after each OOM). */
+export type AgentJobData = JobDescriptor & { batchScale?: number };
+
+export interface FailureContext {
+  job: Job;
+  data: AgentJobData;
+  store: RunStore;
+  log: Logger;
+  /** Called when the job's Python process died, so its slot starts a new one. */
+  onProcessLost: () => void;
+}
+
+/** Maps a failed try to what BullMQ should do: retry (plain Error) or give up (UnrecoverableError). */
+export async function classifyFailure(err: unknown, ctx: FailureContext): Promise<Error> {
+  const { job, data, store, log } = ctx;
+  if (err instanceof ContractError) {
+    log.error({ err: err.message }, 'contract violation: the job fails for good');
+    store.appendLog(job.id ?? '', `ContractError: ${err.message}`);
+    return new UnrecoverableError(err.message);
+  }
+  if (err instanceof PythonProcessExited) {
+    log.warn({ code: err.code, signal: err.signal, stderr: err.stderrTail }, 'python process died: the job will be retried');
+    ctx.onProcessLost();
+    if (store.info().state === 'cancelled') return new UnrecoverableError('run cancelled');
+    return new Error(`python process exited (code ${err.code}, signal ${err.signal})`);
+  }
+  if (err instanceof PythonError) {
+    log.warn({ type: err.type, message: err.message, traceback: err.traceback }, 'stage failed');
+    store.appendLog(job.id ?? '', `${err.type}: ${err.message}\n${err.traceback ?? ''}`);
+    if (err.type === 'BadInput') return new UnrecoverableError(`bad input: ${err.message}`);
+    if (err.type === 'Cancelled') return new UnrecoverableError('cancelled');
+    if (err.type === 'OutOfMemory') {
+      const batchScale = (data.batchScale ?? 1) / 2;
+      await job.updateData({ ...data, batchScale });
+      log.warn({ batch_scale: batchScale }, 'out of memory: retrying with half the batch');
+      return new Error(`out of memory; retrying with batch_scale ${batchScale}`);
+    }
+    return new Error(`${err.type}: ${err.message}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Whether BullMQ will not try the job again: unrecoverable, or out of attempts (a delay is no failure). */
+export function isFinalFailure(job: Job, err: Error): boolean {
+  if (err instanceof DelayedError || err.name === 'DelayedError') return false;
+  return err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+/**
+ * The run of a job that failed for good fails too (a failed child also fails its round's flow),
+ * unless it was cancelled. Returns whether the run was marked failed.
+ */
+export function failRunOf(job: Job, err: Error, store: RunStore): boolean {
+  if (!isFinalFailure(job, err) || store.info().state === 'cancelled') return false;
+  store.setState('failed', { error: `${job.id}: ${err.message}` });
+  return true;
+}

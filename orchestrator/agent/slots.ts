@@ -1,0 +1,119 @@
+/**
+ * The agent's Python slots, one job at a time each (one per device). A slot keeps a long-lived
+ * inference process, so models stay loaded between jobs; a training job gets a fresh process
+ * instead, and the slot's inference process is stopped first so the two never hold the device
+ * at once. Jobs wait for a free slot in arrival order.
+ */
+import { PythonProcess, type ReadyInfo } from '../bridge/python-process.js';
+import type { Logger } from '../log.js';
+
+/** One place a job runs; `proc` is its inference process when one is up. */
+export interface Slot {
+  readonly index: number;
+  busy: boolean;
+  proc?: PythonProcess;
+}
+
+export interface SlotPoolOptions {
+  /** Slots, i.e. jobs at once. */
+  size: number;
+  /** Python interpreter. @defaultValue the bridge's default (IPA_PYTHON, else .venv/bin/python) */
+  python?: string;
+  /** Environment of every process (device selection, test faults). */
+  env: Record<string, string>;
+  /** The JSON Schema every process validates payloads against (sent in `configure`). */
+  payloadSchema: object;
+  logger: Logger;
+}
+
+/** How long a stopping process may take before the bridge escalates to signals. */
+const CLOSE_GRACE_MS = 5000;
+
+export class SlotPool {
+  private readonly slots: Slot[];
+  private readonly waiters: Array<(s: Slot) => void> = [];
+  /** Fresh processes of running training jobs (the slots hold the inference ones). */
+  private readonly training = new Set<PythonProcess>();
+  /** Where each slot's inference process sends stderr: the log of the job it runs. */
+  private readonly stderrSinks = new Map<number, (line: string) => void>();
+
+  constructor(private readonly opts: SlotPoolOptions) {
+    this.slots = Array.from({ length: opts.size }, (_, index) => ({ index, busy: false }));
+  }
+
+  /**
+   * Starts the first slot's inference process ahead of any job: it reports the devices and
+   * versions the registry shows, and the first job does not pay for the start.
+   */
+  async warmUp(): Promise<ReadyInfo> {
+    return (await this.inference(this.slots[0])).ready;
+  }
+
+  /** Resolves with a free slot, waiting in line when all are busy. */
+  acquire(): Promise<Slot> {
+    const free = this.slots.find((s) => !s.busy);
+    if (free) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    return new Promise((res) => this.waiters.push(res));
+  }
+
+  /**
+   * The process a job on `slot` runs in: the slot's inference process, or for a training job
+   * (`fresh`) a new process once the inference one has stopped. Its stderr goes to `onStderr`
+   * until `release`.
+   */
+  async processFor(slot: Slot, fresh: boolean, log: Logger, onStderr: (line: string) => void): Promise<PythonProcess> {
+    if (!fresh) {
+      this.stderrSinks.set(slot.index, onStderr);
+      return this.inference(slot);
+    }
+    if (slot.proc) {
+      await slot.proc.close({ graceMs: CLOSE_GRACE_MS }).catch(() => undefined);
+      slot.proc = undefined;
+    }
+    const proc = await this.start(log, onStderr);
+    this.training.add(proc);
+    return proc;
+  }
+
+  /** `proc` died: if it was the slot's inference process, the next job starts a new one. */
+  lost(slot: Slot, proc: PythonProcess | undefined): void {
+    if (proc && slot.proc === proc) slot.proc = undefined;
+  }
+
+  /** Ends a job's use of `slot`: stops its training process, if any, and hands the slot on. */
+  async release(slot: Slot, proc: PythonProcess | undefined): Promise<void> {
+    this.stderrSinks.delete(slot.index);
+    if (proc && this.training.delete(proc)) await proc.close({ graceMs: CLOSE_GRACE_MS }).catch(() => undefined);
+    const next = this.waiters.shift();
+    if (next) next(slot);
+    else slot.busy = false;
+  }
+
+  /** Pids of the live processes: the slots' inference ones and any training one. */
+  pids(): number[] {
+    const procs = [...this.slots.map((s) => s.proc), ...this.training];
+    return procs.filter((p): p is PythonProcess => !!p && !p.exitInfo).map((p) => p.pid);
+  }
+
+  /** Stops the inference processes (training ones are stopped by their jobs). */
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.proc?.close({ graceMs: CLOSE_GRACE_MS }).catch(() => undefined)));
+  }
+
+  /** The slot's long-lived inference process, (re)started when missing or dead. */
+  private async inference(slot: Slot): Promise<PythonProcess> {
+    if (!slot.proc || slot.proc.exitInfo) {
+      slot.proc = await this.start(this.opts.logger.child({ slot: slot.index }), (line) => this.stderrSinks.get(slot.index)?.(line));
+    }
+    return slot.proc;
+  }
+
+  private async start(log: Logger, onStderr: (line: string) => void): Promise<PythonProcess> {
+    const p = await PythonProcess.start({ python: this.opts.python, env: this.opts.env, logger: log, onStderr });
+    await p.configure(this.opts.payloadSchema);
+    return p;
+  }
+}
