@@ -3,9 +3,10 @@
  * evaluation results, and error blocks (with tracebacks) from job logs. Every reader tolerates a
  * file being written at the same moment: a half-written line is skipped, not fatal.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalFile, roundDir } from '../plan/paths.js';
+import { jobLogFiles } from '../store/log-tail.js';
 import type { RunStore } from '../store/run-store.js';
 
 export interface CurvePoint {
@@ -172,21 +173,17 @@ export function errorBlocks(text: string): string[] {
 
 /** The last error of each job's log, newest first, at most `limit`. */
 export function latestErrors(store: RunStore, limit = 10): LogError[] {
-  const dir = store.abs('logs');
-  if (!existsSync(dir)) return [];
   const found: LogError[] = [];
-  for (const f of readdirSync(dir)) {
-    if (!f.endsWith('.log')) continue;
-    const p = join(dir, f);
+  for (const { job, path } of jobLogFiles(store)) {
     let mtime: Date;
     try {
-      mtime = statSync(p).mtime;
+      mtime = statSync(path).mtime;
     } catch {
       continue; // removed between listing and stat
     }
-    const blocks = errorBlocks(tail(p, 256 * 1024));
+    const blocks = errorBlocks(tail(path, 256 * 1024));
     const last = blocks[blocks.length - 1];
-    if (last) found.push({ job_id: f.slice(0, -4), at: mtime.toISOString(), headline: last.split('\n')[0], text: last });
+    if (last) found.push({ job_id: job, at: mtime.toISOString(), headline: last.split('\n')[0], text: last });
   }
   return found.sort((a, b) => b.at.localeCompare(a.at) || a.job_id.localeCompare(b.job_id)).slice(0, limit);
 }

@@ -1,6 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseJobId } from '../../plan/stages.js';
+import { LogTail } from '../../store/log-tail.js';
 import { ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, findRun, parse } from '../context.js';
 
@@ -23,37 +21,9 @@ ${COMMON_HELP}`,
       follow: { type: 'boolean', short: 'f', default: false },
     });
     const store = findRun(values, positionals[0]);
-    const dir = store.abs('logs');
-    const offsets = new Map<string, number>();
-    const match = (f: string) => {
-      const j = parseJobId(f.replace(/\.log$/, ''));
-      if (!j) return false;
-      if (values.round !== undefined && j.round !== Number(values.round)) return false;
-      if (values.stage !== undefined && j.stage !== values.stage) return false;
-      if (values.shard !== undefined && j.shard !== Number(values.shard)) return false;
-      return true;
-    };
-    const drain = () => {
-      if (!existsSync(dir)) return;
-      for (const f of readdirSync(dir).filter(match).sort()) {
-        const p = join(dir, f);
-        const from = offsets.get(f) ?? 0;
-        if (statSync(p).size <= from) continue;
-        const text = readFileSync(p).subarray(from).toString('utf8');
-        offsets.set(f, from + Buffer.byteLength(text));
-        const id = f.replace(/\.log$/, '');
-        for (const line of text.split('\n')) if (line) console.log(values.json ? JSON.stringify({ job: id, line }) : `${id} | ${line}`);
-      }
-    };
-    drain();
-    while (values.follow) {
-      await new Promise((r) => setTimeout(r, 500));
-      drain();
-      if (['completed', 'failed', 'cancelled'].includes(store.info().state)) {
-        drain();
-        break;
-      }
-    }
+    const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const tail = new LogTail(store, { round: num(values.round), stage: values.stage, shard: num(values.shard) });
+    await tail.follow(({ job, line }) => console.log(values.json ? JSON.stringify({ job, line }) : `${job} | ${line}`), { follow: values.follow });
     return ExitCode.ok;
   },
 };
