@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from '../agent/agent.js';
 import { connect, ping, redactUrl } from '../queue/connection.js';
 import { DEFAULT_PREFIX, QueueSet } from '../queue/queues.js';
 import { RunStore } from '../store/run-store.js';
@@ -21,6 +22,34 @@ export const COMMON_HELP = `Common options:
   --prefix P        queue namespace (default: $IPA_QUEUE_PREFIX or "ipa")
   --runs-dir DIR    where run directories live (default: $IPA_RUNS_DIR or ./runs)
   --json            machine-readable output`;
+
+/**
+ * BullMQ Worker options are per worker, not per run: `ipa worker` takes them, and so do
+ * `ipa run` and `ipa ablate` for their in-process worker.
+ */
+export const workerTimingOptions = {
+  'lock-ms': { type: 'string' },
+  'stalled-ms': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const WORKER_TIMING_HELP = `Worker options (BullMQ, per worker):
+  --lock-ms MS      job lock, renewed while a job runs; a lost worker's job is taken over about
+                    this long after it died (default ${DEFAULT_LOCK_DURATION_MS}; the 7B recipes want 300000)
+  --stalled-ms MS   how often the worker looks for stalled jobs (default ${DEFAULT_STALLED_INTERVAL_MS})`;
+
+/** An integer flag >= `min`, or undefined when not given; anything else is a usage error. */
+export function intFlag(values: Record<string, unknown>, name: string, min: number): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}`, ExitCode.usage);
+  return n;
+}
+
+/** The agent options the worker timing flags give. */
+export function workerTiming(values: { 'lock-ms'?: string; 'stalled-ms'?: string }): { lockDurationMs?: number; stalledIntervalMs?: number } {
+  return { lockDurationMs: intFlag(values, 'lock-ms', 1), stalledIntervalMs: intFlag(values, 'stalled-ms', 1) };
+}
 
 export function parse<O extends ParseArgsConfig['options']>(argv: string[], options: O, positionals = true) {
   try {

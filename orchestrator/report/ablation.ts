@@ -3,7 +3,11 @@
  * Round 1, + Round 2, + Round 3 — as recipe variants, and the table beside the paper's figures.
  * Rows 3–5 come from one full run's per-round evaluations; row 2 needs a run of its own.
  */
-import type { RecipeInput } from '../recipe/schema.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse as parseYaml, stringify } from 'yaml';
+import { ExitCode, IpaError } from '../errors.js';
+import type { Recipe, RecipeInput } from '../recipe/schema.js';
 import type { RoundResult } from './results.js';
 
 /** Mean over 7 benchmarks reported by the paper for Qwen2-VL-7B (baseline → + Round 3). */
@@ -19,6 +23,23 @@ export const PAPER_ABLATION = [
 export function noContrastiveVariant(recipe: RecipeInput): RecipeInput {
   const first = recipe.rounds?.[0] ?? {};
   return { ...recipe, name: `${recipe.name}-nocontrastive`, rounds: [{ ...first, contrastive: false }] };
+}
+
+/** The rows need the per-round evaluations of a three-round recipe; anything else is refused. */
+export function checkAblatable(recipe: Recipe): void {
+  if (recipe.rounds.length !== 3 || recipe.eval.after !== 'every_round') {
+    throw new IpaError('ablate needs a recipe with 3 rounds and eval.after: every_round', ExitCode.invalidInput);
+  }
+}
+
+/**
+ * Writes the variant for row 2 beside `recipeFile` (so its relative paths resolve the same way)
+ * as `.<name>-nocontrastive.ablate.yaml`, and returns its path.
+ */
+export function writeNoContrastiveVariant(recipeFile: string, name: string): string {
+  const file = join(dirname(recipeFile), `.${name}-nocontrastive.ablate.yaml`);
+  writeFileSync(file, stringify(noContrastiveVariant(parseYaml(readFileSync(recipeFile, 'utf8')) as RecipeInput)));
+  return file;
 }
 
 export interface AblationRow {

@@ -1,51 +1,42 @@
 import { existsSync } from 'node:fs';
-import { WorkerAgent } from '../../agent/agent.js';
-import { listWorkers } from '../../agent/registry.js';
-import { connect } from '../../queue/connection.js';
-import { LocalRedis } from '../../queue/local-redis.js';
-import { QueueSet } from '../../queue/queues.js';
 import { loadRecipe } from '../../recipe/load.js';
 import { resultsTable, roundResults } from '../../report/results.js';
+import { LocalSession } from '../../run/local-session.js';
 import { submitRun } from '../../run/submit.js';
 import { waitForRun } from '../../run/wait.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, parse, prefix, redisUrl } from '../context.js';
+import { COMMON_HELP, parse, prefix, redisUrl, WORKER_TIMING_HELP, workerTiming, workerTimingOptions } from '../context.js';
 
 export const command: Command = {
   name: 'run',
   summary: 'Submit a recipe and wait for it, with an in-process worker when none is connected',
-  help: `Usage: ipa run RECIPE [--id ID] [--no-local-worker] [--json]
+  help: `Usage: ipa run RECIPE [--id ID] [--no-local-worker] [--lock-ms MS] [--stalled-ms MS] [--json]
 
 Without REDIS_URL/--redis-url a private redis-server is started on a free loopback port for the
 run's duration. When no worker is connected, an in-process worker serves every queue, so one
-command runs the whole recipe. Prints progress, then the results table and the report's path.
+command runs the whole recipe; --lock-ms and --stalled-ms set its BullMQ options. Prints
+progress, then the results table and the report's path.
 Exit code 0 when the run completed, 1 when it failed, 6 when cancelled.
 Examples:
   ipa run recipes/tiny.yaml
   REDIS_URL=redis://127.0.0.1:6379 ipa run recipes/tiny.yaml --no-local-worker
 
+${WORKER_TIMING_HELP}
+
 ${COMMON_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'no-local-worker': { type: 'boolean', default: false } });
+    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'no-local-worker': { type: 'boolean', default: false }, ...workerTimingOptions });
     if (!positionals[0]) throw new CliError('missing RECIPE', ExitCode.usage);
+    const worker = workerTiming(values);
     const { recipe } = loadRecipe(positionals[0]);
-    let local: LocalRedis | undefined;
-    let url = redisUrl(values);
-    if (!url) {
-      local = await LocalRedis.start();
-      url = local.url;
-      console.error(`started a private redis-server on 127.0.0.1:${local.port}`);
-    }
-    const conn = connect(url);
-    const queues = new QueueSet(conn, prefix(values));
-    let agent: WorkerAgent | undefined;
+    const session = await LocalSession.open({ redisUrl: redisUrl(values), prefix: prefix(values), worker });
+    if (session.privateRedis) console.error(`started a private redis-server on 127.0.0.1:${session.privateRedis.port}`);
     try {
-      const store = await submitRun({ recipe, recipeFile: positionals[0], queues, id: values.id, runsDir: values['runs-dir'] });
+      const store = await submitRun({ recipe, recipeFile: positionals[0], queues: session.queues, id: values.id, runsDir: values['runs-dir'] });
       console.error(`run ${store.id} → ${store.dir}`);
-      const live = await listWorkers(conn, queues.prefix);
-      if (!live.length && !values['no-local-worker']) {
+      if (!values['no-local-worker'] && !(await session.hasWorkers())) {
         console.error('no worker connected: starting an in-process worker for every queue');
-        agent = await WorkerAgent.start({ redisUrl: url, prefix: queues.prefix });
+        await session.startWorker();
       }
       const t0 = Date.now();
       // Ctrl-C / SIGTERM: stop the in-process worker and the private Redis before exiting; the run
@@ -78,10 +69,7 @@ ${COMMON_HELP}`,
       }
       return state === 'completed' ? ExitCode.ok : state === 'cancelled' ? ExitCode.cancelled : ExitCode.failed;
     } finally {
-      await agent?.close(5000);
-      await queues.close();
-      await conn.quit().catch(() => undefined);
-      await local?.stop();
+      await session.close();
     }
   },
 };

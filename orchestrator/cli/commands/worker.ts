@@ -1,7 +1,7 @@
 import { WorkerAgent } from '../../agent/agent.js';
 import { QUEUE_KINDS, type QueueKind } from '../../plan/stages.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, parse, prefix, reachableRedis } from '../context.js';
+import { COMMON_HELP, intFlag, parse, prefix, reachableRedis, WORKER_TIMING_HELP, workerTiming, workerTimingOptions } from '../context.js';
 
 export const command: Command = {
   name: 'worker',
@@ -18,6 +18,9 @@ Examples:
   ipa worker --queues sample,verify,revise --gpu 0 --concurrency 1
   ipa worker --queues train --gpu 1
   ipa worker --queues control,prepare,pair          # CPU-only helper
+  ipa worker --queues sample,verify,revise --gpu 0 --lock-ms 300000   # 7B generation
+
+${WORKER_TIMING_HELP}
 
 ${COMMON_HELP}`,
   async run(argv) {
@@ -27,8 +30,7 @@ ${COMMON_HELP}`,
         queues: { type: 'string' },
         gpu: { type: 'string' },
         concurrency: { type: 'string', default: '1' },
-        'lock-ms': { type: 'string' },
-        'stalled-ms': { type: 'string' },
+        ...workerTimingOptions,
         'max-stalled': { type: 'string' },
         'grace-ms': { type: 'string', default: '30000' },
         python: { type: 'string' },
@@ -41,16 +43,8 @@ ${COMMON_HELP}`,
     if (bad.length) throw new CliError(`unknown queue(s): ${bad.join(', ')}; known: ${QUEUE_KINDS.join(', ')}`, ExitCode.usage);
     const concurrency = Number(values.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError('--concurrency must be a positive integer', ExitCode.usage);
-    const intOption = (name: 'lock-ms' | 'stalled-ms' | 'max-stalled', min: number): number | undefined => {
-      const v = values[name];
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}`, ExitCode.usage);
-      return n;
-    };
-    const lockDurationMs = intOption('lock-ms', 1);
-    const stalledIntervalMs = intOption('stalled-ms', 1);
-    const maxStalledCount = intOption('max-stalled', 0);
+    const timing = workerTiming(values);
+    const maxStalledCount = intFlag(values, 'max-stalled', 0);
     const agent = await WorkerAgent.start({
       redisUrl: url,
       prefix: prefix(values),
@@ -58,8 +52,7 @@ ${COMMON_HELP}`,
       gpu: values.gpu,
       concurrency,
       python: values.python,
-      lockDurationMs,
-      stalledIntervalMs,
+      ...timing,
       maxStalledCount,
     });
     console.error(`worker ${agent.id} serving ${queues.join(',')} (Ctrl-C to stop)`);

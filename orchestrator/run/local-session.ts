@@ -1,0 +1,64 @@
+/**
+ * What `ipa run` and `ipa ablate` need to run recipes from one command: Redis (a private
+ * `redis-server` when no URL is given), the queues, and an in-process worker agent when no
+ * worker is connected; closed in order (agent, queues, connection, private Redis).
+ */
+import type { Redis } from 'ioredis';
+import { WorkerAgent, type AgentOptions } from '../agent/agent.js';
+import { listWorkers } from '../agent/registry.js';
+import { connect } from '../queue/connection.js';
+import { LocalRedis } from '../queue/local-redis.js';
+import { QueueSet } from '../queue/queues.js';
+
+/** Settings of the in-process agent; Redis and the prefix are the session's. */
+export type LocalWorkerOptions = Omit<AgentOptions, 'redisUrl' | 'prefix'>;
+
+export interface LocalSessionOptions {
+  /** Redis to use. @defaultValue a private redis-server on a free loopback port, stopped on close */
+  redisUrl?: string;
+  prefix: string;
+  /** The in-process agent's options (lock duration, stalled interval, interpreter, ...). @defaultValue the agent's defaults */
+  worker?: LocalWorkerOptions;
+  /** How long `close` lets the agent's running jobs finish. @defaultValue 5000 */
+  closeGraceMs?: number;
+}
+
+export class LocalSession {
+  private agent?: WorkerAgent;
+
+  private constructor(
+    readonly redisUrl: string,
+    readonly queues: QueueSet,
+    /** The redis-server this session started, if it started one. */
+    readonly privateRedis: LocalRedis | undefined,
+    private readonly opts: LocalSessionOptions,
+  ) {}
+
+  static async open(opts: LocalSessionOptions): Promise<LocalSession> {
+    const privateRedis = opts.redisUrl ? undefined : await LocalRedis.start();
+    const url = opts.redisUrl ?? privateRedis!.url;
+    return new LocalSession(url, new QueueSet(connect(url), opts.prefix), privateRedis, opts);
+  }
+
+  get connection(): Redis {
+    return this.queues.connection;
+  }
+
+  /** Whether any worker agent serves this Redis and prefix (it would take the session's jobs). */
+  async hasWorkers(): Promise<boolean> {
+    return (await listWorkers(this.connection, this.queues.prefix)).length > 0;
+  }
+
+  /** Starts the in-process agent on every queue (once). */
+  async startWorker(): Promise<WorkerAgent> {
+    this.agent ??= await WorkerAgent.start({ ...this.opts.worker, redisUrl: this.redisUrl, prefix: this.queues.prefix });
+    return this.agent;
+  }
+
+  async close(): Promise<void> {
+    await this.agent?.close(this.opts.closeGraceMs ?? 5000);
+    await this.queues.close();
+    await this.connection.quit().catch(() => undefined);
+    await this.privateRedis?.stop();
+  }
+}
