@@ -1,0 +1,16 @@
+/**
+ * Agent options that run test/fixtures/fake-worker instead of the Python worker: the agent's
+ * own code path (queues, payloads, results, failures) in seconds, with no model.
+ */
+import { join } from 'node:path';
+import type { AgentOptions } from '../../orchestrator/agent/agent.js';
+import { REPO } from './harness.js';
+
+export const FAKE_PYTHON = join(REPO, 'test', 'fixtures', 'fake-worker', 'python');
+
+/** `stageMs`: how long each stage request takes; `result`: what it answers. */
+export function fakeWorker(opts: { stageMs?: number; result?: unknown } = {}): Pick<AgentOptions, 'python' | 'pythonEnv'> {
+  const env: Record<string, string> = { FAKE_WORKER_NODE: process.execPath, FAKE_STAGE_MS: String(opts.stageMs ?? 0) };
+  if (opts.result !== undefined) env.FAKE_STAGE_RESULT = JSON.stringify(opts.result);
+  return { python: FAKE_PYTHON, pythonEnv: env };
+}
