@@ -19,7 +19,7 @@ import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, rootLogger, type Logger } from '../log.js';
 import { FRESH_PROCESS_STAGES, jobId, QUEUE_KINDS, type JobDescriptor, type QueueKind } from '../plan/stages.js';
 import { connect } from '../queue/connection.js';
-import { keys, DEFAULT_PREFIX, QueueSet } from '../queue/queues.js';
+import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { advanceRound } from '../run/advance.js';
 import type { ControlMessage } from '../run/cancel.js';
 import { RunStore, type DoneRecord } from '../store/run-store.js';
@@ -40,9 +40,9 @@ export interface AgentOptions {
   concurrency?: number;
   /** Python interpreter. @defaultValue IPA_PYTHON, else .venv/bin/python */
   python?: string;
-  /** BullMQ lock; renewed every half of it while a job runs. @defaultValue DEFAULT_LOCK_DURATION_MS */
+  /** BullMQ lock; renewed every half of it while a job runs. @defaultValue DEFAULT_LOCK_DURATION_MS (60000) */
   lockDurationMs?: number;
-  /** How often BullMQ looks for stalled jobs (lost workers). @defaultValue DEFAULT_STALLED_INTERVAL_MS */
+  /** How often BullMQ looks for stalled jobs (lost workers). @defaultValue DEFAULT_STALLED_INTERVAL_MS (30000) */
   stalledIntervalMs?: number;
   /** Stalls (lost workers) a job survives before it fails. @defaultValue 5 */
   maxStalledCount?: number;
@@ -51,10 +51,6 @@ export interface AgentOptions {
   logger?: Logger;
   id?: string;
 }
-
-/** A dead worker's job is recovered after about this long. */
-export const DEFAULT_LOCK_DURATION_MS = 60_000;
-export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
 
 /** Delay before a paused run's job is looked at again. */
 const PAUSE_POLL_MS = 1000;

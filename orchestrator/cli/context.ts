@@ -4,9 +4,8 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from '../agent/agent.js';
 import { connect, ping, redactUrl } from '../queue/connection.js';
-import { DEFAULT_PREFIX, QueueSet } from '../queue/queues.js';
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { RunStore } from '../store/run-store.js';
 import { CliError, ExitCode } from './command.js';
 

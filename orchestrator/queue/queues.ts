@@ -54,6 +54,15 @@ export class QueueSet {
   }
 }
 
+/**
+ * BullMQ Worker timing, set per worker (`ipa worker --lock-ms/--stalled-ms`), not per run: a
+ * running job's lock lasts this long and is renewed at half of it, so a dead worker's job is
+ * recovered about this long after it died.
+ */
+export const DEFAULT_LOCK_DURATION_MS = 60_000;
+/** How often a worker looks for jobs whose lock expired (stalled: their worker is gone). */
+export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
+
 /** Retries with exponential backoff; completed jobs stay a week for the dashboard. */
 export function jobOptions(recipe: Recipe): JobsOptions {
   const o = recipe.orchestration;

@@ -5,7 +5,7 @@
  * each queue's stall-check key after the stalled interval (set by every check).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from '../../orchestrator/agent/agent.js';
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from '../../orchestrator/queue/queues.js';
 import { main } from '../../orchestrator/cli/main.js';
 import { jobId } from '../../orchestrator/plan/stages.js';
 import { loadRecipe } from '../../orchestrator/recipe/load.js';
