@@ -2,11 +2,23 @@
 import { buildManifest, type Manifest } from '../store/manifest.js';
 import { FINAL_STATES, type RunState, type RunStore } from '../store/run-store.js';
 
-export async function waitForRun(store: RunStore, opts: { pollMs?: number; onChange?: (m: Manifest) => void; timeoutMs?: number } = {}): Promise<RunState> {
+export interface WaitOptions {
+  /** @defaultValue 1000 */
+  pollMs?: number;
+  /** Called when the state or the count of done jobs changes (and once at the start). */
+  onChange?: (m: Manifest) => void;
+  /** Called with every manifest read, changed or not. */
+  onPoll?: (m: Manifest) => void;
+  /** Give up (reject) after this long. @defaultValue never */
+  timeoutMs?: number;
+}
+
+export async function waitForRun(store: RunStore, opts: WaitOptions = {}): Promise<RunState> {
   const started = Date.now();
   let last = '';
   for (;;) {
     const m = buildManifest(store);
+    opts.onPoll?.(m);
     const sig = `${m.run.state}:${m.totals.done}/${m.totals.jobs}`;
     if (sig !== last) {
       last = sig;

@@ -1,5 +1,4 @@
-import { buildManifest } from '../../store/manifest.js';
-import { FINAL_STATES } from '../../store/run-store.js';
+import { waitForRun } from '../../run/wait.js';
 import { ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, findRun, parse } from '../context.js';
 import { renderStatus } from '../render.js';
@@ -12,16 +11,16 @@ export const command: Command = {
     const { values, positionals } = parse(argv, { interval: { type: 'string', default: '1000' } });
     const store = findRun(values, positionals[0]);
     let last = '';
-    for (;;) {
-      const m = buildManifest(store);
-      const text = values.json ? JSON.stringify(m) : renderStatus(m);
-      if (text !== last) {
+    const state = await waitForRun(store, {
+      pollMs: Number(values.interval),
+      onPoll: (m) => {
+        const text = values.json ? JSON.stringify(m) : renderStatus(m);
+        if (text === last) return;
         if (!values.json && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
         console.log(text);
         last = text;
-      }
-      if (FINAL_STATES.has(m.run.state)) return m.run.state === 'completed' ? ExitCode.ok : ExitCode.failed;
-      await new Promise((r) => setTimeout(r, Number(values.interval)));
-    }
+      },
+    });
+    return state === 'completed' ? ExitCode.ok : ExitCode.failed;
   },
 };
