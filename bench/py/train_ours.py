@@ -8,8 +8,8 @@ import time
 import torch
 from timing import LoopTimer, peak_rss_mib
 
-from ipa_worker.training.data import load_pairs
-from ipa_worker.training.dpo import train_dpo
+from ipa_worker.training.dpo_trainer import train_dpo
+from ipa_worker.training.pair_dataset import load_pairs
 
 
 def main(model: str, pairs: str, out: str, settings: str) -> None:

@@ -15,7 +15,7 @@ from trl import DPOConfig, DPOTrainer
 
 # Only for the processor: AutoProcessor needs torchvision for Qwen2-VL's video part, which this
 # environment may lack; the loader builds the same image processor and tokenizer without it.
-from ipa_worker.processor import load_processor
+from ipa_worker.models.processor import load_processor
 
 
 def main(model_dir: str, pairs: str, out: str, settings: str) -> None:

@@ -1,6 +1,6 @@
 """Shared fixtures of the worker tests.
 
-- `tiny_model_dir` (session): path of a tiny random Qwen2-VL checkpoint (`ipa_worker.tiny_model`),
+- `tiny_model_dir` (session): path of a tiny random Qwen2-VL checkpoint (`ipa_worker.tools.tiny_model`),
   built once per test session into a temp folder. Load it with `ModelPool` / `load_processor`.
 - `tiny_synth_dir` (session): a small synthetic data set (12 train, 12 held-out rows) in a temp folder.
 - `model_pool` (session): one `ModelPool` shared by the tests, so the tiny model loads once.
@@ -109,21 +109,21 @@ def stage_outputs(stage: str, round_: int, shard: int) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> str:
-    from ipa_worker.tiny_model import build_tiny_model
+    from ipa_worker.tools.tiny_model import build_tiny_model
 
     return build_tiny_model(str(tmp_path_factory.mktemp("tiny") / "model"), seed=0)
 
 
 @pytest.fixture(scope="session")
 def tiny_synth_dir(tmp_path_factory) -> str:
-    from ipa_worker.synth_data import generate_synthetic
+    from ipa_worker.data.synthetic_task import generate_synthetic
 
     return generate_synthetic(str(tmp_path_factory.mktemp("synth") / "data"), train=12, heldout=12, seed=0)["dir"]
 
 
 @pytest.fixture(scope="session")
 def model_pool():
-    from ipa_worker.models import ModelPool
+    from ipa_worker.models.model_pool import ModelPool
 
     pool = ModelPool(max_loaded=2)
     yield pool

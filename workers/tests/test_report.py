@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ipa_worker.context import StageContext
-from ipa_worker.io import atomic_write_json, atomic_write_jsonl
+from ipa_worker.data.jsonl_io import atomic_write_json, atomic_write_jsonl
+from ipa_worker.serve.context import StageContext
 from ipa_worker.stages import report
 
 

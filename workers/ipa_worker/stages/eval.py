@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
-from ..evaluate import Benchmark, evaluate
-from ..io import atomic_write_json
+from ..data.jsonl_io import atomic_write_json
+from ..evaluation.benchmarks import Benchmark, evaluate
+from ..serve.context import StageContext
 from .prepare import resolve, synthetic_paths
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
-from ..io import atomic_write_jsonl, read_jsonl
-from ..pairs import feedback_pairs, group_by_seed, is_challenging, response_pairs
-from ..revise import Templates, feedback_prompt
-from ._shared import optional_rows
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ..method.pairing import feedback_pairs, group_by_seed, is_challenging, response_pairs
+from ..method.reviser import Templates, feedback_prompt
+from ..serve.context import StageContext
+from .common import optional_rows
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:

@@ -10,12 +10,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..context import StageContext
-from ..data import Source, load_seeds
+from ..data.jsonl_io import atomic_write_jsonl
+from ..data.seed_sources import Source, load_seeds
+from ..data.synthetic_task import generate_synthetic
 from ..errors import BadInput
-from ..io import atomic_write_jsonl
-from ..synth_data import generate_synthetic
-from ..tiny_model import build_tiny_model, is_complete_checkpoint
+from ..serve.context import StageContext
+from ..tools.tiny_model import build_tiny_model, is_complete_checkpoint
 
 
 def resolve(path: str, run_dir: str) -> str:

@@ -13,8 +13,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..context import StageContext
-from ..io import atomic_write_bytes, iter_jsonl
+from ..data.jsonl_io import atomic_write_bytes, iter_jsonl
+from ..serve.context import StageContext
 
 DASH = "–"
 

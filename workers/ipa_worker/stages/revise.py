@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
-from ..io import atomic_write_jsonl, read_jsonl
-from ..revise import Templates, revise
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ..method.reviser import Templates, revise
 from ..seeding import stable_seed
-from ._shared import SeedImages, batch_size, seeds_by_id
+from ..serve.context import StageContext
+from .common import SeedImages, batch_size, seeds_by_id
 
 
 def _order(row: dict[str, Any]) -> tuple:

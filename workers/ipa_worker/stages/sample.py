@@ -11,14 +11,14 @@ import random
 import time
 from typing import Any
 
-from ..context import StageContext
+from ..data.images import image_digest, load_image
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..errors import BadInput
-from ..generation import batch_seed, generate, user_messages
-from ..images import image_digest, load_image
-from ..io import atomic_write_jsonl, read_jsonl
-from ..perturb import apply_perturbation, draw_perturbation
+from ..method.perturbations import apply_perturbation, draw_perturbation
+from ..models import vllm_engine as vllm_backend
+from ..models.generation import batch_seed, generate, user_messages
 from ..seeding import stable_seed
-from .. import vllm_backend
+from ..serve.context import StageContext
 
 
 def _batch_size(recipe: dict[str, Any], options: dict[str, Any]) -> int:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
+from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
-from ..io import read_jsonl
-from ..training.sft import seed_rows_to_dataset, train_sft
+from ..serve.context import StageContext
+from ..training.sft_trainer import seed_rows_to_dataset, train_sft
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:

@@ -19,10 +19,10 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from ..context import StageContext
 from ..errors import BadInput
-from ..training.data import load_pairs
-from ..training.dpo import save_untrained, train_dpo
+from ..serve.context import StageContext
+from ..training.dpo_trainer import save_untrained, train_dpo
+from ..training.pair_dataset import load_pairs
 
 
 def _paths(value: Any) -> list[str]:

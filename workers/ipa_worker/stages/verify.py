@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..errors import BadInput
-from ..io import atomic_write_jsonl, read_jsonl
+from ..method.verifier import model_verify, rule_verify
 from ..prompts import load_template
 from ..seeding import stable_seed
-from ..verify import model_verify, rule_verify
-from ._shared import SeedImages, batch_size, seeds_by_id
+from ..serve.context import StageContext
+from .common import SeedImages, batch_size, seeds_by_id
 
 
 def judge(

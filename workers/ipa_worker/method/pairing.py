@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
-from .seeding import stable_seed
-from .textdist import edit_distance
+from ..seeding import stable_seed
+from ..textdist import edit_distance
 
 
 def word_edit_distance(a: str, b: str) -> int:

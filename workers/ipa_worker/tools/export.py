@@ -6,7 +6,7 @@ Formats, each taken by TRL's DPOTrainer with no conversion:
 - parquet: the same rows with image bytes embedded (portable: no paths to keep valid);
 - hf: a `save_to_disk` directory whose `images` column is a list of `Image` features.
 
-CLI: python -m ipa_worker.export RUN_DIR OUT --format jsonl|parquet|hf [--feedback]
+CLI: python -m ipa_worker.tools.export RUN_DIR OUT --format jsonl|parquet|hf [--feedback]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput
-from .io import atomic_write_jsonl, iter_jsonl, sha256_file
+from ..data.jsonl_io import atomic_write_jsonl, iter_jsonl, sha256_file
+from ..errors import BadInput
 
 FORMATS = ("jsonl", "parquet", "hf")
 
@@ -42,8 +42,8 @@ def export_pairs(run_dir: str, out: str, fmt: str = "jsonl", kind: str = "pairs"
     rows = _rows(pair_files(run_dir, kind))
     if fmt == "jsonl":
         return atomic_write_jsonl(out, rows)
-    from .training.common import publish_dir
-    from .training.data import rows_to_dataset
+    from ..training.trainable import publish_dir
+    from ..training.pair_dataset import rows_to_dataset
 
     if not rows:
         raise BadInput(f"{run_dir}: no {kind} rows to export")
@@ -79,7 +79,7 @@ def load_export(path: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipa_worker.export", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ipa_worker.tools.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir")
     parser.add_argument("out")
     parser.add_argument("--format", choices=FORMATS, default="jsonl")

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import Any, Callable
 
-from .prompts import load_template, render
+from ..prompts import load_template, render
 
 CHECKS = ("entailed", "complete", "no_contradiction", "instruction_followed")
 
@@ -229,7 +229,7 @@ def model_verify(
     Greedy decoding: a judgement should not depend on a sampling draw. Returns per item
     `{verdict: 0|1, checks, reason, raw}`; an unparseable output is verdict 0, reason "unparseable".
     """
-    from .generation import generate, user_messages
+    from ..models.generation import generate, user_messages
 
     text = template if template is not None else load_template("verifier")
     prompts = [

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..data.jsonl_io import iter_jsonl
 from ..errors import BadInput
-from ..io import iter_jsonl
 
 PAIR_COLUMNS = ("id", "images", "prompt", "chosen", "rejected")
 

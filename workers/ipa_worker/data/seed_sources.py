@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import BadInput
+from ..errors import BadInput
 from .images import decode_image, image_bytes, image_format, load_image
-from .io import atomic_write_bytes
+from .jsonl_io import atomic_write_bytes
 
 DEFAULT_TASK_TYPE = "general"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .prompts import load_template, render
+from ..prompts import load_template, render
 
 
 class Templates:
@@ -49,7 +49,7 @@ def revise(
     Two batched passes (all feedback, then all refinements), so each `generate` call batches
     across items. Returns `{feedback, refined}` per item; `on_batch` sees progress over both passes.
     """
-    from .generation import generate, user_messages
+    from ..models.generation import generate, user_messages
 
     n = len(items)
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .textdist import edit_distance
-from .errors import BadInput
-from .generation import generate, user_messages
-from .images import load_image
-from .io import iter_jsonl
+from ..data.images import load_image
+from ..data.jsonl_io import iter_jsonl
+from ..errors import BadInput
+from ..models.generation import generate, user_messages
+from ..textdist import edit_distance
 
 METRICS = ("exact", "yesno", "contains", "anls")
 _NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}

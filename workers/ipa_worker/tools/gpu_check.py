@@ -1,6 +1,6 @@
 """Throughput and memory figures for the Qwen2-VL-7B architecture, with random weights.
 
-`python -m ipa_worker.gpu_check [--config 7b|tiny] [--out FILE.json] ...`
+`python -m ipa_worker.tools.gpu_check [--config 7b|tiny] [--out FILE.json] ...`
 
 Nothing is downloaded: the model is built from the published Qwen2-VL-7B-Instruct configuration
 (written out below) with random weights, the text is random token ids, and the images go through
@@ -462,7 +462,7 @@ def print_table(r: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(prog="python -m ipa_worker.gpu_check", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m ipa_worker.tools.gpu_check", description=__doc__.splitlines()[0])
     ap.add_argument("--config", choices=["7b", "tiny"], default=None, help="default: 7b with CUDA, tiny without")
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     ap.add_argument("--gen-batch", type=int, default=None, help="sequences per generate call")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib.util
 from typing import Any, Callable
 
-from .errors import BadInput
+from ..errors import BadInput
+from ..seeding import stable_seed
 from .processor import load_processor
-from .seeding import stable_seed
 
 _ENGINES: dict[tuple[str, str], Any] = {}
 

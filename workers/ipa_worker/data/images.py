@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from .errors import BadInput
+from ..errors import BadInput
 
 # PIL's own guard (default ~89 Mpx) warns at MAX and raises at 2*MAX. We check the side limit
 # ourselves before decoding; this global cap stops anything larger than an 8192^2 image even

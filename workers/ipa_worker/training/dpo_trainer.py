@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import BadInput
 from .callbacks import MetricsCallback
-from .common import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
+from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
 def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_scale: float = 1.0, max_steps: int | None = None, vision: bool = True):

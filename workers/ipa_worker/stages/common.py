@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..data.images import load_image
+from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
-from ..images import load_image
-from ..io import read_jsonl
 
 
 def seeds_by_id(path: str) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,7 @@ is a byte-level BPE trained here on the synthetic task's text, carrying Qwen2-VL
 and the chat template behaves like Qwen2-VL's (default system turn, image placeholders,
 generation prompt).
 
-CLI: python -m ipa_worker.tiny_model OUT_DIR [--seed N]
+CLI: python -m ipa_worker.tools.tiny_model OUT_DIR [--seed N]
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-from .dirbuild import build_dir_atomically, read_marker
-from .processor import make_processor
+from ..data.dirbuild import build_dir_atomically, read_marker
+from ..models.processor import make_processor
 
 FORMAT_VERSION = 1
 
@@ -76,7 +76,7 @@ def _train_tokenizer():
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
-    from .synth_data import corpus_lines
+    from ..data.synthetic_task import corpus_lines
 
     # The same normaliser and pre-tokeniser as Qwen2Tokenizer, which rebuilds them on load.
     tok = Tokenizer(models.BPE())
@@ -193,7 +193,7 @@ def build_tiny_model(out_dir: str, seed: int = 0) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipa_worker.tiny_model", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ipa_worker.tools.tiny_model", description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from .callbacks import MetricsCallback
-from .common import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
+from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
 def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
     """Seed rows -> a Dataset of {images, prompt, completion} (images as Image features)."""
     from datasets import Dataset, Image, List
 
-    from ..pairs import assistant, user_prompt
+    from ..method.pairing import assistant, user_prompt
 
     rows = [
         {

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
-from ..models import _attn_implementation, resolve_device_dtype
-from ..processor import load_processor
+from ..models.model_pool import _attn_implementation, resolve_device_dtype
+from ..models.processor import load_processor
 
 
 def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_adapter: bool):

@@ -9,35 +9,28 @@ two threads, from progress callbacks and from logging never interleave.
 Start-up stays light (stdlib only): torch, jsonschema and the model pool are imported when a
 request first needs them, so `ready` arrives fast and `ping`/`echo` never wait for torch.
 
-Test-only switches: IPA_WORKER_TEST_METHODS=1 adds `sleep`, `crash` and `pollute`;
-IPA_WORKER_FAULTS injects stage faults (see `parse_faults`).
+Test-only switches (IPA_WORKER_TEST_METHODS, IPA_WORKER_FAULTS): see `test_hooks`.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import importlib.util
-import json
 import logging
 import os
 import queue
-import re
 import signal
-import subprocess
 import sys
 import threading
-import time
 import traceback
-from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
-from . import protocol
+from .. import stages
+from ..errors import BadInput, WorkerError, classify
+from . import protocol, test_hooks
 from .context import StageContext
-from .errors import BadInput, OutOfMemory, WorkerError, classify
+from .devices import backends, probe_devices
 
-_PACKAGE = __package__ or "ipa_worker"
-_STAGE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _EOF = object()
 _UNBOUND = object()
 _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error", logging.CRITICAL: "critical"}
@@ -76,81 +69,6 @@ def package_versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = None
     return out
-
-
-def _cuda_devices_here() -> list[dict[str, Any]]:
-    """CUDA devices seen through the driver API (libcuda via ctypes), as torch would number them."""
-    import ctypes
-
-    try:
-        cuda = ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return []
-    if cuda.cuInit(0) != 0:
-        return []
-    count = ctypes.c_int(0)
-    if cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
-        return []
-    devices = []
-    for index in range(count.value):
-        dev = ctypes.c_int(0)
-        if cuda.cuDeviceGet(ctypes.byref(dev), index) != 0:
-            continue
-        name = ctypes.create_string_buffer(256)
-        mem = ctypes.c_size_t(0)
-        cuda.cuDeviceGetName(name, 256, dev)
-        cuda.cuDeviceTotalMem_v2(ctypes.byref(mem), dev)
-        devices.append({"kind": "cuda", "index": index, "name": name.value.decode("utf-8", "replace"), "memory_bytes": mem.value})
-    return devices
-
-
-def probe_devices(timeout: float = 30.0) -> list[dict[str, Any]]:
-    """`[{kind: "cpu"}]` plus the CUDA devices this process may use.
-
-    The driver is queried in a throwaway subprocess: it honours CUDA_VISIBLE_DEVICES and device
-    order exactly like torch, yet this process never initialises CUDA itself, so later forks
-    (vLLM workers, DataLoader) stay safe. Skipped outright where no NVIDIA driver is loaded.
-    """
-    devices: list[dict[str, Any]] = [{"kind": "cpu"}]
-    if os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1") or not os.path.exists("/proc/driver/nvidia/version"):
-        return devices
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    try:
-        out = subprocess.run(
-            [sys.executable, "-S", "-m", f"{_PACKAGE}.server", "--cuda-probe"],
-            env=env, capture_output=True, timeout=timeout, check=True,
-        )
-        devices.extend(json.loads(out.stdout))
-    except (OSError, ValueError, subprocess.SubprocessError) as exc:
-        log.warning("CUDA device probe failed: %s", exc)
-    return devices
-
-
-def backends() -> list[str]:
-    # find_spec locates the package without importing it (importing vLLM takes seconds).
-    return ["hf", "vllm"] if importlib.util.find_spec("vllm") is not None else ["hf"]
-
-
-FAULT_KINDS = ("oom",)
-
-
-def parse_faults(spec: str) -> dict[str, set[str]]:
-    """`IPA_WORKER_FAULTS` (test-only, like IPA_WORKER_TEST_METHODS): stage name -> injected faults.
-
-    The spec is a comma-separated list of `<kind>:<stage>`; `oom:sample` makes every `stage`
-    request for `sample` at options.batch_scale 1.0 fail with OutOfMemory, so the orchestrator's
-    halve-the-batch retry can be tested without a GPU. A malformed spec is an error rather than
-    no fault: a typo must not let a fault test pass without its fault.
-    """
-    faults: dict[str, set[str]] = {}
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        kind, _, stage = item.partition(":")
-        if kind not in FAULT_KINDS or not _STAGE_NAME.fullmatch(stage):
-            raise ValueError(f"IPA_WORKER_FAULTS: bad entry {item!r}; expected <kind>:<stage> with kind in {FAULT_KINDS}")
-        faults.setdefault(stage, set()).add(kind)
-    return faults
 
 
 def _message(exc: BaseException) -> str:
@@ -206,8 +124,8 @@ class Server:
         }
         self._slow: dict[str, Handler] = {"stage": self._stage}
         if test_methods:
-            self._inline.update(crash=self._crash, pollute=self._pollute)
-            self._slow["sleep"] = self._sleep
+            self._inline.update(test_hooks.INLINE_METHODS)
+            self._slow.update(test_hooks.SLOW_METHODS)
 
     # -- output ---------------------------------------------------------------------------
 
@@ -379,11 +297,10 @@ class Server:
                 detail = err.message if len(err.message) <= 500 else err.message[:500] + "…"
                 raise BadInput(f"stage payload does not match the configured schema at {err.json_path}: {detail}")
         name = payload.get("stage")
-        if not isinstance(name, str) or not _STAGE_NAME.fullmatch(name):
+        if not isinstance(name, str) or not stages.STAGE_NAME.fullmatch(name):
             raise BadInput(f"invalid stage name {name!r}")
-        if "oom" in self._faults.get(name, ()) and float((payload.get("options") or {}).get("batch_scale", 1.0)) == 1.0:
-            raise OutOfMemory(f"CUDA out of memory (injected by IPA_WORKER_FAULTS for stage {name!r} at batch_scale 1.0)")
-        module_name = f"{_PACKAGE}.stages.{name}"
+        test_hooks.inject_faults(self._faults, name, payload)
+        module_name = f"{stages.__name__}.{name}"
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -392,43 +309,16 @@ class Server:
             raise
         ctx.check_cancelled()
         if self._models is None:
-            from .models import ModelPool
+            from ..models.model_pool import ModelPool
 
             self._models = ModelPool()
         ctx.models = self._models
         return module.run(payload, ctx)
 
-    # Test methods (IPA_WORKER_TEST_METHODS=1): drive progress, cancellation and crashes.
-
-    def _sleep(self, params: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
-        seconds = float(params.get("seconds", 1.0))
-        steps = max(1, int(params.get("steps", 10)))
-        for step in range(steps):
-            end = time.monotonic() + seconds / steps
-            while (left := end - time.monotonic()) > 0:
-                time.sleep(min(left, 0.02))
-                ctx.check_cancelled()
-            ctx.progress(step + 1, steps, step=step + 1)
-        return {"seconds": seconds, "steps": steps}
-
-    def _crash(self, params: dict[str, Any]) -> None:
-        code = int(params.get("code", 1))
-        sys.stderr.write(f"crash requested: exiting with code {code}\n")
-        sys.stderr.flush()
-        os._exit(code)
-
-    def _pollute(self, params: dict[str, Any]) -> dict[str, Any]:
-        text = str(params.get("text", "stray output"))
-        print(text)
-        sys.stdout.flush()
-        os.write(1, f"{text} (written to fd 1)\n".encode())
-        log.info("polluted stdout", extra={"text": text})
-        return {}
-
 
 def serve(log_level: str = "info") -> int:
     """Run the protocol on this process's stdin/stdout until `shutdown` or end of input."""
-    faults = parse_faults(os.environ.get("IPA_WORKER_FAULTS", ""))
+    faults = test_hooks.parse_faults(os.environ.get("IPA_WORKER_FAULTS", ""))
     proto_in, proto_out = redirect_stdio()
     server = Server(proto_in, proto_out, test_methods=os.environ.get("IPA_WORKER_TEST_METHODS") == "1", faults=faults)
     root = logging.getLogger()
@@ -442,7 +332,3 @@ def serve(log_level: str = "info") -> int:
     sys.stderr.flush()
     # os._exit: threads started by libraries (tokenizers, torch) must not keep a stopped worker alive.
     os._exit(code)
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["--cuda-probe"]:
-    print(json.dumps(_cuda_devices_here()))

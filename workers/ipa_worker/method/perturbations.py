@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from .errors import BadInput
+from ..errors import BadInput
 
 # kind -> the recipe field holding its [low, high] range
 RANGE_FIELDS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from .seeding import stable_seed
+from ..seeding import stable_seed
 
 
 def user_messages(instruction: str, n_images: int = 1) -> list[dict[str, Any]]:

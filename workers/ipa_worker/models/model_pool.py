@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput
+from ..errors import BadInput
 from .processor import load_processor
 
 DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}

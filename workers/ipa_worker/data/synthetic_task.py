@@ -7,7 +7,7 @@ rule verifier can check responses and a tiny model can learn the task in minutes
 Writes `train.jsonl`, `heldout.jsonl` (rows also carry question/answer/metric, so the split is
 an eval benchmark) and `images/*.png`; the folder is built atomically and only once per settings.
 
-CLI: python -m ipa_worker.synth_data OUT_DIR --train N --heldout M --seed S [--image-size PX]
+CLI: python -m ipa_worker.data.synthetic_task OUT_DIR --train N --heldout M --seed S [--image-size PX]
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any, Iterator
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..seeding import stable_seed
 from .dirbuild import build_dir_atomically, read_marker
-from .seeding import stable_seed
 
 FORMAT_VERSION = 1
 
@@ -200,7 +200,7 @@ def corpus_lines() -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipa_worker.synth_data", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ipa_worker.data.synthetic_task", description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir")
     parser.add_argument("--train", type=int, default=64)
     parser.add_argument("--heldout", type=int, default=48)

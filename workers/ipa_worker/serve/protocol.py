@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import PROTOCOL_VERSION
-from .errors import BadInput
+from .. import PROTOCOL_VERSION
+from ..errors import BadInput
 
 V = PROTOCOL_VERSION
 ERROR_TYPES = ("BadInput", "OutOfMemory", "Cancelled", "Internal")
