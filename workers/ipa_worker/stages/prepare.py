@@ -55,7 +55,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     sources = [Source.from_recipe({**s, "path": resolve(s["path"], run_dir)}) for s in data_cfg.get("sources", [])]
     syn = synthetic_paths(recipe, run_dir)
     if syn is not None:
-        sources.append(Source(path=syn["train"], format="jsonl", name="synthetic"))
+        sources.append(Source(path=syn["train"], format="jsonl", weight=1.0, name="synthetic"))
         metrics["synthetic_heldout"] = syn["heldout"]
     if not sources:
         raise BadInput("the recipe has no seed source: add data.sources or enable data.synthetic")

@@ -1,21 +1,19 @@
 """Stage `sample`: K normal responses on (V, I) and K' contrastive ones on (t(V), I) per seed.
 
-t is drawn per contrastive sample from an rng seeded by (run seed, seed id, sample index), so a
-retried job feeds the very same perturbed images. Generation is batched across seeds. A seed
-whose image can no longer be read fails alone (failed_items); the others go on.
+What each seed is sampled on comes from `method.sampling_plan`; generation is batched across
+seeds. A seed whose image can no longer be read fails alone (failed_items); the others go on.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
 from ..data.images import image_digest, load_image
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..errors import BadInput
-from ..method.perturbations import apply_perturbation, draw_perturbation
-from ..models import vllm_engine as vllm_backend
+from ..method.sampling_plan import plan_samples
+from ..models import vllm_engine
 from ..models.generation import batch_seed, generate, user_messages
 from ..seeding import stable_seed
 from ..serve.context import StageContext
@@ -23,23 +21,6 @@ from ..serve.context import StageContext
 
 def _batch_size(recipe: dict[str, Any], options: dict[str, Any]) -> int:
     return max(1, int(recipe["sampling"]["batch_size"] * float(options.get("batch_scale", 1.0))))
-
-
-def plan_samples(seed_row: dict[str, Any], images: list, recipe: dict[str, Any], contrastive: bool) -> list[dict[str, Any]]:
-    """The seed's samples: `{sample_id, kind, perturbation, images}`, normal ones first."""
-    sampling = recipe["sampling"]
-    run_seed = int(recipe.get("seed", 0))
-    sid = seed_row["id"]
-    samples = [
-        {"sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "images": images}
-        for k in range(int(sampling["num_normal"]))
-    ]
-    for k in range(int(sampling["num_contrastive"]) if contrastive else 0):
-        rng = random.Random(stable_seed("perturb", run_seed, sid, k))
-        params = draw_perturbation(sampling["perturbations"], rng)
-        perturbed = [apply_perturbation(img, params, rng) for img in images]
-        samples.append({"sample_id": f"{sid}/c{k}", "kind": "contrastive", "perturbation": params, "images": perturbed})
-    return samples
 
 
 def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, seed: int, batch_size: int, on_batch, ctx: StageContext) -> list[dict[str, Any]]:
@@ -53,7 +34,7 @@ def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, seed: int
         seed=seed,
     )
     if sampling.get("backend") == "vllm":
-        answers = vllm_backend.generate_vllm(payload["models"]["generator"], recipe["model"], prompts, **params)
+        answers = vllm_engine.generate_vllm(payload["models"]["generator"], recipe["model"], prompts, **params)
         on_batch(len(prompts), len(prompts))
         return answers
     lm = ctx.models.get(payload["models"]["generator"], recipe["model"])
