@@ -16,12 +16,16 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from ..contract import recipe_defaults
 from ..errors import BadInput
 
+# Limits when a caller gives none: the recipe's defaults (data.max_image_bytes, max_image_side).
+_DATA = recipe_defaults()["data"]
+
 # PIL's own guard (default ~89 Mpx) warns at MAX and raises at 2*MAX. We check the side limit
-# ourselves before decoding; this global cap stops anything larger than an 8192^2 image even
-# if a caller passes a huge max_side.
-Image.MAX_IMAGE_PIXELS = 8192 * 8192
+# ourselves before decoding; this global cap (the default side squared, 8192^2) stops anything
+# larger even if a caller passes a huge max_side.
+Image.MAX_IMAGE_PIXELS = _DATA["max_image_side"] ** 2
 
 
 def _open(fh: io.BufferedIOBase, *, max_side: int, what: str) -> Image.Image:
@@ -51,7 +55,7 @@ def _open(fh: io.BufferedIOBase, *, max_side: int, what: str) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_image(path: str | os.PathLike, *, max_bytes: int = 32 * 1024 * 1024, max_side: int = 8192) -> Image.Image:
+def load_image(path: str | os.PathLike, *, max_bytes: int = _DATA["max_image_bytes"], max_side: int = _DATA["max_image_side"]) -> Image.Image:
     """Open, check and decode an image file into an RGB image, or raise BadInput saying why not."""
     p = os.fspath(path)
     try:
@@ -106,7 +110,7 @@ def image_bytes(value: Any) -> bytes | None:
 _SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF", b"II*\x00", b"MM\x00*")
 
 
-def decode_image(data: bytes, *, max_bytes: int = 32 * 1024 * 1024, max_side: int = 8192, what: str = "embedded image") -> Image.Image:
+def decode_image(data: bytes, *, max_bytes: int = _DATA["max_image_bytes"], max_side: int = _DATA["max_image_side"], what: str = "embedded image") -> Image.Image:
     """Decode embedded image bytes (same checks as `load_image`)."""
     if not data:
         raise BadInput(f"{what}: image data is empty")

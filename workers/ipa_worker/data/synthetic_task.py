@@ -20,8 +20,12 @@ from typing import Any, Iterator
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..contract import recipe_defaults
 from ..seeding import stable_seed
 from .dirbuild import build_dir_atomically, read_marker
+
+# The recipe's data.synthetic defaults, for callers (and the CLI) that leave sizes out.
+_RECIPE = recipe_defaults()["data"]["synthetic"]
 
 FORMAT_VERSION = 1
 
@@ -161,7 +165,7 @@ def _marker(train: int, heldout: int, seed: int, image_size: int) -> dict[str, A
     return {"kind": "synthetic", "version": FORMAT_VERSION, "train": train, "heldout": heldout, "seed": seed, "image_size": image_size}
 
 
-def generate_synthetic(out_dir: str, *, train: int, heldout: int, seed: int = 0, image_size: int = 56) -> dict[str, str]:
+def generate_synthetic(out_dir: str, *, train: int, heldout: int, seed: int = _RECIPE["seed"], image_size: int = _RECIPE["image_size"]) -> dict[str, str]:
     """Generate the data set into `out_dir` (once); returns the paths of its two splits."""
     marker = _marker(train, heldout, seed, image_size)
 
@@ -202,10 +206,10 @@ def corpus_lines() -> Iterator[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ipa_worker.data.synthetic_task", description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir")
-    parser.add_argument("--train", type=int, default=64)
-    parser.add_argument("--heldout", type=int, default=48)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--image-size", type=int, default=56)
+    parser.add_argument("--train", type=int, default=_RECIPE["train_size"])
+    parser.add_argument("--heldout", type=int, default=_RECIPE["heldout_size"])
+    parser.add_argument("--seed", type=int, default=_RECIPE["seed"])
+    parser.add_argument("--image-size", type=int, default=_RECIPE["image_size"])
     args = parser.parse_args(argv)
     paths = generate_synthetic(args.out_dir, train=args.train, heldout=args.heldout, seed=args.seed, image_size=args.image_size)
     print(json.dumps(paths))

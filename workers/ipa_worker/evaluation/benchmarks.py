@@ -98,10 +98,10 @@ def evaluate(
     lm,
     benchmarks: list[Benchmark],
     *,
-    max_new_tokens: int = 32,
-    batch_size: int = 16,
-    max_image_bytes: int = 32 << 20,
-    max_image_side: int = 8192,
+    max_new_tokens: int,
+    batch_size: int,
+    max_image_bytes: int,
+    max_image_side: int,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Greedy answers on every benchmark row; accuracy overall, by task type and by benchmark."""

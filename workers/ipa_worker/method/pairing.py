@@ -12,8 +12,13 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
+from ..contract import recipe_defaults
 from ..seeding import stable_seed
 from ..textdist import edit_distance
+
+# What a caller leaves out is the recipe's default (pairs.*, seed), from the contract.
+_DEFAULTS = recipe_defaults()
+_PAIRS = _DEFAULTS["pairs"]
 
 
 def word_edit_distance(a: str, b: str) -> int:
@@ -67,7 +72,7 @@ def select_pairs(
     rejected: list[dict[str, Any]],
     *,
     max_pairs: int,
-    rejected_choice: str = "closest",
+    rejected_choice: str = _PAIRS["rejected_choice"],
     rng: random.Random | None = None,
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Up to `max_pairs` (chosen, rejected) with distinct texts, best first.
@@ -112,9 +117,9 @@ def response_pairs(
     revision_verdicts: list[dict[str, Any]] | None = None,
     *,
     round: int,  # noqa: A002 - the row field's name
-    max_pairs: int = 2,
-    rejected_choice: str = "closest",
-    run_seed: int = 0,
+    max_pairs: int = _PAIRS["max_pairs_per_seed"],
+    rejected_choice: str = _PAIRS["rejected_choice"],
+    run_seed: int = _DEFAULTS["seed"],
 ) -> list[dict[str, Any]]:
     """Pair rows (docs/ARCHITECTURE.md, TRL conversational preference format) for one seed."""
     chosen, rejected = candidates(responses, verdicts, revisions, revision_verdicts)
@@ -144,7 +149,7 @@ def feedback_pairs(
     *,
     round: int,  # noqa: A002
     feedback_prompt: Callable[[dict[str, Any], str], str],
-    max_pairs: int = 2,
+    max_pairs: int = _PAIRS["max_pairs_per_seed"],
 ) -> list[dict[str, Any]]:
     """Reviser pairs: feedback whose refinement passed (chosen) vs feedback whose refinement failed.
 

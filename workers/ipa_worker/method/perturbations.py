@@ -3,6 +3,7 @@
 `draw_perturbation` picks a kind by weight and draws its strength from the recipe's [low, high]
 range; `apply_perturbation` applies it, drawing any remaining randomness (noise pattern, crop
 position, jitter factors) from the same rng, so one seeded rng reproduces the image exactly.
+The kinds, their range fields and default ranges belong to the recipe schema (schema.ts).
 """
 
 from __future__ import annotations
@@ -13,23 +14,23 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
+from ..contract import recipe_schema
 from ..errors import BadInput
 
-# kind -> the recipe field holding its [low, high] range
-RANGE_FIELDS = {
-    "gaussian_noise": "std",
-    "blur": "radius",
-    "downscale": "factor",
-    "crop": "fraction",
-    "color_jitter": "strength",
-}
-DEFAULT_RANGES = {
-    "gaussian_noise": (0.05, 0.2),
-    "blur": (1.0, 3.0),
-    "downscale": (0.2, 0.5),
-    "crop": (0.5, 0.8),
-    "color_jitter": (0.2, 0.6),
-}
+
+def _range_fields() -> dict[str, str]:
+    """kind -> the field holding its [low, high] range, from the recipe schema's perturbation
+    variants (each is `{kind: <const>, weight, <range field>}`)."""
+    entry = recipe_schema()["properties"]["sampling"]["properties"]["perturbations"]["items"]
+    fields = {}
+    for variant in entry["oneOf"]:
+        props = variant["properties"]
+        (field,) = set(props) - {"kind", "weight"}
+        fields[props["kind"]["const"]] = field
+    return fields
+
+
+RANGE_FIELDS = _range_fields()
 
 
 def draw_perturbation(perturbations: list[dict[str, Any]], rng: random.Random) -> dict[str, Any]:
@@ -39,11 +40,11 @@ def draw_perturbation(perturbations: list[dict[str, Any]], rng: random.Random) -
     for p in perturbations:
         if p.get("kind") not in RANGE_FIELDS:
             raise BadInput(f"unknown perturbation kind {p.get('kind')!r}; known: {sorted(RANGE_FIELDS)}")
-    weights = [float(p.get("weight", 1.0)) for p in perturbations]
+    weights = [float(p["weight"]) for p in perturbations]
     spec = rng.choices(perturbations, weights=weights, k=1)[0]
     kind = spec["kind"]
     field = RANGE_FIELDS[kind]
-    low, high = spec.get(field, DEFAULT_RANGES[kind])
+    low, high = spec[field]
     return {"kind": kind, field: rng.uniform(float(low), float(high))}
 
 

@@ -16,7 +16,7 @@ from .perturbations import apply_perturbation, draw_perturbation
 def plan_samples(seed_row: dict[str, Any], images: list, recipe: dict[str, Any], contrastive: bool) -> list[dict[str, Any]]:
     """The seed's samples: `{sample_id, kind, perturbation, images}`, normal ones first."""
     sampling = recipe["sampling"]
-    run_seed = int(recipe.get("seed", 0))
+    run_seed = int(recipe["seed"])
     sid = seed_row["id"]
     samples = [
         {"sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "images": images}

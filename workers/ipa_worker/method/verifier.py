@@ -219,9 +219,9 @@ def model_verify(
     items: list[dict[str, Any]],
     *,
     template: str | None = None,
-    max_new_tokens: int = 96,
-    seed: int = 0,
-    batch_size: int = 8,
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Judge each item `{images: [PIL], instruction, response, reference}` with the loaded model.

@@ -30,12 +30,12 @@ def resolve_device_dtype(model_cfg: dict[str, Any]) -> tuple[str, str]:
     """("cuda"|"cpu", dtype name): auto = CUDA + bfloat16 when a GPU is there, else CPU + float32."""
     import torch
 
-    device = model_cfg.get("device", "auto")
+    device = model_cfg["device"]
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise BadInput("model.device is cuda but no CUDA device is available")
-    dtype = model_cfg.get("dtype", "auto")
+    dtype = model_cfg["dtype"]
     if dtype == "auto":
         dtype = "bfloat16" if device == "cuda" else "float32"
     if dtype not in DTYPES:
@@ -70,7 +70,7 @@ class ModelPool:
     def get(self, spec: dict[str, Any], model_cfg: dict[str, Any]) -> LoadedModel:
         device, dtype = resolve_device_dtype(model_cfg)
         base = str(spec["base"])
-        adapter = spec.get("adapter")
+        adapter = spec["adapter"]
         key = (base, str(adapter) if adapter else None, device, dtype)
         if key in self._models:
             self._models.move_to_end(key)
@@ -91,7 +91,7 @@ class ModelPool:
         model = AutoModelForImageTextToText.from_pretrained(
             base,
             dtype=getattr(torch, dtype),
-            attn_implementation=_attn_implementation(model_cfg.get("attn_implementation", "sdpa"), device),
+            attn_implementation=_attn_implementation(model_cfg["attn_implementation"], device),
         )
         if adapter:
             if not (Path(adapter) / "adapter_config.json").is_file():
@@ -101,7 +101,7 @@ class ModelPool:
             model = PeftModel.from_pretrained(model, adapter)
         model.to(device)
         model.eval()
-        processor = load_processor(base, model_cfg.get("min_pixels"), model_cfg.get("max_pixels"))
+        processor = load_processor(base, model_cfg["min_pixels"], model_cfg["max_pixels"])
         return LoadedModel(model=model, processor=processor, device=device, key=key)
 
     def _evict(self) -> None:

@@ -48,7 +48,7 @@ def request_seeds(seed: int, n: int) -> list[int]:
 def _engine(model_cfg: dict[str, Any], base: str, max_images: int):
     from vllm import LLM
 
-    dtype = model_cfg.get("dtype", "auto")
+    dtype = model_cfg["dtype"]
     key = (base, dtype)
     if key not in _ENGINES:
         _ENGINES[key] = LLM(
@@ -84,6 +84,6 @@ def generate_vllm(
         SamplingParams(temperature=float(temperature), top_p=float(top_p) if temperature > 0 else 1.0, max_tokens=int(max_new_tokens), seed=s)
         for s in request_seeds(seed, len(prompts))
     ]
-    lora = LoRARequest("adapter", stable_seed("lora", spec["adapter"], bits=30) + 1, spec["adapter"]) if spec.get("adapter") else None
+    lora = LoRARequest("adapter", stable_seed("lora", spec["adapter"], bits=30) + 1, spec["adapter"]) if spec["adapter"] else None
     outputs = engine.generate(build_requests(prompts, render), params, lora_request=lora, use_tqdm=False)
     return [{"text": o.outputs[0].text.strip(), "num_tokens": len(o.outputs[0].token_ids)} for o in outputs]

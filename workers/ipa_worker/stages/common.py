@@ -1,12 +1,14 @@
-"""Helpers the method's stage handlers share: seed rows by id, their images, batch size."""
+"""What the stage handlers share: seed rows by id and their images, batch sizes under OOM
+retries, and the progress callback batched work reports through."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..data.images import load_image
 from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
+from ..serve.context import StageContext
 
 
 def seeds_by_id(path: str) -> dict[str, dict[str, Any]]:
@@ -20,17 +22,26 @@ def optional_rows(inputs: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def batch_size(base: int, options: dict[str, Any]) -> int:
-    """The recipe's batch size scaled by options.batch_scale (halved after each CUDA OOM retry)."""
-    return max(1, int(int(base) * float(options.get("batch_scale", 1.0))))
+    """A recipe batch size scaled by options.batch_scale (halved after each CUDA OOM retry), at least 1."""
+    return max(1, int(int(base) * float(options["batch_scale"])))
+
+
+def batch_progress(ctx: StageContext) -> Callable[[int, int], None]:
+    """The `on_batch(done, total)` for batched work: report progress, then stop if cancelled."""
+
+    def on_batch(done: int, total: int) -> None:
+        ctx.progress(done, total)
+        ctx.check_cancelled()
+
+    return on_batch
 
 
 class SeedImages:
     """Loads each seed's images once; a seed whose images fail is remembered with the reason."""
 
     def __init__(self, recipe: dict[str, Any]):
-        data = recipe.get("data", {})
-        self.max_bytes = int(data.get("max_image_bytes", 32 << 20))
-        self.max_side = int(data.get("max_image_side", 8192))
+        self.max_bytes = int(recipe["data"]["max_image_bytes"])
+        self.max_side = int(recipe["data"]["max_image_side"])
         self._cache: dict[str, list] = {}
         self.errors: dict[str, str] = {}
 

@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..contract import recipe_defaults
+
 # Special token ids of the Qwen2 tokenizer, shared by Qwen2-VL and Qwen2.5-VL.
 QWEN_IDS = {
     "bos": 151643,  # <|endoftext|>
@@ -117,7 +119,8 @@ BF16_PEAK_TFLOPS = [
     ("A100", 312.0),
 ]
 
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# The DPO the recipes run by default (training.dpo: LoRA settings, beta, learning rate).
+DPO = recipe_defaults()["training"]["dpo"]
 
 
 @dataclass
@@ -285,8 +288,9 @@ def measure_dpo(model, cfg, proc, ids, scale: Scale, vocab_text: int, dev, dtype
     from peft import LoraConfig, get_peft_model
 
     # Adapters on the language model only: the vision tower stays frozen, as in the recipes.
-    lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
-                      target_modules=rf"^(?!.*visual).*\.({'|'.join(LORA_TARGETS)})$")
+    lo = DPO["lora"]
+    lora = LoraConfig(r=lo["r"], lora_alpha=lo["alpha"], lora_dropout=lo["dropout"],
+                      target_modules=rf"^(?!.*visual).*\.({'|'.join(lo['target_modules'])})$")
     # Renamed activation_checkpointing_enable in newer transformers; the image's release has the old name.
     if hasattr(model, "activation_checkpointing_enable"):
         model.activation_checkpointing_enable({"use_reentrant": False})
@@ -296,7 +300,7 @@ def measure_dpo(model, cfg, proc, ids, scale: Scale, vocab_text: int, dev, dtype
     policy = get_peft_model(model, lora)
     policy.train()
     trainable = sum(p.numel() for p in policy.parameters() if p.requires_grad)
-    opt = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad], lr=5e-6)
+    opt = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad], lr=DPO["learning_rate"])
 
     pairs = scale.dpo_pairs
     pixels1, grid1, n_img = encode_images(proc, random_images(1, scale.image_side, rng), dev, dtype)
@@ -313,7 +317,7 @@ def measure_dpo(model, cfg, proc, ids, scale: Scale, vocab_text: int, dev, dtype
         n = len(rows)
         return model_inputs(model, torch.tensor(rows, device=dev), ids, pixels1.repeat(n, 1), grid1.repeat(n, 1))
 
-    beta = 0.1
+    beta = DPO["beta"]
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
 
     def step() -> float:
@@ -353,7 +357,7 @@ def measure_dpo(model, cfg, proc, ids, scale: Scale, vocab_text: int, dev, dtype
     peak = bf16_peak_tflops(device_info()["name"]) if dev.type == "cuda" else None
     return {
         "steps": scale.dpo_steps, "pairs_per_step": pairs, "seq_len": scale.seq_len, "image_side": scale.image_side,
-        "image_tokens": n_img, "response_tokens": resp_len, "lora_r": 16, "gradient_checkpointing": True,
+        "image_tokens": n_img, "response_tokens": resp_len, "lora_r": lo["r"], "gradient_checkpointing": True,
         "trainable_params": trainable, "step_seconds": step_s, "tokens_per_s": tokens / step_s,
         "peak_memory_bytes": mem, "peak_memory_kind": mem_kind, "model_flops_per_step": flops_step,
         "achieved_tflops": achieved, "peak_bf16_tflops": peak,

@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..contract import recipe_defaults
 from ..data.dirbuild import build_dir_atomically, read_marker
 from ..models.processor import make_processor
 
@@ -168,7 +169,7 @@ def is_complete_checkpoint(path: str | Path) -> bool:
     return (p / "config.json").is_file() and has_weights and (p / "tokenizer_config.json").is_file()
 
 
-def build_tiny_model(out_dir: str, seed: int = 0) -> str:
+def build_tiny_model(out_dir: str, seed: int = recipe_defaults()["model"]["tiny_seed"]) -> str:
     """Build the tiny checkpoint at `out_dir` unless a complete one is there; returns its path."""
 
     def build(tmp: Path) -> None:
@@ -195,7 +196,7 @@ def build_tiny_model(out_dir: str, seed: int = 0) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ipa_worker.tools.tiny_model", description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=recipe_defaults()["model"]["tiny_seed"])
     args = parser.parse_args(argv)
     print(build_tiny_model(args.out_dir, seed=args.seed))
     return 0

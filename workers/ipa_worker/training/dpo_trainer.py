@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contract import recipe_defaults
 from ..errors import BadInput
 from .callbacks import MetricsCallback
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
-def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_scale: float = 1.0, max_steps: int | None = None, vision: bool = True):
+def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_size: int, max_steps: int | None = None, vision: bool = True):
     from trl import DPOConfig
 
     loss_types = dpo["loss_type"] if isinstance(dpo["loss_type"], list) else [dpo["loss_type"]]
@@ -35,12 +36,12 @@ def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_s
         learning_rate=float(dpo["learning_rate"]),
         num_train_epochs=float(dpo["epochs"]),
         max_steps=int(max_steps) if max_steps else -1,
-        per_device_train_batch_size=max(1, int(int(dpo["batch_size"]) * float(batch_scale))),
+        per_device_train_batch_size=int(batch_size),
         gradient_accumulation_steps=int(dpo["grad_accum"]),
         gradient_checkpointing=bool(dpo["gradient_checkpointing"]),
-        bf16=use_bf16(dpo.get("bf16", "auto"), device),
+        bf16=use_bf16(dpo["bf16"], device),
         fp16=False,
-        precompute_ref_log_probs=bool(dpo.get("precompute_ref_log_probs")) and not vision,
+        precompute_ref_log_probs=bool(dpo["precompute_ref_log_probs"]) and not vision,
         max_length=int(dpo["max_length"]),
         save_strategy="steps",
         save_steps=int(dpo["save_steps"]),
@@ -63,9 +64,9 @@ def train_dpo(
     checkpoint_dir: str,
     dpo: dict[str, Any],
     model_cfg: dict[str, Any],
-    reference_model: str = "initial",
+    reference_model: str = recipe_defaults()["training"]["reference_model"],
     reference: dict[str, Any] | None = None,
-    batch_scale: float = 1.0,
+    batch_size: int | None = None,
     metrics_path: str | None = None,
     model_name: str = "policy",
     ctx: Any = None,
@@ -74,17 +75,18 @@ def train_dpo(
 ) -> dict[str, Any]:
     """Train on `dataset` (pairs with images), save the adapter (or full model) + processor to `out_dir`.
 
-    Resumes from the last `checkpoint-<step>` under `checkpoint_dir` when one exists. Returns
-    `{"output": {path, rows, sha256}, "metrics": {...}}`.
+    `batch_size` is the per-device batch (the train stage passes dpo.batch_size scaled down after
+    an OOM retry); None takes dpo.batch_size as it is. Resumes from the last `checkpoint-<step>`
+    under `checkpoint_dir` when one exists. Returns `{"output": {path, rows, sha256}, "metrics": {...}}`.
     """
     from trl import DPOTrainer
 
     if reference_model not in ("initial", "round_start"):
         raise BadInput(f"unknown training.reference_model {reference_model!r}")
-    full = bool(dpo.get("full_finetune"))
+    full = bool(dpo["full_finetune"])
     model, processor, device = load_trainable(start, model_cfg, merge_adapter=full)
     vision = "images" in dataset.column_names
-    if dpo.get("precompute_ref_log_probs") and vision and ctx is not None:
+    if dpo["precompute_ref_log_probs"] and vision and ctx is not None:
         ctx.log("precompute_ref_log_probs ignored: TRL does not support it for vision datasets", level="warning")
 
     ref_model, peft_config = None, None
@@ -93,10 +95,11 @@ def train_dpo(
         ref_spec = reference or (start if reference_model == "round_start" else {"base": start["base"], "adapter": None})
         ref_model, _, _ = load_trainable(ref_spec, model_cfg, merge_adapter=True)
         ref_model.eval().requires_grad_(False)
-    elif not start.get("adapter"):
+    elif not start["adapter"]:
         peft_config = lora_config(dpo["lora"])
 
-    args = dpo_config(dpo, checkpoint_dir=checkpoint_dir, device=device, batch_scale=batch_scale, max_steps=max_steps, vision=vision)
+    per_device = int(dpo["batch_size"]) if batch_size is None else batch_size
+    args = dpo_config(dpo, checkpoint_dir=checkpoint_dir, device=device, batch_size=per_device, max_steps=max_steps, vision=vision)
     metrics_cb = MetricsCallback(metrics_path, model_name, ctx)
     trainer = DPOTrainer(
         model=model,
@@ -108,7 +111,7 @@ def train_dpo(
         callbacks=[metrics_cb, *(callbacks or [])],
     )
     peft_cfgs = getattr(trainer.model, "peft_config", {})
-    if not full and start.get("adapter") and reference_model == "initial" and "ref" in peft_cfgs:
+    if not full and start["adapter"] and reference_model == "initial" and "ref" in peft_cfgs:
         trainer.model.delete_adapter("ref")
         trainer.model.set_adapter("default")
 
@@ -156,9 +159,9 @@ def save_untrained(start: dict[str, Any], out_dir: str, dpo: dict[str, Any], mod
     LoRA: the start adapter, or a fresh one (its B matrices are zero, so it equals the base);
     full fine-tuning: the start weights. The next round then loads it like any trained output.
     """
-    full = bool(dpo.get("full_finetune"))
+    full = bool(dpo["full_finetune"])
     model, processor, _ = load_trainable(start, model_cfg, merge_adapter=full)
-    if not full and not start.get("adapter"):
+    if not full and not start["adapter"]:
         from peft import get_peft_model
 
         model = get_peft_model(model, lora_config(dpo["lora"]))

@@ -39,18 +39,21 @@ def train_sft(
     sft: dict[str, Any],
     model_cfg: dict[str, Any],
     checkpoint_dir: str,
-    max_length: int | None = 1024,
-    save_steps: int = 50,
-    bf16: str = "auto",
-    seed: int = 0,
-    batch_scale: float = 1.0,
+    max_length: int,
+    save_steps: int,
+    bf16: str,
+    seed: int,
+    batch_size: int,
     metrics_path: str | None = None,
     ctx: Any = None,
 ) -> dict[str, Any]:
-    """Train, then publish a complete checkpoint + processor at `out_dir`; resumes from checkpoints."""
+    """Train, then publish a complete checkpoint + processor at `out_dir`; resumes from checkpoints.
+
+    `batch_size` is the per-device batch (warmup.sft.batch_size, scaled down after an OOM retry).
+    """
     from trl import SFTConfig, SFTTrainer
 
-    full = bool(sft.get("full_finetune", True))
+    full = bool(sft["full_finetune"])
     model, processor, device = load_trainable(start, model_cfg, merge_adapter=True)
     if full:
         freeze_vision(model)
@@ -58,7 +61,7 @@ def train_sft(
         output_dir=checkpoint_dir,
         num_train_epochs=float(sft["epochs"]),
         learning_rate=float(sft["learning_rate"]),
-        per_device_train_batch_size=max(1, int(int(sft["batch_size"]) * float(batch_scale))),
+        per_device_train_batch_size=int(batch_size),
         max_length=max_length,
         gradient_checkpointing=False,
         bf16=use_bf16(bf16, device),

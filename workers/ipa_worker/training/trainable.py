@@ -28,9 +28,9 @@ def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_ada
     if not (Path(base) / "config.json").is_file():
         raise BadInput(f"model checkpoint not found: {base} has no config.json")
     model = AutoModelForImageTextToText.from_pretrained(
-        base, dtype=getattr(torch, dtype), attn_implementation=_attn_implementation(model_cfg.get("attn_implementation", "sdpa"), device)
+        base, dtype=getattr(torch, dtype), attn_implementation=_attn_implementation(model_cfg["attn_implementation"], device)
     )
-    adapter = spec.get("adapter")
+    adapter = spec["adapter"]
     if adapter:
         if not (Path(adapter) / "adapter_config.json").is_file():
             raise BadInput(f"adapter not found: {adapter} has no adapter_config.json")
@@ -39,7 +39,7 @@ def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_ada
         model = PeftModel.from_pretrained(model, adapter, is_trainable=not merge_adapter)
         if merge_adapter:
             model = model.merge_and_unload()
-    processor = load_processor(base, model_cfg.get("min_pixels"), model_cfg.get("max_pixels"))
+    processor = load_processor(base, model_cfg["min_pixels"], model_cfg["max_pixels"])
     return model, processor, device
 
 
