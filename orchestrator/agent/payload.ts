@@ -8,6 +8,7 @@ import { shardInputs, stageOutputs } from '../plan/paths.js';
 import { roundSettings } from '../plan/planner.js';
 import { jobId, SHARDED_STAGES, type JobDescriptor, type Stage } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
+import { writeReportInput } from '../report/report-input.js';
 import type { RunStore } from '../store/run-store.js';
 
 export interface StagePayload {
@@ -45,6 +46,8 @@ export function buildPayload(store: RunStore, recipe: Recipe, d: JobDescriptor, 
   let inputs: Record<string, string | string[]> = {};
   if (SHARDED_STAGES.has(d.stage) || d.stage === 'sft') inputs = rel(shardInputs(d.stage, d.round, d.shard, revision));
   else if (d.stage === 'train') inputs = trainingInputs(store, recipe, d.round);
+  // The report draws from results computed here, once (orchestrator/report/report-input.ts).
+  else if (d.stage === 'report') inputs = { results: writeReportInput(store, d.runId) };
   return {
     run_id: d.runId,
     run_dir: store.dir,
