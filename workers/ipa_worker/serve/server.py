@@ -307,6 +307,8 @@ class Server:
             if exc.name == module_name:
                 raise BadInput(f"unknown stage {name!r}") from None
             raise
+        if not callable(getattr(module, "run", None)):  # a helper module of the package (stages.common)
+            raise BadInput(f"unknown stage {name!r}")
         ctx.check_cancelled()
         if self._models is None:
             from ..models.model_pool import ModelPool
