@@ -53,7 +53,7 @@ chaos: setup ## Fault injection on a multi-shard tiny run (kills, Redis restart,
 	npx tsx scripts/chaos.ts
 
 gpu-check: setup-python ## The Qwen2-VL-7B architecture on a CUDA GPU (tiny config on CPU): generation and DPO figures
-	$(PY) -m ipa_worker.gpu_check $(GPU_CHECK_ARGS)
+	$(PY) -m ipa_worker.tools.gpu_check $(GPU_CHECK_ARGS)
 
 clean: ## Remove run directories and test artifacts (caches outside the clone stay)
 	rm -rf runs $(ARTIFACTS) .cache

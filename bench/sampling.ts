@@ -1,5 +1,5 @@
 /**
- * Sampling: ipa_worker.generation.generate with all prompts in one batch vs a plain loop of
+ * Sampling: ipa_worker.models.generation.generate with all prompts in one batch vs a plain loop of
  * one-prompt `model.generate` calls, on the tiny model (bench/py/sampling.py, one process, the
  * model loaded once, repetitions interleaved).
  */
@@ -28,7 +28,7 @@ export const sampling: Benchmark = {
     return {
       name: 'sampling',
       title: `Sampling: ${prompts} prompts × ≤ ${maxNew} new tokens on the tiny Qwen2-VL (CPU)`,
-      ours: `ipa_worker.generation.generate, batch_size ${prompts}`,
+      ours: `ipa_worker.models.generation.generate, batch_size ${prompts}`,
       baseline: 'a loop of one-prompt model.generate calls (same sampling settings)',
       rows: [row('generation throughput', 'tokens/s', out.ours, out.baseline, atLeast(5))],
       notes: [`Tokens generated per repetition (before end-of-turn): ours ${sum(out.tokens_ours) / out.tokens_ours.length}, loop ${sum(out.tokens_baseline) / out.tokens_baseline.length} on average.`],

@@ -1,5 +1,5 @@
 /**
- * Training: ipa_worker.training.dpo.train_dpo vs a plain TRL DPOTrainer script on the same pairs
+ * Training: ipa_worker.training.dpo_trainer.train_dpo vs a plain TRL DPOTrainer script on the same pairs
  * and settings. Each repetition of each side is its own process, so peak RSS (getrusage) is that
  * run's alone; the two alternate so machine load hits both alike. Speed is steps over the train
  * loop's wall time (a TrainerCallback in both); model loading and saving are not in it.
@@ -57,7 +57,7 @@ export const training: Benchmark = {
     return {
       name: 'training',
       title: `Training: DPO with LoRA on the tiny Qwen2-VL, ${settings.max_steps} steps of ${settings.dpo.batch_size} pairs (CPU)`,
-      ours: 'ipa_worker.training.dpo.train_dpo (load_pairs, LoRA regex, metrics callback)',
+      ours: 'ipa_worker.training.dpo_trainer.train_dpo (load_pairs, LoRA regex, metrics callback)',
       baseline: 'plain TRL DPOTrainer script, same pairs and DPOConfig values',
       rows: [
         row('train loop speed', 'steps/s', pick(res.ours, 'steps_per_s'), pick(res.trl, 'steps_per_s'), atLeast(1.0)),

@@ -1,4 +1,4 @@
-"""Sampling benchmark: ipa_worker.generation.generate (batched) vs a plain one-prompt-at-a-time
+"""Sampling benchmark: ipa_worker.models.generation.generate (batched) vs a plain one-prompt-at-a-time
 `model.generate` loop on the tiny Qwen2-VL; same prompts, sampling settings and max_new_tokens.
 Prints one JSON line: tokens/s per repetition for each, interleaved."""
 
@@ -8,11 +8,13 @@ import time
 
 from PIL import Image
 
-from ipa_worker.generation import generate, user_messages
-from ipa_worker.models import ModelPool
-from ipa_worker.tiny_model import build_tiny_model
+from ipa_worker.contract import recipe_defaults
+from ipa_worker.models.generation import generate, user_messages
+from ipa_worker.models.model_pool import ModelPool
+from ipa_worker.tools.tiny_model import build_tiny_model
 
-CFG = {"device": "cpu", "dtype": "float32", "attn_implementation": "sdpa", "min_pixels": 56 * 56, "max_pixels": 56 * 56}
+# The recipe's model settings, on the CPU in float32 with 56x56 images.
+CFG = {**recipe_defaults()["model"], "device": "cpu", "dtype": "float32", "min_pixels": 56 * 56, "max_pixels": 56 * 56}
 COLOURS = ["red", "blue", "green", "yellow", "purple", "orange", "white", "black"]
 
 

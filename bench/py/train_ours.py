@@ -8,18 +8,22 @@ import time
 import torch
 from timing import LoopTimer, peak_rss_mib
 
-from ipa_worker.training.data import load_pairs
-from ipa_worker.training.dpo import train_dpo
+from ipa_worker.contract import recipe_defaults
+from ipa_worker.training.dpo_trainer import train_dpo
+from ipa_worker.training.pair_dataset import load_pairs
 
 
 def main(model: str, pairs: str, out: str, settings: str) -> None:
     s = json.loads(settings)
+    # The benchmark's settings override the recipe defaults, as a recipe would.
+    defaults = recipe_defaults()
+    dpo, model_cfg = {**defaults["training"]["dpo"], **s["dpo"]}, {**defaults["model"], **s["model"]}
     torch.set_num_threads(s["threads"])
     t = time.perf_counter()
     timer = LoopTimer()
     train_dpo(
         load_pairs([pairs]), start={"base": model, "adapter": None}, out_dir=f"{out}/policy", checkpoint_dir=f"{out}/ckpt",
-        dpo=s["dpo"], model_cfg=s["model"], max_steps=s["max_steps"], callbacks=[timer],
+        dpo=dpo, model_cfg=model_cfg, max_steps=s["max_steps"], callbacks=[timer],
     )  # fmt: skip
     print(json.dumps({**timer.result(), "total_seconds": time.perf_counter() - t, "peak_rss_mib": peak_rss_mib()}))
 

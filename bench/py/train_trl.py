@@ -15,12 +15,15 @@ from trl import DPOConfig, DPOTrainer
 
 # Only for the processor: AutoProcessor needs torchvision for Qwen2-VL's video part, which this
 # environment may lack; the loader builds the same image processor and tokenizer without it.
-from ipa_worker.processor import load_processor
+from ipa_worker.contract import recipe_defaults
+from ipa_worker.models.processor import load_processor
 
 
 def main(model_dir: str, pairs: str, out: str, settings: str) -> None:
     s = json.loads(settings)
-    d, m = s["dpo"], s["model"]
+    # The same settings train_ours.py uses: the benchmark's, over the recipe defaults.
+    defaults = recipe_defaults()
+    d, m = {**defaults["training"]["dpo"], **s["dpo"]}, {**defaults["model"], **s["model"]}
     torch.set_num_threads(s["threads"])
     t = time.perf_counter()
     with open(pairs) as f:

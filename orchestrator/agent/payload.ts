@@ -10,6 +10,7 @@ import { shardInputs, stageOutputs } from '../plan/paths.js';
 import { roundSettings } from '../plan/planner.js';
 import { jobId, SHARDED_STAGES, type JobDescriptor } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
+import { writeReportInput } from '../report/report-input.js';
 import type { RunStore } from '../store/run-store.js';
 
 /** Pair files (and feedback pair files) that a round's training learns from, from done records. */
@@ -34,6 +35,8 @@ export function buildPayload(store: RunStore, recipe: Recipe, d: JobDescriptor, 
   let inputs: Record<string, string | string[]> = {};
   if (SHARDED_STAGES.has(d.stage) || d.stage === 'sft') inputs = rel(shardInputs(d.stage, d.round, d.shard, revision));
   else if (d.stage === 'train') inputs = trainingInputs(store, recipe, d.round);
+  // The report draws from results computed here, once (orchestrator/report/report-input.ts).
+  else if (d.stage === 'report') inputs = { results: writeReportInput(store, d.runId) };
   return checkPayload({
     run_id: d.runId,
     run_dir: store.dir,

@@ -1,37 +1,12 @@
 /**
- * Readers for the run-directory files the dashboard shows beyond the manifest: training curves,
- * evaluation results, and error blocks (with tracebacks) from job logs. Every reader tolerates a
- * file being written at the same moment: a half-written line is skipped, not fatal.
+ * Error blocks (with tracebacks) from a run's job logs, for the dashboard; training curves and
+ * evaluation results come from store/metrics-files.ts. A log being written at the same moment is
+ * read up to its last complete line.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { evalFile, roundDir } from '../plan/paths.js';
 import { jobLogFiles } from '../store/log-tail.js';
 import type { RunStore } from '../store/run-store.js';
-
-export interface CurvePoint {
-  step: number;
-  loss: number | null;
-  chosen: number | null;
-  rejected: number | null;
-  margins: number | null;
-  accuracies: number | null;
-}
-
-/** One training run's logged steps: a round's policy or reviser adapter. */
-export interface Curve {
-  round: number;
-  model: string;
-  points: CurvePoint[];
-}
-
-export interface EvalResult {
-  round: number;
-  overall: number | null;
-  by_task: Record<string, number>;
-  by_benchmark: Record<string, number>;
-  n: number;
-}
 
 export interface LogError {
   job_id: string;
@@ -40,71 +15,6 @@ export interface LogError {
   headline: string;
   /** The whole block: headline, traceback and final exception line. */
   text: string;
-}
-
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-function jsonLines(path: string): unknown[] {
-  if (!existsSync(path)) return [];
-  const out: unknown[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      // the writer may be mid-line; the next poll sees it whole
-    }
-  }
-  return out;
-}
-
-/** Curves of rounds 1..rounds from `round-<r>/train_metrics.jsonl`, one per (round, model). */
-export function readCurves(store: RunStore, rounds: number): Curve[] {
-  const curves: Curve[] = [];
-  for (let r = 1; r <= rounds; r++) {
-    const byModel = new Map<string, CurvePoint[]>();
-    for (const row of jsonLines(store.abs(join(roundDir(r), 'train_metrics.jsonl')))) {
-      if (!row || typeof row !== 'object') continue;
-      const m = row as Record<string, unknown>;
-      const step = num(m.step);
-      if (step === null) continue;
-      const model = typeof m.model === 'string' ? m.model : 'policy';
-      const points = byModel.get(model) ?? [];
-      points.push({
-        step,
-        loss: num(m.loss),
-        chosen: num(m['rewards/chosen']),
-        rejected: num(m['rewards/rejected']),
-        margins: num(m['rewards/margins']),
-        accuracies: num(m['rewards/accuracies']),
-      });
-      byModel.set(model, points);
-    }
-    for (const [model, points] of [...byModel].sort(([a], [b]) => a.localeCompare(b))) curves.push({ round: r, model, points: points.sort((a, b) => a.step - b.step) });
-  }
-  return curves;
-}
-
-/** `eval/round-<r>.json` for each round that has one (round 0 = the initial model). */
-export function readEvals(store: RunStore, rounds: number): EvalResult[] {
-  const out: EvalResult[] = [];
-  for (let r = 0; r <= rounds; r++) {
-    const p = store.abs(evalFile(r));
-    if (!existsSync(p)) continue;
-    try {
-      const e = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
-      out.push({
-        round: r,
-        overall: num(e.overall),
-        by_task: (e.by_task as Record<string, number>) ?? {},
-        by_benchmark: (e.by_benchmark as Record<string, number>) ?? {},
-        n: num(e.n) ?? 0,
-      });
-    } catch {
-      // written atomically, so unreadable means corrupt: show nothing rather than fail the page
-    }
-  }
-  return out;
 }
 
 /** Reads at most the last `max` bytes: logs can be large, errors are at their end. */

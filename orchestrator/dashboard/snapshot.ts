@@ -9,7 +9,8 @@ import { roundDir } from '../plan/paths.js';
 import { roundResults, type RoundResult } from '../report/results.js';
 import { buildManifest, type Manifest } from '../store/manifest.js';
 import { RunStore, type RunInfo } from '../store/run-store.js';
-import { latestErrors, readCurves, readEvals, type Curve, type EvalResult, type LogError } from './run-files.js';
+import { readCurves, readEvals, type Curve, type EvalResult } from '../store/metrics-files.js';
+import { latestErrors, type LogError } from './run-files.js';
 
 export interface RunSnapshot {
   run: RunInfo;

@@ -124,7 +124,7 @@ export function fakeRun(opts: { rounds?: number; id?: string } = {}): FakeRun {
       store.appendLog(id, 'INFO loading verifier');
       store.appendLog(
         id,
-        'Internal: CUDA error: device-side assert triggered\nTraceback (most recent call last):\n  File "/app/ipa_worker/verify.py", line 42, in run\n    out = model.generate(**batch)\nRuntimeError: CUDA error: device-side assert triggered',
+        'Internal: CUDA error: device-side assert triggered\nTraceback (most recent call last):\n  File "/app/ipa_worker/method/verifier.py", line 42, in run\n    out = model.generate(**batch)\nRuntimeError: CUDA error: device-side assert triggered',
       );
     }
     store.recordAttempt(id, { attempt: store.attempts(id) + 1, worker: 'w1', started_at: started.toISOString() });

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
         help="lowest level sent as `log` messages (default: IPA_WORKER_LOG_LEVEL, else info)",
     )
     args = parser.parse_args(argv)
-    from .server import serve as run_server
+    from .serve.server import serve as run_server
 
     return run_server(args.log_level)
 

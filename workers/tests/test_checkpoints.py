@@ -1,6 +1,6 @@
 """Resume only from complete checkpoints: a kill during a save leaves a folder without trainer_state.json."""
 
-from ipa_worker.training.common import last_checkpoint
+from ipa_worker.training.trainable import last_checkpoint
 
 
 def test_incomplete_newest_checkpoint_is_skipped(tmp_path):

@@ -5,10 +5,10 @@ import json
 import pytest
 from PIL import Image
 
-from ipa_worker.context import StageContext
 from ipa_worker.errors import Cancelled
-from ipa_worker.training.data import rows_to_dataset
-from ipa_worker.training.dpo import train_dpo
+from ipa_worker.serve.context import StageContext
+from ipa_worker.training.dpo_trainer import train_dpo
+from ipa_worker.training.pair_dataset import rows_to_dataset
 
 DPO = {
     "beta": 0.1, "loss_type": "sigmoid", "learning_rate": 1e-3, "epochs": 1, "batch_size": 1, "grad_accum": 1,

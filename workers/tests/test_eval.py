@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ipa_worker.context import StageContext
 from ipa_worker.errors import BadInput
-from ipa_worker.evaluate import lmms_eval_command, normalize_answer, parse_lmms_eval_results, score, summarize
+from ipa_worker.evaluation.benchmarks import normalize_answer, score, summarize
+from ipa_worker.evaluation.lmms_adapter import lmms_eval_command, parse_lmms_eval_results
+from ipa_worker.serve.context import StageContext
 from ipa_worker.stages import eval as eval_stage
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -4,10 +4,10 @@ import pytest
 from datasets import load_dataset, load_from_disk
 from PIL import Image as PILImage
 
-from ipa_worker.export import export_pairs, load_export, pair_files
-from ipa_worker.io import atomic_write_jsonl
-from ipa_worker.pairs import response_pairs
-from ipa_worker.processor import load_processor
+from ipa_worker.data.jsonl_io import atomic_write_jsonl
+from ipa_worker.method.pairing import response_pairs
+from ipa_worker.models.processor import load_processor
+from ipa_worker.tools.export import export_pairs, load_export, pair_files
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def one_dpo_step(dataset, tiny_model_dir, tmp_path):
     from transformers import AutoModelForImageTextToText
     from trl import DPOConfig, DPOTrainer
 
-    from ipa_worker.training.common import lora_config
+    from ipa_worker.training.trainable import lora_config
 
     model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir)
     args = DPOConfig(

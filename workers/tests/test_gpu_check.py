@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ipa_worker import gpu_check
+from ipa_worker.tools import gpu_check
 
 WORKERS = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ def figures(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("gpu-check") / "figures.json"
     env = {**os.environ, "PYTHONPATH": str(WORKERS), "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run(
-        [sys.executable, "-m", "ipa_worker.gpu_check", "--config", "tiny", "--out", str(out)],
+        [sys.executable, "-m", "ipa_worker.tools.gpu_check", "--config", "tiny", "--out", str(out)],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]

@@ -10,8 +10,8 @@ import zlib
 import pytest
 from PIL import Image
 
+from ipa_worker.data.images import decode_image, image_bytes, image_digest, image_format, load_image
 from ipa_worker.errors import BadInput
-from ipa_worker.images import decode_image, image_bytes, image_digest, image_format, load_image
 
 
 def _png(size=(20, 10), colour="red", mode="RGB") -> bytes:

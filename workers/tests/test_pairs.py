@@ -1,6 +1,6 @@
 """Pair selection rules: closest rejected, refinement sources, limits, duplicates, feedback pairs."""
 
-from ipa_worker.pairs import feedback_pairs, is_challenging, response_pairs, word_edit_distance
+from ipa_worker.method.pairing import feedback_pairs, is_challenging, response_pairs, word_edit_distance
 
 SEED = {"id": "s1", "images": ["/abs/img.png"], "instruction": "How many red circles? Answer in one word.", "reference": "three"}
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from ipa_worker.data.images import image_digest
 from ipa_worker.errors import BadInput
-from ipa_worker.images import image_digest
-from ipa_worker.perturb import RANGE_FIELDS, apply_perturbation, draw_perturbation
+from ipa_worker.method.perturbations import RANGE_FIELDS, apply_perturbation, draw_perturbation
 
 ALL = [
     {"kind": "gaussian_noise", "weight": 1, "std": [0.05, 0.2]},

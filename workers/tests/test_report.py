@@ -1,58 +1,80 @@
-"""Stage `report`: the table and plot from whatever records a run directory holds."""
+"""Stage `report`: writes the markdown Node rendered and draws the plot from results.json.
+
+The fixture is what orchestrator/report/report-input.ts writes for a small fabricated run
+(test/report/report-input.test.ts keeps the two equal): rounds 0 and 1 evaluated, round 2 not
+started, policy margins logged for round 1.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ipa_worker.context import StageContext
-from ipa_worker.io import atomic_write_json, atomic_write_jsonl
+import pytest
+from matplotlib.axes import Axes
+
+from ipa_worker.data.jsonl_io import sha256_file
+from ipa_worker.serve.context import StageContext
 from ipa_worker.stages import report
 
-
-def _done(run: Path, job: str, stage: str, rnd: int, outputs: dict, metrics: dict) -> None:
-    atomic_write_json(run / "jobs" / f"{job}.json", {"job_id": job, "stage": stage, "round": rnd, "shard": 0, "outputs": outputs, "metrics": metrics})
+FIXTURE = Path(__file__).parent / "fixtures" / "report_results.json"
 
 
-def _fake_run(run: Path) -> None:
-    _done(run, "r0.prepare", "prepare", 0, {"seeds": {"path": "x", "rows": 20, "sha256": ""}}, {"seeds": 20})
-    atomic_write_json(run / "eval" / "round-0.json", {"round": 0, "overall": 0.25, "by_task": {"colour": 0.5, "count": 0.0}, "n": 8})
-    verdicts = run / "round-1" / "verdicts" / "shard-000.jsonl"
-    atomic_write_jsonl(verdicts, [{"verdict": v} for v in (1, 0, 0, 1)])
-    _done(run, "r1.sample.s000", "sample", 1, {}, {"seeds": 10, "failed_seeds": 0, "normal": 40, "contrastive": 40})
-    _done(run, "r1.verify.s000", "verify", 1, {"verdicts": {"path": str(verdicts), "rows": 4, "sha256": ""}}, {})
-    _done(run, "r1.revise.s000", "revise", 1, {"revisions": {"path": "x", "rows": 12, "sha256": ""}}, {})
-    _done(run, "r1.pair.s000", "pair", 1, {k: {"path": "x", "rows": n, "sha256": ""} for k, n in (("pairs", 9), ("feedback_pairs", 3), ("challenging", 4))}, {})
-    atomic_write_jsonl(run / "round-1" / "train_metrics.jsonl", [
-        {"model": "policy", "step": 1, "loss": 0.69, "rewards/chosen": 0.0, "rewards/rejected": 0.0, "rewards/margins": 0.01, "rewards/accuracies": 0.5},
-        {"model": "policy", "step": 2, "loss": 0.6, "rewards/chosen": 0.1, "rewards/rejected": -0.1, "rewards/margins": 0.2, "rewards/accuracies": 0.75},
-        {"model": "reviser", "step": 1, "loss": 0.69, "rewards/margins": 0.0, "rewards/accuracies": 0.1},
-    ])  # fmt: skip
-    atomic_write_json(run / "eval" / "round-1.json", {"round": 1, "overall": 0.375, "by_task": {"colour": 0.75, "count": 0.0}, "n": 8})
-    (run / "jobs" / "torn.json").write_text("{ half a reco")  # unreadable records are skipped
+@pytest.fixture
+def drawn(monkeypatch):
+    """What the plot draws: line labels and placeholder texts."""
+    seen: dict[str, list] = {"lines": [], "texts": []}
+    plot, text = Axes.plot, Axes.text
+
+    def record_plot(self, *args, **kwargs):
+        seen["lines"].append((kwargs.get("label"), list(args[0]), list(args[1])))
+        return plot(self, *args, **kwargs)
+
+    def record_text(self, x, y, s, *args, **kwargs):
+        seen["texts"].append(s)
+        return text(self, x, y, s, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "plot", record_plot)
+    monkeypatch.setattr(Axes, "text", record_text)
+    return seen
 
 
-def test_report_table_and_plot(tmp_path, make_payload):
-    run = tmp_path / "run"
-    _fake_run(run)
-    payload = make_payload("report", run, round=1)
+def _payload(make_payload, run: Path, results: dict) -> dict:
+    path = run / "results.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results), encoding="utf-8")
+    return make_payload("report", run, round=2, inputs={"results": str(path)})
+
+
+def test_report_writes_nodes_markdown_and_plots_accuracy_and_margins(tmp_path, make_payload, drawn):
+    expected = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    payload = _payload(make_payload, tmp_path / "run", expected)
     result = report.run(payload, StageContext())
-    md = Path(payload["outputs"]["report"]).read_text()
-    lines = md.splitlines()
-    r0 = next(line for line in lines if line.startswith("| 0 | 20 |"))
-    r1 = next(line for line in lines if line.startswith("| 1 | 10 |"))
-    assert r0 == "| 0 | 20 | – | – | – | – | – | – | – | – | 25.0% |"
-    assert r1 == "| 1 | 10 | 40 | 40 | 12 | 50.0% | 9 | 3 | 4 | 75.0% | 37.5% |"
-    assert "| 1 | 75.0% | 0.0% | 37.5% | 8 |" in md  # by task type: colour, count
-    png = Path(payload["outputs"]["plot"]).read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert result["outputs"]["report"]["path"].endswith("report.md") and result["metrics"]["final_accuracy"] == 0.375
+
+    md_path, png_path = Path(payload["outputs"]["report"]), Path(payload["outputs"]["plot"])
+    assert md_path.read_text(encoding="utf-8") == expected["markdown"]
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["outputs"]["report"] == {"path": str(md_path), "rows": expected["markdown"].count("\n"), "sha256": sha256_file(md_path)}
+    assert result["outputs"]["plot"]["sha256"] == sha256_file(png_path)
+    assert result["metrics"] == {"rounds": 3, "final_accuracy": 0.375}
+
+    lines = {label: (xs, ys) for label, xs, ys in drawn["lines"]}
+    assert lines["overall"] == ([0, 1], [0.25, 0.375])  # round 2 has no evaluation yet: no point
+    assert lines["colour"] == ([0, 1], [0.5, 0.75]) and lines["count"] == ([0, 1], [0, 0])
+    assert lines["round 1"] == ([1, 2], [0.01, 0.2])
+    assert drawn["texts"] == []
 
 
-def test_report_of_an_empty_run(tmp_path, make_payload):
-    payload = make_payload("report", tmp_path / "empty")
-    report.run(payload, StageContext())
-    md = Path(payload["outputs"]["report"]).read_text()
-    assert "# IPA report" in md and "–" in md
-    assert Path(payload["outputs"]["plot"]).stat().st_size > 1000
-    assert json.loads(json.dumps(report.collect(str(tmp_path / "empty")))) == {"rounds": {}, "evals": {}, "train": {}}
+def test_report_of_a_run_with_nothing_evaluated_or_trained(tmp_path, make_payload, drawn):
+    nothing = {"run_id": "r", "rounds": [], "markdown": "# IPA report — r\n", "curves": {}}
+    rounds = json.loads(FIXTURE.read_text(encoding="utf-8"))["rounds"]
+    for r in rounds:
+        r.update(heldout_accuracy=None, heldout_by_task={})
+    for case in (nothing, {**nothing, "rounds": rounds}):
+        drawn["texts"].clear()
+        payload = _payload(make_payload, tmp_path / f"run-{len(case['rounds'])}", case)
+        result = report.run(payload, StageContext())
+        assert Path(payload["outputs"]["report"]).read_text(encoding="utf-8") == "# IPA report — r\n"
+        assert Path(payload["outputs"]["plot"]).stat().st_size > 1000
+        assert drawn["texts"] == ["no evaluation yet", "no DPO training logged"]
+        assert result["metrics"]["final_accuracy"] is None

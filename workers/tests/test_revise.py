@@ -3,7 +3,7 @@
 import pytest
 
 from ipa_worker.errors import BadInput
-from ipa_worker.revise import Templates, feedback_prompt, refine_prompt
+from ipa_worker.method.reviser import Templates, feedback_prompt, refine_prompt
 
 REF = "The sign says OPEN LATE"
 

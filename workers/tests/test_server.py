@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ipa_worker import protocol
+from ipa_worker.serve import protocol
 
 WORKERS = Path(__file__).resolve().parent.parent
 
@@ -99,7 +99,7 @@ def test_ready_reports_versions_devices_and_backends(worker):
 
 def test_server_module_does_not_import_torch():
     out = subprocess.run(
-        [sys.executable, "-c", "import sys, ipa_worker.server; print('torch' in sys.modules)"],
+        [sys.executable, "-c", "import sys, ipa_worker.serve.server; print('torch' in sys.modules)"],
         env=dict(os.environ, PYTHONPATH=str(WORKERS)), capture_output=True, text=True, check=True,
     )
     assert out.stdout.strip() == "False"

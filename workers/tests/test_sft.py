@@ -4,8 +4,8 @@ import json
 
 from PIL import Image
 
-from ipa_worker.context import StageContext
-from ipa_worker.io import atomic_write_jsonl
+from ipa_worker.data.jsonl_io import atomic_write_jsonl
+from ipa_worker.serve.context import StageContext
 from ipa_worker.stages import sft as sft_stage
 
 
@@ -32,7 +32,7 @@ def test_sft_stage_full_finetune_checkpoint_loads(tmp_path, make_payload):
     out = result["outputs"]["model"]["path"]
     from transformers import AutoModelForImageTextToText
 
-    from ipa_worker.processor import load_processor
+    from ipa_worker.models.processor import load_processor
 
     model = AutoModelForImageTextToText.from_pretrained(out)
     assert model.config.model_type == "qwen2_vl"

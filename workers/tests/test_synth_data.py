@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ipa_worker.synth_data import COLOURS, COUNTS, SHAPES, SIDES, TASK_TYPES, TEXTS, generate_synthetic, main
+from ipa_worker.data.synthetic_task import COLOURS, COUNTS, SHAPES, SIDES, TASK_TYPES, TEXTS, generate_synthetic, main
 
 
 def _rows(path: str) -> list[dict]:

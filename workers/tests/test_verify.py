@@ -2,8 +2,8 @@
 
 import pytest
 
+from ipa_worker.method.verifier import normalize, parse_verdict, resolve_mode, rule_verify
 from ipa_worker.prompts import load_template, render
-from ipa_worker.verify import normalize, parse_verdict, resolve_mode, rule_verify
 
 
 def test_normalize_case_punctuation_articles_numbers():

@@ -3,8 +3,8 @@
 import pytest
 from PIL import Image
 
-from ipa_worker import vllm_backend
 from ipa_worker.errors import BadInput
+from ipa_worker.models import vllm_engine as vllm_backend
 
 
 def test_requests_carry_rendered_text_and_images():

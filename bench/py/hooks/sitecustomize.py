@@ -12,7 +12,7 @@ if _PATH:
     import json
     import time
 
-    from ipa_worker import server as _server
+    from ipa_worker.serve import server as _server
 
     _original = _server.Server._stage
 

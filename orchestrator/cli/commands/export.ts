@@ -26,7 +26,7 @@ ${COMMON_HELP}`,
     if (!values.out) throw new CliError('missing --out PATH', ExitCode.usage);
     if (!['jsonl', 'parquet', 'hf'].includes(values.format!)) throw new CliError(`unknown --format ${values.format} (jsonl, parquet, hf)`, ExitCode.usage);
     const { python, env } = pythonCommand();
-    const args = ['-m', 'ipa_worker.export', store.dir, resolve(values.out), '--format', values.format!];
+    const args = ['-m', 'ipa_worker.tools.export', store.dir, resolve(values.out), '--format', values.format!];
     if (values.feedback) args.push('--feedback');
     const r = await execa(python, args, { env, reject: false, stdout: 'pipe', stderr: 'pipe' });
     if (r.exitCode !== 0) throw new CliError(`export failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`, ExitCode.failed);

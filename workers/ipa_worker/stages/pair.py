@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
-from ..io import atomic_write_jsonl, read_jsonl
-from ..pairs import feedback_pairs, group_by_seed, is_challenging, response_pairs
-from ..revise import Templates, feedback_prompt
-from ._shared import optional_rows
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ..method.pairing import feedback_pairs, group_by_seed, is_challenging, response_pairs
+from ..method.reviser import Templates, feedback_prompt
+from ..serve.context import StageContext
+from .common import optional_rows
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe, inputs = payload["recipe"], payload["inputs"]
     cfg = recipe["pairs"]
-    round_ = int(payload.get("round", 1))
+    round_ = int(payload["round"])
     seeds = read_jsonl(inputs["seeds"])
     responses = group_by_seed(read_jsonl(inputs["responses"]))
     verdicts = group_by_seed(read_jsonl(inputs["verdicts"]))
     revisions = group_by_seed(optional_rows(inputs, "revisions"))
     rverdicts = group_by_seed(optional_rows(inputs, "revision_verdicts"))
-    templates = Templates(recipe["reviser"]) if cfg.get("feedback_pairs", True) and revisions else None
+    templates = Templates(recipe["reviser"]) if cfg["feedback_pairs"] and revisions else None
 
     pairs, fpairs, challenging = [], [], []
     unjudged = 0
@@ -44,8 +44,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             rverdicts.get(sid, []),
             round=round_,
             max_pairs=int(cfg["max_pairs_per_seed"]),
-            rejected_choice=cfg.get("rejected_choice", "closest"),
-            run_seed=int(recipe.get("seed", 0)),
+            rejected_choice=cfg["rejected_choice"],
+            run_seed=int(recipe["seed"]),
         )
         if templates is not None and revisions.get(sid):
             # The pair's prompt is the one the reviser actually saw: with r_ref in guided rounds.

@@ -10,12 +10,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..context import StageContext
-from ..data import Source, load_seeds
+from ..data.jsonl_io import atomic_write_jsonl
+from ..data.seed_sources import Source, load_seeds
+from ..data.synthetic_task import generate_synthetic
 from ..errors import BadInput
-from ..io import atomic_write_jsonl
-from ..synth_data import generate_synthetic
-from ..tiny_model import build_tiny_model, is_complete_checkpoint
+from ..serve.context import StageContext
+from ..tools.tiny_model import build_tiny_model, is_complete_checkpoint
 
 
 def resolve(path: str, run_dir: str) -> str:
@@ -26,15 +26,15 @@ def resolve(path: str, run_dir: str) -> str:
 
 def synthetic_paths(recipe: dict[str, Any], run_dir: str) -> dict[str, str] | None:
     """Generate the synthetic task if the recipe enables it; returns its split paths."""
-    syn = recipe.get("data", {}).get("synthetic", {})
-    if not syn.get("enabled"):
+    syn = recipe["data"]["synthetic"]
+    if not syn["enabled"]:
         return None
     return generate_synthetic(
-        resolve(syn.get("output_dir", "data/synthetic"), run_dir),
-        train=int(syn.get("train_size", 64)),
-        heldout=int(syn.get("heldout_size", 48)),
-        seed=int(syn.get("seed", 0)),
-        image_size=int(syn.get("image_size", 56)),
+        resolve(syn["output_dir"], run_dir),
+        train=int(syn["train_size"]),
+        heldout=int(syn["heldout_size"]),
+        seed=int(syn["seed"]),
+        image_size=int(syn["image_size"]),
     )
 
 
@@ -42,20 +42,20 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe = payload["recipe"]
     run_dir = payload["run_dir"]
     model_cfg = recipe["model"]
-    data_cfg = recipe.get("data", {})
+    data_cfg = recipe["data"]
     metrics: dict[str, Any] = {}
 
     base = resolve(model_cfg["base"], run_dir)
-    if model_cfg.get("build_tiny") and not is_complete_checkpoint(base):
+    if model_cfg["build_tiny"] and not is_complete_checkpoint(base):
         ctx.log("building the tiny model", path=base)
-        build_tiny_model(base, seed=int(model_cfg.get("tiny_seed", 0)))
+        build_tiny_model(base, seed=int(model_cfg["tiny_seed"]))
         metrics["built_tiny_model"] = True
     ctx.check_cancelled()
 
-    sources = [Source.from_recipe({**s, "path": resolve(s["path"], run_dir)}) for s in data_cfg.get("sources", [])]
+    sources = [Source.from_recipe({**s, "path": resolve(s["path"], run_dir)}) for s in data_cfg["sources"]]
     syn = synthetic_paths(recipe, run_dir)
     if syn is not None:
-        sources.append(Source(path=syn["train"], format="jsonl", name="synthetic"))
+        sources.append(Source(path=syn["train"], format="jsonl", weight=1.0, name="synthetic"))
         metrics["synthetic_heldout"] = syn["heldout"]
     if not sources:
         raise BadInput("the recipe has no seed source: add data.sources or enable data.synthetic")
@@ -65,8 +65,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         sources,
         images_dir=Path(run_dir) / "data" / "images",
         data_cfg=data_cfg,
-        seed=int(recipe.get("seed", 0)),
-        allowed_roots=recipe.get("allowed_roots", []),
+        seed=int(recipe["seed"]),
+        allowed_roots=recipe["allowed_roots"],
     )
     ctx.progress(1, 1, force=True, seeds=len(result.seeds), rejected=len(result.rejected))
     if not result.seeds:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
-from ..io import atomic_write_jsonl, read_jsonl
-from ..revise import Templates, revise
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ..method.reviser import Templates, revise
 from ..seeding import stable_seed
-from ._shared import SeedImages, batch_size, seeds_by_id
+from ..serve.context import StageContext
+from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 
 def _order(row: dict[str, Any]) -> tuple:
@@ -35,9 +35,9 @@ def select_failed(responses: list[dict[str, Any]], verdicts: list[dict[str, Any]
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
-    recipe, options = payload["recipe"], payload.get("options", {})
+    recipe, options = payload["recipe"], payload["options"]
     cfg = recipe["reviser"]
-    guided = bool(options.get("reference_guided", False))
+    guided = bool(options["reference_guided"])
     seeds = seeds_by_id(payload["inputs"]["seeds"])
     todo = select_failed(
         read_jsonl(payload["inputs"]["responses"]), read_jsonl(payload["inputs"]["verdicts"]), int(cfg["max_revisions_per_seed"])
@@ -55,10 +55,6 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         items.append({"images": imgs, "instruction": seed["instruction"], "response": r["response"], "reference": seed["reference"]})
         sources.append(r)
 
-    def on_batch(done: int, total: int) -> None:
-        ctx.progress(done, total)
-        ctx.check_cancelled()
-
     results = []
     if items:
         lm = ctx.models.get(payload["models"]["reviser"], recipe["model"])
@@ -69,9 +65,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             reference_guided=guided,
             temperature=float(cfg["temperature"]),
             max_new_tokens=int(cfg["max_new_tokens"]),
-            seed=stable_seed("revise", int(recipe.get("seed", 0)), payload.get("round"), payload.get("shard")),
+            seed=stable_seed("revise", int(recipe["seed"]), payload["round"], payload["shard"]),
             batch_size=batch_size(recipe["sampling"]["batch_size"], options),
-            on_batch=on_batch,
+            on_batch=batch_progress(ctx),
         )
     rows = [
         {

@@ -1,45 +1,22 @@
 """Stage `sample`: K normal responses on (V, I) and K' contrastive ones on (t(V), I) per seed.
 
-t is drawn per contrastive sample from an rng seeded by (run seed, seed id, sample index), so a
-retried job feeds the very same perturbed images. Generation is batched across seeds. A seed
-whose image can no longer be read fails alone (failed_items); the others go on.
+What each seed is sampled on comes from `method.sampling_plan`; generation is batched across
+seeds. A seed whose image can no longer be read fails alone (failed_items); the others go on.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
-from ..context import StageContext
-from ..errors import BadInput
-from ..generation import batch_seed, generate, user_messages
-from ..images import image_digest, load_image
-from ..io import atomic_write_jsonl, read_jsonl
-from ..perturb import apply_perturbation, draw_perturbation
+from ..data.images import image_digest
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ..method.sampling_plan import plan_samples
+from ..models import vllm_engine
+from ..models.generation import batch_seed, generate, user_messages
 from ..seeding import stable_seed
-from .. import vllm_backend
-
-
-def _batch_size(recipe: dict[str, Any], options: dict[str, Any]) -> int:
-    return max(1, int(recipe["sampling"]["batch_size"] * float(options.get("batch_scale", 1.0))))
-
-
-def plan_samples(seed_row: dict[str, Any], images: list, recipe: dict[str, Any], contrastive: bool) -> list[dict[str, Any]]:
-    """The seed's samples: `{sample_id, kind, perturbation, images}`, normal ones first."""
-    sampling = recipe["sampling"]
-    run_seed = int(recipe.get("seed", 0))
-    sid = seed_row["id"]
-    samples = [
-        {"sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "images": images}
-        for k in range(int(sampling["num_normal"]))
-    ]
-    for k in range(int(sampling["num_contrastive"]) if contrastive else 0):
-        rng = random.Random(stable_seed("perturb", run_seed, sid, k))
-        params = draw_perturbation(sampling["perturbations"], rng)
-        perturbed = [apply_perturbation(img, params, rng) for img in images]
-        samples.append({"sample_id": f"{sid}/c{k}", "kind": "contrastive", "perturbation": params, "images": perturbed})
-    return samples
+from ..serve.context import StageContext
+from .common import SeedImages, batch_progress, batch_size
 
 
 def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, seed: int, batch_size: int, on_batch, ctx: StageContext) -> list[dict[str, Any]]:
@@ -52,8 +29,8 @@ def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, seed: int
         max_new_tokens=int(sampling["max_new_tokens"]),
         seed=seed,
     )
-    if sampling.get("backend") == "vllm":
-        answers = vllm_backend.generate_vllm(payload["models"]["generator"], recipe["model"], prompts, **params)
+    if sampling["backend"] == "vllm":
+        answers = vllm_engine.generate_vllm(payload["models"]["generator"], recipe["model"], prompts, **params)
         on_batch(len(prompts), len(prompts))
         return answers
     lm = ctx.models.get(payload["models"]["generator"], recipe["model"])
@@ -61,40 +38,29 @@ def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, seed: int
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
-    recipe = payload["recipe"]
-    sampling = recipe["sampling"]
-    data_cfg = recipe.get("data", {})
-    options = payload.get("options", {})
-    contrastive = bool(options.get("contrastive", True))
+    recipe, options = payload["recipe"], payload["options"]
     seeds = read_jsonl(payload["inputs"]["seeds"])
 
+    images = SeedImages(recipe)
     failed: list[dict[str, Any]] = []
     samples: list[dict[str, Any]] = []
     for seed_row in seeds:
         ctx.check_cancelled()
-        try:
-            images = [
-                load_image(p, max_bytes=int(data_cfg.get("max_image_bytes", 32 << 20)), max_side=int(data_cfg.get("max_image_side", 8192)))
-                for p in seed_row["images"]
-            ]
-        except BadInput as exc:
-            failed.append({"id": seed_row["id"], "reason": str(exc)})
+        imgs = images.get(seed_row)
+        if imgs is None:
+            failed.append({"id": seed_row["id"], "reason": images.errors[seed_row["id"]]})
             continue
-        for s in plan_samples(seed_row, images, recipe, contrastive):
+        for s in plan_samples(seed_row, imgs, recipe, bool(options["contrastive"])):
             s["seed"] = seed_row
             samples.append(s)
 
-    bs = _batch_size(recipe, options)
+    bs = batch_size(recipe["sampling"]["batch_size"], options)
     # The shard's base seed: a retry of this job regenerates exactly the same texts.
-    shard_seed = stable_seed("sample", int(recipe.get("seed", 0)), payload.get("round"), payload.get("shard"))
+    shard_seed = stable_seed("sample", int(recipe["seed"]), payload["round"], payload["shard"])
     prompts = [{"images": s["images"], "messages": user_messages(s["seed"]["instruction"], len(s["images"]))} for s in samples]
 
-    def on_batch(done: int, total: int) -> None:
-        ctx.progress(done, total)
-        ctx.check_cancelled()
-
     t0 = time.monotonic()
-    answers = _answer(payload, prompts, seed=shard_seed, batch_size=bs, on_batch=on_batch, ctx=ctx) if prompts else []
+    answers = _answer(payload, prompts, seed=shard_seed, batch_size=bs, on_batch=batch_progress(ctx), ctx=ctx) if prompts else []
     elapsed = time.monotonic() - t0
 
     rows = []

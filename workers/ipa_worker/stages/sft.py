@@ -1,19 +1,20 @@
 """Stage `sft`: warm the initial model up on the seeds' reference answers (recipe warmup.sft).
 
-inputs: seeds; outputs: model (a complete checkpoint folder + processor), and optionally
-checkpoints (Trainer checkpoints; default <model>.checkpoints) and metrics (JSON lines, model "sft").
-The start model is payload models.generator (else recipe model.base). Precision, max_length
-and save_steps come from training.dpo; warmup.sft.max_rows caps the rows (first rows of the file).
+inputs: seeds; outputs: model (a complete checkpoint folder + processor), checkpoints (Trainer
+checkpoints) and metrics (JSON lines, model "sft"). The start model is payload models.generator
+(Node sets it to model.base). Precision, max_length and save_steps come from training.dpo;
+warmup.sft.max_rows caps the rows (first rows of the file).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
+from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
-from ..io import read_jsonl
-from ..training.sft import seed_rows_to_dataset, train_sft
+from ..serve.context import StageContext
+from ..training.sft_trainer import seed_rows_to_dataset, train_sft
+from .common import batch_size
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
@@ -25,20 +26,19 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         seeds = seeds[: int(sft["max_rows"])]
     if not seeds:
         raise BadInput("sft: the seeds file has no rows")
-    start = (payload.get("models") or {}).get("generator") or {"base": recipe["model"]["base"], "adapter": None}
     result = train_sft(
         seed_rows_to_dataset(seeds),
-        start=start,
+        start=payload["models"]["generator"],
         out_dir=outputs["model"],
         sft=sft,
         model_cfg=recipe["model"],
-        checkpoint_dir=outputs.get("checkpoints") or f"{outputs['model'].rstrip('/')}.checkpoints",
+        checkpoint_dir=outputs["checkpoints"],
         max_length=int(dpo["max_length"]),
         save_steps=int(dpo["save_steps"]),
-        bf16=dpo.get("bf16", "auto"),
-        seed=int(recipe.get("seed", 0)),
-        batch_scale=float(payload.get("options", {}).get("batch_scale", 1.0)),
-        metrics_path=outputs.get("metrics"),
+        bf16=dpo["bf16"],
+        seed=int(recipe["seed"]),
+        batch_size=batch_size(sft["batch_size"], payload["options"]),
+        metrics_path=outputs["metrics"],
         ctx=ctx,
     )
     return {"outputs": {"model": result["output"]}, "metrics": result["metrics"], "failed_items": []}

@@ -1,12 +1,13 @@
 """Stage `train`: DPO of the policy on response pairs, and of the reviser on feedback pairs.
 
-inputs: pairs (list of pair files), feedback_pairs (list, may be empty or absent).
+inputs: pairs (list of pair files), feedback_pairs (list, may be empty).
 outputs: policy (adapter folder; a full checkpoint when training.dpo.full_finetune), reviser
 (written only when training.train_reviser and there are feedback pairs), checkpoints (folder;
 policy/ and reviser/ under it), metrics (train_metrics.jsonl).
 models: generator (the policy's start: {base, adapter}; adapter = the previous round's when
-training.adapters_from is previous), reviser (the reviser's start), and optionally reference /
-reviser_reference (full fine-tuning's DPO reference; see training/dpo.py).
+training.adapters_from is previous), reviser (the reviser's start), and optionally reference
+(the policy's DPO reference under full fine-tuning; the reviser's is derived from its start, see
+training/dpo_trainer.py).
 
 Zero response pairs is not an error: the policy output is the start model unchanged (its
 adapter, or a fresh zero-effect adapter) with metrics steps 0 and skipped "no pairs", so the next
@@ -19,15 +20,13 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from ..context import StageContext
-from ..errors import BadInput
-from ..training.data import load_pairs
-from ..training.dpo import save_untrained, train_dpo
+from ..serve.context import StageContext
+from ..training.dpo_trainer import save_untrained, train_dpo
+from ..training.pair_dataset import load_pairs
+from .common import batch_size
 
 
-def _paths(value: Any) -> list[str]:
-    if value is None:
-        return []
+def _paths(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else [str(p) for p in value]
 
 
@@ -43,22 +42,19 @@ def _free() -> None:
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
-    recipe, inputs, outputs = payload["recipe"], payload["inputs"], payload["outputs"]
-    models = payload.get("models") or {}
+    recipe, inputs, outputs, models = payload["recipe"], payload["inputs"], payload["outputs"], payload["models"]
     training = recipe["training"]
     dpo = training["dpo"]
-    scale = float(payload.get("options", {}).get("batch_scale", 1.0))
     ckpt_root = Path(outputs["checkpoints"])
-    metrics_path = outputs.get("metrics")
-    policy_start = models.get("generator") or models.get("policy")
-    if not policy_start:
-        raise BadInput("train: payload models.generator (the policy's start) is missing")
-
-    common = dict(dpo=dpo, model_cfg=recipe["model"], reference_model=training.get("reference_model", "initial"), batch_scale=scale, metrics_path=metrics_path, ctx=ctx)
+    policy_start = models["generator"]
+    common = dict(
+        dpo=dpo, model_cfg=recipe["model"], reference_model=training["reference_model"],
+        batch_size=batch_size(dpo["batch_size"], payload["options"]), metrics_path=outputs["metrics"], ctx=ctx,
+    )  # fmt: skip
     result_outputs: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
 
-    pairs = load_pairs(_paths(inputs.get("pairs")))
+    pairs = load_pairs(_paths(inputs["pairs"]))
     if pairs is None:
         ctx.log("train: no response pairs; the policy output is its start model unchanged", level="warning")
         result_outputs["policy"] = save_untrained(policy_start, outputs["policy"], dpo, recipe["model"])
@@ -73,12 +69,13 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     del pairs
     _free()
 
-    feedback = load_pairs(_paths(inputs.get("feedback_pairs"))) if training.get("train_reviser", True) else None
-    reviser_start = models.get("reviser")
-    if feedback is not None and reviser_start and outputs.get("reviser"):
+    feedback = load_pairs(_paths(inputs["feedback_pairs"])) if training["train_reviser"] else None
+    if feedback is not None:
+        # Full fine-tuning's reference for the reviser follows the same rule as the policy's,
+        # derived from its start spec (training/dpo_trainer.py).
         res = train_dpo(
-            feedback, start=reviser_start, out_dir=outputs["reviser"], checkpoint_dir=str(ckpt_root / "reviser"),
-            reference=models.get("reviser_reference"), model_name="reviser", **common,
+            feedback, start=models["reviser"], out_dir=outputs["reviser"], checkpoint_dir=str(ckpt_root / "reviser"),
+            reference=None, model_name="reviser", **common,
         )  # fmt: skip
         result_outputs["reviser"] = res["output"]
         metrics.update({f"reviser_{k}": v for k, v in res["metrics"].items()})

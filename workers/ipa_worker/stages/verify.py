@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..errors import BadInput
-from ..io import atomic_write_jsonl, read_jsonl
+from ..method.verifier import model_verify, rule_verify
 from ..prompts import load_template
 from ..seeding import stable_seed
-from ..verify import model_verify, rule_verify
-from ._shared import SeedImages, batch_size, seeds_by_id
+from ..serve.context import StageContext
+from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 
 def judge(
@@ -26,7 +26,7 @@ def judge(
     output: str,
 ) -> dict[str, Any]:
     """Verdict rows for `rows` (responses or revisions, the judged text under `text_key`)."""
-    recipe, options = payload["recipe"], payload.get("options", {})
+    recipe, options = payload["recipe"], payload["options"]
     cfg = recipe["verifier"]
     seeds = seeds_by_id(payload["inputs"]["seeds"])
     failed: list[dict[str, Any]] = []
@@ -41,7 +41,7 @@ def judge(
     if cfg["kind"] == "rule":
         for i, r in enumerate(known):
             ctx.check_cancelled()
-            v, reason = rule_verify(r[text_key], seeds[r["seed_id"]]["reference"], cfg.get("rule_mode", "auto"))
+            v, reason = rule_verify(r[text_key], seeds[r["seed_id"]]["reference"], cfg["rule_mode"])
             verdicts.append(_row(r, v, {c: None for c in ("entailed", "complete", "no_contradiction", "instruction_followed")}, reason, ""))
             ctx.progress(i + 1, len(known))
     elif cfg["kind"] == "model":
@@ -56,20 +56,16 @@ def judge(
             items.append({"images": imgs, "instruction": seed["instruction"], "response": r[text_key], "reference": seed["reference"]})
             judged.append(r)
 
-        def on_batch(done: int, total: int) -> None:
-            ctx.progress(done, total)
-            ctx.check_cancelled()
-
         if items:
             lm = ctx.models.get(payload["models"]["verifier"], recipe["model"])
             results = model_verify(
                 lm,
                 items,
                 template=load_template("verifier", cfg.get("template")),
-                max_new_tokens=int(cfg.get("max_new_tokens", 96)),
-                seed=stable_seed(payload["stage"], int(recipe.get("seed", 0)), payload.get("round"), payload.get("shard")),
+                max_new_tokens=int(cfg["max_new_tokens"]),
+                seed=stable_seed(payload["stage"], int(recipe["seed"]), payload["round"], payload["shard"]),
                 batch_size=batch_size(recipe["sampling"]["batch_size"], options),
-                on_batch=on_batch,
+                on_batch=batch_progress(ctx),
             )
             verdicts = [_row(r, res["verdict"], res["checks"], res["reason"], res["raw"]) for r, res in zip(judged, results)]
     else:

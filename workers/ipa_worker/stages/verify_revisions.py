@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import StageContext
-from ..io import read_jsonl
+from ..data.jsonl_io import read_jsonl
+from ..serve.context import StageContext
 from .verify import judge
 
 

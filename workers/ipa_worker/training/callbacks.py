@@ -8,7 +8,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from ..io import atomic_write_jsonl, read_jsonl
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 
 LOGGED = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "learning_rate")
 

@@ -1,0 +1,61 @@
+"""The contract zod owns (orchestrator/recipe), as the files `npm run contract` generates here.
+
+Python restates none of it: the recipe's defaults, the JSON Schemas of the recipe and the stage
+payload, and where each stage writes all come from these files, and a vitest test fails when
+they drift from the zod schemas. Never edit the JSON files by hand.
+
+Stdlib only: the protocol server may import this before anything heavy.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> Any:
+    return json.loads((HERE / name).read_text(encoding="utf-8"))
+
+
+def recipe_schema() -> dict[str, Any]:
+    """JSON Schema of a validated recipe (`recipe.json`): every defaulted field is required."""
+    return copy.deepcopy(_load("recipe.schema.json"))
+
+
+def payload_schema() -> dict[str, Any]:
+    """JSON Schema of a `stage` request's params (the StagePayload Node sends in `configure`)."""
+    return copy.deepcopy(_load("stage_payload.schema.json"))
+
+
+def recipe_defaults() -> dict[str, Any]:
+    """A complete recipe with every default filled in (`name` and `model.base` are placeholders)."""
+    return copy.deepcopy(_load("recipe_defaults.json"))
+
+
+def schema_defaults(*path: str) -> dict[str, Any]:
+    """The defaults the recipe schema declares for the fields of the object at `path`.
+
+    `path` names properties from the recipe's root; "[]" steps into an array's items:
+    `schema_defaults("data", "sources", "[]")` is `{"format": "jsonl", "weight": 1}`.
+    """
+    node = _load("recipe.schema.json")
+    for step in path:
+        node = node["items"] if step == "[]" else node["properties"][step]
+    return {k: copy.deepcopy(v["default"]) for k, v in node["properties"].items() if "default" in v}
+
+
+def stage_paths() -> dict[str, dict[str, str]]:
+    """Each Python stage's output path templates, relative to the run directory, with the format
+    fields `{round}` and `{shard:03d}` (orchestrator/plan/paths.ts `stageOutputs`)."""
+    return copy.deepcopy(_load("stage_paths.json"))
+
+
+def stage_outputs(stage: str, round: int, shard: int) -> dict[str, str]:  # noqa: A002 - the payload's name
+    """The outputs of one job of `stage`, by name, relative to the run directory."""
+    return {name: template.format(round=round, shard=shard) for name, template in _load("stage_paths.json")[stage].items()}

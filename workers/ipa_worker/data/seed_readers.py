@@ -1,0 +1,117 @@
+"""Reading seed sources row by row: jsonl, parquet (file or folder), hf (`datasets.save_to_disk`
+folder), sharegpt/LLaVA JSON.
+
+Each reader yields `(line, raw row dict | RowError)`: a row that cannot even be decoded becomes
+a RowError for that line, so the caller rejects it and goes on; only an unreadable source as a
+whole is a BadInput.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import BadInput
+from .seed_rows import RowError
+
+
+def _read_jsonl(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
+    with open(path, "rb") as fh:
+        count = 0
+        for line_no, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            if limit is not None and count >= limit:
+                return
+            count += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield line_no, RowError(f"text is not valid UTF-8 (byte {exc.start})")
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield line_no, RowError(f"invalid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            yield line_no, row if isinstance(row, dict) else RowError("row is not a JSON object")
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+        if not files:
+            raise BadInput(f"parquet source {path} contains no .parquet files")
+        return files
+    return [path]
+
+
+def _read_parquet(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
+    import pyarrow.parquet as pq
+
+    line = 0
+    for f in _parquet_files(path):
+        try:
+            pf = pq.ParquetFile(f)
+        except Exception as exc:  # pyarrow raises several types for unreadable files
+            raise BadInput(f"cannot read parquet file {f}: {exc}") from exc
+        for batch in pf.iter_batches(batch_size=256):
+            for row in batch.to_pylist():
+                if limit is not None and line >= limit:
+                    return
+                line += 1
+                yield line, row
+
+
+def _read_hf(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
+    import datasets
+
+    try:
+        ds = datasets.load_from_disk(str(path))
+    except Exception as exc:  # datasets raises FileNotFoundError and its own errors
+        raise BadInput(f"cannot load HF dataset from {path}: {exc}") from exc
+    if isinstance(ds, datasets.DatasetDict):
+        split = "train" if "train" in ds else sorted(ds)[0]
+        ds = ds[split]
+    # Keep images as {"bytes", "path"}: we validate and store them ourselves.
+    for name, feature in ds.features.items():
+        if isinstance(feature, datasets.Image):
+            ds = ds.cast_column(name, datasets.Image(decode=False))
+        elif isinstance(feature, (datasets.Sequence, datasets.List)) and isinstance(getattr(feature, "feature", None), datasets.Image):
+            ds = ds.cast_column(name, type(feature)(datasets.Image(decode=False)))
+    n = len(ds) if limit is None else min(limit, len(ds))
+    for i in range(n):
+        yield i + 1, ds[i]
+
+
+def _strip_image_tokens(text: str) -> str:
+    return "\n".join(line for line in text.replace("<image>", "\n").split("\n") if line.strip()).strip()
+
+
+def _read_sharegpt(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
+    try:
+        items = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"sharegpt source {path} is not a UTF-8 JSON file: {exc}") from exc
+    if not isinstance(items, list):
+        raise BadInput(f"sharegpt source {path} must be a JSON list of conversations")
+    for i, item in enumerate(items[:limit] if limit is not None else items, start=1):
+        if not isinstance(item, dict):
+            yield i, RowError("conversation is not a JSON object")
+            continue
+        turns = item.get("conversations") or item.get("messages") or []
+        human = next((k for k, t in enumerate(turns) if isinstance(t, dict) and t.get("from", t.get("role")) in ("human", "user")), None)
+        if human is None:
+            yield i, RowError("conversation has no human turn")
+            continue
+        answer = next(
+            (t for t in turns[human + 1 :] if isinstance(t, dict) and t.get("from", t.get("role")) in ("gpt", "assistant")), None
+        )
+        row = {k: v for k, v in item.items() if k not in ("conversations", "messages")}
+        row["instruction"] = _strip_image_tokens(str(turns[human].get("value", turns[human].get("content", "")) or ""))
+        row["reference"] = None if answer is None else answer.get("value", answer.get("content"))
+        yield i, row
+
+
+READERS = {"jsonl": _read_jsonl, "parquet": _read_parquet, "hf": _read_hf, "sharegpt": _read_sharegpt}

@@ -1,0 +1,1 @@
+"""Evaluation: the built-in benchmark evaluator and the lmms-eval adapter."""

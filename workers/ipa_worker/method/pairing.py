@@ -1,0 +1,211 @@
+"""Preference pairs from one seed's verified responses and refinements (pure functions, no torch).
+
+chosen = a verified text (a response or a refinement with v=1); rejected = a failed *response* of
+the same seed (refinements are the reviser's text, not the generator's, so they never serve as
+rejected). With `closest`, the rejected is the response a passing refinement came from, else the
+failed response with the smallest word edit distance to the chosen text: pairs then differ in
+whether the instruction is fulfilled, not in wording.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable
+
+from ..contract import recipe_defaults
+from ..seeding import stable_seed
+from ..textdist import edit_distance
+
+# What a caller leaves out is the recipe's default (pairs.*, seed), from the contract.
+_DEFAULTS = recipe_defaults()
+_PAIRS = _DEFAULTS["pairs"]
+
+
+def word_edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance over whitespace-separated words (cheap on long texts, ignores spacing)."""
+    return edit_distance(a.split(), b.split())
+
+
+def user_prompt(text: str, n_images: int) -> list[dict[str, Any]]:
+    """A TRL conversational prompt: image placeholders first, then the text."""
+    content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
+    content.append({"type": "text", "text": text})
+    return [{"role": "user", "content": content}]
+
+
+def assistant(text: str) -> list[dict[str, Any]]:
+    return [{"role": "assistant", "content": [{"type": "text", "text": text}]}]
+
+
+def _verdict_map(verdicts: list[dict[str, Any]]) -> dict[str, int]:
+    return {v["sample_id"]: int(v["verdict"]) for v in verdicts}
+
+
+def candidates(
+    responses: list[dict[str, Any]],
+    verdicts: list[dict[str, Any]],
+    revisions: list[dict[str, Any]] | None = None,
+    revision_verdicts: list[dict[str, Any]] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(chosen candidates, rejected candidates) of one seed: `{id, text, source}` each.
+
+    A response without a verdict is neither (its verify job failed on it); a refinement passes
+    only with an explicit v=1.
+    """
+    vmap = _verdict_map(verdicts)
+    rmap = _verdict_map(revision_verdicts or [])
+    chosen, rejected = [], []
+    for r in sorted(responses, key=lambda r: r["sample_id"]):
+        v = vmap.get(r["sample_id"])
+        if v == 1:
+            chosen.append({"id": r["sample_id"], "text": r["response"], "source": None})
+        elif v == 0:
+            rejected.append({"id": r["sample_id"], "text": r["response"], "source": None})
+    for rev in sorted(revisions or [], key=lambda r: r["sample_id"]):
+        if rmap.get(rev["sample_id"]) == 1:
+            chosen.append({"id": rev["sample_id"], "text": rev["refined"], "source": rev["source_sample_id"]})
+    return chosen, rejected
+
+
+def select_pairs(
+    chosen: list[dict[str, Any]],
+    rejected: list[dict[str, Any]],
+    *,
+    max_pairs: int,
+    rejected_choice: str = _PAIRS["rejected_choice"],
+    rng: random.Random | None = None,
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Up to `max_pairs` (chosen, rejected) with distinct texts, best first.
+
+    closest: a refinement paired with its own source comes first, then pairs by increasing word
+    edit distance (ties by ids, so the result is deterministic); random: a shuffle by `rng`.
+    Pairs whose two texts are equal, or that repeat a (chosen, rejected) text pair, are dropped.
+    """
+    combos = [(c, r) for c in chosen for r in rejected]
+    if rejected_choice == "random":
+        combos.sort(key=lambda cr: (cr[0]["id"], cr[1]["id"]))
+        (rng or random.Random(0)).shuffle(combos)
+    elif rejected_choice == "closest":
+        combos.sort(
+            key=lambda cr: (
+                0 if cr[0]["source"] is not None and cr[0]["source"] == cr[1]["id"] else 1,
+                word_edit_distance(cr[0]["text"], cr[1]["text"]),
+                cr[0]["id"],
+                cr[1]["id"],
+            )
+        )
+    else:
+        raise ValueError(f"unknown rejected_choice {rejected_choice!r}")
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    seen: set[tuple[str, str]] = set()
+    for c, r in combos:
+        key = (c["text"].strip(), r["text"].strip())
+        if key[0] == key[1] or key in seen or not key[0]:
+            continue
+        seen.add(key)
+        out.append((c, r))
+        if len(out) >= max_pairs:
+            break
+    return out
+
+
+def response_pairs(
+    seed: dict[str, Any],
+    responses: list[dict[str, Any]],
+    verdicts: list[dict[str, Any]],
+    revisions: list[dict[str, Any]] | None = None,
+    revision_verdicts: list[dict[str, Any]] | None = None,
+    *,
+    round: int,  # noqa: A002 - the row field's name
+    max_pairs: int = _PAIRS["max_pairs_per_seed"],
+    rejected_choice: str = _PAIRS["rejected_choice"],
+    run_seed: int = _DEFAULTS["seed"],
+) -> list[dict[str, Any]]:
+    """Pair rows (docs/ARCHITECTURE.md, TRL conversational preference format) for one seed."""
+    chosen, rejected = candidates(responses, verdicts, revisions, revision_verdicts)
+    rng = random.Random(stable_seed("pairs", run_seed, round, seed["id"]))
+    picked = select_pairs(chosen, rejected, max_pairs=max_pairs, rejected_choice=rejected_choice, rng=rng)
+    return [
+        {
+            "id": f"r{round}/{c['id']}~{r['id']}",
+            "seed_id": seed["id"],
+            "round": round,
+            "images": list(seed["images"]),
+            "prompt": user_prompt(seed["instruction"], len(seed["images"])),
+            "chosen": assistant(c["text"]),
+            "rejected": assistant(r["text"]),
+            "chosen_id": c["id"],
+            "rejected_id": r["id"],
+        }
+        for c, r in picked
+    ]
+
+
+def feedback_pairs(
+    seed: dict[str, Any],
+    responses: list[dict[str, Any]],
+    revisions: list[dict[str, Any]],
+    revision_verdicts: list[dict[str, Any]],
+    *,
+    round: int,  # noqa: A002
+    feedback_prompt: Callable[[dict[str, Any], str], str],
+    max_pairs: int = _PAIRS["max_pairs_per_seed"],
+) -> list[dict[str, Any]]:
+    """Reviser pairs: feedback whose refinement passed (chosen) vs feedback whose refinement failed.
+
+    Each revision has its own source response, so the two feedbacks answered slightly different
+    prompts; the pair's prompt is the chosen feedback's (`feedback_prompt(seed, source response)`),
+    and the rejected is the failing feedback whose source response is closest to the chosen's
+    source, so that prompt fits it as well as possible.
+    """
+    rmap = _verdict_map(revision_verdicts)
+    text_of = {r["sample_id"]: r["response"] for r in responses}
+    good, bad = [], []
+    for rev in sorted(revisions, key=lambda r: r["sample_id"]):
+        v = rmap.get(rev["sample_id"])
+        if v is None or not str(rev.get("feedback", "")).strip():
+            continue
+        item = {"id": rev["sample_id"], "text": rev["feedback"], "source": rev["source_sample_id"]}
+        (good if v == 1 else bad).append(item)
+
+    def source_distance(g: dict[str, Any], b: dict[str, Any]) -> int:
+        return word_edit_distance(text_of.get(g["source"], ""), text_of.get(b["source"], ""))
+
+    combos = sorted(((g, b) for g in good for b in bad), key=lambda gb: (source_distance(*gb), gb[0]["id"], gb[1]["id"]))
+    rows, seen = [], set()
+    for g, b in combos:
+        key = (g["text"].strip(), b["text"].strip())
+        if key[0] == key[1] or key in seen:
+            continue
+        seen.add(key)
+        rows.append(
+            {
+                "id": f"r{round}/{g['id']}~{b['id']}",
+                "seed_id": seed["id"],
+                "round": round,
+                "images": list(seed["images"]),
+                "prompt": user_prompt(feedback_prompt(seed, text_of.get(g["source"], "")), len(seed["images"])),
+                "chosen": assistant(g["text"]),
+                "rejected": assistant(b["text"]),
+                "chosen_id": g["id"],
+                "rejected_id": b["id"],
+            }
+        )
+        if len(rows) >= max_pairs:
+            break
+    return rows
+
+
+def is_challenging(
+    verdicts: list[dict[str, Any]],
+    revision_verdicts: list[dict[str, Any]] | None = None,
+) -> bool:
+    """True when no response and no refinement of the seed passed."""
+    return not any(int(v["verdict"]) == 1 for v in list(verdicts) + list(revision_verdicts or []))
+
+
+def group_by_seed(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["seed_id"], []).append(r)
+    return out

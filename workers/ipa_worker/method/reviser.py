@@ -1,0 +1,71 @@
+"""The reviser pi_R: diagnostic feedback on a response, then a refined response from that feedback.
+
+The reference answer reaches the feedback prompt only in reference-guided rounds, and never the
+refinement prompt directly: the refinement must come from the feedback (the paper's round 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..prompts import load_template, render
+
+
+class Templates:
+    """The reviser's three templates, from recipe overrides (`reviser.*_template`) or the packaged ones."""
+
+    def __init__(self, reviser_cfg: dict[str, Any] | None = None):
+        cfg = reviser_cfg or {}
+        self.feedback = load_template("feedback", cfg.get("feedback_template"))
+        self.feedback_reference = load_template("feedback_reference", cfg.get("reference_feedback_template"))
+        self.refine = load_template("refine", cfg.get("refine_template"))
+
+
+def feedback_prompt(templates: Templates, instruction: str, response: str, reference: str | None = None) -> str:
+    """The feedback prompt; with `reference` (reference-guided rounds) the template that shows r_ref."""
+    if reference is None:
+        return render(templates.feedback, instruction=instruction, response=response)
+    return render(templates.feedback_reference, instruction=instruction, response=response, reference=reference)
+
+
+def refine_prompt(templates: Templates, instruction: str, response: str, feedback: str) -> str:
+    return render(templates.refine, instruction=instruction, response=response, feedback=feedback)
+
+
+def revise(
+    lm,
+    items: list[dict[str, Any]],
+    *,
+    templates: Templates,
+    reference_guided: bool,
+    temperature: float,
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> list[dict[str, str]]:
+    """Feedback then refinement for each item `{images, instruction, response, reference}`.
+
+    Two batched passes (all feedback, then all refinements), so each `generate` call batches
+    across items. Returns `{feedback, refined}` per item; `on_batch` sees progress over both passes.
+    """
+    from ..models.generation import generate, user_messages
+
+    n = len(items)
+
+    def prompt(it: dict[str, Any], text: str) -> dict[str, Any]:
+        return {"images": it["images"], "messages": user_messages(text, len(it["images"]))}
+
+    def progress(offset: int) -> Callable[[int, int], None] | None:
+        return None if on_batch is None else (lambda done, _total: on_batch(offset + done, 2 * n))
+
+    fb_prompts = [
+        prompt(it, feedback_prompt(templates, it["instruction"], it["response"], it["reference"] if reference_guided else None))
+        for it in items
+    ]
+    kw = {"temperature": temperature, "top_p": 1.0, "max_new_tokens": max_new_tokens, "batch_size": batch_size}
+    feedbacks = [o["text"] for o in generate(lm, fb_prompts, seed=seed, on_batch=progress(0), **kw)]
+    ref_prompts = [prompt(it, refine_prompt(templates, it["instruction"], it["response"], fb)) for it, fb in zip(items, feedbacks)]
+    # A different seed for the second pass, so its sampling noise is not a replay of the first's.
+    refined = [o["text"] for o in generate(lm, ref_prompts, seed=seed + 1, on_batch=progress(n), **kw)]
+    return [{"feedback": fb, "refined": rf} for fb, rf in zip(feedbacks, refined)]

@@ -1,0 +1,247 @@
+"""The verifier pi_V: a rule match for short answers, or a model judging four checks from a prompt.
+
+Both return a binary verdict; the model verifier's output is parsed leniently because small or
+untuned models rarely keep to the requested format, and an unparseable answer counts as a fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any, Callable
+
+from ..prompts import load_template, render
+
+CHECKS = ("entailed", "complete", "no_contradiction", "instruction_followed")
+
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+NUMBER_WORDS: dict[str, int] = {w: i for i, w in enumerate(_UNITS)} | _TENS | {"hundred": 100}
+ARTICLES = {"a", "an", "the"}
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def _words_to_digits(tokens: list[str]) -> list[str]:
+    """'twenty one' / 'twenty-one' (already split) -> '21'; 'three' -> '3'."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t in _TENS and i + 1 < len(tokens) and tokens[i + 1] in NUMBER_WORDS and NUMBER_WORDS[tokens[i + 1]] < 10:
+            out.append(str(_TENS[t] + NUMBER_WORDS[tokens[i + 1]]))
+            i += 2
+            continue
+        out.append(str(NUMBER_WORDS[t]) if t in NUMBER_WORDS else t)
+        i += 1
+    return out
+
+
+def normalize_tokens(text: str) -> list[str]:
+    """Lower case, punctuation and articles dropped, number words as digits, split on whitespace."""
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
+    # Keep a decimal point between digits; every other non-word character separates words.
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
+    text = re.sub(r"[^\w.\-]+|_", " ", text)
+    text = re.sub(r"(?<![\d])-|-(?![\d])", " ", text)  # hyphens split words; a leading minus stays on a number
+    tokens = [t for t in text.split() if t not in ARTICLES]
+    return _words_to_digits(tokens)
+
+
+def normalize(text: str) -> str:
+    return " ".join(normalize_tokens(text))
+
+
+def _as_number(token: str) -> float | None:
+    return float(token) if _NUMBER.match(token) else None
+
+
+def resolve_mode(reference: str, mode: str) -> str:
+    """auto: numeric when the reference is one number, contains for <= 3 words, else exact."""
+    if mode != "auto":
+        return mode
+    tokens = normalize_tokens(reference)
+    if len(tokens) == 1 and _as_number(tokens[0]) is not None:
+        return "numeric"
+    return "contains" if len(tokens) <= 3 else "exact"
+
+
+def rule_verify(response: str, reference: str, mode: str = "auto") -> tuple[int, str]:
+    """(verdict 0|1, reason) for `response` against `reference` by normalised matching.
+
+    exact: equal after normalisation; contains: the reference's words appear contiguously in the
+    response; numeric: the response names exactly one distinct number and it equals the reference
+    ("3 or 4" fails: a hedge is not an answer).
+    """
+    if mode not in ("auto", "exact", "contains", "numeric"):
+        raise ValueError(f"unknown rule mode {mode!r}")
+    used = resolve_mode(reference, mode)
+    resp, ref = normalize_tokens(response), normalize_tokens(reference)
+    if not ref:
+        return 0, f"{used}: empty reference"
+    if used == "exact":
+        ok = resp == ref
+        return int(ok), f"exact: {'equal' if ok else 'differs'} after normalisation"
+    if used == "contains":
+        n = len(ref)
+        ok = any(resp[i : i + n] == ref for i in range(len(resp) - n + 1))
+        return int(ok), f"contains: reference {'found' if ok else 'not found'} in response"
+    target = _as_number(ref[0]) if len(ref) == 1 else None
+    if target is None:
+        return 0, "numeric: reference is not a number"
+    values = {v for v in (_as_number(t) for t in resp) if v is not None}
+    if not values:
+        return 0, "numeric: no number in response"
+    if len(values) > 1:
+        return 0, f"numeric: several numbers in response ({', '.join(f'{v:g}' for v in sorted(values))})"
+    got = values.pop()
+    ok = abs(got - target) <= 1e-6 * max(1.0, abs(target))
+    return int(ok), f"numeric: response {got:g} {'=' if ok else '!='} reference {target:g}"
+
+
+# ---- parsing the model verifier's output ------------------------------------------------------
+
+_YES = {"1", "yes", "y", "true", "pass", "passed", "correct", "accept", "accepted", "valid", "ok", "right"}
+_NO = {"0", "no", "n", "false", "fail", "failed", "incorrect", "reject", "rejected", "invalid", "wrong"}
+_VALUE = r"(1|0|yes|no|true|false|pass(?:ed)?|fail(?:ed)?|incorrect|correct|accept(?:ed)?|reject(?:ed)?|invalid|valid|wrong|right|ok)\b"
+# "verdict", "final verdict is", "**Verdict** -", "VERDICT：" ... then a value; "1/0" (the template echoed) is skipped.
+_VERDICT_RE = re.compile(r"verdict\**\s*(?:is\s*)?[:=\-–—]*\s*\**\s*" + _VALUE + r"(?!\s*/\s*[01])(?!\s+if\b)", re.IGNORECASE)
+_CHECK_KEYS = {
+    "entailed": "entailed", "entailment": "entailed", "entails": "entailed",
+    "complete": "complete", "completeness": "complete",
+    "no_contradiction": "no_contradiction", "no contradiction": "no_contradiction", "contradiction": "contradiction",
+    "instruction_followed": "instruction_followed", "instruction followed": "instruction_followed",
+    "instruction_following": "instruction_followed", "instruction following": "instruction_followed",
+}
+_CHECK_RE = re.compile(
+    r"(no[ _]contradiction|contradiction|instruction[ _]follow(?:ed|ing)|entailed|entailment|entails|completeness|complete)\**\s*[:=\-–—]+\s*\**\s*"
+    + _VALUE,
+    re.IGNORECASE,
+)
+_REASON_RE = re.compile(r"reason\**\s*[:=\-–—]+\s*(.+)", re.IGNORECASE)
+
+
+def _truth(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        v = value.strip().strip(".*").lower()
+        if v in _YES:
+            return True
+        if v in _NO:
+            return False
+    return None
+
+
+def _from_json(text: str) -> tuple[int | None, dict[str, bool | None], str | None] | None:
+    """The last JSON object in the text that carries a verdict or checks, if any."""
+    found = None
+    for m in re.finditer(r"\{[^{}]*\}", text, re.DOTALL):
+        try:
+            obj = json.loads(m.group(0))
+        except ValueError:
+            continue
+        if not isinstance(obj, dict):
+            continue
+        low = {str(k).lower().strip(): v for k, v in obj.items()}
+        checks = {c: None for c in CHECKS}
+        for k, v in low.items():
+            key = _CHECK_KEYS.get(k.replace("-", "_")) or _CHECK_KEYS.get(k)
+            if key == "contradiction":
+                t = _truth(v)
+                checks["no_contradiction"] = None if t is None else not t
+            elif key:
+                checks[key] = _truth(v)
+        verdict_value = next((low[k] for k in ("verdict", "decision", "result", "pass", "label") if k in low), None)
+        t = _truth(verdict_value)
+        if t is None and not any(v is not None for v in checks.values()):
+            continue
+        reason = low.get("reason") or low.get("explanation")
+        found = (None if t is None else int(t), checks, str(reason) if reason else None)
+    return found
+
+
+def parse_verdict(text: str) -> tuple[int | None, dict[str, bool | None], str]:
+    """(verdict or None, the four checks (None when not stated), reason) from a verifier's output.
+
+    The last explicit verdict wins (models sometimes restate or correct themselves); without one,
+    four stated checks decide; a lone "1"/"yes" counts; otherwise the verdict is None, which
+    callers record as 0 with reason "unparseable".
+    """
+    text = unicodedata.normalize("NFKC", text or "")
+    checks: dict[str, bool | None] = {c: None for c in CHECKS}
+    reason_match = _REASON_RE.findall(text)
+    reason = reason_match[-1].strip() if reason_match else ""
+
+    js = _from_json(text)
+    if js is not None:
+        verdict, jchecks, jreason = js
+        checks.update({k: v for k, v in jchecks.items() if v is not None})
+        reason = jreason or reason
+
+    for key, value in _CHECK_RE.findall(text):
+        norm = _CHECK_KEYS.get(key.lower().replace("_", " ")) or _CHECK_KEYS.get(key.lower())
+        t = _truth(value)
+        if norm == "contradiction":
+            checks["no_contradiction"] = None if t is None else not t
+        elif norm:
+            checks[norm] = t
+
+    explicit = [_truth(v) for v in _VERDICT_RE.findall(text)]
+    explicit = [v for v in explicit if v is not None]
+    if explicit:
+        verdict: int | None = int(explicit[-1])
+    elif js is not None and js[0] is not None:
+        verdict = js[0]
+    elif all(checks[c] is not None for c in CHECKS):
+        verdict = int(all(checks[c] for c in CHECKS))
+        reason = reason or "derived from the four checks"
+    else:
+        lone = _truth(text.strip().splitlines()[-1]) if text.strip() else None
+        verdict = None if lone is None else int(lone)
+    if verdict is None:
+        return None, checks, "unparseable"
+    return verdict, checks, reason or text.strip()[:200]
+
+
+# ---- the model verifier ---------------------------------------------------------------------
+
+
+def verifier_prompt(template: str, instruction: str, response: str, reference: str) -> str:
+    return render(template, instruction=instruction, response=response, reference=reference)
+
+
+def model_verify(
+    lm,
+    items: list[dict[str, Any]],
+    *,
+    template: str | None = None,
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Judge each item `{images: [PIL], instruction, response, reference}` with the loaded model.
+
+    Greedy decoding: a judgement should not depend on a sampling draw. Returns per item
+    `{verdict: 0|1, checks, reason, raw}`; an unparseable output is verdict 0, reason "unparseable".
+    """
+    from ..models.generation import generate, user_messages
+
+    text = template if template is not None else load_template("verifier")
+    prompts = [
+        {
+            "images": it["images"],
+            "messages": user_messages(verifier_prompt(text, it["instruction"], it["response"], it["reference"]), len(it["images"])),
+        }
+        for it in items
+    ]
+    outs = generate(lm, prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, on_batch=on_batch)
+    results = []
+    for out in outs:
+        verdict, checks, reason = parse_verdict(out["text"])
+        results.append({"verdict": int(verdict or 0), "checks": checks, "reason": reason, "raw": out["text"]})
+    return results

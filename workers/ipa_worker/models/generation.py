@@ -1,0 +1,98 @@
+"""Batched generation with a loaded Qwen2-VL (chat prompts with images).
+
+Reproducibility: each batch seeds torch from (seed, batch index) right before `generate`, so the
+same prompts, seed and batch size give the same texts on the same device and software.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from ..seeding import stable_seed
+
+
+def user_messages(instruction: str, n_images: int = 1) -> list[dict[str, Any]]:
+    """One user turn in HF chat format: image placeholders first, then the instruction."""
+    content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
+    content.append({"type": "text", "text": instruction})
+    return [{"role": "user", "content": content}]
+
+
+def batch_seed(seed: int, batch_index: int) -> int:
+    """The torch seed used for batch `batch_index` of a `generate` call with `seed`."""
+    return stable_seed("generate", int(seed), int(batch_index), bits=62)
+
+
+def _eos_ids(lm) -> set[int]:
+    ids: set[int] = set()
+    for source in (getattr(lm.model, "generation_config", None), getattr(lm.model, "config", None)):
+        eos = getattr(source, "eos_token_id", None)
+        if eos is not None:
+            ids.update(eos if isinstance(eos, (list, tuple)) else [eos])
+    tok = lm.processor.tokenizer
+    for t in (tok.eos_token_id, tok.pad_token_id):
+        if t is not None:
+            ids.add(int(t))
+    return ids
+
+
+def generate(
+    lm,
+    prompts: list[dict[str, Any]],
+    *,
+    temperature: float,
+    top_p: float = 1.0,
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Answer each prompt `{"images": [PIL], "messages": [...]}`; returns `{"text", "num_tokens"}` per prompt.
+
+    temperature 0 is greedy decoding. `on_batch(done, total)` runs after each batch (progress,
+    cancellation). `num_tokens` counts generated tokens before the end-of-turn token.
+    """
+    import torch
+
+    processor, model = lm.processor, lm.model
+    tokenizer = processor.tokenizer
+    batch_size = max(1, int(batch_size))
+    eos = _eos_ids(lm)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos))
+    results: list[dict[str, Any]] = []
+    n_batches = math.ceil(len(prompts) / batch_size)
+    for b in range(n_batches):
+        batch = prompts[b * batch_size : (b + 1) * batch_size]
+        texts = [processor.apply_chat_template(p["messages"], tokenize=False, add_generation_prompt=True) for p in batch]
+        images = [img for p in batch for img in p.get("images", [])]
+        # Left padding keeps every prompt's last token at the end, where generation continues.
+        previous_side = tokenizer.padding_side
+        tokenizer.padding_side = "left"
+        try:
+            inputs = processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+        finally:
+            tokenizer.padding_side = previous_side
+        inputs = inputs.to(lm.device)
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        gen_kwargs: dict[str, Any] = {"max_new_tokens": int(max_new_tokens), "pad_token_id": pad_id}
+        if temperature and temperature > 0:
+            gen_kwargs.update(do_sample=True, temperature=float(temperature), top_p=float(top_p), top_k=0)
+        else:
+            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        torch.manual_seed(batch_seed(seed, b))  # also seeds CUDA
+        with torch.inference_mode():
+            out = model.generate(**inputs, **gen_kwargs)  # input_ids, attention_mask, pixel_values, image_grid_thw
+        new_tokens = out[:, inputs["input_ids"].shape[1] :].tolist()
+        for row in new_tokens:
+            n = len(row)
+            for i, t in enumerate(row):
+                if t in eos:
+                    n = i
+                    break
+            text = tokenizer.decode(row[:n], skip_special_tokens=True).strip()
+            results.append({"text": text, "num_tokens": n})
+        if on_batch is not None:
+            on_batch(len(results), len(prompts))
+    return results

@@ -1,0 +1,122 @@
+"""Bridge protocol, version 1: building outgoing messages and checking incoming ones.
+
+One JSON object per line (see docs/ARCHITECTURE.md, "Bridge protocol"). Outgoing messages are
+built here so every one carries `v`; incoming lines are checked here so the server only ever
+sees well-formed `request` and `cancel` messages.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import PROTOCOL_VERSION
+from ..errors import BadInput
+
+V = PROTOCOL_VERSION
+ERROR_TYPES = ("BadInput", "OutOfMemory", "Cancelled", "Internal")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class ProtocolError(BadInput):
+    """An incoming line is not a valid version-1 message; `id` is set when the line had one."""
+
+    def __init__(self, message: str, id: Any = None):
+        super().__init__(message)
+        self.id = id
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy and torch scalars/arrays show up in metrics; anything else is a bug in the caller.
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if hasattr(obj, "__fspath__"):
+        return obj.__fspath__()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+# One encoder for all messages: json.dumps with options would build a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default, allow_nan=False)
+
+
+def encode(msg: dict[str, Any]) -> bytes:
+    """One protocol line, newline-terminated and ASCII-escaped (so no byte can split a line).
+
+    NaN and infinities (a diverged loss) become null: JSON.parse on the Node side rejects them.
+    """
+    try:
+        text = _ENCODER.encode(msg)
+    except ValueError:
+        text = json.dumps(_finite(json.loads(json.dumps(msg, default=_json_default))), separators=(",", ":"))
+    return (text + "\n").encode("ascii")
+
+
+def ready(pid: int, versions: dict[str, str | None], devices: list[dict[str, Any]], backends: list[str]) -> dict[str, Any]:
+    return {"v": V, "type": "ready", "pid": pid, "versions": versions, "devices": devices, "backends": backends}
+
+
+def progress(id: Any, done: int, total: int, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"v": V, "type": "progress", "id": id, "done": done, "total": total, "metrics": metrics or {}}
+
+
+def log(id: Any, level: str, msg: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    if level not in LOG_LEVELS:
+        level = "info"
+    return {"v": V, "type": "log", "id": id, "level": level, "msg": msg, "fields": fields or {}}
+
+
+def result(id: Any, value: dict[str, Any] | None) -> dict[str, Any]:
+    return {"v": V, "type": "result", "id": id, "result": {} if value is None else value}
+
+
+def error(id: Any, type: str, message: str, traceback: str = "") -> dict[str, Any]:
+    if type not in ERROR_TYPES:
+        type = "Internal"
+    return {"v": V, "type": "error", "id": id, "error": {"type": type, "message": message, "traceback": traceback}}
+
+
+def _valid_id(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value != "")
+
+
+def parse(line: bytes | str) -> dict[str, Any]:
+    """Decode and check one incoming line: a `request` (params default to {}) or a `cancel`."""
+    try:
+        msg = json.loads(line)
+    except ValueError as exc:
+        raise ProtocolError(f"not JSON: {exc}") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("a message must be a JSON object")
+    id = msg.get("id")
+    id = id if _valid_id(id) else None
+    if msg.get("v") != V:
+        raise ProtocolError(f"unsupported protocol version {msg.get('v')!r} (this worker speaks {V})", id)
+    if id is None:
+        raise ProtocolError("missing or invalid id (a non-empty string or an integer)")
+    kind = msg.get("type")
+    if kind == "cancel":
+        return msg
+    if kind != "request":
+        raise ProtocolError(f"unknown message type {kind!r}", id)
+    if not isinstance(msg.get("method"), str) or not msg["method"]:
+        raise ProtocolError("a request needs a method name", id)
+    params = msg.get("params")
+    if params is None:
+        msg["params"] = {}
+    elif not isinstance(params, dict):
+        raise ProtocolError("params must be a JSON object", id)
+    return msg

@@ -1,0 +1,60 @@
+"""What the stage handlers share: seed rows by id and their images, batch sizes under OOM
+retries, and the progress callback batched work reports through."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..data.images import load_image
+from ..data.jsonl_io import read_jsonl
+from ..errors import BadInput
+from ..serve.context import StageContext
+
+
+def seeds_by_id(path: str) -> dict[str, dict[str, Any]]:
+    return {s["id"]: s for s in read_jsonl(path)}
+
+
+def optional_rows(inputs: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """Rows of an input that may be absent (revision off): a missing key or null reads as none."""
+    path = inputs.get(name)
+    return read_jsonl(path) if path else []
+
+
+def batch_size(base: int, options: dict[str, Any]) -> int:
+    """A recipe batch size scaled by options.batch_scale (halved after each CUDA OOM retry), at least 1."""
+    return max(1, int(int(base) * float(options["batch_scale"])))
+
+
+def batch_progress(ctx: StageContext) -> Callable[[int, int], None]:
+    """The `on_batch(done, total)` for batched work: report progress, then stop if cancelled."""
+
+    def on_batch(done: int, total: int) -> None:
+        ctx.progress(done, total)
+        ctx.check_cancelled()
+
+    return on_batch
+
+
+class SeedImages:
+    """Loads each seed's images once; a seed whose images fail is remembered with the reason."""
+
+    def __init__(self, recipe: dict[str, Any]):
+        self.max_bytes = int(recipe["data"]["max_image_bytes"])
+        self.max_side = int(recipe["data"]["max_image_side"])
+        self._cache: dict[str, list] = {}
+        self.errors: dict[str, str] = {}
+
+    def get(self, seed: dict[str, Any]) -> list | None:
+        sid = seed["id"]
+        if sid in self._cache:
+            return self._cache[sid]
+        if sid in self.errors:
+            return None
+        try:
+            images = [load_image(p, max_bytes=self.max_bytes, max_side=self.max_side) for p in seed["images"]]
+        except BadInput as exc:
+            self.errors[sid] = str(exc)
+            return None
+        self._cache[sid] = images
+        return images

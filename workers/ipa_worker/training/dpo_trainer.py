@@ -1,0 +1,173 @@
+"""DPO of a Qwen2-VL policy (or reviser) on preference pairs with TRL's DPOTrainer.
+
+The dataset has an `images` column, so DPOTrainer collates with its vision collator and
+`pixel_values` + `image_grid_thw` reach the model's forward (tests/test_dpo.py checks it).
+
+Reference model (what the policy is kept close to):
+- LoRA from a fresh adapter (adapters_from: initial): TRL disables the adapter, i.e. the start
+  model's base weights; "initial" and "round_start" are the same thing there.
+- LoRA continuing an adapter (start.adapter set): "round_start" keeps TRL's frozen copy of that
+  adapter (named "ref"); "initial" deletes that copy, so disabling adapters gives the base.
+- full fine-tuning: an explicit frozen model, loaded from `reference` when given, else from the
+  start spec (round_start) or the start base without adapter (initial).
+TRL refuses `precompute_ref_log_probs` for vision datasets; the recipe flag is then ignored with
+a log line (for LoRA no reference copy is held anyway).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..contract import recipe_defaults
+from ..errors import BadInput
+from .callbacks import MetricsCallback
+from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
+
+
+def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_size: int, max_steps: int | None = None, vision: bool = True):
+    from trl import DPOConfig
+
+    loss_types = dpo["loss_type"] if isinstance(dpo["loss_type"], list) else [dpo["loss_type"]]
+    return DPOConfig(
+        output_dir=checkpoint_dir,
+        beta=float(dpo["beta"]),
+        loss_type=loss_types,
+        loss_weights=[float(w) for w in dpo["loss_weights"]] if dpo.get("loss_weights") else None,
+        learning_rate=float(dpo["learning_rate"]),
+        num_train_epochs=float(dpo["epochs"]),
+        max_steps=int(max_steps) if max_steps else -1,
+        per_device_train_batch_size=int(batch_size),
+        gradient_accumulation_steps=int(dpo["grad_accum"]),
+        gradient_checkpointing=bool(dpo["gradient_checkpointing"]),
+        bf16=use_bf16(dpo["bf16"], device),
+        fp16=False,
+        precompute_ref_log_probs=bool(dpo["precompute_ref_log_probs"]) and not vision,
+        max_length=int(dpo["max_length"]),
+        save_strategy="steps",
+        save_steps=int(dpo["save_steps"]),
+        logging_steps=1,
+        report_to=[],
+        seed=int(dpo["seed"]),
+        data_seed=int(dpo["seed"]),
+        use_cpu=device == "cpu",
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        save_only_model=False,  # optimizer and scheduler state are needed to resume exactly
+    )
+
+
+def train_dpo(
+    dataset,
+    *,
+    start: dict[str, Any],
+    out_dir: str,
+    checkpoint_dir: str,
+    dpo: dict[str, Any],
+    model_cfg: dict[str, Any],
+    reference_model: str = recipe_defaults()["training"]["reference_model"],
+    reference: dict[str, Any] | None = None,
+    batch_size: int | None = None,
+    metrics_path: str | None = None,
+    model_name: str = "policy",
+    ctx: Any = None,
+    max_steps: int | None = None,
+    callbacks: list | None = None,
+) -> dict[str, Any]:
+    """Train on `dataset` (pairs with images), save the adapter (or full model) + processor to `out_dir`.
+
+    `batch_size` is the per-device batch (the train stage passes dpo.batch_size scaled down after
+    an OOM retry); None takes dpo.batch_size as it is. Resumes from the last `checkpoint-<step>`
+    under `checkpoint_dir` when one exists. Returns `{"output": {path, rows, sha256}, "metrics": {...}}`.
+    """
+    from trl import DPOTrainer
+
+    if reference_model not in ("initial", "round_start"):
+        raise BadInput(f"unknown training.reference_model {reference_model!r}")
+    full = bool(dpo["full_finetune"])
+    model, processor, device = load_trainable(start, model_cfg, merge_adapter=full)
+    vision = "images" in dataset.column_names
+    if dpo["precompute_ref_log_probs"] and vision and ctx is not None:
+        ctx.log("precompute_ref_log_probs ignored: TRL does not support it for vision datasets", level="warning")
+
+    ref_model, peft_config = None, None
+    if full:
+        freeze_vision(model)
+        ref_spec = reference or (start if reference_model == "round_start" else {"base": start["base"], "adapter": None})
+        ref_model, _, _ = load_trainable(ref_spec, model_cfg, merge_adapter=True)
+        ref_model.eval().requires_grad_(False)
+    elif not start["adapter"]:
+        peft_config = lora_config(dpo["lora"])
+
+    per_device = int(dpo["batch_size"]) if batch_size is None else batch_size
+    args = dpo_config(dpo, checkpoint_dir=checkpoint_dir, device=device, batch_size=per_device, max_steps=max_steps, vision=vision)
+    metrics_cb = MetricsCallback(metrics_path, model_name, ctx)
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=ref_model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=peft_config,
+        callbacks=[metrics_cb, *(callbacks or [])],
+    )
+    peft_cfgs = getattr(trainer.model, "peft_config", {})
+    if not full and start["adapter"] and reference_model == "initial" and "ref" in peft_cfgs:
+        trainer.model.delete_adapter("ref")
+        trainer.model.set_adapter("default")
+
+    resume = last_checkpoint(checkpoint_dir)
+    resumed_from = int(resume.rsplit("-", 1)[-1]) if resume else 0
+    out = trainer.train(resume_from_checkpoint=resume)
+
+    def write(tmp) -> None:
+        if full:
+            trainer.model.save_pretrained(tmp)
+        else:
+            trainer.model.save_pretrained(tmp, selected_adapters=["default"])
+        processor.save_pretrained(tmp)
+
+    record = publish_dir(out_dir, write)
+    metrics = summarize(metrics_cb.rows, model_name)
+    metrics.update(
+        steps=int(trainer.state.global_step),
+        resumed_from_step=resumed_from,
+        train_rows=len(dataset),
+        train_loss=float(out.training_loss) if out.training_loss is not None else None,
+        full_finetune=full,
+    )
+    return {"output": record, "metrics": metrics}
+
+
+def summarize(rows: list[dict[str, Any]], model_name: str) -> dict[str, Any]:
+    """Loss and reward statistics at the first and last logged step of `model_name`."""
+    mine = sorted((r for r in rows if r.get("model") == model_name), key=lambda r: r["step"])
+    if not mine:
+        return {"final_loss": None, "reward_accuracy_start": None, "reward_accuracy_end": None, "margin_start": None, "margin_end": None}
+    first, last = mine[0], mine[-1]
+    return {
+        "final_loss": last.get("loss"),
+        "reward_accuracy_start": first.get("rewards/accuracies"),
+        "reward_accuracy_end": last.get("rewards/accuracies"),
+        "margin_start": first.get("rewards/margins"),
+        "margin_end": last.get("rewards/margins"),
+    }
+
+
+def save_untrained(start: dict[str, Any], out_dir: str, dpo: dict[str, Any], model_cfg: dict[str, Any]) -> dict[str, Any]:
+    """The output of a training with no pairs: the start model unchanged, in the usual format.
+
+    LoRA: the start adapter, or a fresh one (its B matrices are zero, so it equals the base);
+    full fine-tuning: the start weights. The next round then loads it like any trained output.
+    """
+    full = bool(dpo["full_finetune"])
+    model, processor, _ = load_trainable(start, model_cfg, merge_adapter=full)
+    if not full and not start["adapter"]:
+        from peft import get_peft_model
+
+        model = get_peft_model(model, lora_config(dpo["lora"]))
+
+    def write(tmp) -> None:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+
+    return publish_dir(out_dir, write)

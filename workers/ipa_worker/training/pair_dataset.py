@@ -1,0 +1,46 @@
+"""Pair JSONL files -> a `datasets.Dataset` that TRL's DPOTrainer takes as a vision dataset.
+
+`images` becomes a list of `Image` features (paths, decoded to PIL lazily when a batch is
+collated), so memory stays small however many pairs there are; the presence of `images` is
+what makes DPOTrainer pick its vision collator (pixel_values + image_grid_thw).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..data.jsonl_io import iter_jsonl
+from ..errors import BadInput
+
+PAIR_COLUMNS = ("id", "images", "prompt", "chosen", "rejected")
+
+
+def read_pair_rows(paths: Iterable[str]) -> list[dict[str, Any]]:
+    """The rows of every existing pair file, with only the columns training needs."""
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        if not path or not Path(path).is_file():
+            raise BadInput(f"pair file not found: {path}")
+        for row in iter_jsonl(path):
+            missing = [c for c in ("images", "prompt", "chosen", "rejected") if c not in row]
+            if missing:
+                raise BadInput(f"{path}: pair row {row.get('id')} lacks {', '.join(missing)}")
+            rows.append({"id": str(row.get("id", len(rows))), **{c: row[c] for c in PAIR_COLUMNS[1:]}})
+    return rows
+
+
+def rows_to_dataset(rows: list[dict[str, Any]]):
+    """A Dataset of pair rows whose `images` column holds Image features (PIL on access)."""
+    from datasets import Dataset, Image, List
+
+    ds = Dataset.from_list(rows)
+    return ds.cast_column("images", List(Image()))
+
+
+def load_pairs(paths: Iterable[str]):
+    """Pair JSONL files -> Dataset (possibly empty: callers check len)."""
+    rows = read_pair_rows(paths)
+    if not rows:
+        return None
+    return rows_to_dataset(rows)

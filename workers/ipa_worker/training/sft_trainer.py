@@ -1,0 +1,108 @@
+"""SFT warm-up with TRL's SFTTrainer on the seeds' (image, instruction, reference) rows.
+
+Rows are conversational prompt/completion with an `images` column, so SFTTrainer uses its vision
+collator and the loss covers the reference answer only. The result is always a complete
+checkpoint (weights + processor) that `from_pretrained` loads: full fine-tuning saves the
+weights, LoRA is merged into them first, so later stages never need to know which was used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .callbacks import MetricsCallback
+from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
+
+
+def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
+    """Seed rows -> a Dataset of {images, prompt, completion} (images as Image features)."""
+    from datasets import Dataset, Image, List
+
+    from ..method.pairing import assistant, user_prompt
+
+    rows = [
+        {
+            "images": list(s["images"]),
+            "prompt": user_prompt(s["instruction"], len(s["images"])),
+            "completion": assistant(s["reference"]),
+        }
+        for s in seeds
+    ]
+    return Dataset.from_list(rows).cast_column("images", List(Image()))
+
+
+def train_sft(
+    dataset,
+    *,
+    start: dict[str, Any],
+    out_dir: str,
+    sft: dict[str, Any],
+    model_cfg: dict[str, Any],
+    checkpoint_dir: str,
+    max_length: int,
+    save_steps: int,
+    bf16: str,
+    seed: int,
+    batch_size: int,
+    metrics_path: str | None = None,
+    ctx: Any = None,
+) -> dict[str, Any]:
+    """Train, then publish a complete checkpoint + processor at `out_dir`; resumes from checkpoints.
+
+    `batch_size` is the per-device batch (warmup.sft.batch_size, scaled down after an OOM retry).
+    """
+    from trl import SFTConfig, SFTTrainer
+
+    full = bool(sft["full_finetune"])
+    model, processor, device = load_trainable(start, model_cfg, merge_adapter=True)
+    if full:
+        freeze_vision(model)
+    args = SFTConfig(
+        output_dir=checkpoint_dir,
+        num_train_epochs=float(sft["epochs"]),
+        learning_rate=float(sft["learning_rate"]),
+        per_device_train_batch_size=int(batch_size),
+        max_length=max_length,
+        gradient_checkpointing=False,
+        bf16=use_bf16(bf16, device),
+        fp16=False,
+        save_strategy="steps",
+        save_steps=int(save_steps),
+        logging_steps=1,
+        report_to=[],
+        seed=int(seed),
+        use_cpu=device == "cpu",
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    cb = MetricsCallback(metrics_path, "sft", ctx)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=None if full else lora_config(sft["lora"]),
+        callbacks=[cb],
+    )
+    resume = last_checkpoint(checkpoint_dir)
+    out = trainer.train(resume_from_checkpoint=resume)
+    trained = trainer.model if full else trainer.model.merge_and_unload()
+
+    def write(tmp) -> None:
+        trained.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+
+    record = publish_dir(out_dir, write)
+    losses = [r["loss"] for r in cb.rows if r.get("model") == "sft" and "loss" in r]
+    return {
+        "output": record,
+        "metrics": {
+            "steps": int(trainer.state.global_step),
+            "resumed_from_step": int(resume.rsplit("-", 1)[-1]) if resume else 0,
+            "train_rows": len(dataset),
+            "first_loss": losses[0] if losses else None,
+            "final_loss": losses[-1] if losses else None,
+            "train_loss": float(out.training_loss) if out.training_loss is not None else None,
+            "full_finetune": full,
+        },
+    }
