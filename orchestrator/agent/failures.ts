@@ -8,6 +8,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { PythonError, PythonProcessExited } from '../bridge/python-process.js';
 import { ContractError } from '../contract/contract-error.js';
 import type { Logger } from '../log.js';
+import { IntegrityError } from '../store/integrity.js';
 import type { JobDescriptor } from '../plan/stages.js';
 import type { RunStore } from '../store/run-store.js';
 
@@ -26,6 +27,11 @@ export interface FailureContext {
 /** Maps a failed try to what BullMQ should do: retry (plain Error) or give up (UnrecoverableError). */
 export async function classifyFailure(err: unknown, ctx: FailureContext): Promise<Error> {
   const { job, data, store, log } = ctx;
+  if (err instanceof IntegrityError) {
+    log.error({ err: err.message }, 'an input does not match its done record: the job fails for good');
+    store.appendLog(job.id ?? '', `IntegrityError: ${err.message}`);
+    return new UnrecoverableError(err.message);
+  }
   if (err instanceof ContractError) {
     log.error({ err: err.message }, 'contract violation: the job fails for good');
     store.appendLog(job.id ?? '', `ContractError: ${err.message}`);

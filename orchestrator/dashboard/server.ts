@@ -25,6 +25,8 @@ export interface DashboardOptions {
   token?: string;
   /** How often SSE streams look at the run directory; @defaultValue 1000 ms */
   pollMs?: number;
+  /** bull-board admin actions (retry, add, edit, remove, obliterate); needs `token`. @defaultValue false */
+  queueAdmin?: boolean;
 }
 
 export interface Dashboard {
@@ -43,7 +45,7 @@ function urlHost(host: string): string {
 /** Starts the server; rejects (`DashboardConfigError`) before binding when the host needs a token. */
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? '127.0.0.1';
-  checkBinding(host, opts.token);
+  checkBinding(host, opts.token, opts.queueAdmin);
 
   const conn = connect(opts.redisUrl);
   conn.on('error', () => undefined); // shown per request (workers route, bull-board), not fatal to the server
@@ -55,7 +57,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(authMiddleware({ token: opts.token }));
-  app.use(BOARD_PATH, queueBoard(queues));
+  app.use(BOARD_PATH, queueBoard(queues, { admin: opts.queueAdmin }));
   app.use(dashboardRoutes({ runsDir: opts.runsDir, workers, events }));
 
   const server: Server = await new Promise((resolve, reject) => {
