@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trustJob, UntrustedJob } from '../../orchestrator/agent/job-trust.js';
 import { buildPayload } from '../../orchestrator/agent/payload.js';
-import { jobId, type JobDescriptor } from '../../orchestrator/plan/stages.js';
+import { jobId, type JobDescriptor, type QueueKind } from '../../orchestrator/plan/stages.js';
 import { keys } from '../../orchestrator/queue/queues.js';
 import { IntegrityError } from '../../orchestrator/store/integrity.js';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
@@ -96,7 +96,7 @@ describe('trustJob checks', () => {
   it('accepts the jobs ipa submit queued and refuses every kind of forgery with its reason', async () => {
     h = await harness('trust-unit', tinyRecipe());
     const store = await h.submit();
-    const ctx = { redis: h.queues.connection, prefix: h.prefix, queue: 'prepare' as const };
+    const ctx = { redis: h.queues.connection, prefix: h.prefix, queue: 'prepare' as QueueKind };
     const d = (over: Partial<JobDescriptor> = {}): JobDescriptor => ({ runId: store.id, runDir: store.dir, round: 0, stage: 'prepare', shard: 0, ...over });
     const job = (data: JobDescriptor | Record<string, unknown>, id = jobId(data as JobDescriptor)) => ({ id, data });
 
