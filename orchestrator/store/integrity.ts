@@ -1,18 +1,21 @@
 /**
  * Integrity of a run directory, from its done records: every output a record names must be inside
  * the run directory, present, and match the sha256 the record holds (folders: the folder digest,
- * see digest.ts); a record must parse; a shard file no record names is stray (dropped in by hand
- * or left by a tool, never used). `ipa verify` lists all of it, `ipa status` the part that needs
+ * see digest.ts); a record must parse; a shard file that no record names and no unfinished job
+ * of the plan writes is stray (dropped in by hand or left by an earlier plan, never used). `ipa verify` lists all of it, `ipa status` the part that needs
  * no folder hashing, and the agent checks each job's inputs before they are used.
  */
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { ExitCode, IpaError } from '../errors.js';
-import { producerOf, SHARD_KINDS } from '../plan/paths.js';
+import { producerOf, roundDir, SHARD_KINDS, stageOutputs } from '../plan/paths.js';
+import { flattenPlan, planPreparation, planRound, roundCount } from '../plan/planner.js';
 import { jobId } from '../plan/stages.js';
 import { realPath, staysInside } from '../real-path.js';
 import { RunDamaged } from './damage.js';
 import { fileDigest, FolderEntryError, folderDigest } from './digest.js';
+import type { Recipe } from '../recipe/schema.js';
+import { shardCount } from './manifest.js';
 import type { DoneRecord, OutputRecord, RunStore } from './run-store.js';
 
 export type DamageKind = 'run-file' | 'unreadable-record' | 'outside-run' | 'missing-output' | 'hash-mismatch' | 'stray-file';
@@ -124,6 +127,25 @@ function dataFiles(store: RunStore): string[] {
 }
 
 /**
+ * Files a planned job that has not finished will write: a file there is not stray (the job's
+ * record follows its rename, and computing the job overwrites whatever is there). `advance`
+ * writes the next round's seed shards, however many; a round not opened yet will be planned
+ * afresh, so everything under its folder waits for its jobs.
+ */
+function pendingOutputs(store: RunStore, recipe: Recipe): { files: Set<string>; dirs: string[] } {
+  const files = new Set<string>();
+  const dirs: string[] = [];
+  const nodes = flattenPlan(planPreparation(recipe, store.id));
+  for (let r = 1; r <= roundCount(recipe); r++) nodes.push(...flattenPlan(planRound(recipe, store.id, r, shardCount(store, r))));
+  for (const n of nodes) {
+    if (store.doneRecord(jobId({ runId: store.id, ...n }))) continue;
+    if (n.stage === 'advance') dirs.push(realPath(store.abs(roundDir(n.round + 1))));
+    else for (const rel of Object.values(stageOutputs(n.stage, n.round, n.shard))) files.add(realPath(store.abs(rel)));
+  }
+  return { files, dirs };
+}
+
+/**
  * Everything wrong in the run directory, in a stable order. A damaged run.json or recipe.json is
  * reported alone: without them nothing else can be read.
  */
@@ -155,8 +177,11 @@ export function scanRun(store: RunStore, opts: ScanOptions = {}): Damage[] {
       if (d) damage.push(d);
     }
   }
+  const pending = pendingOutputs(store, store.recipe());
   for (const f of dataFiles(store)) {
-    if (!recorded.has(realPath(f))) damage.push({ kind: 'stray-file', file: f, reason: 'no done record names this file: it is never used (a job writing it may have been stopped, or it was added by hand)' });
+    const real = realPath(f);
+    if (recorded.has(real) || pending.files.has(real) || pending.dirs.some((d) => real.startsWith(d + sep))) continue;
+    damage.push({ kind: 'stray-file', file: f, reason: 'no done record names this file and no job of the plan writes it: it is never used (added by hand, or left by an earlier plan)' });
   }
   return damage;
 }

@@ -61,3 +61,12 @@ export function jobInputPaths(store: RunStore, recipe: Recipe, stage: Stage, rou
   if (stage === 'report') return [];
   return [...Object.values(stageInputs(store, recipe, stage, round, shard)).flat(), ...modelPaths(jobModels(store, recipe, stage, round))];
 }
+
+/** The pair files of every finished `pair` job, in round then shard order: what `ipa export` writes out. */
+export function recordedPairFiles(store: RunStore, kind: 'pairs' | 'feedback_pairs'): string[] {
+  return store
+    .doneRecords()
+    .filter((r) => r.stage === 'pair' && r.outputs[kind])
+    .sort((a, b) => a.round - b.round || a.shard - b.shard)
+    .map((r) => r.outputs[kind].path);
+}

@@ -8,10 +8,15 @@ export const command: Command = {
   help: `Usage: ipa list [--json] [--runs-dir DIR]\n\n${COMMON_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {}, false);
-    const runs = RunStore.list(runsDir(values));
-    if (values.json) console.log(JSON.stringify(runs, null, 2));
+    // A run whose run.json cannot be read is listed with the reason; the others as usual.
+    const runs = RunStore.listAll(runsDir(values));
+    if (values.json) console.log(JSON.stringify(runs.map((r) => r.info ?? { id: r.id, damaged: r.damaged }), null, 2));
     else if (!runs.length) console.log(`no runs under ${runsDir(values)}`);
-    else for (const r of runs) console.log(`${r.id.padEnd(40)} ${r.state.padEnd(10)} rounds ${r.rounds}  created ${r.created_at}`);
+    else
+      for (const r of runs) {
+        if (r.info) console.log(`${r.id.padEnd(40)} ${r.info.state.padEnd(10)} rounds ${r.info.rounds}  created ${r.info.created_at}`);
+        else console.log(`${r.id.padEnd(40)} ${'damaged'.padEnd(10)} ${r.damaged}`);
+      }
     return ExitCode.ok;
   },
 };

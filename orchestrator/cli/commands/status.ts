@@ -1,7 +1,9 @@
+import { scanRun } from '../../store/integrity.js';
 import { buildManifest } from '../../store/manifest.js';
 import { roundResults, resultsTable } from '../../report/results.js';
 import { ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, findRun, parse } from '../context.js';
+import { damageLines, damageSummary } from '../damage-report.js';
 import { renderStatus } from '../render.js';
 
 export const command: Command = {
@@ -10,7 +12,9 @@ export const command: Command = {
   help: `Usage: ipa status RUN [--json]
 
 Reads the run directory (works without Redis). --json prints the manifest:
-{ run: {id, state, ...}, rounds: [{round, shards, stages: [{stage, jobs, done, attempts, rows, ...}], eval}], jobs: {...}, totals, results: [...] }
+{ run: {id, state, ...}, rounds: [{round, shards, stages: [{stage, jobs, done, attempts, rows, ...}], eval}], jobs: {...}, totals, results: [...], damage: [...] }
+Damage (unreadable records, outputs that no longer match their records, stray shard files) is
+listed after the status, and the exit code is then 3; model folders are checked by ipa verify.
 Examples:
   ipa status tiny-20261126
   ipa status runs/tiny-20261126-101500-ab12 --json | jq .totals
@@ -19,10 +23,18 @@ ${COMMON_HELP}`,
   async run(argv) {
     const { values, positionals } = parse(argv, {});
     const store = findRun(values, positionals[0]);
+    // Damage first: a run file that cannot be read ends here (exit 3); damaged outputs are listed
+    // after the status and also exit 3. Model folders are left to `ipa verify` (hashing them is slow).
+    store.info();
+    store.recipe();
+    const damage = scanRun(store, { folders: false });
     const m = buildManifest(store);
     const results = roundResults(store);
-    if (values.json) console.log(JSON.stringify({ ...m, results }, null, 2));
-    else console.log(`${renderStatus(m)}\n\n${resultsTable(results)}`);
-    return ExitCode.ok;
+    if (values.json) console.log(JSON.stringify({ ...m, results, damage }, null, 2));
+    else {
+      console.log(`${renderStatus(m)}\n\n${resultsTable(results)}`);
+      if (damage.length) console.log([`\ndamaged: ${damageSummary(damage)}`, ...damageLines(damage), `\`ipa resume ${store.id}\` computes them, and what was made from them, again; \`ipa verify ${store.id}\` also checks model folders.`].join('\n'));
+    }
+    return damage.length ? ExitCode.invalidInput : ExitCode.ok;
   },
 };
