@@ -20,6 +20,7 @@ import { jobLogger, rootLogger, type Logger } from '../log.js';
 import { FRESH_PROCESS_STAGES, QUEUE_KINDS, type JobDescriptor, type QueueKind } from '../plan/stages.js';
 import { connect } from '../queue/connection.js';
 import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
+import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import { advanceRound } from '../run/advance.js';
 import type { ControlMessage } from '../run/cancel.js';
 import { RunStore, type DoneRecord } from '../store/run-store.js';
@@ -49,6 +50,8 @@ export interface AgentOptions {
   maxStalledCount?: number;
   /** Extra environment for the Python processes (tests inject faults through it). */
   pythonEnv?: Record<string, string>;
+  /** Serve a Redis whose maxmemory-policy may evict keys (BullMQ then loses jobs). @defaultValue false */
+  allowEviction?: boolean;
   logger?: Logger;
   id?: string;
 }
@@ -95,6 +98,12 @@ export class WorkerAgent {
   private async init(): Promise<void> {
     const o = this.opts;
     this.redis = connect(o.redisUrl);
+    try {
+      await checkEvictionPolicy(this.redis, { allow: o.allowEviction });
+    } catch (err) {
+      await this.redis.quit().catch(() => undefined);
+      throw err;
+    }
     this.queues = new QueueSet(this.redis, o.prefix);
     this.info = {
       id: this.id,

@@ -37,14 +37,16 @@ export async function classifyFailure(err: unknown, ctx: FailureContext): Promis
     store.appendLog(job.id ?? '', `ContractError: ${err.message}`);
     return new UnrecoverableError(err.message);
   }
+  // Tracebacks and stderr go to the job's log only (logs/<job-id>.log): the agent's own lines
+  // reach a terminal, and one failure must not print a traceback there once per try.
   if (err instanceof PythonProcessExited) {
-    log.warn({ code: err.code, signal: err.signal, stderr: err.stderrTail }, 'python process died: the job will be retried');
+    log.warn({ code: err.code, signal: err.signal, log: store.logPath(job.id ?? '') }, 'python process died: the job will be retried');
     ctx.onProcessLost();
     if (store.info().state === 'cancelled') return new UnrecoverableError('run cancelled');
     return new Error(`python process exited (code ${err.code}, signal ${err.signal})`);
   }
   if (err instanceof PythonError) {
-    log.warn({ type: err.type, message: err.message, traceback: err.traceback }, 'stage failed');
+    log.warn({ type: err.type, message: err.message, log: store.logPath(job.id ?? '') }, 'stage failed');
     store.appendLog(job.id ?? '', `${err.type}: ${err.message}\n${err.traceback ?? ''}`);
     if (err.type === 'BadInput') return new UnrecoverableError(`bad input: ${err.message}`);
     if (err.type === 'Cancelled') return new UnrecoverableError('cancelled');
@@ -71,6 +73,11 @@ export function isFinalFailure(job: Job, err: Error): boolean {
  */
 export function failRunOf(job: Job, err: Error, store: RunStore): boolean {
   if (!isFinalFailure(job, err) || store.info().state === 'cancelled') return false;
-  store.setState('failed', { error: `${job.id}: ${err.message}` });
+  store.setState('failed', { error: failureMessage(job.id ?? '', err.message, store.logPath(job.id ?? '')) });
   return true;
+}
+
+/** What failed and where its log is: the run's final message (run.json `error`). */
+export function failureMessage(jobId: string, message: string, logPath: string): string {
+  return `${jobId}: ${message} (log: ${logPath})`;
 }

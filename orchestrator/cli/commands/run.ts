@@ -10,11 +10,12 @@ import { COMMON_HELP, parse, prefix, redisUrl, WORKER_TIMING_HELP, workerTiming,
 export const command: Command = {
   name: 'run',
   summary: 'Submit a recipe and wait for it, with an in-process worker when none is connected',
-  help: `Usage: ipa run RECIPE [--id ID] [--no-local-worker] [--lock-ms MS] [--stalled-ms MS] [--json]
+  help: `Usage: ipa run RECIPE [--id ID] [--no-local-worker] [--lock-ms MS] [--stalled-ms MS] [--allow-eviction] [--json]
 
 Without REDIS_URL/--redis-url a private redis-server is started on a free loopback port for the
 run's duration. When no worker is connected, an in-process worker serves every queue, so one
-command runs the whole recipe; --lock-ms and --stalled-ms set its BullMQ options. Prints
+command runs the whole recipe; --lock-ms and --stalled-ms set its BullMQ options. A given Redis
+that may evict keys is refused unless --allow-eviction (BullMQ would lose jobs). Prints
 progress, then the results table and the report's path.
 Exit code 0 when the run completed, 1 when it failed, 6 when cancelled.
 Examples:
@@ -25,14 +26,14 @@ ${WORKER_TIMING_HELP}
 
 ${COMMON_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'no-local-worker': { type: 'boolean', default: false }, ...workerTimingOptions });
+    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'no-local-worker': { type: 'boolean', default: false }, 'allow-eviction': { type: 'boolean', default: false }, ...workerTimingOptions });
     if (!positionals[0]) throw new CliError('missing RECIPE', ExitCode.usage);
-    const worker = workerTiming(values);
+    const worker = { ...workerTiming(values), allowEviction: values['allow-eviction'] };
     const { recipe } = loadRecipe(positionals[0]);
     const session = await LocalSession.open({ redisUrl: redisUrl(values), prefix: prefix(values), worker });
     if (session.privateRedis) console.error(`started a private redis-server on 127.0.0.1:${session.privateRedis.port}`);
     try {
-      const store = await submitRun({ recipe, recipeFile: positionals[0], queues: session.queues, id: values.id, runsDir: values['runs-dir'] });
+      const store = await submitRun({ recipe, recipeFile: positionals[0], queues: session.queues, id: values.id, runsDir: values['runs-dir'], allowEviction: values['allow-eviction'] });
       console.error(`run ${store.id} → ${store.dir}`);
       if (!values['no-local-worker'] && !(await session.hasWorkers())) {
         console.error('no worker connected: starting an in-process worker for every queue');

@@ -7,13 +7,14 @@ export const command: Command = {
   name: 'worker',
   summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
   help: `Usage: ipa worker [--queues q1,q2] [--gpu N] [--concurrency N] [--lock-ms MS]
-                  [--stalled-ms MS] [--max-stalled N] [--grace-ms MS]
+                  [--stalled-ms MS] [--max-stalled N] [--grace-ms MS] [--allow-eviction]
 
 Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
 models loaded; training runs in a fresh process. SIGTERM/SIGINT: stop taking jobs, finish the
 current one (up to --grace-ms), then exit. A dead worker's jobs go back to the queue once its
 lock (--lock-ms) has expired and another worker's stall check (every --stalled-ms) sees it;
-a job that stalls more than --max-stalled times fails.
+a job that stalls more than --max-stalled times fails. A Redis whose maxmemory-policy may evict
+keys is refused (exit code 4: BullMQ would lose jobs) unless --allow-eviction is given.
 Examples:
   ipa worker --queues sample,verify,revise --gpu 0 --concurrency 1
   ipa worker --queues train --gpu 1
@@ -34,6 +35,7 @@ ${COMMON_HELP}`,
         'max-stalled': { type: 'string' },
         'grace-ms': { type: 'string', default: '30000' },
         python: { type: 'string' },
+        'allow-eviction': { type: 'boolean', default: false },
       },
       false,
     );
@@ -54,6 +56,7 @@ ${COMMON_HELP}`,
       python: values.python,
       ...timing,
       maxStalledCount,
+      allowEviction: values['allow-eviction'],
     });
     console.error(`worker ${agent.id} serving ${queues.join(',')} (Ctrl-C to stop)`);
     await new Promise<void>((res) => {

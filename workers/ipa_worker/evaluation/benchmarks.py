@@ -124,6 +124,9 @@ def evaluate(
     )
     scored = []
     for r, a in zip(items, answers):
+        if a.get("error"):  # an image the processor refuses fails its item, not the evaluation
+            failed.append({"id": r["id"], "reason": f"{', '.join(r['images'])}: {a['error']}"})
+            continue
         scored.append(
             {
                 "id": r["id"],

@@ -20,6 +20,7 @@ import gc
 from pathlib import Path
 from typing import Any
 
+from ..data.image_limits import ProcessorLimits
 from ..serve.context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
 from ..training.pair_dataset import load_pairs
@@ -54,7 +55,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     result_outputs: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
 
-    pairs = load_pairs(_paths(inputs["pairs"]))
+    # A pair whose image the processor would refuse is left out as a failed item, not a crash.
+    pairs, failed = load_pairs(_paths(inputs["pairs"]), ProcessorLimits.from_checkpoint(policy_start["base"], recipe["model"]))
     if pairs is None:
         ctx.log("train: no response pairs; the policy output is its start model unchanged", level="warning")
         result_outputs["policy"] = save_untrained(policy_start, outputs["policy"], dpo, recipe["model"])
@@ -69,7 +71,10 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     del pairs
     _free()
 
-    feedback = load_pairs(_paths(inputs["feedback_pairs"])) if training["train_reviser"] else None
+    feedback = None
+    if training["train_reviser"]:
+        feedback, feedback_failed = load_pairs(_paths(inputs["feedback_pairs"]), ProcessorLimits.from_checkpoint(models["reviser"]["base"], recipe["model"]))
+        failed += feedback_failed
     if feedback is not None:
         # Full fine-tuning's reference for the reviser follows the same rule as the policy's,
         # derived from its start spec (training/dpo_trainer.py).
@@ -82,4 +87,5 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     else:
         metrics["reviser_steps"] = 0
     ctx.progress(1, 1, force=True)
-    return {"outputs": result_outputs, "metrics": metrics, "failed_items": []}
+    metrics["failed_pairs"] = len(failed)
+    return {"outputs": result_outputs, "metrics": metrics, "failed_items": failed}
