@@ -93,3 +93,13 @@ def test_lmms_eval_adapter(tmp_path):
     (tmp_path / "bad.json").write_text('{"not": "results"}')
     with pytest.raises(BadInput, match="not an lmms-eval results file"):
         parse_lmms_eval_results(str(tmp_path / "bad.json"))
+
+
+def test_an_empty_prediction_never_scores_and_letter_answers_survive():
+    # Issue 14, finding 6: "" scored 1.0 against "A", "an" or "the" (both normalised to "").
+    for answer in ("A", "an", "the"):
+        for metric in ("exact", "contains", "anls", "yesno"):
+            assert score("", answer, metric) == 0.0, (answer, metric)
+        assert score(answer, answer, "exact") == 1.0
+    assert normalize_answer("A") == "a" and normalize_answer("The answer is B") == "answer is b"
+    assert score("The answer is A.", "A", "contains") == 1.0 and score("a dog", "A", "contains") == 0.0
