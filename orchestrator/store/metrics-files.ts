@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalFile, roundDir } from '../plan/paths.js';
+import { staysInside } from '../real-path.js';
 import type { RunStore } from './run-store.js';
 
 export interface CurvePoint {
@@ -34,8 +35,14 @@ export interface EvalResult {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-function jsonLines(path: string): unknown[] {
-  if (!existsSync(path)) return [];
+/** A file of the run, or null where it is missing or a link leads it out of the run directory. */
+function runFile(store: RunStore, rel: string): string | null {
+  const path = store.abs(rel);
+  return existsSync(path) && staysInside(path, store.dir) ? path : null;
+}
+
+function jsonLines(path: string | null): unknown[] {
+  if (path === null) return [];
   const out: unknown[] = [];
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
@@ -53,7 +60,7 @@ export function readCurves(store: RunStore, rounds: number): Curve[] {
   const curves: Curve[] = [];
   for (let r = 1; r <= rounds; r++) {
     const byModel = new Map<string, CurvePoint[]>();
-    for (const row of jsonLines(store.abs(join(roundDir(r), 'train_metrics.jsonl')))) {
+    for (const row of jsonLines(runFile(store, join(roundDir(r), 'train_metrics.jsonl')))) {
       if (!row || typeof row !== 'object') continue;
       const m = row as Record<string, unknown>;
       const step = num(m.step);
@@ -79,8 +86,8 @@ export function readCurves(store: RunStore, rounds: number): Curve[] {
 export function readEvals(store: RunStore, rounds: number): EvalResult[] {
   const out: EvalResult[] = [];
   for (let r = 0; r <= rounds; r++) {
-    const p = store.abs(evalFile(r));
-    if (!existsSync(p)) continue;
+    const p = runFile(store, evalFile(r));
+    if (p === null) continue;
     try {
       const e = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
       out.push({
