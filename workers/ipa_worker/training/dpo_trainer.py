@@ -53,9 +53,6 @@ def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_s
         dataloader_num_workers=0,
         disable_tqdm=True,
         save_only_model=False,  # optimizer and scheduler state are needed to resume exactly
-        # One pair per evaluation batch: TRL averages its metrics over batches, so with batches
-        # of one the reported reward accuracy and margin are exact means over the pairs.
-        per_device_eval_batch_size=1,
     )
 
 
@@ -152,6 +149,10 @@ def reward_metrics(trainer, dataset, name: str) -> dict[str, Any]:
     `dataset`, with the trained policy against its reference; None for an empty set."""
     if dataset is None or len(dataset) == 0:
         return {f"reward_accuracy_{name}": None, f"reward_margin_{name}": None, f"pairs_{name}": 0}
+    # TRL averages its metrics over batches: batches of equal size make that the exact mean over
+    # pairs, so the batch is the largest divisor of the set's size up to the training batch.
+    n, cap = len(dataset), max(1, int(trainer.args.per_device_train_batch_size))
+    trainer.args.per_device_eval_batch_size = max(d for d in range(1, min(n, cap) + 1) if n % d == 0)
     m = trainer.evaluate(eval_dataset=dataset, metric_key_prefix=f"eval_{name}")
     # TRL prefixes its own metrics with "eval_" whatever the prefix (TRL 1.16); take either.
     get = lambda key: m.get(f"eval_{name}_{key}", m.get(f"eval_{key}"))  # noqa: E731
