@@ -196,9 +196,10 @@ export class RunStore {
   }
 
   /**
-   * The validated recipe the run was submitted with. Settings that have since left the recipe
-   * are dropped, so a run directory written before their move still resumes (the payload
-   * schema is strict).
+   * The run's validated recipe. Parsed again through the schema so a run directory written
+   * before a setting was added gets that setting's default (the payload schema is strict and
+   * requires every defaulted field); settings that left the recipe are dropped first.
+   * `RunDamaged` (exit code 3) when it is truncated, not JSON or does not match the schema.
    */
   recipe(): Recipe {
     const path = join(this.dir, 'recipe.json');
@@ -208,7 +209,7 @@ export class RunStore {
       const first = parsed.error.issues[0];
       throw new RunDamaged(path, `does not match the recipe schema (${first.path.join('.') || 'the whole file'}: ${first.message})`, RUN_FILE_HINT);
     }
-    return recipe as unknown as Recipe;
+    return parsed.data;
   }
 
   private recordPath(jobId: string): string {
