@@ -52,9 +52,10 @@ function fake(stage: Stage, round: number, shard: number, seedsInShard: number):
   }
 }
 
-export function fakeRun(opts: { rounds?: number; id?: string } = {}): FakeRun {
+/** @param opts.runsDir - a runs folder to share with other fake runs @defaultValue a fresh one */
+export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string } = {}): FakeRun {
   const root = mkdtempSync(join(tmpdir(), 'ipa-dash-'));
-  const runsDir = join(root, 'runs');
+  const runsDir = opts.runsDir ?? join(root, 'runs');
   const recipeFile = join(root, 'recipe.yaml');
   const rounds = Array.from({ length: opts.rounds ?? 2 }, (_, i) => ({ name: `round ${i + 1}` }));
   writeFileSync(recipeFile, 'name: dash\n');
