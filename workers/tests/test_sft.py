@@ -2,6 +2,7 @@
 
 import json
 
+from conftest import open_standard_way
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
@@ -30,13 +31,7 @@ def test_sft_stage_full_finetune_checkpoint_loads(tmp_path, make_payload):
     result = sft_stage.run(payload, StageContext())
     assert result["metrics"]["steps"] == 2 and result["metrics"]["final_loss"] is not None
     out = result["outputs"]["model"]["path"]
-    from transformers import AutoModelForImageTextToText
-
-    from ipa_worker.models.processor import load_processor
-
-    model = AutoModelForImageTextToText.from_pretrained(out)
-    assert model.config.model_type == "qwen2_vl"
-    assert load_processor(out).tokenizer is not None
+    assert open_standard_way(out) == ("Qwen2VLProcessor", "qwen2_vl", False)
     lines = [json.loads(x) for x in open(payload["outputs"]["metrics"]).read().splitlines()]
     assert [x["model"] for x in lines] == ["sft", "sft"]
 
@@ -54,3 +49,4 @@ def test_sft_lora_merged(tmp_path, make_payload):
 
     assert not os.path.exists(os.path.join(out, "adapter_config.json"))  # merged into the weights
     assert os.path.exists(os.path.join(out, "config.json"))
+    assert open_standard_way(out) == ("Qwen2VLProcessor", "qwen2_vl", False)

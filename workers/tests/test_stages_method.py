@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from conftest import open_standard_way
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl, sha256_file
@@ -100,6 +101,8 @@ def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
     assert (Path(p["outputs"]["checkpoints"]) / "reviser" / "checkpoint-1").is_dir()
     lines = [json.loads(x) for x in Path(p["outputs"]["metrics"]).read_text().splitlines()]
     assert [x["model"] for x in lines] == ["policy", "reviser"]
+    for model in ("policy", "reviser"):  # adapter folders open as outside tools open them
+        assert open_standard_way(res["outputs"][model]["path"]) == ("Qwen2VLProcessor", "qwen2_vl", True)
 
 
 def test_pair_without_revisions(tmp_path, make_payload):
@@ -121,3 +124,4 @@ def test_train_with_zero_pairs(tmp_path, make_payload):
     assert res["metrics"]["steps"] == 0 and res["metrics"]["skipped"] == "no pairs"
     assert set(res["outputs"]) == {"policy"}
     assert (Path(res["outputs"]["policy"]["path"]) / "adapter_config.json").is_file()
+    assert open_standard_way(res["outputs"]["policy"]["path"]) == ("Qwen2VLProcessor", "qwen2_vl", True)
