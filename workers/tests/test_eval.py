@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_tracking import tensorboard_scalars
 
 from ipa_worker.errors import BadInput
 from ipa_worker.evaluation.benchmarks import normalize_answer, score, summarize
@@ -55,6 +56,7 @@ def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_sy
         "eval", tmp_path / "run", round=0, model={"device": "cpu"},
         data={"synthetic": {"enabled": True, "output_dir": str(syn), "train_size": 12, "heldout_size": 12}},
         eval={"benchmarks": [{"name": "local", "path": str(bench / "b.jsonl")}], "max_new_tokens": 3, "batch_size": 8},
+        training={"report_to": "tensorboard"},
     )  # fmt: skip
     result = eval_stage.run(payload, StageContext(models=model_pool))
     doc = json.loads(Path(payload["outputs"]["eval"]).read_text())
@@ -69,4 +71,7 @@ def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_sy
     # How each number was measured travels with it; no lmms-eval run without eval.lmms_eval.enabled.
     assert doc["benchmarks"]["local"] == {"backend": "builtin", "kind": "task", "metric": "accuracy", "value": doc["by_benchmark"]["local"], "higher_is_better": True, "n": 1}
     assert doc["lmms_eval"] is None and set(result["outputs"]) == {"eval"}
+    # The numbers also reach the recipe's trackers, at step = round.
+    tb = tmp_path / "run" / "tracking" / "tensorboard" / "test-run-eval"
+    assert tensorboard_scalars(tb, "eval/synthetic") == [(0, pytest.approx(doc["by_benchmark"]["synthetic"]))]
 

@@ -3,6 +3,7 @@
 import json
 
 from conftest import open_standard_way
+from test_tracking import tensorboard_scalars
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
@@ -26,7 +27,7 @@ def test_sft_stage_full_finetune_checkpoint_loads(tmp_path, make_payload):
         "sft", tmp_path / "run", round=0,
         inputs={"seeds": write_seeds(tmp_path)},
         warmup={"sft": {"enabled": True, "epochs": 1, "batch_size": 1, "learning_rate": 1e-3}},
-        model={"device": "cpu", "max_pixels": 56 * 56},
+        model={"device": "cpu", "max_pixels": 56 * 56}, training={"report_to": "tensorboard"},
     )  # fmt: skip
     result = sft_stage.run(payload, StageContext())
     assert result["metrics"]["steps"] == 2 and result["metrics"]["final_loss"] is not None
@@ -34,6 +35,9 @@ def test_sft_stage_full_finetune_checkpoint_loads(tmp_path, make_payload):
     assert open_standard_way(out) == ("Qwen2VLProcessor", "qwen2_vl", False)
     lines = [json.loads(x) for x in open(payload["outputs"]["metrics"]).read().splitlines()]
     assert [x["model"] for x in lines] == ["sft", "sft"]
+    # training.report_to reaches the SFT trainer: TensorBoard has the same losses under the job's run name.
+    tb = tmp_path / "run" / "tracking" / "tensorboard" / "test-run-r0-sft"
+    assert [s for s, _ in tensorboard_scalars(tb, "train/loss")] == [1, 2]
 
 
 def test_sft_lora_merged(tmp_path, make_payload):

@@ -8,7 +8,8 @@ run has its baseline from the same backends.
 Writes `eval/round-<r>.json`: `{round, model, overall, by_task, by_benchmark, benchmarks, counts, n,
 examples, lmms_eval}`. `overall` and `by_task` are the built-in item accuracy (null without local
 benchmarks); `by_benchmark` holds one number per benchmark from either backend, and
-`benchmarks[name]` says how it was measured (backend, metric, n, ...).
+`benchmarks[name]` says how it was measured (backend, metric, n, ...). The numbers also go to the
+recipe's experiment trackers (`training.report_to`, evaluation/eval_tracking.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..data.jsonl_io import atomic_write_json, sha256_file
 from ..evaluation.benchmarks import Benchmark, evaluate
+from ..evaluation.eval_tracking import log_eval
 from ..evaluation.lmms_backend import evaluate_with_lmms
 from ..serve.context import StageContext
 from .common import batch_progress, batch_size
@@ -97,5 +99,6 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     if lmms is not None:
         results = lmms["results_file"]
         outputs["lmms_eval"] = {"path": results, "rows": len(lmms["benchmarks"]), "sha256": sha256_file(results)}
+    log_eval(payload["recipe"], by_benchmark, ctx, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"])
     metrics = {"overall": result["overall"], "n": result["n"], "by_task": result["by_task"], "by_benchmark": by_benchmark}
     return {"outputs": outputs, "metrics": metrics, "failed_items": failed}

@@ -14,6 +14,7 @@ from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
 from ..serve.context import StageContext
 from ..training.sft_trainer import seed_rows_to_dataset, train_sft
+from ..training.tracking import tracking_for
 from .common import batch_size
 
 
@@ -40,5 +41,6 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         batch_size=batch_size(sft["batch_size"], payload["options"]),
         metrics_path=outputs["metrics"],
         ctx=ctx,
+        tracking=tracking_for(recipe, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model="sft"),
     )
     return {"outputs": {"model": result["output"]}, "metrics": result["metrics"], "failed_items": []}

@@ -23,6 +23,7 @@ from typing import Any
 from ..serve.context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
 from ..training.pair_dataset import load_pairs
+from ..training.tracking import tracking_for
 from .common import batch_size
 
 
@@ -54,6 +55,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     result_outputs: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
 
+    def tracking(model: str):
+        return tracking_for(recipe, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model=model)
+
     pairs = load_pairs(_paths(inputs["pairs"]))
     if pairs is None:
         ctx.log("train: no response pairs; the policy output is its start model unchanged", level="warning")
@@ -62,7 +66,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     else:
         res = train_dpo(
             pairs, start=policy_start, out_dir=outputs["policy"], checkpoint_dir=str(ckpt_root / "policy"),
-            reference=models.get("reference"), model_name="policy", **common,
+            reference=models.get("reference"), model_name="policy", tracking=tracking("policy"), **common,
         )  # fmt: skip
         result_outputs["policy"] = res["output"]
         metrics.update(res["metrics"])
@@ -75,7 +79,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         # derived from its start spec (training/dpo_trainer.py).
         res = train_dpo(
             feedback, start=models["reviser"], out_dir=outputs["reviser"], checkpoint_dir=str(ckpt_root / "reviser"),
-            reference=None, model_name="reviser", **common,
+            reference=None, model_name="reviser", tracking=tracking("reviser"), **common,
         )  # fmt: skip
         result_outputs["reviser"] = res["output"]
         metrics.update({f"reviser_{k}": v for k, v in res["metrics"].items()})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .callbacks import MetricsCallback
+from .tracking import Tracking
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
@@ -46,14 +47,17 @@ def train_sft(
     batch_size: int,
     metrics_path: str | None = None,
     ctx: Any = None,
+    tracking: Tracking | None = None,
 ) -> dict[str, Any]:
     """Train, then publish a complete checkpoint + processor at `out_dir`; resumes from checkpoints.
 
-    `batch_size` is the per-device batch (warmup.sft.batch_size, scaled down after an OOM retry).
+    `batch_size` is the per-device batch (warmup.sft.batch_size, scaled down after an OOM retry);
+    `tracking` sends the run to the recipe's trackers.
     """
     from trl import SFTConfig, SFTTrainer
 
     full = bool(sft["full_finetune"])
+    tracking = tracking or Tracking()
     model, processor, device = load_trainable(start, model_cfg, merge_adapter=True)
     if full:
         freeze_vision(model)
@@ -69,7 +73,7 @@ def train_sft(
         save_strategy="steps",
         save_steps=int(save_steps),
         logging_steps=1,
-        report_to=[],
+        **tracking.trainer_args(),
         seed=int(seed),
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
@@ -82,8 +86,9 @@ def train_sft(
         train_dataset=dataset,
         processing_class=processor,
         peft_config=None if full else lora_config(sft["lora"]),
-        callbacks=[cb],
+        callbacks=[cb, *tracking.callbacks()],
     )
+    tracking.attach(trainer)
     resume = last_checkpoint(checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
     trained = trainer.model if full else trainer.model.merge_and_unload()
