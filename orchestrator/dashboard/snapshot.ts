@@ -6,6 +6,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { roundDir } from '../plan/paths.js';
+import { hasBenchmarksBeyondHeldout, shownValues, type BenchmarkRow } from '../report/benchmark-results.js';
+import type { PaperComparison } from '../report/paper-figures.js';
+import { benchmarkReport } from '../report/report-input.js';
 import { roundResults, type RoundResult } from '../report/results.js';
 import { buildManifest, type Manifest } from '../store/manifest.js';
 import { RunStore, type RunInfo } from '../store/run-store.js';
@@ -18,6 +21,10 @@ export interface RunSnapshot {
   results: RoundResult[];
   curves: Curve[];
   eval: EvalResult[];
+  /** Benchmarks beyond the held-out column (lmms-eval tasks, local benchmarks), with their shown numbers. */
+  benchmarks: Array<BenchmarkRow & { shown: ReturnType<typeof shownValues> }>;
+  /** The paper's figures beside ours, when the recipe compares with them. */
+  paper: PaperComparison[] | null;
   errors: LogError[];
   /** Done jobs over planned jobs (rounds not yet opened are not planned yet). */
   progress: { done: number; jobs: number; fraction: number };
@@ -35,12 +42,15 @@ function progressOf(m: Manifest): RunSnapshot['progress'] {
 export function runSnapshot(store: RunStore): RunSnapshot {
   const manifest = buildManifest(store);
   const rounds = manifest.rounds.length - 1;
+  const { benchmarks, paper } = benchmarkReport(store);
   return {
     run: manifest.run,
     manifest,
     results: roundResults(store),
     curves: readCurves(store, rounds),
     eval: readEvals(store, rounds),
+    benchmarks: hasBenchmarksBeyondHeldout(benchmarks) ? benchmarks.map((b) => ({ ...b, shown: shownValues(b) })) : [],
+    paper,
     errors: latestErrors(store),
     progress: progressOf(manifest),
   };
