@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { roundDir } from '../plan/paths.js';
 import { hasBenchmarksBeyondHeldout, shownValues, type BenchmarkRow } from '../report/benchmark-results.js';
 import type { PaperComparison } from '../report/paper-figures.js';
-import { benchmarkReport } from '../report/report-input.js';
+import { benchmarkReport, heldoutNote } from '../report/report-input.js';
 import { roundResults, type RoundResult } from '../report/results.js';
 import { buildManifest, type Manifest } from '../store/manifest.js';
 import { RunStore, type RunInfo } from '../store/run-store.js';
-import { readCurves, readEvals, type Curve, type EvalResult } from '../store/metrics-files.js';
+import { readCurves, type Curve, type EvalResult } from '../store/metrics-files.js';
 import { latestErrors, type LogError } from './run-files.js';
 
 export interface RunSnapshot {
@@ -21,6 +21,8 @@ export interface RunSnapshot {
   results: RoundResult[];
   curves: Curve[];
   eval: EvalResult[];
+  /** Why a completed run has no evaluation to show (else null: "No evaluation yet." while it runs). */
+  eval_note: string | null;
   /** Benchmarks beyond the held-out column (lmms-eval tasks, local benchmarks), with their shown numbers. */
   benchmarks: Array<BenchmarkRow & { shown: ReturnType<typeof shownValues> }>;
   /** The paper's figures beside ours, when the recipe compares with them. */
@@ -39,16 +41,23 @@ function progressOf(m: Manifest): RunSnapshot['progress'] {
   return { done: m.totals.done, jobs: m.totals.jobs, fraction: m.totals.jobs ? m.totals.done / m.totals.jobs : 0 };
 }
 
+/** What the evaluation panel says instead of a table: a reason once the run has completed. */
+export function evalNote(state: RunInfo['state'], note: () => string | null, evals: EvalResult[]): string | null {
+  return state === 'completed' && evals.length === 0 ? note() : null;
+}
+
 export function runSnapshot(store: RunStore): RunSnapshot {
   const manifest = buildManifest(store);
   const rounds = manifest.rounds.length - 1;
-  const { benchmarks, paper } = benchmarkReport(store);
+  const { benchmarks, paper, evals } = benchmarkReport(store);
+  const results = roundResults(store);
   return {
     run: manifest.run,
     manifest,
-    results: roundResults(store),
+    results,
     curves: readCurves(store, rounds),
-    eval: readEvals(store, rounds),
+    eval: evals,
+    eval_note: evalNote(manifest.run.state, () => heldoutNote(store.recipe(), results, evals), evals),
     benchmarks: hasBenchmarksBeyondHeldout(benchmarks) ? benchmarks.map((b) => ({ ...b, shown: shownValues(b) })) : [],
     paper,
     errors: latestErrors(store),

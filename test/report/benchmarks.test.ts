@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../orchestrator/cli/render.js';
+import { evalNote } from '../../orchestrator/dashboard/snapshot.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 import { nothingEvaluated, recipeWarnings } from '../../orchestrator/recipe/warnings.js';
 import { benchmarkRows, benchmarkTable, formatChange, hasBenchmarksBeyondHeldout } from '../../orchestrator/report/benchmark-results.js';
@@ -134,5 +135,14 @@ describe('nothing silent', () => {
     expect(lines).toContain('round 1 (1 shards)  held-out acc 37.5%');
     expect(lines).toContain('round 2 (1 shards)  held-out acc –');
     expect(lines.join('\n')).not.toContain('0.0%');
+  });
+});
+
+describe('the dashboard\'s evaluation panel', () => {
+  const why = () => 'not evaluated: eval.after is none: no round is evaluated';
+  it('gives a completed run that evaluated nothing its reason, and says nothing while a run is under way', () => {
+    expect(evalNote('completed', why, [])).toBe(why());
+    expect(evalNote('running', why, [])).toBeNull();
+    expect(evalNote('completed', why, [EVALS[0]])).toBeNull();
   });
 });
