@@ -14,7 +14,7 @@ export function renderStatus(m: Manifest, active: Array<{ id: string; progress: 
       lines.push(`round ${r.round}: not started`);
       continue;
     }
-    const ev = r.eval ? `  held-out acc ${(100 * r.eval.overall).toFixed(1)}%` : '';
+    const ev = `  held-out acc ${r.eval?.overall == null ? '–' : `${(100 * r.eval.overall).toFixed(1)}%`}`;
     lines.push(`round ${r.round}${r.round > 0 ? ` (${r.shards} shards)` : ''}${ev}`);
     for (const s of r.stages) {
       lines.push(`  ${s.stage.padEnd(17)} ${bar(s.done, s.jobs)} ${String(s.done).padStart(3)}/${String(s.jobs).padEnd(3)} rows ${String(s.rows).padStart(6)}  attempts ${s.attempts}${s.failed_items ? `  failed items ${s.failed_items}` : ''}`);

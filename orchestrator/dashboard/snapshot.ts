@@ -6,12 +6,15 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { hasBenchmarksBeyondHeldout, shownValues, type BenchmarkRow } from '../report/benchmark-results.js';
+import type { PaperComparison } from '../report/paper-figures.js';
+import { benchmarkReport, heldoutNote } from '../report/report-input.js';
 import { roundResults, type RoundResult } from '../report/results.js';
 import { RunDamaged } from '../store/damage.js';
 import { scanRun, type Damage } from '../store/integrity.js';
 import { buildManifest, type Manifest } from '../store/manifest.js';
 import { RunStore, type RunInfo } from '../store/run-store.js';
-import { readCurves, readEvals, type Curve, type EvalResult } from '../store/metrics-files.js';
+import { readCurves, type Curve, type EvalResult } from '../store/metrics-files.js';
 import { latestErrors, type LogError } from './run-files.js';
 
 export interface RunSnapshot {
@@ -20,6 +23,12 @@ export interface RunSnapshot {
   results: RoundResult[];
   curves: Curve[];
   eval: EvalResult[];
+  /** Why a completed run has no evaluation to show (else null: "No evaluation yet." while it runs). */
+  eval_note: string | null;
+  /** Benchmarks beyond the held-out column (lmms-eval tasks, local benchmarks), with their shown numbers. */
+  benchmarks: Array<BenchmarkRow & { shown: ReturnType<typeof shownValues> }>;
+  /** The paper's figures beside ours, when the recipe compares with them. */
+  paper: PaperComparison[] | null;
   errors: LogError[];
   /** Problems in the run directory that need no hashing (unreadable records, missing outputs, stray files). */
   damage: Damage[];
@@ -40,6 +49,11 @@ function progressOf(m: Manifest): RunSnapshot['progress'] {
   return { done: m.totals.done, jobs: m.totals.jobs, fraction: m.totals.jobs ? m.totals.done / m.totals.jobs : 0 };
 }
 
+/** What the evaluation panel says instead of a table: a reason once the run has completed. */
+export function evalNote(state: RunInfo['state'], note: () => string | null, evals: EvalResult[]): string | null {
+  return state === 'completed' && evals.length === 0 ? note() : null;
+}
+
 export function runSnapshot(store: RunStore): RunSnapshot | DamagedSnapshot {
   let manifest: Manifest;
   try {
@@ -50,12 +64,17 @@ export function runSnapshot(store: RunStore): RunSnapshot | DamagedSnapshot {
     throw err;
   }
   const rounds = manifest.rounds.length - 1;
+  const { benchmarks, paper, evals } = benchmarkReport(store);
+  const results = roundResults(store);
   return {
     run: manifest.run,
     manifest,
-    results: roundResults(store),
+    results,
     curves: readCurves(store, rounds),
-    eval: readEvals(store, rounds),
+    eval: evals,
+    eval_note: evalNote(manifest.run.state, () => heldoutNote(store.recipe(), results, evals), evals),
+    benchmarks: hasBenchmarksBeyondHeldout(benchmarks) ? benchmarks.map((b) => ({ ...b, shown: shownValues(b) })) : [],
+    paper,
     errors: latestErrors(store),
     damage: scanRun(store, { files: false, folders: false }),
     progress: progressOf(manifest),

@@ -15,6 +15,8 @@ export const SEEDS_FILE = 'data/seeds.jsonl';
 export const REJECTED_SEEDS_FILE = 'data/rejected_seeds.jsonl';
 export const SFT_MODEL_DIR = 'models/sft';
 export const evalFile = (round: number): string => `eval/round-${round}.json`;
+/** lmms-eval's own output for round r: the policy folder it loads and its results and samples files. */
+export const lmmsEvalDir = (round: number): string => `eval/lmms-eval/round-${round}`;
 export const policyDir = (round: number): string => `${roundDir(round)}/models/policy`;
 export const reviserDir = (round: number): string => `${roundDir(round)}/models/reviser`;
 
@@ -48,7 +50,7 @@ export function stageOutputs(stage: Stage, round: number, shard: number): Record
         metrics: `${roundDir(round)}/train_metrics.jsonl`,
       };
     case 'eval':
-      return { eval: evalFile(round) };
+      return { eval: evalFile(round), lmms_eval: lmmsEvalDir(round) };
     case 'report':
       return { report: 'report.md', plot: 'accuracy.png' };
     case 'advance':

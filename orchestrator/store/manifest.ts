@@ -26,7 +26,8 @@ export interface RoundSummary {
   round: number;
   shards: number;
   stages: StageSummary[];
-  eval?: { overall: number; by_task: Record<string, number>; n: number };
+  /** Built-in held-out accuracy of the round's evaluation; overall null when it had no local benchmark. */
+  eval?: { overall: number | null; by_task: Record<string, number>; n: number };
 }
 
 export interface Manifest {
@@ -98,7 +99,7 @@ export function buildManifest(store: RunStore): Manifest {
     const ev = store.abs(evalFile(r));
     if (existsSync(ev)) {
       const e = JSON.parse(readFileSync(ev, 'utf8'));
-      summary.eval = { overall: e.overall, by_task: e.by_task ?? {}, n: e.n ?? 0 };
+      summary.eval = { overall: typeof e.overall === 'number' ? e.overall : null, by_task: e.by_task ?? {}, n: e.n ?? 0 };
     }
     rounds.push(summary);
   }

@@ -100,6 +100,11 @@ describe('dashboard in a browser', () => {
     expect(await page.textContent('[data-testid="result-r1-pass_rate"]')).toBe(`${(100 * results[1].pass_rate!).toFixed(1)}%`);
     expect(await attr(page, 'eval-r0-overall', 'data-value')).toBe('0.4');
     expect(await page.textContent('[data-testid="eval-r0-overall"]')).toBe('40.0%');
+    // lmms-eval numbers keep their own unit and table; the held-out table shows built-in ones only.
+    expect(await page.$('[data-testid="eval-r0-bench-pope"]')).toBeNull();
+    expect(await page.textContent('[data-testid="bench-pope-r0"]')).toBe('0.8');
+    expect(await page.textContent('[data-testid="bench-synthetic-r0"]')).toBe('40.0%');
+    expect(await page.textContent('[data-testid="paper-POPE-ours"]')).toContain('79 → ');
 
     expect(await page.textContent('[data-testid="workers-count"]')).toBe('(1)');
     expect(await page.textContent('[data-testid="worker-jobs-gpu-node-1.4711.g0"]')).toContain('r1 revise s0 · 38%');

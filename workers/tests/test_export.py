@@ -6,7 +6,6 @@ from PIL import Image as PILImage
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
 from ipa_worker.method.pairing import response_pairs
-from ipa_worker.models.processor import load_processor
 from ipa_worker.tools.export import export_pairs, load_export, main
 
 
@@ -31,19 +30,20 @@ def pair_files(run_dir):
     return [f"{run_dir}/round-{rnd}/pairs/shard-000.jsonl" for rnd in (1, 2)]
 
 
-def one_dpo_step(dataset, tiny_model_dir, tmp_path):
-    from transformers import AutoModelForImageTextToText
+def one_dpo_step(dataset, model_dir, tmp_path):
+    """One step of TRL's own DPOTrainer given only the folder: TRL loads the model and processor
+    itself (AutoModelForImageTextToText, AutoProcessor), as a user outside this project would."""
     from trl import DPOConfig, DPOTrainer
 
     from ipa_worker.training.trainable import lora_config
 
-    model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir)
     args = DPOConfig(
         output_dir=str(tmp_path / "out"), max_steps=1, per_device_train_batch_size=2, report_to=[], use_cpu=True,
         bf16=False, gradient_checkpointing=False, save_strategy="no", disable_tqdm=True, max_length=512,
     )  # fmt: skip
     peft = lora_config({"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]})
-    trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=load_processor(tiny_model_dir, max_pixels=56 * 56), peft_config=peft)
+    trainer = DPOTrainer(model=model_dir, args=args, train_dataset=dataset, peft_config=peft)
+    assert type(trainer.processing_class).__name__ == "Qwen2VLProcessor"
     trainer.train()
     return trainer.state.global_step
 

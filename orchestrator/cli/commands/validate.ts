@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
-import { RecipeError } from '../../recipe/errors.js';
+import { formatIssue, RecipeError, type RecipeIssue } from '../../recipe/errors.js';
 import { describeRecipe, loadRecipe } from '../../recipe/load.js';
+import { parseSource } from '../../recipe/source.js';
+import { recipeWarnings, type RecipeWarning } from '../../recipe/warnings.js';
 import { CliError, ExitCode, type Command } from '../command.js';
+import { workerEnvProblems } from '../worker-env.js';
+
+/** Field notes located in the recipe's text, like the schema's issues. */
+function locate(file: string, source: string, notes: RecipeWarning[]): RecipeIssue[] {
+  const { at } = parseSource(source, file);
+  return notes.map((n) => at.issue(n.path, 'value', n.message, n.hint));
+}
 
 export const command: Command = {
   name: 'validate',
@@ -11,10 +20,14 @@ export const command: Command = {
 Parses the recipe, checks it against the schema and the path rules (paths inside the allowed
 roots, inputs present) and prints "ok: <summary>", or one line per problem:
   recipes/x.yaml:12:5 sampling.tempreature: unknown key (did you mean "temperature"?)
+A recipe that enables lmms-eval is also checked against the worker's Python (IPA_PYTHON, else
+.venv/bin/python): lmms-eval must be installed there. Settings that are valid but probably not
+meant (a run that evaluates nothing, lmms-eval on part of each task) are printed as warnings,
+"warning: <file>:<line>:<column> <field>: ...", on stderr; they do not fail the recipe.
 Exit code 0 when valid, 3 when not.
 
 Options:
-  --json   print {"ok": true, "summary", "recipe"} or {"ok": false, "issues": [...]}
+  --json   print {"ok": true, "summary", "warnings": [...], "recipe"} or {"ok": false, "issues": [...]}
 Examples:
   ipa validate recipes/tiny.yaml
   ipa validate recipes/qwen2vl-7b-ipa.yaml --json`,
@@ -28,9 +41,17 @@ Examples:
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new CliError(positionals.length ? 'expected one RECIPE' : 'missing RECIPE', ExitCode.usage);
     try {
-      const { recipe } = loadRecipe(positionals[0]);
+      const file = positionals[0];
+      const { recipe, source } = loadRecipe(file);
+      const problems = locate(file, source, await workerEnvProblems(recipe));
+      if (problems.length) throw new RecipeError(problems);
       const summary = describeRecipe(recipe);
-      console.log(values.json ? JSON.stringify({ ok: true, summary, recipe }, null, 2) : `ok: ${summary}`);
+      const warnings = locate(file, source, recipeWarnings(recipe));
+      if (values.json) console.log(JSON.stringify({ ok: true, summary, warnings, recipe }, null, 2));
+      else {
+        for (const w of warnings) console.error(`warning: ${formatIssue(w)}`);
+        console.log(`ok: ${summary}`);
+      }
       return ExitCode.ok;
     } catch (err) {
       if (!(err instanceof RecipeError)) throw err;

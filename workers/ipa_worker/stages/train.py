@@ -37,6 +37,7 @@ from ..serve.context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
 from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
+from ..training.tracking import tracking_for
 from .common import batch_size
 
 
@@ -55,6 +56,10 @@ def _free() -> None:
             torch.cuda.empty_cache()
     except ImportError:
         pass
+
+
+def _tracking(payload: dict[str, Any], model: str):
+    return tracking_for(payload["recipe"], run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model=model)
 
 
 def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: dict[str, Any], name: str, reference, failed: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -83,6 +88,7 @@ def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: di
         metrics_path=outputs["metrics"],
         model_name=name,
         ctx=ctx,
+        tracking=_tracking(payload, name),
         eval_sets={"train_pairs": train_set, "heldout_pairs": rows_to_dataset(held) if held else None},
     )
     _free()
@@ -111,6 +117,7 @@ def _supervised(payload: dict[str, Any], ctx: StageContext, examples: list[dict[
         ctx=ctx,
         merge=False,
         model_name="policy",
+        tracking=_tracking(payload, "policy"),
     )
     return res
 
