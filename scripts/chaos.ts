@@ -25,6 +25,7 @@ import { loadRecipe } from '../orchestrator/recipe/load.js';
 import { submitRun } from '../orchestrator/run/submit.js';
 import { shardCount } from '../orchestrator/store/manifest.js';
 import { RunStore } from '../orchestrator/store/run-store.js';
+import { ensureAnsweringModel } from '../test/helpers/answering-model.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'orchestrator', 'cli', 'main.ts');
@@ -79,14 +80,14 @@ function prng(seed: number): () => number {
 }
 
 /**
- * Multi-shard tiny recipe (4 shards of 3 seeds; seed 3 gives this tiny model pairs to compare);
+ * Multi-shard tiny recipe (4 shards of 3 seeds) on the answering fixture model, so shards have pairs to compare;
  * its own synthetic folder so other tests' data settings never clash with it.
  */
 function chaosRecipe(work: string, reduced: boolean): Record<string, unknown> {
   return {
     name: 'chaos',
     seed: 3,
-    model: { base: join(REPO, '.cache', 'test-models', 'tiny-qwen2vl'), build_tiny: true, device: 'cpu', dtype: 'float32' },
+    model: { base: ensureAnsweringModel(), build_tiny: false, device: 'cpu', dtype: 'float32' },
     data: { synthetic: { enabled: true, output_dir: join(REPO, '.cache', 'chaos-data', 'synthetic'), train_size: 12, heldout_size: 4, seed: 0 }, shard_size: 3 },
     sampling: { num_normal: 2, num_contrastive: 2, max_new_tokens: 6, batch_size: 16 },
     verifier: { kind: 'rule' },

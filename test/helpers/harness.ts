@@ -12,6 +12,7 @@ import { loadRecipe } from '../../orchestrator/recipe/load.js';
 import { submitRun } from '../../orchestrator/run/submit.js';
 import { waitForRun } from '../../orchestrator/run/wait.js';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
+import { ANSWERING_MODEL } from './answering-model.js';
 import { deletePrefix, redisUrl, testConnection, uniquePrefix } from './redis.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
@@ -19,12 +20,15 @@ export const REPO = resolve(import.meta.dirname, '..', '..');
 export const TINY_MODEL = join(REPO, '.cache', 'test-models', 'tiny-qwen2vl');
 export const TINY_DATA = join(REPO, '.cache', 'test-data', 'synthetic');
 
-/** A small fast recipe: rule verifier, few samples, short generations, CPU. */
+/**
+ * A small fast recipe: rule verifier, few samples, short generations, CPU. Its policy is the
+ * answering fixture model (built by the global setup), so rounds build pairs and train.
+ */
 export function tinyRecipe(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const base: Record<string, unknown> = {
     name: 'itest',
     seed: 3,
-    model: { base: TINY_MODEL, build_tiny: true, device: 'cpu', dtype: 'float32' },
+    model: { base: ANSWERING_MODEL, build_tiny: false, device: 'cpu', dtype: 'float32' },
     data: { synthetic: { enabled: true, output_dir: TINY_DATA, train_size: 12, heldout_size: 8, seed: 0 }, shard_size: 6 },
     sampling: { num_normal: 2, num_contrastive: 2, max_new_tokens: 6, batch_size: 16 },
     verifier: { kind: 'rule' },
