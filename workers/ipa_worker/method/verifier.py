@@ -1,7 +1,9 @@
 """The verifier pi_V: a rule match for short answers, or a model judging four checks from a prompt.
 
-Both return a binary verdict; the model verifier's output is parsed leniently because small or
-untuned models rarely keep to the requested format, and an unparseable answer counts as a fail.
+The rule verifier returns a binary verdict. The model verifier's output is read in several formats
+(small models rarely keep to one), but strictly: v = 1 only when all four checks are stated to
+hold; a failed check or a negative verdict gives 0; anything else is unjudged (None), so the
+response is neither chosen nor rejected.
 """
 
 from __future__ import annotations
