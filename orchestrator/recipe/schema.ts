@@ -163,8 +163,8 @@ export const DpoSchema = z
     loss_weights: z.array(z.number().nonnegative()).min(1).optional().describe('Weights of the listed loss types (TRL `loss_weights`); default: all 1.'),
     learning_rate: z.number().positive().default(5e-6).describe('Learning rate.'),
     epochs: z.number().positive().default(1).describe('Epochs (the paper: 1).'),
-    batch_size: z.number().int().positive().default(4).describe('Per-device batch size (the worker halves it on CUDA out-of-memory).'),
-    grad_accum: z.number().int().positive().default(1).describe('Gradient accumulation steps.'),
+    batch_size: z.number().int().positive().default(4).describe('Pairs one device holds at once. The global batch (pairs per optimiser step) is `batch_size x grad_accum` on any number of training processes: with N processes each takes the largest share up to `batch_size` and accumulates the rest. On CUDA out-of-memory the worker halves the share and accumulates more, so the global batch stays.'),
+    grad_accum: z.number().int().positive().default(1).describe('Gradient accumulation steps on one process; with several, the split of the global batch `batch_size x grad_accum` decides them (logged, and in the done record).'),
     gradient_checkpointing: z.boolean().default(false).describe('Trade compute for memory (on for 7B).'),
     bf16: z.enum(['auto', 'on', 'off']).default('auto').describe('bf16 mixed precision; auto = on for CUDA.'),
     precompute_ref_log_probs: z.boolean().default(false).describe('Compute reference log-probs once before training (saves memory for full fine-tuning).'),
@@ -185,10 +185,25 @@ export const SftSchema = z
     enabled: z.boolean().default(false).describe('Warm the initial model up with SFT on the seeds\' reference answers before round 1.'),
     epochs: z.number().positive().default(3).describe('SFT epochs.'),
     learning_rate: z.number().positive().default(1e-4).describe('SFT learning rate.'),
-    batch_size: z.number().int().positive().default(8).describe('SFT batch size.'),
+    batch_size: z.number().int().positive().default(8).describe('SFT global batch (rows per optimiser step), also the most rows one device holds at once; split over the training processes like `training.dpo`.'),
     full_finetune: z.boolean().default(true).describe('Full fine-tuning (true) or LoRA merged into the weights (false).'),
     lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
     max_rows: z.number().int().positive().optional().describe('Use at most this many seed rows.'),
+  })
+  .strict();
+
+export const DistributedSchema = z
+  .object({
+    strategy: z
+      .enum(['auto', 'ddp', 'fsdp'])
+      .default('auto')
+      .describe('How a train worker with several processes (`ipa worker --gpus 0,1,...`) shares them: ddp (every process holds the model; LoRA, and any CPU run) or fsdp (full-shard; full fine-tuning on CUDA only). auto: fsdp for full fine-tuning on CUDA, else ddp. The global batch stays `batch_size x grad_accum` (SFT: `batch_size`) whatever the process count.'),
+    collective_timeout_s: z
+      .number()
+      .int()
+      .positive()
+      .default(600)
+      .describe('Seconds a process waits in a collective (gradient all-reduce, barrier) for the others before it fails the job; a hung peer then ends the try instead of blocking it. Cover the longest rank-0-only pause (checkpoint save of a full model).'),
   })
   .strict();
 
@@ -199,6 +214,7 @@ export const TrainingSchema = z
     pairs_from: z.enum(['cumulative', 'round']).default('cumulative').describe('The policy after round r learns from pairs of rounds 1..r (cumulative) or of round r only.'),
     adapters_from: z.enum(['initial', 'previous']).default('initial').describe('Round r+1 trains fresh adapters on the initial model, or continues the previous round\'s.'),
     reference_model: z.enum(['initial', 'round_start']).default('initial').describe('DPO reference: the initial model, or the round\'s starting point.'),
+    distributed: DistributedSchema.prefault({}).describe('Training on several processes (DPO and the SFT warm-up).'),
   })
   .strict();
 

@@ -19,6 +19,7 @@ Torch runs on 2 threads: the test machines are small and shared.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -88,39 +89,42 @@ def model_pool():
     pool.clear()
 
 
+def build_payload(
+    base: str,
+    stage: str,
+    run_dir: str | Path,
+    *,
+    round: int = 1,  # noqa: A002 - the payload's field name
+    shard: int = 0,
+    recipe: dict[str, Any] | None = None,
+    inputs: dict[str, Any] | None = None,
+    outputs: dict[str, str] | None = None,
+    models: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    **recipe_overrides: Any,
+) -> dict[str, Any]:
+    """What `make_payload` builds, for a model at `base` (usable from module-scoped fixtures)."""
+    run_dir = str(Path(run_dir).resolve())
+    rec = fill_defaults(deep_merge(recipe or default_recipe(base), recipe_overrides))
+    _VALIDATOR.validate(rec)  # a recipe Node could have sent
+    outs = outputs or {k: str(Path(run_dir) / v) for k, v in stage_outputs(stage, round, shard).items()}
+    spec = {"base": rec["model"]["base"], "adapter": None}
+    return {
+        "run_id": "test-run",
+        "run_dir": run_dir,
+        "job_id": f"test-run.r{round}.{stage}.s{shard:03d}",
+        "round": round,
+        "stage": stage,
+        "shard": shard,
+        "attempt": 1,
+        "recipe": rec,
+        "inputs": inputs or {},
+        "outputs": outs,
+        "models": models or {"generator": dict(spec), "reviser": dict(spec), "verifier": dict(spec)},
+        "options": {"contrastive": True, "revision": True, "reference_guided": False, "batch_scale": 1.0, **(options or {})},
+    }
+
+
 @pytest.fixture
 def make_payload(tiny_model_dir):
-    def build(
-        stage: str,
-        run_dir: str | Path,
-        *,
-        round: int = 1,  # noqa: A002 - the payload's field name
-        shard: int = 0,
-        recipe: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
-        outputs: dict[str, str] | None = None,
-        models: dict[str, Any] | None = None,
-        options: dict[str, Any] | None = None,
-        **recipe_overrides: Any,
-    ) -> dict[str, Any]:
-        run_dir = str(Path(run_dir).resolve())
-        rec = fill_defaults(deep_merge(recipe or default_recipe(tiny_model_dir), recipe_overrides))
-        _VALIDATOR.validate(rec)  # a recipe Node could have sent
-        outs = outputs or {k: str(Path(run_dir) / v) for k, v in stage_outputs(stage, round, shard).items()}
-        spec = {"base": rec["model"]["base"], "adapter": None}
-        return {
-            "run_id": "test-run",
-            "run_dir": run_dir,
-            "job_id": f"test-run.r{round}.{stage}.s{shard:03d}",
-            "round": round,
-            "stage": stage,
-            "shard": shard,
-            "attempt": 1,
-            "recipe": rec,
-            "inputs": inputs or {},
-            "outputs": outs,
-            "models": models or {"generator": dict(spec), "reviser": dict(spec), "verifier": dict(spec)},
-            "options": {"contrastive": True, "revision": True, "reference_guided": False, "batch_scale": 1.0, **(options or {})},
-        }
-
-    return build
+    return functools.partial(build_payload, tiny_model_dir)

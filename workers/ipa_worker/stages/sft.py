@@ -38,6 +38,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         bf16=dpo["bf16"],
         seed=int(recipe["seed"]),
         batch_size=batch_size(sft["batch_size"], payload["options"]),
+        distributed=recipe["training"]["distributed"],
         metrics_path=outputs["metrics"],
         ctx=ctx,
     )

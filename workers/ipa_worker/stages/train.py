@@ -9,7 +9,8 @@ training.adapters_from is previous), reviser (the reviser's start), and optional
 (the policy's DPO reference under full fine-tuning; the reviser's is derived from its start, see
 training/dpo_trainer.py).
 
-Zero response pairs is not an error: the policy output is the start model unchanged (its
+With several training processes (ipa_worker.launch) every rank runs this function; rank 0's
+result is the job's. Zero response pairs is not an error: the policy output is the start model unchanged (its
 adapter, or a fresh zero-effect adapter) with metrics steps 0 and skipped "no pairs", so the next
 round loads it like any trained policy.
 """
@@ -48,7 +49,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     ckpt_root = Path(outputs["checkpoints"])
     policy_start = models["generator"]
     common = dict(
-        dpo=dpo, model_cfg=recipe["model"], reference_model=training["reference_model"],
+        dpo=dpo, model_cfg=recipe["model"], reference_model=training["reference_model"], distributed=training["distributed"],
         batch_size=batch_size(dpo["batch_size"], payload["options"]), metrics_path=outputs["metrics"], ctx=ctx,
     )  # fmt: skip
     result_outputs: dict[str, Any] = {}

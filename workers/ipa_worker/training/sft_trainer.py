@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .callbacks import MetricsCallback
+from ..launch import collective
+from ..launch.batch_layout import split_batch
+from .callbacks import CheckpointMark, MetricsCallback
+from .strategy import resolve_strategy, strategy_args
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
@@ -44,12 +47,15 @@ def train_sft(
     bf16: str,
     seed: int,
     batch_size: int,
+    distributed: dict[str, Any],
     metrics_path: str | None = None,
     ctx: Any = None,
 ) -> dict[str, Any]:
     """Train, then publish a complete checkpoint + processor at `out_dir`; resumes from checkpoints.
 
-    `batch_size` is the per-device batch (warmup.sft.batch_size, scaled down after an OOM retry).
+    The global batch is warmup.sft.batch_size, split over the training processes; `batch_size`
+    caps the per-device share (warmup.sft.batch_size, scaled down after an OOM retry). In a
+    launched group rank 0 alone writes metrics and the output (None on the other ranks).
     """
     from trl import SFTConfig, SFTTrainer
 
@@ -57,13 +63,17 @@ def train_sft(
     model, processor, device = load_trainable(start, model_cfg, merge_adapter=True)
     if full:
         freeze_vision(model)
+    layout = split_batch(int(sft["batch_size"]), int(batch_size), collective.world_size(), field="warmup.sft.batch_size")
+    strategy = resolve_strategy(distributed["strategy"], full_finetune=full, device=device, world_size=layout.world_size)
+    if ctx is not None:
+        ctx.log(f"sft: {layout.describe()}; strategy {strategy}", **layout.metrics())
     args = SFTConfig(
         output_dir=checkpoint_dir,
         num_train_epochs=float(sft["epochs"]),
         learning_rate=float(sft["learning_rate"]),
-        per_device_train_batch_size=int(batch_size),
+        per_device_train_batch_size=layout.per_device,
+        gradient_accumulation_steps=layout.grad_accum,
         max_length=max_length,
-        gradient_checkpointing=False,
         bf16=use_bf16(bf16, device),
         fp16=False,
         save_strategy="steps",
@@ -74,6 +84,7 @@ def train_sft(
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
         disable_tqdm=True,
+        **strategy_args(strategy, timeout_s=distributed["collective_timeout_s"], gradient_checkpointing=False),
     )
     cb = MetricsCallback(metrics_path, "sft", ctx)
     trainer = SFTTrainer(
@@ -82,17 +93,19 @@ def train_sft(
         train_dataset=dataset,
         processing_class=processor,
         peft_config=None if full else lora_config(sft["lora"]),
-        callbacks=[cb],
+        callbacks=[cb, CheckpointMark()],
     )
     resume = last_checkpoint(checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
+    # FSDP holds the weights in shards: gathering them is a collective, so every rank takes part.
+    full_state = trainer.accelerator.get_state_dict(trainer.model_wrapped) if strategy == "fsdp" else None
     trained = trainer.model if full else trainer.model.merge_and_unload()
 
     def write(tmp) -> None:
-        trained.save_pretrained(tmp)
+        trained.save_pretrained(tmp, state_dict=full_state)
         processor.save_pretrained(tmp)
 
-    record = publish_dir(out_dir, write)
+    record = publish_dir(out_dir, write) if collective.is_main() else None
     losses = [r["loss"] for r in cb.rows if r.get("model") == "sft" and "loss" in r]
     return {
         "output": record,
@@ -104,5 +117,7 @@ def train_sft(
             "final_loss": losses[-1] if losses else None,
             "train_loss": float(out.training_loss) if out.training_loss is not None else None,
             "full_finetune": full,
+            "strategy": strategy,
+            **layout.metrics(),
         },
     }
