@@ -2,9 +2,9 @@
  * Integration harness: a run on real Redis (unique prefix) with real agents and real Python
  * processes on the tiny model. Cleans up its queues, agents and (optionally) its run directory.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { WorkerAgent, type AgentOptions } from '../../orchestrator/agent/agent.js';
 import { QueueSet } from '../../orchestrator/queue/queues.js';
@@ -64,6 +64,7 @@ export async function harness(name: string, recipe: Record<string, unknown>): Pr
   const work = mkdtempSync(join(tmpdir(), `ipa-${name}-`));
   const runsDir = join(work, 'runs');
   const recipeFile = join(REPO, '.cache', `itest-${prefix}.yaml`);
+  mkdirSync(dirname(recipeFile), { recursive: true });
   writeFileSync(recipeFile, stringify({ ...recipe, runs_dir: runsDir, allowed_roots: [work] }));
   const conn = testConnection();
   const queues = new QueueSet(conn, prefix);

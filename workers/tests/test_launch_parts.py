@@ -11,7 +11,6 @@ from ipa_worker.errors import BadInput
 from ipa_worker.launch.batch_layout import split_batch
 from ipa_worker.launch.channel import ChannelWriter, LineReader
 from ipa_worker.launch.topology import Topology, from_env, rank_env
-from ipa_worker.serve import test_hooks
 from ipa_worker.training.strategy import resolve_strategy, strategy_args
 from ipa_worker.training.trainable import last_checkpoint
 
@@ -137,7 +136,3 @@ def test_channel_lines_survive_any_split():
     got = [m for i in range(0, len(data), 777) for m in reader.feed(data[i : i + 777])]
     assert [m["type"] for m in got] == ["progress", "log"] and len(got[1]["msg"]) == 100_000
     assert list(reader.feed(b"not json\n")) == []
-
-
-def test_kill_rank_fault_is_a_known_fault():
-    assert test_hooks.parse_faults("kill_rank:train,oom:sample") == {"train": {"kill_rank"}, "sample": {"oom"}}

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from conftest import build_payload
-from PIL import Image
+from pair_files import write_pairs
 
-from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.launch.supervisor import run_ranks
 from ipa_worker.launch.topology import Topology, free_port
 from ipa_worker.serve.context import StageContext
@@ -38,28 +38,9 @@ DPO = {
 TOLERANCE = 1e-4
 
 
-def write_pairs(folder: Path) -> str:
-    rows = []
-    for i in range(PAIRS):
-        img = folder / f"img{i}.png"
-        Image.new("RGB", (56, 56), (20 * i, 200, 90)).save(img)
-        rows.append(
-            {
-                "id": f"p{i}",
-                "images": [str(img)],
-                "prompt": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": f"What colour is shape {i}?"}]}],
-                "chosen": [{"role": "assistant", "content": [{"type": "text", "text": "green " * (1 + i % 3)}]}],
-                "rejected": [{"role": "assistant", "content": [{"type": "text", "text": "a red circle"}]}],
-            }
-        )
-    path = folder / "pairs.jsonl"
-    atomic_write_jsonl(path, rows)
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def pairs(tmp_path_factory) -> str:
-    return write_pairs(tmp_path_factory.mktemp("pairs"))
+    return write_pairs(tmp_path_factory.mktemp("pairs"), PAIRS)
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,6 @@ def run(payload_path: str) -> int:
     from .. import stages
     from ..errors import classify
     from ..models.model_pool import resolve_device_dtype
-    from ..serve import test_hooks
     from . import collective
     from .channel import ChannelWriter
     from .rank_context import RankContext
@@ -66,7 +65,6 @@ def run(payload_path: str) -> int:
             torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))  # "cuda" now means this rank's own GPU
         collective.init_group(device, payload["recipe"]["training"]["distributed"]["collective_timeout_s"])
         ctx = RankContext(channel if rank == 0 else None, int(control) if control else None)
-        test_hooks.arm_rank_faults(test_hooks.parse_faults(os.environ.get("IPA_WORKER_FAULTS", "")), payload, rank, ctx)
         module = importlib.import_module(f"{stages.__name__}.{payload['stage']}")
         result = module.run(payload, ctx)
         if rank == 0:

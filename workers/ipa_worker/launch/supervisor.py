@@ -183,6 +183,8 @@ class Supervisor:
                 raise RankFailed("training rank 0 exited without a result")
             return self.result
         kinds = {r.error.get("kind") for r in failed if r.error}
+        # The ranks that failed first lead; the ones the teardown stopped follow.
+        failed.sort(key=lambda r: r not in self.first_failed)
         words = "; ".join(self._failure_line(r) for r in failed)
         summary = f"training group of {self.topo.world_size} process(es) stopped: {words}"
         if "OutOfMemory" in kinds:
@@ -195,14 +197,10 @@ class Supervisor:
 
     def _failure_line(self, r: _Rank) -> str:
         rank = self.topo.global_rank(r.local)
-        code = r.proc.returncode
-        # Killed by our own teardown: the rank was healthy, the group went down for another.
-        if code == -signal.SIGKILL and r.error is None and r not in self.first_failed:
-            return f"rank {rank} stopped with the group"
-        line = f"rank {rank} (pid {r.proc.pid}) {_describe_exit(code)}"
-        if r.error:
-            line += f" ({r.error.get('exception')}: {str(r.error.get('message'))[:300]})"
-        return line
+        said = f"{r.error.get('exception')}: {str(r.error.get('message'))[:300]}" if r.error else ""
+        if r not in self.first_failed:  # stopped by the teardown: it went down for another rank
+            return f"rank {rank} stopped with the group" + (f" (it had reported {said})" if said else "")
+        return f"rank {rank} (pid {r.proc.pid}) {_describe_exit(r.proc.returncode)}" + (f" ({said})" if said else "")
 
     def close(self) -> None:
         self.kill_group()

@@ -2,15 +2,13 @@
 
 IPA_WORKER_TEST_METHODS=1 adds the methods `sleep` (a slow request with progress that honours
 cancel), `crash` (exit at once) and `pollute` (writes to stdout, which must not reach the
-protocol stream). IPA_WORKER_FAULTS injects stage faults (see `parse_faults`) and rank faults in launched
-training groups (see `arm_rank_faults`).
+protocol stream). IPA_WORKER_FAULTS injects stage faults (see `parse_faults`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import time
 from typing import Any
@@ -21,8 +19,7 @@ from .context import StageContext
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("oom", "kill_rank")
-KILL_RANK_AT_STEP = 2
+FAULT_KINDS = ("oom",)
 
 
 def parse_faults(spec: str) -> dict[str, set[str]]:
@@ -30,8 +27,7 @@ def parse_faults(spec: str) -> dict[str, set[str]]:
 
     The spec is a comma-separated list of `<kind>:<stage>`; `oom:sample` makes every `stage`
     request for `sample` at options.batch_scale 1.0 fail with OutOfMemory, so the orchestrator's
-    halve-the-batch retry can be tested without a GPU; `kill_rank:train` kills the last rank of a
-    training group mid-training on the job's first attempt (`arm_rank_faults`). A malformed spec is an error rather than
+    halve-the-batch retry can be tested without a GPU. A malformed spec is an error rather than
     no fault: a typo must not let a fault test pass without its fault.
     """
     faults: dict[str, set[str]] = {}
@@ -51,29 +47,6 @@ def inject_faults(faults: dict[str, set[str]], name: str, payload: dict[str, Any
     """
     if "oom" in faults.get(name, ()) and float((payload.get("options") or {}).get("batch_scale", 1.0)) == 1.0:
         raise OutOfMemory(f"CUDA out of memory (injected by IPA_WORKER_FAULTS for stage {name!r} at batch_scale 1.0)")
-
-
-def arm_rank_faults(faults: dict[str, set[str]], payload: dict[str, Any], rank: int, ctx: Any) -> None:
-    """`kill_rank:<stage>`: on attempt 1, the group's last rank SIGKILLs itself at the end of
-    training step KILL_RANK_AT_STEP (a rank lost mid-training; the retry resumes from a checkpoint).
-
-    `ctx` is the rank's RankContext: its per-step cancel check is where the step end is seen.
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if "kill_rank" not in faults.get(payload["stage"], ()) or int(payload["attempt"]) != 1 or world < 2 or rank != world - 1:
-        return
-    check = ctx.check_cancelled
-    steps = 0
-
-    def check_then_die() -> None:
-        nonlocal steps
-        steps += 1
-        if steps >= KILL_RANK_AT_STEP:
-            log.warning("IPA_WORKER_FAULTS: rank %d kills itself at step %d", rank, steps)
-            os.kill(os.getpid(), signal.SIGKILL)
-        check()
-
-    ctx.check_cancelled = check_then_die
 
 
 # The test methods: drive progress, cancellation and crashes.
