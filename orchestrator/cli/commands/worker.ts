@@ -46,18 +46,19 @@ ${COMMON_HELP}`,
       },
       false,
     );
+    let devices: DeviceSetup;
+    try {
+      devices = deviceSetup({ gpu: values.gpu, gpus: values.gpus, trainProcs: intFlag(values, 'train-procs', 1) });
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError((err as Error).message, ExitCode.usage);
+    }
     const url = await reachableRedis(values);
     const queues = (values.queues ? values.queues.split(',').map((s) => s.trim()) : [...QUEUE_KINDS]) as QueueKind[];
     const bad = queues.filter((q) => !(QUEUE_KINDS as readonly string[]).includes(q));
     if (bad.length) throw new CliError(`unknown queue(s): ${bad.join(', ')}; known: ${QUEUE_KINDS.join(', ')}`, ExitCode.usage);
     const concurrency = Number(values.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError('--concurrency must be a positive integer', ExitCode.usage);
-    let devices: DeviceSetup;
-    try {
-      devices = deviceSetup({ gpu: values.gpu, gpus: values.gpus, trainProcs: intFlag(values, 'train-procs', 1) });
-    } catch (err) {
-      throw new CliError((err as Error).message, ExitCode.usage);
-    }
     const timing = workerTiming(values);
     const maxStalledCount = intFlag(values, 'max-stalled', 0);
     const agent = await WorkerAgent.start({
