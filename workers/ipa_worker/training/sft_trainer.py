@@ -1,9 +1,11 @@
-"""SFT warm-up with TRL's SFTTrainer on the seeds' (image, instruction, reference) rows.
+"""Supervised fine-tuning with TRL's SFTTrainer: the warm-up, and the baselines' objectives.
 
 Rows are conversational prompt/completion with an `images` column, so SFTTrainer uses its vision
-collator and the loss covers the reference answer only. The result is always a complete
-checkpoint (weights + processor) that `from_pretrained` loads: full fine-tuning saves the
-weights, LoRA is merged into them first, so later stages never need to know which was used.
+collator and the loss covers the completion only. The warm-up always publishes a complete
+checkpoint (weights + processor) that `from_pretrained` loads — full fine-tuning saves the
+weights, LoRA is merged into them first — so later stages never need to know which was used.
+The baselines (training.objective rft / sft_reference) publish a LoRA adapter instead, exactly
+where and how a DPO-trained policy is published.
 """
 
 from __future__ import annotations
@@ -17,21 +19,25 @@ from .strategy import resolve_strategy, strategy_args
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
-def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
-    """Seed rows -> a Dataset of {images, prompt, completion} (images as Image features)."""
+def examples_to_dataset(rows: list[dict[str, Any]]):
+    """`{images, prompt, completion}` rows (conversational) -> a Dataset with Image features."""
     from datasets import Dataset, Image, List
 
+    return Dataset.from_list([{"images": list(r["images"]), "prompt": r["prompt"], "completion": r["completion"]} for r in rows]).cast_column(
+        "images", List(Image())
+    )
+
+
+def answer_examples(rows: list[dict[str, Any]], text_key: str = "reference") -> list[dict[str, Any]]:
+    """Rows with images and an instruction -> answer examples whose completion is `row[text_key]`."""
     from ..method.pairing import assistant, user_prompt
 
-    rows = [
-        {
-            "images": list(s["images"]),
-            "prompt": user_prompt(s["instruction"], len(s["images"])),
-            "completion": assistant(s["reference"]),
-        }
-        for s in seeds
-    ]
-    return Dataset.from_list(rows).cast_column("images", List(Image()))
+    return [{"images": list(r["images"]), "prompt": user_prompt(r["instruction"], len(r["images"])), "completion": assistant(r[text_key])} for r in rows]
+
+
+def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
+    """Seed rows -> a Dataset of {images, prompt, completion=reference}."""
+    return examples_to_dataset(answer_examples(seeds))
 
 
 def train_sft(
@@ -48,14 +54,19 @@ def train_sft(
     seed: int,
     batch_size: int,
     distributed: dict[str, Any],
+    batch_field: str = "warmup.sft.batch_size",
     metrics_path: str | None = None,
     ctx: Any = None,
+    merge: bool = True,
+    model_name: str = "sft",
 ) -> dict[str, Any]:
-    """Train, then publish a complete checkpoint + processor at `out_dir`; resumes from checkpoints.
+    """Train, then publish at `out_dir`; resumes from checkpoints.
 
-    The global batch is warmup.sft.batch_size, split over the training processes; `batch_size`
-    caps the per-device share (warmup.sft.batch_size, scaled down after an OOM retry). In a
-    launched group rank 0 alone writes metrics and the output (None on the other ranks).
+    `sft` holds epochs, learning_rate, full_finetune and lora. merge: publish a complete
+    checkpoint (LoRA merged in); otherwise a LoRA run publishes only its adapter. The global batch
+    is `sft["batch_size"]`, split over the training processes; `batch_size` caps the per-device
+    share (scaled down after an OOM retry). Metrics lines carry `model_name`; in a launched group
+    rank 0 alone writes metrics and the output (None on the other ranks).
     """
     from trl import SFTConfig, SFTTrainer
 
@@ -63,7 +74,7 @@ def train_sft(
     model, processor, device = load_trainable(start, model_cfg, merge_adapter=True)
     if full:
         freeze_vision(model)
-    layout = split_batch(int(sft["batch_size"]), int(batch_size), collective.world_size(), field="warmup.sft.batch_size")
+    layout = split_batch(int(sft["batch_size"]), int(batch_size), collective.world_size(), field=batch_field)
     strategy = resolve_strategy(distributed["strategy"], full_finetune=full, device=device, world_size=layout.world_size)
     if ctx is not None:
         ctx.log(f"sft: {layout.describe()}; strategy {strategy}", **layout.metrics())
@@ -86,7 +97,7 @@ def train_sft(
         disable_tqdm=True,
         **strategy_args(strategy, timeout_s=distributed["collective_timeout_s"], gradient_checkpointing=False),
     )
-    cb = MetricsCallback(metrics_path, "sft", ctx)
+    cb = MetricsCallback(metrics_path, model_name, ctx)
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -99,14 +110,15 @@ def train_sft(
     out = trainer.train(resume_from_checkpoint=resume)
     # FSDP holds the weights in shards: gathering them is a collective, so every rank takes part.
     full_state = trainer.accelerator.get_state_dict(trainer.model_wrapped) if strategy == "fsdp" else None
-    trained = trainer.model if full else trainer.model.merge_and_unload()
+    adapter_only = not full and not merge
+    trained = trainer.model if full or adapter_only else trainer.model.merge_and_unload()
 
     def write(tmp) -> None:
         trained.save_pretrained(tmp, state_dict=full_state)
         processor.save_pretrained(tmp)
 
     record = publish_dir(out_dir, write) if collective.is_main() else None
-    losses = [r["loss"] for r in cb.rows if r.get("model") == "sft" and "loss" in r]
+    losses = [r["loss"] for r in cb.rows if r.get("model") == model_name and "loss" in r]
     return {
         "output": record,
         "metrics": {
