@@ -94,9 +94,27 @@ export const PerturbationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('color_jitter'), weight, strength: num(0, 1).default([0.2, 0.6]).describe('Brightness/contrast/saturation jitter strength.') }).strict(),
 ]);
 
+export const VllmSchema = z
+  .object({
+    gpu_memory_utilization: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.6)
+      .describe("Share of the GPU's memory the vLLM engine takes for weights and KV cache. Ours: 0.6 leaves room for the verifier and reviser on the hf backend in the same worker (a 7B model in bf16 is 16.6 GB); raise it on a worker that only samples. On a CPU, vLLM reads the KV cache size from VLLM_CPU_KVCACHE_SPACE (GiB) instead."),
+    max_model_len: z
+      .number()
+      .int()
+      .positive()
+      .default(4096)
+      .describe('Prompt + response tokens one sequence may hold in the engine (sizes its KV cache). An image at `model.max_pixels` takes up to max_pixels / 784 tokens; add the instruction and `max_new_tokens`.'),
+  })
+  .strict();
+
 export const SamplingSchema = z
   .object({
-    backend: z.enum(['hf', 'vllm']).default('hf').describe('hf: batched transformers `generate`; vllm: the offline engine (when installed).'),
+    backend: z.enum(['hf', 'vllm']).default('hf').describe('hf: batched transformers `generate`; vllm: the offline engine (when installed; roles as LoRA adapters on one engine per base model).'),
+    vllm: VllmSchema.prefault({}).describe('Engine settings of the vllm backend.'),
     num_normal: z.number().int().min(0).default(4).describe('K: normal responses per seed on (V, I). The paper does not give K; 4 is ours.'),
     num_contrastive: z.number().int().min(0).default(4).describe("K': contrastive responses per seed on (t(V), I). Ours."),
     temperature: z.number().min(0).default(1.0).describe('Sampling temperature (0 = greedy).'),

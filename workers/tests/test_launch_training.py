@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import build_payload
+from payloads import build_payload
 from pair_files import write_pairs
 
 from ipa_worker.data.jsonl_io import read_jsonl
