@@ -45,7 +45,7 @@ test-py: setup-python ## pytest only
 
 test-vllm: ## The vllm sampling backend on the tiny Qwen2-VL against the hf backend, in its own env (scripts/setup-vllm.sh, ~6 GB; not part of make test)
 	@scripts/setup-vllm.sh
-	.venv-vllm/bin/python -m pytest -q workers/tests_vllm -p no:cacheprovider
+	.venv-vllm/bin/python -m pytest -q workers/tests_vllm -p no:cacheprovider --durations=0
 
 demo: setup ## Run recipes/tiny.yaml end to end (SFT warm-up, 3 IPA rounds, final DPO, evaluation) and print the report
 	npx tsx orchestrator/cli/main.ts run recipes/tiny.yaml

@@ -45,3 +45,12 @@ def model_pool():
     pool = ModelPool(max_loaded=2)
     yield pool
     pool.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_closed_at_the_end():
+    """Stops the backend's engine while pytest still owns the output (vLLM logs as it stops)."""
+    yield
+    from ipa_worker.models import vllm_engine
+
+    vllm_engine.close_engine()

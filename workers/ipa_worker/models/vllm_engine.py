@@ -26,6 +26,7 @@ from typing import Any, Callable
 from ..errors import BadInput
 from ..seeding import stable_seed
 from .generation import answer, end_token_ids
+from .memory import release_memory
 from .processor import load_processor
 
 # The LoRA ranks vLLM's kernels take (max_lora_rank must be one of them).
@@ -107,23 +108,17 @@ def check_loadable(base: str) -> None:
     )
 
 
-def _close_engine() -> None:
-    """Stops the engine's background processes and frees its memory before another is built."""
-    import gc
-
+def close_engine() -> None:
+    """Stops the engine's background processes and frees its memory (before another is built, or
+    at exit); nothing to do when none is running."""
+    if _ENGINE["llm"] is None:
+        return
     llm, _ENGINE["llm"], _ENGINE["key"] = _ENGINE["llm"], None, None
     core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
     if core is not None and hasattr(core, "shutdown"):
         core.shutdown()
     del llm
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
+    release_memory()
 
 
 def engine(settings: dict[str, Any]):
@@ -135,8 +130,7 @@ def engine(settings: dict[str, Any]):
 
         base = settings["model"]
         check_loadable(base)
-        if _ENGINE["llm"] is not None:
-            _close_engine()
+        close_engine()
         mm = settings["mm_processor_kwargs"]
         processor = load_processor(base, min_pixels=mm["min_pixels"], max_pixels=mm["max_pixels"])
         try:

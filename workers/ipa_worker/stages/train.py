@@ -25,11 +25,11 @@ next round loads it like any trained policy.
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 
 from ..data.jsonl_io import read_jsonl
+from ..models.memory import release_memory
 from ..serve.context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
@@ -41,17 +41,6 @@ def _paths(value: str | list[str] | None) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else [str(p) for p in value]
-
-
-def _free() -> None:
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
 
 
 def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: dict[str, Any], name: str, reference) -> dict[str, Any] | None:
@@ -81,7 +70,7 @@ def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: di
         ctx=ctx,
         eval_sets={"train_pairs": train_set, "heldout_pairs": rows_to_dataset(held) if held else None},
     )
-    _free()
+    release_memory()
     return res
 
 
