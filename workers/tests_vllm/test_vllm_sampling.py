@@ -97,11 +97,14 @@ def test_lora_roles_follow_the_adapter_and_its_republished_weights(tiny_model_di
     shutil.rmtree(folder)
 
 
+def tiny_engine_settings(base: str) -> dict:
+    """The engine the sample stage builds above: one image per prompt, LoRA rank 8."""
+    model = {"dtype": "float32", "min_pixels": PIXELS, "max_pixels": PIXELS}
+    return vllm_engine.engine_settings(model, {"gpu_memory_utilization": 0.6, "max_model_len": 4096}, base, 1, 8)
+
+
 def test_one_engine_serves_every_call_with_the_same_settings(tiny_model_dir):
-    settings = vllm_engine.engine_settings(
-        {"dtype": "float32", "min_pixels": PIXELS, "max_pixels": PIXELS},
-        {"gpu_memory_utilization": 0.6, "max_model_len": 4096}, tiny_model_dir, 1, 8,
-    )  # fmt: skip
+    settings = tiny_engine_settings(tiny_model_dir)
     llm, processor, end_ids = vllm_engine.engine(settings)
     assert vllm_engine.engine(settings)[0] is llm
     assert {0, 2} <= end_ids  # <|endoftext|> and <|im_end|> of the tiny tokenizer
@@ -112,10 +115,7 @@ def test_a_response_that_stops_on_the_end_token_does_not_count_it(tiny_model_dir
     # keeps it in its ids; the row, like the hf backend's, counts the tokens before it.
     from vllm import SamplingParams
 
-    settings = vllm_engine.engine_settings(
-        {"dtype": "float32", "min_pixels": PIXELS, "max_pixels": PIXELS},
-        {"gpu_memory_utilization": 0.6, "max_model_len": 4096}, tiny_model_dir, 1, 8,
-    )  # fmt: skip
+    settings = tiny_engine_settings(tiny_model_dir)
     llm, processor, end_ids = vllm_engine.engine(settings)
     out = llm.generate(["hello"], SamplingParams(max_tokens=4, temperature=0.0, allowed_token_ids=[2]), use_tqdm=False)
     ids = list(out[0].outputs[0].token_ids)
