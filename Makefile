@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)/workers
 export IPA_PYTHON := $(CURDIR)/.venv/bin/python
 ARTIFACTS := test-artifacts
 
-.PHONY: help setup setup-node setup-python setup-system test test-ts test-py demo bench chaos gpu-check typecheck clean
+.PHONY: help setup setup-node setup-python setup-system test test-ts test-py test-vllm demo bench chaos gpu-check typecheck clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,6 +42,10 @@ test-ts: setup ## vitest only
 
 test-py: setup-python ## pytest only
 	$(PY) -m pytest -q workers/tests
+
+test-vllm: ## The vllm sampling backend on the tiny Qwen2-VL against the hf backend, in its own env (scripts/setup-vllm.sh, ~6 GB; not part of make test)
+	@scripts/setup-vllm.sh
+	.venv-vllm/bin/python -m pytest -q workers/tests_vllm -p no:cacheprovider --durations=0
 
 demo: setup ## Run recipes/tiny.yaml end to end (SFT warm-up, 3 IPA rounds, final DPO, evaluation) and print the report
 	npx tsx orchestrator/cli/main.ts run recipes/tiny.yaml

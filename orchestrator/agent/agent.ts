@@ -24,7 +24,8 @@ import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import { advanceRound } from '../run/advance.js';
 import type { ControlMessage } from '../run/cancel.js';
 import { RunStore, type DoneRecord } from '../store/run-store.js';
-import { classifyFailure, failRunOf } from './failures.js';
+import { deviceEnv } from './devices.js';
+import { classifyFailure, failRunOf, type AgentJobData } from './failures.js';
 import { isUntrusted, trustJob } from './job-trust.js';
 import { buildPayload } from './payload.js';
 import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, type WorkerInfo } from './registry.js';
@@ -36,8 +37,13 @@ export interface AgentOptions {
   prefix?: string;
   /** @defaultValue every queue */
   queues?: readonly QueueKind[];
-  /** Device index given to the Python processes as CUDA_VISIBLE_DEVICES. @defaultValue none (CPU or all GPUs) */
+  /** Device indices given to the Python processes as CUDA_VISIBLE_DEVICES ("0", or "0,1,2,3" for a train worker). @defaultValue none (CPU or all GPUs) */
   gpu?: string;
+  /**
+   * Processes per training job (train and sft stages): one per device, started as one group
+   * (ipa_worker.launch). @defaultValue the number of devices in `gpu`, else 1
+   */
+  trainProcesses?: number;
   /** Python slots, i.e. jobs at once. @defaultValue 1 */
   concurrency?: number;
   /** Python interpreter. @defaultValue IPA_PYTHON, else .venv/bin/python */
@@ -75,12 +81,13 @@ export class WorkerAgent {
   private queues!: QueueSet;
   private info!: WorkerInfo;
   private closing = false;
+  private readonly trainProcesses: number;
 
   private constructor(private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number }) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
     this.log = (opts.logger ?? rootLogger).child({ worker: this.id });
-    const env: Record<string, string> = { ...(opts.pythonEnv ?? {}) };
-    if (opts.gpu !== undefined) env.CUDA_VISIBLE_DEVICES = opts.gpu;
+    this.trainProcesses = opts.trainProcesses ?? (opts.gpu ? opts.gpu.split(',').length : 1);
+    const env: Record<string, string> = { ...(opts.pythonEnv ?? {}), ...deviceEnv({ visible: opts.gpu, trainProcesses: this.trainProcesses }) };
     this.slots = new SlotPool({ size: opts.concurrency, python: opts.python, env, payloadSchema: stagePayloadJsonSchema(), logger: this.log });
   }
 
@@ -111,6 +118,7 @@ export class WorkerAgent {
       pid: process.pid,
       queues: [...o.queues],
       gpu: o.gpu ?? null,
+      train_processes: this.trainProcesses,
       concurrency: o.concurrency,
       devices: [],
       backends: [],
@@ -146,7 +154,7 @@ export class WorkerAgent {
       w.on('error', (err) => this.log.warn({ err: err.message, queue: q }, 'queue worker error'));
       this.workers.push(w);
     }
-    this.log.info({ queues: o.queues, gpu: o.gpu ?? null, concurrency: o.concurrency }, 'worker started');
+    this.log.info({ queues: o.queues, gpu: o.gpu ?? null, train_processes: this.trainProcesses, concurrency: o.concurrency }, 'worker started');
   }
 
   private async beat(): Promise<void> {

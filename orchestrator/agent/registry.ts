@@ -11,6 +11,8 @@ export interface WorkerInfo {
   pid: number;
   queues: string[];
   gpu: string | null;
+  /** Processes each training job runs as (one per device); absent from workers older than the field. */
+  train_processes?: number;
   concurrency: number;
   devices: unknown[];
   backends: string[];

@@ -94,9 +94,27 @@ export const PerturbationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('color_jitter'), weight, strength: num(0, 1).default([0.2, 0.6]).describe('Brightness/contrast/saturation jitter strength.') }).strict(),
 ]);
 
+export const VllmSchema = z
+  .object({
+    gpu_memory_utilization: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.6)
+      .describe("Share of the GPU's memory the vLLM engine takes for weights and KV cache. Ours: 0.6 leaves room for the verifier and reviser on the hf backend in the same worker (a 7B model in bf16 is 16.6 GB); raise it on a worker that only samples. On a CPU, vLLM reads the KV cache size from VLLM_CPU_KVCACHE_SPACE (GiB) instead."),
+    max_model_len: z
+      .number()
+      .int()
+      .positive()
+      .default(4096)
+      .describe('Prompt + response tokens one sequence may hold in the engine (sizes its KV cache). An image at `model.max_pixels` takes up to max_pixels / 784 tokens; add the instruction and `max_new_tokens`.'),
+  })
+  .strict();
+
 export const SamplingSchema = z
   .object({
-    backend: z.enum(['hf', 'vllm']).default('hf').describe('hf: batched transformers `generate`; vllm: the offline engine (when installed).'),
+    backend: z.enum(['hf', 'vllm']).default('hf').describe('hf: batched transformers `generate`; vllm: the offline engine (when installed; roles as LoRA adapters on one engine per base model).'),
+    vllm: VllmSchema.prefault({}).describe('Engine settings of the vllm backend.'),
     num_normal: z.number().int().min(0).default(4).describe('K: normal responses per seed on (V, I). The paper does not give K; 4 is ours.'),
     num_contrastive: z.number().int().min(0).default(4).describe("K': contrastive responses per seed on (t(V), I). Ours."),
     temperature: z.number().min(0).default(1.0).describe('Sampling temperature (0 = greedy).'),
@@ -179,8 +197,8 @@ export const DpoSchema = z
     loss_weights: z.array(z.number().nonnegative()).min(1).optional().describe('Weights of the listed loss types (TRL `loss_weights`); default: all 1.'),
     learning_rate: z.number().positive().default(5e-6).describe('Learning rate.'),
     epochs: z.number().positive().default(1).describe('Epochs (the paper: 1).'),
-    batch_size: z.number().int().positive().default(4).describe('Per-device batch size (the worker halves it on CUDA out-of-memory).'),
-    grad_accum: z.number().int().positive().default(1).describe('Gradient accumulation steps.'),
+    batch_size: z.number().int().positive().default(4).describe('Pairs one device holds at once. The global batch (pairs per optimiser step) is `batch_size x grad_accum` on any number of training processes: with N processes each takes the largest share up to `batch_size` and accumulates the rest. On CUDA out-of-memory the worker halves the share and accumulates more, so the global batch stays.'),
+    grad_accum: z.number().int().positive().default(1).describe('Gradient accumulation steps on one process; with several, the split of the global batch `batch_size x grad_accum` decides them (logged, and in the done record).'),
     gradient_checkpointing: z.boolean().default(false).describe('Trade compute for memory (on for 7B).'),
     bf16: z.enum(['auto', 'on', 'off']).default('auto').describe('bf16 mixed precision; auto = on for CUDA.'),
     precompute_ref_log_probs: z.boolean().default(false).describe('Compute reference log-probs once before training (saves memory for full fine-tuning).'),
@@ -231,7 +249,7 @@ export const SftSchema = z
     roles: WarmupRolesSchema.prefault({}).describe('What the warm-up teaches, as examples per item: answering, and the verifier\'s and reviser\'s formats.'),
     epochs: z.number().positive().default(3).describe('SFT epochs.'),
     learning_rate: z.number().positive().default(1e-4).describe('SFT learning rate.'),
-    batch_size: z.number().int().positive().default(8).describe('SFT batch size.'),
+    batch_size: z.number().int().positive().default(8).describe('SFT global batch (rows per optimiser step), also the most rows one device holds at once; split over the training processes like `training.dpo`.'),
     full_finetune: z.boolean().default(true).describe('Full fine-tuning (true) or LoRA merged into the weights (false).'),
     lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
     max_rows: z.number().int().positive().optional().describe('Use at most this many rows (seeds or warm-up items).'),
@@ -247,7 +265,22 @@ export const SupervisedSchema = z
   .object({
     learning_rate: z.number().positive().default(1e-4).describe('Learning rate.'),
     epochs: z.number().positive().default(1).describe('Epochs.'),
-    batch_size: z.number().int().positive().default(8).describe('Per-device batch size (halved on CUDA out-of-memory).'),
+    batch_size: z.number().int().positive().default(8).describe('Global batch (rows per optimiser step), also the most rows one device holds at once; split over the training processes like `training.dpo` (on CUDA out-of-memory the share is halved and accumulated).'),
+  })
+  .strict();
+
+export const DistributedSchema = z
+  .object({
+    strategy: z
+      .enum(['auto', 'ddp', 'fsdp'])
+      .default('auto')
+      .describe('How a train worker with several processes (`ipa worker --gpus 0,1,...`) shares them: ddp (every process holds the model; LoRA, and any CPU run) or fsdp (full-shard; full fine-tuning on CUDA only). auto: fsdp for full fine-tuning on CUDA, else ddp. The global batch stays `batch_size x grad_accum` (SFT: `batch_size`) whatever the process count.'),
+    collective_timeout_s: z
+      .number()
+      .int()
+      .positive()
+      .default(600)
+      .describe('Seconds a process waits in a collective (gradient all-reduce, barrier) for the others before it fails the job; a hung peer then ends the try instead of blocking it. Cover the longest rank-0-only pause (checkpoint save of a full model).'),
   })
   .strict();
 
@@ -267,6 +300,7 @@ export const TrainingSchema = z
       .union([z.literal('none'), Tracker, z.array(Tracker)])
       .default('none')
       .describe('Experiment trackers that receive the training metrics of every trainer (DPO of the policy and the reviser, SFT warm-up) and the evaluation results, under the run name `<run id>-r<round>-<model>`, with the recipe as config: TRL `report_to`. Where each writes: docs/evaluation.md, "Experiment tracking".'),
+    distributed: DistributedSchema.prefault({}).describe('Training on several processes (DPO and the SFT warm-up).'),
   })
   .strict();
 

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { WorkerAgent, type AgentOptions } from '../../orchestrator/agent/agent.js';
 import { QueueSet } from '../../orchestrator/queue/queues.js';
@@ -69,6 +69,7 @@ export async function harness(name: string, recipe: Record<string, unknown>): Pr
   const runsDir = join(work, 'runs');
   mkdirSync(join(REPO, '.cache'), { recursive: true });
   const recipeFile = join(REPO, '.cache', `itest-${prefix}.yaml`);
+  mkdirSync(dirname(recipeFile), { recursive: true });
   writeFileSync(recipeFile, stringify({ ...recipe, runs_dir: runsDir, allowed_roots: [work] }));
   const conn = testConnection();
   const queues = new QueueSet(conn, prefix);

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import default_recipe
+from payloads import default_recipe
 from ipa_worker.data.image_limits import ProcessorLimits, size_problem
 from ipa_worker.data.images import header_problem, load_image
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl

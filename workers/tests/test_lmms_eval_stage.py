@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import deep_merge, default_recipe, fill_defaults
+from payloads import deep_merge, default_recipe, fill_defaults
 
 from ipa_worker.contract import stage_outputs
 from ipa_worker.data.jsonl_io import read_jsonl

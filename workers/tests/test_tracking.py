@@ -10,12 +10,14 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import default_recipe, fill_defaults
+from payloads import default_recipe, fill_defaults
 from test_dpo import DPO, MODEL_CFG, make_pairs
 
 from ipa_worker.errors import BadInput
 from ipa_worker.serve.context import StageContext
+from ipa_worker.launch.batch_layout import split_batch
 from ipa_worker.training.dpo_trainer import dpo_config, train_dpo
+from ipa_worker.training.strategy import strategy_args
 from ipa_worker.training.pair_dataset import rows_to_dataset
 from ipa_worker.training.tracking import Tracking, flat, trackers_of, tracking_for
 
@@ -62,10 +64,11 @@ def wandb_offline_run(wandb_dir: Path) -> dict:
 
 def test_the_setting_reaches_trl_for_every_tracker(tmp_path):
     assert trackers_of("none") == [] and trackers_of("wandb") == ["wandb"] and trackers_of(["mlflow", "trackio", "mlflow"]) == ["mlflow", "trackio"]
-    off = dpo_config(DPO, checkpoint_dir=str(tmp_path), device="cpu", batch_size=1)
+    one = {"layout": split_batch(1, 1, 1, field="f"), "strategy": strategy_args("single", timeout_s=60, gradient_checkpointing=False)}
+    off = dpo_config(DPO, checkpoint_dir=str(tmp_path), device="cpu", **one)
     assert off.report_to == []
     on = Tracking(trackers=["tensorboard", "wandb", "mlflow", "trackio"], run_name="run-7-r2-reviser", project="tiny")
-    args = dpo_config(DPO, checkpoint_dir=str(tmp_path), device="cpu", batch_size=1, tracking=on)
+    args = dpo_config(DPO, checkpoint_dir=str(tmp_path), device="cpu", tracking=on, **one)
     assert args.report_to == ["tensorboard", "wandb", "mlflow", "trackio"] and args.run_name == "run-7-r2-reviser" and args.project == "tiny"
     assert flat({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": 1, "a.c": "[1, 2]", "d": None}
 

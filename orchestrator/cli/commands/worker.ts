@@ -1,4 +1,5 @@
 import { WorkerAgent } from '../../agent/agent.js';
+import { deviceSetup, type DeviceSetup } from '../../agent/devices.js';
 import { QUEUE_KINDS, type QueueKind } from '../../plan/stages.js';
 import { CliError, ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, intFlag, parse, prefix, reachableRedis, WORKER_TIMING_HELP, workerTiming, workerTimingOptions } from '../context.js';
@@ -6,11 +7,17 @@ import { COMMON_HELP, intFlag, parse, prefix, reachableRedis, WORKER_TIMING_HELP
 export const command: Command = {
   name: 'worker',
   summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
-  help: `Usage: ipa worker [--queues q1,q2] [--gpu N] [--concurrency N] [--lock-ms MS]
-                  [--stalled-ms MS] [--max-stalled N] [--grace-ms MS] [--allow-eviction]
+  help: `Usage: ipa worker [--queues q1,q2] [--gpu N | --gpus N,M,...] [--train-procs N]
+                  [--concurrency N] [--lock-ms MS] [--stalled-ms MS] [--max-stalled N] [--grace-ms MS]
+                  [--allow-eviction]
 
 Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
-models loaded; training runs in a fresh process. SIGTERM/SIGINT: stop taking jobs, finish the
+models loaded; training runs in a fresh process. --gpus gives a train worker several devices:
+each training job (train, sft) then runs as one process per device, started and stopped as
+one group (DDP, or FSDP for full fine-tuning; recipe training.distributed); the recipe's global
+batch is split over them. Other jobs use the first device. --train-procs N runs N training
+processes without a device list (CPU processes over gloo, or every GPU the machine shows).
+SIGTERM/SIGINT: stop taking jobs, finish the
 current one (up to --grace-ms), then exit. A dead worker's jobs go back to the queue once its
 lock (--lock-ms) has expired and another worker's stall check (every --stalled-ms) sees it;
 a job that stalls more than --max-stalled times fails. A Redis whose maxmemory-policy may evict
@@ -18,6 +25,7 @@ keys is refused (exit code 4: BullMQ would lose jobs) unless --allow-eviction is
 Examples:
   ipa worker --queues sample,verify,revise --gpu 0 --concurrency 1
   ipa worker --queues train --gpu 1
+  ipa worker --queues train --gpus 4,5,6,7 --lock-ms 300000   # one DPO job on four GPUs
   ipa worker --queues control,prepare,pair          # CPU-only helper
   ipa worker --queues sample,verify,revise --gpu 0 --lock-ms 300000   # 7B generation
 
@@ -30,6 +38,8 @@ ${COMMON_HELP}`,
       {
         queues: { type: 'string' },
         gpu: { type: 'string' },
+        gpus: { type: 'string' },
+        'train-procs': { type: 'string' },
         concurrency: { type: 'string', default: '1' },
         ...workerTimingOptions,
         'max-stalled': { type: 'string' },
@@ -39,6 +49,13 @@ ${COMMON_HELP}`,
       },
       false,
     );
+    let devices: DeviceSetup;
+    try {
+      devices = deviceSetup({ gpu: values.gpu, gpus: values.gpus, trainProcs: intFlag(values, 'train-procs', 1) });
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError((err as Error).message, ExitCode.usage);
+    }
     const url = await reachableRedis(values);
     const queues = (values.queues ? values.queues.split(',').map((s) => s.trim()) : [...QUEUE_KINDS]) as QueueKind[];
     const bad = queues.filter((q) => !(QUEUE_KINDS as readonly string[]).includes(q));
@@ -51,7 +68,8 @@ ${COMMON_HELP}`,
       redisUrl: url,
       prefix: prefix(values),
       queues,
-      gpu: values.gpu,
+      gpu: devices.visible,
+      trainProcesses: devices.trainProcesses,
       concurrency,
       python: values.python,
       ...timing,

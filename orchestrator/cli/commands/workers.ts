@@ -15,7 +15,7 @@ export const command: Command = {
       else if (!ws.length) console.log('no workers connected');
       else
         for (const w of ws) {
-          const dev = w.gpu !== null ? `gpu ${w.gpu}` : JSON.stringify(w.devices.map((d) => (d as { kind?: string }).kind));
+          const dev = (w.gpu !== null ? `gpu ${w.gpu}` : JSON.stringify(w.devices.map((d) => (d as { kind?: string }).kind))) + ((w.train_processes ?? 1) > 1 ? `  training on ${w.train_processes} processes` : '');
           const cur = w.current.map((c) => c.job_id).join(', ') || 'idle';
           console.log(`${w.id}  queues ${w.queues.join(',')}  ${dev}  slots ${w.concurrency}  ${cur}`);
         }

@@ -60,17 +60,25 @@ class PerPromptSampler:
         return out.scatter_(-1, token, 0.0)
 
 
-def _eos_ids(lm) -> set[int]:
+def end_token_ids(tokenizer, *configs) -> set[int]:
+    """Ids that end a response: the configs' `eos_token_id`s (generation config, model config) and
+    the tokenizer's end and padding tokens."""
     ids: set[int] = set()
-    for source in (getattr(lm.model, "generation_config", None), getattr(lm.model, "config", None)):
+    for source in configs:
         eos = getattr(source, "eos_token_id", None)
         if eos is not None:
             ids.update(eos if isinstance(eos, (list, tuple)) else [eos])
-    tok = lm.processor.tokenizer
-    for t in (tok.eos_token_id, tok.pad_token_id):
+    for t in (tokenizer.eos_token_id, tokenizer.pad_token_id):
         if t is not None:
             ids.add(int(t))
     return ids
+
+
+def answer(tokenizer, token_ids, end_ids: set[int]) -> dict[str, Any]:
+    """One response's `{"text", "num_tokens"}` from generated ids, whatever the backend: the
+    tokens before the first end token, decoded without special tokens."""
+    n = next((i for i, t in enumerate(token_ids) if t in end_ids), len(token_ids))
+    return {"text": tokenizer.decode(list(token_ids[:n]), skip_special_tokens=True).strip(), "num_tokens": n}
 
 
 def _encode(processor, texts: list[str], images: list) -> Any:
@@ -132,7 +140,7 @@ def generate(
     tokenizer = processor.tokenizer
     limits = ProcessorLimits.from_processor(processor)
     batch_size = max(1, int(batch_size))
-    eos = _eos_ids(lm)
+    eos = end_token_ids(tokenizer, getattr(lm.model, "generation_config", None), getattr(lm.model, "config", None))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos))
     sampling = bool(temperature and temperature > 0)
     fallback = prompt_seeds(seed, len(prompts)) if sampling else []
@@ -169,12 +177,4 @@ def _generate_batch(lm, inputs, *, seeds: list[int] | None, eos: set[int], pad_i
         gen_kwargs["logits_processor"] = LogitsProcessorList([PerPromptSampler(seeds, temperature, top_p)])
     with torch.inference_mode():
         out = model.generate(**inputs, **gen_kwargs)  # input_ids, attention_mask, pixel_values, image_grid_thw
-    results = []
-    for row in out[:, inputs["input_ids"].shape[1] :].tolist():
-        n = len(row)
-        for i, t in enumerate(row):
-            if t in eos:
-                n = i
-                break
-        results.append({"text": tokenizer.decode(row[:n], skip_special_tokens=True).strip(), "num_tokens": n})
-    return results
+    return [answer(tokenizer, row, eos) for row in out[:, inputs["input_ids"].shape[1] :].tolist()]

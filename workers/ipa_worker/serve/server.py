@@ -26,6 +26,7 @@ import traceback
 from typing import Any, BinaryIO, Callable
 
 from .. import stages
+from ..launch import topology
 from ..errors import BadInput, WorkerError, classify
 from . import protocol, test_hooks
 from .context import StageContext
@@ -334,6 +335,11 @@ class Server:
         if not callable(getattr(module, "run", None)):  # a helper module of the package (stages.common)
             raise BadInput(f"unknown stage {name!r}")
         ctx.check_cancelled()
+        topo = topology.from_env()
+        if name in topology.LAUNCHED_STAGES and topo.world_size > 1:
+            from ..launch.supervisor import run_ranks
+
+            return run_ranks(payload, ctx, topo)
         if self._models is None:
             from ..models.model_pool import ModelPool
 

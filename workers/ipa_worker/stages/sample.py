@@ -36,7 +36,10 @@ def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, batch_siz
         max_new_tokens=int(sampling["max_new_tokens"]),
     )
     if sampling["backend"] == "vllm":
-        answers = vllm_engine.generate_vllm(payload["models"]["generator"], recipe["model"], prompts, **params)
+        answers = vllm_engine.generate_vllm(
+            payload["models"]["generator"], recipe["model"], sampling["vllm"], prompts,
+            lora_rank=int(recipe["training"]["dpo"]["lora"]["r"]), **params,
+        )  # fmt: skip
         on_batch(len(prompts), len(prompts))
         return answers
     lm = ctx.models.get(payload["models"]["generator"], recipe["model"])

@@ -80,6 +80,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         bf16=dpo["bf16"],
         seed=int(recipe["seed"]),
         batch_size=batch_size(sft["batch_size"], payload["options"]),
+        distributed=recipe["training"]["distributed"],
         metrics_path=outputs["metrics"],
         ctx=ctx,
         tracking=tracking_for(recipe, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model="sft"),

@@ -20,19 +20,20 @@ training/dpo_trainer.py).
 A pair whose image the processor would refuse is left out as a failed item (naming its seed and
 image), never a crash of the whole training.
 
-Nothing to learn from is not an error: the policy output is the start model unchanged (its
-adapter, or a fresh zero-effect adapter) with metrics steps 0 and `skipped`, so the next round
-loads it like any trained policy.
+With several training processes (ipa_worker.launch) every rank runs this function; rank 0's
+result is the job's. Nothing to learn from is not an error: the policy output is the start model
+unchanged (its adapter, or a fresh zero-effect adapter) with metrics steps 0 and `skipped`, so the
+next round loads it like any trained policy.
 """
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 
 from ..data.image_limits import ProcessorLimits
 from ..data.jsonl_io import read_jsonl
+from ..models.memory import release_memory
 from ..serve.context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
@@ -45,17 +46,6 @@ def _paths(value: str | list[str] | None) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else [str(p) for p in value]
-
-
-def _free() -> None:
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
 
 
 def _tracking(payload: dict[str, Any], model: str):
@@ -84,6 +74,7 @@ def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: di
         model_cfg=recipe["model"],
         reference_model=training["reference_model"],
         reference=reference,
+        distributed=training["distributed"],
         batch_size=batch_size(dpo["batch_size"], payload["options"]),
         metrics_path=outputs["metrics"],
         model_name=name,
@@ -91,7 +82,7 @@ def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: di
         tracking=_tracking(payload, name),
         eval_sets={"train_pairs": train_set, "heldout_pairs": rows_to_dataset(held) if held else None},
     )
-    _free()
+    release_memory()
     return res
 
 
@@ -113,6 +104,8 @@ def _supervised(payload: dict[str, Any], ctx: StageContext, examples: list[dict[
         bf16=dpo["bf16"],
         seed=int(dpo["seed"]),
         batch_size=batch_size(sft["batch_size"], payload["options"]),
+        batch_field="training.sft.batch_size",
+        distributed=training["distributed"],
         metrics_path=outputs["metrics"],
         ctx=ctx,
         merge=False,

@@ -1,14 +1,24 @@
-"""Trainer callbacks: per-step metrics into the run's train_metrics.jsonl, progress and cancellation."""
+"""Trainer callbacks: per-step metrics into the run's train_metrics.jsonl, progress and cancellation,
+and the mark that makes a checkpoint complete.
+
+In a launched group every rank runs these callbacks with the same (gathered) values; only rank 0
+writes files and reports, while the cancel check runs on every rank (it is a collective there).
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ..launch import collective
+
+CHECKPOINT_MARK = "ipa_checkpoint.json"
 
 LOGGED = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "learning_rate")
 
@@ -30,6 +40,8 @@ class MetricsCallback(TrainerCallback):
         self.logged: list[dict[str, Any]] = []  # this run's own lines, for the result metrics
 
     def on_train_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
         if self.path and Path(self.path).is_file():
             start = int(state.global_step)
             self.rows = [r for r in read_jsonl(self.path) if r.get("model") != self.model_name or int(r.get("step", 0)) <= start]
@@ -46,6 +58,8 @@ class MetricsCallback(TrainerCallback):
                 row[key] = float(logs[key])
         self.rows.append(row)
         self.logged.append(row)
+        if not state.is_world_process_zero:
+            return
         if self.path:
             atomic_write_jsonl(self.path, self.rows)
         if self.ctx is not None:
@@ -54,3 +68,21 @@ class MetricsCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if self.ctx is not None:
             self.ctx.check_cancelled()
+
+
+class CheckpointMark(TrainerCallback):
+    """Marks `checkpoint-N` complete once every rank has written its part of it.
+
+    Trainer writes `trainer_state.json` from rank 0 without waiting for the other ranks' files
+    (each rank's RNG state), so in a group that file alone does not make a checkpoint whole. After
+    a save, all ranks meet at a barrier and rank 0 writes `ipa_checkpoint.json`; `last_checkpoint`
+    resumes only from marked folders (or single-process ones from before the mark existed).
+    """
+
+    def on_save(self, args, state, control, **kwargs):
+        collective.barrier()
+        if state.is_world_process_zero:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            tmp = folder / f".{CHECKPOINT_MARK}.tmp"
+            tmp.write_text(json.dumps({"step": int(state.global_step), "world_size": collective.world_size()}))
+            os.replace(tmp, folder / CHECKPOINT_MARK)

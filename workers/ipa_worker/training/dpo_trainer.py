@@ -12,6 +12,11 @@ Reference model (what the policy is kept close to):
   start spec (round_start) or the start base without adapter (initial).
 TRL refuses `precompute_ref_log_probs` for vision datasets; the recipe flag is then ignored with
 a log line (for LoRA no reference copy is held anyway).
+
+Several processes (a launched group, `ipa_worker.launch`): the recipe's global batch is split
+over them (`launch.batch_layout`), the strategy comes from `training.strategy`, and rank 0 alone
+writes metrics and the output folder; the Trainer writes checkpoints from rank 0 (each rank adds
+its RNG state) and `CheckpointMark` marks them complete.
 """
 
 from __future__ import annotations
@@ -20,14 +25,26 @@ from typing import Any
 
 from ..contract import recipe_defaults
 from ..errors import BadInput
-from .callbacks import MetricsCallback
+from ..launch import collective
+from ..launch.batch_layout import BatchLayout, split_batch
+from .callbacks import CheckpointMark, MetricsCallback
+from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
 def dpo_config(
-    dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_size: int, max_steps: int | None = None, vision: bool = True, tracking: Tracking | None = None
+    dpo: dict[str, Any],
+    *,
+    checkpoint_dir: str,
+    device: str,
+    layout: BatchLayout,
+    strategy: dict[str, Any],
+    max_steps: int | None = None,
+    vision: bool = True,
+    tracking: Tracking | None = None,
 ):
+    """DPOConfig from the recipe's training.dpo, the batch layout and the strategy's arguments."""
     from trl import DPOConfig
 
     loss_types = dpo["loss_type"] if isinstance(dpo["loss_type"], list) else [dpo["loss_type"]]
@@ -39,9 +56,8 @@ def dpo_config(
         learning_rate=float(dpo["learning_rate"]),
         num_train_epochs=float(dpo["epochs"]),
         max_steps=int(max_steps) if max_steps else -1,
-        per_device_train_batch_size=int(batch_size),
-        gradient_accumulation_steps=int(dpo["grad_accum"]),
-        gradient_checkpointing=bool(dpo["gradient_checkpointing"]),
+        per_device_train_batch_size=layout.per_device,
+        gradient_accumulation_steps=layout.grad_accum,
         bf16=use_bf16(dpo["bf16"], device),
         fp16=False,
         precompute_ref_log_probs=bool(dpo["precompute_ref_log_probs"]) and not vision,
@@ -56,6 +72,7 @@ def dpo_config(
         dataloader_num_workers=0,
         disable_tqdm=True,
         save_only_model=False,  # optimizer and scheduler state are needed to resume exactly
+        **strategy,
     )
 
 
@@ -69,6 +86,7 @@ def train_dpo(
     model_cfg: dict[str, Any],
     reference_model: str = recipe_defaults()["training"]["reference_model"],
     reference: dict[str, Any] | None = None,
+    distributed: dict[str, Any] = recipe_defaults()["training"]["distributed"],
     batch_size: int | None = None,
     metrics_path: str | None = None,
     model_name: str = "policy",
@@ -80,13 +98,12 @@ def train_dpo(
 ) -> dict[str, Any]:
     """Train on `dataset` (pairs with images), save the adapter (or full model) + processor to `out_dir`.
 
-    `batch_size` is the per-device batch (the train stage passes dpo.batch_size scaled down after
-    an OOM retry); None takes dpo.batch_size as it is. Resumes from the last `checkpoint-<step>`
-    under `checkpoint_dir` when one exists; `tracking` sends the run to the recipe's trackers.
-    After training, every dataset of `eval_sets` (e.g. the training pairs themselves and held-out
-    pairs) is scored pair by pair: metrics
-    `reward_accuracy_<name>`, `reward_margin_<name>`, `pairs_<name>`. Returns
-    `{"output": {path, rows, sha256}, "metrics": {...}}`.
+    `batch_size` caps the per-device batch (the train stage passes dpo.batch_size scaled down after
+    an OOM retry; None: dpo.batch_size); the global batch stays dpo.batch_size x dpo.grad_accum.
+    Resumes from the last complete `checkpoint-<step>` under `checkpoint_dir`. After training,
+    every dataset of `eval_sets` (e.g. the training pairs themselves and held-out pairs) is scored
+    pair by pair (every rank takes part): metrics `reward_accuracy_<name>`, `reward_margin_<name>`,
+    `pairs_<name>`. `tracking` sends the run to the recipe's trackers (from rank 0). Returns `{"output": {path, rows, sha256} (None on ranks other than 0), "metrics": {...}}`.
     """
     from trl import DPOTrainer
 
@@ -107,9 +124,18 @@ def train_dpo(
     elif not start["adapter"]:
         peft_config = lora_config(dpo["lora"])
 
-    per_device = int(dpo["batch_size"]) if batch_size is None else batch_size
+    layout = split_batch(
+        int(dpo["batch_size"]) * int(dpo["grad_accum"]), int(dpo["batch_size"]) if batch_size is None else batch_size,
+        collective.world_size(), field="training.dpo.batch_size x grad_accum",
+    )  # fmt: skip
+    strategy = resolve_strategy(distributed["strategy"], full_finetune=full, device=device, world_size=layout.world_size)
+    if ctx is not None:
+        ctx.log(f"{model_name}: {layout.describe()}; strategy {strategy}", **layout.metrics())
     tracking = tracking or Tracking()
-    args = dpo_config(dpo, checkpoint_dir=checkpoint_dir, device=device, batch_size=per_device, max_steps=max_steps, vision=vision, tracking=tracking)
+    args = dpo_config(
+        dpo, checkpoint_dir=checkpoint_dir, device=device, layout=layout, max_steps=max_steps, vision=vision, tracking=tracking,
+        strategy=strategy_args(strategy, timeout_s=distributed["collective_timeout_s"], gradient_checkpointing=dpo["gradient_checkpointing"]),
+    )  # fmt: skip
     metrics_cb = MetricsCallback(metrics_path, model_name, ctx)
     trainer = DPOTrainer(
         model=model,
@@ -118,7 +144,7 @@ def train_dpo(
         train_dataset=dataset,
         processing_class=processor,
         peft_config=peft_config,
-        callbacks=[metrics_cb, *tracking.callbacks(), *(callbacks or [])],
+        callbacks=[metrics_cb, CheckpointMark(), *tracking.callbacks(), *(callbacks or [])],
     )
     tracking.attach(trainer)
     peft_cfgs = getattr(trainer.model, "peft_config", {})
@@ -130,14 +156,17 @@ def train_dpo(
     resumed_from = int(resume.rsplit("-", 1)[-1]) if resume else 0
     out = trainer.train(resume_from_checkpoint=resume)
 
+    # FSDP holds the weights in shards: gathering them is a collective, so every rank takes part.
+    full_state = trainer.accelerator.get_state_dict(trainer.model_wrapped) if strategy == "fsdp" else None
+
     def write(tmp) -> None:
         if full:
-            trainer.model.save_pretrained(tmp)
+            trainer.model.save_pretrained(tmp, state_dict=full_state)
         else:
             trainer.model.save_pretrained(tmp, selected_adapters=["default"])
         processor.save_pretrained(tmp)
 
-    record = publish_dir(out_dir, write)
+    record = publish_dir(out_dir, write) if collective.is_main() else None
     metrics = summarize(metrics_cb.rows, model_name)
     for name, ds in (eval_sets or {}).items():
         metrics.update(reward_metrics(trainer, ds, name))
@@ -147,6 +176,8 @@ def train_dpo(
         train_rows=len(dataset),
         train_loss=float(out.training_loss) if out.training_loss is not None else None,
         full_finetune=full,
+        strategy=strategy,
+        **layout.metrics(),
     )
     return {"output": record, "metrics": metrics}
 
@@ -186,13 +217,16 @@ def summarize(rows: list[dict[str, Any]], model_name: str) -> dict[str, Any]:
     }
 
 
-def save_untrained(start: dict[str, Any], out_dir: str, dpo: dict[str, Any], model_cfg: dict[str, Any]) -> dict[str, Any]:
-    """The output of a training with no pairs: the start model unchanged, in the usual format.
+def save_untrained(start: dict[str, Any], out_dir: str, dpo: dict[str, Any], model_cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """The output of a training with no pairs: the start model unchanged, in the usual format
+    (written by rank 0 alone; None on the other ranks of a group).
 
     LoRA: the start adapter, or a fresh one (its B matrices are zero, so it equals the base);
     full fine-tuning: the start weights. The next round then loads it like any trained output.
     """
     full = bool(dpo["full_finetune"])
+    if not collective.is_main():
+        return None
     model, processor, _ = load_trainable(start, model_cfg, merge_adapter=full)
     if not full and not start["adapter"]:
         from peft import get_peft_model

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .callbacks import MetricsCallback
+from ..launch import collective
+from ..launch.batch_layout import split_batch
+from .callbacks import CheckpointMark, MetricsCallback
+from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
@@ -51,6 +54,8 @@ def train_sft(
     bf16: str,
     seed: int,
     batch_size: int,
+    distributed: dict[str, Any],
+    batch_field: str = "warmup.sft.batch_size",
     metrics_path: str | None = None,
     ctx: Any = None,
     tracking: Tracking | None = None,
@@ -60,9 +65,10 @@ def train_sft(
     """Train, then publish at `out_dir`; resumes from checkpoints.
 
     `sft` holds epochs, learning_rate, full_finetune and lora. merge: publish a complete
-    checkpoint (LoRA merged in); otherwise a LoRA run publishes only its adapter. `batch_size`
-    is the per-device batch (scaled down after an OOM retry); metrics lines carry `model_name`;
-    `tracking` sends the run to the recipe's trackers.
+    checkpoint (LoRA merged in); otherwise a LoRA run publishes only its adapter. The global batch
+    is `sft["batch_size"]`, split over the training processes; `batch_size` caps the per-device
+    share (scaled down after an OOM retry). Metrics lines carry `model_name`; `tracking` sends the run to the recipe's trackers; in a launched group
+    rank 0 alone writes metrics and the output (None on the other ranks).
     """
     from trl import SFTConfig, SFTTrainer
 
@@ -71,13 +77,17 @@ def train_sft(
     model, processor, device = load_trainable(start, model_cfg, merge_adapter=True)
     if full:
         freeze_vision(model)
+    layout = split_batch(int(sft["batch_size"]), int(batch_size), collective.world_size(), field=batch_field)
+    strategy = resolve_strategy(distributed["strategy"], full_finetune=full, device=device, world_size=layout.world_size)
+    if ctx is not None:
+        ctx.log(f"sft: {layout.describe()}; strategy {strategy}", **layout.metrics())
     args = SFTConfig(
         output_dir=checkpoint_dir,
         num_train_epochs=float(sft["epochs"]),
         learning_rate=float(sft["learning_rate"]),
-        per_device_train_batch_size=int(batch_size),
+        per_device_train_batch_size=layout.per_device,
+        gradient_accumulation_steps=layout.grad_accum,
         max_length=max_length,
-        gradient_checkpointing=False,
         bf16=use_bf16(bf16, device),
         fp16=False,
         save_strategy="steps",
@@ -88,6 +98,7 @@ def train_sft(
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
         disable_tqdm=True,
+        **strategy_args(strategy, timeout_s=distributed["collective_timeout_s"], gradient_checkpointing=False),
     )
     cb = MetricsCallback(metrics_path, model_name, ctx)
     trainer = SFTTrainer(
@@ -96,19 +107,21 @@ def train_sft(
         train_dataset=dataset,
         processing_class=processor,
         peft_config=None if full else lora_config(sft["lora"]),
-        callbacks=[cb, *tracking.callbacks()],
+        callbacks=[cb, CheckpointMark(), *tracking.callbacks()],
     )
     tracking.attach(trainer)
     resume = last_checkpoint(checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
+    # FSDP holds the weights in shards: gathering them is a collective, so every rank takes part.
+    full_state = trainer.accelerator.get_state_dict(trainer.model_wrapped) if strategy == "fsdp" else None
     adapter_only = not full and not merge
     trained = trainer.model if full or adapter_only else trainer.model.merge_and_unload()
 
     def write(tmp) -> None:
-        trained.save_pretrained(tmp)
+        trained.save_pretrained(tmp, state_dict=full_state)
         processor.save_pretrained(tmp)
 
-    record = publish_dir(out_dir, write)
+    record = publish_dir(out_dir, write) if collective.is_main() else None
     losses = [r["loss"] for r in cb.rows if r.get("model") == model_name and "loss" in r]
     return {
         "output": record,
@@ -120,5 +133,7 @@ def train_sft(
             "final_loss": losses[-1] if losses else None,
             "train_loss": float(out.training_loss) if out.training_loss is not None else None,
             "full_finetune": full,
+            "strategy": strategy,
+            **layout.metrics(),
         },
     }

@@ -1,0 +1,123 @@
+/**
+ * A train worker with two processes (`trainProcesses: 2`, what `ipa worker --train-procs 2` and
+ * `--gpus 0,1` give), on the CPU over gloo, under a real agent and Redis: kill -9 of rank 1
+ * mid-training fails the try with the whole group gone at once, BullMQ retries it, the retry
+ * resumes from the last complete checkpoint and ends at the full step count, and the done record
+ * says two processes trained.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkerAgent } from '../../orchestrator/agent/agent.js';
+import { defaultPython } from '../../orchestrator/bridge/python-process.js';
+import { jobId } from '../../orchestrator/plan/stages.js';
+import { addPlan } from '../../orchestrator/queue/flows.js';
+import { loadRecipe } from '../../orchestrator/recipe/load.js';
+import { readJsonl } from '../../orchestrator/store/atomic.js';
+import { RunStore } from '../../orchestrator/store/run-store.js';
+import { harness, REPO, TINY_MODEL, tinyRecipe, type Harness } from '../helpers/harness.js';
+import { alive, sleep, waitFor } from './faults-support.js';
+
+const PAIRS = 24;
+// Global batch 4 over 2 processes (2 each, no accumulation): 6 steps, a checkpoint after each.
+const RECIPE = tinyRecipe({
+  rounds: [{ name: 'automated', revision: false }],
+  eval: { after: 'none' },
+  training: { train_reviser: false, dpo: { batch_size: 2, grad_accum: 2, epochs: 1, learning_rate: 1e-2, max_length: 128, save_steps: 1, loss_type: 'sigmoid' } },
+});
+const STEPS = PAIRS / 4;
+
+const py = (args: string[]) => execa(defaultPython(), args, { cwd: REPO, env: { ...process.env, PYTHONPATH: join(REPO, 'workers') } });
+
+/** Pids of live training ranks (`-m ipa_worker.launch.rank`) anywhere on the machine. */
+function rankPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes('ipa_worker.launch.rank') && alive(Number(d));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The newest checkpoint every rank finished (the launcher's mark). */
+function lastMarked(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  const steps = readdirSync(dir)
+    .map((d) => /^checkpoint-(\d+)$/.exec(d))
+    .filter((m): m is RegExpExecArray => !!m && existsSync(join(dir, m[0], 'ipa_checkpoint.json')))
+    .map((m) => Number(m[1]));
+  return steps.length ? Math.max(...steps) : 0;
+}
+
+describe('training on two processes under a worker agent', () => {
+  let h: Harness;
+  let agent: WorkerAgent;
+  let store: RunStore;
+
+  beforeAll(async () => {
+    h = await harness('ranks', RECIPE);
+    if (!existsSync(join(TINY_MODEL, 'config.json'))) await py(['-m', 'ipa_worker.tools.tiny_model', TINY_MODEL]);
+    const { recipe } = loadRecipe(h.recipeFile);
+    store = RunStore.create({ runsDir: h.runsDir, recipe, recipeFile: h.recipeFile, queuePrefix: h.prefix });
+    // The round's pairs as if its pair job had run: a pair file and its done record.
+    const { stdout } = await py(['workers/tests/pair_files.py', store.abs('round-1/pairs'), String(PAIRS)]);
+    const pairJob = jobId({ runId: store.id, round: 1, stage: 'pair', shard: 0 });
+    const now = new Date().toISOString();
+    store.writeDone({ job_id: pairJob, stage: 'pair', round: 1, shard: 0, outputs: { pairs: { path: stdout.trim(), rows: PAIRS, sha256: '' } },
+      metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
+    agent = await h.startAgent({ queues: ['train'], trainProcesses: 2 });
+    await addPlan(h.queues, { stage: 'train', round: 1, shard: 0, children: [] }, { id: store.id, dir: store.dir }, recipe);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('kill -9 of rank 1: the group goes at once, the retry resumes from the checkpoint, the record says world size 2', async () => {
+    const id = jobId({ runId: store.id, round: 1, stage: 'train', shard: 0 });
+    const ckpts = store.abs('round-1/checkpoints/policy');
+    const logFile = store.abs(`logs/${id}.log`);
+    const pids = await waitFor('the training group to start', () => {
+      const line = existsSync(logFile) && readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('training on 2 process(es)'));
+      return line ? String(JSON.parse(line).fields.pids).split(',').map(Number) : undefined;
+    });
+    expect(pids).toHaveLength(2);
+    // Freeze both ranks between two saves, so the kill lands mid-training at a known checkpoint.
+    const step = await waitFor('a checkpoint both ranks finished', async () => {
+      if (lastMarked(ckpts) < 1) return undefined;
+      for (const p of pids) process.kill(p, 'SIGSTOP');
+      await sleep(100);
+      const s = lastMarked(ckpts);
+      if (s >= 1 && s < STEPS) return s;
+      for (const p of pids) process.kill(p, 'SIGCONT');
+      return undefined;
+    }, 300_000, 20);
+    const t0 = performance.now();
+    process.kill(pids[1], 'SIGKILL');
+    process.kill(pids[0], 'SIGCONT');
+    await waitFor('the whole group to be gone', () => pids.every((p) => !alive(p)), 60_000, 10);
+    const goneMs = performance.now() - t0;
+    console.log(`train-ranks: rank 1 killed at checkpoint ${step}; the group was gone ${goneMs.toFixed(0)} ms later`);
+
+    const rec = await waitFor(`${id} done`, () => store.doneRecord(id), 600_000);
+    expect(rankPids().filter((p) => pids.includes(p))).toEqual([]);
+    expect(rec.attempts).toBe(2);
+    expect(rec.metrics.world_size).toBe(2);
+    expect(rec.metrics.global_batch).toBe(4);
+    expect(rec.metrics.per_device_batch).toBe(2);
+    expect(rec.metrics.resumed_from_step).toBe(step);
+    expect(rec.metrics.steps).toBe(STEPS);
+    // BullMQ saw the failed try, and why.
+    const job = await h.queues.queue('train').getJob(id);
+    expect(job?.stacktrace?.[0]).toMatch(/rank 1 \(pid \d+\) was killed by SIGKILL/);
+    // One metrics line per step across both tries, written by rank 0 only.
+    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl')).filter((r) => r.model === 'policy').map((r) => r.step);
+    expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    expect(existsSync(join(rec.outputs.policy.path, 'adapter_model.safetensors'))).toBe(true);
+  }, 900_000);
+});

@@ -1,0 +1,7 @@
+"""Training on several devices: one process per device, started and watched as one group.
+
+`topology` says where the ranks run, `batch_layout` splits the recipe's global batch over them,
+`supervisor` starts the ranks and tears the whole group down on the first failure, `rank` is
+what each rank process runs, `rank_context` and `collective` make a stage rank-aware, and
+`__main__` is the by-hand launcher (several nodes included).
+"""
