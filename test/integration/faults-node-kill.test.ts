@@ -95,7 +95,10 @@ describe('kill -9 of the Node worker agent', () => {
 
     const pairs = store.doneRecord(idOf(store, 'pair'))!.outputs.pairs.rows;
     const dpo = (store.recipe().training as { dpo: { batch_size: number; epochs: number } }).dpo;
-    const uninterrupted = Math.ceil(pairs / dpo.batch_size) * dpo.epochs;
+    // DPO trains on the pairs left after the held-out slice (training.dpo.heldout_pairs).
+    const trained = rec.metrics.train_rows as number;
+    expect(trained + (rec.metrics.pairs_heldout_pairs as number)).toBe(pairs);
+    const uninterrupted = Math.ceil(trained / dpo.batch_size) * dpo.epochs;
     expect(step).toBeLessThan(uninterrupted);
     expect(rec.worker).toBe(rescuer.id);
     expect(rec.attempts).toBe(2);

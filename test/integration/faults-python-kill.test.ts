@@ -76,7 +76,10 @@ describe('kill -9 of the Python process', () => {
     expect(pairs).toBeGreaterThan(0);
     const dpo = (store.recipe().training as { dpo: { batch_size: number; epochs: number } }).dpo;
     // What an uninterrupted run does: ceil(rows / batch) steps per epoch (grad_accum 1).
-    const uninterrupted = Math.ceil(pairs / dpo.batch_size) * dpo.epochs;
+    // DPO trains on the pairs left after the held-out slice (training.dpo.heldout_pairs).
+    const trained = rec.metrics.train_rows as number;
+    expect(trained + (rec.metrics.pairs_heldout_pairs as number)).toBe(pairs);
+    const uninterrupted = Math.ceil(trained / dpo.batch_size) * dpo.epochs;
     expect(step).toBeLessThan(uninterrupted);
     expect(rec.attempts).toBe(2);
     expect(rec.metrics.resumed_from_step).toBe(step);
