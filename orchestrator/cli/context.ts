@@ -6,7 +6,10 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { connect, ping, redactUrl } from '../queue/connection.js';
 import { DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
-import { RunStore } from '../store/run-store.js';
+import { lookupRun } from '../store/run-lookup.js';
+import { registeredRuns, registryFile } from '../store/run-registry.js';
+import type { RunStore } from '../store/run-store.js';
+import { runTable } from './run-table.js';
 import { CliError, ExitCode } from './command.js';
 
 export const commonOptions = {
@@ -101,9 +104,21 @@ export async function closeQueues(q: QueueSet): Promise<void> {
   await q.connection.quit().catch(() => undefined);
 }
 
+/**
+ * The run a command argument names (see `lookupRun`): exit code 2 with every candidate when an
+ * id prefix fits several runs, 5 when none.
+ */
 export function findRun(v: Common, ref: string | undefined): RunStore {
   if (!ref) throw new CliError('which run? give a run id (see `ipa list`) or a run directory', ExitCode.usage);
-  const s = RunStore.find(runsDir(v), ref);
-  if (!s) throw new CliError(`no run '${ref}' under ${runsDir(v)} (ids are unique prefixes; a run directory path works too)`, ExitCode.notFound);
-  return s;
+  const found = lookupRun(runsDir(v), ref, registeredRuns());
+  switch (found.kind) {
+    case 'found':
+      return found.store;
+    case 'ambiguous':
+      throw new CliError(`'${ref}' fits ${found.candidates.length} runs; give more of the id:\n${runTable(found.candidates)}`, ExitCode.usage);
+    case 'gone':
+      throw new CliError(`run ${found.run.id} was at ${found.run.dir}, which no longer exists`, ExitCode.notFound);
+    case 'none':
+      throw new CliError(`no run '${ref}' under ${runsDir(v)} or in ${registryFile()} (\`ipa list\` shows the runs it knows; a run directory path works too)`, ExitCode.notFound);
+  }
 }
