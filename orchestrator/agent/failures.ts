@@ -32,20 +32,20 @@ export async function classifyFailure(err: unknown, ctx: FailureContext): Promis
     return new UnrecoverableError(err.message);
   }
   if (err instanceof PythonProcessExited) {
-    log.warn({ code: err.code, signal: err.signal, stderr: err.stderrTail }, 'python process died: the job will be retried');
+    log.warn({ code: err.code, signal: err.signal, stderr: err.stderrTail }, `the Python process died (exit code ${err.code}, signal ${err.signal}): the job will be retried`);
     ctx.onProcessLost();
     if (store.info().state === 'cancelled') return new UnrecoverableError('run cancelled');
     return new Error(`python process exited (code ${err.code}, signal ${err.signal})`);
   }
   if (err instanceof PythonError) {
-    log.warn({ type: err.type, message: err.message, traceback: err.traceback }, 'stage failed');
+    log.warn({ type: err.type, message: err.message, traceback: err.traceback }, `failed with ${err.type} (traceback: ipa logs ${data.runId} --round ${data.round} --stage ${data.stage})`);
     store.appendLog(job.id ?? '', `${err.type}: ${err.message}\n${err.traceback ?? ''}`);
     if (err.type === 'BadInput') return new UnrecoverableError(`bad input: ${err.message}`);
     if (err.type === 'Cancelled') return new UnrecoverableError('cancelled');
     if (err.type === 'OutOfMemory') {
       const batchScale = (data.batchScale ?? 1) / 2;
       await job.updateData({ ...data, batchScale });
-      log.warn({ batch_scale: batchScale }, 'out of memory: retrying with half the batch');
+      log.warn({ batch_scale: batchScale }, `out of memory: retrying with half the batch (batch × ${batchScale})`);
       return new Error(`out of memory; retrying with batch_scale ${batchScale}`);
     }
     return new Error(`${err.type}: ${err.message}`);
