@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { LogSink, type ConsoleOptions } from './log-sink.js';
 
 export type { Logger };
+export { LEVELS } from './log-format.js';
 export { LOG_FORMATS, ORCHESTRATOR_LOG, type LogFormat } from './log-sink.js';
 
 /** Where every line of `rootLogger` goes; the CLI configures its console part. */

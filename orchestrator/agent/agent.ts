@@ -17,7 +17,8 @@ import { ProgressThrottle } from '../bridge/progress-throttle.js';
 import { stagePayloadJsonSchema } from '../contract/json-schema.js';
 import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, logToRunDir, rootLogger, type Logger } from '../log.js';
-import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind } from '../plan/stages.js';
+import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
+import type { ActiveJob, JobProgress } from '../queue/active-jobs.js';
 import { connect } from '../queue/connection.js';
 import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { describeOutputs, duration } from '../report/stage-words.js';
@@ -66,13 +67,14 @@ export class WorkerAgent {
   private readonly log: Logger;
   private readonly workers: Worker[] = [];
   private readonly slots: SlotPool;
-  private readonly active = new Map<string, { runId: string; abort: AbortController; info: WorkerInfo['current'][number] }>();
+  private readonly active = new Map<string, { runId: string; abort: AbortController; info: WorkerInfo['current'][number]; progress?: JobProgress }>();
   private heartbeat?: NodeJS.Timeout;
   private subscriber?: Redis;
   private redis!: Redis;
   private queues!: QueueSet;
   private info!: WorkerInfo;
   private closing = false;
+  private finished = 0;
 
   private constructor(private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number }) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
@@ -163,6 +165,16 @@ export class WorkerAgent {
     }
   }
 
+  /** Jobs this agent finished (done records written) since it started. */
+  get jobsDone(): number {
+    return this.finished;
+  }
+
+  /** The jobs this agent runs now, with the progress each last reported (for `ipa worker`'s live line). */
+  activeJobs(): ActiveJob[] {
+    return [...this.active.entries()].map(([id, a]) => ({ id, round: a.info.round, stage: a.info.stage as Stage, shard: a.info.shard, startedAt: Date.parse(a.info.started_at), progress: a.progress }));
+  }
+
   /** Pids of this agent's live Python processes: the slots' inference ones and any training one. */
   pythonPids(): number[] {
     return this.slots.pids();
@@ -196,6 +208,7 @@ export class WorkerAgent {
       const r = await advanceRound(store, recipe, d.round, this.queues);
       const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
       store.writeDone(rec);
+      this.finished++;
       log.info({ event: 'stage_done', ...r.metrics }, describeOutputs('advance', {}, r.metrics));
       return summary(rec);
     }
@@ -220,10 +233,20 @@ export class WorkerAgent {
       const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
       const scaled = payload.options.batch_scale < 1 ? `, batch × ${payload.options.batch_scale}` : '';
       log.info({ event: 'stage_started', attempt, batch_scale: payload.options.batch_scale }, `started (attempt ${attempt}${scaled})`);
+      // A Python start (imports, a fresh training process) takes seconds to minutes: say so.
+      if (fresh || !this.slots.warm(slot)) {
+        const starting = { done: 0, total: 0, metrics: { phase: 'starting Python' } };
+        this.active.get(id)!.progress = starting;
+        throttle.push({ ...starting, stage: d.stage, round: d.round, shard: d.shard });
+      }
       proc = await this.slots.processFor(slot, fresh, log, stderrToLog);
       const raw = await proc.request('stage', payload, {
         signal: abort.signal,
-        onProgress: (p) => throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard }),
+        onProgress: (p) => {
+          const a = this.active.get(id);
+          if (a) a.progress = p;
+          throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard });
+        },
         onLog: (l) => {
           logLine(pythonLogLine(l));
           log.debug({ py: l.msg }, 'python log');
@@ -233,6 +256,7 @@ export class WorkerAgent {
       const result = parseStageResult(raw, id);
       const rec = this.record(id, d, result.outputs, result.metrics, result.failed_items, startedAt, store.attempts(id));
       store.writeDone(rec);
+      this.finished++;
       const failedItems = rec.failed_items.length ? `; ${rec.failed_items.length} items failed (see ipa logs)` : '';
       log.info(
         { event: 'stage_done', duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) },

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { configureConsoleLog, LOG_FORMATS, type LogFormat } from '../log.js';
 import { connect, ping, redactUrl } from '../queue/connection.js';
 import { DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { lookupRun } from '../store/run-lookup.js';
@@ -38,6 +39,24 @@ export const WORKER_TIMING_HELP = `Worker options (BullMQ, per worker):
   --lock-ms MS      job lock, renewed while a job runs; a lost worker's job is taken over about
                     this long after it died (default ${DEFAULT_LOCK_DURATION_MS}; the 7B recipes want 300000)
   --stalled-ms MS   how often the worker looks for stalled jobs (default ${DEFAULT_STALLED_INTERVAL_MS})`;
+
+/** How commands that report work print their log lines. */
+export const logOptions = {
+  'log-format': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const LOG_HELP = `Output:
+  --log-format F    human (default): a line per event in words, and on a terminal a live
+                    progress line; json: pino's JSON lines on stderr. Either way every line about
+                    a run is also written as JSON to runs/<id>/logs/orchestrator.jsonl`;
+
+/** The --log-format flag (usage error when unknown), applied to the console. */
+export function logFormat(values: { 'log-format'?: string }): LogFormat {
+  const f = values['log-format'] ?? 'human';
+  if (!(LOG_FORMATS as readonly string[]).includes(f)) throw new CliError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`, ExitCode.usage);
+  configureConsoleLog({ format: f as LogFormat });
+  return f as LogFormat;
+}
 
 /** An integer flag >= `min`, or undefined when not given; anything else is a usage error. */
 export function intFlag(values: Record<string, unknown>, name: string, min: number): number | undefined {

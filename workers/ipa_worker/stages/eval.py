@@ -32,7 +32,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     spec = payload["models"]["generator"]
     benches = benchmarks_of(recipe, payload["run_dir"])
     if benches:
-        lm = ctx.models.get(spec, recipe["model"])
+        lm = ctx.model(spec, recipe["model"])
         result = evaluate(
             lm,
             benches,

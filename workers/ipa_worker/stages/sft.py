@@ -26,6 +26,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         seeds = seeds[: int(sft["max_rows"])]
     if not seeds:
         raise BadInput("sft: the seeds file has no rows")
+    epochs = float(sft["epochs"])
+    ctx.phase(f"warm-up SFT: {len(seeds)} seeds, {epochs:g} epoch{'' if epochs == 1 else 's'}", label="warm-up SFT: loading model")
     result = train_sft(
         seed_rows_to_dataset(seeds),
         start=payload["models"]["generator"],

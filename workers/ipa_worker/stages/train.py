@@ -54,12 +54,14 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     result_outputs: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
 
+    epochs = f"{float(dpo['epochs']):g} epoch{'' if float(dpo['epochs']) == 1 else 's'}"
     pairs = load_pairs(_paths(inputs["pairs"]))
     if pairs is None:
-        ctx.log("train: no response pairs; the policy output is its start model unchanged", level="warning")
+        ctx.phase("policy: no response pairs, so the start model is kept unchanged", label="policy: saving the start model")
         result_outputs["policy"] = save_untrained(policy_start, outputs["policy"], dpo, recipe["model"])
         metrics.update(steps=0, train_rows=0, skipped="no pairs", final_loss=None)
     else:
+        ctx.phase(f"policy DPO: {len(pairs)} pairs, {epochs}", label="policy DPO: loading model")
         res = train_dpo(
             pairs, start=policy_start, out_dir=outputs["policy"], checkpoint_dir=str(ckpt_root / "policy"),
             reference=models.get("reference"), model_name="policy", **common,
@@ -71,6 +73,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
 
     feedback = load_pairs(_paths(inputs["feedback_pairs"])) if training["train_reviser"] else None
     if feedback is not None:
+        ctx.phase(f"reviser DPO: {len(feedback)} feedback pairs, {epochs}", label="reviser DPO: loading model")
         # Full fine-tuning's reference for the reviser follows the same rule as the policy's,
         # derived from its start spec (training/dpo_trainer.py).
         res = train_dpo(
@@ -80,6 +83,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         result_outputs["reviser"] = res["output"]
         metrics.update({f"reviser_{k}": v for k, v in res["metrics"].items()})
     else:
+        ctx.phase("reviser: not trained (no feedback pairs, or training.train_reviser is off); the previous reviser stays in use")
         metrics["reviser_steps"] = 0
     ctx.progress(1, 1, force=True)
     return {"outputs": result_outputs, "metrics": metrics, "failed_items": []}

@@ -1,4 +1,5 @@
-"""Trainer callbacks: per-step metrics into the run's train_metrics.jsonl, progress and cancellation."""
+"""Trainer callbacks: per-step metrics into the run's train_metrics.jsonl, progress and cancellation;
+and the removal of the Trainer's own console output."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ class MetricsCallback(TrainerCallback):
     turns a cancel request into a `Cancelled` error; the last checkpoint stays for a resume.
     """
 
-    def __init__(self, path: str | None, model_name: str, ctx: Any = None):
+    def __init__(self, path: str | None, model_name: str, ctx: Any = None, label: str | None = None):
         self.path = path
         self.model_name = model_name
         self.ctx = ctx
+        # What the progress line says is running, e.g. "policy DPO" (default: the model name).
+        self.label = label or model_name
         self.rows: list[dict[str, Any]] = []
         self.logged: list[dict[str, Any]] = []  # this run's own lines, for the result metrics
 
@@ -34,7 +37,7 @@ class MetricsCallback(TrainerCallback):
             start = int(state.global_step)
             self.rows = [r for r in read_jsonl(self.path) if r.get("model") != self.model_name or int(r.get("step", 0)) <= start]
         if self.ctx is not None:
-            self.ctx.progress(int(state.global_step), int(state.max_steps), force=True)
+            self.ctx.progress(int(state.global_step), int(state.max_steps), force=True, phase=self.label)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -49,8 +52,17 @@ class MetricsCallback(TrainerCallback):
         if self.path:
             atomic_write_jsonl(self.path, self.rows)
         if self.ctx is not None:
-            self.ctx.progress(int(state.global_step), int(state.max_steps), loss=row.get("loss"))
+            self.ctx.progress(int(state.global_step), int(state.max_steps), loss=row.get("loss"), phase=self.label)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.ctx is not None:
             self.ctx.check_cancelled()
+
+
+def quiet_trainer(trainer) -> None:
+    """Drop the Trainer's console reporters: with tqdm off it prints every logged dict instead.
+    Steps and losses reach the orchestrator through `MetricsCallback` as progress messages."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)

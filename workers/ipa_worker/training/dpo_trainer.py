@@ -20,7 +20,7 @@ from typing import Any
 
 from ..contract import recipe_defaults
 from ..errors import BadInput
-from .callbacks import MetricsCallback
+from .callbacks import MetricsCallback, quiet_trainer
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
@@ -100,7 +100,7 @@ def train_dpo(
 
     per_device = int(dpo["batch_size"]) if batch_size is None else batch_size
     args = dpo_config(dpo, checkpoint_dir=checkpoint_dir, device=device, batch_size=per_device, max_steps=max_steps, vision=vision)
-    metrics_cb = MetricsCallback(metrics_path, model_name, ctx)
+    metrics_cb = MetricsCallback(metrics_path, model_name, ctx, label=f"{model_name} DPO")
     trainer = DPOTrainer(
         model=model,
         ref_model=ref_model,
@@ -110,6 +110,7 @@ def train_dpo(
         peft_config=peft_config,
         callbacks=[metrics_cb, *(callbacks or [])],
     )
+    quiet_trainer(trainer)
     peft_cfgs = getattr(trainer.model, "peft_config", {})
     if not full and start["adapter"] and reference_model == "initial" and "ref" in peft_cfgs:
         trainer.model.delete_adapter("ref")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .callbacks import MetricsCallback
+from .callbacks import MetricsCallback, quiet_trainer
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
@@ -75,7 +75,7 @@ def train_sft(
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-    cb = MetricsCallback(metrics_path, "sft", ctx)
+    cb = MetricsCallback(metrics_path, "sft", ctx, label="warm-up SFT")
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -84,6 +84,7 @@ def train_sft(
         peft_config=None if full else lora_config(sft["lora"]),
         callbacks=[cb],
     )
+    quiet_trainer(trainer)
     resume = last_checkpoint(checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
     trained = trainer.model if full else trainer.model.merge_and_unload()
