@@ -12,7 +12,6 @@
 import { existsSync } from 'node:fs';
 import { configureConsoleLog, LEVELS, logToRunDir, rootLogger, type LogFormat } from '../log.js';
 import { activeJobsOf } from '../queue/active-jobs.js';
-import { redactUrl } from '../queue/connection.js';
 import type { Recipe } from '../recipe/schema.js';
 import { resultsTable, roundResults } from '../report/results.js';
 import { LocalSession, type LocalWorkerOptions } from '../run/local-session.js';
@@ -22,10 +21,9 @@ import { resumeRun } from '../run/resume.js';
 import { submitRun } from '../run/submit.js';
 import { waitForRun } from '../run/wait.js';
 import type { Manifest } from '../store/manifest.js';
-import { lookupRun } from '../store/run-lookup.js';
-import { registeredRuns } from '../store/run-registry.js';
 import type { RunState, RunStore } from '../store/run-store.js';
 import { ExitCode } from './command.js';
+import { continueCommand } from './continue-command.js';
 import { onInterrupt } from './interrupt.js';
 import { progressLine } from './progress-line.js';
 import { ProgressTicker } from './progress-ticker.js';
@@ -50,13 +48,6 @@ export interface DriveOptions {
 
 /** How long the orderly stop may take before the command exits anyway. */
 const STOP_LIMIT_MS = 60_000;
-
-/** The command that continues `store`: its id when the id alone finds it, else its directory. */
-export function continueCommand(store: RunStore, runsDir: string, redisUrl?: string): string {
-  const found = lookupRun(runsDir, store.id, registeredRuns());
-  const ref = found.kind === 'found' && found.store.dir === store.dir ? store.id : store.dir;
-  return `ipa run ${ref}${redisUrl ? ` --redis-url ${redactUrl(redisUrl)}` : ''}`;
-}
 
 export async function driveRun(o: DriveOptions): Promise<number> {
   const term = new LiveTerminal(process.stderr, o.logFormat === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');

@@ -42,3 +42,22 @@ export class LiveTerminal {
     this.status = '';
   }
 }
+
+/**
+ * A block of lines redrawn in place (`ipa watch`): the cursor goes back to the block's first line
+ * and everything below is cleared before the new block is written. Lines are cut to the width
+ * and the block to the height of the terminal, so a wrapped line never breaks the count.
+ */
+export class RedrawnBlock {
+  private drawn = 0;
+
+  constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
+
+  draw(lines: readonly string[]): void {
+    const rows = this.out.rows ? Math.max(1, this.out.rows - 1) : lines.length;
+    const shown = lines.slice(0, rows).map((l) => fit(l, this.out.columns ? this.out.columns - 1 : undefined));
+    const back = this.drawn ? `\x1b[${this.drawn}F\x1b[J` : '';
+    this.out.write(`${back}${shown.join('\n')}\n`);
+    this.drawn = shown.length;
+  }
+}

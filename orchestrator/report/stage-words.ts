@@ -70,8 +70,9 @@ export function describeOutputs(stage: Stage, o: OutputCounts, m: Record<string,
     case 'report':
       return 'report.md and accuracy.png written';
     case 'advance':
-      if (m.completed === true) return 'last round done: run complete';
-      return `round ${num(m, 'next_round') ?? '?'} opens with ${plural(num(m, 'seeds') ?? 0, 'seed')} in ${plural(num(m, 'shards') ?? 0, 'shard')}`;
+      // The last round's advance opens no round (summed manifests drop its `completed: true`).
+      if (m.completed === true || num(m, 'next_round') === undefined) return 'last round done: run complete';
+      return `round ${num(m, 'next_round')} opens with ${plural(num(m, 'seeds') ?? 0, 'seed')} in ${plural(num(m, 'shards') ?? 0, 'shard')}`;
   }
 }
 
