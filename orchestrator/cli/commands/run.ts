@@ -1,4 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
+import { rootLogger } from '../../log.js';
+import { formatIssue } from '../../recipe/errors.js';
 import { loadRecipe } from '../../recipe/load.js';
 import { RunStore } from '../../store/run-store.js';
 import { CliError, ExitCode, type Command } from '../command.js';
@@ -47,7 +49,13 @@ ${COMMON_HELP}`,
     const format = logFormat(values);
     const target = runTarget(positionals[0], values);
     if ('store' in target && values.id) throw new CliError('--id names a new run; it does not go with a run to continue', ExitCode.usage);
-    const start = 'store' in target ? target : { recipe: loadRecipe(target.recipeFile).recipe, recipeFile: target.recipeFile, id: values.id, runsDir: values['runs-dir'] };
+    let start: Parameters<typeof driveRun>[0]['start'];
+    if ('store' in target) start = target;
+    else {
+      const { recipe, warnings } = loadRecipe(target.recipeFile);
+      for (const w of warnings) rootLogger.warn(formatIssue(w));
+      start = { recipe, recipeFile: target.recipeFile, id: values.id, runsDir: values['runs-dir'] };
+    }
     return driveRun({
       start,
       redisUrl: redisUrl(values),
