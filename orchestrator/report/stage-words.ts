@@ -80,7 +80,8 @@ export function describeOutputs(stage: Stage, o: OutputCounts, m: Record<string,
 export function duration(ms: number): string {
   const s = Math.max(0, ms) / 1000;
   if (s < 59.5) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m}m${String(whole % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }

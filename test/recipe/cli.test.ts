@@ -1,27 +1,12 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ipaInProcess } from '../helpers/ipa-in-process.js';
 import { parse } from 'yaml';
-import { main } from '../../orchestrator/cli/main.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'recipes');
 
-/** Runs `ipa ...args` in-process and captures what it prints. */
-async function ipa(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-  }
-}
+const ipa = ipaInProcess;
 
 afterEach(() => vi.restoreAllMocks());
 
