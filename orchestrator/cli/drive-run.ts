@@ -80,6 +80,7 @@ export async function driveRun(o: DriveOptions): Promise<number> {
         }
       }
       term.clearStatus();
+      log.warn('second Ctrl-C: exiting now, without waiting for running jobs (they are computed again on continue)');
       if (store) sayContinue(store);
       // The private redis-server is killed by its exit hook (LocalRedis).
       process.exit(ExitCode.interrupted);
