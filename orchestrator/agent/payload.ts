@@ -13,17 +13,25 @@ import type { Recipe } from '../recipe/schema.js';
 import { writeReportInput } from '../report/report-input.js';
 import type { RunStore } from '../store/run-store.js';
 
-/** Pair files (and feedback pair files) that a round's training learns from, from done records. */
-export function trainingInputs(store: RunStore, recipe: Recipe, round: number): { pairs: string[]; feedback_pairs: string[] } {
+/**
+ * What a round's training learns from, from done records: pair and feedback pair files (dpo),
+ * accepted files (rft) and the round's seed shards (sft_reference), of rounds 1..r (cumulative)
+ * or of round r only.
+ */
+export function trainingInputs(store: RunStore, recipe: Recipe, round: number): Record<string, string[]> {
   const from = recipe.training.pairs_from === 'cumulative' ? 1 : round;
-  const pairs: string[] = [];
-  const feedback: string[] = [];
+  const out: Record<string, string[]> = { pairs: [], feedback_pairs: [], accepted: [], seeds: [] };
   for (const rec of store.doneRecords()) {
-    if (rec.stage !== 'pair' || rec.round < from || rec.round > round) continue;
-    if (rec.outputs.pairs) pairs.push(rec.outputs.pairs.path);
-    if (rec.outputs.feedback_pairs) feedback.push(rec.outputs.feedback_pairs.path);
+    if (rec.stage === 'pair' && rec.round >= from && rec.round <= round) {
+      for (const name of ['pairs', 'feedback_pairs', 'accepted'] as const) if (rec.outputs[name]) out[name].push(rec.outputs[name].path);
+    }
+    // Round r's seed shards are written by advance(r - 1).
+    if (rec.stage === 'advance' && rec.round + 1 >= from && rec.round + 1 <= round) {
+      for (const [name, o] of Object.entries(rec.outputs)) if (name.startsWith('seeds_')) out.seeds.push(o.path);
+    }
   }
-  return { pairs, feedback_pairs: feedback };
+  out.seeds.sort();
+  return out;
 }
 
 /** The payload of a Python stage's job, checked against the contract before it is sent. */

@@ -19,7 +19,7 @@ export const policyDir = (round: number): string => `${roundDir(round)}/models/p
 export const reviserDir = (round: number): string => `${roundDir(round)}/models/reviser`;
 
 /** Per-shard data files a round produces, by the name stages use in `inputs`/`outputs`. */
-export const SHARD_KINDS = ['seeds', 'responses', 'verdicts', 'revisions', 'revision_verdicts', 'pairs', 'feedback_pairs', 'challenging'] as const;
+export const SHARD_KINDS = ['seeds', 'responses', 'verdicts', 'revisions', 'revision_verdicts', 'pairs', 'feedback_pairs', 'challenging', 'accepted'] as const;
 export type ShardKind = (typeof SHARD_KINDS)[number];
 
 /** Outputs of a stage job (relative paths), keyed by output name. */
@@ -39,7 +39,7 @@ export function stageOutputs(stage: Stage, round: number, shard: number): Record
     case 'verify_revisions':
       return { revision_verdicts: f('revision_verdicts') };
     case 'pair':
-      return { pairs: f('pairs'), feedback_pairs: f('feedback_pairs'), challenging: f('challenging') };
+      return { pairs: f('pairs'), feedback_pairs: f('feedback_pairs'), challenging: f('challenging'), accepted: f('accepted') };
     case 'train':
       return {
         policy: policyDir(round),

@@ -105,7 +105,8 @@ export function planRound(recipe: Recipe, runId: string, round: number, shards: 
   if (last) links.push({ stage: 'report', round, shard: 0 });
   if (evaluatesAfter(recipe, round)) links.push({ stage: 'eval', round, shard: 0 });
   links.push({ stage: 'train', round, shard: 0 });
-  const perShard = [...shardStages(settings)].reverse();
+  // The sft_reference baseline learns from the seeds' references: nothing to sample or judge.
+  const perShard = recipe.training.objective === 'sft_reference' ? [] : [...shardStages(settings)].reverse();
   const shardChains: PlanNode[] = [];
   for (let s = 0; s < shards; s++) {
     const c = chain(runId, perShard.map((stage) => ({ stage, round, shard: s })), [], done);

@@ -75,6 +75,13 @@ export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at
   if (recipe.data.sources.length === 0 && !recipe.data.synthetic.enabled) {
     issues.push(at.issue(['data', 'sources'], 'value', 'no seed data: list at least one source', 'or set data.synthetic.enabled: true'));
   }
+  const syn = recipe.data.synthetic;
+  if (recipe.warmup.sft.enabled && recipe.warmup.sft.data === 'synthetic_warmup' && (!syn.enabled || syn.warmup_size === 0)) {
+    issues.push(at.issue(['warmup', 'sft', 'data'], 'value', 'the synthetic warm-up split is empty', 'set data.synthetic.enabled: true and data.synthetic.warmup_size'));
+  }
+  if (syn.enabled && syn.eval_split === 'validation' && syn.validation_size === 0) {
+    issues.push(at.issue(['data', 'synthetic', 'eval_split'], 'value', 'the validation split is empty', 'set data.synthetic.validation_size'));
+  }
   if (issues.length) throw new RecipeError(issues);
   return { recipe, warnings };
 }

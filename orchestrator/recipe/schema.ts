@@ -61,9 +61,12 @@ export const DataSourceSchema = z
 export const SyntheticSchema = z
   .object({
     enabled: z.boolean().default(false).describe('Generate the synthetic shapes/colours/counts/text task into `output_dir` when it is missing.'),
-    output_dir: pathField('none').default('data/synthetic').describe('Where the generated train.jsonl, heldout.jsonl and images go.'),
-    train_size: z.number().int().positive().default(64).describe('Training seeds to generate.'),
-    heldout_size: z.number().int().positive().default(48).describe('Held-out evaluation items to generate.'),
+    output_dir: pathField('none').default('data/synthetic').describe('Where the generated splits (warmup.jsonl, train.jsonl, validation.jsonl, heldout.jsonl) and images go.'),
+    warmup_size: z.number().int().min(0).default(0).describe('Items of the warm-up split: what `warmup.sft` trains on with `data: synthetic_warmup` (disjoint from every other split).'),
+    train_size: z.number().int().positive().default(64).describe('Training seeds to generate (the IPA seeds).'),
+    validation_size: z.number().int().min(0).default(0).describe('Items of the validation split: for choosing settings (set `eval_split: validation` on tuning runs).'),
+    heldout_size: z.number().int().positive().default(48).describe('Items of the held-out test split: what a run reports; never used to choose settings.'),
+    eval_split: z.enum(['heldout', 'validation']).default('heldout').describe('The split the eval stage scores as benchmark "synthetic": the held-out test split, or the validation split for tuning runs.'),
     seed: z.number().int().default(0).describe('Generator seed (the dataset is a pure function of it).'),
     image_size: z.number().int().min(28).max(1024).default(56).describe('Side of the square images, in pixels.'),
   })
@@ -115,6 +118,10 @@ export const VerifierSchema = z
     template: pathField('file').optional().describe('Prompt template of the model verifier (default: the packaged four-check template).'),
     max_new_tokens: z.number().int().positive().default(96).describe('Verifier output budget (verdict + reasons).'),
     model: z.enum(['initial', 'generator']).default('initial').describe('Which weights judge: the initial model, or the current generator (with its adapter).'),
+    audit: z
+      .enum(['none', 'exact'])
+      .default('none')
+      .describe('Score every verdict against a ground truth for the report: exact = the normalised response equals the reference (only meaningful where references are canonical short answers, as in the synthetic task). Gives the verifier\'s accuracy, precision and recall, the reviser\'s true repair rate and the share of truly correct chosen responses.'),
   })
   .strict();
 
@@ -124,6 +131,12 @@ export const ReviserSchema = z
     reference_feedback_template: pathField('file').optional().describe('Feedback prompt of reference-guided rounds: also sees r_ref.'),
     refine_template: pathField('file').optional().describe('Refinement prompt: sees (V, I, r, feedback).'),
     max_revisions_per_seed: z.number().int().positive().default(4).describe('Failed responses revised per seed (ours).'),
+    feedbacks_per_response: z
+      .number()
+      .int()
+      .positive()
+      .default(2)
+      .describe('Feedback samples per revised response, each refined and verified (ours): feedback pairs compare two feedbacks on the same response, one whose refinement passed and one whose did not.'),
     temperature: z.number().min(0).default(0.7).describe('Sampling temperature of feedback and refinement (ours).'),
     max_new_tokens: z.number().int().positive().default(128).describe('Budget of feedback and of refinement.'),
   })
@@ -173,6 +186,12 @@ export const DpoSchema = z
     full_finetune: z.boolean().default(false).describe('Train all language-model weights instead of a LoRA adapter.'),
     lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
     seed: z.number().int().default(0).describe('Training seed.'),
+    heldout_pairs: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0.05)
+      .describe('Share of pairs kept out of training (by seed, so no seed is on both sides) to measure DPO reward accuracy and margin on pairs the policy never saw (ours).'),
   })
   .strict()
   .refine((d) => !d.loss_weights || d.loss_weights.length === (Array.isArray(d.loss_type) ? d.loss_type.length : 1), {
@@ -180,21 +199,63 @@ export const DpoSchema = z
     path: ['loss_weights'],
   });
 
+/** Examples per warm-up item for each role; 0 leaves the role out. */
+export const WarmupRolesSchema = z
+  .object({
+    answer: z.number().int().min(0).default(1).describe('Answer examples per item: (V, I) → r_ref.'),
+    verify: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Verifier examples per item, in the recipe\'s verifier template: responses right, wrong and partly right, judged on the four checks from the synthetic task\'s ground truth (needs data: synthetic_warmup).'),
+    revise: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Reviser examples per item, in the recipe\'s feedback, reference-feedback and refine templates: feedback naming the error of a wrong response, then the refinement (needs data: synthetic_warmup).'),
+  })
+  .strict();
+
 export const SftSchema = z
   .object({
-    enabled: z.boolean().default(false).describe('Warm the initial model up with SFT on the seeds\' reference answers before round 1.'),
+    enabled: z.boolean().default(false).describe('Warm the initial model up with SFT before round 1 (the demo\'s stand-in for an instruction-tuned starting model).'),
+    data: z
+      .enum(['seeds', 'synthetic_warmup'])
+      .default('seeds')
+      .describe('seeds: the first `max_rows` seed rows\' references; synthetic_warmup: the synthetic task\'s warm-up split, disjoint from the seeds and the evaluation splits.'),
+    roles: WarmupRolesSchema.prefault({}).describe('What the warm-up teaches, as examples per item: answering, and the verifier\'s and reviser\'s formats.'),
     epochs: z.number().positive().default(3).describe('SFT epochs.'),
     learning_rate: z.number().positive().default(1e-4).describe('SFT learning rate.'),
     batch_size: z.number().int().positive().default(8).describe('SFT batch size.'),
     full_finetune: z.boolean().default(true).describe('Full fine-tuning (true) or LoRA merged into the weights (false).'),
     lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
-    max_rows: z.number().int().positive().optional().describe('Use at most this many seed rows.'),
+    max_rows: z.number().int().positive().optional().describe('Use at most this many rows (seeds or warm-up items).'),
+  })
+  .strict()
+  .refine((s) => s.data === 'synthetic_warmup' || (s.roles.verify === 0 && s.roles.revise === 0), {
+    message: 'verify and revise examples need ground truth: set data: synthetic_warmup',
+    path: ['roles'],
+  });
+
+/** Supervised fine-tuning of the policy: the objective of the baselines (`training.objective`). */
+export const SupervisedSchema = z
+  .object({
+    learning_rate: z.number().positive().default(1e-4).describe('Learning rate.'),
+    epochs: z.number().positive().default(1).describe('Epochs.'),
+    batch_size: z.number().int().positive().default(8).describe('Per-device batch size (halved on CUDA out-of-memory).'),
   })
   .strict();
 
 export const TrainingSchema = z
   .object({
+    objective: z
+      .enum(['dpo', 'rft', 'sft_reference'])
+      .default('dpo')
+      .describe('dpo: IPA (DPO on the pairs); rft: baseline, SFT on the model\'s own verified responses (rejection-sampling fine-tuning, same samples as IPA); sft_reference: baseline, SFT on the seeds\' reference answers (no sampling). The baselines use training.sft and the LoRA settings of training.dpo.'),
     dpo: DpoSchema.prefault({}).describe('DPO settings (TRL `DPOTrainer`).'),
+    sft: SupervisedSchema.prefault({}).describe('SFT settings of the rft and sft_reference objectives (TRL `SFTTrainer`, LoRA as training.dpo.lora).'),
     train_reviser: z.boolean().default(true).describe('Train a reviser adapter on feedback pairs between rounds (pi_R+).'),
     pairs_from: z.enum(['cumulative', 'round']).default('cumulative').describe('The policy after round r learns from pairs of rounds 1..r (cumulative) or of round r only.'),
     adapters_from: z.enum(['initial', 'previous']).default('initial').describe('Round r+1 trains fresh adapters on the initial model, or continues the previous round\'s.'),

@@ -28,6 +28,8 @@ export function recipeWarnings(recipe: Recipe, at: Locator): RecipeIssue[] {
   const sampling = `sampling.num_normal is ${recipe.sampling.num_normal}, num_contrastive ${recipe.sampling.num_contrastive}`;
   if (rounds.every((i) => samplesPerSeed(recipe, i) === 0)) {
     out.push(at.issue(['sampling', 'num_normal'], 'value', `the recipe samples nothing (${sampling}): no responses, no pairs, nothing trained`));
+  } else if (recipe.training.objective !== 'dpo') {
+    // rft and sft_reference train on accepted responses or reference answers, not on pairs.
   } else if (rounds.every((i) => !canPair(recipe, i))) {
     out.push(at.issue(['rounds'], 'value', 'the recipe trains on nothing: no round can build a pair (each needs two responses per seed, or one and revision on)', sampling));
   } else {
@@ -36,7 +38,7 @@ export function recipeWarnings(recipe: Recipe, at: Locator): RecipeIssue[] {
       else if (!canPair(recipe, i)) out.push(at.issue(['rounds', i], 'value', `round ${i + 1} can build no pair: one response per seed and revision off, so no seed has both a passing and a failing response`));
     }
   }
-  if (recipe.training.train_reviser) {
+  if (recipe.training.train_reviser && recipe.training.objective === 'dpo') {
     if (!recipe.pairs.feedback_pairs) {
       out.push(at.issue(['pairs', 'feedback_pairs'], 'value', 'training.train_reviser is on but pairs.feedback_pairs is off: the reviser is never trained', 'set training.train_reviser: false to say so'));
     } else if (!recipe.rounds.some((r) => r.revision)) {

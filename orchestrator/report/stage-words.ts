@@ -28,16 +28,23 @@ function lossText(first: number | undefined, last: number | undefined): string {
   return first !== undefined && first !== last ? `, loss ${first.toFixed(3)} → ${last.toFixed(3)}` : `, loss ${last.toFixed(3)}`;
 }
 
+/** DPO reward accuracy over held-out pairs when the run kept some out, else over the training pairs. */
+function rewardAccuracy(m: Record<string, unknown>, prefix = ''): string {
+  const held = num(m, `${prefix}reward_accuracy_heldout_pairs`);
+  const train = num(m, `${prefix}reward_accuracy_train_pairs`);
+  if (held !== undefined) return `, reward accuracy ${pct(held)} on held-out pairs`;
+  return train !== undefined ? `, reward accuracy ${pct(train)} on its training pairs` : '';
+}
+
 function training(m: Record<string, unknown>, o: OutputCounts): string {
   const steps = num(m, 'steps') ?? 0;
+  const objective = typeof m.objective === 'string' ? m.objective : 'dpo';
   const parts: string[] = [];
-  if (m.skipped === 'no pairs' || (steps === 0 && !num(m, 'train_rows'))) parts.push('no pairs: the policy is its start model unchanged');
-  else {
-    const acc = num(m, 'reward_accuracy_end');
-    parts.push(`policy DPO on ${plural(num(m, 'train_rows') ?? 0, 'pair')}, ${plural(steps, 'step')}${lossText(undefined, num(m, 'final_loss'))}${acc !== undefined ? `, reward accuracy ${pct(acc)}` : ''}`);
-  }
+  if (typeof m.skipped === 'string' || (steps === 0 && !num(m, 'train_rows'))) parts.push(`${m.skipped ?? 'nothing to train on'}: the policy is its start model unchanged`);
+  else if (objective === 'dpo') parts.push(`policy DPO on ${plural(num(m, 'train_rows') ?? 0, 'pair')}, ${plural(steps, 'step')}${lossText(undefined, num(m, 'final_loss'))}${rewardAccuracy(m)}`);
+  else parts.push(`policy SFT (${objective}) on ${plural(num(m, 'train_rows') ?? 0, 'example')}, ${plural(steps, 'step')}${lossText(num(m, 'first_loss'), num(m, 'final_loss'))}`);
   const rsteps = num(m, 'reviser_steps') ?? 0;
-  if (rsteps > 0 || o.reviser) parts.push(`reviser DPO on ${plural(num(m, 'reviser_train_rows') ?? 0, 'feedback pair')}, ${plural(rsteps, 'step')}`);
+  if (rsteps > 0 || o.reviser) parts.push(`reviser DPO on ${plural(num(m, 'reviser_train_rows') ?? 0, 'feedback pair')}, ${plural(rsteps, 'step')}${rewardAccuracy(m, 'reviser_')}`);
   else parts.push('reviser unchanged (no feedback pairs)');
   return parts.join('; ');
 }
@@ -48,7 +55,7 @@ export function describeOutputs(stage: Stage, o: OutputCounts, m: Record<string,
     case 'prepare':
       return `${plural(o.seeds ?? 0, 'seed')}${o.rejected ? `, ${o.rejected} rejected` : ''}`;
     case 'sft':
-      return `warm-up model: ${plural(num(m, 'steps') ?? 0, 'step')} on ${plural(num(m, 'train_rows') ?? 0, 'seed')}${lossText(num(m, 'first_loss'), num(m, 'final_loss'))}`;
+      return `warm-up model: ${plural(num(m, 'steps') ?? 0, 'step')} on ${plural(num(m, 'train_rows') ?? 0, 'example')}${num(m, 'examples_items') !== undefined ? ` from ${plural(num(m, 'examples_items')!, 'item')}` : ''}${lossText(num(m, 'first_loss'), num(m, 'final_loss'))}`;
     case 'sample': {
       const split = num(m, 'normal') !== undefined ? ` (${num(m, 'normal')} normal, ${num(m, 'contrastive') ?? 0} contrastive)` : '';
       return `${plural(o.responses ?? 0, 'response')}${split}`;

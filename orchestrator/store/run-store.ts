@@ -11,7 +11,7 @@ import { join, resolve, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { atomicWriteJson, ensureDir, sha256File, FILE_MODE } from './atomic.js';
 import { withoutMovedSettings } from '../recipe/moved.js';
-import type { Recipe } from '../recipe/schema.js';
+import { RecipeSchema, type Recipe } from '../recipe/schema.js';
 
 export const RUN_STATES = ['queued', 'running', 'paused', 'interrupted', 'failed', 'completed', 'cancelled'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -140,8 +140,13 @@ export class RunStore {
    * are dropped, so a run directory written before their move still resumes (the payload
    * schema is strict).
    */
+  /**
+   * The run's validated recipe. Parsed again through the schema so a run directory written
+   * before a setting was added gets that setting's default (the payload schema is strict and
+   * requires every defaulted field); settings that left the recipe are dropped first.
+   */
   recipe(): Recipe {
-    return withoutMovedSettings(JSON.parse(readFileSync(join(this.dir, 'recipe.json'), 'utf8')) as Recipe);
+    return RecipeSchema.parse(withoutMovedSettings(JSON.parse(readFileSync(join(this.dir, 'recipe.json'), 'utf8'))));
   }
 
   private recordPath(jobId: string): string {

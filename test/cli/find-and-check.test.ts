@@ -126,6 +126,9 @@ describe('checking a recipe before downloading anything', () => {
     expect(nothing.err).toMatch(/^warning: .*a\.yaml:\d+:\d+ sampling\.num_normal: the recipe samples nothing \(sampling\.num_normal is 0, num_contrastive 0\)/m);
     const noPairs = await ipa('validate', write('b.yaml', { sampling: { num_normal: 1, num_contrastive: 0 }, rounds: [{ revision: false }], training: { train_reviser: false } }));
     expect(noPairs.err).toMatch(/rounds: the recipe trains on nothing: no round can build a pair/);
+    // rft trains on accepted responses, not pairs: one response per seed is enough.
+    const rft = await ipa('validate', write('b2.yaml', { sampling: { num_normal: 1, num_contrastive: 0 }, rounds: [{ revision: false }], training: { objective: 'rft', train_reviser: false } }));
+    expect(rft.err).toBe('');
     const someRounds = await ipa('validate', write('c.yaml', { sampling: { num_normal: 0, num_contrastive: 4 }, rounds: [{}, { contrastive: false }] }));
     expect(someRounds.err).toMatch(/rounds\[1\]: round 2 samples nothing/);
     const reviser = await ipa('validate', write('d.yaml', { pairs: { feedback_pairs: false } }));

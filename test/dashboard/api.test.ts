@@ -77,7 +77,7 @@ describe('dashboard API', () => {
     expect(body.progress).toEqual({ done: m.totals.done, jobs: m.totals.jobs, fraction: m.totals.done / m.totals.jobs });
 
     const r1 = body.results[1];
-    expect(r1).toMatchObject({ seeds: 10, responses_normal: 20, responses_contrastive: 20, pairs: 23, challenging: 4, reward_accuracy: 0.7 });
+    expect(r1).toMatchObject({ seeds: 10, responses_normal: 20, responses_contrastive: 20, pairs: 23, challenging: 4, reward_accuracy_train: 0.7 });
     expect(r1.pass_rate).toBeCloseTo(26 / 40);
     const verify = body.manifest.rounds[1].stages.find((s) => s.stage === 'verify');
     expect(verify).toMatchObject({ jobs: 3, done: 3, attempts: 4 });

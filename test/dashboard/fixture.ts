@@ -46,7 +46,7 @@ function fake(stage: Stage, round: number, shard: number, seedsInShard: number):
     case 'pair':
       return { rows: { pairs: n * 2 + shard, feedback_pairs: n, challenging: Math.max(0, n - 1 - round) }, metrics: {} };
     case 'train':
-      return { rows: {}, metrics: { reward_accuracy_end: 0.6 + 0.1 * round, steps: 6 } };
+      return { rows: {}, metrics: { reward_accuracy_train_pairs: 0.6 + 0.1 * round, reward_accuracy_heldout_pairs: 0.5 + 0.1 * round, steps: 6 } };
     default:
       return { rows: {}, metrics: {} };
   }

@@ -65,7 +65,7 @@ function fabricatedRun(): RunStore {
   done('revise', 1, { revisions: 12 }, {});
   done('verify_revisions', 1, { revision_verdicts: 12 }, { n: 12, passed: 3 });
   done('pair', 1, { pairs: 9, feedback_pairs: 3, challenging: 4 }, {});
-  done('train', 1, {}, { steps: 2, reward_accuracy_end: 0.75 });
+  done('train', 1, {}, { steps: 2, reward_accuracy_train_pairs: 0.75, reward_accuracy_heldout_pairs: 0.5 });
   const rows = [
     { model: 'policy', step: 1, loss: 0.69, 'rewards/margins': 0.01, 'rewards/accuracies': 0.5 },
     { model: 'policy', step: 2, loss: 0.6, 'rewards/margins': 0.2, 'rewards/accuracies': 0.75 },
@@ -86,9 +86,11 @@ describe('report input (results.json)', () => {
     const md = input.markdown;
     expect(md.startsWith(`# IPA report — ${RUN_ID}\n`)).toBe(true);
     expect(md).toContain(resultsTable(input.rounds));
-    expect(md).toContain('| 0 (initial) | 20 | – | – | – | – | – | – | – | 25.0% | 50.0% | 0.0% |');
-    expect(md).toContain('| 1 | 10 | 40/40/12 | 50.0% | 25.0% | 9 | 3 | 4 | 75.0% | 37.5% | 75.0% | 0.0% |');
-    expect(md).toContain('| 2 | – | –/–/– | – | – | – | – | – | – | – | – | – |');
+    expect(md).toContain('| 0 (initial) | 20 | – | – | – | – | – | – |');
+    expect(md).toContain('| 1 | 75.0% / 50.0% | 37.5% | 75.0% | 0.0% |');
+    expect(md).toContain('| 1 | 10 | 40/40/12 | 50.0% | 25.0% | 9 | 3 | 4 |');
+    expect(md).toContain('| 2 | – | –/–/– | – | – | – | – | – |');
+    expect(md).toContain('| 2 | – | – | – | – |');
     expect(md).toContain('## Held-out accuracy by task type\n\n| round | colour | count | overall | n |\n|---|---|---|---|---|\n| 0 | 50.0% | 0.0% | 25.0% | 8 |\n| 1 | 75.0% | 0.0% | 37.5% | 8 |\n');
     expect(md.endsWith('“–” marks numbers this run has not produced.\n')).toBe(true);
   });

@@ -16,12 +16,15 @@ describe('what a stage produced, in words', () => {
   });
 
   it('says what training did, and when it had nothing to train on', () => {
-    const trained = describeOutputs('train', { policy: 12, reviser: 12 }, { steps: 40, train_rows: 441, final_loss: 0.12, reward_accuracy_end: 1, reviser_steps: 6, reviser_train_rows: 21 });
-    expect(trained).toBe('policy DPO on 441 pairs, 40 steps, loss 0.120, reward accuracy 100.0%; reviser DPO on 21 feedback pairs, 6 steps');
+    const trained = describeOutputs('train', { policy: 12, reviser: 12 }, { objective: 'dpo', steps: 40, train_rows: 441, final_loss: 0.12, reward_accuracy_train_pairs: 1, reward_accuracy_heldout_pairs: 0.75, reviser_steps: 6, reviser_train_rows: 21, reviser_reward_accuracy_train_pairs: 0.5 });
+    expect(trained).toBe('policy DPO on 441 pairs, 40 steps, loss 0.120, reward accuracy 75.0% on held-out pairs; reviser DPO on 21 feedback pairs, 6 steps, reward accuracy 50.0% on its training pairs');
+    expect(describeOutputs('train', { policy: 12 }, { objective: 'rft', steps: 8, train_rows: 30, first_loss: 2, final_loss: 1, reviser_steps: 0 })).toBe(
+      'policy SFT (rft) on 30 examples, 8 steps, loss 2.000 → 1.000; reviser unchanged (no feedback pairs)',
+    );
     expect(describeOutputs('train', { policy: 12 }, { steps: 0, train_rows: 0, skipped: 'no pairs', reviser_steps: 0 })).toBe(
       'no pairs: the policy is its start model unchanged; reviser unchanged (no feedback pairs)',
     );
-    expect(describeOutputs('sft', { model: 9 }, { steps: 80, train_rows: 128, first_loss: 2.31, final_loss: 0.45 })).toBe('warm-up model: 80 steps on 128 seeds, loss 2.310 → 0.450');
+    expect(describeOutputs('sft', { model: 9 }, { steps: 80, train_rows: 384, examples_items: 128, first_loss: 2.31, final_loss: 0.45 })).toBe('warm-up model: 80 steps on 384 examples from 128 items, loss 2.310 → 0.450');
   });
 
   it('durations read as a person says them', () => {

@@ -72,6 +72,33 @@ def test_sampling_is_reproducible_and_seed_dependent(tiny_model_dir, model_pool)
     assert all(0 <= x["num_tokens"] <= 6 and isinstance(x["text"], str) for x in a)
 
 
+def test_a_sampled_text_depends_on_its_prompt_and_seed_only(tiny_model_dir, model_pool):
+    """Per-prompt seeds: the batch size (an OOM retry halves it) and the batch's other prompts
+    change nothing; each prompt's own seed does."""
+    lm = model_pool.get({"base": tiny_model_dir, "adapter": None}, CPU)
+    kw = dict(temperature=1.0, top_p=0.9, max_new_tokens=6)
+    prompts = [{**p, "seed": 100 + i} for i, p in enumerate(_prompts())]
+    whole = generate(lm, prompts, batch_size=5, **kw)
+    assert generate(lm, prompts, batch_size=2, **kw) == whole
+    assert generate(lm, prompts, batch_size=1, **kw) == whole
+    assert generate(lm, prompts[::-1], batch_size=5, **kw) == whole[::-1]
+    reseeded = generate(lm, [{**p, "seed": 999 + i} for i, p in enumerate(prompts)], batch_size=5, **kw)
+    assert [x["text"] for x in reseeded] != [x["text"] for x in whole]
+
+
+def test_top_p_keeps_the_smallest_head_reaching_p():
+    import torch
+
+    from ipa_worker.models.generation import PerPromptSampler
+
+    scores = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    picks = set()
+    for s in range(200):
+        out = PerPromptSampler([s], temperature=1.0, top_p=0.7)(None, scores.clone())
+        picks.add(int(out.argmax()))
+    assert picks == {0, 1}  # 0.5 + 0.3 reaches 0.7; tokens 2 and 3 are never drawn
+
+
 def test_greedy_batched_equals_one_by_one(tiny_model_dir, model_pool):
     """Left padding and M-RoPE positions are right: a prompt's answer does not depend on its batch."""
     lm = model_pool.get({"base": tiny_model_dir, "adapter": None}, CPU)

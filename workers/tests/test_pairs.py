@@ -13,8 +13,9 @@ def verdict(sample_id, v):
     return {"seed_id": "s1", "sample_id": sample_id, "verdict": v, "checks": {}, "reason": "", "raw": ""}
 
 
-def revision(src, feedback, refined):
-    return {"seed_id": "s1", "sample_id": f"{src}/r", "source_sample_id": src, "feedback": feedback, "refined": refined, "reference_guided": False}
+def revision(src, feedback, refined, k=None):
+    sample_id = f"{src}/r" if k is None else f"{src}/r{k}"
+    return {"seed_id": "s1", "sample_id": sample_id, "source_sample_id": src, "feedback": feedback, "refined": refined, "reference_guided": False}
 
 
 def test_edit_distance_on_words():
@@ -79,19 +80,34 @@ def test_no_pairs_without_both_sides():
     assert response_pairs(SEED, responses, [verdict("s1/n0", 1), verdict("s1/n1", 1)], round=1) == []
 
 
-def test_feedback_pairs():
-    responses = [resp(0, "two"), resp(1, "two circles"), resp(2, "five")]
-    revisions = [revision("s1/n0", "Count the red ones only.", "three"), revision("s1/n1", "Looks fine.", "two circles"), revision("s1/n2", "Be brief.", "5")]
-    rverdicts = [verdict("s1/n0/r", 1), verdict("s1/n1/r", 0), verdict("s1/n2/r", 0)]
+def test_feedback_pairs_compare_feedbacks_on_the_same_response():
+    responses = [resp(0, "two"), resp(1, "two circles")]
+    revisions = [
+        revision("s1/n0", "Count the red ones only.", "three", k=0),
+        revision("s1/n0", "Looks fine.", "two", k=1),
+        revision("s1/n1", "Be brief.", "3", k=0),  # passed, but no failing feedback on s1/n1
+        revision("s1/n1", "Be brief.", "two circles", k=1),  # same text as the passing one: no pair
+    ]
+    rverdicts = [verdict("s1/n0/r0", 1), verdict("s1/n0/r1", 0), verdict("s1/n1/r0", 1), verdict("s1/n1/r1", 0)]
     prompt = lambda seed, response: f"I: {seed['instruction']} R: {response}"  # noqa: E731
-    rows = feedback_pairs(SEED, responses, revisions, rverdicts, round=1, feedback_prompt=prompt, max_pairs=1)
-    assert len(rows) == 1
+    rows = feedback_pairs(SEED, responses, revisions, rverdicts, round=1, feedback_prompt=prompt, max_pairs=4)
+    assert [(r["chosen_id"], r["rejected_id"], r["source_id"]) for r in rows] == [("s1/n0/r0", "s1/n0/r1", "s1/n0")]
     row = rows[0]
-    assert row["chosen_id"] == "s1/n0/r" and row["rejected_id"] == "s1/n1/r"  # "two circles" is closest to "two"
     assert row["chosen"][0]["content"][0]["text"] == "Count the red ones only."
-    assert row["prompt"][0]["content"][1]["text"] == f"I: {SEED['instruction']} R: two"
-    # Nothing passed: no feedback pair.
-    assert feedback_pairs(SEED, responses, revisions, [verdict("s1/n0/r", 0)], round=1, feedback_prompt=prompt) == []
+    assert row["rejected"][0]["content"][0]["text"] == "Looks fine."
+    assert row["prompt"][0]["content"][1]["text"] == f"I: {SEED['instruction']} R: two"  # the one response both saw
+    # Feedbacks on different responses never pair, however they fared.
+    assert feedback_pairs(SEED, responses, revisions[:1] + revisions[2:3] + revisions[3:], [verdict("s1/n0/r0", 1), verdict("s1/n1/r1", 0)], round=1, feedback_prompt=prompt) == []
+    # An unjudged refinement (verdict null) takes no side.
+    assert feedback_pairs(SEED, responses, revisions[:2], [verdict("s1/n0/r0", 1), verdict("s1/n0/r1", None)], round=1, feedback_prompt=prompt) == []
+
+
+def test_feedback_pairs_take_turns_across_responses():
+    responses = [resp(0, "two"), resp(1, "five")]
+    revisions = [revision(src, f"fb {src} {k}", "x", k=k) for src in ("s1/n0", "s1/n1") for k in range(3)]
+    rverdicts = [verdict(f"{src}/r{k}", int(k == 0)) for src in ("s1/n0", "s1/n1") for k in range(3)]
+    rows = feedback_pairs(SEED, responses, revisions, rverdicts, round=1, feedback_prompt=lambda s, r: r, max_pairs=3)
+    assert [r["source_id"] for r in rows] == ["s1/n0", "s1/n1", "s1/n0"]
 
 
 def test_challenging():

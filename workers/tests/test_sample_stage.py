@@ -68,6 +68,27 @@ def test_rows_perturbations_and_failures(make_payload, seeds_file, model_pool):
     assert again["outputs"]["responses"]["sha256"] == result["outputs"]["responses"]["sha256"]
 
 
+def test_halving_the_batch_or_moving_to_another_round(make_payload, seeds_file, model_pool):
+    """An OOM retry (batch_scale 0.5) writes the same texts; round 2 draws new perturbations and texts."""
+    ctx = StageContext(models=model_pool)
+    first = _payload(make_payload, seeds_file)
+    sample.run(first, ctx)
+    halved = _payload(make_payload, seeds_file, batch_scale=0.5)
+    halved["outputs"]["responses"] = first["outputs"]["responses"] + ".halved"
+    sample.run(halved, ctx)
+    rows = {r["sample_id"]: r for r in read_jsonl(first["outputs"]["responses"])}
+    assert {r["sample_id"]: r for r in read_jsonl(halved["outputs"]["responses"])} == rows
+
+    later = _payload(make_payload, seeds_file)
+    later["round"] = 2
+    later["outputs"]["responses"] = first["outputs"]["responses"] + ".round2"
+    sample.run(later, ctx)
+    round2 = {r["sample_id"]: r for r in read_jsonl(later["outputs"]["responses"])}
+    contrastive = [k for k in rows if rows[k]["kind"] == "contrastive"]
+    assert all(round2[k]["perturbation"] != rows[k]["perturbation"] for k in contrastive)
+    assert all(round2[k]["gen_seed"] != rows[k]["gen_seed"] for k in rows)
+
+
 def test_no_contrastive_when_the_round_disables_it(make_payload, seeds_file, model_pool):
     payload = _payload(make_payload, seeds_file, contrastive=False, batch_scale=0.5)
     result = sample.run(payload, StageContext(models=model_pool))

@@ -51,19 +51,23 @@ def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
     assert res["outputs"]["verdicts"]["sha256"] == sha256_file(p["outputs"]["verdicts"])
     assert verdicts[0]["checks"]["entailed"] is None  # rule verdicts state no checks
 
-    # The model verifier runs too (a random tiny model: every output is judged, most unparseable -> 0).
+    # The model verifier runs too (a random tiny model writes noise: such outputs are unjudged, null).
     pm = make_payload("verify", tmp_path / "mrun", inputs={"responses": resp_path, "seeds": seeds_path}, **SMALL)
     mres = verify.run(pm, ctx)
     assert mres["metrics"]["n"] == 8
-    assert all(v["verdict"] in (0, 1) and isinstance(v["raw"], str) for v in read_jsonl(pm["outputs"]["verdicts"]))
+    mrows = read_jsonl(pm["outputs"]["verdicts"])
+    assert all(v["verdict"] in (0, 1, None) and isinstance(v["raw"], str) for v in mrows)
+    assert mres["metrics"]["judged"] + mres["metrics"]["unjudged"] == 8
 
     p = make_payload("revise", run, inputs={"responses": resp_path, "verdicts": p["outputs"]["verdicts"], "seeds": seeds_path}, options={"reference_guided": True}, **SMALL)
     res = revise.run(p, ctx)
     revisions = read_jsonl(p["outputs"]["revisions"])
-    assert [r["source_sample_id"] for r in revisions] == ["s0/n2", "s0/n3", "s1/n0", "s1/n1"]  # at most 2 per seed
-    assert all(r["sample_id"] == r["source_sample_id"] + "/r" and r["reference_guided"] for r in revisions)
+    # At most 2 responses per seed, each with reviser.feedbacks_per_response (2) feedback samples.
+    assert [r["source_sample_id"] for r in revisions] == ["s0/n2", "s0/n2", "s0/n3", "s0/n3", "s1/n0", "s1/n0", "s1/n1", "s1/n1"]
+    assert [r["sample_id"][len(r["source_sample_id"]):] for r in revisions] == ["/r0", "/r1"] * 4
+    assert all(r["reference_guided"] for r in revisions)
     # A random tiny model writes noise: make one refinement pass and set the feedback texts, so
-    # a feedback pair forms deterministically.
+    # a feedback pair (two feedbacks on the same response) forms deterministically.
     revisions[0].update(refined="red", feedback="Name the colour of the square.")
     revisions[1].update(feedback="Looks fine to me.")
     atomic_write_jsonl(p["outputs"]["revisions"], revisions)
@@ -71,7 +75,7 @@ def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
     p = make_payload("verify_revisions", run, inputs={"revisions": p["outputs"]["revisions"], "seeds": seeds_path}, verifier={"kind": "rule"})
     res = verify_revisions.run(p, ctx)
     rverdicts = read_jsonl(p["outputs"]["revision_verdicts"])
-    assert rverdicts[0] == {**rverdicts[0], "sample_id": "s0/n2/r", "verdict": 1}
+    assert rverdicts[0] == {**rverdicts[0], "sample_id": "s0/n2/r0", "verdict": 1}
 
     rd = run / "round-1"
     p = make_payload(
@@ -84,9 +88,9 @@ def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
     res = pair.run(p, ctx)
     pairs = read_jsonl(p["outputs"]["pairs"])
     assert res["metrics"]["pairs"] == len(pairs) == 2
-    assert pairs[0]["chosen_id"] == "s0/n2/r" and pairs[0]["rejected_id"] == "s0/n2"  # refinement vs its source
+    assert pairs[0]["chosen_id"] == "s0/n2/r0" and pairs[0]["rejected_id"] == "s0/n2"  # refinement vs its source
     fpairs = read_jsonl(p["outputs"]["feedback_pairs"])
-    assert len(fpairs) == 1 and fpairs[0]["chosen_id"] == "s0/n2/r"
+    assert len(fpairs) == 1 and (fpairs[0]["chosen_id"], fpairs[0]["rejected_id"]) == ("s0/n2/r0", "s0/n2/r1")
     assert "Reference answer: red" in fpairs[0]["prompt"][0]["content"][1]["text"]  # the guided prompt it saw
     assert [s["id"] for s in read_jsonl(p["outputs"]["challenging"])] == ["s1"]
 

@@ -49,28 +49,28 @@ REASON: the answer is not one word
 VERDICT: 0"""
 
 
+ALL_YES = "ENTAILED: yes\nCOMPLETE: yes\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes\n"
+
+
 @pytest.mark.parametrize(
     "text,verdict",
     [
         (CANONICAL, 0),
         ("entailed: yes\ncomplete: yes\nno_contradiction: yes\ninstruction_followed: yes\nverdict: 1", 1),
-        ("Let me think. The response names the right shape.\nVerdict - yes", 1),
         ('{"entailed": true, "complete": true, "no_contradiction": false, "instruction_followed": true, "verdict": 0}', 0),
-        ('Here is my judgement:\n```json\n{"verdict": "pass", "reason": "matches"}\n```\nThanks!', 1),
-        ("1", 1),
-        ("0\n", 0),
-        ("VERDICT: 1\nWait, the colour is wrong.\nVERDICT: 0", 0),
-        ("The final verdict is: 1", 1),
-        ("**Verdict**: PASS", 1),
+        ('{"entailed": true, "complete": true, "no_contradiction": true, "instruction_followed": true, "verdict": 1}', 1),
+        (ALL_YES + "VERDICT: 1\nWait, the colour is wrong.\nVERDICT: 0", 0),
+        (ALL_YES + "The final verdict is: 1", 1),
+        (ALL_YES + "**Verdict**: PASS", 1),
         ("Verdict: incorrect.", 0),
-        ("VERDICT：1", 1),  # full-width colon
+        ("verdict = no", 0),
+        (ALL_YES + "VERDICT：1", 1),  # full-width colon
         ("Entailment: yes\nCompleteness: yes\nContradiction: no\nInstruction following: yes", 1),  # no verdict line
         ("ENTAILED: yes\nCOMPLETE: no\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes", 0),
         ("VERDICT: 1/0", None),  # the template echoed back
         ("VERDICT: 1 if all four checks are yes, otherwise 0", None),
         ("", None),
         ("I think the answer looks fine overall.", None),
-        ("verdict = no", 0),
     ],
 )
 def test_parse_awkward_outputs(text, verdict):
@@ -78,7 +78,34 @@ def test_parse_awkward_outputs(text, verdict):
     assert got == verdict, (text, got, reason)
     assert set(checks) == {"entailed", "complete", "no_contradiction", "instruction_followed"}
     if verdict is None:
-        assert reason == "unparseable"
+        assert reason == "unparseable" or reason.startswith("incomplete:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ENTAILED: no\nCOMPLETE: yes\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes\nVERDICT: 1",
+        '{"entailed": true, "complete": true, "no_contradiction": true, "instruction_followed": false, "verdict": 1}',
+        "ENTAILED: yes\nCOMPLETE: yes\nCONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes\nVERDICT: 1",
+    ],
+)
+def test_a_failed_check_is_never_overridden_by_the_verdict(text):
+    """The paper's rule: v = 1 only if all four checks hold, whatever the verdict line says."""
+    assert parse_verdict(text)[0] == 0
+
+
+def test_check_names_match_whole_words_only():
+    text = "ENTAILED: yes\nINCOMPLETE: yes\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes\nVERDICT: 1"
+    verdict, checks, reason = parse_verdict(text)
+    assert checks["complete"] is None  # "INCOMPLETE: yes" says nothing of COMPLETE
+    assert verdict is None and reason == "incomplete: complete not stated"
+    assert parse_verdict(ALL_YES.replace("NO_CONTRADICTION", "XNO_CONTRADICTION") + "VERDICT: 1")[1]["no_contradiction"] is None
+
+
+@pytest.mark.parametrize("text", ["1", "yes", "Looks right to me.\nyes", "Verdict - yes", '{"verdict": "pass", "reason": "matches"}'])
+def test_a_pass_without_the_four_checks_is_unjudged(text):
+    verdict, _, reason = parse_verdict(text)
+    assert verdict is None, (text, reason)
 
 
 def test_parse_checks_and_reason():

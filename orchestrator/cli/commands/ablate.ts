@@ -1,6 +1,8 @@
 import { loadRecipe } from '../../recipe/load.js';
 import { ablationRows, ablationTable, checkAblatable, sameOrdering, writeNoContrastiveVariant } from '../../report/ablation.js';
+import { baselineRows, baselinesTable } from '../../report/baselines.js';
 import { roundResults } from '../../report/results.js';
+import { runBaselines } from '../../run/baselines.js';
 import { LocalSession } from '../../run/local-session.js';
 import { submitRun } from '../../run/submit.js';
 import { waitForRun } from '../../run/wait.js';
@@ -10,26 +12,68 @@ import { COMMON_HELP, parse, prefix, redisUrl, WORKER_TIMING_HELP, workerTiming,
 export const command: Command = {
   name: 'ablate',
   summary: "Run the paper's ablation rows on a recipe and print them beside the paper's",
-  help: `Usage: ipa ablate RECIPE [--lock-ms MS] [--stalled-ms MS] [--json]
+  help: `Usage: ipa ablate RECIPE [--baselines [--seeds 7,8,9] [--split heldout|validation]]
+                        [--lock-ms MS] [--stalled-ms MS] [--json]
 
-Runs two recipes through the queue: RECIPE as written (its per-round evaluations give the rows
-"round 1", "+ round 2", "+ round 3" and the baseline) and a variant with one round and no
-contrastive samples ("round 1 without contrastive"). The recipe needs three rounds and
-eval.after: every_round. Prints the table beside the paper's figures and whether our rows keep
-the paper's ordering. Redis and the in-process worker work as in \`ipa run\`.
+Without --baselines: runs two recipes through the queue: RECIPE as written (its per-round
+evaluations give the rows "round 1", "+ round 2", "+ round 3" and the baseline) and a variant with
+one round and no contrastive samples ("round 1 without contrastive"). Prints the table beside the
+paper's figures and whether our rows keep the paper's ordering.
+
+With --baselines: per seed, RECIPE as written and, starting from its warm-up model, three
+one-round baselines at the same seeds and sample budget: SFT on the seeds' references, RFT (SFT
+on the model's own verified samples) and IPA round 1 without contrastive samples but with K + K'
+normal samples. Prints every row's mean ± standard deviation over the seeds (and each seed),
+beside the paper's ablation. --split picks the synthetic split scored (default: the recipe's
+data.synthetic.eval_split); choose settings on validation, report heldout.
+
+The recipe needs three rounds and eval.after: every_round. Redis and the in-process worker work
+as in \`ipa run\`.
 Examples:
   ipa ablate recipes/tiny.yaml
+  ipa ablate recipes/tiny.yaml --baselines --seeds 7,8,9
 
 ${WORKER_TIMING_HELP}
 
 ${COMMON_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...workerTimingOptions });
+    const { values, positionals } = parse(argv, {
+      ...workerTimingOptions,
+      baselines: { type: 'boolean', default: false },
+      seeds: { type: 'string', default: '7,8,9' },
+      split: { type: 'string' },
+    });
     const file = positionals[0];
     if (!file) throw new CliError('missing RECIPE', ExitCode.usage);
     const worker = workerTiming(values);
     const { recipe } = loadRecipe(file);
     checkAblatable(recipe);
+    if (values.baselines) {
+      const seeds = values.seeds.split(',').map((x) => Number(x.trim()));
+      if (!seeds.length || seeds.some((x) => !Number.isInteger(x))) throw new CliError('--seeds takes integers separated by commas, e.g. 7,8,9', ExitCode.usage);
+      if (values.split !== undefined && values.split !== 'heldout' && values.split !== 'validation') throw new CliError('--split is heldout or validation', ExitCode.usage);
+      const split = (values.split as 'heldout' | 'validation' | undefined) ?? recipe.data.synthetic.eval_split;
+      const t0 = Date.now();
+      const session = await LocalSession.open({ redisUrl: redisUrl(values), prefix: prefix(values), worker });
+      try {
+        if (!(await session.hasWorkers())) await session.startWorker();
+        const results = await runBaselines({
+          recipeFile: file,
+          seeds,
+          split,
+          queues: session.queues,
+          runsDir: values['runs-dir'],
+          onSubmit: (label, store) => console.error(`${label} → ${store.id}`),
+        });
+        const rows = baselineRows(results);
+        const minutes = (Date.now() - t0) / 60_000;
+        if (values.json) console.log(JSON.stringify({ seeds, split, minutes, rows }, null, 2));
+        else console.log(`${baselinesTable(rows, seeds, split)}\n\n${seeds.length} seeds, ${4 * seeds.length} runs in ${minutes.toFixed(1)} min`);
+        return ExitCode.ok;
+      } finally {
+        await session.close();
+      }
+    }
     const variantFile = writeNoContrastiveVariant(file, recipe.name);
     const variant = loadRecipe(variantFile).recipe;
     const session = await LocalSession.open({ redisUrl: redisUrl(values), prefix: prefix(values), worker });

@@ -4,10 +4,13 @@ Each item is one PIL-drawn square image with a single big visual cue and an inst
 reference answer is short and canonical ("red", "3", "circle", "K", "left", "red circle"), so a
 rule verifier can check responses and a tiny model can learn the task in minutes on a CPU.
 
-Writes `train.jsonl`, `heldout.jsonl` (rows also carry question/answer/metric, so the split is
-an eval benchmark) and `images/*.png`; the folder is built atomically and only once per settings.
+Splits, each a pure function of (seed, split, index) and so disjoint draws: `warmup` (what the
+demo's warm-up SFT learns from), `train` (the IPA seeds), `validation` (for choosing settings) and
+`heldout` (the test split a run reports). Writes `<split>.jsonl` (evaluation splits' rows also
+carry question/answer/metric, so they are benchmarks) and `images/*.png`; the folder is built
+atomically and only once per settings.
 
-CLI: python -m ipa_worker.data.synthetic_task OUT_DIR --train N --heldout M --seed S [--image-size PX]
+CLI: python -m ipa_worker.data.synthetic_task OUT_DIR --train N --heldout M [--warmup W] [--validation V] --seed S [--image-size PX]
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from .dirbuild import build_dir_atomically, read_marker
 # The recipe's data.synthetic defaults, for callers (and the CLI) that leave sizes out.
 _RECIPE = recipe_defaults()["data"]["synthetic"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+SPLITS = ("warmup", "train", "validation", "heldout")
+EVAL_SPLITS = ("validation", "heldout")
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (215, 35, 35),
@@ -156,31 +162,41 @@ def make_rows(split: str, n: int, seed: int, image_size: int) -> Iterator[tuple[
             "reference": reference,
             "task_type": task,
         }
-        if split == "heldout":
+        if split in EVAL_SPLITS:
             row.update(question=instruction, answer=reference, metric="exact")
         yield row, img
 
 
-def _marker(train: int, heldout: int, seed: int, image_size: int) -> dict[str, Any]:
-    return {"kind": "synthetic", "version": FORMAT_VERSION, "train": train, "heldout": heldout, "seed": seed, "image_size": image_size}
+def _marker(sizes: dict[str, int], seed: int, image_size: int) -> dict[str, Any]:
+    return {"kind": "synthetic", "version": FORMAT_VERSION, **sizes, "seed": seed, "image_size": image_size}
 
 
-def generate_synthetic(out_dir: str, *, train: int, heldout: int, seed: int = _RECIPE["seed"], image_size: int = _RECIPE["image_size"]) -> dict[str, str]:
-    """Generate the data set into `out_dir` (once); returns the paths of its two splits."""
-    marker = _marker(train, heldout, seed, image_size)
+def generate_synthetic(
+    out_dir: str,
+    *,
+    train: int,
+    heldout: int,
+    warmup: int = 0,
+    validation: int = 0,
+    seed: int = _RECIPE["seed"],
+    image_size: int = _RECIPE["image_size"],
+) -> dict[str, str]:
+    """Generate the data set into `out_dir` (once); returns `{"dir", <split>: path}` for every split."""
+    sizes = {"warmup": int(warmup), "train": int(train), "validation": int(validation), "heldout": int(heldout)}
+    marker = _marker(sizes, seed, image_size)
 
     def build(tmp: Path) -> None:
         (tmp / "images").mkdir()
-        for split, n in (("train", train), ("heldout", heldout)):
+        for split in SPLITS:
             lines = []
-            for row, img in make_rows(split, n, seed, image_size):
+            for row, img in make_rows(split, sizes[split], seed, image_size):
                 img.save(tmp / row["images"][0], format="PNG")
                 lines.append(json.dumps(row, sort_keys=True))
             (tmp / f"{split}.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
     # Other settings in the same folder are stale: rebuild rather than silently reuse them.
     target = build_dir_atomically(out_dir, build, lambda p: read_marker(p) == marker, marker)
-    return {"dir": str(target), "train": str(target / "train.jsonl"), "heldout": str(target / "heldout.jsonl")}
+    return {"dir": str(target), **{split: str(target / f"{split}.jsonl") for split in SPLITS}}
 
 
 def corpus_lines() -> Iterator[str]:
@@ -208,10 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir")
     parser.add_argument("--train", type=int, default=_RECIPE["train_size"])
     parser.add_argument("--heldout", type=int, default=_RECIPE["heldout_size"])
+    parser.add_argument("--warmup", type=int, default=_RECIPE["warmup_size"])
+    parser.add_argument("--validation", type=int, default=_RECIPE["validation_size"])
     parser.add_argument("--seed", type=int, default=_RECIPE["seed"])
     parser.add_argument("--image-size", type=int, default=_RECIPE["image_size"])
     args = parser.parse_args(argv)
-    paths = generate_synthetic(args.out_dir, train=args.train, heldout=args.heldout, seed=args.seed, image_size=args.image_size)
+    paths = generate_synthetic(
+        args.out_dir, train=args.train, heldout=args.heldout, warmup=args.warmup, validation=args.validation, seed=args.seed, image_size=args.image_size
+    )
     print(json.dumps(paths))
     return 0
 

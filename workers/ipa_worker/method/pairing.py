@@ -38,7 +38,8 @@ def assistant(text: str) -> list[dict[str, Any]]:
 
 
 def _verdict_map(verdicts: list[dict[str, Any]]) -> dict[str, int]:
-    return {v["sample_id"]: int(v["verdict"]) for v in verdicts}
+    """sample id → 0|1 for judged rows; an unjudged row (verdict null) is left out."""
+    return {v["sample_id"]: int(v["verdict"]) for v in verdicts if v["verdict"] is not None}
 
 
 def candidates(
@@ -65,6 +66,18 @@ def candidates(
         if rmap.get(rev["sample_id"]) == 1:
             chosen.append({"id": rev["sample_id"], "text": rev["refined"], "source": rev["source_sample_id"]})
     return chosen, rejected
+
+
+def accepted_rows(seed: dict[str, Any], chosen: list[dict[str, Any]], max_rows: int) -> list[dict[str, Any]]:
+    """The seed's verified texts as SFT rows (rejection-sampling fine-tuning's data): distinct
+    texts, responses before refinements, at most `max_rows` (the chosen side DPO would see)."""
+    out, seen = [], set()
+    for c in sorted(chosen, key=lambda c: (c["source"] is not None, c["id"])):
+        text = c["text"].strip()
+        if text and text not in seen and len(out) < max_rows:
+            seen.add(text)
+            out.append({"seed_id": seed["id"], "sample_id": c["id"], "images": list(seed["images"]), "instruction": seed["instruction"], "text": c["text"]})
+    return out
 
 
 def select_pairs(
@@ -151,49 +164,52 @@ def feedback_pairs(
     feedback_prompt: Callable[[dict[str, Any], str], str],
     max_pairs: int = _PAIRS["max_pairs_per_seed"],
 ) -> list[dict[str, Any]]:
-    """Reviser pairs: feedback whose refinement passed (chosen) vs feedback whose refinement failed.
+    """Reviser pairs on one failed response: a feedback whose refinement passed (chosen) against a
+    feedback on the *same* response whose refinement failed (rejected).
 
-    Each revision has its own source response, so the two feedbacks answered slightly different
-    prompts; the pair's prompt is the chosen feedback's (`feedback_prompt(seed, source response)`),
-    and the rejected is the failing feedback whose source response is closest to the chosen's
-    source, so that prompt fits it as well as possible.
+    Both feedbacks answered the same prompt (`feedback_prompt(seed, that response)`), so the pair
+    teaches what makes feedback useful, not which response was critiqued. The revise stage samples
+    several feedbacks per response (reviser.feedbacks_per_response) to make such pairs possible.
+    Sources take turns, so `max_pairs` spreads over the seed's responses; ties go by ids.
     """
     rmap = _verdict_map(revision_verdicts)
     text_of = {r["sample_id"]: r["response"] for r in responses}
-    good, bad = [], []
+    by_source: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
     for rev in sorted(revisions, key=lambda r: r["sample_id"]):
         v = rmap.get(rev["sample_id"])
         if v is None or not str(rev.get("feedback", "")).strip():
             continue
-        item = {"id": rev["sample_id"], "text": rev["feedback"], "source": rev["source_sample_id"]}
-        (good if v == 1 else bad).append(item)
+        good, bad = by_source.setdefault(rev["source_sample_id"], ([], []))
+        (good if v == 1 else bad).append({"id": rev["sample_id"], "text": rev["feedback"]})
 
-    def source_distance(g: dict[str, Any], b: dict[str, Any]) -> int:
-        return word_edit_distance(text_of.get(g["source"], ""), text_of.get(b["source"], ""))
-
-    combos = sorted(((g, b) for g in good for b in bad), key=lambda gb: (source_distance(*gb), gb[0]["id"], gb[1]["id"]))
-    rows, seen = [], set()
-    for g, b in combos:
-        key = (g["text"].strip(), b["text"].strip())
-        if key[0] == key[1] or key in seen:
-            continue
-        seen.add(key)
-        rows.append(
-            {
-                "id": f"r{round}/{g['id']}~{b['id']}",
-                "seed_id": seed["id"],
-                "round": round,
-                "images": list(seed["images"]),
-                "prompt": user_prompt(feedback_prompt(seed, text_of.get(g["source"], "")), len(seed["images"])),
-                "chosen": assistant(g["text"]),
-                "rejected": assistant(b["text"]),
-                "chosen_id": g["id"],
-                "rejected_id": b["id"],
-            }
-        )
-        if len(rows) >= max_pairs:
-            break
-    return rows
+    per_source = []
+    for source in sorted(by_source):
+        good, bad = by_source[source]
+        picked, seen = [], set()
+        for g in good:
+            for b in bad:
+                key = (g["text"].strip(), b["text"].strip())
+                if key[0] != key[1] and key not in seen:
+                    seen.add(key)
+                    picked.append((source, g, b))
+        per_source.append(picked)
+    # Round-robin over sources: the first pair of every response before any second one.
+    ordered = [p for turn in range(max((len(x) for x in per_source), default=0)) for x in per_source if turn < len(x) for p in [x[turn]]]
+    return [
+        {
+            "id": f"r{round}/{g['id']}~{b['id']}",
+            "seed_id": seed["id"],
+            "round": round,
+            "images": list(seed["images"]),
+            "prompt": user_prompt(feedback_prompt(seed, text_of.get(source, "")), len(seed["images"])),
+            "chosen": assistant(g["text"]),
+            "rejected": assistant(b["text"]),
+            "chosen_id": g["id"],
+            "rejected_id": b["id"],
+            "source_id": source,
+        }
+        for source, g, b in ordered[:max_pairs]
+    ]
 
 
 def is_challenging(
@@ -201,7 +217,7 @@ def is_challenging(
     revision_verdicts: list[dict[str, Any]] | None = None,
 ) -> bool:
     """True when no response and no refinement of the seed passed."""
-    return not any(int(v["verdict"]) == 1 for v in list(verdicts) + list(revision_verdicts or []))
+    return not any(v["verdict"] == 1 for v in list(verdicts) + list(revision_verdicts or []))
 
 
 def group_by_seed(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..seeding import stable_seed
 from ..prompts import load_template, render
 
 
@@ -40,32 +41,32 @@ def revise(
     reference_guided: bool,
     temperature: float,
     max_new_tokens: int,
-    seed: int,
     batch_size: int,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, str]]:
-    """Feedback then refinement for each item `{images, instruction, response, reference}`.
+    """Feedback then refinement for each item `{images, instruction, response, reference, seed}`.
 
     Two batched passes (all feedback, then all refinements), so each `generate` call batches
-    across items. Returns `{feedback, refined}` per item; `on_batch` sees progress over both passes.
+    across items. Each item's seed seeds its feedback and, derived from it, its refinement, so an
+    item's texts do not depend on its batch. Returns `{feedback, refined}` per item; `on_batch`
+    sees progress over both passes.
     """
     from ..models.generation import generate, user_messages
 
     n = len(items)
 
-    def prompt(it: dict[str, Any], text: str) -> dict[str, Any]:
-        return {"images": it["images"], "messages": user_messages(text, len(it["images"]))}
+    def prompt(it: dict[str, Any], text: str, step: str) -> dict[str, Any]:
+        return {"images": it["images"], "messages": user_messages(text, len(it["images"])), "seed": stable_seed(step, int(it["seed"]), bits=62)}
 
     def progress(offset: int) -> Callable[[int, int], None] | None:
         return None if on_batch is None else (lambda done, _total: on_batch(offset + done, 2 * n))
 
     fb_prompts = [
-        prompt(it, feedback_prompt(templates, it["instruction"], it["response"], it["reference"] if reference_guided else None))
+        prompt(it, feedback_prompt(templates, it["instruction"], it["response"], it["reference"] if reference_guided else None), "feedback")
         for it in items
     ]
     kw = {"temperature": temperature, "top_p": 1.0, "max_new_tokens": max_new_tokens, "batch_size": batch_size}
-    feedbacks = [o["text"] for o in generate(lm, fb_prompts, seed=seed, on_batch=progress(0), **kw)]
-    ref_prompts = [prompt(it, refine_prompt(templates, it["instruction"], it["response"], fb)) for it, fb in zip(items, feedbacks)]
-    # A different seed for the second pass, so its sampling noise is not a replay of the first's.
-    refined = [o["text"] for o in generate(lm, ref_prompts, seed=seed + 1, on_batch=progress(n), **kw)]
+    feedbacks = [o["text"] for o in generate(lm, fb_prompts, on_batch=progress(0), **kw)]
+    ref_prompts = [prompt(it, refine_prompt(templates, it["instruction"], it["response"], fb), "refine") for it, fb in zip(items, feedbacks)]
+    refined = [o["text"] for o in generate(lm, ref_prompts, on_batch=progress(n), **kw)]
     return [{"feedback": fb, "refined": rf} for fb, rf in zip(feedbacks, refined)]

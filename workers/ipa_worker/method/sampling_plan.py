@@ -1,7 +1,7 @@
 """What a seed is sampled on: K normal samples on (V, I) and K' contrastive ones on (t(V), I).
 
-t is drawn per contrastive sample from an rng seeded by (run seed, seed id, sample index), so a
-retried job feeds the very same perturbed images.
+t is drawn per contrastive sample from an rng seeded by (run seed, round, seed id, sample index):
+a retried job feeds the very same perturbed images, and each round perturbs afresh.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ..seeding import stable_seed
 from .perturbations import apply_perturbation, draw_perturbation
 
 
-def plan_samples(seed_row: dict[str, Any], images: list, recipe: dict[str, Any], contrastive: bool) -> list[dict[str, Any]]:
+def plan_samples(seed_row: dict[str, Any], images: list, recipe: dict[str, Any], contrastive: bool, round_: int) -> list[dict[str, Any]]:
     """The seed's samples: `{sample_id, kind, perturbation, images}`, normal ones first."""
     sampling = recipe["sampling"]
     run_seed = int(recipe["seed"])
@@ -23,7 +23,7 @@ def plan_samples(seed_row: dict[str, Any], images: list, recipe: dict[str, Any],
         for k in range(int(sampling["num_normal"]))
     ]
     for k in range(int(sampling["num_contrastive"]) if contrastive else 0):
-        rng = random.Random(stable_seed("perturb", run_seed, sid, k))
+        rng = random.Random(stable_seed("perturb", run_seed, int(round_), sid, k))
         params = draw_perturbation(sampling["perturbations"], rng)
         perturbed = [apply_perturbation(img, params, rng) for img in images]
         samples.append({"sample_id": f"{sid}/c{k}", "kind": "contrastive", "perturbation": params, "images": perturbed})

@@ -45,7 +45,9 @@ def normalize_tokens(text: str) -> list[str]:
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
     text = re.sub(r"[^\w.\-]+|_", " ", text)
     text = re.sub(r"(?<![\d])-|-(?![\d])", " ", text)  # hyphens split words; a leading minus stays on a number
-    tokens = [t for t in text.split() if t not in ARTICLES]
+    words = text.split()
+    # Articles go, unless they are the whole answer ("A" is a letter printed in an image).
+    tokens = [t for t in words if t not in ARTICLES] or words
     return _words_to_digits(tokens)
 
 
@@ -114,8 +116,9 @@ _CHECK_KEYS = {
     "instruction_followed": "instruction_followed", "instruction followed": "instruction_followed",
     "instruction_following": "instruction_followed", "instruction following": "instruction_followed",
 }
+# A check name starts a word: "INCOMPLETE" is not COMPLETE, "NO_CONTRADICTION" is not CONTRADICTION.
 _CHECK_RE = re.compile(
-    r"(no[ _]contradiction|contradiction|instruction[ _]follow(?:ed|ing)|entailed|entailment|entails|completeness|complete)\**\s*[:=\-–—]+\s*\**\s*"
+    r"(?<![A-Za-z_])(no[ _]contradiction|contradiction|instruction[ _]follow(?:ed|ing)|entailed|entailment|entails|completeness|complete)\**\s*[:=\-–—]+\s*\**\s*"
     + _VALUE,
     re.IGNORECASE,
 )
@@ -165,11 +168,13 @@ def _from_json(text: str) -> tuple[int | None, dict[str, bool | None], str | Non
 
 
 def parse_verdict(text: str) -> tuple[int | None, dict[str, bool | None], str]:
-    """(verdict or None, the four checks (None when not stated), reason) from a verifier's output.
+    """(verdict, the four checks (None when not stated), reason) from a verifier's output.
 
-    The last explicit verdict wins (models sometimes restate or correct themselves); without one,
-    four stated checks decide; a lone "1"/"yes" counts; otherwise the verdict is None, which
-    callers record as 0 with reason "unparseable".
+    The paper's rule: v = 1 only if all four checks hold. So a check stated "no" fails the response
+    whatever verdict line follows, and an explicit negative verdict fails it too; v = 1 needs all
+    four checks stated "yes" (and no negative verdict). Anything else is *unjudged* (None): a pass
+    verdict with checks left out, a lone "yes", text with no judgement at all. Unjudged responses
+    are neither chosen nor rejected downstream; the reason says why.
     """
     text = unicodedata.normalize("NFKC", text or "")
     checks: dict[str, bool | None] = {c: None for c in CHECKS}
@@ -178,7 +183,7 @@ def parse_verdict(text: str) -> tuple[int | None, dict[str, bool | None], str]:
 
     js = _from_json(text)
     if js is not None:
-        verdict, jchecks, jreason = js
+        _, jchecks, jreason = js
         checks.update({k: v for k, v in jchecks.items() if v is not None})
         reason = jreason or reason
 
@@ -190,21 +195,20 @@ def parse_verdict(text: str) -> tuple[int | None, dict[str, bool | None], str]:
         elif norm:
             checks[norm] = t
 
-    explicit = [_truth(v) for v in _VERDICT_RE.findall(text)]
-    explicit = [v for v in explicit if v is not None]
-    if explicit:
-        verdict: int | None = int(explicit[-1])
-    elif js is not None and js[0] is not None:
-        verdict = js[0]
-    elif all(checks[c] is not None for c in CHECKS):
-        verdict = int(all(checks[c] for c in CHECKS))
-        reason = reason or "derived from the four checks"
-    else:
-        lone = _truth(text.strip().splitlines()[-1]) if text.strip() else None
-        verdict = None if lone is None else int(lone)
-    if verdict is None:
-        return None, checks, "unparseable"
-    return verdict, checks, reason or text.strip()[:200]
+    # The last explicit verdict counts (models sometimes correct themselves).
+    explicit = [t for t in (_truth(v) for v in _VERDICT_RE.findall(text)) if t is not None]
+    stated = explicit[-1] if explicit else (bool(js[0]) if js is not None and js[0] is not None else None)
+    failed = [c for c in CHECKS if checks[c] is False]
+    missing = [c for c in CHECKS if checks[c] is None]
+    if failed:
+        return 0, checks, reason or f"failed: {', '.join(failed)}"
+    if stated is False:
+        return 0, checks, reason or "negative verdict"
+    if not missing:
+        return 1, checks, reason or "all four checks hold"
+    if stated is True:
+        return None, checks, f"incomplete: {', '.join(missing)} not stated"
+    return None, checks, "unparseable"
 
 
 # ---- the model verifier ---------------------------------------------------------------------
@@ -227,7 +231,7 @@ def model_verify(
     """Judge each item `{images: [PIL], instruction, response, reference}` with the loaded model.
 
     Greedy decoding: a judgement should not depend on a sampling draw. Returns per item
-    `{verdict: 0|1, checks, reason, raw}`; an unparseable output is verdict 0, reason "unparseable".
+    `{verdict: 0|1|None, checks, reason, raw}`; None is an unjudged response (see parse_verdict).
     """
     from ..models.generation import generate, user_messages
 
@@ -243,5 +247,5 @@ def model_verify(
     results = []
     for out in outs:
         verdict, checks, reason = parse_verdict(out["text"])
-        results.append({"verdict": int(verdict or 0), "checks": checks, "reason": reason, "raw": out["text"]})
+        results.append({"verdict": verdict, "checks": checks, "reason": reason, "raw": out["text"]})
     return results

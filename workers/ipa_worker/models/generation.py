@@ -1,7 +1,10 @@
 """Batched generation with a loaded Qwen2-VL (chat prompts with images).
 
-Reproducibility: each batch seeds torch from (seed, batch index) right before `generate`, so the
-same prompts, seed and batch size give the same texts on the same device and software.
+Reproducibility: every prompt carries its own seed. Sampling draws one uniform number per step
+from that prompt's own generator and picks the token by inverse CDF over the temperature and
+top-p distribution, so a text depends on its prompt and seed only — not on which prompts share
+its batch or how large the batch is (an out-of-memory retry with half the batch writes the same
+texts). Greedy decoding (temperature 0) needs no seed.
 """
 
 from __future__ import annotations
@@ -19,9 +22,41 @@ def user_messages(instruction: str, n_images: int = 1) -> list[dict[str, Any]]:
     return [{"role": "user", "content": content}]
 
 
-def batch_seed(seed: int, batch_index: int) -> int:
-    """The torch seed used for batch `batch_index` of a `generate` call with `seed`."""
-    return stable_seed("generate", int(seed), int(batch_index), bits=62)
+def prompt_seeds(seed: int, n: int) -> list[int]:
+    """Per-prompt seeds derived from one call seed, for callers with no seed of their own per item."""
+    return [stable_seed("generate", int(seed), i, bits=62) for i in range(n)]
+
+
+class PerPromptSampler:
+    """A logits processor that samples each row with that row's own generator.
+
+    It returns logits that are -inf everywhere but at the drawn token, so `generate` run greedy
+    picks exactly that token. The uniforms come from CPU generators (one scalar per row and step);
+    the distribution stays on the model's device.
+    """
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float):
+        import torch
+
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        probs = torch.softmax(scores.float() / self.temperature, dim=-1)
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        if self.top_p < 1.0:
+            # Keep the smallest head whose mass reaches top_p (the first token always stays).
+            outside = sorted_probs.cumsum(dim=-1) - sorted_probs >= self.top_p
+            sorted_probs = sorted_probs.masked_fill(outside, 0.0)
+        cdf = sorted_probs.cumsum(dim=-1)
+        u = torch.stack([torch.rand((), generator=g) for g in self.generators]).to(cdf.device).unsqueeze(-1)
+        pick = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=cdf.shape[-1] - 1)
+        token = order.gather(-1, pick)
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter_(-1, token, 0.0)
 
 
 def _eos_ids(lm) -> set[int]:
@@ -44,22 +79,26 @@ def generate(
     temperature: float,
     top_p: float = 1.0,
     max_new_tokens: int,
-    seed: int,
     batch_size: int,
+    seed: int = 0,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Answer each prompt `{"images": [PIL], "messages": [...]}`; returns `{"text", "num_tokens"}` per prompt.
+    """Answer each prompt `{"images": [PIL], "messages": [...], "seed"?: int}`; returns `{"text", "num_tokens"}` per prompt.
 
-    temperature 0 is greedy decoding. `on_batch(done, total)` runs after each batch (progress,
-    cancellation). `num_tokens` counts generated tokens before the end-of-turn token.
+    temperature 0 is greedy decoding. Sampling uses each prompt's "seed", or one derived from
+    `seed` and the prompt's index when it has none. `on_batch(done, total)` runs after each batch
+    (progress, cancellation). `num_tokens` counts generated tokens before the end-of-turn token.
     """
     import torch
+    from transformers import LogitsProcessorList
 
     processor, model = lm.processor, lm.model
     tokenizer = processor.tokenizer
     batch_size = max(1, int(batch_size))
     eos = _eos_ids(lm)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos))
+    sampling = bool(temperature and temperature > 0)
+    fallback = prompt_seeds(seed, len(prompts)) if sampling else []
     results: list[dict[str, Any]] = []
     n_batches = math.ceil(len(prompts) / batch_size)
     for b in range(n_batches):
@@ -77,11 +116,11 @@ def generate(
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
         gen_kwargs: dict[str, Any] = {"max_new_tokens": int(max_new_tokens), "pad_token_id": pad_id}
-        if temperature and temperature > 0:
-            gen_kwargs.update(do_sample=True, temperature=float(temperature), top_p=float(top_p), top_k=0)
-        else:
-            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        torch.manual_seed(batch_seed(seed, b))  # also seeds CUDA
+        gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if sampling:
+            first = b * batch_size
+            seeds = [int(p.get("seed", fallback[first + i])) for i, p in enumerate(batch)]
+            gen_kwargs["logits_processor"] = LogitsProcessorList([PerPromptSampler(seeds, temperature, top_p)])
         with torch.inference_mode():
             out = model.generate(**inputs, **gen_kwargs)  # input_ids, attention_mask, pixel_values, image_grid_thw
         new_tokens = out[:, inputs["input_ids"].shape[1] :].tolist()

@@ -71,8 +71,9 @@ def generate_vllm(
     temperature: float,
     top_p: float,
     max_new_tokens: int,
-    seed: int,
+    seed: int = 0,
 ) -> list[dict[str, Any]]:
+    """Each prompt's own "seed" seeds its request (as in the hf backend); `seed` derives the rest."""
     require()
     from vllm import SamplingParams
     from vllm.lora.request import LoRARequest
@@ -82,7 +83,7 @@ def generate_vllm(
     engine = _engine(model_cfg, spec["base"], max((len(p.get("images", [])) for p in prompts), default=1))
     params = [
         SamplingParams(temperature=float(temperature), top_p=float(top_p) if temperature > 0 else 1.0, max_tokens=int(max_new_tokens), seed=s)
-        for s in request_seeds(seed, len(prompts))
+        for s in [int(p["seed"]) % (2**31 - 1) if "seed" in p else d for p, d in zip(prompts, request_seeds(seed, len(prompts)))]
     ]
     lora = LoRARequest("adapter", stable_seed("lora", spec["adapter"], bits=30) + 1, spec["adapter"]) if spec["adapter"] else None
     outputs = engine.generate(build_requests(prompts, render), params, lora_request=lora, use_tqdm=False)

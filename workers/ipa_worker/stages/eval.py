@@ -22,7 +22,7 @@ def benchmarks_of(recipe: dict[str, Any], run_dir: str) -> list[Benchmark]:
     ]
     syn = synthetic_paths(recipe, run_dir)  # already built by prepare: returns at once
     if syn is not None:
-        benches.append(Benchmark(name="synthetic", path=syn["heldout"]))
+        benches.append(Benchmark(name="synthetic", path=syn[recipe["data"]["synthetic"]["eval_split"]]))
     return benches
 
 

@@ -1,9 +1,12 @@
 """Stage `pair`: response pairs, reviser feedback pairs and the challenging seeds of a shard.
 
 inputs: seeds, responses, verdicts, and revisions + revision_verdicts (absent or null when the
-round does not revise); outputs: pairs, feedback_pairs, challenging (full seed rows). A seed with
-no judged response at all (its images failed upstream) is neither paired nor challenging: it
-would fail the same way next round.
+round does not revise); outputs: pairs, feedback_pairs, challenging (full seed rows), accepted
+(every seed's verified texts, the data of the rft baseline). A seed with no judged response at
+all (its images failed upstream, or the verifier judged none) is neither paired nor challenging.
+
+With recipe.verifier.audit "exact", `chosen_correct` counts the pairs whose chosen text is truly
+correct (the normalised text equals the reference).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
-from ..method.pairing import feedback_pairs, group_by_seed, is_challenging, response_pairs
+from ..method.pairing import accepted_rows, candidates, feedback_pairs, group_by_seed, is_challenging, response_pairs
+from ..method.verifier import rule_verify
 from ..method.reviser import Templates, feedback_prompt
 from ..serve.context import StageContext
 from .common import optional_rows
@@ -23,12 +27,13 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     round_ = int(payload["round"])
     seeds = read_jsonl(inputs["seeds"])
     responses = group_by_seed(read_jsonl(inputs["responses"]))
-    verdicts = group_by_seed(read_jsonl(inputs["verdicts"]))
+    # Unjudged rows (verdict null) count as no verdict: such a response is neither chosen nor rejected.
+    verdicts = group_by_seed([v for v in read_jsonl(inputs["verdicts"]) if v["verdict"] is not None])
     revisions = group_by_seed(optional_rows(inputs, "revisions"))
     rverdicts = group_by_seed(optional_rows(inputs, "revision_verdicts"))
     templates = Templates(recipe["reviser"]) if cfg["feedback_pairs"] and revisions else None
 
-    pairs, fpairs, challenging = [], [], []
+    pairs, fpairs, challenging, accepted = [], [], [], []
     unjudged = 0
     for i, seed in enumerate(seeds):
         ctx.check_cancelled()
@@ -36,6 +41,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         if not verdicts.get(sid):
             unjudged += 1
             continue
+        chosen, _ = candidates(responses.get(sid, []), verdicts[sid], revisions.get(sid, []), rverdicts.get(sid, []))
+        accepted += accepted_rows(seed, chosen, int(cfg["max_pairs_per_seed"]))
         pairs += response_pairs(
             seed,
             responses.get(sid, []),
@@ -67,6 +74,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         "pairs": atomic_write_jsonl(outs["pairs"], pairs),
         "feedback_pairs": atomic_write_jsonl(outs["feedback_pairs"], fpairs),
         "challenging": atomic_write_jsonl(outs["challenging"], challenging),
+        "accepted": atomic_write_jsonl(outs["accepted"], accepted),
     }
     judged = len(seeds) - unjudged
     metrics = {
@@ -76,5 +84,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         "challenging": len(challenging),
         "unjudged_seeds": unjudged,
         "solved_rate": round((judged - len(challenging)) / judged, 4) if judged else 0.0,
+        "accepted": len(accepted),
     }
+    if recipe["verifier"]["audit"] == "exact":
+        reference = {s["id"]: s["reference"] for s in seeds}
+        metrics["chosen_correct"] = sum(rule_verify(p["chosen"][0]["content"][0]["text"], reference[p["seed_id"]], "exact")[0] for p in pairs)
     return {"outputs": result, "metrics": metrics, "failed_items": []}

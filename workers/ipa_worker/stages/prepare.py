@@ -33,6 +33,8 @@ def synthetic_paths(recipe: dict[str, Any], run_dir: str) -> dict[str, str] | No
         resolve(syn["output_dir"], run_dir),
         train=int(syn["train_size"]),
         heldout=int(syn["heldout_size"]),
+        warmup=int(syn["warmup_size"]),
+        validation=int(syn["validation_size"]),
         seed=int(syn["seed"]),
         image_size=int(syn["image_size"]),
     )

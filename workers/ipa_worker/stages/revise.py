@@ -3,7 +3,9 @@
 inputs: responses, verdicts, seeds; outputs: revisions. Per seed at most
 reviser.max_revisions_per_seed failed responses are revised: normal ones before contrastive ones
 (their refinements pair best with what the generator says on the real image), identical texts
-once. options.reference_guided switches to the feedback template that also sees r_ref.
+once. Each gets reviser.feedbacks_per_response feedback samples (`<source>/r<k>`), each refined,
+so feedback pairs can compare feedbacks written on the same response. options.reference_guided
+switches to the feedback template that also sees r_ref.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def _order(row: dict[str, Any]) -> tuple:
 
 def select_failed(responses: list[dict[str, Any]], verdicts: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     """The failed responses to revise, at most `limit` per seed, distinct texts, normal first."""
-    failed_ids = {v["sample_id"] for v in verdicts if int(v["verdict"]) == 0}
+    failed_ids = {v["sample_id"] for v in verdicts if v["verdict"] == 0}
     per_seed: dict[str, list[dict[str, Any]]] = {}
     for r in sorted((r for r in responses if r["sample_id"] in failed_ids), key=_order):
         picked = per_seed.setdefault(r["seed_id"], [])
@@ -52,8 +54,11 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         if imgs is None:
             failed.append({"id": r["sample_id"], "reason": images.errors.get(r["seed_id"], f"seed {r['seed_id']} not in the seeds shard")})
             continue
-        items.append({"images": imgs, "instruction": seed["instruction"], "response": r["response"], "reference": seed["reference"]})
-        sources.append(r)
+        for k in range(int(cfg["feedbacks_per_response"])):
+            sample_id = f"{r['sample_id']}/r{k}"
+            item_seed = stable_seed("revise", int(recipe["seed"]), int(payload["round"]), sample_id, bits=62)
+            items.append({"images": imgs, "instruction": seed["instruction"], "response": r["response"], "reference": seed["reference"], "seed": item_seed})
+            sources.append((r, sample_id))
 
     results = []
     if items:
@@ -65,22 +70,26 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             reference_guided=guided,
             temperature=float(cfg["temperature"]),
             max_new_tokens=int(cfg["max_new_tokens"]),
-            seed=stable_seed("revise", int(recipe["seed"]), payload["round"], payload["shard"]),
             batch_size=batch_size(recipe["sampling"]["batch_size"], options),
             on_batch=batch_progress(ctx),
         )
     rows = [
         {
             "seed_id": src["seed_id"],
-            "sample_id": f"{src['sample_id']}/r",
+            "sample_id": sample_id,
             "source_sample_id": src["sample_id"],
             "feedback": res["feedback"],
             "refined": res["refined"],
             "reference_guided": guided,
         }
-        for src, res in zip(sources, results)
+        for (src, sample_id), res in zip(sources, results)
     ]
     out = atomic_write_jsonl(payload["outputs"]["revisions"], rows)
     ctx.progress(len(rows), len(rows), force=True)
-    metrics = {"revisions": len(rows), "seeds": len({r["seed_id"] for r in rows}), "reference_guided": guided}
+    metrics = {
+        "revisions": len(rows),
+        "revised_responses": len({r["source_sample_id"] for r in rows}),
+        "seeds": len({r["seed_id"] for r in rows}),
+        "reference_guided": guided,
+    }
     return {"outputs": {"revisions": out}, "metrics": metrics, "failed_items": failed}

@@ -13,13 +13,18 @@ from ..data.images import image_digest
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.sampling_plan import plan_samples
 from ..models import vllm_engine
-from ..models.generation import batch_seed, generate, user_messages
+from ..models.generation import generate, user_messages
 from ..seeding import stable_seed
 from ..serve.context import StageContext
 from .common import SeedImages, batch_progress, batch_size
 
 
-def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, seed: int, batch_size: int, on_batch, ctx: StageContext) -> list[dict[str, Any]]:
+def sample_seed(run_seed: int, round_: int, sample_id: str) -> int:
+    """The seed of one response: (run seed, round, seed id and sample index), as the schema says."""
+    return stable_seed("sample", int(run_seed), int(round_), sample_id, bits=62)
+
+
+def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, batch_size: int, on_batch, ctx: StageContext) -> list[dict[str, Any]]:
     """Generates with the recipe's backend: batched transformers `generate`, or vLLM's engine."""
     recipe = payload["recipe"]
     sampling = recipe["sampling"]
@@ -27,7 +32,6 @@ def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, seed: int
         temperature=float(sampling["temperature"]),
         top_p=float(sampling["top_p"]),
         max_new_tokens=int(sampling["max_new_tokens"]),
-        seed=seed,
     )
     if sampling["backend"] == "vllm":
         answers = vllm_engine.generate_vllm(payload["models"]["generator"], recipe["model"], prompts, **params)
@@ -50,21 +54,23 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         if imgs is None:
             failed.append({"id": seed_row["id"], "reason": images.errors[seed_row["id"]]})
             continue
-        for s in plan_samples(seed_row, imgs, recipe, bool(options["contrastive"])):
+        for s in plan_samples(seed_row, imgs, recipe, bool(options["contrastive"]), int(payload["round"])):
             s["seed"] = seed_row
             samples.append(s)
 
     bs = batch_size(recipe["sampling"]["batch_size"], options)
-    # The shard's base seed: a retry of this job regenerates exactly the same texts.
-    shard_seed = stable_seed("sample", int(recipe["seed"]), payload["round"], payload["shard"])
-    prompts = [{"images": s["images"], "messages": user_messages(s["seed"]["instruction"], len(s["images"]))} for s in samples]
+    # Every response has its own seed: a retry, or a retry with half the batch, writes the same texts.
+    seeds = [sample_seed(recipe["seed"], payload["round"], s["sample_id"]) for s in samples]
+    prompts = [
+        {"images": s["images"], "messages": user_messages(s["seed"]["instruction"], len(s["images"])), "seed": g} for s, g in zip(samples, seeds)
+    ]
 
     t0 = time.monotonic()
-    answers = _answer(payload, prompts, seed=shard_seed, batch_size=bs, on_batch=batch_progress(ctx), ctx=ctx) if prompts else []
+    answers = _answer(payload, prompts, batch_size=bs, on_batch=batch_progress(ctx), ctx=ctx) if prompts else []
     elapsed = time.monotonic() - t0
 
     rows = []
-    for i, (s, a) in enumerate(zip(samples, answers)):
+    for s, a, g in zip(samples, answers, seeds):
         rows.append(
             {
                 "seed_id": s["seed"]["id"],
@@ -72,7 +78,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
                 "kind": s["kind"],
                 "perturbation": s["perturbation"],
                 "response": a["text"],
-                "gen_seed": batch_seed(shard_seed, i // bs),
+                "gen_seed": g,
                 "num_tokens": a["num_tokens"],
                 "image_sha256": image_digest(s["images"]),
             }

@@ -1,35 +1,75 @@
-"""Stage `sft`: warm the initial model up on the seeds' reference answers (recipe warmup.sft).
+"""Stage `sft`: the warm-up (recipe warmup.sft), before round 1.
 
 inputs: seeds; outputs: model (a complete checkpoint folder + processor), checkpoints (Trainer
 checkpoints) and metrics (JSON lines, model "sft"). The start model is payload models.generator
-(Node sets it to model.base). Precision, max_length and save_steps come from training.dpo;
-warmup.sft.max_rows caps the rows (first rows of the file).
+(Node sets it to model.base). Precision, max_length and save_steps come from training.dpo.
+
+What it learns from (warmup.sft.data):
+- seeds: the first `max_rows` seed rows, answer examples only (instruction → reference);
+- synthetic_warmup: the synthetic task's warm-up split (disjoint from the seeds and the
+  evaluation splits), with the roles of warmup.sft.roles — answering, and the verifier's and
+  reviser's formats in the templates this recipe's stages use (data/synthetic_roles.py).
 """
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from typing import Any
 
 from ..data.jsonl_io import read_jsonl
+from ..data.synthetic_roles import role_examples
 from ..errors import BadInput
+from ..method.reviser import Templates
+from ..prompts import load_template
+from ..seeding import stable_seed
 from ..serve.context import StageContext
-from ..training.sft_trainer import seed_rows_to_dataset, train_sft
-from .common import batch_size
+from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
+from .common import batch_size, epochs_words
+from .prepare import synthetic_paths
+
+
+def warmup_examples(recipe: dict[str, Any], run_dir: str, seeds_path: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The warm-up's SFT examples and how many of each role."""
+    sft = recipe["warmup"]["sft"]
+    roles = sft["roles"]
+    if sft["data"] == "seeds":
+        rows = read_jsonl(seeds_path)[: sft.get("max_rows")]
+        if not rows:
+            raise BadInput("sft: the seeds file has no rows")
+        examples = [e for e in answer_examples(rows) for _ in range(int(roles["answer"]))]
+        return examples, {"items": len(rows), "answer": len(examples)}
+    syn = synthetic_paths(recipe, run_dir)
+    if syn is None:
+        raise BadInput("warmup.sft.data is synthetic_warmup but data.synthetic is not enabled")
+    folder = Path(syn["warmup"]).parent
+    rows = [{**r, "images": [str(folder / p) for p in r["images"]]} for r in read_jsonl(syn["warmup"])][: sft.get("max_rows")]
+    if not rows:
+        raise BadInput("sft: the synthetic warm-up split is empty (set data.synthetic.warmup_size)")
+    examples = role_examples(
+        rows,
+        verifier_template=load_template("verifier", recipe["verifier"].get("template")),
+        templates=Templates(recipe["reviser"]),
+        answer=int(roles["answer"]),
+        verify=int(roles["verify"]),
+        revise=int(roles["revise"]),
+        rng=random.Random(stable_seed("warmup", int(recipe["seed"]))),
+    )
+    counts = {"items": len(rows), "answer": len(rows) * int(roles["answer"]), "verify": len(rows) * int(roles["verify"]), "revise": 2 * len(rows) * int(roles["revise"])}
+    return examples, counts
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe, outputs = payload["recipe"], payload["outputs"]
     sft = recipe["warmup"]["sft"]
     dpo = recipe["training"]["dpo"]
-    seeds = read_jsonl(payload["inputs"]["seeds"])
-    if sft.get("max_rows"):
-        seeds = seeds[: int(sft["max_rows"])]
-    if not seeds:
-        raise BadInput("sft: the seeds file has no rows")
-    epochs = float(sft["epochs"])
-    ctx.phase(f"warm-up SFT: {len(seeds)} seeds, {epochs:g} epoch{'' if epochs == 1 else 's'}", label="warm-up SFT: loading model")
+    examples, counts = warmup_examples(recipe, payload["run_dir"], payload["inputs"]["seeds"])
+    if not examples:
+        raise BadInput("sft: warmup.sft.roles asks for no examples")
+    roles = ", ".join(f"{n} {role}" for role, n in counts.items() if role != "items")
+    ctx.phase(f"warm-up SFT: {len(examples)} examples ({roles}) from {counts['items']} items, {epochs_words(sft['epochs'])}", label="warm-up SFT: loading model")
     result = train_sft(
-        seed_rows_to_dataset(seeds),
+        examples_to_dataset(examples),
         start=payload["models"]["generator"],
         out_dir=outputs["model"],
         sft=sft,
@@ -43,4 +83,5 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         metrics_path=outputs["metrics"],
         ctx=ctx,
     )
-    return {"outputs": {"model": result["output"]}, "metrics": result["metrics"], "failed_items": []}
+    metrics = {**result["metrics"], **{f"examples_{k}": v for k, v in counts.items()}}
+    return {"outputs": {"model": result["output"]}, "metrics": metrics, "failed_items": []}

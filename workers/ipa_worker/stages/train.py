@@ -1,17 +1,25 @@
-"""Stage `train`: DPO of the policy on response pairs, and of the reviser on feedback pairs.
+"""Stage `train`: the policy's training after a round, by recipe training.objective.
 
-inputs: pairs (list of pair files), feedback_pairs (list, may be empty).
+- dpo (IPA): DPO of the policy on response pairs and of the reviser on feedback pairs.
+  inputs: pairs, feedback_pairs (lists of pair files, may be empty). A share of the seeds
+  (training.dpo.heldout_pairs) is kept out of training; after training, DPO reward accuracy and
+  margin are measured over every training pair and over those held-out pairs.
+- rft (baseline): SFT of the policy on its own verified responses (inputs: accepted, lists of the
+  pair stage's `accepted` files), with training.sft and the LoRA settings of training.dpo.
+- sft_reference (baseline): SFT of the policy on the round's seeds' reference answers (inputs:
+  seeds, the round's seed shards).
+
 outputs: policy (adapter folder; a full checkpoint when training.dpo.full_finetune), reviser
-(written only when training.train_reviser and there are feedback pairs), checkpoints (folder;
-policy/ and reviser/ under it), metrics (train_metrics.jsonl).
+(dpo only, written only when training.train_reviser and there are feedback pairs), checkpoints
+(folder; policy/ and reviser/ under it), metrics (train_metrics.jsonl).
 models: generator (the policy's start: {base, adapter}; adapter = the previous round's when
 training.adapters_from is previous), reviser (the reviser's start), and optionally reference
 (the policy's DPO reference under full fine-tuning; the reviser's is derived from its start, see
 training/dpo_trainer.py).
 
-Zero response pairs is not an error: the policy output is the start model unchanged (its
-adapter, or a fresh zero-effect adapter) with metrics steps 0 and skipped "no pairs", so the next
-round loads it like any trained policy.
+Nothing to learn from is not an error: the policy output is the start model unchanged (its
+adapter, or a fresh zero-effect adapter) with metrics steps 0 and `skipped`, so the next round
+loads it like any trained policy.
 """
 
 from __future__ import annotations
@@ -20,13 +28,17 @@ import gc
 from pathlib import Path
 from typing import Any
 
+from ..data.jsonl_io import read_jsonl
 from ..serve.context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
-from ..training.pair_dataset import load_pairs
-from .common import batch_size
+from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
+from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
+from .common import batch_size, epochs_words
 
 
-def _paths(value: str | list[str]) -> list[str]:
+def _paths(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
     return [value] if isinstance(value, str) else [str(p) for p in value]
 
 
@@ -41,47 +53,99 @@ def _free() -> None:
         pass
 
 
-def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
-    recipe, inputs, outputs, models = payload["recipe"], payload["inputs"], payload["outputs"], payload["models"]
+def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: dict[str, Any], name: str, reference) -> dict[str, Any] | None:
+    """DPO of one model on the pairs in `paths`, with held-out seeds scored after; None if no pairs."""
+    recipe, outputs = payload["recipe"], payload["outputs"]
     training = recipe["training"]
     dpo = training["dpo"]
-    ckpt_root = Path(outputs["checkpoints"])
-    policy_start = models["generator"]
-    common = dict(
-        dpo=dpo, model_cfg=recipe["model"], reference_model=training["reference_model"],
-        batch_size=batch_size(dpo["batch_size"], payload["options"]), metrics_path=outputs["metrics"], ctx=ctx,
-    )  # fmt: skip
-    result_outputs: dict[str, Any] = {}
-    metrics: dict[str, Any] = {}
-
-    epochs = f"{float(dpo['epochs']):g} epoch{'' if float(dpo['epochs']) == 1 else 's'}"
-    pairs = load_pairs(_paths(inputs["pairs"]))
-    if pairs is None:
-        ctx.phase("policy: no response pairs, so the start model is kept unchanged", label="policy: saving the start model")
-        result_outputs["policy"] = save_untrained(policy_start, outputs["policy"], dpo, recipe["model"])
-        metrics.update(steps=0, train_rows=0, skipped="no pairs", final_loss=None)
-    else:
-        ctx.phase(f"policy DPO: {len(pairs)} pairs, {epochs}", label="policy DPO: loading model")
-        res = train_dpo(
-            pairs, start=policy_start, out_dir=outputs["policy"], checkpoint_dir=str(ckpt_root / "policy"),
-            reference=models.get("reference"), model_name="policy", **common,
-        )  # fmt: skip
-        result_outputs["policy"] = res["output"]
-        metrics.update(res["metrics"])
-    del pairs
+    rows = read_pair_rows(paths)
+    train_rows, held = split_by_seed(rows, float(dpo["heldout_pairs"]))
+    if not train_rows:
+        return None
+    what = f"{len(train_rows)} {'feedback pairs' if name == 'reviser' else 'pairs'}"
+    held_out = f" ({len(held)} held out to measure reward accuracy)" if held else ""
+    ctx.phase(f"{name} DPO: {what}{held_out}, {epochs_words(dpo['epochs'])}", label=f"{name} DPO: loading model")
+    train_set = rows_to_dataset(train_rows)
+    res = train_dpo(
+        train_set,
+        start=start,
+        out_dir=outputs[name],
+        checkpoint_dir=str(Path(outputs["checkpoints"]) / name),
+        dpo=dpo,
+        model_cfg=recipe["model"],
+        reference_model=training["reference_model"],
+        reference=reference,
+        batch_size=batch_size(dpo["batch_size"], payload["options"]),
+        metrics_path=outputs["metrics"],
+        model_name=name,
+        ctx=ctx,
+        eval_sets={"train_pairs": train_set, "heldout_pairs": rows_to_dataset(held) if held else None},
+    )
     _free()
+    return res
 
-    feedback = load_pairs(_paths(inputs["feedback_pairs"])) if training["train_reviser"] else None
-    if feedback is not None:
-        ctx.phase(f"reviser DPO: {len(feedback)} feedback pairs, {epochs}", label="reviser DPO: loading model")
-        # Full fine-tuning's reference for the reviser follows the same rule as the policy's,
-        # derived from its start spec (training/dpo_trainer.py).
-        res = train_dpo(
-            feedback, start=models["reviser"], out_dir=outputs["reviser"], checkpoint_dir=str(ckpt_root / "reviser"),
-            reference=None, model_name="reviser", **common,
-        )  # fmt: skip
-        result_outputs["reviser"] = res["output"]
-        metrics.update({f"reviser_{k}": v for k, v in res["metrics"].items()})
+
+def _supervised(payload: dict[str, Any], ctx: StageContext, examples: list[dict[str, Any]]) -> dict[str, Any]:
+    """LoRA (or full) SFT of the policy for the baseline objectives; publishes like a DPO policy."""
+    recipe, outputs = payload["recipe"], payload["outputs"]
+    training = recipe["training"]
+    dpo, sft = training["dpo"], training["sft"]
+    ctx.phase(f"policy SFT ({training['objective']}): {len(examples)} examples, {epochs_words(sft['epochs'])}", label="policy SFT: loading model")
+    res = train_sft(
+        examples_to_dataset(examples),
+        start=payload["models"]["generator"],
+        out_dir=outputs["policy"],
+        sft={**sft, "full_finetune": dpo["full_finetune"], "lora": dpo["lora"]},
+        model_cfg=recipe["model"],
+        checkpoint_dir=str(Path(outputs["checkpoints"]) / "policy"),
+        max_length=int(dpo["max_length"]),
+        save_steps=int(dpo["save_steps"]),
+        bf16=dpo["bf16"],
+        seed=int(dpo["seed"]),
+        batch_size=batch_size(sft["batch_size"], payload["options"]),
+        metrics_path=outputs["metrics"],
+        ctx=ctx,
+        merge=False,
+        model_name="policy",
+    )
+    return res
+
+
+def _untrained(payload: dict[str, Any], ctx: StageContext, why: str) -> dict[str, Any]:
+    recipe = payload["recipe"]
+    words = {"no pairs": "no response pairs", "no examples": "no training examples"}[why]
+    ctx.phase(f"policy: {words}, so the start model is kept unchanged", label="policy: saving the start model", level="warning")
+    out = save_untrained(payload["models"]["generator"], payload["outputs"]["policy"], recipe["training"]["dpo"], recipe["model"])
+    return {"output": out, "metrics": {"steps": 0, "train_rows": 0, "skipped": why, "final_loss": None}}
+
+
+def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+    recipe, inputs, models = payload["recipe"], payload["inputs"], payload["models"]
+    training = recipe["training"]
+    objective = training["objective"]
+    result_outputs: dict[str, Any] = {}
+    metrics: dict[str, Any] = {"objective": objective}
+
+    if objective == "dpo":
+        res = _dpo(payload, ctx, _paths(inputs.get("pairs")), models["generator"], "policy", models.get("reference"))
+        res = res or _untrained(payload, ctx, "no pairs")
+    else:
+        if objective == "rft":
+            rows = [r for p in _paths(inputs.get("accepted")) for r in read_jsonl(p)]
+            examples = answer_examples(rows, text_key="text")
+        else:
+            examples = answer_examples([r for p in _paths(inputs.get("seeds")) for r in read_jsonl(p)])
+        res = _supervised(payload, ctx, examples) if examples else _untrained(payload, ctx, "no examples")
+    result_outputs["policy"] = res["output"]
+    metrics.update(res["metrics"])
+
+    feedback = _paths(inputs.get("feedback_pairs")) if objective == "dpo" and training["train_reviser"] else []
+    # Full fine-tuning's reference for the reviser follows the same rule as the policy's, derived
+    # from its start spec (training/dpo_trainer.py).
+    rev = _dpo(payload, ctx, feedback, models["reviser"], "reviser", None) if feedback else None
+    if rev is not None:
+        result_outputs["reviser"] = rev["output"]
+        metrics.update({f"reviser_{k}": v for k, v in rev["metrics"].items()})
     else:
         ctx.phase("reviser: not trained (no feedback pairs, or training.train_reviser is off); the previous reviser stays in use")
         metrics["reviser_steps"] = 0

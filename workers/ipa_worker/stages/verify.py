@@ -2,7 +2,12 @@
 
 inputs: responses, seeds; outputs: verdicts. recipe.verifier.kind picks the rule matcher or the
 model judge (payload models.verifier, greedy). A response whose seed's image cannot be read gets
-no verdict and is listed in failed_items; the pair stage ignores unjudged responses.
+no verdict and is listed in failed_items; a model judgement that does not state the four checks
+is recorded with verdict null (unjudged). The pair stage ignores both.
+
+With recipe.verifier.audit "exact", every verdict is also scored against a ground truth (the
+normalised response equals the reference) and the stage reports the confusion counts
+(`audit_tp`, `audit_fp`, `audit_fn`, `audit_tn`, `audit_unjudged`, `audit_true`); each row gets `truth`.
 """
 
 from __future__ import annotations
@@ -71,22 +76,48 @@ def judge(
     else:
         raise BadInput(f"unknown verifier.kind {cfg['kind']!r}")
 
+    metrics: dict[str, Any] = {}
+    if cfg["audit"] == "exact":
+        texts = {r["sample_id"]: r[text_key] for r in known}
+        for v in verdicts:
+            v["truth"] = ground_truth(texts[v["sample_id"]], seeds[v["seed_id"]]["reference"])
+        metrics.update(audit_counts(verdicts))
     out = atomic_write_jsonl(payload["outputs"][output], verdicts)
     ctx.progress(len(verdicts), len(verdicts), force=True)
-    n = len(verdicts)
-    passed = sum(v["verdict"] for v in verdicts)
-    metrics = {
-        "n": n,
-        "passed": passed,
-        "pass_rate": round(passed / n, 4) if n else 0.0,
-        "unparseable": sum(v["reason"] == "unparseable" for v in verdicts),
-        "kind": cfg["kind"],
-    }
+    judged = [v for v in verdicts if v["verdict"] is not None]
+    passed = sum(v["verdict"] for v in judged)
+    metrics.update(
+        n=len(verdicts),
+        judged=len(judged),
+        passed=passed,
+        pass_rate=round(passed / len(judged), 4) if judged else 0.0,
+        unjudged=len(verdicts) - len(judged),
+        unparseable=sum(v["reason"] == "unparseable" for v in verdicts),
+        kind=cfg["kind"],
+    )
     return {"outputs": {output: out}, "metrics": metrics, "failed_items": failed}
 
 
-def _row(r: dict[str, Any], verdict: int, checks: dict[str, Any], reason: str, raw: str) -> dict[str, Any]:
-    return {"seed_id": r["seed_id"], "sample_id": r["sample_id"], "verdict": int(verdict), "checks": checks, "reason": reason, "raw": raw}
+def ground_truth(text: str, reference: str) -> int:
+    """The audit's truth: the normalised text equals the reference (canonical short answers)."""
+    return rule_verify(text, reference, "exact")[0]
+
+
+def audit_counts(verdicts: list[dict[str, Any]]) -> dict[str, int]:
+    """Confusion counts of the verdicts against their `truth` (positive = v 1); unjudged apart;
+    `audit_true`: texts that are truly correct, judged or not."""
+    c = {"audit_tp": 0, "audit_fp": 0, "audit_fn": 0, "audit_tn": 0, "audit_unjudged": 0, "audit_true": 0}
+    for v in verdicts:
+        c["audit_true"] += v["truth"]
+        if v["verdict"] is None:
+            c["audit_unjudged"] += 1
+        else:
+            c[{(1, 1): "audit_tp", (1, 0): "audit_fp", (0, 1): "audit_fn", (0, 0): "audit_tn"}[(v["verdict"], v["truth"])]] += 1
+    return c
+
+
+def _row(r: dict[str, Any], verdict: int | None, checks: dict[str, Any], reason: str, raw: str) -> dict[str, Any]:
+    return {"seed_id": r["seed_id"], "sample_id": r["sample_id"], "verdict": verdict, "checks": checks, "reason": reason, "raw": raw}
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:

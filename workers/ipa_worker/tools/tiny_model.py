@@ -18,7 +18,7 @@ from ..contract import recipe_defaults
 from ..data.dirbuild import build_dir_atomically, read_marker
 from ..models.processor import make_processor
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 ENDOFTEXT, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 VISION_START, VISION_END, VISION_PAD = "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>"
@@ -69,6 +69,16 @@ GENERAL_TEXT = (
     "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 
+# Openings of the role prompts the demo's templates use (recipes/templates/tiny-*.txt).
+ROLE_PROMPTS = [
+    "Verify the response.\nQuestion:",
+    "\nReference:",
+    "\nResponse:",
+    "Give feedback on the response.\nQuestion:",
+    "Improve the response.\nQuestion:",
+    "\nFeedback:",
+]
+
 TOKENIZER_VOCAB_SIZE = 768
 
 
@@ -77,6 +87,7 @@ def _train_tokenizer():
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
+    from ..data.synthetic_roles import role_corpus
     from ..data.synthetic_task import corpus_lines
 
     # The same normaliser and pre-tokeniser as Qwen2Tokenizer, which rebuilds them on load.
@@ -97,7 +108,10 @@ def _train_tokenizer():
     )
     # The chat scaffolding is in every prompt: weight it so roles become single tokens.
     scaffold = ["system\n" + DEFAULT_SYSTEM, "user\n", "assistant\n"] * 8
-    corpus = sorted(set(corpus_lines())) + GENERAL_TEXT.split(". ") + scaffold
+    # The roles' formats (verifier checks, feedback phrases, the short role prompts) weigh like the
+    # task's own text, so a verdict or a feedback line is a handful of tokens, not dozens of bytes.
+    roles = (role_corpus() + ROLE_PROMPTS) * 2
+    corpus = sorted(set(corpus_lines())) + GENERAL_TEXT.split(". ") + roles + scaffold
     tok.train_from_iterator(corpus * 4, trainer)
     return json.loads(tok.to_str())["model"]
 

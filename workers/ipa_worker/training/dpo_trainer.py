@@ -72,12 +72,16 @@ def train_dpo(
     ctx: Any = None,
     max_steps: int | None = None,
     callbacks: list | None = None,
+    eval_sets: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train on `dataset` (pairs with images), save the adapter (or full model) + processor to `out_dir`.
 
     `batch_size` is the per-device batch (the train stage passes dpo.batch_size scaled down after
     an OOM retry); None takes dpo.batch_size as it is. Resumes from the last `checkpoint-<step>`
-    under `checkpoint_dir` when one exists. Returns `{"output": {path, rows, sha256}, "metrics": {...}}`.
+    under `checkpoint_dir` when one exists. After training, every dataset of `eval_sets` (e.g. the
+    training pairs themselves and held-out pairs) is scored pair by pair: metrics
+    `reward_accuracy_<name>`, `reward_margin_<name>`, `pairs_<name>`. Returns
+    `{"output": {path, rows, sha256}, "metrics": {...}}`.
     """
     from trl import DPOTrainer
 
@@ -129,6 +133,8 @@ def train_dpo(
 
     record = publish_dir(out_dir, write)
     metrics = summarize(metrics_cb.rows, model_name)
+    for name, ds in (eval_sets or {}).items():
+        metrics.update(reward_metrics(trainer, ds, name))
     metrics.update(
         steps=int(trainer.state.global_step),
         resumed_from_step=resumed_from,
@@ -139,18 +145,38 @@ def train_dpo(
     return {"output": record, "metrics": metrics}
 
 
+def reward_metrics(trainer, dataset, name: str) -> dict[str, Any]:
+    """DPO reward accuracy (chosen reward above rejected) and mean margin over every pair of
+    `dataset`, with the trained policy against its reference; None for an empty set."""
+    if dataset is None or len(dataset) == 0:
+        return {f"reward_accuracy_{name}": None, f"reward_margin_{name}": None, f"pairs_{name}": 0}
+    # TRL averages its metrics over batches: batches of equal size make that the exact mean over
+    # pairs, so the batch is the largest divisor of the set's size up to the training batch.
+    n, cap = len(dataset), max(1, int(trainer.args.per_device_train_batch_size))
+    trainer.args.per_device_eval_batch_size = max(d for d in range(1, min(n, cap) + 1) if n % d == 0)
+    m = trainer.evaluate(eval_dataset=dataset, metric_key_prefix=f"eval_{name}")
+    # TRL prefixes its own metrics with "eval_" whatever the prefix (TRL 1.16); take either.
+    get = lambda key: m.get(f"eval_{name}_{key}", m.get(f"eval_{key}"))  # noqa: E731
+    return {
+        f"reward_accuracy_{name}": get("rewards/accuracies"),
+        f"reward_margin_{name}": get("rewards/margins"),
+        f"pairs_{name}": len(dataset),
+    }
+
+
 def summarize(rows: list[dict[str, Any]], model_name: str) -> dict[str, Any]:
-    """Loss and reward statistics at the first and last logged step of `model_name`."""
+    """Loss and the logged minibatch's reward statistics at the first and last step of `model_name`
+    (one minibatch each: a progress signal, not an accuracy — see reward_metrics)."""
     mine = sorted((r for r in rows if r.get("model") == model_name), key=lambda r: r["step"])
     if not mine:
-        return {"final_loss": None, "reward_accuracy_start": None, "reward_accuracy_end": None, "margin_start": None, "margin_end": None}
+        return {"final_loss": None, "first_batch_reward_accuracy": None, "last_batch_reward_accuracy": None, "first_batch_margin": None, "last_batch_margin": None}
     first, last = mine[0], mine[-1]
     return {
         "final_loss": last.get("loss"),
-        "reward_accuracy_start": first.get("rewards/accuracies"),
-        "reward_accuracy_end": last.get("rewards/accuracies"),
-        "margin_start": first.get("rewards/margins"),
-        "margin_end": last.get("rewards/margins"),
+        "first_batch_reward_accuracy": first.get("rewards/accuracies"),
+        "last_batch_reward_accuracy": last.get("rewards/accuracies"),
+        "first_batch_margin": first.get("rewards/margins"),
+        "last_batch_margin": last.get("rewards/margins"),
     }
 
 

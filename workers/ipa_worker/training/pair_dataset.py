@@ -26,15 +26,28 @@ def read_pair_rows(paths: Iterable[str]) -> list[dict[str, Any]]:
             missing = [c for c in ("images", "prompt", "chosen", "rejected") if c not in row]
             if missing:
                 raise BadInput(f"{path}: pair row {row.get('id')} lacks {', '.join(missing)}")
-            rows.append({"id": str(row.get("id", len(rows))), **{c: row[c] for c in PAIR_COLUMNS[1:]}})
+            seed_id = str(row.get("seed_id", row.get("id", len(rows))))
+            rows.append({"id": str(row.get("id", len(rows))), "seed_id": seed_id, **{c: row[c] for c in PAIR_COLUMNS[1:]}})
     return rows
+
+
+def split_by_seed(rows: list[dict[str, Any]], heldout: float, salt: str = "heldout-pairs") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(train rows, held-out rows): a seed's pairs all go to one side, by a stable hash of its id,
+    so the same seed is held out in every round and a held-out pair shares no seed with training."""
+    from ..seeding import stable_seed
+
+    cut = float(heldout) * (1 << 63)
+    train, held = [], []
+    for r in rows:
+        (held if stable_seed(salt, r["seed_id"]) < cut else train).append(r)
+    return train, held
 
 
 def rows_to_dataset(rows: list[dict[str, Any]]):
     """A Dataset of pair rows whose `images` column holds Image features (PIL on access)."""
     from datasets import Dataset, Image, List
 
-    ds = Dataset.from_list(rows)
+    ds = Dataset.from_list([{c: r[c] for c in PAIR_COLUMNS} for r in rows])
     return ds.cast_column("images", List(Image()))
 
 

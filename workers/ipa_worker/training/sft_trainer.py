@@ -1,9 +1,11 @@
-"""SFT warm-up with TRL's SFTTrainer on the seeds' (image, instruction, reference) rows.
+"""Supervised fine-tuning with TRL's SFTTrainer: the warm-up, and the baselines' objectives.
 
 Rows are conversational prompt/completion with an `images` column, so SFTTrainer uses its vision
-collator and the loss covers the reference answer only. The result is always a complete
-checkpoint (weights + processor) that `from_pretrained` loads: full fine-tuning saves the
-weights, LoRA is merged into them first, so later stages never need to know which was used.
+collator and the loss covers the completion only. The warm-up always publishes a complete
+checkpoint (weights + processor) that `from_pretrained` loads — full fine-tuning saves the
+weights, LoRA is merged into them first — so later stages never need to know which was used.
+The baselines (training.objective rft / sft_reference) publish a LoRA adapter instead, exactly
+where and how a DPO-trained policy is published.
 """
 
 from __future__ import annotations
@@ -14,21 +16,25 @@ from .callbacks import MetricsCallback, quiet_trainer
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
-def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
-    """Seed rows -> a Dataset of {images, prompt, completion} (images as Image features)."""
+def examples_to_dataset(rows: list[dict[str, Any]]):
+    """`{images, prompt, completion}` rows (conversational) -> a Dataset with Image features."""
     from datasets import Dataset, Image, List
 
+    return Dataset.from_list([{"images": list(r["images"]), "prompt": r["prompt"], "completion": r["completion"]} for r in rows]).cast_column(
+        "images", List(Image())
+    )
+
+
+def answer_examples(rows: list[dict[str, Any]], text_key: str = "reference") -> list[dict[str, Any]]:
+    """Rows with images and an instruction -> answer examples whose completion is `row[text_key]`."""
     from ..method.pairing import assistant, user_prompt
 
-    rows = [
-        {
-            "images": list(s["images"]),
-            "prompt": user_prompt(s["instruction"], len(s["images"])),
-            "completion": assistant(s["reference"]),
-        }
-        for s in seeds
-    ]
-    return Dataset.from_list(rows).cast_column("images", List(Image()))
+    return [{"images": list(r["images"]), "prompt": user_prompt(r["instruction"], len(r["images"])), "completion": assistant(r[text_key])} for r in rows]
+
+
+def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
+    """Seed rows -> a Dataset of {images, prompt, completion=reference}."""
+    return examples_to_dataset(answer_examples(seeds))
 
 
 def train_sft(
@@ -46,10 +52,14 @@ def train_sft(
     batch_size: int,
     metrics_path: str | None = None,
     ctx: Any = None,
+    merge: bool = True,
+    model_name: str = "sft",
 ) -> dict[str, Any]:
-    """Train, then publish a complete checkpoint + processor at `out_dir`; resumes from checkpoints.
+    """Train, then publish at `out_dir`; resumes from checkpoints.
 
-    `batch_size` is the per-device batch (warmup.sft.batch_size, scaled down after an OOM retry).
+    `sft` holds epochs, learning_rate, full_finetune and lora. merge: publish a complete
+    checkpoint (LoRA merged in); otherwise a LoRA run publishes only its adapter. `batch_size`
+    is the per-device batch (scaled down after an OOM retry); metrics lines carry `model_name`.
     """
     from trl import SFTConfig, SFTTrainer
 
@@ -75,7 +85,7 @@ def train_sft(
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-    cb = MetricsCallback(metrics_path, "sft", ctx, label="warm-up SFT")
+    cb = MetricsCallback(metrics_path, model_name, ctx, label="warm-up SFT" if model_name == "sft" else f"{model_name} SFT")
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -87,14 +97,15 @@ def train_sft(
     quiet_trainer(trainer)
     resume = last_checkpoint(checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
-    trained = trainer.model if full else trainer.model.merge_and_unload()
+    adapter_only = not full and not merge
+    trained = trainer.model if full or adapter_only else trainer.model.merge_and_unload()
 
     def write(tmp) -> None:
         trained.save_pretrained(tmp)
         processor.save_pretrained(tmp)
 
     record = publish_dir(out_dir, write)
-    losses = [r["loss"] for r in cb.rows if r.get("model") == "sft" and "loss" in r]
+    losses = [r["loss"] for r in cb.rows if r.get("model") == model_name and "loss" in r]
     return {
         "output": record,
         "metrics": {
