@@ -16,8 +16,8 @@ import { RunStore } from '../../orchestrator/store/run-store.js';
 import { FAKE_PYTHON } from '../helpers/fake-worker.js';
 import { REPO, tinyRecipe } from '../helpers/harness.js';
 import { canonicalPairs } from '../helpers/pairs.js';
-import { alive, processTree, redisServersOn, shellQuote, TmuxSession } from '../helpers/tmux.js';
-import { sleep, waitFor } from '../integration/faults-support.js';
+import { processTree, redisServersOn, shellQuote, TmuxSession } from '../helpers/tmux.js';
+import { alive, sleep, waitFor } from '../integration/faults-support.js';
 
 /**
  * 12 seeds in 2 shards, one round with revision, no evaluation: every stage kind, about a minute.

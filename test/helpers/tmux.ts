@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { alive } from '../integration/faults-support.js';
 
 export interface TmuxOptions {
   cwd: string;
@@ -107,15 +108,6 @@ export function childrenOf(pid: number): number[] {
 /** `pid` and every process below it. */
 export function processTree(pid: number): number[] {
   return [pid, ...childrenOf(pid).flatMap(processTree)];
-}
-
-/** Whether a process is alive (a zombie counts as gone). */
-export function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 /** Pids of redis-server processes listening on `port` (by their command line). */
