@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bridge } from './bridge.js';
 import { control } from './control.js';
+import { dashboard } from './dashboard.js';
 import { machine } from './lib/machine.js';
 import { benchRedis } from './lib/redis.js';
 import { markdown } from './lib/report.js';
@@ -19,7 +20,7 @@ import { scaling } from './scaling.js';
 import { training } from './training.js';
 import { utilisation } from './utilisation.js';
 
-const ALL: Benchmark[] = [control, bridge, sampling, training, utilisation, scaling];
+const ALL: Benchmark[] = [control, bridge, sampling, training, utilisation, scaling, dashboard];
 /** A whole tiny round does not fit the quick form's two minutes. */
 const NOT_QUICK = new Set(['utilisation']);
 

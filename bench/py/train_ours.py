@@ -22,7 +22,7 @@ def main(model: str, pairs: str, out: str, settings: str) -> None:
     t = time.perf_counter()
     timer = LoopTimer()
     train_dpo(
-        load_pairs([pairs]), start={"base": model, "adapter": None}, out_dir=f"{out}/policy", checkpoint_dir=f"{out}/ckpt",
+        load_pairs([pairs])[0], start={"base": model, "adapter": None}, out_dir=f"{out}/policy", checkpoint_dir=f"{out}/ckpt",
         dpo=dpo, model_cfg=model_cfg, max_steps=s["max_steps"], callbacks=[timer],
     )  # fmt: skip
     print(json.dumps({**timer.result(), "total_seconds": time.perf_counter() - t, "peak_rss_mib": peak_rss_mib()}))

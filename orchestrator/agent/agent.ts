@@ -17,16 +17,18 @@ import { ProgressThrottle } from '../bridge/progress-throttle.js';
 import { stagePayloadJsonSchema } from '../contract/json-schema.js';
 import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, logToRunDir, rootLogger, type Logger } from '../log.js';
-import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
+import { FRESH_PROCESS_STAGES, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
 import type { ActiveJob, JobProgress } from '../queue/active-jobs.js';
 import { connect } from '../queue/connection.js';
 import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
+import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import { describeOutputs, duration } from '../report/stage-words.js';
 import { advanceRound } from '../run/advance.js';
 import type { ControlMessage } from '../run/cancel.js';
 import { RunStore, type DoneRecord } from '../store/run-store.js';
-import { classifyFailure, failRunOf, type AgentJobData } from './failures.js';
+import { classifyFailure, failRunOf } from './failures.js';
 import { pythonLogLine, stderrLine } from './job-log-lines.js';
+import { isUntrusted, trustJob } from './job-trust.js';
 import { buildPayload } from './payload.js';
 import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, type WorkerInfo } from './registry.js';
 import { SlotPool } from './slots.js';
@@ -51,6 +53,8 @@ export interface AgentOptions {
   maxStalledCount?: number;
   /** Extra environment for the Python processes (tests inject faults through it). */
   pythonEnv?: Record<string, string>;
+  /** Serve a Redis whose maxmemory-policy may evict keys (BullMQ then loses jobs). @defaultValue false */
+  allowEviction?: boolean;
   logger?: Logger;
   id?: string;
 }
@@ -98,6 +102,12 @@ export class WorkerAgent {
   private async init(): Promise<void> {
     const o = this.opts;
     this.redis = connect(o.redisUrl);
+    try {
+      await checkEvictionPolicy(this.redis, { allow: o.allowEviction });
+    } catch (err) {
+      await this.redis.quit().catch(() => undefined);
+      throw err;
+    }
     this.queues = new QueueSet(this.redis, o.prefix);
     this.info = {
       id: this.id,
@@ -181,12 +191,11 @@ export class WorkerAgent {
   }
 
   private async process(job: Job, token?: string): Promise<unknown> {
-    const d = job.data as AgentJobData;
-    const id = job.id ?? jobId(d);
+    // Before anything touches the disk: the job must prove it belongs (agent/job-trust.ts).
+    const { id, data: d, store, recipe } = await trustJob(job, { redis: this.redis, prefix: this.opts.prefix, queue: job.queueName as QueueKind });
     const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id, place: jobPlace(d) });
-    // This agent's lines about the run go to its logs/orchestrator.jsonl too.
-    logToRunDir(d.runId, d.runDir);
-    const store = new RunStore(d.runDir);
+    // This agent's lines about the run go to its logs/orchestrator.jsonl too (only once the job is trusted).
+    logToRunDir(d.runId, store.dir);
     const state = store.info().state;
     if (state === 'cancelled' || state === 'failed') throw new UnrecoverableError(`run ${d.runId} is ${state}`);
     // An interrupted run waits like a paused one: its jobs stay queued for `ipa resume`.
@@ -201,11 +210,12 @@ export class WorkerAgent {
       log.info('already done (its done record is present): not computed again');
       return summary(cached);
     }
-    const recipe = store.recipe();
     const attempt = job.attemptsMade + 1;
 
     if (d.stage === 'advance') {
-      const r = await advanceRound(store, recipe, d.round, this.queues);
+      const r = await advanceRound(store, recipe, d.round, this.queues).catch(async (err: unknown) => {
+        throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => undefined });
+      });
       const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
       store.writeDone(rec);
       this.finished++;
@@ -284,6 +294,11 @@ export class WorkerAgent {
   /** A job that will not be retried fails its run (a failed child also fails the round's flow). */
   private async onFailed(job: Job | undefined, err: Error): Promise<void> {
     if (!job) return;
+    if (isUntrusted(err)) {
+      // Its data named the run: the one thing it must not get to do is write there.
+      this.log.warn({ job: job.id, queue: job.queueName, err: err.message }, 'refused an untrusted job: nothing written');
+      return;
+    }
     const d = job.data as JobDescriptor;
     try {
       if (failRunOf(job, err, new RunStore(d.runDir))) {

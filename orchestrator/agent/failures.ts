@@ -8,6 +8,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { PythonError, PythonProcessExited } from '../bridge/python-process.js';
 import { ContractError } from '../contract/contract-error.js';
 import type { Logger } from '../log.js';
+import { IntegrityError } from '../store/integrity.js';
 import type { JobDescriptor } from '../plan/stages.js';
 import type { RunStore } from '../store/run-store.js';
 
@@ -26,19 +27,26 @@ export interface FailureContext {
 /** Maps a failed try to what BullMQ should do: retry (plain Error) or give up (UnrecoverableError). */
 export async function classifyFailure(err: unknown, ctx: FailureContext): Promise<Error> {
   const { job, data, store, log } = ctx;
+  if (err instanceof IntegrityError) {
+    log.error({ err: err.message }, 'an input does not match its done record: the job fails for good');
+    store.appendLog(job.id ?? '', `IntegrityError: ${err.message}`);
+    return new UnrecoverableError(err.message);
+  }
   if (err instanceof ContractError) {
     log.error({ err: err.message }, 'contract violation: the job fails for good');
     store.appendLog(job.id ?? '', `ContractError: ${err.message}`);
     return new UnrecoverableError(err.message);
   }
+  // Tracebacks and stderr go to the job's log only (logs/<job-id>.log): the agent's own lines
+  // reach a terminal, and one failure must not print a traceback there once per try.
   if (err instanceof PythonProcessExited) {
-    log.warn({ code: err.code, signal: err.signal, stderr: err.stderrTail }, `the Python process died (exit code ${err.code}, signal ${err.signal}): the job will be retried`);
+    log.warn({ code: err.code, signal: err.signal, log: store.logPath(job.id ?? '') }, `the Python process died (exit code ${err.code}, signal ${err.signal}): the job will be retried`);
     ctx.onProcessLost();
     if (store.info().state === 'cancelled') return new UnrecoverableError('run cancelled');
     return new Error(`python process exited (code ${err.code}, signal ${err.signal})`);
   }
   if (err instanceof PythonError) {
-    log.warn({ type: err.type, message: err.message, traceback: err.traceback }, `failed with ${err.type} (traceback: ipa logs ${data.runId} --round ${data.round} --stage ${data.stage})`);
+    log.warn({ type: err.type, message: err.message, log: store.logPath(job.id ?? '') }, `failed with ${err.type} (traceback: ipa logs ${data.runId} --round ${data.round} --stage ${data.stage})`);
     store.appendLog(job.id ?? '', `${err.type}: ${err.message}\n${err.traceback ?? ''}`);
     if (err.type === 'BadInput') return new UnrecoverableError(`bad input: ${err.message}`);
     if (err.type === 'Cancelled') return new UnrecoverableError('cancelled');
@@ -65,6 +73,11 @@ export function isFinalFailure(job: Job, err: Error): boolean {
  */
 export function failRunOf(job: Job, err: Error, store: RunStore): boolean {
   if (!isFinalFailure(job, err) || store.info().state === 'cancelled') return false;
-  store.setState('failed', { error: `${job.id}: ${err.message}` });
+  store.setState('failed', { error: failureMessage(job.id ?? '', err.message, store.logPath(job.id ?? '')) });
   return true;
+}
+
+/** What failed and where its log is: the run's final message (run.json `error`). */
+export function failureMessage(jobId: string, message: string, logPath: string): string {
+  return `${jobId}: ${message} (log: ${logPath})`;
 }

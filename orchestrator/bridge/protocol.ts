@@ -7,6 +7,12 @@ import { z } from 'zod';
 /** The protocol version both sides put in `v`. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The longest line the Python side reads (`MAX_LINE_BYTES` in ipa_worker/serve/protocol.py);
+ * it skips longer ones unread, so a request that long is refused here instead of never answered.
+ */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
 const v = z.literal(PROTOCOL_VERSION);
 
 /** Request ids: Node sends integers; Python echoes whatever it got. */

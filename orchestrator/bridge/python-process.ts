@@ -12,7 +12,9 @@ import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { pino, type Logger } from 'pino';
 import { LineSplitter } from './line-splitter.js';
+import { ContractError } from '../contract/contract-error.js';
 import {
+  MAX_LINE_BYTES,
   PROTOCOL_VERSION,
   WorkerMessageSchema,
   type ErrorType,
@@ -241,6 +243,10 @@ export class PythonProcess extends EventEmitter<PythonProcessEvents> {
     return new Promise<T>((resolve, reject) => {
       // Encoded first: params that cannot be serialised reject here and leave nothing pending.
       const line = `{"v":${PROTOCOL_VERSION},"type":"request","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}\n`;
+      if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
+        reject(new ContractError(`${method} request of ${Buffer.byteLength(line)} bytes is longer than the protocol's ${MAX_LINE_BYTES}-byte line limit`));
+        return;
+      }
       const p: Pending = { method, resolve, reject, opts };
       this.pending.set(id, p);
       if (opts && (opts.signal || opts.timeoutMs !== undefined)) this.watch(id, p, opts);

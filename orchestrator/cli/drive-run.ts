@@ -24,6 +24,7 @@ import type { Manifest } from '../store/manifest.js';
 import type { RunState, RunStore } from '../store/run-store.js';
 import { ExitCode } from './command.js';
 import { continueCommand } from './continue-command.js';
+import { repairLines } from './damage-report.js';
 import { onInterrupt } from './interrupt.js';
 import { progressLine } from './progress-line.js';
 import { ProgressTicker } from './progress-ticker.js';
@@ -32,7 +33,7 @@ import { LiveTerminal } from './terminal.js';
 
 export interface DriveOptions {
   /** A new run from a recipe, or an existing run to continue. */
-  start: { recipe: Recipe; recipeFile: string; id?: string; runsDir?: string } | { store: RunStore };
+  start: { recipe: Recipe; recipeFile: string; id?: string; runsDir?: string; allowEviction?: boolean } | { store: RunStore };
   /** @defaultValue a private redis-server */
   redisUrl?: string;
   prefix: string;
@@ -102,6 +103,8 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     }
     if (resumed) {
       const r = await resumeRun(store, session.queues);
+      // Damaged outputs found on the way (run/repair.ts) are computed again: say which.
+      if (r.repair.damage.length) log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, repairLines(store.id, r.repair).join('\n'));
       if (r.completed) {
         log.info(`run ${store.id} is complete: nothing to do`);
         return finish(store, 'completed', 0, o);

@@ -55,7 +55,8 @@ export function statusBody(m: Manifest, o: StatusOptions): string[] {
       lines.push(`round ${r.round}: not started`);
       continue;
     }
-    const ev = r.eval ? `  held-out acc ${(100 * r.eval.overall).toFixed(1)}%` : '';
+    // A round evaluated without a held-out number (lmms-eval only), or not yet: "–", never 0 %.
+    const ev = `  held-out acc ${r.eval?.overall == null ? '–' : `${(100 * r.eval.overall).toFixed(1)}%`}`;
     lines.push(`round ${r.round}${r.round > 0 ? ` (${r.shards} shard${r.shards === 1 ? '' : 's'})` : ''}${ev}`);
     for (const s of r.stages) lines.push(stageLine(s, etas.find((e) => e.round === r.round && e.stage === s.stage)?.etaMs));
   }

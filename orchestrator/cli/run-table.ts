@@ -13,15 +13,18 @@ function when(iso: string): string {
   return iso ? iso.slice(0, 16).replace('T', ' ') : '?';
 }
 
-/** One line per run; a run whose directory is gone says so instead of a state. */
+/**
+ * One line per run; a run whose directory is gone says so instead of a state, and one whose
+ * run.json is damaged says "damaged" with the file and the reason (the other runs as usual).
+ */
 export function runTable(runs: readonly KnownRun[], cwd = process.cwd()): string {
   const width = Math.max(2, ...runs.map((r) => r.id.length));
   return runs
     .map((r) => {
-      const info = readInfo(r);
-      const state = r.missing ? 'gone' : (info?.state ?? 'unreadable');
+      const { info, damaged } = readInfo(r);
+      const state = r.missing ? 'gone' : damaged ? 'damaged' : (info?.state ?? 'unreadable');
       const rounds = info ? `${info.rounds} round${info.rounds === 1 ? '' : 's'}` : '';
-      const where = r.missing ? `${r.dir} (directory gone)` : shortPath(r.dir, cwd);
+      const where = r.missing ? `${r.dir} (directory gone)` : (damaged ?? shortPath(r.dir, cwd));
       return `  ${r.id.padEnd(width)}  ${state.padEnd(11)} ${rounds.padEnd(9)} ${when(info?.created_at ?? r.created_at)}  ${where}`;
     })
     .join('\n');

@@ -1,6 +1,7 @@
 /**
- * Who may talk to the dashboard. It can retry and remove jobs (bull-board) and shows run data, so:
- * loopback by default; any other address needs a token; a token, once given, guards every request.
+ * Who may talk to the dashboard. It shows run data and, with `--queue-admin`, can act on jobs
+ * (bull-board), so: loopback by default; any other address, or admin actions, need a token; a
+ * token, once given, guards every request.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -24,9 +25,14 @@ export function isLoopback(host: string): boolean {
   return isIP(h) === 4 && h.startsWith('127.');
 }
 
-/** Refuses a binding beyond loopback without a token; a blank token counts as none. */
-export function checkBinding(host: string, token: string | undefined): void {
+/**
+ * Refuses a binding beyond loopback without a token, and queue admin actions without one even on
+ * loopback (anyone on the machine could otherwise edit jobs); a blank token counts as none.
+ */
+export function checkBinding(host: string, token: string | undefined, queueAdmin = false): void {
   if (token !== undefined && token.trim() === '') throw new DashboardConfigError('the dashboard token is empty; give a non-empty --token or IPA_DASHBOARD_TOKEN');
+  if (queueAdmin && token === undefined)
+    throw new DashboardConfigError('--queue-admin lets the board add, edit and delete jobs: it needs a token, even on loopback. Pass --token T (or set IPA_DASHBOARD_TOKEN).');
   if (!isLoopback(host) && token === undefined)
     throw new DashboardConfigError(
       `refusing to serve the dashboard on ${host} without a token: anyone who can reach it could read runs and retry or delete jobs. ` +

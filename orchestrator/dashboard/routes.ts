@@ -1,21 +1,21 @@
 /**
  * The dashboard's own HTTP surface: the page and its JSON API. Everything here is read-only;
- * actions on jobs (retry, remove) go through bull-board under `/queues`.
+ * actions on jobs go through bull-board under `/queues` (only with `--queue-admin`).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type Request, type Response } from 'express';
 import type { WorkerInfo } from '../agent/registry.js';
+import type { RunCache } from './run-cache.js';
 import type { EventHub } from './sse.js';
-import { findRunIn, listRuns, runSnapshot } from './snapshot.js';
 
 export const PAGE_FILE = join(dirname(fileURLToPath(import.meta.url)), 'page.html');
 
 export interface RouteDeps {
-  runsDir: string;
   workers: () => Promise<WorkerInfo[]>;
   events: EventHub;
+  cache: RunCache;
 }
 
 /** Strict CSP: the page is self-contained, so nothing else may load or run. */
@@ -31,21 +31,21 @@ export function dashboardRoutes(deps: RouteDeps): Router {
   r.get('/', (_req: Request, res: Response) => {
     res.set({ 'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).type('html').send(readFileSync(PAGE_FILE, 'utf8'));
   });
-  r.get('/api/runs', (_req: Request, res: Response) => {
+  r.get('/api/runs', async (_req: Request, res: Response) => {
     try {
-      res.set('Cache-Control', 'no-store').json(listRuns(deps.runsDir));
+      res.set('Cache-Control', 'no-store').json(await deps.cache.list());
     } catch (err) {
       fail(res, err);
     }
   });
-  r.get('/api/runs/:id', (req: Request, res: Response) => {
-    const store = findRunIn(deps.runsDir, String(req.params.id));
-    if (!store) {
-      res.status(404).json({ error: `no run '${req.params.id}' under the runs directory` });
-      return;
-    }
+  r.get('/api/runs/:id', async (req: Request, res: Response) => {
     try {
-      res.set('Cache-Control', 'no-store').json(runSnapshot(store));
+      const snap = await deps.cache.snapshotJson(String(req.params.id));
+      if (!snap) {
+        res.status(404).json({ error: `no run '${req.params.id}' under the runs directory` });
+        return;
+      }
+      res.set('Cache-Control', 'no-store').type('json').send(snap.json);
     } catch (err) {
       fail(res, err);
     }

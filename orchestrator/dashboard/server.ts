@@ -11,6 +11,7 @@ import { QueueSet } from '../queue/queues.js';
 import { authMiddleware, checkBinding } from './auth.js';
 import { BOARD_PATH, queueBoard } from './board.js';
 import { dashboardRoutes } from './routes.js';
+import { RunCache } from './run-cache.js';
 import { EventHub } from './sse.js';
 
 export interface DashboardOptions {
@@ -25,12 +26,18 @@ export interface DashboardOptions {
   token?: string;
   /** How often SSE streams look at the run directory; @defaultValue 1000 ms */
   pollMs?: number;
+  /** Live pages (event streams) at once; more are refused politely. @defaultValue DEFAULT_MAX_SSE_CLIENTS (100) */
+  maxSseClients?: number;
+  /** bull-board admin actions (retry, add, edit, remove, obliterate); needs `token`. @defaultValue false */
+  queueAdmin?: boolean;
 }
 
 export interface Dashboard {
   /** Where to open it (host as bound; 0.0.0.0 / :: shown as loopback, which also reaches it). */
   url: string;
   port: number;
+  /** Open event streams, and run snapshots or list entries built so far (for tests and the bench). */
+  stats(): { sseClients: number; builds: number };
   close(): Promise<void>;
 }
 
@@ -43,20 +50,21 @@ function urlHost(host: string): string {
 /** Starts the server; rejects (`DashboardConfigError`) before binding when the host needs a token. */
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? '127.0.0.1';
-  checkBinding(host, opts.token);
+  checkBinding(host, opts.token, opts.queueAdmin);
 
   const conn = connect(opts.redisUrl);
   conn.on('error', () => undefined); // shown per request (workers route, bull-board), not fatal to the server
   const queues = new QueueSet(conn, opts.prefix);
   const workers = () => listWorkers(conn, opts.prefix);
-  const events = new EventHub({ runsDir: opts.runsDir, workers, pollMs: opts.pollMs });
+  const cache = new RunCache(opts.runsDir);
+  const events = new EventHub({ cache, workers, pollMs: opts.pollMs, maxClients: opts.maxSseClients });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(authMiddleware({ token: opts.token }));
-  app.use(BOARD_PATH, queueBoard(queues));
-  app.use(dashboardRoutes({ runsDir: opts.runsDir, workers, events }));
+  app.use(BOARD_PATH, queueBoard(queues, { admin: opts.queueAdmin }));
+  app.use(dashboardRoutes({ workers, events, cache }));
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -67,6 +75,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   return {
     url: `http://${urlHost(host)}:${port}/`,
     port,
+    stats: () => ({ sseClients: events.connections, builds: cache.builds }),
     close() {
       closing ??= (async () => {
         events.close();

@@ -1,39 +1,69 @@
 /**
  * Server-sent events: each connected page gets `runs`, `snapshot` (of the run it watches, `?run=`)
- * and `workers` events whenever they change. Runs are polled from the run directory (the truth,
- * written by workers on other hosts, so no in-process notification exists); a cheap stat
- * fingerprint gates the full rebuild.
+ * and `workers` events whenever they change. Run directories are polled (they are written by
+ * workers on other hosts, so no in-process notification exists), but once per interval for
+ * everyone: one poll of the run list, one per watched run shared by all its pages, one of the
+ * workers registry; each builds what it sends once (RunCache) and fans the same text out.
+ * Connections are capped: past `maxClients` a page is told so (503) and falls back to polling.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { WorkerInfo } from '../agent/registry.js';
-import { findRunIn, listRuns, runFingerprint, runSnapshot, runsFingerprint } from './snapshot.js';
+import type { RunCache } from './run-cache.js';
 
 export interface EventHubOptions {
-  runsDir: string;
+  cache: RunCache;
   workers: () => Promise<WorkerInfo[]>;
   /** @defaultValue 1000 ms */
   pollMs?: number;
+  /** Open event streams at most; more are refused with 503 and a reason. @defaultValue DEFAULT_MAX_SSE_CLIENTS */
+  maxClients?: number;
 }
 
-/** Rebuild a snapshot at least this often even without a file change: outputs can vanish unnoticed by stat. */
-const REBUILD_EVERY_MS = 10_000;
+/** Enough for a team's browsers; each stream holds a socket and gets every change. */
+export const DEFAULT_MAX_SSE_CLIENTS = 100;
 /** Comment lines keep idle connections open through proxies. */
 const HEARTBEAT_MS = 15_000;
 
+interface Client {
+  res: Response;
+  run?: string;
+}
+
+/** The last text sent on one topic, so only changes go out. */
+interface Topic {
+  last?: string;
+  busy: boolean;
+}
+
 export class EventHub {
-  private readonly streams = new Set<() => void>();
+  private readonly clients = new Set<Client>();
+  private readonly runs: Topic = { busy: false };
+  private readonly workersTopic: Topic = { busy: false };
+  /** Watched runs (by the reference pages gave) and their topics. */
+  private readonly watched = new Map<string, Topic>();
   private readonly pollMs: number;
+  readonly maxClients: number;
+  private timer?: NodeJS.Timeout;
+  private beat?: NodeJS.Timeout;
 
   constructor(private readonly opts: EventHubOptions) {
     this.pollMs = opts.pollMs ?? 1000;
+    this.maxClients = opts.maxClients ?? DEFAULT_MAX_SSE_CLIENTS;
   }
 
   get connections(): number {
-    return this.streams.size;
+    return this.clients.size;
   }
 
   readonly handler: RequestHandler = (req: Request, res: Response) => {
-    const runId = typeof req.query.run === 'string' ? req.query.run : undefined;
+    if (this.clients.size >= this.maxClients) {
+      res
+        .status(503)
+        .set({ 'Retry-After': '30', 'Cache-Control': 'no-store' })
+        .json({ error: `the dashboard already serves ${this.maxClients} live pages (ipa dashboard --max-sse-clients); this page refreshes by polling instead` });
+      return;
+    }
+    const run = typeof req.query.run === 'string' ? req.query.run : undefined;
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -43,70 +73,92 @@ export class EventHub {
     res.flushHeaders();
     // Tells EventSource how soon to reconnect after a drop (the page also polls meanwhile).
     res.write('retry: 2000\n\n');
-
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const last = { runsFp: '', runFp: '', builtAt: 0, snapshot: '', workers: '' };
-    let busy = false;
-    let closed = false;
-
-    const tick = async () => {
-      if (busy || closed) return;
-      busy = true;
-      try {
-        const rf = runsFingerprint(this.opts.runsDir);
-        if (rf !== last.runsFp) {
-          last.runsFp = rf;
-          send('runs', listRuns(this.opts.runsDir));
-        }
-        if (runId) {
-          const store = findRunIn(this.opts.runsDir, runId);
-          if (!store) {
-            if (last.snapshot !== 'missing') send('missing', { run: runId });
-            last.snapshot = 'missing';
-          } else {
-            const fp = runFingerprint(store);
-            if (fp !== last.runFp || Date.now() - last.builtAt >= REBUILD_EVERY_MS) {
-              last.runFp = fp;
-              last.builtAt = Date.now();
-              const snap = runSnapshot(store);
-              const json = JSON.stringify(snap);
-              if (json !== last.snapshot) {
-                last.snapshot = json;
-                res.write(`event: snapshot\ndata: ${json}\n\n`);
-              }
-            }
-          }
-        }
-        const ws = JSON.stringify(await this.opts.workers());
-        if (!closed && ws !== last.workers) {
-          last.workers = ws;
-          res.write(`event: workers\ndata: ${ws}\n\n`);
-        }
-      } catch (err) {
-        // A file caught mid-write or a Redis hiccup: report it and try again on the next tick.
-        if (!closed) send('problem', { message: err instanceof Error ? err.message : String(err) });
-      } finally {
-        busy = false;
-      }
-    };
-
-    const poll = setInterval(() => void tick(), this.pollMs);
-    const beat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-    const stop = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(poll);
-      clearInterval(beat);
-      this.streams.delete(stop);
-      res.end();
-    };
-    this.streams.add(stop);
-    req.on('close', stop);
-    void tick();
+    const client: Client = { res, run };
+    this.clients.add(client);
+    if (run && !this.watched.has(run)) this.watched.set(run, { busy: false });
+    req.on('close', () => this.drop(client));
+    this.start();
+    // A new page gets the current state at once, not at the next change.
+    void this.greet(client);
   };
+
+  private start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.pollMs);
+    this.beat = setInterval(() => this.broadcast(': ping\n\n', () => true), HEARTBEAT_MS);
+  }
+
+  private drop(client: Client): void {
+    if (!this.clients.delete(client)) return;
+    client.res.end();
+    if (client.run && ![...this.clients].some((c) => c.run === client.run)) this.watched.delete(client.run);
+    if (this.clients.size === 0) {
+      clearInterval(this.timer);
+      clearInterval(this.beat);
+      this.timer = this.beat = undefined;
+    }
+  }
+
+  private broadcast(text: string, to: (c: Client) => boolean): void {
+    for (const c of this.clients) if (to(c)) c.res.write(text);
+  }
+
+  private static event(name: string, json: string): string {
+    return `event: ${name}\ndata: ${json}\n\n`;
+  }
+
+  private async greet(client: Client): Promise<void> {
+    try {
+      const runs = JSON.stringify(await this.opts.cache.list());
+      client.res.write(EventHub.event('runs', runs));
+      if (client.run) {
+        const snap = await this.opts.cache.snapshotJson(client.run);
+        client.res.write(snap ? EventHub.event('snapshot', snap.json) : EventHub.event('missing', JSON.stringify({ run: client.run })));
+      }
+      client.res.write(EventHub.event('workers', JSON.stringify(await this.opts.workers())));
+    } catch (err) {
+      if (this.clients.has(client)) client.res.write(EventHub.event('problem', JSON.stringify({ message: err instanceof Error ? err.message : String(err) })));
+    }
+  }
+
+  /** One poll for everyone: the run list, each watched run, the workers. */
+  private async tick(): Promise<void> {
+    await Promise.all([
+      this.refresh(this.runs, async () => EventHub.event('runs', JSON.stringify(await this.opts.cache.list())), () => true),
+      ...[...this.watched].map(([ref, topic]) =>
+        this.refresh(
+          topic,
+          async () => {
+            const snap = await this.opts.cache.snapshotJson(ref);
+            return snap ? EventHub.event('snapshot', snap.json) : EventHub.event('missing', JSON.stringify({ run: ref }));
+          },
+          (c) => c.run === ref,
+        ),
+      ),
+      this.refresh(this.workersTopic, async () => EventHub.event('workers', JSON.stringify(await this.opts.workers())), () => true),
+    ]);
+  }
+
+  /** Builds a topic's text (skipped while the last build runs) and sends it to `to` when it changed. */
+  private async refresh(topic: Topic, build: () => Promise<string>, to: (c: Client) => boolean): Promise<void> {
+    if (topic.busy) return;
+    topic.busy = true;
+    try {
+      const text = await build();
+      if (text !== topic.last) {
+        topic.last = text;
+        this.broadcast(text, to);
+      }
+    } catch (err) {
+      // A file caught mid-write or a Redis hiccup: report it and try again on the next tick.
+      this.broadcast(EventHub.event('problem', JSON.stringify({ message: err instanceof Error ? err.message : String(err) })), to);
+    } finally {
+      topic.busy = false;
+    }
+  }
 
   /** Ends every open stream (server shutdown). */
   close(): void {
-    for (const stop of [...this.streams]) stop();
+    for (const c of [...this.clients]) this.drop(c);
   }
 }

@@ -15,6 +15,8 @@ export const SEEDS_FILE = 'data/seeds.jsonl';
 export const REJECTED_SEEDS_FILE = 'data/rejected_seeds.jsonl';
 export const SFT_MODEL_DIR = 'models/sft';
 export const evalFile = (round: number): string => `eval/round-${round}.json`;
+/** lmms-eval's own output for round r: the policy folder it loads and its results and samples files. */
+export const lmmsEvalDir = (round: number): string => `eval/lmms-eval/round-${round}`;
 export const policyDir = (round: number): string => `${roundDir(round)}/models/policy`;
 export const reviserDir = (round: number): string => `${roundDir(round)}/models/reviser`;
 
@@ -48,7 +50,7 @@ export function stageOutputs(stage: Stage, round: number, shard: number): Record
         metrics: `${roundDir(round)}/train_metrics.jsonl`,
       };
     case 'eval':
-      return { eval: evalFile(round) };
+      return { eval: evalFile(round), lmms_eval: lmmsEvalDir(round) };
     case 'report':
       return { report: 'report.md', plot: 'accuracy.png' };
     case 'advance':
@@ -80,4 +82,42 @@ export function shardInputs(stage: Stage, round: number, shard: number, revision
     default:
       return {};
   }
+}
+
+/** A job's coordinates within its run (the run id is the caller's). */
+export interface JobCoordinates {
+  stage: Stage;
+  round: number;
+  shard: number;
+}
+
+/** Which stage writes each per-shard kind of file (seeds: the previous round's `advance`). */
+const SHARD_WRITER: Record<ShardKind, Stage> = {
+  seeds: 'advance',
+  responses: 'sample',
+  verdicts: 'verify',
+  revisions: 'revise',
+  revision_verdicts: 'verify_revisions',
+  pairs: 'pair',
+  feedback_pairs: 'pair',
+  challenging: 'pair',
+  accepted: 'pair',
+};
+
+/**
+ * The job whose done record names `rel` (a path relative to the run directory) as an output, or
+ * undefined for a path no job writes. The inverse of `stageOutputs` for the files stages read.
+ */
+export function producerOf(rel: string): JobCoordinates | undefined {
+  if (rel === SEEDS_FILE || rel === REJECTED_SEEDS_FILE) return { stage: 'prepare', round: 0, shard: 0 };
+  if (rel === SFT_MODEL_DIR) return { stage: 'sft', round: 0, shard: 0 };
+  const ev = /^eval\/round-(\d+)\.json$/.exec(rel);
+  if (ev) return { stage: 'eval', round: Number(ev[1]), shard: 0 };
+  const model = /^round-(\d+)\/models\/(policy|reviser)$/.exec(rel);
+  if (model) return { stage: 'train', round: Number(model[1]), shard: 0 };
+  const shard = /^round-(\d+)\/([a-z_]+)\/shard-(\d{3,})\.jsonl$/.exec(rel);
+  if (!shard || !(SHARD_KINDS as readonly string[]).includes(shard[2])) return undefined;
+  const round = Number(shard[1]);
+  const stage = SHARD_WRITER[shard[2] as ShardKind];
+  return stage === 'advance' ? { stage, round: round - 1, shard: 0 } : { stage, round, shard: Number(shard[3]) };
 }

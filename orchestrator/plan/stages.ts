@@ -54,6 +54,14 @@ export interface JobDescriptor {
 
 export const pad3 = (n: number): string => String(n).padStart(3, '0');
 
+/** What a run id may be: it names a folder under the runs directory and prefixes job ids. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/** A run id that is one plain folder name (no separator, no `..`), safe to join to a path. */
+export function isSafeRunId(id: string): boolean {
+  return RUN_ID_PATTERN.test(id) && !id.includes('..');
+}
+
 /** `<run-id>.r<round>.<stage>.s<shard>`: BullMQ forbids ':' in custom ids. */
 export function jobId(d: Pick<JobDescriptor, 'runId' | 'round' | 'stage' | 'shard'>): string {
   return `${d.runId}.r${d.round}.${d.stage}.s${pad3(d.shard)}`;

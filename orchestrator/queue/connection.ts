@@ -9,10 +9,15 @@ export function connect(url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...extra });
 }
 
+/** Query parameters that may carry a secret (ioredis reads options such as `?password=` from the URL). */
+const SECRET_PARAM = /pass|auth|token|secret|key|cred/i;
+
+/** The URL with its password, and any query parameter that may hold one, replaced by `***`. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const k of [...u.searchParams.keys()]) if (SECRET_PARAM.test(k)) u.searchParams.set(k, '***');
     return u.toString();
   } catch {
     return '<unparseable redis url>';

@@ -30,6 +30,8 @@ export interface LocalRedisOptions {
   appendonly?: boolean;
   port?: number;
   password?: string;
+  /** @defaultValue 'noeviction' (BullMQ needs it; tests set others to check the refusal) */
+  maxmemoryPolicy?: string;
 }
 
 export class LocalRedis {
@@ -61,7 +63,7 @@ export class LocalRedis {
   }
 
   private async spawn(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dataDir, '--save', '', '--maxmemory-policy', 'noeviction'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dataDir, '--save', '', '--maxmemory-policy', this.opts.maxmemoryPolicy ?? 'noeviction'];
     args.push('--appendonly', this.opts.appendonly ? 'yes' : 'no');
     if (this.opts.password) args.push('--requirepass', this.opts.password);
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });

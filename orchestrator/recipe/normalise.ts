@@ -4,9 +4,10 @@
  * the repository holding it, `allowed_roots`), and inputs must exist as what they are. Plus the
  * one rule across sections: some seed data must be given.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isWithin as inside, realPath as real } from '../real-path.js';
 import { RecipeError, type RecipeIssue } from './errors.js';
 import type { Locator } from './locator.js';
 import { findPathFields, type PathNeed } from './path-fields.js';
@@ -89,25 +90,4 @@ export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at
 function setAt(data: unknown, path: readonly Seg[], value: unknown): void {
   const parent = path.slice(0, -1).reduce<unknown>((cur, seg) => (cur as Record<Seg, unknown>)[seg], data);
   (parent as Record<Seg, unknown>)[path[path.length - 1]] = value;
-}
-
-/** The real path of `p`, or of its deepest existing ancestor joined with the rest (symlinks cannot escape a root). */
-function real(p: string): string {
-  const rest: string[] = [];
-  let cur = resolve(p);
-  for (;;) {
-    try {
-      return resolve(realpathSync(cur), ...rest.reverse());
-    } catch {
-      const parent = dirname(cur);
-      if (parent === cur) return resolve(p);
-      rest.push(cur.slice(parent.length).replace(/^[\\/]+/, ''));
-      cur = parent;
-    }
-  }
-}
-
-function inside(p: string, root: string): boolean {
-  const rel = relative(root, p);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }

@@ -25,15 +25,19 @@ export interface PathRule {
 const PATH_RULES = z.registry<PathRule>();
 
 /** A path as written in the recipe: resolved relative to the recipe's folder when loaded. */
+/** A NUL byte ends a path for the operating system: Node refuses it, so it must never get that far. */
+const noNul = (s: string) => !s.includes('\0');
+const NUL_MESSAGE = 'a path cannot contain a NUL byte (\\0)';
+
 export function pathField(need: Exclude<PathNeed, 'roots'>, opts: Omit<PathRule, 'need'> = {}): z.ZodString {
-  const s = z.string().min(1);
+  const s = z.string().min(1).refine(noNul, NUL_MESSAGE);
   PATH_RULES.add(s, { need, ...opts });
   return s;
 }
 
 /** A list of folders recipe paths may point into, besides the recipe's own. */
 export function rootsField(): z.ZodArray<z.ZodString> {
-  const s = z.array(z.string().min(1));
+  const s = z.array(z.string().min(1).refine(noNul, NUL_MESSAGE));
   PATH_RULES.add(s, { need: 'roots' });
   return s;
 }

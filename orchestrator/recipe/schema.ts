@@ -164,6 +164,9 @@ export const RoundSchema = z
   })
   .strict();
 
+/** Experiment trackers TRL reports to (`report_to`). */
+export const Tracker = z.enum(['tensorboard', 'wandb', 'mlflow', 'trackio']);
+
 const DpoLoss = z.enum(['sigmoid', 'ipo', 'hinge', 'robust', 'sft']);
 
 export const DpoSchema = z
@@ -260,6 +263,10 @@ export const TrainingSchema = z
     pairs_from: z.enum(['cumulative', 'round']).default('cumulative').describe('The policy after round r learns from pairs of rounds 1..r (cumulative) or of round r only.'),
     adapters_from: z.enum(['initial', 'previous']).default('initial').describe('Round r+1 trains fresh adapters on the initial model, or continues the previous round\'s.'),
     reference_model: z.enum(['initial', 'round_start']).default('initial').describe('DPO reference: the initial model, or the round\'s starting point.'),
+    report_to: z
+      .union([z.literal('none'), Tracker, z.array(Tracker)])
+      .default('none')
+      .describe('Experiment trackers that receive the training metrics of every trainer (DPO of the policy and the reviser, SFT warm-up) and the evaluation results, under the run name `<run id>-r<round>-<model>`, with the recipe as config: TRL `report_to`. Where each writes: docs/evaluation.md, "Experiment tracking".'),
   })
   .strict();
 
@@ -271,22 +278,55 @@ export const EvalBenchmarkSchema = z
   })
   .strict();
 
+/** lmms-eval's Qwen2-VL model backends (`--model`). */
+export const LMMS_EVAL_MODELS = ['qwen2_vl', 'qwen2_5_vl'] as const;
+
+export const LmmsEvalSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Run lmms-eval on the policy at every evaluation (`eval.after`), round 0 included, so the starting model is the baseline. Needs lmms-eval in the worker environment (the lock has it).'),
+    tasks: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("lmms-eval task or group names (`python -m lmms_eval --tasks list`). A task that downloads its dataset needs the Hugging Face Hub or a filled `HF_HOME` (docs/evaluation.md)."),
+    model: z.enum(LMMS_EVAL_MODELS).default('qwen2_vl').describe('lmms-eval model backend: qwen2_vl for Qwen2-VL checkpoints, qwen2_5_vl for Qwen2.5-VL.'),
+    batch_size: z.number().int().positive().default(1).describe('Prompts per generate call in lmms-eval (the worker halves it on CUDA out-of-memory).'),
+    limit: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Evaluate at most this many documents per task (below 1: that fraction). For smoke tests: numbers on part of a task are not comparable with published ones.'),
+    num_fewshot: z.number().int().min(0).optional().describe("Few-shot examples per prompt (`--num_fewshot`); default: each task's own setting (the paper's benchmarks are zero-shot)."),
+    include_path: pathField('dir')
+      .optional()
+      .describe('A folder of your own task YAMLs (`--include_path`). `python -m ipa_worker.tools.lmms_task` writes one from local benchmark files. A task there needs a name of its own: a built-in task of the same name wins.'),
+    metrics: z
+      .record(z.string(), z.string().min(1))
+      .default({})
+      .describe("The headline metric of a task or group in tables and comparisons, e.g. `{mmstar: average}` (default: the first metric lmms-eval reports for it)."),
+  })
+  .strict()
+  .refine((l) => !l.enabled || l.tasks.length > 0, { message: 'lmms-eval is enabled but tasks is empty', path: ['tasks'] });
+
 export const EvalSchema = z
   .object({
     benchmarks: z.array(EvalBenchmarkSchema).default([]).describe('Local benchmarks (the synthetic held-out split is added when `data.synthetic.enabled`).'),
     max_new_tokens: z.number().int().positive().default(32).describe('Greedy answer budget.'),
     batch_size: z.number().int().positive().default(16).describe('Items per generate call.'),
-    after: z.enum(['every_round', 'final', 'none']).default('every_round').describe('Evaluate the initial model and the policy after each round, only the final one, or never.'),
-    lmms_eval: z
-      .object({
-        enabled: z.boolean().default(false).describe('Also run lmms-eval (when installed) on the final policy.'),
-        tasks: z.array(z.string()).default(['pope', 'mme']).describe('lmms-eval task names.'),
-      })
-      .strict()
-      .prefault({})
-      .describe('Optional lmms-eval run on the final policy.'),
+    after: z.enum(['every_round', 'final', 'none']).default('every_round').describe('Evaluate the initial model and the policy after each round, the initial and the final one only, or never.'),
+    lmms_eval: LmmsEvalSchema.prefault({}).describe('lmms-eval as a second evaluation backend (public benchmarks such as POPE, MME, MMStar), on the same rounds as the local benchmarks.'),
+    compare_with_paper: z
+      .boolean()
+      .default(false)
+      .describe("Show the paper's Qwen2-VL-7B figures (baseline → IPA) beside the benchmarks they cover, in `ipa status`, the report and the dashboard (orchestrator/report/paper-benchmarks.json)."),
   })
-  .strict();
+  .strict()
+  .refine((e) => !e.lmms_eval.tasks.some((t) => t === 'synthetic' || e.benchmarks.some((b) => b.name === t)), {
+    message: 'an lmms-eval task has the name of a local benchmark (or "synthetic"): results are keyed by name, so rename one',
+    path: ['lmms_eval', 'tasks'],
+  });
 
 export const OrchestrationSchema = z
   .object({

@@ -5,7 +5,7 @@
  * only plain data comes out. Every problem is a `RecipeIssue` at its line and column.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { fileIssue, formatPath, RecipeError, type RecipeIssue } from './errors.js';
 import { Locator } from './locator.js';
 import type { Seg } from './schema-walk.js';
@@ -65,7 +65,28 @@ export function parseSource(text: string, file: string): ParsedSource {
     const got = isSeq(doc.contents) ? 'a list' : 'a single value';
     throw new RecipeError([at.issue([], 'value', `a recipe is a mapping of settings (key: value), got ${got}`)]);
   }
-  return { data: doc.toJS({ maxAliasCount: 100 }), at };
+  return { data: toPlainData(doc, at), at };
+}
+
+/** Aliases resolved in all (nested ones counted each time): past this, a chain of aliases is an expansion bomb. */
+export const MAX_ALIAS_EXPANSION = 100;
+
+/**
+ * The document as plain data. The alias cap counts alias nodes; a chain of them (an anchor holding
+ * aliases of an anchor holding aliases...) can stay under it and still expand exponentially, which
+ * yaml refuses with a ReferenceError: that becomes an issue at the first alias.
+ */
+function toPlainData(doc: Document, at: Locator): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    let first: Node | undefined;
+    visit(doc, { Alias: (_key, node) => void (first ??= node) });
+    throw new RecipeError([
+      at.offset(first?.range?.[0] ?? 0, '', `aliases expand to more than ${MAX_ALIAS_EXPANSION} values (aliases of anchors that hold aliases)`, 'write the values out; a recipe may share a block by alias, not build one from chains of them'),
+    ]);
+  }
 }
 
 /**

@@ -3,24 +3,25 @@
  * seeds or round r's challenging ones, split into shards — or marks the run completed after the
  * last round. Idempotent: shards are deterministic and `addPlan` skips a flow already queued.
  */
-import { existsSync } from 'node:fs';
-import { SEEDS_FILE, shardFile } from '../plan/paths.js';
-import { planRound, roundCount, roundSettings, shardRows } from '../plan/planner.js';
+import { shardFile } from '../plan/paths.js';
+import { planRound, roundCount, shardRows } from '../plan/planner.js';
 import { atomicWriteJsonl, readJsonl } from '../store/atomic.js';
+import { verifyInputs } from '../store/integrity.js';
+import { seedSources } from '../store/job-inputs.js';
 import type { OutputRecord, RunStore } from '../store/run-store.js';
 import type { Recipe } from '../recipe/schema.js';
 import { addPlan } from '../queue/flows.js';
 import type { QueueSet } from '../queue/queues.js';
 import { writeManifest } from '../store/manifest.js';
 
-/** Seed rows of round `next`: all seeds, or the challenging seeds of the round before it. */
+/**
+ * Seed rows of round `next`: all seeds, or the challenging seeds of the round before it; each
+ * file is checked against the done record that wrote it first (`IntegrityError` otherwise).
+ */
 export function seedsForRound(store: RunStore, recipe: Recipe, next: number): Record<string, unknown>[] {
-  const s = roundSettings(recipe, next);
-  if (s.seeds === 'all' || next === 1) return readJsonl(store.abs(SEEDS_FILE));
-  const rows: Record<string, unknown>[] = [];
-  const recs = store.doneRecords().filter((r) => r.stage === 'pair' && r.round === next - 1).sort((a, b) => a.shard - b.shard);
-  for (const r of recs) if (r.outputs.challenging && existsSync(r.outputs.challenging.path)) rows.push(...readJsonl(r.outputs.challenging.path));
-  return rows;
+  const files = seedSources(store, recipe, next);
+  verifyInputs(store, files);
+  return files.flatMap((p) => readJsonl<Record<string, unknown>>(p));
 }
 
 export interface AdvanceResult {

@@ -1,7 +1,8 @@
 /**
  * `ipa resume`: rebuild a run's queue from its run directory alone. Finished jobs (done records)
- * are kept; the current round's missing jobs are queued again. Works whatever Redis holds: after
- * a worker fleet died, after a Redis restart, after FLUSHALL.
+ * are kept unless their outputs are damaged (`repairRun`: those and what was computed from them
+ * are computed again); the current round's missing jobs are queued again. Works whatever Redis
+ * holds: after a worker fleet died, after a Redis restart, after FLUSHALL.
  */
 import { planPreparation, planRound, roundCount, flattenPlan } from '../plan/planner.js';
 import { jobId, STAGE_QUEUE } from '../plan/stages.js';
@@ -9,8 +10,12 @@ import { addPlan } from '../queue/flows.js';
 import { keys, type QueueSet } from '../queue/queues.js';
 import { shardCount, writeManifest } from '../store/manifest.js';
 import type { RunStore } from '../store/run-store.js';
+import { IpaError } from '../errors.js';
+import { repairRun, type RepairResult } from './repair.js';
 
 export interface ResumeResult {
+  /** What was found damaged and set aside to be computed again. */
+  repair: RepairResult;
   round: number;
   kept: number;
   enqueued: number;
@@ -31,12 +36,14 @@ export function currentRound(store: RunStore): number {
 const LIVE = new Set(['waiting', 'waiting-children', 'active', 'delayed', 'prioritized']);
 
 export async function resumeRun(store: RunStore, queues: QueueSet): Promise<ResumeResult> {
+  const repair = repairRun(store);
+  const recomputing = repair.damaged.length + repair.dependents.length > 0;
   const recipe = store.recipe();
   const done = store.doneIds();
   const round = currentRound(store);
   if (round > roundCount(recipe)) {
     store.setState('completed', { force: true });
-    return { round, kept: done.size, enqueued: 0, alreadyQueued: false, completed: true };
+    return { repair, round, kept: done.size, enqueued: 0, alreadyQueued: false, completed: true };
   }
   await queues.applyConcurrency(recipe);
   await queues.connection.hset(keys.runs(queues.prefix), store.id, store.dir);
@@ -44,11 +51,19 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
   const root = await queues.queue(STAGE_QUEUE.advance).getJob(rootId);
   const rootState = root ? await root.getState() : undefined;
   store.setState('running', { force: true });
-  if (root && rootState && LIVE.has(rootState)) {
+  if (root && rootState && LIVE.has(rootState) && !recomputing) {
     // The flow survived (e.g. only workers died): BullMQ's stalled-job recovery carries on.
-    return { round, kept: done.size, enqueued: 0, alreadyQueued: true, completed: false };
+    return { repair, round, kept: done.size, enqueued: 0, alreadyQueued: true, completed: false };
   }
-  if (root) await root.remove({ removeChildren: true });
+  // A live flow that counts damaged jobs as finished is replaced; it cannot be while one of its jobs runs.
+  if (root) {
+    await root.remove({ removeChildren: true }).catch((err: unknown) => {
+      throw new IpaError(
+        `run ${store.id}: round ${round} has jobs running, so its queue cannot be rebuilt around the damaged outputs (${err instanceof Error ? err.message : err}); ` +
+          `\`ipa pause ${store.id}\`, wait for the running jobs to end, then \`ipa resume ${store.id}\` again`,
+      );
+    });
+  }
   // A failed child left in Redis under the same id would block the fresh flow: clear the round's ids.
   const plan = round === 0 ? planPreparation(recipe, store.id, done) : planRound(recipe, store.id, round, shardCount(store, round), done);
   for (const n of flattenPlan(plan)) {
@@ -57,5 +72,5 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
   }
   const enqueued = await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);
   writeManifest(store);
-  return { round, kept: done.size, enqueued, alreadyQueued: false, completed: false };
+  return { repair, round, kept: done.size, enqueued, alreadyQueued: false, completed: false };
 }

@@ -6,12 +6,15 @@ import { rootLogger } from '../log.js';
 import { planPreparation } from '../plan/planner.js';
 import { addPlan } from '../queue/flows.js';
 import { keys, type QueueSet } from '../queue/queues.js';
+import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import type { Recipe } from '../recipe/schema.js';
 import { writeManifest } from '../store/manifest.js';
 import { registerRun } from '../store/run-registry.js';
 import { RunStore } from '../store/run-store.js';
 
-export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runsDir?: string; queues: QueueSet; id?: string }): Promise<RunStore> {
+export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runsDir?: string; queues: QueueSet; id?: string; allowEviction?: boolean }): Promise<RunStore> {
+  // Before anything is written: a Redis that evicts keys would lose the run's jobs.
+  await checkEvictionPolicy(opts.queues.connection, { allow: opts.allowEviction });
   const store = RunStore.create({
     runsDir: opts.runsDir ?? opts.recipe.runs_dir,
     recipe: opts.recipe,

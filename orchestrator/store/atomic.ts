@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, readFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fileDigest } from './digest.js';
 
 /** Mode of run-directory files: never world-writable. */
 export const FILE_MODE = 0o640;
@@ -68,6 +69,7 @@ export function readJsonl<T = Record<string, unknown>>(path: string): T[] {
     .map((l) => JSON.parse(l) as T);
 }
 
+/** sha256 of a file's bytes, read in chunks. */
 export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return fileDigest(path);
 }

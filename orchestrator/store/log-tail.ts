@@ -6,6 +6,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJobId, type Stage } from '../plan/stages.js';
+import { staysInside } from '../real-path.js';
 import { ENDED_STATES, type RunStore } from './run-store.js';
 
 /** Which jobs' logs to read; a missing field matches every job. */
@@ -20,7 +21,7 @@ export interface LogLine {
   line: string;
 }
 
-/** The run's job log files that match `filter`, in job id order. */
+/** The run's job log files that match `filter`, in job id order; a link leading out of the run directory is left out. */
 export function jobLogFiles(store: RunStore, filter: LogFilter = {}): Array<{ job: string; path: string }> {
   const dir = store.abs('logs');
   if (!existsSync(dir)) return [];
@@ -33,7 +34,9 @@ export function jobLogFiles(store: RunStore, filter: LogFilter = {}): Array<{ jo
     if (filter.round !== undefined && j.round !== filter.round) continue;
     if (filter.stage !== undefined && j.stage !== filter.stage) continue;
     if (filter.shard !== undefined && j.shard !== filter.shard) continue;
-    out.push({ job, path: join(dir, f) });
+    const path = join(dir, f);
+    if (!staysInside(path, store.dir)) continue;
+    out.push({ job, path });
   }
   return out;
 }

@@ -3,9 +3,9 @@
  * every stage and shard, counts, attempts, timings. Written for people and the dashboard; the
  * records stay the truth.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evalFile, roundDir } from '../plan/paths.js';
+import { evalFile } from '../plan/paths.js';
 import { flattenPlan, planPreparation, planRound, roundCount } from '../plan/planner.js';
 import { jobId, STAGES, type Stage } from '../plan/stages.js';
 import { atomicWriteJson } from './atomic.js';
@@ -29,7 +29,8 @@ export interface RoundSummary {
   round: number;
   shards: number;
   stages: StageSummary[];
-  eval?: { overall: number; by_task: Record<string, number>; n: number };
+  /** Built-in held-out accuracy of the round's evaluation; overall null when it had no local benchmark. */
+  eval?: { overall: number | null; by_task: Record<string, number>; n: number };
 }
 
 export interface Manifest {
@@ -39,10 +40,15 @@ export interface Manifest {
   totals: { jobs: number; done: number; attempts: number; recomputed: number };
 }
 
-/** Number of seed shards written for round r (0 until the previous round advanced). */
+/**
+ * Number of seed shards of round r: the ones the done record of `advance(r-1)` names (0 until the
+ * previous round advanced). Shard files without that record are not counted: a file dropped into
+ * the folder is never planned.
+ */
 export function shardCount(store: RunStore, round: number): number {
-  const d = store.abs(join(roundDir(round), 'seeds'));
-  return existsSync(d) ? readdirSync(d).filter((f) => /^shard-\d+\.jsonl$/.test(f)).length : 0;
+  if (round < 1) return 0;
+  const rec = store.doneRecord(jobId({ runId: store.id, round: round - 1, stage: 'advance', shard: 0 }));
+  return rec ? Object.keys(rec.outputs).filter((k) => /^seeds_\d+$/.test(k)).length : 0;
 }
 
 /** Numeric metrics are summed, except rates and per-second figures, which are averaged. */
@@ -97,7 +103,7 @@ export function buildManifest(store: RunStore): Manifest {
     const ev = store.abs(evalFile(r));
     if (existsSync(ev)) {
       const e = JSON.parse(readFileSync(ev, 'utf8'));
-      summary.eval = { overall: e.overall, by_task: e.by_task ?? {}, n: e.n ?? 0 };
+      summary.eval = { overall: typeof e.overall === 'number' ? e.overall : null, by_task: e.by_task ?? {}, n: e.n ?? 0 };
     }
     rounds.push(summary);
   }

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalFile, roundDir } from '../plan/paths.js';
+import { staysInside } from '../real-path.js';
 import type { RunStore } from './run-store.js';
 
 export interface CurvePoint {
@@ -24,18 +25,39 @@ export interface Curve {
   points: CurvePoint[];
 }
 
+/** How one benchmark's number was measured (`benchmarks[name]` of an eval file). */
+export interface BenchmarkMeasure {
+  backend: 'builtin' | 'lmms_eval';
+  kind: 'task' | 'group';
+  /** Metric name as the backend reports it (`accuracy` for the built-in evaluator). */
+  metric: string | null;
+  value: number | null;
+  higher_is_better: boolean | null;
+  n: number | null;
+  /** Every metric the backend reported for it (lmms-eval), by name. */
+  metrics: Record<string, number>;
+}
+
 export interface EvalResult {
   round: number;
+  /** Item accuracy over the built-in benchmarks; null when the round had none. */
   overall: number | null;
   by_task: Record<string, number>;
-  by_benchmark: Record<string, number>;
+  by_benchmark: Record<string, number | null>;
+  benchmarks: Record<string, BenchmarkMeasure>;
   n: number;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-function jsonLines(path: string): unknown[] {
-  if (!existsSync(path)) return [];
+/** A file of the run, or null where it is missing or a link leads it out of the run directory. */
+function runFile(store: RunStore, rel: string): string | null {
+  const path = store.abs(rel);
+  return existsSync(path) && staysInside(path, store.dir) ? path : null;
+}
+
+function jsonLines(path: string | null): unknown[] {
+  if (path === null) return [];
   const out: unknown[] = [];
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
@@ -53,7 +75,7 @@ export function readCurves(store: RunStore, rounds: number): Curve[] {
   const curves: Curve[] = [];
   for (let r = 1; r <= rounds; r++) {
     const byModel = new Map<string, CurvePoint[]>();
-    for (const row of jsonLines(store.abs(join(roundDir(r), 'train_metrics.jsonl')))) {
+    for (const row of jsonLines(runFile(store, join(roundDir(r), 'train_metrics.jsonl')))) {
       if (!row || typeof row !== 'object') continue;
       const m = row as Record<string, unknown>;
       const step = num(m.step);
@@ -75,19 +97,44 @@ export function readCurves(store: RunStore, rounds: number): Curve[] {
   return curves;
 }
 
+/**
+ * The `benchmarks` of an eval file; files written before it existed held built-in accuracies
+ * only, so their `by_benchmark` numbers are read as such.
+ */
+function measures(raw: unknown, byBenchmark: Record<string, number | null>): Record<string, BenchmarkMeasure> {
+  const out: Record<string, BenchmarkMeasure> = {};
+  const given = raw && typeof raw === 'object' ? (raw as Record<string, Record<string, unknown>>) : {};
+  for (const [name, value] of Object.entries(byBenchmark)) {
+    const m = given[name] ?? {};
+    const metrics = m.metrics && typeof m.metrics === 'object' ? (m.metrics as Record<string, unknown>) : {};
+    out[name] = {
+      backend: m.backend === 'lmms_eval' ? 'lmms_eval' : 'builtin',
+      kind: m.kind === 'group' ? 'group' : 'task',
+      metric: typeof m.metric === 'string' ? m.metric : m.backend === 'lmms_eval' ? null : 'accuracy',
+      value: num(value),
+      higher_is_better: typeof m.higher_is_better === 'boolean' ? m.higher_is_better : null,
+      n: num(m.n),
+      metrics: Object.fromEntries(Object.entries(metrics).filter((e): e is [string, number] => num(e[1]) !== null)),
+    };
+  }
+  return out;
+}
+
 /** `eval/round-<r>.json` for each round that has one (round 0 = the initial model). */
 export function readEvals(store: RunStore, rounds: number): EvalResult[] {
   const out: EvalResult[] = [];
   for (let r = 0; r <= rounds; r++) {
-    const p = store.abs(evalFile(r));
-    if (!existsSync(p)) continue;
+    const p = runFile(store, evalFile(r));
+    if (p === null) continue;
     try {
       const e = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+      const byBenchmark = (e.by_benchmark as Record<string, number | null>) ?? {};
       out.push({
         round: r,
         overall: num(e.overall),
         by_task: (e.by_task as Record<string, number>) ?? {},
-        by_benchmark: (e.by_benchmark as Record<string, number>) ?? {},
+        by_benchmark: byBenchmark,
+        benchmarks: measures(e.benchmarks, byBenchmark),
         n: num(e.n) ?? 0,
       });
     } catch {

@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { RunDamaged } from './damage.js';
 import type { RegisteredRun } from './run-registry.js';
 import { RunStore, type RunInfo } from './run-store.js';
 
@@ -68,12 +69,20 @@ export function lookupRun(runsDir: string, ref: string, registered: readonly Reg
   return { kind: 'none' };
 }
 
-/** The run's `run.json`, or undefined when it cannot be read. */
-export function readInfo(run: KnownRun): RunInfo | undefined {
-  if (run.missing) return undefined;
+/** What a listing shows of a known run: its `run.json`, or why that file cannot be used. */
+export interface RunReading {
+  info?: RunInfo;
+  /** Set when run.json is damaged (`RunDamaged`): the file and the reason. */
+  damaged?: string;
+}
+
+/** The run's `run.json`; a damaged one gives its file and reason instead, a gone run neither. */
+export function readInfo(run: KnownRun): RunReading {
+  if (run.missing) return {};
   try {
-    return new RunStore(run.dir).info();
-  } catch {
-    return undefined;
+    return { info: new RunStore(run.dir).info() };
+  } catch (err) {
+    if (err instanceof RunDamaged) return { damaged: `${err.file}: ${err.reason}` };
+    return { damaged: String(err) };
   }
 }

@@ -6,12 +6,16 @@
  * job owns its record file, so workers never contend for one shared manifest; `manifest.json` is a
  * summary derived from the records.
  */
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, copyFileSync, chmodSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { atomicWriteJson, ensureDir, sha256File, FILE_MODE } from './atomic.js';
+import { ExitCode, IpaError } from '../errors.js';
+import { isSafeRunId } from '../plan/stages.js';
 import { withoutMovedSettings } from '../recipe/moved.js';
 import { RecipeSchema, type Recipe } from '../recipe/schema.js';
+import { atomicWriteJson, ensureDir, FILE_MODE } from './atomic.js';
+import { readJsonObject, RunDamaged } from './damage.js';
+import { checkOutput } from './integrity.js';
 
 export const RUN_STATES = ['queued', 'running', 'paused', 'interrupted', 'failed', 'completed', 'cancelled'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -64,6 +68,39 @@ export interface AttemptEntry {
   batch_scale?: number;
 }
 
+/** A run under the runs directory: its info, or why its run.json cannot be read. */
+export interface RunListing {
+  id: string;
+  dir: string;
+  info?: RunInfo;
+  /** Set when run.json is damaged: the file and the reason. */
+  damaged?: string;
+}
+
+/** What the user can do about a damaged run.json or recipe.json. */
+const RUN_FILE_HINT = 'restore the file from a backup; recipe.yaml in the same folder holds the recipe as written';
+
+/** The fields of run.json every reader relies on; a file without them is damaged. */
+function checkInfo(path: string, v: Record<string, unknown>): RunInfo {
+  const bad = (why: string) => new RunDamaged(path, why, RUN_FILE_HINT);
+  for (const k of ['id', 'name', 'created_at', 'queue_prefix'] as const) if (typeof v[k] !== 'string') throw bad(`field "${k}" is missing or not text`);
+  if (!(RUN_STATES as readonly unknown[]).includes(v.state)) throw bad(`field "state" is ${JSON.stringify(v.state)}, not one of ${RUN_STATES.join(', ')}`);
+  if (!Number.isInteger(v.rounds)) throw bad('field "rounds" is missing or not an integer');
+  return v as unknown as RunInfo;
+}
+
+/** A done record with the fields its readers use, or a reason it is unusable. */
+function checkRecord(jobId: string, v: Record<string, unknown>): string | undefined {
+  if (v.job_id !== jobId) return `names job ${JSON.stringify(v.job_id)}, not ${jobId}`;
+  if (!v.outputs || typeof v.outputs !== 'object' || Array.isArray(v.outputs)) return 'has no "outputs" object';
+  for (const [name, o] of Object.entries(v.outputs as Record<string, unknown>)) {
+    const out = o as Partial<OutputRecord> | null;
+    if (!out || typeof out.path !== 'string' || !Number.isInteger(out.rows)) return `output "${name}" lacks a path or a row count`;
+  }
+  if (!v.metrics || typeof v.metrics !== 'object') return 'has no "metrics" object';
+  return undefined;
+}
+
 function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 }
@@ -74,6 +111,7 @@ export class RunStore {
   /** Creates `runs/<id>/` with the recipe copy (bytes as written) and its validated form. */
   static create(opts: { runsDir: string; recipe: Recipe; recipeFile: string; queuePrefix: string; id?: string }): RunStore {
     const id = opts.id ?? `${opts.recipe.name}-${stamp()}-${randomBytes(2).toString('hex')}`;
+    if (!isSafeRunId(id)) throw new IpaError(`run id ${JSON.stringify(id)} is not a plain folder name (letters, digits, ".", "_", "-"; no "..")`, ExitCode.usage);
     const dir = resolve(opts.runsDir, id);
     if (existsSync(join(dir, 'run.json'))) throw new Error(`run ${id} already exists at ${dir}`);
     ensureDir(dir);
@@ -100,12 +138,28 @@ export class RunStore {
     return existsSync(join(dir, 'run.json'));
   }
 
+  /** Readable runs under `runsDir`, oldest first; a run whose run.json is damaged is left out (see `listAll`). */
   static list(runsDir: string): RunInfo[] {
+    return RunStore.listAll(runsDir)
+      .flatMap((r) => (r.info ? [r.info] : []));
+  }
+
+  /** Every run folder under `runsDir`, oldest first; damaged ones (unreadable run.json) last, with the reason. */
+  static listAll(runsDir: string): RunListing[] {
     if (!existsSync(runsDir)) return [];
-    return readdirSync(runsDir)
-      .filter((d) => RunStore.isRunDir(join(runsDir, d)))
-      .map((d) => new RunStore(join(runsDir, d)).info())
-      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+    const out: RunListing[] = [];
+    for (const d of readdirSync(runsDir)) {
+      const dir = join(runsDir, d);
+      if (!RunStore.isRunDir(dir)) continue;
+      try {
+        out.push({ id: d, dir, info: new RunStore(dir).info() });
+      } catch (err) {
+        if (!(err instanceof RunDamaged)) throw err;
+        out.push({ id: d, dir, damaged: `${err.file}: ${err.reason}` });
+      }
+    }
+    const key = (r: RunListing) => r.info?.created_at ?? '\uffff';
+    return out.sort((a, b) => key(a).localeCompare(key(b)) || a.id.localeCompare(b.id));
   }
 
   get id(): string {
@@ -116,8 +170,10 @@ export class RunStore {
     return resolve(this.dir, rel);
   }
 
+  /** run.json; `RunDamaged` (exit code 3) when it is truncated, not JSON or lacks a field. */
   info(): RunInfo {
-    return JSON.parse(readFileSync(join(this.dir, 'run.json'), 'utf8')) as RunInfo;
+    const path = join(this.dir, 'run.json');
+    return checkInfo(path, readJsonObject(path, RUN_FILE_HINT));
   }
 
   private writeInfo(info: RunInfo): void {
@@ -136,42 +192,63 @@ export class RunStore {
   }
 
   /**
-   * The validated recipe the run was submitted with. Settings that have since left the recipe
-   * are dropped, so a run directory written before their move still resumes (the payload
-   * schema is strict).
-   */
-  /**
    * The run's validated recipe. Parsed again through the schema so a run directory written
    * before a setting was added gets that setting's default (the payload schema is strict and
    * requires every defaulted field); settings that left the recipe are dropped first.
+   * `RunDamaged` (exit code 3) when it is truncated, not JSON or does not match the schema.
    */
   recipe(): Recipe {
-    return RecipeSchema.parse(withoutMovedSettings(JSON.parse(readFileSync(join(this.dir, 'recipe.json'), 'utf8'))));
+    const path = join(this.dir, 'recipe.json');
+    const recipe = withoutMovedSettings(readJsonObject(path, RUN_FILE_HINT));
+    const parsed = RecipeSchema.safeParse(recipe);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      throw new RunDamaged(path, `does not match the recipe schema (${first.path.join('.') || 'the whole file'}: ${first.message})`, RUN_FILE_HINT);
+    }
+    return parsed.data;
   }
 
   private recordPath(jobId: string): string {
     return join(this.dir, 'jobs', `${jobId}.json`);
   }
 
-  /** The done record, if the job finished and its outputs are still there. */
-  doneRecord(jobId: string): DoneRecord | undefined {
+  /**
+   * The done record as written; `RunDamaged` when it cannot be used (truncated, not JSON, the
+   * wrong job, no outputs), undefined when there is none.
+   */
+  readRecord(jobId: string): DoneRecord | undefined {
     const p = this.recordPath(jobId);
     if (!existsSync(p)) return undefined;
-    const rec = JSON.parse(readFileSync(p, 'utf8')) as DoneRecord;
+    const v = readJsonObject(p, 'ipa resume computes the job again');
+    const problem = checkRecord(jobId, v);
+    if (problem) throw new RunDamaged(p, problem, 'ipa resume computes the job again');
+    return v as unknown as DoneRecord;
+  }
+
+  /**
+   * The done record, if the job finished, its record is readable and its outputs are still
+   * there. A damaged record counts as none: the job is computed again, never trusted.
+   */
+  doneRecord(jobId: string): DoneRecord | undefined {
+    let rec: DoneRecord | undefined;
+    try {
+      rec = this.readRecord(jobId);
+    } catch (err) {
+      if (err instanceof RunDamaged) return undefined;
+      throw err;
+    }
+    if (!rec) return undefined;
     for (const out of Object.values(rec.outputs)) {
       if (!existsSync(out.path)) return undefined;
     }
     return rec;
   }
 
-  /** Done record whose file outputs also match their checksums (what the agent trusts to skip work). */
+  /** Done record whose outputs also match their checksums, folders included (what the agent trusts to skip work). */
   verifiedDoneRecord(jobId: string): DoneRecord | undefined {
     const rec = this.doneRecord(jobId);
     if (!rec) return undefined;
-    for (const out of Object.values(rec.outputs)) {
-      if (out.sha256 && statSync(out.path).isFile() && sha256File(out.path) !== out.sha256) return undefined;
-    }
-    return rec;
+    return Object.entries(rec.outputs).some(([name, out]) => checkOutput(this, rec, name, out)) ? undefined : rec;
   }
 
   writeDone(rec: DoneRecord): void {

@@ -50,7 +50,7 @@ describe('a malformed stage result through the agent', () => {
     expect(await job!.getState()).toBe('failed');
     expect(job!.failedReason).toBe(why);
     expect(store.attempts(id)).toBe(1); // the recipe allows 3: an unrecoverable error used one
-    expect(store.info().error).toBe(`${id}: ${why}`);
+    expect(store.info().error).toBe(`${id}: ${why} (log: ${store.logPath(id)})`);
     expect(store.doneRecord(id)).toBeUndefined();
     expect(readFileSync(store.logPath(id), 'utf8')).toContain(`ContractError: ${why}`);
   }, 120_000);

@@ -60,6 +60,10 @@ const rowCases: Record<string, RegExp> = {
   'row-not-object.jsonl': /row is not a JSON object/,
   'instruction-not-text.jsonl': /instruction is not text \(dict\)/,
   'duplicate-id.jsonl': /duplicate id 'dup'/,
+  // What the Qwen2-VL processor refuses (issue 14, finding 5): rejected here, not mid-run.
+  'extreme-aspect.jsonl': /wide-4000x10\.png: aspect ratio 400:1 \(4000x10\) is over the Qwen2-VL processor's limit of 200:1/,
+  'animated-image.jsonl': /animated\.gif: image has 2 frames \(an animation or a multi-page file\)/,
+  'deep-image.jsonl': /deep-16bit\.png: pixel mode I;16 \(16-bit per pixel\) would be clipped/,
 };
 
 /** Sources that give no usable seed at all: the job fails with one BadInput saying so. */

@@ -11,7 +11,8 @@ import {
   RequestTimeout,
   type PythonProcessOptions,
 } from '../../orchestrator/bridge/python-process.js';
-import type { LogEntry, Progress } from '../../orchestrator/bridge/protocol.js';
+import { MAX_LINE_BYTES, type LogEntry, type Progress } from '../../orchestrator/bridge/protocol.js';
+import { ContractError } from '../../orchestrator/contract/contract-error.js';
 
 const TEST_ENV = { IPA_WORKER_TEST_METHODS: '1' };
 const started: PythonProcess[] = [];
@@ -89,6 +90,14 @@ describe('PythonProcess with a shared worker', () => {
   it('carries a line of several megabytes across many chunks', async () => {
     const big = 'x'.repeat(3_000_000) + 'é';
     expect(await py.echo(big)).toBe(big);
+  });
+
+  it('refuses a request longer than the line limit the worker reads, leaving nothing pending', async () => {
+    const huge = 'x'.repeat(MAX_LINE_BYTES);
+    await expect(py.request('echo', { data: huge })).rejects.toThrow(ContractError);
+    await expect(py.request('echo', { data: huge })).rejects.toThrow(/line limit/);
+    expect(py.pendingCount).toBe(0);
+    expect(await py.echo('still here')).toBe('still here');
   });
 
   it('rejects a stage payload that breaks the configured schema with BadInput and its JSON path', async () => {

@@ -91,7 +91,13 @@ describe('dashboard API', () => {
       [0, 0.4, 8],
       [1, 0.45, 8],
     ]);
-    expect(body.eval[1].by_benchmark).toEqual({ synthetic: 0.45 });
+    expect(body.eval[1].by_benchmark).toEqual({ synthetic: 0.45, pope: 0.81 });
+    // Benchmarks baseline → final from both backends, and the paper's POPE beside ours (F1 × 100).
+    expect(body.benchmarks.map((b) => [b.benchmark, b.backend, b.metric, b.baseline, b.final, b.shown.change])).toEqual([
+      ['synthetic', 'builtin', 'accuracy', 0.4, 0.45, '+5.0 pt'],
+      ['pope', 'lmms_eval', 'pope_accuracy', 0.8, 0.81, '+0.01'],
+    ]);
+    expect(body.paper?.find((p) => p.benchmark === 'POPE')).toMatchObject({ paper_baseline: 86.2, paper_ipa: 87.2, ours_baseline: expect.closeTo(79, 6), ours_final: expect.closeTo(80, 6), ours_final_round: 1 });
 
     expect(body.errors).toHaveLength(1);
     expect(body.errors[0].job_id).toBe(`${run.store.id}.r1.verify.s000`);

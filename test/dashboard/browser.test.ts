@@ -2,7 +2,7 @@
  * End to end in headless Chromium: the page shows the run store's numbers and follows the run
  * live as done records appear. Needs Debian's chromium (`scripts/setup-system.sh --browser`).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Redis } from 'ioredis';
@@ -100,6 +100,11 @@ describe('dashboard in a browser', () => {
     expect(await page.textContent('[data-testid="result-r1-pass_rate"]')).toBe(`${(100 * results[1].pass_rate!).toFixed(1)}%`);
     expect(await attr(page, 'eval-r0-overall', 'data-value')).toBe('0.4');
     expect(await page.textContent('[data-testid="eval-r0-overall"]')).toBe('40.0%');
+    // lmms-eval numbers keep their own unit and table; the held-out table shows built-in ones only.
+    expect(await page.$('[data-testid="eval-r0-bench-pope"]')).toBeNull();
+    expect(await page.textContent('[data-testid="bench-pope-r0"]')).toBe('0.8');
+    expect(await page.textContent('[data-testid="bench-synthetic-r0"]')).toBe('40.0%');
+    expect(await page.textContent('[data-testid="paper-POPE-ours"]')).toContain('79 → ');
 
     expect(await page.textContent('[data-testid="workers-count"]')).toBe('(1)');
     expect(await page.textContent('[data-testid="worker-jobs-gpu-node-1.4711.g0"]')).toContain('r1 revise s0 · 38%');
@@ -144,6 +149,23 @@ describe('dashboard in a browser', () => {
     expect(await attr(page, 'run-progress', 'data-done')).toBe(String(end.totals.done));
     expect(await attr(page, 'run-progress', 'data-jobs')).toBe(String(end.totals.jobs));
     expect(await page.isVisible(`[data-testid="error-${run.store.id}.r1.verify.s000"] pre`)).toBe(true);
+  });
+
+  it('lists a run whose run.json is truncated beside the others, marked with its reason (issue 14, finding 3)', async () => {
+    const broken = join(run.runsDir, 'broken-20261126-000000-0000');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'run.json'), '{"id": "broken-20261126-0000');
+    try {
+      await page.waitForSelector('[data-testid="run-damaged-broken-20261126-000000-0000"]', { timeout: 5000 });
+      expect(await page.textContent('[data-testid="run-damaged-broken-20261126-000000-0000"]')).toMatch(/run\.json: truncated JSON/);
+      expect(await page.textContent(`[data-testid="run-${run.store.id}"]`)).toContain('completed');
+      await page.click('[data-testid="run-broken-20261126-000000-0000"]');
+      await expect.poll(() => page.textContent('[data-testid="run-damaged"]'), { timeout: 5000 }).toMatch(/run\.json: truncated JSON.*the other runs are unaffected/);
+      await page.click(`[data-testid="run-${run.store.id}"]`);
+      await expect.poll(() => page.textContent('[data-testid="run-state"]'), { timeout: 5000 }).toBe('completed');
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
   });
 
   it('bull-board opens under /queues with the same session', async () => {

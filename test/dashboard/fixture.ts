@@ -1,7 +1,8 @@
 /**
  * A fabricated run directory for the dashboard tests: a real RunStore whose jobs are "finished"
  * by writing output files and done records in plan order, with plausible metrics, training
- * curves, eval files and one failed-then-retried job with a traceback. No Redis, no Python.
+ * curves, eval files (built-in and lmms-eval numbers) and one failed-then-retried job with a traceback.
+ * No Redis, no Python.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,13 +53,20 @@ function fake(stage: Stage, round: number, shard: number, seedsInShard: number):
   }
 }
 
-export function fakeRun(opts: { rounds?: number; id?: string } = {}): FakeRun {
+/** @param opts.runsDir - a runs folder to share with other fake runs @defaultValue a fresh one */
+export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string } = {}): FakeRun {
   const root = mkdtempSync(join(tmpdir(), 'ipa-dash-'));
-  const runsDir = join(root, 'runs');
+  const runsDir = opts.runsDir ?? join(root, 'runs');
   const recipeFile = join(root, 'recipe.yaml');
   const rounds = Array.from({ length: opts.rounds ?? 2 }, (_, i) => ({ name: `round ${i + 1}` }));
   writeFileSync(recipeFile, 'name: dash\n');
-  const recipe = RecipeSchema.parse({ name: 'dash', model: { base: '/m' }, rounds, data: { shard_size: SHARD_SIZE } });
+  const recipe = RecipeSchema.parse({
+    name: 'dash',
+    model: { base: '/m' },
+    rounds,
+    data: { shard_size: SHARD_SIZE },
+    eval: { compare_with_paper: true, lmms_eval: { enabled: true, tasks: ['pope'] } },
+  });
   const store = RunStore.create({ runsDir, recipe, recipeFile, queuePrefix: 'test', id: opts.id ?? 'dash-run-0001' });
 
   const seedsIn = (round: number, shard: number) => {
@@ -94,7 +102,13 @@ export function fakeRun(opts: { rounds?: number; id?: string } = {}): FakeRun {
         outputs[name] = { path: abs, rows: lines.length };
       } else if (stage === 'eval') {
         const overall = 0.4 + 0.05 * round;
-        atomicWrite(abs, JSON.stringify({ round, model: `round-${round}`, overall, by_task: { color: overall + 0.1, count: overall - 0.1 }, by_benchmark: { synthetic: overall }, n: 8 }));
+        // Both backends: the built-in held-out accuracy and one lmms-eval task with its own metrics.
+        const pope = { pope_accuracy: 0.8 + 0.01 * round, pope_f1_score: 0.79 + 0.01 * round };
+        const benchmarks = {
+          synthetic: { backend: 'builtin', kind: 'task', metric: 'accuracy', value: overall, higher_is_better: true, n: 8 },
+          pope: { backend: 'lmms_eval', kind: 'task', metric: 'pope_accuracy', value: pope.pope_accuracy, higher_is_better: true, n: 9000, metrics: pope },
+        };
+        atomicWrite(abs, JSON.stringify({ round, model: `round-${round}`, overall, by_task: { color: overall + 0.1, count: overall - 0.1 }, by_benchmark: { synthetic: overall, pope: pope.pope_accuracy }, benchmarks, n: 8 }));
         metrics.overall = overall;
         outputs[name] = { path: abs, rows: 1 };
       } else if (stage === 'report') {

@@ -2,7 +2,7 @@
  * Integration harness: a run on real Redis (unique prefix) with real agents and real Python
  * processes on the tiny model. Cleans up its queues, agents and (optionally) its run directory.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -63,6 +63,7 @@ export async function harness(name: string, recipe: Record<string, unknown>): Pr
   const prefix = uniquePrefix(name);
   const work = mkdtempSync(join(tmpdir(), `ipa-${name}-`));
   const runsDir = join(work, 'runs');
+  mkdirSync(join(REPO, '.cache'), { recursive: true });
   const recipeFile = join(REPO, '.cache', `itest-${prefix}.yaml`);
   writeFileSync(recipeFile, stringify({ ...recipe, runs_dir: runsDir, allowed_roots: [work] }));
   const conn = testConnection();

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildPayload } from '../../orchestrator/agent/payload.js';
-import { evalFile, roundDir, stageOutputs } from '../../orchestrator/plan/paths.js';
+import { evalFile, roundDir, shardFile, stageOutputs } from '../../orchestrator/plan/paths.js';
 import { jobId, type Stage } from '../../orchestrator/plan/stages.js';
 import { StagePayloadSchema } from '../../orchestrator/contract/payload.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 import { RESULTS_FILE, reportInput, writeReportInput } from '../../orchestrator/report/report-input.js';
 import { resultsTable, roundResults } from '../../orchestrator/report/results.js';
 import { atomicWrite, atomicWriteJson, atomicWriteJsonl } from '../../orchestrator/store/atomic.js';
-import { RunStore } from '../../orchestrator/store/run-store.js';
+import { RunStore, type OutputRecord } from '../../orchestrator/store/run-store.js';
 
 const RUN_ID = 'report-run-0001';
 const FIXTURE = resolve(import.meta.dirname, '..', '..', 'workers', 'tests', 'fixtures', 'report_results.json');
@@ -39,16 +39,19 @@ function emptyRun(): RunStore {
 /** Round 0 evaluated, round 1 complete, round 2 not started: a run stopped part-way. */
 function fabricatedRun(): RunStore {
   const store = emptyRun();
-  const done = (stage: Stage, round: number, rows: Record<string, number>, metrics: Record<string, unknown>) =>
+  const done = (stage: Stage, round: number, rows: Record<string, number>, metrics: Record<string, unknown>, extra: Record<string, OutputRecord> = {}) =>
     store.writeDone({
       job_id: jobId({ runId: RUN_ID, round, stage, shard: 0 }),
       stage,
       round,
       shard: 0,
       // Real files at the stage's paths: a done record counts only while its outputs exist.
-      outputs: Object.fromEntries(
-        Object.entries(rows).map(([k, n]) => [k, atomicWriteJsonl(store.abs(stageOutputs(stage, round, 0)[k]), Array.from({ length: n }, (_, i) => ({ i })))]),
-      ),
+      outputs: {
+        ...Object.fromEntries(
+          Object.entries(rows).map(([k, n]) => [k, atomicWriteJsonl(store.abs(stageOutputs(stage, round, 0)[k]), Array.from({ length: n }, (_, i) => ({ i })))]),
+        ),
+        ...extra,
+      },
       metrics,
       failed_items: [],
       attempts: 1,
@@ -59,7 +62,8 @@ function fabricatedRun(): RunStore {
     });
   done('prepare', 0, { seeds: 20, rejected: 0 }, { seeds: 20, rejected: 0 });
   atomicWriteJson(store.abs(evalFile(0)), { round: 0, overall: 0.25, by_task: { colour: 0.5, count: 0 }, by_benchmark: {}, n: 8 });
-  done('advance', 0, {}, { seeds: 10, next_round: 1 });
+  // advance(0) wrote round 1's seed shard: the sample job's input, checked against this record.
+  done('advance', 0, {}, { seeds: 10, next_round: 1 }, { seeds_0: atomicWriteJsonl(store.abs(shardFile(1, 'seeds', 0)), Array.from({ length: 10 }, (_, i) => ({ i }))) });
   done('sample', 1, { responses: 80 }, { seeds: 10, normal: 40, contrastive: 40 });
   done('verify', 1, { verdicts: 80 }, { n: 80, passed: 40, pass_rate: 0.5 });
   done('revise', 1, { revisions: 12 }, {});

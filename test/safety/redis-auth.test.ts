@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerAgent } from '../../orchestrator/agent/agent.js';
+import { redactUrl } from '../../orchestrator/queue/connection.js';
 import { LocalRedis } from '../../orchestrator/queue/local-redis.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { ipa, STACK_FRAME } from './cli-process.js';
@@ -47,5 +48,16 @@ describe('Redis with a password', () => {
       expect(out).not.toContain(PASSWORD);
       expect(out).not.toContain(encodeURIComponent(PASSWORD));
     }
+  });
+
+  it('a password given as ?password= is redacted too (issue 14, finding 6)', async () => {
+    const url = `redis://127.0.0.1:${redis.port}/?password=not-${encodeURIComponent(PASSWORD)}&db=0`;
+    expect(redactUrl(url)).toBe(`redis://127.0.0.1:${redis.port}/?password=***&db=0`);
+    expect(redactUrl('rediss://u:pw@h:1/?auth=x&sentinelPassword=y&family=4')).toBe('rediss://u:***@h:1/?auth=***&sentinelPassword=***&family=4');
+    const r = await ipa(['workers', '--redis-url', url]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/\?password=\*\*\*&db=0: WRONGPASS/);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    expect(r.stdout + r.stderr).not.toContain(encodeURIComponent(PASSWORD));
   });
 });

@@ -1,6 +1,10 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { latestErrors } from '../../orchestrator/dashboard/run-files.js';
 import { jobLogFiles, LogTail } from '../../orchestrator/store/log-tail.js';
+import { readCurves, readEvals } from '../../orchestrator/store/metrics-files.js';
 import { scratchRun } from '../helpers/scratch-run.js';
 
 const newRun = () => scratchRun('logs-run');
@@ -48,5 +52,25 @@ describe('log tail', () => {
     s.setState('cancelled');
     await following;
     expect(seen).toEqual(['before', 'during', 'last']);
+  });
+});
+
+describe('links out of the run directory', () => {
+  it('are not followed: a logs/ link to outside content shows under no error panel, nor do linked metrics (issue 14, finding 6)', () => {
+    const s = newRun();
+    const outside = mkdtempSync(join(tmpdir(), 'ipa-outside-'));
+    writeFileSync(join(outside, 'secret.log'), 'RuntimeError: content from outside the run\n');
+    writeFileSync(join(outside, 'metrics.jsonl'), '{"step": 1, "loss": 0.5}\n');
+    writeFileSync(join(outside, 'eval.json'), '{"overall": 0.9, "n": 1}');
+    s.appendLog('logs-run.r1.sample.s000', 'ValueError: a real error inside');
+    symlinkSync(join(outside, 'secret.log'), s.abs('logs/logs-run.r1.sample.s001.log'));
+    mkdirSync(s.abs('round-1'), { recursive: true });
+    symlinkSync(join(outside, 'metrics.jsonl'), s.abs('round-1/train_metrics.jsonl'));
+    mkdirSync(s.abs('eval'), { recursive: true });
+    symlinkSync(join(outside, 'eval.json'), s.abs('eval/round-0.json'));
+    expect(jobLogFiles(s).map((l) => l.job)).toEqual(['logs-run.r1.sample.s000']);
+    expect(latestErrors(s).map((e) => e.headline)).toEqual(['ValueError: a real error inside']);
+    expect(readCurves(s, 1)).toEqual([]);
+    expect(readEvals(s, 1)).toEqual([]);
   });
 });

@@ -23,9 +23,15 @@ class OutOfMemory(WorkerError):
     kind = "OutOfMemory"
 
 
+# Input that cannot be read the same way twice is wrong: retrying the job cannot help.
+_DETERMINISTIC_INPUT_ERRORS = ("JSONDecodeError", "UnicodeDecodeError", "UnidentifiedImageError")
+
+
 def classify(exc: BaseException) -> str:
     if isinstance(exc, WorkerError):
         return exc.kind
+    if type(exc).__name__ in _DETERMINISTIC_INPUT_ERRORS:
+        return "BadInput"
     name = type(exc).__name__
     if name == "OutOfMemoryError" or "CUDA out of memory" in str(exc):
         return "OutOfMemory"

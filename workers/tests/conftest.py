@@ -12,6 +12,9 @@
   `{"base": <tiny model>, "adapter": None}`. Defaults, schema and paths all come from the contract
   files zod generates (`ipa_worker.contract`), so nothing here restates orchestrator/recipe.
 - `default_recipe(base)`: that recipe as a plain function (importable: `from conftest import default_recipe`).
+- `open_standard_way(folder)`: loads a model folder a run wrote as outside tools do
+  (`AutoProcessor`, `AutoModelForImageTextToText`; an adapter folder through transformers' PEFT
+  integration) and returns `(processor class name, model type, adapter loaded)`.
 
 Torch runs on 2 threads: the test machines are small and shared.
 """
@@ -63,6 +66,15 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     for k, v in over.items():
         out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
     return out
+
+
+def open_standard_way(folder: str | Path) -> tuple[str, str, bool]:
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(str(folder))
+    model = AutoModelForImageTextToText.from_pretrained(str(folder))
+    adapter = bool(getattr(model, "_hf_peft_config_loaded", False))
+    return type(processor).__name__, model.config.model_type, adapter
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from conftest import open_standard_way
 from PIL import Image
 
 from ipa_worker.errors import Cancelled
@@ -132,3 +133,12 @@ def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
     # round_start: TRL's frozen copy of the start adapter is the reference; initial: the bare base.
     assert seen["adapters"] == (["default", "ref"] if reference_model == "round_start" else ["default"])
     assert (tmp_path / "r2" / "adapter_config.json").is_file() and not (tmp_path / "r2" / "ref").exists()
+
+
+def test_full_finetune_writes_a_checkpoint_that_opens_the_standard_way(tmp_path, tiny_model_dir):
+    result = train_dpo(
+        rows_to_dataset(make_pairs(tmp_path, n=1)), start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"),
+        checkpoint_dir=str(tmp_path / "ckpt"), dpo=DPO | {"full_finetune": True, "save_steps": 50}, model_cfg=MODEL_CFG,
+    )  # fmt: skip
+    assert result["metrics"]["steps"] == 1 and result["metrics"]["full_finetune"]
+    assert open_standard_way(tmp_path / "policy") == ("Qwen2VLProcessor", "qwen2_vl", False)

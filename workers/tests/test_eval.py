@@ -1,4 +1,5 @@
-"""The evaluator: metrics, the eval stage on the synthetic held-out split, the lmms-eval adapter."""
+"""The built-in evaluator: metrics, and the eval stage on the synthetic held-out split and a local benchmark
+(lmms-eval: test_lmms_parts.py, test_lmms_eval_stage.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_tracking import tensorboard_scalars
 
 from ipa_worker.errors import BadInput
 from ipa_worker.evaluation.benchmarks import normalize_answer, score, summarize
-from ipa_worker.evaluation.lmms_adapter import lmms_eval_command, parse_lmms_eval_results
 from ipa_worker.serve.context import StageContext
 from ipa_worker.stages import eval as eval_stage
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
 
 def test_metrics():
     assert normalize_answer(" The Red circle. ") == "red circle" and normalize_answer("Three") == "3"
@@ -58,6 +56,7 @@ def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_sy
         "eval", tmp_path / "run", round=0, model={"device": "cpu"},
         data={"synthetic": {"enabled": True, "output_dir": str(syn), "train_size": 12, "heldout_size": 12}},
         eval={"benchmarks": [{"name": "local", "path": str(bench / "b.jsonl")}], "max_new_tokens": 3, "batch_size": 8},
+        training={"report_to": "tensorboard"},
     )  # fmt: skip
     result = eval_stage.run(payload, StageContext(models=model_pool))
     doc = json.loads(Path(payload["outputs"]["eval"]).read_text())
@@ -69,27 +68,19 @@ def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_sy
     assert set(doc["examples"][0]) >= {"id", "question", "answer", "prediction", "score"}
     assert [f["id"] for f in result["failed_items"]] == ["local/q2"]
     assert result["metrics"]["n"] == 13
+    # How each number was measured travels with it; no lmms-eval run without eval.lmms_eval.enabled.
+    assert doc["benchmarks"]["local"] == {"backend": "builtin", "kind": "task", "metric": "accuracy", "value": doc["by_benchmark"]["local"], "higher_is_better": True, "n": 1}
+    assert doc["lmms_eval"] is None and set(result["outputs"]) == {"eval"}
+    # The numbers also reach the recipe's trackers, at step = round.
+    tb = tmp_path / "run" / "tracking" / "tensorboard" / "test-run-eval"
+    assert tensorboard_scalars(tb, "eval/synthetic") == [(0, pytest.approx(doc["by_benchmark"]["synthetic"]))]
 
 
-def test_lmms_eval_adapter(tmp_path):
-    cmd = lmms_eval_command("/m/policy", ["pope", "mme"], "/out")
-    assert cmd[:3] == ["python", "-m", "lmms_eval"]
-    assert cmd[cmd.index("--model_args") + 1] == "pretrained=/m/policy" and cmd[cmd.index("--tasks") + 1] == "pope,mme"
-    with pytest.raises(BadInput):
-        lmms_eval_command("/m", [], "/out")
-
-    parsed = parse_lmms_eval_results(str(FIXTURES / "lmms_eval_results.json"))
-    assert parsed["tasks"]["pope"] == {"pope_accuracy": 0.8712, "pope_f1_score": 0.8655}
-    assert parsed["tasks"]["mme"]["mme_perception_score"] == 1687.25
-    assert parsed["tasks"]["ocrbench"] == {"ocrbench_accuracy,strict": 0.873}
-    assert parsed["n_samples"] == {"pope": 9000, "mme": 2374, "ocrbench": 200}
-    assert parsed["model_args"] == "pretrained=/runs/demo/models/merged"
-
-    # lmms-eval nests results under its output folder; the folder form finds the file.
-    nested = tmp_path / "out" / "qwen2_vl"
-    nested.mkdir(parents=True)
-    shutil.copy(FIXTURES / "lmms_eval_results.json", nested / "20250101_000000_results.json")
-    assert parse_lmms_eval_results(str(tmp_path / "out"))["tasks"]["pope"]["pope_accuracy"] == 0.8712
-    (tmp_path / "bad.json").write_text('{"not": "results"}')
-    with pytest.raises(BadInput, match="not an lmms-eval results file"):
-        parse_lmms_eval_results(str(tmp_path / "bad.json"))
+def test_an_empty_prediction_never_scores_and_letter_answers_survive():
+    # Issue 14, finding 6: "" scored 1.0 against "A", "an" or "the" (both normalised to "").
+    for answer in ("A", "an", "the"):
+        for metric in ("exact", "contains", "anls", "yesno"):
+            assert score("", answer, metric) == 0.0, (answer, metric)
+        assert score(answer, answer, "exact") == 1.0
+    assert normalize_answer("A") == "a" and normalize_answer("The answer is B") == "answer is b"
+    assert score("The answer is A.", "A", "contains") == 1.0 and score("a dog", "A", "contains") == 0.0

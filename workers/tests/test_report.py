@@ -65,8 +65,9 @@ def test_report_writes_nodes_markdown_and_plots_accuracy_and_margins(tmp_path, m
     assert drawn["texts"] == []
 
 
-def test_report_of_a_run_with_nothing_evaluated_or_trained(tmp_path, make_payload, drawn):
-    nothing = {"run_id": "r", "rounds": [], "markdown": "# IPA report — r\n", "curves": {}}
+def test_report_of_a_run_with_nothing_evaluated_or_trained_says_why(tmp_path, make_payload, drawn):
+    note = "not evaluated: eval.after is none: no round is evaluated"  # Node's words (report-input.ts)
+    nothing = {"run_id": "r", "rounds": [], "benchmarks": [], "paper": None, "markdown": "# IPA report — r\n", "curves": {}, "heldout_note": note}
     rounds = json.loads(FIXTURE.read_text(encoding="utf-8"))["rounds"]
     for r in rounds:
         r.update(heldout_accuracy=None, heldout_by_task={})
@@ -76,5 +77,5 @@ def test_report_of_a_run_with_nothing_evaluated_or_trained(tmp_path, make_payloa
         result = report.run(payload, StageContext())
         assert Path(payload["outputs"]["report"]).read_text(encoding="utf-8") == "# IPA report — r\n"
         assert Path(payload["outputs"]["plot"]).stat().st_size > 1000
-        assert drawn["texts"] == ["no evaluation yet", "no DPO training logged"]
+        assert [t.replace("\n", " ") for t in drawn["texts"]] == [note, "no DPO training logged"]  # wrapped to fit
         assert result["metrics"]["final_accuracy"] is None

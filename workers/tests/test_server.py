@@ -308,3 +308,28 @@ def test_parse_checks_version_type_and_params():
         with pytest.raises(protocol.ProtocolError) as info:
             protocol.parse(line)
         assert info.value.id == id
+
+
+def test_deeply_nested_line_is_refused_and_the_reader_lives_on(worker):
+    # Issue 14, finding 6: 100k nested "[" used to kill the reader thread (exit 0, no reply).
+    worker.proc.stdin.write(b"[" * 100_000 + b"\n")
+    worker.proc.stdin.flush()
+    assert worker.reply(worker.request("ping"))["type"] == "result"
+    assert worker.proc.poll() is None
+
+
+def test_an_overlong_line_is_skipped_unread_and_the_next_one_answered(caplog):
+    # Issue 14, finding 6: one unbounded line grew the process to ~1 GB. With a 1 KB limit, a
+    # 300 KB line is skipped in chunks (never held whole) and the request after it is answered.
+    import io
+
+    from ipa_worker.serve.server import Server
+
+    ping = json.dumps({"v": 1, "type": "request", "id": 7, "method": "ping"}).encode() + b"\n"
+    inp = io.BytesIO(b'{"v": 1, "type": "request", "id": 6, "method": "echo", "params": {"data": "' + b"x" * 300_000 + b'"}}\n' + ping)
+    out = io.BytesIO()
+    assert Server(inp, out, max_line=1024).run() == 0
+    msgs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [m["id"] for m in msgs if m["type"] == "result"] == [7]
+    # (In a served process this warning is a `log` message into the job's log.)
+    assert "ignored a protocol line of 300079 bytes, more than the limit of 1024" in caplog.text

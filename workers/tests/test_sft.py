@@ -2,6 +2,8 @@
 
 import json
 
+from conftest import open_standard_way
+from test_tracking import tensorboard_scalars
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
@@ -25,20 +27,17 @@ def test_sft_stage_full_finetune_checkpoint_loads(tmp_path, make_payload):
         "sft", tmp_path / "run", round=0,
         inputs={"seeds": write_seeds(tmp_path)},
         warmup={"sft": {"enabled": True, "epochs": 1, "batch_size": 1, "learning_rate": 1e-3}},
-        model={"device": "cpu", "max_pixels": 56 * 56},
+        model={"device": "cpu", "max_pixels": 56 * 56}, training={"report_to": "tensorboard"},
     )  # fmt: skip
     result = sft_stage.run(payload, StageContext())
     assert result["metrics"]["steps"] == 2 and result["metrics"]["final_loss"] is not None
     out = result["outputs"]["model"]["path"]
-    from transformers import AutoModelForImageTextToText
-
-    from ipa_worker.models.processor import load_processor
-
-    model = AutoModelForImageTextToText.from_pretrained(out)
-    assert model.config.model_type == "qwen2_vl"
-    assert load_processor(out).tokenizer is not None
+    assert open_standard_way(out) == ("Qwen2VLProcessor", "qwen2_vl", False)
     lines = [json.loads(x) for x in open(payload["outputs"]["metrics"]).read().splitlines()]
     assert [x["model"] for x in lines] == ["sft", "sft"]
+    # training.report_to reaches the SFT trainer: TensorBoard has the same losses under the job's run name.
+    tb = tmp_path / "run" / "tracking" / "tensorboard" / "test-run-r0-sft"
+    assert [s for s, _ in tensorboard_scalars(tb, "train/loss")] == [1, 2]
 
 
 def test_sft_lora_merged(tmp_path, make_payload):
@@ -54,3 +53,4 @@ def test_sft_lora_merged(tmp_path, make_payload):
 
     assert not os.path.exists(os.path.join(out, "adapter_config.json"))  # merged into the weights
     assert os.path.exists(os.path.join(out, "config.json"))
+    assert open_standard_way(out) == ("Qwen2VLProcessor", "qwen2_vl", False)

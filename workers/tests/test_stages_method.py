@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from conftest import open_standard_way
+from test_tracking import tensorboard_scalars
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl, sha256_file
@@ -94,7 +96,8 @@ def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
     assert "Reference answer: red" in fpairs[0]["prompt"][0]["content"][1]["text"]  # the guided prompt it saw
     assert [s["id"] for s in read_jsonl(p["outputs"]["challenging"])] == ["s1"]
 
-    p = make_payload("train", run, inputs={"pairs": [p["outputs"]["pairs"]], "feedback_pairs": [p["outputs"]["feedback_pairs"]]}, **SMALL)
+    train_cfg = SMALL["training"] | {"report_to": ["tensorboard"]}
+    p = make_payload("train", run, inputs={"pairs": [p["outputs"]["pairs"]], "feedback_pairs": [p["outputs"]["feedback_pairs"]]}, **(SMALL | {"training": train_cfg}))
     sent: list[dict] = []
     res = train.run(p, StageContext(emit=sent.append, min_progress_interval=0))
     # The job log marks where policy training ends and reviser training starts; progress names the phase.
@@ -109,6 +112,10 @@ def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
     assert (Path(p["outputs"]["checkpoints"]) / "reviser" / "checkpoint-1").is_dir()
     lines = [json.loads(x) for x in Path(p["outputs"]["metrics"]).read_text().splitlines()]
     assert [x["model"] for x in lines] == ["policy", "reviser"]
+    for model in ("policy", "reviser"):  # adapter folders open as outside tools open them
+        assert open_standard_way(res["outputs"][model]["path"]) == ("Qwen2VLProcessor", "qwen2_vl", True)
+        # training.report_to reaches both trainers of the stage, each under its own run name
+        assert tensorboard_scalars(run / "tracking" / "tensorboard" / f"test-run-r1-{model}", "train/loss")[0][0] == 1
 
 
 def test_pair_without_revisions(tmp_path, make_payload):
@@ -135,3 +142,4 @@ def test_train_with_zero_pairs(tmp_path, make_payload):
     assert res["metrics"]["steps"] == 0 and res["metrics"]["skipped"] == "no pairs"
     assert set(res["outputs"]) == {"policy"}
     assert (Path(res["outputs"]["policy"]["path"]) / "adapter_config.json").is_file()
+    assert open_standard_way(res["outputs"]["policy"]["path"]) == ("Qwen2VLProcessor", "qwen2_vl", True)

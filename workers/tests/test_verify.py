@@ -120,3 +120,14 @@ def test_verifier_template_renders_all_parts():
     text = render(load_template("verifier"), instruction="How many?", response="{three}", reference="3")
     assert "How many?" in text and "{three}" in text and "Reference answer: 3" in text
     assert "VERDICT" in text
+
+
+def test_answers_made_of_articles_or_letters_survive_normalisation():
+    # Issue 14, finding 6: "A" normalised to "" so a seed answered "A" could never pass.
+    assert normalize("A") == "a" and normalize("the") == "the" and normalize("An.") == "an"
+    assert normalize("The answer is A.") == "answer is a"  # a final "a" is a letter, not an article
+    assert normalize("A red circle") == "red circle"
+    assert rule_verify("A", "A", "auto")[0] == 1
+    assert rule_verify("The answer is A.", "A", "auto")[0] == 1
+    assert rule_verify("a dog", "A", "auto")[0] == 0
+    assert rule_verify("", "A", "auto")[0] == 0

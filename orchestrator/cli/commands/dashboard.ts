@@ -1,20 +1,23 @@
 import { DashboardConfigError } from '../../dashboard/auth.js';
 import { startDashboard } from '../../dashboard/server.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, parse, prefix, reachableRedis, runsDir } from '../context.js';
+import { COMMON_HELP, intFlag, parse, prefix, reachableRedis, runsDir } from '../context.js';
 
 export const command: Command = {
   name: 'dashboard',
   summary: 'Web dashboard: runs, rounds × stages, curves, evals, workers, errors; queues at /queues',
-  help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T] [--poll-ms 1000]
+  help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T] [--poll-ms 1000] [--max-sse-clients 100] [--queue-admin]
 
 Serves the runs page at /, its JSON API at /api (runs, runs/:id, workers, events) and bull-board
 at /queues. Runs until Ctrl-C (SIGINT) or SIGTERM. Open pages are updated by server-sent events;
-run directories are checked every --poll-ms (100..1000).
+run directories are checked every --poll-ms (100..1000), once for all pages. At most
+--max-sse-clients pages get live events; more are told so and refresh by polling.
 
 Security: binds 127.0.0.1 by default. Any other address (e.g. 0.0.0.0) requires a token
 (--token or $IPA_DASHBOARD_TOKEN); a given token is required on every request, even on loopback:
 header "Authorization: Bearer T", or open the URL once with ?token=T (sets an HttpOnly cookie).
+The queue board is read-only; --queue-admin turns on its job actions (retry, add, edit, remove,
+obliterate) and then requires the token on every request, loopback included.
 Examples:
   ipa dashboard
   IPA_DASHBOARD_TOKEN=$(openssl rand -hex 16) ipa dashboard --host 0.0.0.0 --port 8080
@@ -28,6 +31,8 @@ ${COMMON_HELP}`,
         host: { type: 'string', default: '127.0.0.1' },
         token: { type: 'string' },
         'poll-ms': { type: 'string', default: '1000' },
+        'queue-admin': { type: 'boolean', default: false },
+        'max-sse-clients': { type: 'string' },
       },
       false,
     );
@@ -35,11 +40,12 @@ ${COMMON_HELP}`,
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be an integer in 0..65535', ExitCode.usage);
     const pollMs = Number(values['poll-ms']);
     if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 1000) throw new CliError('--poll-ms must be in 100..1000', ExitCode.usage);
+    const maxSseClients = intFlag(values, 'max-sse-clients', 1);
     const url = await reachableRedis(values);
     const token = values.token ?? process.env.IPA_DASHBOARD_TOKEN;
     let dash;
     try {
-      dash = await startDashboard({ redisUrl: url, prefix: prefix(values), runsDir: runsDir(values), host: values.host, port, token, pollMs });
+      dash = await startDashboard({ redisUrl: url, prefix: prefix(values), runsDir: runsDir(values), host: values.host, port, token, pollMs, maxSseClients, queueAdmin: values['queue-admin'] });
     } catch (err) {
       if (err instanceof DashboardConfigError) throw new CliError(err.message, ExitCode.usage);
       const code = (err as NodeJS.ErrnoException).code;
@@ -48,7 +54,7 @@ ${COMMON_HELP}`,
     }
     // The token is never printed: it may come from the environment of a shared machine.
     console.log(`dashboard: ${dash.url}${token ? '  (token required: add ?token=… once, or send Authorization: Bearer …)' : ''}`);
-    console.log(`queues:    ${dash.url}queues`);
+    console.log(`queues:    ${dash.url}queues${values['queue-admin'] ? '  (admin actions on)' : '  (read-only)'}`);
     await new Promise<void>((res) => {
       process.once('SIGINT', () => res());
       process.once('SIGTERM', () => res());

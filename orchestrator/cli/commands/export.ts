@@ -1,5 +1,7 @@
 import { execa } from 'execa';
 import { resolve } from 'node:path';
+import { verifyInputs } from '../../store/integrity.js';
+import { recordedPairFiles } from '../../store/job-inputs.js';
 import { pythonCommand } from '../python.js';
 import { CliError, ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, findRun, parse } from '../context.js';
@@ -11,6 +13,8 @@ export const command: Command = {
 
 The pairs are in TRL's conversational preference format (prompt/chosen/rejected + images) and
 load into DPOTrainer with no conversion. --feedback exports the reviser's feedback pairs instead.
+Only the outputs named in done records are read, each checked against its sha256 first: a file
+that changed since its job wrote it stops the export (exit 3; \`ipa resume\` recomputes it).
 Examples:
   ipa export tiny-2026 --format hf --out exports/tiny-pairs
   ipa export tiny-2026 --format jsonl --out pairs.jsonl
@@ -25,10 +29,12 @@ ${COMMON_HELP}`,
     const store = findRun(values, positionals[0]);
     if (!values.out) throw new CliError('missing --out PATH', ExitCode.usage);
     if (!['jsonl', 'parquet', 'hf'].includes(values.format!)) throw new CliError(`unknown --format ${values.format} (jsonl, parquet, hf)`, ExitCode.usage);
+    const files = recordedPairFiles(store, values.feedback ? 'feedback_pairs' : 'pairs');
+    verifyInputs(store, files);
     const { python, env } = pythonCommand();
-    const args = ['-m', 'ipa_worker.tools.export', store.dir, resolve(values.out), '--format', values.format!];
-    if (values.feedback) args.push('--feedback');
-    const r = await execa(python, args, { env, reject: false, stdout: 'pipe', stderr: 'pipe' });
+    const args = ['-m', 'ipa_worker.tools.export', resolve(values.out), '--format', values.format!, '--inputs-from', '-'];
+    // The file list goes through stdin: a run with thousands of shards would overflow argv.
+    const r = await execa(python, args, { env, reject: false, stdout: 'pipe', stderr: 'pipe', input: files.join('\n') + '\n' });
     if (r.exitCode !== 0) throw new CliError(`export failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`, ExitCode.failed);
     console.log(String(r.stdout).trim());
     return ExitCode.ok;

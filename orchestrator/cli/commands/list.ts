@@ -17,9 +17,15 @@ A registered run whose directory is gone is marked "gone".
 ${COMMON_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {}, false);
+    // A run whose run.json cannot be read is listed with the reason; the others as usual.
     const runs = knownRuns(runsDir(values), registeredRuns());
-    if (values.json) console.log(JSON.stringify(runs.map((r) => ({ ...readInfo(r), id: r.id, dir: r.dir, missing: r.missing })), null, 2));
-    else if (!runs.length) console.log(`no runs under ${runsDir(values)} or in ${registryFile()}`);
+    if (values.json) {
+      const entries = runs.map((r) => {
+        const { info, damaged } = readInfo(r);
+        return { ...info, id: r.id, dir: r.dir, missing: r.missing, ...(damaged ? { damaged } : {}) };
+      });
+      console.log(JSON.stringify(entries, null, 2));
+    } else if (!runs.length) console.log(`no runs under ${runsDir(values)} or in ${registryFile()}`);
     else console.log(runTable(runs));
     return ExitCode.ok;
   },

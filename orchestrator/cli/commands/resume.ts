@@ -1,6 +1,7 @@
 import { resumeRun } from '../../run/resume.js';
 import { CliError, ExitCode, type Command } from '../command.js';
 import { closeQueues, COMMON_HELP, findRun, LOG_HELP, logFormat, logOptions, openQueues, parse, prefix, redisUrl, runsDir } from '../context.js';
+import { repairLines } from '../damage-report.js';
 import { driveRun } from '../drive-run.js';
 
 /** What to do when `ipa resume` has no Redis and the run was not interrupted here: the exact alternatives. */
@@ -22,9 +23,14 @@ Finished jobs (done records in runs/<id>/jobs/) are kept; the current round's mi
 queued again; half-written outputs are ignored. Works after FLUSHALL. Un-pauses a paused run.
 Workers then run it (\`ipa worker\`).
 
+Outputs are checked first (as \`ipa verify\` does): a damaged one is not trusted, so its job and
+every job computed from it run again; their records (and stray shard files) move to
+runs/<id>/quarantine/<time>/, nothing is deleted. A damaged run.json or recipe.json: exit 3.
+
 Without a Redis (no --redis-url, no REDIS_URL): an interrupted run is continued here as
 \`ipa run RUN\` does (private Redis, in-process worker, waits for the end); for any other run the
 command prints the alternatives and exits 4.
+
 Examples:
   ipa resume tiny-20261126
   ipa resume runs/tiny-20261126-101500-ab12 --redis-url redis://127.0.0.1:6380
@@ -36,16 +42,22 @@ ${COMMON_HELP}`,
     const { values, positionals } = parse(argv, { ...logOptions });
     const format = logFormat(values);
     const store = findRun(values, positionals[0]);
+    // A damaged run.json or recipe.json ends here with exit 3, before Redis is needed.
+    const state = store.info().state;
+    store.recipe();
     if (!redisUrl(values)) {
-      const state = store.info().state;
       if (state !== 'interrupted') throw new CliError(noRedisAdvice(store.id, state), ExitCode.redisUnavailable);
       return driveRun({ start: { store }, prefix: prefix(values), worker: {}, localWorker: true, logFormat: format, json: !!values.json, runsDir: runsDir(values) });
     }
     const queues = await openQueues(values);
     try {
       const r = await resumeRun(store, queues);
-      if (values.json) console.log(JSON.stringify({ id: store.id, ...r }));
-      else if (r.completed) console.log(`${store.id} is complete: nothing to resume`);
+      if (values.json) {
+        console.log(JSON.stringify({ id: store.id, ...r }));
+        return ExitCode.ok;
+      }
+      if (r.repair.damage.length) console.log(repairLines(store.id, r.repair).join('\n'));
+      if (r.completed) console.log(`${store.id} is complete: nothing to resume`);
       else if (r.alreadyQueued) console.log(`${store.id}: round ${r.round} is still queued; state set to running`);
       else console.log(`${store.id}: round ${r.round} re-queued (${r.enqueued} jobs), ${r.kept} finished jobs kept; workers run it (ipa worker)`);
       return ExitCode.ok;

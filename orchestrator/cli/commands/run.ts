@@ -17,12 +17,13 @@ export function runTarget(arg: string, v: Common): { recipeFile: string } | { st
 export const command: Command = {
   name: 'run',
   summary: 'Run a recipe (or continue a run) here and wait for it, with an in-process worker when none is connected',
-  help: `Usage: ipa run RECIPE [--id ID] [--no-local-worker] [--log-format human|json] [--json]
+  help: `Usage: ipa run RECIPE [--id ID] [--no-local-worker] [--lock-ms MS] [--stalled-ms MS] [--allow-eviction] [--log-format human|json] [--json]
        ipa run RUN        (a run id, id prefix or run directory: continue it)
 
 Without REDIS_URL/--redis-url a private redis-server is started on a free loopback port for the
 command's duration. When no worker is connected, an in-process worker serves every queue, so one
-command runs the whole recipe; --lock-ms and --stalled-ms set its BullMQ options. Prints a line
+command runs the whole recipe; --lock-ms and --stalled-ms set its BullMQ options. A given Redis
+that may evict keys is refused unless --allow-eviction (BullMQ would lose jobs). Prints a line
 per finished job and problem as it happens (with a live progress line, elapsed time and an
 estimate per stage on a terminal), then the results table and the report's path.
 
@@ -42,10 +43,11 @@ ${WORKER_TIMING_HELP}
 
 ${COMMON_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'no-local-worker': { type: 'boolean', default: false }, ...workerTimingOptions, ...logOptions });
+    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'no-local-worker': { type: 'boolean', default: false }, 'allow-eviction': { type: 'boolean', default: false }, ...workerTimingOptions, ...logOptions });
     if (!positionals[0]) throw new CliError('missing RECIPE (or a run to continue)', ExitCode.usage);
     if (positionals.length > 1) throw new CliError(`expected one RECIPE or RUN, got ${positionals.length}`, ExitCode.usage);
-    const worker = workerTiming(values);
+    const allowEviction = values['allow-eviction'];
+    const worker = { ...workerTiming(values), allowEviction };
     const format = logFormat(values);
     const target = runTarget(positionals[0], values);
     if ('store' in target && values.id) throw new CliError('--id names a new run; it does not go with a run to continue', ExitCode.usage);
@@ -54,7 +56,7 @@ ${COMMON_HELP}`,
     else {
       const { recipe, warnings } = loadRecipe(target.recipeFile);
       for (const w of warnings) rootLogger.warn(formatIssue(w));
-      start = { recipe, recipeFile: target.recipeFile, id: values.id, runsDir: values['runs-dir'] };
+      start = { recipe, recipeFile: target.recipeFile, id: values.id, runsDir: values['runs-dir'], allowEviction };
     }
     return driveRun({
       start,

@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import { formatIssue, RecipeError } from '../../recipe/errors.js';
 import { describeRecipe, loadRecipe } from '../../recipe/load.js';
+import { parseSource } from '../../recipe/source.js';
+import { locateWarnings } from '../../recipe/warnings.js';
 import { CliError, ExitCode, type Command } from '../command.js';
+import { workerEnvProblems } from '../worker-env.js';
 
 export const command: Command = {
   name: 'validate',
@@ -11,14 +14,18 @@ export const command: Command = {
 Parses the recipe, checks it against the schema and the path rules (paths inside the allowed
 roots, inputs present) and prints "ok: <summary>", or one line per problem:
   recipes/x.yaml:12:5 sampling.tempreature: unknown key (did you mean "temperature"?)
-Warnings (printed as "warning: ...", exit code still 0) name a recipe that samples nothing or
-can train nothing. Exit code 0 when valid, 3 when not.
+A recipe that enables lmms-eval is also checked against the worker's Python (IPA_PYTHON, else
+.venv/bin/python): lmms-eval must be installed there. Settings that are valid but probably not
+meant (a recipe that samples nothing, can train nothing or evaluates nothing, lmms-eval on part
+of each task) are printed as warnings, "warning: <file>:<line>:<column> <field>: ...", on
+stderr; they do not fail the recipe. Exit code 0 when valid, 3 when not.
 
 Options:
   --offline  check structure and values before the model and data are downloaded: inputs that
-             are not there yet are warnings (which \`ipa submit\` will require), not errors;
-             paths must still stay inside the allowed roots
-  --json     print {"ok": true, "summary", "recipe", "warnings"} or {"ok": false, "issues": [...]}
+             are not there yet, and lmms-eval missing from the worker's Python, are warnings
+             (which \`ipa submit\` or the workers will require), not errors; paths must still
+             stay inside the allowed roots
+  --json     print {"ok": true, "summary", "warnings": [...], "recipe"} or {"ok": false, "issues": [...]}
 Examples:
   ipa validate recipes/tiny.yaml
   ipa validate --offline recipes/qwen2vl-7b-ipa.yaml
@@ -33,12 +40,17 @@ Examples:
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new CliError(positionals.length ? 'expected one RECIPE' : 'missing RECIPE', ExitCode.usage);
     try {
-      const { recipe, warnings } = loadRecipe(positionals[0], { missingAsWarnings: values.offline });
+      const file = positionals[0];
+      const { recipe, source, warnings: loadWarnings } = loadRecipe(file, { missingAsWarnings: values.offline });
+      const { at } = parseSource(source, file);
+      const envProblems = locateWarnings(await workerEnvProblems(recipe), at);
+      if (envProblems.length && !values.offline) throw new RecipeError(envProblems);
+      const warnings = [...loadWarnings, ...envProblems];
       const summary = describeRecipe(recipe);
-      if (values.json) console.log(JSON.stringify({ ok: true, summary, recipe, warnings }, null, 2));
+      if (values.json) console.log(JSON.stringify({ ok: true, summary, warnings, recipe }, null, 2));
       else {
-        console.log(`ok: ${summary}`);
         for (const w of warnings) console.error(`warning: ${formatIssue(w)}`);
+        console.log(`ok: ${summary}`);
       }
       return ExitCode.ok;
     } catch (err) {

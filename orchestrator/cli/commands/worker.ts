@@ -11,13 +11,15 @@ export const command: Command = {
   name: 'worker',
   summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
   help: `Usage: ipa worker [--queues q1,q2] [--gpu N] [--concurrency N] [--lock-ms MS]
-                  [--stalled-ms MS] [--max-stalled N] [--grace-ms MS] [--log-format human|json]
+                  [--stalled-ms MS] [--max-stalled N] [--grace-ms MS] [--allow-eviction]
+                  [--log-format human|json]
 
 Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
 models loaded; training runs in a fresh process. SIGTERM/SIGINT: stop taking jobs, finish the
 current one (up to --grace-ms), then exit. A dead worker's jobs go back to the queue once its
 lock (--lock-ms) has expired and another worker's stall check (every --stalled-ms) sees it;
-a job that stalls more than --max-stalled times fails.
+a job that stalls more than --max-stalled times fails. A Redis whose maxmemory-policy may evict
+keys is refused (exit code 4: BullMQ would lose jobs) unless --allow-eviction is given.
 Examples:
   ipa worker --queues sample,verify,revise --gpu 0 --concurrency 1
   ipa worker --queues train --gpu 1
@@ -43,6 +45,7 @@ ${COMMON_HELP}`,
         'max-stalled': { type: 'string' },
         'grace-ms': { type: 'string', default: '30000' },
         python: { type: 'string' },
+        'allow-eviction': { type: 'boolean', default: false },
         ...logOptions,
       },
       false,
@@ -65,6 +68,7 @@ ${COMMON_HELP}`,
       python: values.python,
       ...timing,
       maxStalledCount,
+      allowEviction: values['allow-eviction'],
     });
     const term = new LiveTerminal(process.stderr, format === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
     configureConsoleLog({ format, writeLine: (t) => term.line(t) });

@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..contract import recipe_defaults
 from ..errors import BadInput
+from .image_limits import size_problem
 
 # Limits when a caller gives none: the recipe's defaults (data.max_image_bytes, max_image_side).
 _DATA = recipe_defaults()["data"]
@@ -39,6 +40,11 @@ def _open(fh: io.BufferedIOBase, *, max_side: int, what: str) -> Image.Image:
             if max(w, h) > max_side:
                 raise BadInput(f"{what}: image is {w}x{h}, larger than max_image_side {max_side} (possible decompression bomb)")
             img.load()  # decode now, so truncation surfaces here and not in the model
+            _check_frames_and_mode(img, what)
+            try:
+                return img.convert("RGB")
+            except ValueError as exc:
+                raise BadInput(f"{what}: pixel mode {img.mode} has no RGB form ({exc})") from exc
     except BadInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -50,9 +56,22 @@ def _open(fh: io.BufferedIOBase, *, max_side: int, what: str) -> Image.Image:
             raise BadInput(f"{what}: truncated image data ({exc})") from exc
         raise BadInput(f"{what}: corrupt image data ({exc})") from exc
     except (SyntaxError, ValueError, EOFError, TypeError, IndexError, MemoryError) as exc:
-        # PIL plugins raise these for malformed headers and chunks
+        # PIL plugins raise these for malformed headers and chunks; convert() for a mode with no RGB form
         raise BadInput(f"{what}: corrupt image data ({type(exc).__name__}: {exc})") from exc
-    return img.convert("RGB")
+
+
+# High bit depth: converting to the 8-bit RGB the model sees clips the values (mostly white).
+_DEEP_MODES = {"I": "32-bit integer", "F": "32-bit float", "I;16": "16-bit", "I;16L": "16-bit", "I;16B": "16-bit", "I;16N": "16-bit"}
+
+
+def _check_frames_and_mode(img: Image.Image, what: str) -> None:
+    """One still picture the model can see: no animation or multi-page file, no pixel mode lost in 8-bit RGB."""
+    frames = int(getattr(img, "n_frames", 1) or 1)
+    # MPO (phone cameras) keeps previews or depth maps after the picture: its first frame is the photo.
+    if frames > 1 and img.format != "MPO":
+        raise BadInput(f"{what}: image has {frames} frames (an animation or a multi-page file); use a single still image")
+    if img.mode in _DEEP_MODES:
+        raise BadInput(f"{what}: pixel mode {img.mode} ({_DEEP_MODES[img.mode]} per pixel) would be clipped in the 8-bit RGB the model sees; save it as 8-bit RGB or greyscale")
 
 
 def load_image(path: str | os.PathLike, *, max_bytes: int = _DATA["max_image_bytes"], max_side: int = _DATA["max_image_side"]) -> Image.Image:
@@ -75,6 +94,22 @@ def load_image(path: str | os.PathLike, *, max_bytes: int = _DATA["max_image_byt
             return _open(fh, max_side=max_side, what=p)
     except PermissionError as exc:
         raise BadInput(f"{p}: image file not readable (permission denied)") from exc
+
+
+def header_problem(path: str | os.PathLike, limits) -> str | None:
+    """Why an image file cannot be shown to the model, from its header alone (no decoding): for
+    checks over many files that `prepare` already decoded once (training's pair images)."""
+    p = os.fspath(path)
+    try:
+        with Image.open(p) as img:
+            _check_frames_and_mode(img, p)
+            w, h = img.size
+    except BadInput as exc:
+        return str(exc)
+    except (OSError, ValueError, SyntaxError) as exc:
+        return f"{p}: unreadable image ({type(exc).__name__}: {exc})"
+    problem = size_problem(w, h, limits)
+    return f"{p}: {problem}" if problem else None
 
 
 def image_bytes(value: Any) -> bytes | None:

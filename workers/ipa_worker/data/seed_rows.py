@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
+from .image_limits import ProcessorLimits, image_problem
 from .images import decode_image, image_bytes, image_format, load_image
 from .jsonl_io import atomic_write_bytes
 
@@ -21,18 +22,21 @@ DEFAULT_TASK_TYPE = "general"
 
 @dataclass
 class Limits:
-    """The recipe's per-row limits (`data.max_instruction_chars`, `max_image_bytes`, `max_image_side`)."""
+    """The recipe's per-row limits (`data.max_instruction_chars`, `max_image_bytes`, `max_image_side`),
+    and what the model's image processor accepts (checked when known: `prepare` passes it)."""
 
     max_instruction_chars: int
     max_image_bytes: int
     max_image_side: int
+    processor: ProcessorLimits | None = None
 
     @classmethod
-    def from_recipe(cls, data_cfg: dict[str, Any]) -> "Limits":
+    def from_recipe(cls, data_cfg: dict[str, Any], processor: ProcessorLimits | None = None) -> "Limits":
         return cls(
             max_instruction_chars=int(data_cfg["max_instruction_chars"]),
             max_image_bytes=int(data_cfg["max_image_bytes"]),
             max_image_side=int(data_cfg["max_image_side"]),
+            processor=processor,
         )
 
 
@@ -91,7 +95,7 @@ class ImageStore:
         try:
             data = image_bytes(ref)
             if data is not None:
-                decode_image(data, max_bytes=lim.max_image_bytes, max_side=lim.max_image_side)
+                self._fits(decode_image(data, max_bytes=lim.max_image_bytes, max_side=lim.max_image_side), "embedded image")
                 return self._store(data)
             path = ref.get("path") if isinstance(ref, dict) else ref
             if not isinstance(path, str) or not path.strip():
@@ -99,10 +103,16 @@ class ImageStore:
             p = Path(path).expanduser()
             p = p if p.is_absolute() else root / p
             self._check_inside(p)
-            load_image(p, max_bytes=lim.max_image_bytes, max_side=lim.max_image_side)
+            self._fits(load_image(p, max_bytes=lim.max_image_bytes, max_side=lim.max_image_side), str(p))
             return str(p.resolve())
         except BadInput as exc:
             raise RowError(f"image unusable: {exc}") from exc
+
+    def _fits(self, image, what: str) -> None:
+        """The model's processor must take the image as it is (aspect ratio, size after its resize)."""
+        problem = image_problem(image, self.limits.processor) if self.limits.processor else None
+        if problem:
+            raise BadInput(f"{what}: {problem}")
 
     def _store(self, data: bytes) -> str:
         # Content-addressed: a rerun of prepare writes the same file names.

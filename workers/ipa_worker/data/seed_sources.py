@@ -20,6 +20,7 @@ from typing import Any
 
 from ..contract import recipe_defaults, schema_defaults
 from ..errors import BadInput
+from .image_limits import ProcessorLimits
 from .seed_readers import READERS
 from .seed_rows import ImageStore, Limits, RowError, normalise_row, row_id
 
@@ -134,15 +135,17 @@ def load_seeds(
     data_cfg: dict[str, Any] | None = None,
     seed: int = 0,
     allowed_roots: list[str] | tuple[str, ...] = (),
+    processor: ProcessorLimits | None = None,
 ) -> LoadResult:
     """Load, validate and mix all sources; ids stay unique across sources (later duplicates are rejected).
 
     `sources` and `data_cfg` are shaped like the recipe's `data.sources` and `data`; a field they
     leave out takes the recipe schema's default (the contract's), so a caller outside a stage
-    passes only what it sets.
+    passes only what it sets. `processor`: what the model's image processor accepts; a row with an
+    image it would refuse is rejected with the reason.
     """
     data_cfg = {**recipe_defaults()["data"], **(data_cfg or {})}
-    limits = Limits.from_recipe(data_cfg)
+    limits = Limits.from_recipe(data_cfg, processor)
     srcs = [s if isinstance(s, Source) else Source.from_recipe({**schema_defaults("data", "sources", "[]"), **s}) for s in sources]
     _source_names(srcs)
     result = LoadResult()

@@ -1,1 +1,2 @@
-"""Evaluation: the built-in benchmark evaluator and the lmms-eval adapter."""
+"""Evaluation: the built-in benchmark evaluator (benchmarks.py) and lmms-eval as a second backend
+(lmms_backend.py: command, model folder, child process, output stream, failures, results)."""

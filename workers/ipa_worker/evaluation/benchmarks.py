@@ -15,19 +15,19 @@ from typing import Any, Callable
 from ..data.images import load_image
 from ..data.jsonl_io import iter_jsonl
 from ..errors import BadInput
+from ..method.verifier import drop_articles
 from ..models.generation import generate, user_messages
 from ..textdist import edit_distance
 
 METRICS = ("exact", "yesno", "contains", "anls")
 _NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
-_ARTICLES = {"a", "an", "the"}
 _PUNCT = str.maketrans({c: " " for c in string.punctuation})
 
 
 def normalize_answer(text: str) -> str:
-    """Lower case, no punctuation or articles, number words as digits, single spaces."""
-    words = str(text).lower().translate(_PUNCT).split()
-    return " ".join(_NUMBER_WORDS.get(w, w) for w in words if w not in _ARTICLES)
+    """Lower case, no punctuation or articles (a last "a" stays: it may be the answer), number words as digits, single spaces."""
+    words = drop_articles(str(text).lower().translate(_PUNCT).split())
+    return " ".join(_NUMBER_WORDS.get(w, w) for w in words)
 
 
 def _yes_no(text: str) -> str | None:
@@ -42,6 +42,8 @@ def score(prediction: str, answer: str | list[str], metric: str) -> float:
     if isinstance(answer, list):
         return max((score(prediction, a, metric) for a in answer), default=0.0)
     pred, ans = normalize_answer(prediction), normalize_answer(str(answer))
+    if not pred:  # an empty prediction never scores, whatever the answer normalises to
+        return 0.0
     if metric == "exact":
         return float(pred == ans)
     if metric == "yesno":
@@ -124,6 +126,9 @@ def evaluate(
     )
     scored = []
     for r, a in zip(items, answers):
+        if a.get("error"):  # an image the processor refuses fails its item, not the evaluation
+            failed.append({"id": r["id"], "reason": f"{', '.join(r['images'])}: {a['error']}"})
+            continue
         scored.append(
             {
                 "id": r["id"],

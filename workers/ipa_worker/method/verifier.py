@@ -37,18 +37,21 @@ def _words_to_digits(tokens: list[str]) -> list[str]:
     return out
 
 
+def drop_articles(tokens: list[str]) -> list[str]:
+    """Articles dropped where a word follows them; a last "a" is kept, as it may be the answer
+    ("A", "The answer is A"), so an answer of articles or letters never normalises to nothing."""
+    return [t for i, t in enumerate(tokens) if t not in ARTICLES or i == len(tokens) - 1]
+
+
 def normalize_tokens(text: str) -> list[str]:
-    """Lower case, punctuation and articles dropped, number words as digits, split on whitespace."""
+    """Lower case, punctuation and articles (see `drop_articles`) dropped, number words as digits, split on whitespace."""
     text = unicodedata.normalize("NFKC", str(text)).lower()
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
     # Keep a decimal point between digits; every other non-word character separates words.
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
     text = re.sub(r"[^\w.\-]+|_", " ", text)
     text = re.sub(r"(?<![\d])-|-(?![\d])", " ", text)  # hyphens split words; a leading minus stays on a number
-    words = text.split()
-    # Articles go, unless they are the whole answer ("A" is a letter printed in an image).
-    tokens = [t for t in words if t not in ARTICLES] or words
-    return _words_to_digits(tokens)
+    return _words_to_digits(drop_articles(text.split()))
 
 
 def normalize(text: str) -> str:

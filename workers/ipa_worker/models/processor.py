@@ -1,9 +1,14 @@
-"""Loading the Qwen2-VL processor, also where torchvision is not installed.
+"""Loading and saving the Qwen2-VL processor so that every folder a run writes opens the standard way.
 
-transformers 5 builds `Qwen2VLProcessor` with a video processor that needs torchvision, even for
-image-only use. Without torchvision we fall back to the same processor class minus its video
-part, with the PIL image processor (identical resizing and patching). Checkpoints are always
-saved as a plain `Qwen2VLProcessor`, so `AutoProcessor` loads them wherever torchvision exists.
+- Saving: every checkpoint carries a `video_processor` entry in `processor_config.json`. Where
+  torchvision is installed (the worker's lock has it), `AutoProcessor.from_pretrained` insists on a
+  video processor even for image-only use; a folder without one fails with "Can't load video
+  processor". TRL, lmms-eval and users all call `AutoProcessor`, so the entry must be there.
+- Loading: images always go through the PIL image processor (`Qwen2VLImageProcessorPil`), with or
+  without torchvision. The torchvision backend resizes bicubically in torch and differs from PIL
+  by up to about one grey level on resized images; pinning PIL keeps pixels identical across
+  workers, environments and resumed runs.
+- Folders written before the entry existed still load here: the processor is built from its parts.
 """
 
 from __future__ import annotations
@@ -14,19 +19,43 @@ from typing import Any
 
 from transformers import Qwen2VLProcessor
 
+PROCESSOR_CONFIG = "processor_config.json"
+# transformers fills in the video processor's defaults from its type alone.
+VIDEO_PROCESSOR_ENTRY = {"video_processor_type": "Qwen2VLVideoProcessor"}
+
+
+def add_video_processor_entry(folder: str | Path) -> bool:
+    """Adds the `video_processor` entry to `folder`'s processor_config.json when it lacks one.
+
+    Returns True when the file was changed. The processor class is named as the standard one, so
+    `AutoProcessor` picks `Qwen2VLProcessor` rather than our image-only subclass. A folder in the
+    older layout (a separate preprocessor_config.json, as on the Hub) has no processor_config.json
+    and needs nothing: transformers reads the video processor from preprocessor_config.json there.
+    """
+    path = Path(folder) / PROCESSOR_CONFIG
+    if not path.is_file():
+        return False
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    if cfg.get("video_processor") and cfg.get("processor_class") == "Qwen2VLProcessor":
+        return False
+    cfg["processor_class"] = "Qwen2VLProcessor"
+    cfg.setdefault("video_processor", dict(VIDEO_PROCESSOR_ENTRY))
+    path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return True
+
 
 class Qwen2VLImageOnlyProcessor(Qwen2VLProcessor):
-    """Qwen2VLProcessor without the video processor (the mixin derives attributes from __init__)."""
+    """Qwen2VLProcessor without the video processor (the mixin derives attributes from __init__).
+
+    Used only where torchvision is missing; it still saves a folder `AutoProcessor` opens elsewhere.
+    """
 
     def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
         super().__init__(image_processor, tokenizer, None, chat_template=chat_template, **kwargs)
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         out = super().save_pretrained(save_directory, *args, **kwargs)
-        path = Path(save_directory) / "processor_config.json"
-        cfg = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        cfg["processor_class"] = "Qwen2VLProcessor"
-        path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        add_video_processor_entry(save_directory)
         return out
 
 
@@ -54,16 +83,35 @@ def make_processor(image_processor, tokenizer, chat_template: str | None = None)
     return Qwen2VLImageOnlyProcessor(image_processor, tokenizer, chat_template=chat_template)
 
 
+def pil_image_processor(path: str, min_pixels: int | None = None, max_pixels: int | None = None):
+    """The checkpoint's image processor on the PIL backend (the pixels every worker feeds)."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    return Qwen2VLImageProcessorPil.from_pretrained(path, **_size(min_pixels, max_pixels))
+
+
+def _lacks_video_processor(exc: OSError) -> bool:
+    return "video processor" in str(exc).lower()
+
+
 def load_processor(path: str, min_pixels: int | None = None, max_pixels: int | None = None):
     """The processor of checkpoint `path`, its image area bounded by min/max_pixels when given."""
-    kw = _size(min_pixels, max_pixels)
+    image_processor = pil_image_processor(path, min_pixels, max_pixels)
     if torchvision_available():
         from transformers import AutoProcessor
 
-        return AutoProcessor.from_pretrained(path, **kw)
+        try:
+            processor = AutoProcessor.from_pretrained(path)
+        except OSError as exc:
+            if not _lacks_video_processor(exc):
+                raise
+            # A folder saved before checkpoints carried a video-processor entry: build from parts.
+        else:
+            # Swapped in after loading: passed to from_pretrained, it would also land in the
+            # tokenizer's saved config and break every later save.
+            processor.image_processor = image_processor
+            return processor
     from transformers import AutoTokenizer
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     tokenizer = AutoTokenizer.from_pretrained(path)
-    image_processor = Qwen2VLImageProcessorPil.from_pretrained(path, **kw)
-    return Qwen2VLImageOnlyProcessor(image_processor, tokenizer, chat_template=tokenizer.chat_template)
+    return make_processor(image_processor, tokenizer, chat_template=tokenizer.chat_template)

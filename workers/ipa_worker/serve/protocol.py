@@ -14,6 +14,11 @@ from .. import PROTOCOL_VERSION
 from ..errors import BadInput
 
 V = PROTOCOL_VERSION
+# The longest incoming line read: a stage payload is the recipe and some paths (kilobytes; a
+# training job's list of pair files can reach megabytes). Longer lines are skipped unread, so a
+# runaway writer cannot grow this process without bound. Node refuses to send more
+# (orchestrator/bridge/protocol.ts, MAX_LINE_BYTES).
+MAX_LINE_BYTES = 64 * 1024 * 1024
 ERROR_TYPES = ("BadInput", "OutOfMemory", "Cancelled", "Internal")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -99,6 +104,9 @@ def parse(line: bytes | str) -> dict[str, Any]:
         msg = json.loads(line)
     except ValueError as exc:
         raise ProtocolError(f"not JSON: {exc}") from None
+    except RecursionError:
+        # e.g. 100k nested "[": the decoder runs out of stack; the line is refused, the reader lives on.
+        raise ProtocolError("not JSON: nested too deeply") from None
     if not isinstance(msg, dict):
         raise ProtocolError("a message must be a JSON object")
     id = msg.get("id")

@@ -104,8 +104,9 @@ class ProtocolLogHandler(logging.Handler):
 class Server:
     """One protocol session over `inp`/`out`; `run()` returns the exit code."""
 
-    def __init__(self, inp: BinaryIO, out: BinaryIO, test_methods: bool = False, faults: dict[str, set[str]] | None = None):
+    def __init__(self, inp: BinaryIO, out: BinaryIO, test_methods: bool = False, faults: dict[str, set[str]] | None = None, max_line: int = protocol.MAX_LINE_BYTES):
         self._in = inp
+        self._max_line = max_line
         self._out = out
         self._write_lock = threading.Lock()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -161,12 +162,35 @@ class Server:
 
     # -- input ----------------------------------------------------------------------------
 
+    def _lines(self):
+        """Incoming lines, each at most `max_line` bytes; a longer one is skipped in chunks, unread."""
+        limit = self._max_line
+        while True:
+            line = self._in.readline(limit + 1)
+            if not line:
+                return
+            if len(line) > limit and not line.endswith(b"\n"):
+                skipped = len(line)
+                while not line.endswith(b"\n"):
+                    line = self._in.readline(1 << 20)
+                    if not line:
+                        break
+                    skipped += len(line)
+                log.warning("ignored a protocol line of %d bytes, more than the limit of %d", skipped, limit)
+                continue
+            yield line
+
     def _read_loop(self) -> None:
         self._local.id = None
         try:
-            for line in self._in:
-                if line.strip():
+            for line in self._lines():
+                if not line.strip():
+                    continue
+                try:
                     self._handle_line(line)
+                except Exception:
+                    # One line that breaks the handler must not end the session (nor leave it deaf).
+                    log.exception("failed to handle a protocol line")
         except Exception:
             traceback.print_exc()
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..data.image_limits import ProcessorLimits, image_problem
 from ..data.images import load_image
 from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
@@ -43,11 +44,15 @@ def batch_progress(ctx: StageContext) -> Callable[[int, int], None]:
 
 
 class SeedImages:
-    """Loads each seed's images once; a seed whose images fail is remembered with the reason."""
+    """Loads each seed's images once; a seed whose images fail is remembered with the reason.
 
-    def __init__(self, recipe: dict[str, Any]):
+    With `limits`, an image the model's processor would refuse fails its seed too (data.image_limits).
+    """
+
+    def __init__(self, recipe: dict[str, Any], limits: ProcessorLimits | None = None):
         self.max_bytes = int(recipe["data"]["max_image_bytes"])
         self.max_side = int(recipe["data"]["max_image_side"])
+        self.limits = limits
         self._cache: dict[str, list] = {}
         self.errors: dict[str, str] = {}
 
@@ -62,5 +67,18 @@ class SeedImages:
         except BadInput as exc:
             self.errors[sid] = str(exc)
             return None
+        problem = first_image_problem(images, seed["images"], self.limits) if self.limits else None
+        if problem:
+            self.errors[sid] = problem
+            return None
         self._cache[sid] = images
         return images
+
+
+def first_image_problem(images: list, paths: list[str], limits: ProcessorLimits, what: str = "") -> str | None:
+    """`<path>[ what]: <reason>` for the first image the processor would refuse, or None."""
+    for img, path in zip(images, paths):
+        problem = image_problem(img, limits)
+        if problem:
+            return f"{path}{what}: {problem}"
+    return None

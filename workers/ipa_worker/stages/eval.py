@@ -1,18 +1,30 @@
-"""Stage `eval`: greedy accuracy of the round's policy on the local benchmarks.
+"""Stage `eval`: the round's policy on the local benchmarks and, when enabled, on lmms-eval's tasks.
 
-Benchmarks are `eval.benchmarks` plus the synthetic held-out split when `data.synthetic.enabled`.
-Writes `eval/round-<r>.json`: `{round, model, overall, by_task, by_benchmark, n, examples}`.
+Built-in: greedy accuracy on `eval.benchmarks` plus the synthetic held-out split when
+`data.synthetic.enabled`. lmms-eval (`eval.lmms_eval.enabled`): the recipe's tasks in a child
+process on the same policy (evaluation/lmms_backend.py). Round 0 is the starting model, so every
+run has its baseline from the same backends.
+
+Writes `eval/round-<r>.json`: `{round, model, overall, by_task, by_benchmark, benchmarks, counts, n,
+examples, lmms_eval}`. `overall` and `by_task` are the built-in item accuracy (null without local
+benchmarks); `by_benchmark` holds one number per benchmark from either backend, and
+`benchmarks[name]` says how it was measured (backend, metric, n, ...). The numbers also go to the
+recipe's experiment trackers (`training.report_to`, evaluation/eval_tracking.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..data.jsonl_io import atomic_write_json
+from ..data.jsonl_io import atomic_write_json, sha256_file
 from ..evaluation.benchmarks import Benchmark, evaluate
+from ..evaluation.eval_tracking import log_eval
+from ..evaluation.lmms_backend import evaluate_with_lmms
 from ..serve.context import StageContext
 from .common import batch_progress, batch_size
 from .prepare import resolve, synthetic_paths
+
+NO_BUILTIN = {"overall": None, "by_task": {}, "by_benchmark": {}, "counts": {}, "n": 0, "examples": [], "failed_items": []}
 
 
 def benchmarks_of(recipe: dict[str, Any], run_dir: str) -> list[Benchmark]:
@@ -26,26 +38,67 @@ def benchmarks_of(recipe: dict[str, Any], run_dir: str) -> list[Benchmark]:
     return benches
 
 
-def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+def builtin_details(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """How the built-in evaluator measured each benchmark: item accuracy (a fraction)."""
+    counts = result["counts"].get("by_benchmark", {})
+    return {
+        name: {"backend": "builtin", "kind": "task", "metric": "accuracy", "value": value, "higher_is_better": True, "n": counts.get(name)}
+        for name, value in result["by_benchmark"].items()
+    }
+
+
+def _builtin(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe = payload["recipe"]
-    eval_cfg, data_cfg = recipe["eval"], recipe["data"]
-    spec = payload["models"]["generator"]
     benches = benchmarks_of(recipe, payload["run_dir"])
-    if benches:
-        lm = ctx.model(spec, recipe["model"])
-        result = evaluate(
-            lm,
-            benches,
-            max_new_tokens=int(eval_cfg["max_new_tokens"]),
-            batch_size=batch_size(eval_cfg["batch_size"], payload["options"]),
-            max_image_bytes=int(data_cfg["max_image_bytes"]),
-            max_image_side=int(data_cfg["max_image_side"]),
-            on_batch=batch_progress(ctx),
-        )
-    else:
-        result = {"overall": None, "by_task": {}, "by_benchmark": {}, "counts": {}, "n": 0, "examples": [], "failed_items": []}
+    if not benches:
+        return dict(NO_BUILTIN)
+    eval_cfg, data_cfg = recipe["eval"], recipe["data"]
+    lm = ctx.model(payload["models"]["generator"], recipe["model"])
+    return evaluate(
+        lm,
+        benches,
+        max_new_tokens=int(eval_cfg["max_new_tokens"]),
+        batch_size=batch_size(eval_cfg["batch_size"], payload["options"]),
+        max_image_bytes=int(data_cfg["max_image_bytes"]),
+        max_image_side=int(data_cfg["max_image_side"]),
+        on_batch=batch_progress(ctx),
+    )
+
+
+def _lmms(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any] | None:
+    recipe = payload["recipe"]
+    lmms = recipe["eval"]["lmms_eval"]
+    if not lmms["enabled"]:
+        return None
+    if ctx.models is not None:
+        ctx.models.clear()  # the child process loads the policy itself: free this process's copies
+    return evaluate_with_lmms(
+        payload["models"]["generator"],
+        recipe,
+        payload["outputs"]["lmms_eval"],
+        ctx,
+        batch_size=batch_size(lmms["batch_size"], payload["options"]),
+    )
+
+
+def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+    spec = payload["models"]["generator"]
+    result = _builtin(payload, ctx)
     failed = result.pop("failed_items")
-    doc = {"round": payload["round"], "model": {"base": spec["base"], "adapter": spec["adapter"]}, **result}
-    out = atomic_write_json(payload["outputs"]["eval"], doc)
-    metrics = {"overall": result["overall"], "n": result["n"], "by_task": result["by_task"], "by_benchmark": result["by_benchmark"]}
-    return {"outputs": {"eval": out}, "metrics": metrics, "failed_items": failed}
+    lmms = _lmms(payload, ctx)
+    by_benchmark = dict(result["by_benchmark"]) | (lmms["by_benchmark"] if lmms else {})
+    doc = {
+        "round": payload["round"],
+        "model": {"base": spec["base"], "adapter": spec["adapter"]},
+        **result,
+        "by_benchmark": by_benchmark,
+        "benchmarks": builtin_details(result) | (lmms["benchmarks"] if lmms else {}),
+        "lmms_eval": None if lmms is None else {k: lmms[k] for k in ("results_file", "seconds", "n_shot", "warnings")},
+    }
+    outputs = {"eval": atomic_write_json(payload["outputs"]["eval"], doc)}
+    if lmms is not None:
+        results = lmms["results_file"]
+        outputs["lmms_eval"] = {"path": results, "rows": len(lmms["benchmarks"]), "sha256": sha256_file(results)}
+    log_eval(payload["recipe"], by_benchmark, ctx, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"])
+    metrics = {"overall": result["overall"], "n": result["n"], "by_task": result["by_task"], "by_benchmark": by_benchmark}
+    return {"outputs": outputs, "metrics": metrics, "failed_items": failed}

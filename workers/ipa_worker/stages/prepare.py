@@ -1,7 +1,8 @@
 """Stage `prepare` (round 0): tiny model and synthetic data when asked, then the run's seed rows.
 
 Outputs `seeds` (data/seeds.jsonl) and `rejected` (data/rejected_seeds.jsonl); a bad row is
-rejected, never fatal; only a run with no usable seed at all is a BadInput.
+rejected, never fatal (an image the model's processor would refuse included: see
+`data.image_limits`); only a run with no usable seed at all is a BadInput.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..data.image_limits import ProcessorLimits
 from ..data.jsonl_io import atomic_write_jsonl
 from ..data.seed_sources import Source, load_seeds
 from ..data.synthetic_task import generate_synthetic
@@ -70,6 +72,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         data_cfg=data_cfg,
         seed=int(recipe["seed"]),
         allowed_roots=recipe["allowed_roots"],
+        # A row whose image the model's processor would refuse is rejected here, with the reason.
+        processor=ProcessorLimits.from_checkpoint(base, model_cfg),
     )
     ctx.progress(1, 1, force=True, seeds=len(result.seeds), rejected=len(result.rejected))
     if not result.seeds:

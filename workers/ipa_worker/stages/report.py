@@ -1,15 +1,17 @@
 """Stage `report`: the run's `report.md` and `accuracy.png`, from inputs.results.
 
 The agent computes the results once, in Node (orchestrator/report/report-input.ts), and hands
-them over as `results.json`: `{run_id, rounds: [RoundResult], markdown, curves: {round: [{step,
-margin}]}}`. This stage writes the markdown out as it is and draws the plot: held-out accuracy
-per round (overall and by task) and the policy's DPO reward margin per training step.
+them over as `results.json`: `{run_id, rounds: [RoundResult], benchmarks, paper, markdown, curves:
+{round: [{step, margin}]}, heldout_note}`. This stage writes the markdown out as it is and draws the
+plot: held-out accuracy per round (overall and by task) and the policy's DPO reward margin per
+training step. A run without held-out accuracy gets Node's reason (`heldout_note`) in its place.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from ..data.jsonl_io import atomic_write_bytes
 from ..serve.context import StageContext
 
 
-def render_plot(rounds: list[dict[str, Any]], curves: dict[str, list[dict[str, Any]]]) -> bytes:
+def render_plot(rounds: list[dict[str, Any]], curves: dict[str, list[dict[str, Any]]], heldout_note: str | None) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,7 +36,7 @@ def render_plot(rounds: list[dict[str, Any]], curves: dict[str, list[dict[str, A
         ax1.set_xticks(xs)
         ax1.legend(fontsize=7)
     else:
-        ax1.text(0.5, 0.5, "no evaluation yet", ha="center", va="center", transform=ax1.transAxes)
+        ax1.text(0.5, 0.5, textwrap.fill(heldout_note or "no held-out accuracy", 40), ha="center", va="center", transform=ax1.transAxes)
     ax1.set(title="Held-out accuracy by round", xlabel="round", ylabel="accuracy", ylim=(0, 1))
     for rnd in sorted(curves, key=int):
         points = curves[rnd]
@@ -58,7 +60,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     report_path, plot_path = payload["outputs"]["report"], payload["outputs"]["plot"]
     outputs = {
         "report": {"path": report_path, "rows": md.count("\n"), "sha256": atomic_write_bytes(report_path, md.encode("utf-8"))},
-        "plot": {"path": plot_path, "rows": 1, "sha256": atomic_write_bytes(plot_path, render_plot(rounds, results["curves"]))},
+        "plot": {"path": plot_path, "rows": 1, "sha256": atomic_write_bytes(plot_path, render_plot(rounds, results["curves"], results["heldout_note"]))},
     }
     ctx.progress(1, 1, force=True)
     accuracies = [r["heldout_accuracy"] for r in rounds if r["heldout_accuracy"] is not None]

@@ -1,7 +1,8 @@
 """Stage `sample`: K normal responses on (V, I) and K' contrastive ones on (t(V), I) per seed.
 
 What each seed is sampled on comes from `method.sampling_plan`; generation is batched across
-seeds. A seed whose image can no longer be read fails alone (failed_items); the others go on.
+seeds. A seed whose image can no longer be read, or a sample whose (perturbed) image the
+processor would refuse, fails alone (failed_items naming the seed, image and why); the others go on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from ..models import vllm_engine
 from ..models.generation import generate, user_messages
 from ..seeding import stable_seed
 from ..serve.context import StageContext
-from .common import SeedImages, batch_progress, batch_size
+from ..data.image_limits import ProcessorLimits
+from .common import SeedImages, batch_progress, batch_size, first_image_problem
 
 
 def sample_seed(run_seed: int, round_: int, sample_id: str) -> int:
@@ -41,11 +43,18 @@ def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, batch_siz
     return generate(lm, prompts, batch_size=batch_size, on_batch=on_batch, **params)
 
 
+def _perturbed(s: dict[str, Any]) -> str:
+    p = s.get("perturbation")
+    return f" (sample {s['sample_id']}, {p['kind']} perturbation)" if p else f" (sample {s['sample_id']})"
+
+
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe, options = payload["recipe"], payload["options"]
     seeds = read_jsonl(payload["inputs"]["seeds"])
 
-    images = SeedImages(recipe)
+    # What the generator's processor takes: an image it would refuse fails its seed or sample alone.
+    limits = ProcessorLimits.from_checkpoint(payload["models"]["generator"]["base"], recipe["model"])
+    images = SeedImages(recipe, limits)
     failed: list[dict[str, Any]] = []
     samples: list[dict[str, Any]] = []
     for seed_row in seeds:
@@ -55,6 +64,10 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             failed.append({"id": seed_row["id"], "reason": images.errors[seed_row["id"]]})
             continue
         for s in plan_samples(seed_row, imgs, recipe, bool(options["contrastive"]), int(payload["round"])):
+            problem = first_image_problem(s["images"], seed_row["images"], limits, _perturbed(s))
+            if problem:
+                failed.append({"id": seed_row["id"], "reason": problem})
+                continue
             s["seed"] = seed_row
             samples.append(s)
 
@@ -71,6 +84,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
 
     rows = []
     for s, a, g in zip(samples, answers, seeds):
+        if a.get("error"):  # refused by the processor after all: this sample alone
+            failed.append({"id": s["seed"]["id"], "reason": f"{', '.join(s['seed']['images'])}{_perturbed(s)}: {a['error']}"})
+            continue
         rows.append(
             {
                 "seed_id": s["seed"]["id"],
@@ -86,9 +102,11 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     out = atomic_write_jsonl(payload["outputs"]["responses"], rows)
     tokens = sum(r["num_tokens"] for r in rows)
     ctx.progress(len(rows), len(rows), force=True)
+    answered = {r["seed_id"] for r in rows}
     metrics = {
-        "seeds": len(seeds) - len(failed),
-        "failed_seeds": len(failed),
+        "seeds": len(answered),
+        "failed_seeds": len({f["id"] for f in failed} - answered),
+        "failed_samples": len(failed),
         "responses": len(rows),
         "normal": sum(r["kind"] == "normal" for r in rows),
         "contrastive": sum(r["kind"] == "contrastive" for r in rows),

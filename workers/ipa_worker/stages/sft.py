@@ -25,6 +25,7 @@ from ..prompts import load_template
 from ..seeding import stable_seed
 from ..serve.context import StageContext
 from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
+from ..training.tracking import tracking_for
 from .common import batch_size, epochs_words
 from .prepare import synthetic_paths
 
@@ -82,6 +83,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         batch_size=batch_size(sft["batch_size"], payload["options"]),
         metrics_path=outputs["metrics"],
         ctx=ctx,
+        tracking=tracking_for(recipe, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model="sft"),
     )
     metrics = {**result["metrics"], **{f"examples_{k}": v for k, v in counts.items()}}
     return {"outputs": {"model": result["output"]}, "metrics": metrics, "failed_items": []}

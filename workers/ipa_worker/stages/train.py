@@ -17,6 +17,9 @@ training.adapters_from is previous), reviser (the reviser's start), and optional
 (the policy's DPO reference under full fine-tuning; the reviser's is derived from its start, see
 training/dpo_trainer.py).
 
+A pair whose image the processor would refuse is left out as a failed item (naming its seed and
+image), never a crash of the whole training.
+
 Nothing to learn from is not an error: the policy output is the start model unchanged (its
 adapter, or a fresh zero-effect adapter) with metrics steps 0 and `skipped`, so the next round
 loads it like any trained policy.
@@ -28,11 +31,13 @@ import gc
 from pathlib import Path
 from typing import Any
 
+from ..data.image_limits import ProcessorLimits
 from ..data.jsonl_io import read_jsonl
 from ..serve.context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
 from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
+from ..training.tracking import tracking_for
 from .common import batch_size, epochs_words
 
 
@@ -53,12 +58,18 @@ def _free() -> None:
         pass
 
 
-def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: dict[str, Any], name: str, reference) -> dict[str, Any] | None:
-    """DPO of one model on the pairs in `paths`, with held-out seeds scored after; None if no pairs."""
+def _tracking(payload: dict[str, Any], model: str):
+    return tracking_for(payload["recipe"], run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model=model)
+
+
+def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: dict[str, Any], name: str, reference, failed: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """DPO of one model on the pairs in `paths`, with held-out seeds scored after; None if no pairs.
+    Pairs with an image the processor would refuse are appended to `failed` and left out."""
     recipe, outputs = payload["recipe"], payload["outputs"]
     training = recipe["training"]
     dpo = training["dpo"]
-    rows = read_pair_rows(paths)
+    rows, refused = read_pair_rows(paths, ProcessorLimits.from_checkpoint(start["base"], recipe["model"]))
+    failed.extend(refused)
     train_rows, held = split_by_seed(rows, float(dpo["heldout_pairs"]))
     if not train_rows:
         return None
@@ -79,6 +90,7 @@ def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: di
         metrics_path=outputs["metrics"],
         model_name=name,
         ctx=ctx,
+        tracking=_tracking(payload, name),
         eval_sets={"train_pairs": train_set, "heldout_pairs": rows_to_dataset(held) if held else None},
     )
     _free()
@@ -107,6 +119,7 @@ def _supervised(payload: dict[str, Any], ctx: StageContext, examples: list[dict[
         ctx=ctx,
         merge=False,
         model_name="policy",
+        tracking=_tracking(payload, "policy"),
     )
     return res
 
@@ -125,9 +138,10 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     objective = training["objective"]
     result_outputs: dict[str, Any] = {}
     metrics: dict[str, Any] = {"objective": objective}
+    failed: list[dict[str, Any]] = []
 
     if objective == "dpo":
-        res = _dpo(payload, ctx, _paths(inputs.get("pairs")), models["generator"], "policy", models.get("reference"))
+        res = _dpo(payload, ctx, _paths(inputs.get("pairs")), models["generator"], "policy", models.get("reference"), failed)
         res = res or _untrained(payload, ctx, "no pairs")
     else:
         if objective == "rft":
@@ -142,7 +156,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     feedback = _paths(inputs.get("feedback_pairs")) if objective == "dpo" and training["train_reviser"] else []
     # Full fine-tuning's reference for the reviser follows the same rule as the policy's, derived
     # from its start spec (training/dpo_trainer.py).
-    rev = _dpo(payload, ctx, feedback, models["reviser"], "reviser", None) if feedback else None
+    rev = _dpo(payload, ctx, feedback, models["reviser"], "reviser", None, failed) if feedback else None
     if rev is not None:
         result_outputs["reviser"] = rev["output"]
         metrics.update({f"reviser_{k}": v for k, v in rev["metrics"].items()})
@@ -150,4 +164,5 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         ctx.phase("reviser: not trained (no feedback pairs, or training.train_reviser is off); the previous reviser stays in use")
         metrics["reviser_steps"] = 0
     ctx.progress(1, 1, force=True)
-    return {"outputs": result_outputs, "metrics": metrics, "failed_items": []}
+    metrics["failed_pairs"] = len(failed)
+    return {"outputs": result_outputs, "metrics": metrics, "failed_items": failed}

@@ -1,4 +1,8 @@
-"""Export a run's response pairs (every round-*/pairs/*.jsonl) for training elsewhere.
+"""Export pair files for training elsewhere.
+
+Which files: the ones `ipa export` names, i.e. the outputs of finished `pair` jobs as their done
+records list them, each checked against its sha256 in Node first. Nothing is globbed: a pair file
+dropped into a run directory, or one whose job never finished, is never exported.
 
 Formats, each taken by TRL's DPOTrainer with no conversion:
 - jsonl: the pair rows as they are (images as absolute paths; load with `load_dataset("json")`
@@ -6,12 +10,13 @@ Formats, each taken by TRL's DPOTrainer with no conversion:
 - parquet: the same rows with image bytes embedded (portable: no paths to keep valid);
 - hf: a `save_to_disk` directory whose `images` column is a list of `Image` features.
 
-CLI: python -m ipa_worker.tools.export RUN_DIR OUT --format jsonl|parquet|hf [--feedback]
+CLI: python -m ipa_worker.tools.export OUT --format jsonl|parquet|hf --inputs-from FILE|- (one path a line)
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +26,22 @@ from ..errors import BadInput
 FORMATS = ("jsonl", "parquet", "hf")
 
 
-def pair_files(run_dir: str, kind: str = "pairs") -> list[str]:
-    """The run's pair files in round then shard order (round-10 after round-9)."""
-
-    def round_no(p: Path) -> int:
-        return int(p.parent.parent.name.split("-", 1)[1])
-
-    files = [p for p in Path(run_dir).glob(f"round-*/{kind}/*.jsonl") if p.parent.parent.name.split("-", 1)[1].isdigit()]
-    return [str(p) for p in sorted(files, key=lambda p: (round_no(p), p.name))]
-
-
 def _rows(files: list[str]) -> list[dict[str, Any]]:
     return [row for f in files for row in iter_jsonl(f)]
 
 
-def export_pairs(run_dir: str, out: str, fmt: str = "jsonl", kind: str = "pairs") -> dict[str, Any]:
-    """Write the run's `kind` rows (pairs or feedback_pairs) to `out`; returns `{path, rows, sha256}`."""
+def export_pairs(files: list[str], out: str, fmt: str = "jsonl") -> dict[str, Any]:
+    """Write the rows of `files` (pair or feedback pair files, in order) to `out`; returns `{path, rows, sha256}`."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
-    rows = _rows(pair_files(run_dir, kind))
+    rows = _rows(files)
     if fmt == "jsonl":
         return atomic_write_jsonl(out, rows)
     from ..training.trainable import publish_dir
     from ..training.pair_dataset import rows_to_dataset
 
     if not rows:
-        raise BadInput(f"{run_dir}: no {kind} rows to export")
+        raise BadInput(f"no rows to export in {len(files)} file(s)")
     ds = rows_to_dataset(rows)
     if fmt == "parquet":
         # Embed the image bytes, so the file stands alone; written beside the target, then renamed.
@@ -78,14 +73,18 @@ def load_export(path: str):
     return ds.cast_column("images", List(Image()))
 
 
+def _read_list(source: str) -> list[str]:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ipa_worker.tools.export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir")
     parser.add_argument("out")
     parser.add_argument("--format", choices=FORMATS, default="jsonl")
-    parser.add_argument("--feedback", action="store_true", help="export the reviser's feedback pairs instead")
+    parser.add_argument("--inputs-from", required=True, help="a file listing the pair files to export, one a line ('-': stdin)")
     args = parser.parse_args(argv)
-    rec = export_pairs(args.run_dir, args.out, args.format, "feedback_pairs" if args.feedback else "pairs")
+    rec = export_pairs(_read_list(args.inputs_from), args.out, args.format)
     print(f"{rec['rows']} rows -> {rec['path']}")
     return 0
 

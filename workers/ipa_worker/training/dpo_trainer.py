@@ -21,10 +21,13 @@ from typing import Any
 from ..contract import recipe_defaults
 from ..errors import BadInput
 from .callbacks import MetricsCallback, quiet_trainer
+from .tracking import Tracking
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
-def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_size: int, max_steps: int | None = None, vision: bool = True):
+def dpo_config(
+    dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_size: int, max_steps: int | None = None, vision: bool = True, tracking: Tracking | None = None
+):
     from trl import DPOConfig
 
     loss_types = dpo["loss_type"] if isinstance(dpo["loss_type"], list) else [dpo["loss_type"]]
@@ -46,7 +49,7 @@ def dpo_config(dpo: dict[str, Any], *, checkpoint_dir: str, device: str, batch_s
         save_strategy="steps",
         save_steps=int(dpo["save_steps"]),
         logging_steps=1,
-        report_to=[],
+        **(tracking or Tracking()).trainer_args(),
         seed=int(dpo["seed"]),
         data_seed=int(dpo["seed"]),
         use_cpu=device == "cpu",
@@ -72,14 +75,16 @@ def train_dpo(
     ctx: Any = None,
     max_steps: int | None = None,
     callbacks: list | None = None,
+    tracking: Tracking | None = None,
     eval_sets: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train on `dataset` (pairs with images), save the adapter (or full model) + processor to `out_dir`.
 
     `batch_size` is the per-device batch (the train stage passes dpo.batch_size scaled down after
     an OOM retry); None takes dpo.batch_size as it is. Resumes from the last `checkpoint-<step>`
-    under `checkpoint_dir` when one exists. After training, every dataset of `eval_sets` (e.g. the
-    training pairs themselves and held-out pairs) is scored pair by pair: metrics
+    under `checkpoint_dir` when one exists; `tracking` sends the run to the recipe's trackers.
+    After training, every dataset of `eval_sets` (e.g. the training pairs themselves and held-out
+    pairs) is scored pair by pair: metrics
     `reward_accuracy_<name>`, `reward_margin_<name>`, `pairs_<name>`. Returns
     `{"output": {path, rows, sha256}, "metrics": {...}}`.
     """
@@ -103,7 +108,8 @@ def train_dpo(
         peft_config = lora_config(dpo["lora"])
 
     per_device = int(dpo["batch_size"]) if batch_size is None else batch_size
-    args = dpo_config(dpo, checkpoint_dir=checkpoint_dir, device=device, batch_size=per_device, max_steps=max_steps, vision=vision)
+    tracking = tracking or Tracking()
+    args = dpo_config(dpo, checkpoint_dir=checkpoint_dir, device=device, batch_size=per_device, max_steps=max_steps, vision=vision, tracking=tracking)
     metrics_cb = MetricsCallback(metrics_path, model_name, ctx, label=f"{model_name} DPO")
     trainer = DPOTrainer(
         model=model,
@@ -112,9 +118,10 @@ def train_dpo(
         train_dataset=dataset,
         processing_class=processor,
         peft_config=peft_config,
-        callbacks=[metrics_cb, *(callbacks or [])],
+        callbacks=[metrics_cb, *tracking.callbacks(), *(callbacks or [])],
     )
     quiet_trainer(trainer)
+    tracking.attach(trainer)
     peft_cfgs = getattr(trainer.model, "peft_config", {})
     if not full and start["adapter"] and reference_model == "initial" and "ref" in peft_cfgs:
         trainer.model.delete_adapter("ref")

@@ -2,7 +2,8 @@
 
 `images` becomes a list of `Image` features (paths, decoded to PIL lazily when a batch is
 collated), so memory stays small however many pairs there are; the presence of `images` is
-what makes DPOTrainer pick its vision collator (pixel_values + image_grid_thw).
+what makes DPOTrainer pick its vision collator (pixel_values + image_grid_thw). A row whose
+image the processor would refuse is left out (and reported), so it cannot stop the training.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..data.image_limits import ProcessorLimits
+from ..data.images import header_problem
 from ..data.jsonl_io import iter_jsonl
 from ..errors import BadInput
 
 PAIR_COLUMNS = ("id", "images", "prompt", "chosen", "rejected")
 
 
-def read_pair_rows(paths: Iterable[str]) -> list[dict[str, Any]]:
-    """The rows of every existing pair file, with only the columns training needs."""
+def read_pair_rows(paths: Iterable[str], limits: ProcessorLimits | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of every pair file, with only the columns training needs, and `{id, reason}` for
+    each row left out because the processor would refuse one of its images (checked per image
+    file, once, from its header: with `limits`)."""
     rows: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    problems: dict[str, str | None] = {}
     for path in paths:
         if not path or not Path(path).is_file():
             raise BadInput(f"pair file not found: {path}")
@@ -26,9 +33,18 @@ def read_pair_rows(paths: Iterable[str]) -> list[dict[str, Any]]:
             missing = [c for c in ("images", "prompt", "chosen", "rejected") if c not in row]
             if missing:
                 raise BadInput(f"{path}: pair row {row.get('id')} lacks {', '.join(missing)}")
+            rid = str(row.get("id", len(rows)))
+            if limits is not None:
+                for img in row["images"]:
+                    if img not in problems:
+                        problems[img] = header_problem(img, limits)
+                bad = next((problems[img] for img in row["images"] if problems[img]), None)
+                if bad:
+                    failed.append({"id": rid, "reason": f"pair of seed {row.get('seed_id', '?')}: {bad}"})
+                    continue
             seed_id = str(row.get("seed_id", row.get("id", len(rows))))
-            rows.append({"id": str(row.get("id", len(rows))), "seed_id": seed_id, **{c: row[c] for c in PAIR_COLUMNS[1:]}})
-    return rows
+            rows.append({"id": rid, "seed_id": seed_id, **{c: row[c] for c in PAIR_COLUMNS[1:]}})
+    return rows, failed
 
 
 def split_by_seed(rows: list[dict[str, Any]], heldout: float, salt: str = "heldout-pairs") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -51,9 +67,7 @@ def rows_to_dataset(rows: list[dict[str, Any]]):
     return ds.cast_column("images", List(Image()))
 
 
-def load_pairs(paths: Iterable[str]):
-    """Pair JSONL files -> Dataset (possibly empty: callers check len)."""
-    rows = read_pair_rows(paths)
-    if not rows:
-        return None
-    return rows_to_dataset(rows)
+def load_pairs(paths: Iterable[str], limits: ProcessorLimits | None = None):
+    """Pair JSONL files -> (Dataset or None when no row is usable, rows left out as failed items)."""
+    rows, failed = read_pair_rows(paths, limits)
+    return (rows_to_dataset(rows) if rows else None), failed

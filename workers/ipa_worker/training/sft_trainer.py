@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .callbacks import MetricsCallback, quiet_trainer
+from .tracking import Tracking
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
@@ -52,6 +53,7 @@ def train_sft(
     batch_size: int,
     metrics_path: str | None = None,
     ctx: Any = None,
+    tracking: Tracking | None = None,
     merge: bool = True,
     model_name: str = "sft",
 ) -> dict[str, Any]:
@@ -59,11 +61,13 @@ def train_sft(
 
     `sft` holds epochs, learning_rate, full_finetune and lora. merge: publish a complete
     checkpoint (LoRA merged in); otherwise a LoRA run publishes only its adapter. `batch_size`
-    is the per-device batch (scaled down after an OOM retry); metrics lines carry `model_name`.
+    is the per-device batch (scaled down after an OOM retry); metrics lines carry `model_name`;
+    `tracking` sends the run to the recipe's trackers.
     """
     from trl import SFTConfig, SFTTrainer
 
     full = bool(sft["full_finetune"])
+    tracking = tracking or Tracking()
     model, processor, device = load_trainable(start, model_cfg, merge_adapter=True)
     if full:
         freeze_vision(model)
@@ -79,7 +83,7 @@ def train_sft(
         save_strategy="steps",
         save_steps=int(save_steps),
         logging_steps=1,
-        report_to=[],
+        **tracking.trainer_args(),
         seed=int(seed),
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
@@ -92,9 +96,10 @@ def train_sft(
         train_dataset=dataset,
         processing_class=processor,
         peft_config=None if full else lora_config(sft["lora"]),
-        callbacks=[cb],
+        callbacks=[cb, *tracking.callbacks()],
     )
     quiet_trainer(trainer)
+    tracking.attach(trainer)
     resume = last_checkpoint(checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
     adapter_only = not full and not merge

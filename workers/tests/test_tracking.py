@@ -1,0 +1,110 @@
+"""Experiment tracking: `training.report_to` reaches TRL with the run name and project; TensorBoard
+and W&B (offline, no account) are written for real and read back with their own readers; a
+tracker that is not installed is a clear error before training."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from conftest import default_recipe, fill_defaults
+from test_dpo import DPO, MODEL_CFG, make_pairs
+
+from ipa_worker.errors import BadInput
+from ipa_worker.serve.context import StageContext
+from ipa_worker.training.dpo_trainer import dpo_config, train_dpo
+from ipa_worker.training.pair_dataset import rows_to_dataset
+from ipa_worker.training.tracking import Tracking, flat, trackers_of, tracking_for
+
+
+def tensorboard_scalars(folder: str | Path, tag: str) -> list[tuple[int, float]]:
+    """(step, value) pairs of `tag`, read with TensorBoard's own event reader."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "tensors": 0})
+    acc.Reload()
+    return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+def tensorboard_tags(folder: str | Path) -> dict[str, list[str]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder))
+    acc.Reload()
+    return acc.Tags()
+
+
+def wandb_offline_run(wandb_dir: Path) -> dict:
+    """The run record, config and history of the newest offline run, read with wandb's own record reader."""
+    from wandb.proto import wandb_internal_pb2 as pb
+    from wandb.sdk.internal.datastore import DataStore
+
+    file = sorted(glob.glob(str(wandb_dir / "**" / "*.wandb"), recursive=True))[-1]
+    store = DataStore()
+    store.open_for_scan(file)
+    out: dict = {"run": None, "config": {}, "history": []}
+    while (data := store.scan_data()) is not None:
+        rec = pb.Record()
+        rec.ParseFromString(data)
+        kind = rec.WhichOneof("record_type")
+        updates = rec.run.config.update if kind == "run" else rec.config.update if kind == "config" else []
+        if kind == "run":
+            out["run"] = {"name": rec.run.display_name, "project": rec.run.project}
+        for u in updates:
+            out["config"][u.key or "/".join(u.nested_key)] = json.loads(u.value_json)
+        if kind == "history":
+            out["history"].append({(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in rec.history.item})
+    return out
+
+
+def test_the_setting_reaches_trl_for_every_tracker(tmp_path):
+    assert trackers_of("none") == [] and trackers_of("wandb") == ["wandb"] and trackers_of(["mlflow", "trackio", "mlflow"]) == ["mlflow", "trackio"]
+    off = dpo_config(DPO, checkpoint_dir=str(tmp_path), device="cpu", batch_size=1)
+    assert off.report_to == []
+    on = Tracking(trackers=["tensorboard", "wandb", "mlflow", "trackio"], run_name="run-7-r2-reviser", project="tiny")
+    args = dpo_config(DPO, checkpoint_dir=str(tmp_path), device="cpu", batch_size=1, tracking=on)
+    assert args.report_to == ["tensorboard", "wandb", "mlflow", "trackio"] and args.run_name == "run-7-r2-reviser" and args.project == "tiny"
+    assert flat({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": 1, "a.c": "[1, 2]", "d": None}
+
+
+@pytest.mark.parametrize("tracker, package", [("mlflow", "mlflow-skinny"), ("trackio", "trackio")])
+def test_a_tracker_that_is_not_installed_is_a_clear_error(tmp_path, tiny_model_dir, tracker, package):
+    recipe = fill_defaults(default_recipe(tiny_model_dir)) | {"training": {"report_to": [tracker]}}
+    if importlib.util.find_spec(tracker) is not None:
+        assert tracking_for(recipe, run_id="r", run_dir=str(tmp_path), round=1, model="policy").trackers == [tracker]
+        return
+    with pytest.raises(BadInput, match=rf"training.report_to includes {tracker}, but the worker environment lacks the {tracker} package \(pip install {package}\)"):
+        tracking_for(recipe, run_id="r", run_dir=str(tmp_path), round=1, model="policy")
+
+
+def test_dpo_reports_to_tensorboard_and_wandb_offline(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")  # no account, no network
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    (tmp_path / "wandb").mkdir()
+    recipe = fill_defaults(default_recipe(tiny_model_dir, name="trackme"))
+    tracking = Tracking(trackers=["tensorboard", "wandb"], run_name="run-1-r1-policy", project="trackme", run_dir=str(tmp_path / "run"), recipe=recipe)
+    metrics_path = tmp_path / "train_metrics.jsonl"
+    result = train_dpo(
+        rows_to_dataset(make_pairs(tmp_path, n=2)), start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"),
+        checkpoint_dir=str(tmp_path / "ckpt"), dpo=DPO | {"save_steps": 50}, model_cfg=MODEL_CFG, metrics_path=str(metrics_path),
+        ctx=StageContext(), tracking=tracking,
+    )  # fmt: skip
+    ours = [(r["step"], r["loss"]) for r in map(json.loads, metrics_path.read_text().splitlines())]
+    assert result["metrics"]["steps"] == len(ours) == 2
+
+    # TensorBoard: the run's own folder, the same losses as train_metrics.jsonl, the recipe as text and hparams.
+    tb = tmp_path / "run" / "tracking" / "tensorboard" / "run-1-r1-policy"
+    assert [(s, pytest.approx(v, rel=1e-5)) for s, v in tensorboard_scalars(tb, "train/loss")] == ours
+    tags = tensorboard_tags(tb)
+    assert "recipe/text_summary" in tags["tensors"] and "train/rewards/margins" in tags["scalars"]
+
+    # W&B offline: a run named after the job, in the recipe's project, with the recipe and the losses.
+    run = wandb_offline_run(tmp_path / "wandb")
+    assert run["run"] == {"name": "run-1-r1-policy", "project": "trackme"}
+    assert run["config"]["recipe"]["name"] == "trackme" and run["config"]["recipe"]["training"]["report_to"] == "none"
+    logged = [(h["train/global_step"], h["train/loss"]) for h in run["history"] if "train/loss" in h]
+    assert [(s, pytest.approx(v, rel=1e-5)) for s, v in logged] == ours
