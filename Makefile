@@ -47,8 +47,9 @@ test-vllm: ## The vllm sampling backend on the tiny Qwen2-VL against the hf back
 	@scripts/setup-vllm.sh
 	.venv-vllm/bin/python -m pytest -q workers/tests_vllm -p no:cacheprovider --durations=0
 
+# One process (node --import tsx, not the tsx wrapper): Ctrl-C reaches ipa run itself, which stops in order.
 demo: setup ## Run recipes/tiny.yaml end to end (SFT warm-up, 3 IPA rounds, final DPO, evaluation) and print the report
-	npx tsx orchestrator/cli/main.ts run recipes/tiny.yaml
+	node --import tsx orchestrator/cli/main.ts run recipes/tiny.yaml
 
 bench: setup ## Benchmarks, side by side with their baselines; writes bench/results.json
 	npx tsx bench/run.ts

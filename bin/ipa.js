@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx ipa` works without a build step.
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'orchestrator/cli/main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// Runs the TypeScript CLI in this very process through tsx's loader: no build step, and a
+// Ctrl-C reaches the CLI itself (a wrapper process would die first, or pass the signal on twice).
+import { register } from 'tsx/esm/api';
+
+register();
+const { runCli } = await import('../orchestrator/cli/main.ts');
+runCli(process.argv.slice(2));

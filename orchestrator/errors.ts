@@ -19,6 +19,8 @@ export const ExitCode = {
   notFound: 5,
   /** The run was cancelled. */
   cancelled: 6,
+  /** Stopped by Ctrl-C (SIGINT) or SIGTERM: the run is `interrupted` and can be continued (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;
 
 /** An error meant for a person: one clear message and the exit code it ends a command with. */

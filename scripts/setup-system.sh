@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# System packages from Debian: redis-server always; chromium for the dashboard's browser test.
+# System packages from Debian: redis-server and tmux (the terminal tests) always; chromium for the
+# dashboard's browser test.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if [ "${1:-}" = "--browser" ]; then command -v chromium >/dev/null 2>&1 || need+=(chromium); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-system: installing ${need[*]}"

@@ -16,16 +16,19 @@ import { PythonError, PythonProcessExited, type PythonProcess } from '../bridge/
 import { ProgressThrottle } from '../bridge/progress-throttle.js';
 import { stagePayloadJsonSchema } from '../contract/json-schema.js';
 import { parseStageResult } from '../contract/stage-result.js';
-import { jobLogger, rootLogger, type Logger } from '../log.js';
-import { FRESH_PROCESS_STAGES, QUEUE_KINDS, type JobDescriptor, type QueueKind } from '../plan/stages.js';
+import { jobLogger, logToRunDir, rootLogger, type Logger } from '../log.js';
+import { FRESH_PROCESS_STAGES, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
+import type { ActiveJob, JobProgress } from '../queue/active-jobs.js';
 import { connect } from '../queue/connection.js';
 import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { checkEvictionPolicy } from '../queue/redis-policy.js';
+import { describeOutputs, duration } from '../report/stage-words.js';
 import { advanceRound } from '../run/advance.js';
 import type { ControlMessage } from '../run/cancel.js';
 import { RunStore, type DoneRecord } from '../store/run-store.js';
 import { deviceEnv } from './devices.js';
 import { classifyFailure, failRunOf, type AgentJobData } from './failures.js';
+import { pythonLogLine, stderrLine } from './job-log-lines.js';
 import { isUntrusted, trustJob } from './job-trust.js';
 import { buildPayload } from './payload.js';
 import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, type WorkerInfo } from './registry.js';
@@ -62,7 +65,7 @@ export interface AgentOptions {
   id?: string;
 }
 
-/** Delay before a paused run's job is looked at again. */
+/** Delay before a job of a paused or interrupted run is looked at again. */
 const PAUSE_POLL_MS = 1000;
 
 /** Abort reasons: a cancelled run fails its job for good; a closing agent hands it back. */
@@ -74,7 +77,7 @@ export class WorkerAgent {
   private readonly log: Logger;
   private readonly workers: Worker[] = [];
   private readonly slots: SlotPool;
-  private readonly active = new Map<string, { runId: string; abort: AbortController; info: WorkerInfo['current'][number] }>();
+  private readonly active = new Map<string, { runId: string; abort: AbortController; info: WorkerInfo['current'][number]; progress?: JobProgress }>();
   private heartbeat?: NodeJS.Timeout;
   private subscriber?: Redis;
   private redis!: Redis;
@@ -82,6 +85,7 @@ export class WorkerAgent {
   private info!: WorkerInfo;
   private closing = false;
   private readonly trainProcesses: number;
+  private finished = 0;
 
   private constructor(private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number }) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
@@ -154,7 +158,7 @@ export class WorkerAgent {
       w.on('error', (err) => this.log.warn({ err: err.message, queue: q }, 'queue worker error'));
       this.workers.push(w);
     }
-    this.log.info({ queues: o.queues, gpu: o.gpu ?? null, train_processes: this.trainProcesses, concurrency: o.concurrency }, 'worker started');
+    this.log.info({ queues: o.queues, gpu: o.gpu ?? null, train_processes: this.trainProcesses, concurrency: o.concurrency }, `worker ${this.id} started: queues ${o.queues.join(', ')}${o.gpu !== undefined ? `, GPU ${o.gpu}` : ''}${this.trainProcesses > 1 ? `, ${this.trainProcesses} training processes` : ''}, ${o.concurrency} slot${o.concurrency === 1 ? '' : 's'}`);
   }
 
   private async beat(): Promise<void> {
@@ -173,10 +177,20 @@ export class WorkerAgent {
     if (msg.action !== 'cancel' || !msg.runId) return;
     for (const [id, a] of this.active) {
       if (a.runId === msg.runId) {
-        this.log.info({ job: id, run: msg.runId }, 'cancelling job of cancelled run');
+        this.log.info({ job: id, run: msg.runId }, `run ${msg.runId} was cancelled: stopping its job ${id}`);
         a.abort.abort(CANCEL);
       }
     }
+  }
+
+  /** Jobs this agent finished (done records written) since it started. */
+  get jobsDone(): number {
+    return this.finished;
+  }
+
+  /** The jobs this agent runs now, with the progress each last reported (for `ipa worker`'s live line). */
+  activeJobs(): ActiveJob[] {
+    return [...this.active.entries()].map(([id, a]) => ({ id, round: a.info.round, stage: a.info.stage as Stage, shard: a.info.shard, startedAt: Date.parse(a.info.started_at), progress: a.progress }));
   }
 
   /** Pids of this agent's live Python processes: the slots' inference ones and any training one. */
@@ -187,10 +201,13 @@ export class WorkerAgent {
   private async process(job: Job, token?: string): Promise<unknown> {
     // Before anything touches the disk: the job must prove it belongs (agent/job-trust.ts).
     const { id, data: d, store, recipe } = await trustJob(job, { redis: this.redis, prefix: this.opts.prefix, queue: job.queueName as QueueKind });
-    const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id });
+    const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id, place: jobPlace(d) });
+    // This agent's lines about the run go to its logs/orchestrator.jsonl too (only once the job is trusted).
+    logToRunDir(d.runId, store.dir);
     const state = store.info().state;
     if (state === 'cancelled' || state === 'failed') throw new UnrecoverableError(`run ${d.runId} is ${state}`);
-    if (state === 'paused') {
+    // An interrupted run waits like a paused one: its jobs stay queued for `ipa resume`.
+    if (state === 'paused' || state === 'interrupted') {
       await job.moveToDelayed(Date.now() + PAUSE_POLL_MS, token);
       throw new DelayedError();
     }
@@ -198,7 +215,7 @@ export class WorkerAgent {
 
     const cached = store.verifiedDoneRecord(id);
     if (cached) {
-      log.info('already done (done record present): not computed again');
+      log.info('already done (its done record is present): not computed again');
       return summary(cached);
     }
     const attempt = job.attemptsMade + 1;
@@ -209,7 +226,8 @@ export class WorkerAgent {
       });
       const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
       store.writeDone(rec);
-      log.info(r.metrics, 'round advanced');
+      this.finished++;
+      log.info({ event: 'stage_done', ...r.metrics }, describeOutputs('advance', {}, r.metrics));
       return summary(rec);
     }
 
@@ -222,18 +240,33 @@ export class WorkerAgent {
     let proc: PythonProcess | undefined;
     const throttle = new ProgressThrottle<Record<string, unknown>>(2, (p) => void job.updateProgress(p).catch(() => undefined));
     const logLine = (line: string) => store.appendLog(id, line);
+    const stderrToLog = (line: string) => {
+      const shown = stderrLine(line);
+      if (shown !== undefined) logLine(shown);
+    };
     try {
       // batch_scale on the attempt line keeps every out-of-memory halving in the run directory.
       const entry = { attempt, worker: this.id, started_at: startedAt.toISOString(), batch_scale: d.batchScale ?? 1 };
       store.recordAttempt(id, entry);
       const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
-      log.info({ attempt, batch_scale: payload.options.batch_scale }, 'stage started');
-      proc = await this.slots.processFor(slot, fresh, log, logLine);
+      const scaled = payload.options.batch_scale < 1 ? `, batch × ${payload.options.batch_scale}` : '';
+      log.info({ event: 'stage_started', attempt, batch_scale: payload.options.batch_scale }, `started (attempt ${attempt}${scaled})`);
+      // A Python start (imports, a fresh training process) takes seconds to minutes: say so.
+      if (fresh || !this.slots.warm(slot)) {
+        const starting = { done: 0, total: 0, metrics: { phase: 'starting Python' } };
+        this.active.get(id)!.progress = starting;
+        throttle.push({ ...starting, stage: d.stage, round: d.round, shard: d.shard });
+      }
+      proc = await this.slots.processFor(slot, fresh, log, stderrToLog);
       const raw = await proc.request('stage', payload, {
         signal: abort.signal,
-        onProgress: (p) => throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard }),
+        onProgress: (p) => {
+          const a = this.active.get(id);
+          if (a) a.progress = p;
+          throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard });
+        },
         onLog: (l) => {
-          logLine(JSON.stringify(l));
+          logLine(pythonLogLine(l));
           log.debug({ py: l.msg }, 'python log');
         },
       });
@@ -241,7 +274,12 @@ export class WorkerAgent {
       const result = parseStageResult(raw, id);
       const rec = this.record(id, d, result.outputs, result.metrics, result.failed_items, startedAt, store.attempts(id));
       store.writeDone(rec);
-      log.info({ duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) }, 'stage done');
+      this.finished++;
+      const failedItems = rec.failed_items.length ? `; ${rec.failed_items.length} items failed (see ipa logs)` : '';
+      log.info(
+        { event: 'stage_done', duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) },
+        `${describeOutputs(d.stage, rowCounts(rec), rec.metrics)} in ${duration(rec.duration_ms)}${failedItems}`,
+      );
       return summary(rec);
     } catch (err) {
       const handBack = abort.signal.reason === SHUTDOWN && ((err instanceof PythonError && err.type === 'Cancelled') || err instanceof PythonProcessExited);
@@ -250,7 +288,7 @@ export class WorkerAgent {
         // used, the run not failed) for another agent, which resumes from what is on disk.
         if (err instanceof PythonProcessExited) this.slots.lost(slot, proc);
         await job.moveToWait(token);
-        log.info('agent closing: job handed back to the queue');
+        log.info('the worker is stopping: job handed back to the queue (recomputed later)');
         throw new WaitingError();
       }
       throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => this.slots.lost(slot, proc) });
@@ -272,10 +310,10 @@ export class WorkerAgent {
     const d = job.data as JobDescriptor;
     try {
       if (failRunOf(job, err, new RunStore(d.runDir))) {
-        this.log.error({ run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: job.id, err: err.message }, 'job failed for good: run failed');
+        this.log.error({ run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: job.id, err: err.message }, `${jobPlace(d)}: failed for good, so run ${d.runId} failed (ipa logs ${d.runId} --round ${d.round} --stage ${d.stage})`);
       }
     } catch (e) {
-      this.log.warn({ err: String(e) }, 'could not mark run failed');
+      this.log.warn({ err: String(e) }, `could not mark run ${d.runId} failed`);
     }
   }
 
@@ -318,12 +356,17 @@ export class WorkerAgent {
     await this.subscriber?.quit().catch(() => undefined);
     await this.queues.close();
     await this.redis.quit().catch(() => undefined);
-    this.log.info('worker stopped');
+    this.log.info(`worker ${this.id} stopped`);
   }
 }
 
 function summary(rec: DoneRecord): Record<string, unknown> {
-  return { outputs: Object.fromEntries(Object.entries(rec.outputs).map(([k, o]) => [k, o.rows])), metrics: rec.metrics, failed_items: rec.failed_items.length };
+  return { outputs: rowCounts(rec), metrics: rec.metrics, failed_items: rec.failed_items.length };
+}
+
+/** Rows written per output name. */
+export function rowCounts(rec: Pick<DoneRecord, 'outputs'>): Record<string, number> {
+  return Object.fromEntries(Object.entries(rec.outputs).map(([k, o]) => [k, o.rows]));
 }
 
 function flatMetrics(m: Record<string, unknown>): Record<string, unknown> {

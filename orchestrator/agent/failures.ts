@@ -40,20 +40,20 @@ export async function classifyFailure(err: unknown, ctx: FailureContext): Promis
   // Tracebacks and stderr go to the job's log only (logs/<job-id>.log): the agent's own lines
   // reach a terminal, and one failure must not print a traceback there once per try.
   if (err instanceof PythonProcessExited) {
-    log.warn({ code: err.code, signal: err.signal, log: store.logPath(job.id ?? '') }, 'python process died: the job will be retried');
+    log.warn({ code: err.code, signal: err.signal, log: store.logPath(job.id ?? '') }, `the Python process died (exit code ${err.code}, signal ${err.signal}): the job will be retried`);
     ctx.onProcessLost();
     if (store.info().state === 'cancelled') return new UnrecoverableError('run cancelled');
     return new Error(`python process exited (code ${err.code}, signal ${err.signal})`);
   }
   if (err instanceof PythonError) {
-    log.warn({ type: err.type, message: err.message, log: store.logPath(job.id ?? '') }, 'stage failed');
+    log.warn({ type: err.type, message: err.message, log: store.logPath(job.id ?? '') }, `failed with ${err.type} (traceback: ipa logs ${data.runId} --round ${data.round} --stage ${data.stage})`);
     store.appendLog(job.id ?? '', `${err.type}: ${err.message}\n${err.traceback ?? ''}`);
     if (err.type === 'BadInput') return new UnrecoverableError(`bad input: ${err.message}`);
     if (err.type === 'Cancelled') return new UnrecoverableError('cancelled');
     if (err.type === 'OutOfMemory') {
       const batchScale = (data.batchScale ?? 1) / 2;
       await job.updateData({ ...data, batchScale });
-      log.warn({ batch_scale: batchScale }, 'out of memory: retrying with half the batch');
+      log.warn({ batch_scale: batchScale }, `out of memory: retrying with half the batch (batch × ${batchScale})`);
       return new Error(`out of memory; retrying with batch_scale ${batchScale}`);
     }
     return new Error(`${err.type}: ${err.message}`);

@@ -78,6 +78,11 @@ export class SlotPool {
     return proc;
   }
 
+  /** Whether the slot's inference process is up (a job on it starts at once). */
+  warm(slot: Slot): boolean {
+    return !!slot.proc && !slot.proc.exitInfo;
+  }
+
   /** `proc` died: if it was the slot's inference process, the next job starts a new one. */
   lost(slot: Slot, proc: PythonProcess | undefined): void {
     if (proc && slot.proc === proc) slot.proc = undefined;

@@ -4,9 +4,13 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { configureConsoleLog, LOG_FORMATS, type LogFormat } from '../log.js';
 import { connect, ping, redactUrl } from '../queue/connection.js';
 import { DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
-import { RunStore } from '../store/run-store.js';
+import { lookupRun } from '../store/run-lookup.js';
+import { registeredRuns, registryFile } from '../store/run-registry.js';
+import type { RunStore } from '../store/run-store.js';
+import { runTable } from './run-table.js';
 import { CliError, ExitCode } from './command.js';
 
 export const commonOptions = {
@@ -35,6 +39,24 @@ export const WORKER_TIMING_HELP = `Worker options (BullMQ, per worker):
   --lock-ms MS      job lock, renewed while a job runs; a lost worker's job is taken over about
                     this long after it died (default ${DEFAULT_LOCK_DURATION_MS}; the 7B recipes want 300000)
   --stalled-ms MS   how often the worker looks for stalled jobs (default ${DEFAULT_STALLED_INTERVAL_MS})`;
+
+/** How commands that report work print their log lines. */
+export const logOptions = {
+  'log-format': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const LOG_HELP = `Output:
+  --log-format F    human (default): a line per event in words, and on a terminal a live
+                    progress line; json: pino's JSON lines on stderr. Either way every line about
+                    a run is also written as JSON to runs/<id>/logs/orchestrator.jsonl`;
+
+/** The --log-format flag (usage error when unknown), applied to the console. */
+export function logFormat(values: { 'log-format'?: string }): LogFormat {
+  const f = values['log-format'] ?? 'human';
+  if (!(LOG_FORMATS as readonly string[]).includes(f)) throw new CliError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`, ExitCode.usage);
+  configureConsoleLog({ format: f as LogFormat });
+  return f as LogFormat;
+}
 
 /** An integer flag >= `min`, or undefined when not given; anything else is a usage error. */
 export function intFlag(values: Record<string, unknown>, name: string, min: number): number | undefined {
@@ -101,9 +123,21 @@ export async function closeQueues(q: QueueSet): Promise<void> {
   await q.connection.quit().catch(() => undefined);
 }
 
+/**
+ * The run a command argument names (see `lookupRun`): exit code 2 with every candidate when an
+ * id prefix fits several runs, 5 when none.
+ */
 export function findRun(v: Common, ref: string | undefined): RunStore {
   if (!ref) throw new CliError('which run? give a run id (see `ipa list`) or a run directory', ExitCode.usage);
-  const s = RunStore.find(runsDir(v), ref);
-  if (!s) throw new CliError(`no run '${ref}' under ${runsDir(v)} (ids are unique prefixes; a run directory path works too)`, ExitCode.notFound);
-  return s;
+  const found = lookupRun(runsDir(v), ref, registeredRuns());
+  switch (found.kind) {
+    case 'found':
+      return found.store;
+    case 'ambiguous':
+      throw new CliError(`'${ref}' fits ${found.candidates.length} runs; give more of the id:\n${runTable(found.candidates)}`, ExitCode.usage);
+    case 'gone':
+      throw new CliError(`run ${found.run.id} was at ${found.run.dir}, which no longer exists`, ExitCode.notFound);
+    case 'none':
+      throw new CliError(`no run '${ref}' under ${runsDir(v)} or in ${registryFile()} (\`ipa list\` shows the runs it knows; a run directory path works too)`, ExitCode.notFound);
+  }
 }

@@ -1,4 +1,5 @@
 /** Damage in a run directory as lines a person reads (`ipa verify`, `ipa status`, `ipa resume`). */
+import type { RepairResult } from '../run/repair.js';
 import type { Damage, DamageKind } from '../store/integrity.js';
 
 /** Singular and plural of each kind. */
@@ -27,4 +28,13 @@ export function damageSummary(damage: readonly Damage[]): string {
   for (const d of damage) counts.set(d.kind, (counts.get(d.kind) ?? 0) + 1);
   const parts = [...counts].map(([k, n]) => `${n} ${LABEL[k][n === 1 ? 0 : 1]}`);
   return `${damage.length} problem${damage.length === 1 ? '' : 's'} (${parts.join(', ')})`;
+}
+
+/** What resume found and set aside, in a few lines (`ipa resume`, and `ipa run RUN` continuing). */
+export function repairLines(id: string, r: RepairResult): string[] {
+  const lines = [`${id}: found ${damageSummary(r.damage)}`];
+  if (r.damaged.length) lines.push(`  computing again: ${r.damaged.length} damaged job${r.damaged.length === 1 ? '' : 's'} (${r.damaged.map((j) => j.slice(id.length + 1)).join(', ')})`);
+  if (r.dependents.length) lines.push(`  and ${r.dependents.length} computed from them (${r.dependents.map((j) => j.slice(id.length + 1)).join(', ')})`);
+  if (r.quarantine) lines.push(`  their records and stray files moved to ${r.quarantine}/`);
+  return lines;
 }

@@ -1,29 +1,70 @@
-/** Text rendering of a run's state for `ipa status` / `ipa watch`. */
-import type { Manifest } from '../store/manifest.js';
+/**
+ * A run's state as text for `ipa status` / `ipa watch`: a header (state, jobs, time), each round's
+ * stages with a bar, jobs done and what they produced in words ("1536 responses", "441 pairs, 21
+ * feedback pairs, 138 challenging seeds"), an estimate for unfinished stages, then the problems.
+ */
+import { runProblems } from '../report/problems.js';
+import { describeOutputs, duration } from '../report/stage-words.js';
+import { stageProgress } from '../run/eta.js';
+import type { Manifest, StageSummary } from '../store/manifest.js';
+import { ENDED_STATES } from '../store/run-store.js';
 
 export function bar(done: number, total: number, width = 20): string {
   const f = total > 0 ? Math.round((done / total) * width) : 0;
   return `[${'#'.repeat(f)}${'.'.repeat(width - f)}]`;
 }
 
-export function renderStatus(m: Manifest, active: Array<{ id: string; progress: unknown }> = []): string {
-  const lines = [`run ${m.run.id}  state ${m.run.state}  jobs ${m.totals.done}/${m.totals.jobs}  recomputed ${m.totals.recomputed}`];
+export interface StatusOptions {
+  /** The run directory (the problems name files in it). */
+  dir: string;
+  /** @defaultValue Date.now() */
+  now?: number;
+  /** The command that continues the run, shown when it is interrupted. */
+  continueWith?: string;
+}
+
+/** Time since the run was created; up to its last update once it has ended. */
+export function runElapsed(m: Manifest, now: number): number {
+  const end = ENDED_STATES.has(m.run.state) ? Date.parse(m.run.updated_at) : now;
+  return Math.max(0, end - Date.parse(m.run.created_at));
+}
+
+export function statusHeader(m: Manifest, now: number): string {
+  const recomputed = m.totals.recomputed ? `, ${m.totals.recomputed} recomputed` : '';
+  const time = `${ENDED_STATES.has(m.run.state) ? 'took' : 'elapsed'} ${duration(runElapsed(m, now))}`;
+  return `run ${m.run.id}  ${m.run.state}  ${m.totals.done} of ${m.totals.jobs} jobs done${recomputed}  ${time}`;
+}
+
+function stageLine(s: StageSummary, etaMs: number | undefined): string {
+  const produced = s.done ? describeOutputs(s.stage, s.outputs, s.metrics) : '';
+  const retries = s.attempts > s.done ? `  (${s.attempts} attempts)` : '';
+  const failed = s.failed_items ? `  ${s.failed_items} items failed` : '';
+  const eta = etaMs !== undefined ? `  ~${duration(etaMs)} left` : '';
+  return `  ${s.stage.padEnd(17)} ${bar(s.done, s.jobs)} ${String(s.done).padStart(3)}/${String(s.jobs).padEnd(3)} ${produced}${failed}${retries}${eta}`.trimEnd();
+}
+
+/** Everything below the header: rounds, stages, problems. */
+export function statusBody(m: Manifest, o: StatusOptions): string[] {
+  const now = o.now ?? Date.now();
+  const lines: string[] = [];
   if (m.run.error) lines.push(`error: ${m.run.error}`);
+  if (m.run.state === 'interrupted' && o.continueWith) lines.push(`interrupted (Ctrl-C); continue it with:  ${o.continueWith}`);
+  const etas = ENDED_STATES.has(m.run.state) ? [] : stageProgress(m, [], now);
   for (const r of m.rounds) {
     if (!r.stages.length) {
       lines.push(`round ${r.round}: not started`);
       continue;
     }
+    // A round evaluated without a held-out number (lmms-eval only), or not yet: "–", never 0 %.
     const ev = `  held-out acc ${r.eval?.overall == null ? '–' : `${(100 * r.eval.overall).toFixed(1)}%`}`;
-    lines.push(`round ${r.round}${r.round > 0 ? ` (${r.shards} shards)` : ''}${ev}`);
-    for (const s of r.stages) {
-      lines.push(`  ${s.stage.padEnd(17)} ${bar(s.done, s.jobs)} ${String(s.done).padStart(3)}/${String(s.jobs).padEnd(3)} rows ${String(s.rows).padStart(6)}  attempts ${s.attempts}${s.failed_items ? `  failed items ${s.failed_items}` : ''}`);
-    }
+    lines.push(`round ${r.round}${r.round > 0 ? ` (${r.shards} shard${r.shards === 1 ? '' : 's'})` : ''}${ev}`);
+    for (const s of r.stages) lines.push(stageLine(s, etas.find((e) => e.round === r.round && e.stage === s.stage)?.etaMs));
   }
-  for (const a of active) {
-    const p = a.progress as { done?: number; total?: number } | number | undefined;
-    const txt = typeof p === 'object' && p && p.total ? `${p.done}/${p.total}` : JSON.stringify(p ?? '');
-    lines.push(`  active ${a.id} ${txt}`);
-  }
-  return lines.join('\n');
+  const problems = runProblems(m, o.dir);
+  if (problems.length) lines.push('problems:', ...problems.map((p) => `  ${p.text}`));
+  return lines;
+}
+
+export function renderStatus(m: Manifest, o: StatusOptions): string {
+  return [statusHeader(m, o.now ?? Date.now()), ...statusBody(m, o)].join('\n');
 }

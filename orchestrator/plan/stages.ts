@@ -72,3 +72,8 @@ export function parseJobId(id: string): Pick<JobDescriptor, 'runId' | 'round' | 
   if (!m || !(STAGES as readonly string[]).includes(m[3])) return undefined;
   return { runId: m[1], round: Number(m[2]), stage: m[3] as Stage, shard: Number(m[4]) };
 }
+
+/** Where a job sits in its run, in words: "round 1 · sample · shard 2"; no shard for stages with one job per round. */
+export function jobPlace(d: Pick<JobDescriptor, 'round' | 'stage' | 'shard'>): string {
+  return `round ${d.round} · ${d.stage}${SHARDED_STAGES.has(d.stage) ? ` · shard ${d.shard}` : ''}`;
+}

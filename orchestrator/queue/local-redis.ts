@@ -1,6 +1,10 @@
 /**
  * A private Redis for tests, the demo and `ipa run` when no REDIS_URL is given: Debian's
  * `redis-server` on a free loopback port, data in a temp folder, stopped with its owner.
+ *
+ * It runs in its own process group, so a Ctrl-C at the terminal reaches only its owner, which
+ * stops it after its own orderly shutdown; and it is killed when its owner exits any other way
+ * (a second Ctrl-C, an uncaught error), so no redis-server outlives the command.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +36,15 @@ export interface LocalRedisOptions {
 
 export class LocalRedis {
   private proc?: ChildProcess;
+  /** Kills the server when this process exits before `stop` (synchronous: 'exit' allows nothing else). */
+  private readonly killOnExit = (): void => {
+    try {
+      this.proc?.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  };
   private constructor(
     readonly port: number,
     readonly dataDir: string,
@@ -53,7 +66,9 @@ export class LocalRedis {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dataDir, '--save', '', '--maxmemory-policy', this.opts.maxmemoryPolicy ?? 'noeviction'];
     args.push('--appendonly', this.opts.appendonly ? 'yes' : 'no');
     if (this.opts.password) args.push('--requirepass', this.opts.password);
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    process.removeListener('exit', this.killOnExit);
+    process.once('exit', this.killOnExit);
     let stderr = '';
     proc.stderr?.on('data', (b) => (stderr += String(b)));
     const failed = new Promise<never>((_, rej) => {
@@ -89,7 +104,13 @@ export class LocalRedis {
     });
   }
 
+  /** The server's process id (tests check that none is left behind). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   async stop(): Promise<void> {
+    process.removeListener('exit', this.killOnExit);
     await this.stopProcess('SIGTERM');
     rmSync(this.dataDir, { recursive: true, force: true });
   }

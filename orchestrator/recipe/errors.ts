@@ -82,9 +82,10 @@ export function levenshtein(a: string, b: string): number {
 
 /**
  * The candidate closest to `word`, when it is close enough to be a plausible typo: at most a
- * third of the longer word's length (and at least 1 edit allowed). Ties go to the first candidate.
+ * third of the longer word's length (and at least `minAllowed` edits, 1 unless given). Ties go to
+ * the first candidate.
  */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
+export function closest(word: string, candidates: Iterable<string>, minAllowed = 1): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -95,6 +96,6 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     }
   }
   if (best === undefined) return undefined;
-  const allowed = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
+  const allowed = Math.max(minAllowed, Math.floor(Math.max(word.length, best.length) / 3));
   return bestDistance <= allowed ? best : undefined;
 }

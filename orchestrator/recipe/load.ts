@@ -6,11 +6,12 @@
  * `RecipeError`.
  */
 import { dirname, resolve } from 'node:path';
-import { RecipeError } from './errors.js';
+import { RecipeError, type RecipeIssue } from './errors.js';
 import { schemaIssues } from './issues.js';
 import { normalise, type NormaliseOptions } from './normalise.js';
 import { RecipeSchema, type Recipe } from './schema.js';
 import { parseSource, readRecipeFile } from './source.js';
+import { recipeWarnings } from './warnings.js';
 
 export type { Recipe } from './schema.js';
 export { MAX_ALIASES, MAX_RECIPE_BYTES } from './source.js';
@@ -20,6 +21,11 @@ export type LoadOptions = NormaliseOptions;
 export interface LoadedRecipe {
   /** The validated recipe: defaults filled, every path absolute. */
   recipe: Recipe;
+  /**
+   * What is valid but wrong-looking: a recipe that samples or trains nothing, and (under
+   * `missingAsWarnings`) inputs not there yet. Located like errors.
+   */
+  warnings: RecipeIssue[];
   /** The recipe text as written. */
   source: string;
   /** Absolute folder of the recipe file: relative paths were resolved against it. */
@@ -37,7 +43,8 @@ export function parseRecipe(text: string, file: string, opts: LoadOptions = {}):
   const { data, at } = parseSource(text, file);
   const parsed = RecipeSchema.safeParse(data);
   if (!parsed.success) throw new RecipeError(parsed.error.issues.flatMap((i) => schemaIssues(i, RecipeSchema, data, at)));
-  return { recipe: normalise(parsed.data, dir, opts, at), source: text, dir };
+  const { recipe, warnings } = normalise(parsed.data, dir, opts, at);
+  return { recipe, warnings: [...warnings, ...recipeWarnings(recipe, at)], source: text, dir };
 }
 
 /** One line: name, rounds, model, data, verifier and sampling sizes. */

@@ -28,12 +28,25 @@ export interface NormaliseOptions {
    * @defaultValue true
    */
   checkFiles?: boolean;
+  /**
+   * Report a missing input as a warning instead of an error (`ipa validate --offline`: the
+   * recipe's structure and values are checked before its model and data are downloaded).
+   * @defaultValue false
+   */
+  missingAsWarnings?: boolean;
 }
 
-/** The recipe with absolute paths; throws one `RecipeError` with every path problem. */
-export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at: Locator): Recipe {
+/**
+ * The recipe with absolute paths, and warnings (missing inputs, under `missingAsWarnings`);
+ * throws one `RecipeError` with every path problem.
+ */
+export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at: Locator): { recipe: Recipe; warnings: RecipeIssue[] } {
   const recipe = structuredClone(input);
   const issues: RecipeIssue[] = [];
+  const warnings: RecipeIssue[] = [];
+  // A missing input is an error, or under missingAsWarnings a warning saying when it will be one.
+  const missing = opts.missingAsWarnings ? warnings : issues;
+  const later = opts.missingAsWarnings ? '; `ipa submit` and `ipa run` need it there' : '';
   const abs = (p: string) => resolve(dir, p);
   const fields = findPathFields(RecipeSchema, recipe);
 
@@ -53,9 +66,9 @@ export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at
     }
     if (opts.checkFiles === false || need === 'none') return p;
     const hint = isAbsolute(value) ? undefined : `relative paths are resolved against the recipe's folder ${dir}`;
-    if (!existsSync(p)) issues.push(at.issue(path, 'value', `${need === 'dir' ? 'folder' : need === 'file' ? 'file' : 'path'} not found: ${p}`, hint));
-    else if (need === 'file' && !statSync(p).isFile()) issues.push(at.issue(path, 'value', `expected a file, got a folder: ${p}`));
-    else if (need === 'dir' && !statSync(p).isDirectory()) issues.push(at.issue(path, 'value', `expected a folder, got a file: ${p}`));
+    if (!existsSync(p)) missing.push(at.issue(path, 'value', `${need === 'dir' ? 'folder' : need === 'file' ? 'file' : 'path'} not found: ${p}${later}`, hint));
+    else if (need === 'file' && !statSync(p).isFile()) missing.push(at.issue(path, 'value', `expected a file, got a folder: ${p}${later}`));
+    else if (need === 'dir' && !statSync(p).isDirectory()) missing.push(at.issue(path, 'value', `expected a folder, got a file: ${p}${later}`));
     return p;
   };
   for (const f of fields) if (f.rule.need !== 'roots') setAt(recipe, f.path, check(f.path, f.value as string, f.rule.need));
@@ -71,7 +84,7 @@ export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at
     issues.push(at.issue(['data', 'synthetic', 'eval_split'], 'value', 'the validation split is empty', 'set data.synthetic.validation_size'));
   }
   if (issues.length) throw new RecipeError(issues);
-  return recipe;
+  return { recipe, warnings };
 }
 
 function setAt(data: unknown, path: readonly Seg[], value: unknown): void {

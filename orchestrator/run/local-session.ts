@@ -55,8 +55,17 @@ export class LocalSession {
     return this.agent;
   }
 
-  async close(): Promise<void> {
-    await this.agent?.close(this.opts.closeGraceMs ?? 5000);
+  /** Pids of the in-process agent's Python processes (killed on a forced exit). */
+  pythonPids(): number[] {
+    return this.agent?.pythonPids() ?? [];
+  }
+
+  /**
+   * Stops the agent (its running jobs get `graceMs` to finish, then go back to the queue), the
+   * queues, the connection and the private Redis.
+   */
+  async close(opts: { graceMs?: number } = {}): Promise<void> {
+    await this.agent?.close(opts.graceMs ?? this.opts.closeGraceMs ?? 5000);
     await this.queues.close();
     await this.connection.quit().catch(() => undefined);
     await this.privateRedis?.stop();

@@ -1,10 +1,15 @@
-/** `ipa submit`: create the run directory and queue round 0 (prepare → warm-up → eval → advance). */
+/**
+ * `ipa submit`: create the run directory, record it in the user's run registry (so its id is
+ * found wherever the directory is) and queue round 0 (prepare → warm-up → eval → advance).
+ */
+import { rootLogger } from '../log.js';
 import { planPreparation } from '../plan/planner.js';
 import { addPlan } from '../queue/flows.js';
 import { keys, type QueueSet } from '../queue/queues.js';
 import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import type { Recipe } from '../recipe/schema.js';
 import { writeManifest } from '../store/manifest.js';
+import { registerRun } from '../store/run-registry.js';
 import { RunStore } from '../store/run-store.js';
 
 export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runsDir?: string; queues: QueueSet; id?: string; allowEviction?: boolean }): Promise<RunStore> {
@@ -17,6 +22,8 @@ export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runs
     queuePrefix: opts.queues.prefix,
     id: opts.id,
   });
+  const unregistered = registerRun({ id: store.id, dir: store.dir, created_at: store.info().created_at });
+  if (unregistered) rootLogger.warn({ run: store.id }, `${unregistered}; find the run by its directory or with --runs-dir`);
   await opts.queues.applyConcurrency(opts.recipe);
   await opts.queues.connection.hset(keys.runs(opts.queues.prefix), store.id, store.dir);
   await addPlan(opts.queues, planPreparation(opts.recipe, store.id), { id: store.id, dir: store.dir }, opts.recipe);

@@ -1,6 +1,6 @@
-/** Waits for a run to reach a final state, reporting progress whenever the manifest changes. */
+/** Waits for a run to end (a final state, or interrupted), reporting progress whenever the manifest changes. */
 import { buildManifest, type Manifest } from '../store/manifest.js';
-import { FINAL_STATES, type RunState, type RunStore } from '../store/run-store.js';
+import { ENDED_STATES, type RunState, type RunStore } from '../store/run-store.js';
 
 export interface WaitOptions {
   /** @defaultValue 1000 */
@@ -24,7 +24,7 @@ export async function waitForRun(store: RunStore, opts: WaitOptions = {}): Promi
       last = sig;
       opts.onChange?.(m);
     }
-    if (FINAL_STATES.has(m.run.state)) return m.run.state;
+    if (ENDED_STATES.has(m.run.state)) return m.run.state;
     if (opts.timeoutMs && Date.now() - started > opts.timeoutMs) throw new Error(`run ${store.id} did not finish within ${opts.timeoutMs} ms (state ${m.run.state}, ${sig})`);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
   }

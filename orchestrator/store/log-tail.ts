@@ -7,7 +7,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } fro
 import { join } from 'node:path';
 import { parseJobId, type Stage } from '../plan/stages.js';
 import { staysInside } from '../real-path.js';
-import { FINAL_STATES, type RunStore } from './run-store.js';
+import { ENDED_STATES, type RunStore } from './run-store.js';
 
 /** Which jobs' logs to read; a missing field matches every job. */
 export interface LogFilter {
@@ -42,7 +42,7 @@ export function jobLogFiles(store: RunStore, filter: LogFilter = {}): Array<{ jo
 }
 
 export interface FollowOptions {
-  /** Keep reading until the run reaches a final state. @defaultValue false (read once) */
+  /** Keep reading until the run has ended (a final state, or interrupted). @defaultValue false (read once) */
   follow?: boolean;
   /** @defaultValue 500 */
   pollMs?: number;
@@ -83,7 +83,7 @@ export class LogTail {
     this.read().forEach(emit);
     for (;;) {
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
-      const over = FINAL_STATES.has(this.store.info().state);
+      const over = ENDED_STATES.has(this.store.info().state);
       this.read(over).forEach(emit);
       if (over) return;
     }

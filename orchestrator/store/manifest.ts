@@ -16,7 +16,10 @@ export interface StageSummary {
   jobs: number;
   done: number;
   attempts: number;
+  /** Rows written, all outputs together (see `outputs` for what they are). */
   rows: number;
+  /** Rows written by output name (`responses`, `pairs`, ...; a model folder counts its files). */
+  outputs: Record<string, number>;
   failed_items: number;
   duration_ms: number;
   metrics: Record<string, number>;
@@ -77,7 +80,7 @@ export function buildManifest(store: RunStore): Manifest {
       jobs[id] = { stage: n.stage, round: n.round, shard: n.shard, done: !!rec, attempts: attempts.get(id) ?? 0, rows, duration_ms: rec?.duration_ms };
       let s = byStage.get(n.stage);
       if (!s) {
-        s = { stage: n.stage, jobs: 0, done: 0, attempts: 0, rows: 0, failed_items: 0, duration_ms: 0, metrics: {}, counts: {} };
+        s = { stage: n.stage, jobs: 0, done: 0, attempts: 0, rows: 0, outputs: {}, failed_items: 0, duration_ms: 0, metrics: {}, counts: {} };
         byStage.set(n.stage, s);
       }
       s.jobs++;
@@ -85,6 +88,7 @@ export function buildManifest(store: RunStore): Manifest {
       if (rec) {
         s.done++;
         s.rows += rows;
+        for (const [name, o] of Object.entries(rec.outputs)) s.outputs[name] = (s.outputs[name] ?? 0) + (o.rows ?? 0);
         s.failed_items += rec.failed_items?.length ?? 0;
         s.duration_ms += rec.duration_ms;
         mergeMetrics(s.metrics, s.counts, rec.metrics);

@@ -17,9 +17,15 @@ import { atomicWriteJson, ensureDir, FILE_MODE } from './atomic.js';
 import { readJsonObject, RunDamaged } from './damage.js';
 import { checkOutput } from './integrity.js';
 
-export const RUN_STATES = ['queued', 'running', 'paused', 'failed', 'completed', 'cancelled'] as const;
+export const RUN_STATES = ['queued', 'running', 'paused', 'interrupted', 'failed', 'completed', 'cancelled'] as const;
 export type RunState = (typeof RUN_STATES)[number];
+/** States only `resume` (`force`) leaves. */
 export const FINAL_STATES: ReadonlySet<RunState> = new Set<RunState>(['failed', 'completed', 'cancelled']);
+/**
+ * States in which nothing more happens until a person acts: the final ones, and `interrupted`
+ * (Ctrl-C stopped the `ipa run` driving it). Waiting and following end there.
+ */
+export const ENDED_STATES: ReadonlySet<RunState> = new Set<RunState>([...FINAL_STATES, 'interrupted']);
 
 export interface RunInfo {
   id: string;
@@ -130,16 +136,6 @@ export class RunStore {
 
   static isRunDir(dir: string): boolean {
     return existsSync(join(dir, 'run.json'));
-  }
-
-  /** Finds a run by directory path, exact id, or unique id prefix under `runsDir`. */
-  static find(runsDir: string, ref: string): RunStore | undefined {
-    if (RunStore.isRunDir(ref)) return new RunStore(resolve(ref));
-    const direct = join(runsDir, ref);
-    if (RunStore.isRunDir(direct)) return new RunStore(resolve(direct));
-    if (!existsSync(runsDir)) return undefined;
-    const matches = readdirSync(runsDir).filter((d) => d.startsWith(ref) && RunStore.isRunDir(join(runsDir, d)));
-    return matches.length === 1 ? new RunStore(resolve(runsDir, matches[0])) : undefined;
   }
 
   /** Readable runs under `runsDir`, oldest first; a run whose run.json is damaged is left out (see `listAll`). */

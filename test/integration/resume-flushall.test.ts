@@ -3,31 +3,13 @@
  * `ipa resume` rebuilds the queue, and the final pairs equal an undisturbed run's with the same
  * seed; no shard finished before the wipe is computed again (attempt counters stay at 1).
  */
-import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../orchestrator/cli/main.js';
-import { readJsonl } from '../../orchestrator/store/atomic.js';
-import type { RunStore } from '../../orchestrator/store/run-store.js';
 import { harness, tinyRecipe, type Harness } from '../helpers/harness.js';
+import { canonicalPairs } from '../helpers/pairs.js';
 import { redisUrl } from '../helpers/redis.js';
 
 const recipe = tinyRecipe({ data: { synthetic: { train_size: 12 }, shard_size: 3 } });
-
-/** Pairs as content, without run-specific fields, in a stable order. */
-export function canonicalPairs(store: RunStore): string[] {
-  const out: string[] = [];
-  for (const d of readdirSync(store.dir).filter((x) => x.startsWith('round-')).sort()) {
-    const dir = store.abs(`${d}/pairs`);
-    let files: string[] = [];
-    try {
-      files = readdirSync(dir).sort();
-    } catch {
-      continue;
-    }
-    for (const f of files) for (const p of readJsonl(`${dir}/${f}`)) out.push(JSON.stringify([p.seed_id, p.prompt, p.chosen, p.rejected, p.images]));
-  }
-  return out.sort();
-}
 
 describe('resume after Redis lost everything', () => {
   const hs: Harness[] = [];

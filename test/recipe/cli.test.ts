@@ -2,28 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ipaInProcess } from '../helpers/ipa-in-process.js';
 import { parse } from 'yaml';
-import { main } from '../../orchestrator/cli/main.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'recipes');
 
-/** Runs `ipa ...args` in-process and captures what it prints. */
-async function ipa(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-  }
-}
+const ipa = ipaInProcess;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -123,6 +108,12 @@ describe('ipa validate', () => {
     expect(broken.code).toBe(3);
     expect(broken.err).toContain("lmms-eval is enabled, but could not ask the worker's Python (/nonexistent/python) what it has installed");
     expect(broken.err).not.toMatch(/\n\s+at /);
+
+    // --offline checks a recipe before the workers' environment is set up: the same finding is a warning.
+    vi.stubEnv('IPA_PYTHON', 'python3');
+    const offline = await ipa('validate', '--offline', file);
+    expect(offline.code).toBe(0);
+    expect(offline.err).toMatch(/^warning: .*:10:14 eval\.lmms_eval\.enabled: lmms-eval is enabled, but it is not installed in the worker's Python/m);
   });
 
   it('--help describes it', async () => {

@@ -4,9 +4,11 @@
  * a round that was not evaluated. Pure functions on eval documents as `readEvals` returns them.
  */
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { renderStatus } from '../../orchestrator/cli/render.js';
 import { evalNote } from '../../orchestrator/dashboard/snapshot.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
+import { parseSource } from '../../orchestrator/recipe/source.js';
 import { nothingEvaluated, recipeWarnings } from '../../orchestrator/recipe/warnings.js';
 import { benchmarkRows, benchmarkTable, formatChange, hasBenchmarksBeyondHeldout } from '../../orchestrator/report/benchmark-results.js';
 import { PAPER_FIGURES, paperComparison, paperTable } from '../../orchestrator/report/paper-figures.js';
@@ -98,16 +100,18 @@ describe('the paper beside ours', () => {
 
 describe('nothing silent', () => {
   const base = { name: 'w', model: { base: '/m' } };
+  /** Locates warnings in the recipe written out as YAML. */
+  const locator = (recipe: object) => parseSource(stringify(recipe), 'w.yaml').at;
 
   it('warns when a recipe evaluates nothing, and says why', () => {
     const none = RecipeSchema.parse({ ...base, eval: { after: 'none' }, data: { synthetic: { enabled: true } } });
     expect(nothingEvaluated(none)).toBe('eval.after is none: no round is evaluated');
-    expect(recipeWarnings(none).map((w) => w.path)).toEqual([['eval', 'after']]);
+    expect(recipeWarnings(none, locator(none)).map((w) => w.path)).toEqual(['eval.after']);
     const empty = RecipeSchema.parse(base);
-    expect(recipeWarnings(empty)[0]).toMatchObject({ path: ['eval'], message: expect.stringContaining('no eval.benchmarks, no synthetic held-out split, lmms-eval off') });
+    expect(recipeWarnings(empty, locator(empty))[0]).toMatchObject({ path: 'eval', message: expect.stringContaining('no eval.benchmarks, no synthetic held-out split, lmms-eval off') });
     const lmmsOnly = RecipeSchema.parse({ ...base, eval: { lmms_eval: { enabled: true, tasks: ['pope'] } } });
     expect(nothingEvaluated(lmmsOnly)).toBeNull();
-    expect(recipeWarnings(lmmsOnly)).toEqual([]);
+    expect(recipeWarnings(lmmsOnly, locator(lmmsOnly))).toEqual([]);
   });
 
   it('gives the accuracy plot a reason instead of "no evaluation yet"', () => {
@@ -121,19 +125,19 @@ describe('nothing silent', () => {
 
   it('ipa status shows "–" for a round evaluated without held-out accuracy, never 0 %', () => {
     const m = {
-      run: { id: 'r', state: 'running' },
+      run: { id: 'r', state: 'running', created_at: '2026-11-26T08:00:00.000Z', updated_at: '2026-11-26T08:10:00.000Z' },
       rounds: [
-        { round: 0, shards: 0, stages: [{ stage: 'eval', jobs: 1, done: 1, attempts: 1, rows: 1 }], eval: { overall: null, by_task: {}, n: 0 } },
-        { round: 1, shards: 1, stages: [{ stage: 'eval', jobs: 1, done: 1, attempts: 1, rows: 1 }], eval: { overall: 0.375, by_task: {}, n: 8 } },
-        { round: 2, shards: 1, stages: [{ stage: 'sample', jobs: 1, done: 0, attempts: 0, rows: 0 }] },
+        { round: 0, shards: 0, stages: [{ stage: 'eval', jobs: 1, done: 1, attempts: 1, rows: 1, outputs: { eval: 1 }, failed_items: 0, duration_ms: 1000, metrics: {} }], eval: { overall: null, by_task: {}, n: 0 } },
+        { round: 1, shards: 1, stages: [{ stage: 'eval', jobs: 1, done: 1, attempts: 1, rows: 1, outputs: { eval: 1 }, failed_items: 0, duration_ms: 1000, metrics: {} }], eval: { overall: 0.375, by_task: {}, n: 8 } },
+        { round: 2, shards: 1, stages: [{ stage: 'sample', jobs: 1, done: 0, attempts: 0, rows: 0, outputs: {}, failed_items: 0, duration_ms: 0, metrics: {} }] },
       ],
       jobs: {},
       totals: { jobs: 3, done: 2, attempts: 2, recomputed: 0 },
     } as unknown as Manifest;
-    const lines = renderStatus(m).split('\n');
+    const lines = renderStatus(m, { dir: '/nonexistent/r' }).split('\n');
     expect(lines).toContain('round 0  held-out acc –');
-    expect(lines).toContain('round 1 (1 shards)  held-out acc 37.5%');
-    expect(lines).toContain('round 2 (1 shards)  held-out acc –');
+    expect(lines).toContain('round 1 (1 shard)  held-out acc 37.5%');
+    expect(lines).toContain('round 2 (1 shard)  held-out acc –');
     expect(lines.join('\n')).not.toContain('0.0%');
   });
 });

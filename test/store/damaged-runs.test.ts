@@ -4,7 +4,9 @@
  * file, never a stack trace); tampering is found (status, verify) and never used (the payload
  * check, resume recomputes, export refuses it and ignores files no record names).
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildPayload } from '../../orchestrator/agent/payload.js';
 import { jobId } from '../../orchestrator/plan/stages.js';
@@ -28,12 +30,15 @@ describe('a truncated run file damages its run only', () => {
     cpSync(bad.store.dir, `${runsDir}/bad-0002`, { recursive: true });
     truncate(`${runsDir}/bad-0002/run.json`);
 
-    const list = await ipa(['list', '--runs-dir', runsDir]);
+    // A registry of its own: `ipa list` also shows the runs other tests registered in theirs.
+    const registry = { IPA_STATE_DIR: mkdtempSync(join(tmpdir(), 'ipa-state-')) };
+    const list = await ipa(['list', '--runs-dir', runsDir], registry);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^good-0001\s+completed/m);
-    expect(list.stdout).toMatch(/^bad-0002\s+damaged\s+.*bad-0002\/run\.json: truncated JSON/m);
-    const listJson = JSON.parse((await ipa(['list', '--runs-dir', runsDir, '--json'])).stdout);
+    expect(list.stdout).toMatch(/^\s*good-0001\s+completed/m);
+    expect(list.stdout).toMatch(/^\s*bad-0002\s+damaged\s+.*bad-0002\/run\.json: truncated JSON/m);
+    const listJson = JSON.parse((await ipa(['list', '--runs-dir', runsDir, '--json'], registry)).stdout);
     expect(listJson.map((r: { id: string }) => r.id).sort()).toEqual(['bad-0002', 'good-0001']);
+    rmSync(registry.IPA_STATE_DIR, { recursive: true, force: true });
 
     for (const cmd of ['status', 'resume']) {
       const r = await ipa([cmd, 'bad-0002', '--runs-dir', runsDir, '--redis-url', redisUrl()]);

@@ -98,7 +98,12 @@ def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
 
     train_cfg = SMALL["training"] | {"report_to": ["tensorboard"]}
     p = make_payload("train", run, inputs={"pairs": [p["outputs"]["pairs"]], "feedback_pairs": [p["outputs"]["feedback_pairs"]]}, **(SMALL | {"training": train_cfg}))
-    res = train.run(p, StageContext())
+    sent: list[dict] = []
+    res = train.run(p, StageContext(emit=sent.append, min_progress_interval=0))
+    # The job log marks where policy training ends and reviser training starts; progress names the phase.
+    assert [x["msg"] for x in sent if x["type"] == "log" and x["fields"].get("phase")] == ["policy DPO: 2 pairs, 1 epoch", "reviser DPO: 1 feedback pairs, 1 epoch"]
+    phases = [x["metrics"].get("phase") for x in sent if x["type"] == "progress"]
+    assert phases.index("policy DPO: loading model") < phases.index("policy DPO") < phases.index("reviser DPO: loading model") < phases.index("reviser DPO")
     m = res["metrics"]
     assert m["steps"] == 1 and m["reviser_steps"] == 1 and m["final_loss"] is not None
     assert set(res["outputs"]) == {"policy", "reviser"}
@@ -128,7 +133,12 @@ def test_train_with_zero_pairs(tmp_path, make_payload):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     p = make_payload("train", tmp_path / "run", inputs={"pairs": [str(empty)], "feedback_pairs": []}, **SMALL)
-    res = train.run(p, StageContext())
+    sent: list[dict] = []
+    res = train.run(p, StageContext(emit=sent.append))
+    assert [x["msg"] for x in sent if x["type"] == "log" and x["fields"].get("phase")] == [
+        "policy: no response pairs, so the start model is kept unchanged",
+        "reviser: not trained (no feedback pairs, or training.train_reviser is off); the previous reviser stays in use",
+    ]
     assert res["metrics"]["steps"] == 0 and res["metrics"]["skipped"] == "no pairs"
     assert set(res["outputs"]) == {"policy"}
     assert (Path(res["outputs"]["policy"]["path"]) / "adapter_config.json").is_file()

@@ -1,22 +1,32 @@
-import { RunStore } from '../../store/run-store.js';
+import { knownRuns, readInfo } from '../../store/run-lookup.js';
+import { registeredRuns, registryFile } from '../../store/run-registry.js';
 import { ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, parse, runsDir } from '../context.js';
+import { runTable } from '../run-table.js';
 
 export const command: Command = {
   name: 'list',
-  summary: 'List runs in the runs directory',
-  help: `Usage: ipa list [--json] [--runs-dir DIR]\n\n${COMMON_HELP}`,
+  summary: 'List runs: the runs folder and every run registered by this user, with where each is',
+  help: `Usage: ipa list [--json] [--runs-dir DIR]
+
+Shows the runs under the runs folder and those in the per-user registry
+($IPA_STATE_DIR, else $XDG_STATE_HOME/ipa, else ~/.local/state/ipa: runs.jsonl), which
+\`ipa submit\` and \`ipa run\` append to, so runs kept beside a recipe elsewhere are listed too.
+A registered run whose directory is gone is marked "gone".
+
+${COMMON_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {}, false);
     // A run whose run.json cannot be read is listed with the reason; the others as usual.
-    const runs = RunStore.listAll(runsDir(values));
-    if (values.json) console.log(JSON.stringify(runs.map((r) => r.info ?? { id: r.id, damaged: r.damaged }), null, 2));
-    else if (!runs.length) console.log(`no runs under ${runsDir(values)}`);
-    else
-      for (const r of runs) {
-        if (r.info) console.log(`${r.id.padEnd(40)} ${r.info.state.padEnd(10)} rounds ${r.info.rounds}  created ${r.info.created_at}`);
-        else console.log(`${r.id.padEnd(40)} ${'damaged'.padEnd(10)} ${r.damaged}`);
-      }
+    const runs = knownRuns(runsDir(values), registeredRuns());
+    if (values.json) {
+      const entries = runs.map((r) => {
+        const { info, damaged } = readInfo(r);
+        return { ...info, id: r.id, dir: r.dir, missing: r.missing, ...(damaged ? { damaged } : {}) };
+      });
+      console.log(JSON.stringify(entries, null, 2));
+    } else if (!runs.length) console.log(`no runs under ${runsDir(values)} or in ${registryFile()}`);
+    else console.log(runTable(runs));
     return ExitCode.ok;
   },
 };

@@ -1,3 +1,4 @@
+import { formatIssue } from '../../recipe/errors.js';
 import { loadRecipe } from '../../recipe/load.js';
 import { submitRun } from '../../run/submit.js';
 import { CliError, ExitCode, type Command } from '../command.js';
@@ -19,7 +20,8 @@ ${COMMON_HELP}`,
   async run(argv) {
     const { values, positionals } = parse(argv, { id: { type: 'string' }, 'allow-eviction': { type: 'boolean', default: false } });
     if (!positionals[0]) throw new CliError('missing RECIPE', ExitCode.usage);
-    const { recipe } = loadRecipe(positionals[0]);
+    const { recipe, warnings } = loadRecipe(positionals[0]);
+    for (const w of warnings) console.error(`warning: ${formatIssue(w)}`);
     const queues = await openQueues(values);
     try {
       const store = await submitRun({ recipe, recipeFile: positionals[0], queues, id: values.id, runsDir: values['runs-dir'], allowEviction: values['allow-eviction'] });

@@ -2,14 +2,18 @@ import { WorkerAgent } from '../../agent/agent.js';
 import { deviceSetup, type DeviceSetup } from '../../agent/devices.js';
 import { QUEUE_KINDS, type QueueKind } from '../../plan/stages.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, intFlag, parse, prefix, reachableRedis, WORKER_TIMING_HELP, workerTiming, workerTimingOptions } from '../context.js';
+import { configureConsoleLog, rootLogger } from '../../log.js';
+import { COMMON_HELP, intFlag, LOG_HELP, logFormat, logOptions, parse, prefix, reachableRedis, WORKER_TIMING_HELP, workerTiming, workerTimingOptions } from '../context.js';
+import { workerLine } from '../progress-line.js';
+import { ProgressTicker } from '../progress-ticker.js';
+import { LiveTerminal } from '../terminal.js';
 
 export const command: Command = {
   name: 'worker',
   summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
   help: `Usage: ipa worker [--queues q1,q2] [--gpu N | --gpus N,M,...] [--train-procs N]
                   [--concurrency N] [--lock-ms MS] [--stalled-ms MS] [--max-stalled N] [--grace-ms MS]
-                  [--allow-eviction]
+                  [--allow-eviction] [--log-format human|json]
 
 Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
 models loaded; training runs in a fresh process. --gpus gives a train worker several devices:
@@ -29,6 +33,11 @@ Examples:
   ipa worker --queues control,prepare,pair          # CPU-only helper
   ipa worker --queues sample,verify,revise --gpu 0 --lock-ms 300000   # 7B generation
 
+Prints a line per job started and finished (what it produced, how long it took) and, on a
+terminal, a live line with the running jobs' progress.
+
+${LOG_HELP}
+
 ${WORKER_TIMING_HELP}
 
 ${COMMON_HELP}`,
@@ -46,6 +55,7 @@ ${COMMON_HELP}`,
         'grace-ms': { type: 'string', default: '30000' },
         python: { type: 'string' },
         'allow-eviction': { type: 'boolean', default: false },
+        ...logOptions,
       },
       false,
     );
@@ -56,6 +66,7 @@ ${COMMON_HELP}`,
       if (err instanceof CliError) throw err;
       throw new CliError((err as Error).message, ExitCode.usage);
     }
+    const format = logFormat(values);
     const url = await reachableRedis(values);
     const queues = (values.queues ? values.queues.split(',').map((s) => s.trim()) : [...QUEUE_KINDS]) as QueueKind[];
     const bad = queues.filter((q) => !(QUEUE_KINDS as readonly string[]).includes(q));
@@ -76,12 +87,22 @@ ${COMMON_HELP}`,
       maxStalledCount,
       allowEviction: values['allow-eviction'],
     });
-    console.error(`worker ${agent.id} serving ${queues.join(',')} (Ctrl-C to stop)`);
+    const term = new LiveTerminal(process.stderr, format === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
+    configureConsoleLog({ format, writeLine: (t) => term.line(t) });
+    rootLogger.info(`worker ${agent.id} serving ${queues.join(', ')} (Ctrl-C to stop: running jobs get --grace-ms to finish)`);
+    const t0 = Date.now();
+    const line = async (now: number) => {
+      const jobs = agent.activeJobs();
+      return jobs.length || term.live ? workerLine({ upMs: now - t0, done: agent.jobsDone, jobs, now, width: term.width }) : undefined;
+    };
+    const ticker = new ProgressTicker({ term, log: rootLogger, line }).start();
     await new Promise<void>((res) => {
       const stop = () => res();
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    ticker.stop();
+    rootLogger.info(`stopping: running jobs get ${values['grace-ms']} ms to finish, then go back to the queue`);
     await agent.close(Number(values['grace-ms']));
     return ExitCode.ok;
   },

@@ -67,11 +67,18 @@ class ModelPool:
     def keys(self) -> list[tuple]:
         return list(self._models)
 
-    def get(self, spec: dict[str, Any], model_cfg: dict[str, Any]) -> LoadedModel:
+    @staticmethod
+    def _key(spec: dict[str, Any], model_cfg: dict[str, Any]) -> tuple:
         device, dtype = resolve_device_dtype(model_cfg)
-        base = str(spec["base"])
         adapter = spec["adapter"]
-        key = (base, str(adapter) if adapter else None, device, dtype)
+        return (str(spec["base"]), str(adapter) if adapter else None, device, dtype)
+
+    def has(self, spec: dict[str, Any], model_cfg: dict[str, Any]) -> bool:
+        """Whether `get` would return a model already in memory."""
+        return self._key(spec, model_cfg) in self._models
+
+    def get(self, spec: dict[str, Any], model_cfg: dict[str, Any]) -> LoadedModel:
+        key = self._key(spec, model_cfg)
         if key in self._models:
             self._models.move_to_end(key)
             return self._models[key]

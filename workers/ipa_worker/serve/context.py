@@ -36,6 +36,18 @@ class StageContext:
     def log(self, msg: str, level: str = "info", **fields: Any) -> None:
         self._emit({"type": "log", "level": level, "msg": msg, "fields": fields})
 
+    def phase(self, title: str, label: str | None = None, level: str = "info") -> None:
+        """Start a phase: a boundary line in the job log (`— title —`) and a progress message
+        naming it (`label`, default `title`), so a long step with no count yet is not silent."""
+        self.log(title, level=level, phase=True)
+        self.progress(0, 0, force=True, phase=label or title)
+
+    def model(self, spec: dict[str, Any], model_cfg: dict[str, Any]) -> Any:
+        """The model of `spec` from the pool, saying "loading model" while it is not loaded yet."""
+        if not self.models.has(spec, model_cfg):
+            self.progress(0, 0, force=True, phase="loading model")
+        return self.models.get(spec, model_cfg)
+
     def cancel(self) -> None:
         self._cancel.set()
 

@@ -31,6 +31,7 @@ from ..errors import BadInput, WorkerError, classify
 from . import protocol, test_hooks
 from .context import StageContext
 from .devices import backends, probe_devices
+from .quiet import quiet_libraries
 
 _EOF = object()
 _UNBOUND = object()
@@ -359,6 +360,7 @@ def serve(log_level: str = "info") -> int:
     # Ctrl-C in a terminal reaches the whole process group: the orchestrator decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.captureWarnings(True)
+    quiet_libraries()  # after captureWarnings, whose multi-line format it replaces
     server.send(protocol.ready(os.getpid(), package_versions(), probe_devices(), backends()))
     code = server.run()
     sys.stderr.flush()

@@ -1,5 +1,5 @@
 """What the stage handlers share: seed rows by id and their images, batch sizes under OOM
-retries, and the progress callback batched work reports through."""
+retries, the progress callback batched work reports through, and words for training phases."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def optional_rows(inputs: dict[str, Any], name: str) -> list[dict[str, Any]]:
 def batch_size(base: int, options: dict[str, Any]) -> int:
     """A recipe batch size scaled by options.batch_scale (halved after each CUDA OOM retry), at least 1."""
     return max(1, int(int(base) * float(options["batch_scale"])))
+
+
+def epochs_words(epochs: Any) -> str:
+    """`1` → "1 epoch", `2.5` → "2.5 epochs": the end of a training phase's title."""
+    n = float(epochs)
+    return f"{n:g} epoch{'' if n == 1 else 's'}"
 
 
 def batch_progress(ctx: StageContext) -> Callable[[int, int], None]:

@@ -53,7 +53,7 @@ def _builtin(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     if not benches:
         return dict(NO_BUILTIN)
     eval_cfg, data_cfg = recipe["eval"], recipe["data"]
-    lm = ctx.models.get(payload["models"]["generator"], recipe["model"])
+    lm = ctx.model(payload["models"]["generator"], recipe["model"])
     return evaluate(
         lm,
         benches,

@@ -51,7 +51,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
 
     base = resolve(model_cfg["base"], run_dir)
     if model_cfg["build_tiny"] and not is_complete_checkpoint(base):
-        ctx.log("building the tiny model", path=base)
+        ctx.phase(f"building the tiny model at {base}", label="building the tiny model")
         build_tiny_model(base, seed=int(model_cfg["tiny_seed"]))
         metrics["built_tiny_model"] = True
     ctx.check_cancelled()
@@ -65,6 +65,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         raise BadInput("the recipe has no seed source: add data.sources or enable data.synthetic")
     ctx.check_cancelled()
 
+    ctx.phase(f"reading seeds from {len(sources)} source{'' if len(sources) == 1 else 's'}", label="reading seeds")
     result = load_seeds(
         sources,
         images_dir=Path(run_dir) / "data" / "images",

@@ -62,7 +62,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
 
     results = []
     if items:
-        lm = ctx.models.get(payload["models"]["reviser"], recipe["model"])
+        lm = ctx.model(payload["models"]["reviser"], recipe["model"])
         results = revise(
             lm,
             items,

@@ -42,7 +42,7 @@ def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, batch_siz
         )  # fmt: skip
         on_batch(len(prompts), len(prompts))
         return answers
-    lm = ctx.models.get(payload["models"]["generator"], recipe["model"])
+    lm = ctx.model(payload["models"]["generator"], recipe["model"])
     return generate(lm, prompts, batch_size=batch_size, on_batch=on_batch, **params)
 
 

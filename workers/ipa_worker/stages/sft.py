@@ -26,7 +26,7 @@ from ..seeding import stable_seed
 from ..serve.context import StageContext
 from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
 from ..training.tracking import tracking_for
-from .common import batch_size
+from .common import batch_size, epochs_words
 from .prepare import synthetic_paths
 
 
@@ -67,7 +67,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     examples, counts = warmup_examples(recipe, payload["run_dir"], payload["inputs"]["seeds"])
     if not examples:
         raise BadInput("sft: warmup.sft.roles asks for no examples")
-    ctx.log("warm-up SFT", **counts)
+    roles = ", ".join(f"{n} {role}" for role, n in counts.items() if role != "items")
+    ctx.phase(f"warm-up SFT: {len(examples)} examples ({roles}) from {counts['items']} items, {epochs_words(sft['epochs'])}", label="warm-up SFT: loading model")
     result = train_sft(
         examples_to_dataset(examples),
         start=payload["models"]["generator"],

@@ -39,7 +39,7 @@ from ..training.dpo_trainer import save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
 from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
 from ..training.tracking import tracking_for
-from .common import batch_size
+from .common import batch_size, epochs_words
 
 
 def _paths(value: str | list[str] | None) -> list[str]:
@@ -63,7 +63,9 @@ def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: di
     train_rows, held = split_by_seed(rows, float(dpo["heldout_pairs"]))
     if not train_rows:
         return None
-    ctx.log(f"{name} DPO", pairs=len(train_rows), heldout_pairs=len(held), epochs=dpo["epochs"])
+    what = f"{len(train_rows)} {'feedback pairs' if name == 'reviser' else 'pairs'}"
+    held_out = f" ({len(held)} held out to measure reward accuracy)" if held else ""
+    ctx.phase(f"{name} DPO: {what}{held_out}, {epochs_words(dpo['epochs'])}", label=f"{name} DPO: loading model")
     train_set = rows_to_dataset(train_rows)
     res = train_dpo(
         train_set,
@@ -91,7 +93,7 @@ def _supervised(payload: dict[str, Any], ctx: StageContext, examples: list[dict[
     recipe, outputs = payload["recipe"], payload["outputs"]
     training = recipe["training"]
     dpo, sft = training["dpo"], training["sft"]
-    ctx.log(f"policy SFT ({training['objective']})", examples=len(examples), epochs=sft["epochs"])
+    ctx.phase(f"policy SFT ({training['objective']}): {len(examples)} examples, {epochs_words(sft['epochs'])}", label="policy SFT: loading model")
     res = train_sft(
         examples_to_dataset(examples),
         start=payload["models"]["generator"],
@@ -117,7 +119,8 @@ def _supervised(payload: dict[str, Any], ctx: StageContext, examples: list[dict[
 
 def _untrained(payload: dict[str, Any], ctx: StageContext, why: str) -> dict[str, Any]:
     recipe = payload["recipe"]
-    ctx.log(f"train: {why}; the policy output is its start model unchanged", level="warning")
+    words = {"no pairs": "no response pairs", "no examples": "no training examples"}[why]
+    ctx.phase(f"policy: {words}, so the start model is kept unchanged", label="policy: saving the start model", level="warning")
     out = save_untrained(payload["models"]["generator"], payload["outputs"]["policy"], recipe["training"]["dpo"], recipe["model"])
     return {"output": out, "metrics": {"steps": 0, "train_rows": 0, "skipped": why, "final_loss": None}}
 
@@ -151,6 +154,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         result_outputs["reviser"] = rev["output"]
         metrics.update({f"reviser_{k}": v for k, v in rev["metrics"].items()})
     else:
+        ctx.phase("reviser: not trained (no feedback pairs, or training.train_reviser is off); the previous reviser stays in use")
         metrics["reviser_steps"] = 0
     ctx.progress(1, 1, force=True)
     metrics["failed_pairs"] = len(failed)

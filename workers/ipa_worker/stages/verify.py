@@ -62,7 +62,7 @@ def judge(
             judged.append(r)
 
         if items:
-            lm = ctx.models.get(payload["models"]["verifier"], recipe["model"])
+            lm = ctx.model(payload["models"]["verifier"], recipe["model"])
             results = model_verify(
                 lm,
                 items,

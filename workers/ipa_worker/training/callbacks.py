@@ -1,5 +1,5 @@
 """Trainer callbacks: per-step metrics into the run's train_metrics.jsonl, progress and cancellation,
-and the mark that makes a checkpoint complete.
+the mark that makes a checkpoint complete, and the removal of the Trainer's own console output.
 
 In a launched group every rank runs these callbacks with the same (gathered) values; only rank 0
 writes files and reports, while the cancel check runs on every rank (it is a collective there).
@@ -32,10 +32,12 @@ class MetricsCallback(TrainerCallback):
     turns a cancel request into a `Cancelled` error; the last checkpoint stays for a resume.
     """
 
-    def __init__(self, path: str | None, model_name: str, ctx: Any = None):
+    def __init__(self, path: str | None, model_name: str, ctx: Any = None, label: str | None = None):
         self.path = path
         self.model_name = model_name
         self.ctx = ctx
+        # What the progress line says is running, e.g. "policy DPO" (default: the model name).
+        self.label = label or model_name
         self.rows: list[dict[str, Any]] = []
         self.logged: list[dict[str, Any]] = []  # this run's own lines, for the result metrics
 
@@ -46,7 +48,7 @@ class MetricsCallback(TrainerCallback):
             start = int(state.global_step)
             self.rows = [r for r in read_jsonl(self.path) if r.get("model") != self.model_name or int(r.get("step", 0)) <= start]
         if self.ctx is not None:
-            self.ctx.progress(int(state.global_step), int(state.max_steps), force=True)
+            self.ctx.progress(int(state.global_step), int(state.max_steps), force=True, phase=self.label)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -63,7 +65,7 @@ class MetricsCallback(TrainerCallback):
         if self.path:
             atomic_write_jsonl(self.path, self.rows)
         if self.ctx is not None:
-            self.ctx.progress(int(state.global_step), int(state.max_steps), loss=row.get("loss"))
+            self.ctx.progress(int(state.global_step), int(state.max_steps), loss=row.get("loss"), phase=self.label)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.ctx is not None:
@@ -86,3 +88,12 @@ class CheckpointMark(TrainerCallback):
             tmp = folder / f".{CHECKPOINT_MARK}.tmp"
             tmp.write_text(json.dumps({"step": int(state.global_step), "world_size": collective.world_size()}))
             os.replace(tmp, folder / CHECKPOINT_MARK)
+
+
+def quiet_trainer(trainer) -> None:
+    """Drop the Trainer's console reporters: with tqdm off it prints every logged dict instead.
+    Steps and losses reach the orchestrator through `MetricsCallback` as progress messages."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)

@@ -27,7 +27,7 @@ from ..contract import recipe_defaults
 from ..errors import BadInput
 from ..launch import collective
 from ..launch.batch_layout import BatchLayout, split_batch
-from .callbacks import CheckpointMark, MetricsCallback
+from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
@@ -136,7 +136,7 @@ def train_dpo(
         dpo, checkpoint_dir=checkpoint_dir, device=device, layout=layout, max_steps=max_steps, vision=vision, tracking=tracking,
         strategy=strategy_args(strategy, timeout_s=distributed["collective_timeout_s"], gradient_checkpointing=dpo["gradient_checkpointing"]),
     )  # fmt: skip
-    metrics_cb = MetricsCallback(metrics_path, model_name, ctx)
+    metrics_cb = MetricsCallback(metrics_path, model_name, ctx, label=f"{model_name} DPO")
     trainer = DPOTrainer(
         model=model,
         ref_model=ref_model,
@@ -146,6 +146,7 @@ def train_dpo(
         peft_config=peft_config,
         callbacks=[metrics_cb, CheckpointMark(), *tracking.callbacks(), *(callbacks or [])],
     )
+    quiet_trainer(trainer)
     tracking.attach(trainer)
     peft_cfgs = getattr(trainer.model, "peft_config", {})
     if not full and start["adapter"] and reference_model == "initial" and "ref" in peft_cfgs:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..launch import collective
 from ..launch.batch_layout import split_batch
-from .callbacks import CheckpointMark, MetricsCallback
+from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
@@ -100,7 +100,7 @@ def train_sft(
         disable_tqdm=True,
         **strategy_args(strategy, timeout_s=distributed["collective_timeout_s"], gradient_checkpointing=False),
     )
-    cb = MetricsCallback(metrics_path, model_name, ctx)
+    cb = MetricsCallback(metrics_path, model_name, ctx, label="warm-up SFT" if model_name == "sft" else f"{model_name} SFT")
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -109,6 +109,7 @@ def train_sft(
         peft_config=None if full else lora_config(sft["lora"]),
         callbacks=[cb, CheckpointMark(), *tracking.callbacks()],
     )
+    quiet_trainer(trainer)
     tracking.attach(trainer)
     resume = last_checkpoint(checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)

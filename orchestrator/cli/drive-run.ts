@@ -1,0 +1,172 @@
+/**
+ * Runs one run to its end from this command (`ipa run`, and `ipa resume` without a Redis): a
+ * private Redis when none is given, an in-process worker when none is connected, a line per
+ * event and a live progress line, then the results table.
+ *
+ * Ctrl-C: the first marks the run `interrupted` at once (so even a forced exit leaves it
+ * resumable), hands the running jobs back, stops the private Redis and prints the command that
+ * continues the run; a second exits at once. Continuing is `ipa run <id>`: a fresh private
+ * Redis is empty, so the current round is planned again from the done records (only missing
+ * jobs run).
+ */
+import { existsSync } from 'node:fs';
+import { configureConsoleLog, LEVELS, logToRunDir, rootLogger, type LogFormat } from '../log.js';
+import { activeJobsOf } from '../queue/active-jobs.js';
+import type { Recipe } from '../recipe/schema.js';
+import { resultsTable, roundResults } from '../report/results.js';
+import { LocalSession, type LocalWorkerOptions } from '../run/local-session.js';
+import { stageProgress } from '../run/eta.js';
+import { RunMonitor } from '../run/monitor.js';
+import { resumeRun } from '../run/resume.js';
+import { submitRun } from '../run/submit.js';
+import { waitForRun } from '../run/wait.js';
+import type { Manifest } from '../store/manifest.js';
+import type { RunState, RunStore } from '../store/run-store.js';
+import { ExitCode } from './command.js';
+import { continueCommand } from './continue-command.js';
+import { repairLines } from './damage-report.js';
+import { onInterrupt } from './interrupt.js';
+import { progressLine } from './progress-line.js';
+import { ProgressTicker } from './progress-ticker.js';
+import { shortPath } from './run-table.js';
+import { LiveTerminal } from './terminal.js';
+
+export interface DriveOptions {
+  /** A new run from a recipe, or an existing run to continue. */
+  start: { recipe: Recipe; recipeFile: string; id?: string; runsDir?: string; allowEviction?: boolean } | { store: RunStore };
+  /** @defaultValue a private redis-server */
+  redisUrl?: string;
+  prefix: string;
+  worker: LocalWorkerOptions;
+  /** Start an in-process worker when none is connected. */
+  localWorker: boolean;
+  logFormat: LogFormat;
+  /** Print the outcome as JSON on stdout. */
+  json: boolean;
+  /** The runs folder the command looks in (decides whether the id alone finds the run again). */
+  runsDir: string;
+}
+
+/** How long the orderly stop may take before the command exits anyway. */
+const STOP_LIMIT_MS = 60_000;
+
+export async function driveRun(o: DriveOptions): Promise<number> {
+  const term = new LiveTerminal(process.stderr, o.logFormat === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
+  // The run's own lines say what the in-process worker did; its info lines stay in the JSON log.
+  configureConsoleLog({ format: o.logFormat, writeLine: (t) => term.line(t), show: (e) => !(e.worker && Number(e.level) < LEVELS.warn) });
+  const log = rootLogger;
+  let session: LocalSession | undefined;
+  let store: RunStore | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  let onStop: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopRequested = new Promise<'interrupted'>((res) => (onStop = () => res('interrupted')));
+  const sayContinue = (s: RunStore) => {
+    log.info({ run: s.id, event: 'interrupted' }, `run ${s.id} interrupted: everything finished so far is kept in ${shortPath(s.dir)}`);
+    log.info({ run: s.id, event: 'continue', command: continueCommand(s, o.runsDir, o.redisUrl) }, `continue it with:  ${continueCommand(s, o.runsDir, o.redisUrl)}`);
+  };
+  const dispose = onInterrupt({
+    first(signal) {
+      interrupted = signal;
+      // Written before anything else: a forced exit a moment later still leaves a resumable run.
+      store?.setState('interrupted');
+      log.warn(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping — running jobs go back to the queue${session?.privateRedis ? ', the private Redis stops' : ''} (Ctrl-C again to exit at once)`);
+      onStop(signal);
+    },
+    again() {
+      for (const pid of session?.pythonPids() ?? []) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      term.clearStatus();
+      log.warn('second Ctrl-C: exiting now, without waiting for running jobs (they are computed again on continue)');
+      if (store) sayContinue(store);
+      // The private redis-server is killed by its exit hook (LocalRedis).
+      process.exit(ExitCode.interrupted);
+    },
+  });
+  let ticker: ProgressTicker | undefined;
+  try {
+    session = await LocalSession.open({ redisUrl: o.redisUrl, prefix: o.prefix, worker: o.worker });
+    if (session.privateRedis) log.info(`started a private redis-server on 127.0.0.1:${session.privateRedis.port} (stopped when this command ends)`);
+    const resumed = 'store' in o.start;
+    if (!interrupted) {
+      store = 'store' in o.start ? o.start.store : await submitRun({ ...o.start, queues: session.queues });
+      logToRunDir(store.id, store.dir, { driving: true });
+    }
+    if (interrupted || !store) {
+      store?.setState('interrupted');
+      if (store) sayContinue(store);
+      return ExitCode.interrupted;
+    }
+    if (resumed) {
+      const r = await resumeRun(store, session.queues);
+      // Damaged outputs found on the way (run/repair.ts) are computed again: say which.
+      if (r.repair.damage.length) log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, repairLines(store.id, r.repair).join('\n'));
+      if (r.completed) {
+        log.info(`run ${store.id} is complete: nothing to do`);
+        return finish(store, 'completed', 0, o);
+      }
+      log.info(`continuing run ${store.id} (${shortPath(store.dir)}): round ${r.round}, ${r.enqueued} jobs queued, ${r.kept} finished jobs kept`);
+    } else log.info(`run ${store.id} → ${shortPath(store.dir)}`);
+    if (interrupted) store.setState('interrupted');
+    if (o.localWorker && !(await session.hasWorkers())) {
+      log.info('no worker connected: starting an in-process worker for every queue');
+      await session.startWorker();
+    }
+    const run = store;
+    const queues = session.queues;
+    const monitor = new RunMonitor(run, { log, replayDone: !resumed });
+    let latest: Manifest | undefined;
+    const t0 = Date.now();
+    const line = async (now: number) => {
+      if (!latest) return undefined;
+      const stages = stageProgress(latest, await activeJobsOf(queues, run.id).catch(() => []), now);
+      return stages.length ? progressLine({ elapsedMs: now - t0, stages, now, width: term.width }) : undefined;
+    };
+    ticker = new ProgressTicker({ term, log: log.child({ run: run.id }), line }).start();
+    const waited = waitForRun(run, {
+      onPoll: (m) => {
+        latest = m;
+        monitor.update(m);
+      },
+    });
+    const state = await Promise.race([stopRequested, waited]);
+    ticker.stop();
+    if (state === 'interrupted' || interrupted) {
+      await stopWithin(session, STOP_LIMIT_MS);
+      session = undefined;
+      sayContinue(run);
+      return ExitCode.interrupted;
+    }
+    return finish(run, state, Date.now() - t0, o);
+  } finally {
+    ticker?.stop();
+    await session?.close();
+    dispose();
+  }
+}
+
+/** Closes the session with no grace for running jobs (they go back to the queue), within `limitMs`. */
+async function stopWithin(session: LocalSession, limitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((res) => (timer = setTimeout(res, limitMs)));
+  await Promise.race([session.close({ graceMs: 0 }), late]);
+  clearTimeout(timer);
+}
+
+/** Prints the outcome (results table, report paths, the error) and returns the exit code. */
+function finish(store: RunStore, state: RunState, ms: number, o: DriveOptions): number {
+  const results = roundResults(store);
+  if (o.json) console.log(JSON.stringify({ id: store.id, dir: store.dir, state, seconds: ms / 1000, results }, null, 2));
+  else {
+    console.log(`\nrun ${store.id}: ${state}${ms ? ` in ${(ms / 1000).toFixed(0)} s` : ''}\n`);
+    console.log(resultsTable(results));
+    const report = store.abs('report.md');
+    if (existsSync(report)) console.log(`\nreport: ${report}${existsSync(store.abs('accuracy.png')) ? `\nplot:   ${store.abs('accuracy.png')}` : ''}`);
+    if (state === 'failed') console.log(`\nerror: ${store.info().error ?? 'see logs'} (ipa logs ${store.id})`);
+  }
+  return state === 'completed' ? ExitCode.ok : state === 'cancelled' ? ExitCode.cancelled : state === 'interrupted' ? ExitCode.interrupted : ExitCode.failed;
+}
