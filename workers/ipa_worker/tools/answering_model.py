@@ -51,7 +51,7 @@ def build_answering_model(out_dir: str, *, base: str, items: int = 256, epochs: 
                 r["images"] = [os.path.join(data["dir"], p) for p in r["images"]]
             defaults = recipe_defaults()
             model_cfg = {**defaults["model"], "device": "cpu", "dtype": "float32"}
-            sft = {**defaults["warmup"]["sft"], "epochs": epochs, "learning_rate": 1e-3, "full_finetune": True}
+            sft = {**defaults["warmup"]["sft"], "epochs": epochs, "learning_rate": 1e-3, "full_finetune": True, "batch_size": 16}
             train_sft(
                 seed_rows_to_dataset(rows),
                 start={"base": base, "adapter": None},
@@ -64,6 +64,7 @@ def build_answering_model(out_dir: str, *, base: str, items: int = 256, epochs: 
                 bf16="auto",
                 seed=seed,
                 batch_size=16,
+                distributed=defaults["training"]["distributed"],
             )
             for f in (scratch / "model").iterdir():
                 shutil.move(str(f), tmp / f.name)
