@@ -117,12 +117,12 @@ export function verifyInputs(store: RunStore, paths: readonly string[]): void {
   }
 }
 
-/** Every shard file under `round-*` and every eval file, absolute. */
+/** Every shard file under `round-*` and every eval file, absolute (eval/lmms-eval holds folder outputs, checked through their records). */
 function dataFiles(store: RunStore): string[] {
   const out: string[] = [];
   const list = (dir: string, keep: (f: string) => boolean) => (existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir).filter((f) => !f.startsWith('.') && keep(f)).map((f) => join(dir, f)) : []);
   for (const d of list(store.dir, (f) => /^round-\d+$/.test(f))) for (const kind of SHARD_KINDS) out.push(...list(join(d, kind), () => true));
-  out.push(...list(store.abs('eval'), () => true));
+  out.push(...list(store.abs('eval'), (f) => statSync(store.abs(join('eval', f))).isFile()));
   return out;
 }
 

@@ -100,7 +100,7 @@ export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string }
         }
         atomicWrite(abs, lines.join('\n') + '\n');
         outputs[name] = { path: abs, rows: lines.length };
-      } else if (stage === 'eval') {
+      } else if (stage === 'eval' && name === 'eval') {
         const overall = 0.4 + 0.05 * round;
         // Both backends: the built-in held-out accuracy and one lmms-eval task with its own metrics.
         const pope = { pope_accuracy: 0.8 + 0.01 * round, pope_f1_score: 0.79 + 0.01 * round };
