@@ -53,7 +53,7 @@ export const control: Benchmark = {
     const measure = {
       /** plan + add flows + agent, from planning to the round's root job completed */
       full: async (s: number): Promise<number> => {
-        const { store } = runs.doneRound(p.ours, s);
+        const { store } = await runs.doneRound(redis, p.ours, s);
         const t = now();
         const plan = planRound(recipe, store.id, 1, s)!;
         await addPlan(ours, plan, { id: store.id, dir: store.dir }, recipe);
@@ -61,7 +61,8 @@ export const control: Benchmark = {
         return now() - t;
       },
       agentFlat: async (k: number): Promise<number> => {
-        const store = runs.create(p.ours);
+        const store = await runs.create(redis, p.ours);
+        runs.openRound(store, k);
         runs.markDone(store, Array.from({ length: k }, (_, shard) => ({ round: 1, stage: 'sample' as const, shard })));
         const q = ours.queue('sample');
         const before = await q.getCompletedCount();

@@ -64,7 +64,7 @@ export const scaling: Benchmark = {
           await deleteKeys(redis, seedPrefix);
         }
         for (const [i, s] of shardSizes.entries()) {
-          const { store } = runs.doneRound(prefix, s);
+          const { store } = await runs.doneRound(redis, prefix, s);
           const t = now();
           const plan = planRound(recipe, store.id, 1, s)!;
           await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);

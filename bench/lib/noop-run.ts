@@ -7,9 +7,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { flattenPlan, planRound, type PlanNode } from '../../orchestrator/plan/planner.js';
+import { shardFile } from '../../orchestrator/plan/paths.js';
 import { jobId, type JobDescriptor } from '../../orchestrator/plan/stages.js';
+import { keys } from '../../orchestrator/queue/queues.js';
 import { parseRecipe } from '../../orchestrator/recipe/load.js';
 import type { Recipe } from '../../orchestrator/recipe/schema.js';
 import { RunStore, type DoneRecord } from '../../orchestrator/store/run-store.js';
@@ -37,8 +40,11 @@ export class NoopRuns {
     this.recipe = parseRecipe(text, this.recipeFile, { checkFiles: false }).recipe;
   }
 
-  create(prefix: string): RunStore {
-    return RunStore.create({ runsDir: this.recipe.runs_dir, recipe: this.recipe, recipeFile: this.recipeFile, queuePrefix: prefix, id: `bench-${++this.n}` });
+  /** A new run, registered on `redis` under `prefix` as `ipa submit` does (the agent trusts only registered runs). */
+  async create(redis: Redis, prefix: string): Promise<RunStore> {
+    const store = RunStore.create({ runsDir: this.recipe.runs_dir, recipe: this.recipe, recipeFile: this.recipeFile, queuePrefix: prefix, id: `bench-${++this.n}` });
+    await redis.hset(keys.runs(prefix), store.id, store.dir);
+    return store;
   }
 
   /** Marks every given job of `store` done (plain writes: this is set-up, not the measured path). */
@@ -53,10 +59,27 @@ export class NoopRuns {
     }
   }
 
+  /** Marks round 1 opened with `shards` seed shards (the agent checks jobs against the plan of an opened round). */
+  openRound(store: RunStore, shards: number): void {
+    const outputs: DoneRecord['outputs'] = {};
+    mkdirSync(store.abs('round-1/seeds'), { recursive: true });
+    for (let k = 0; k < shards; k++) {
+      const path = store.abs(shardFile(1, 'seeds', k));
+      writeFileSync(path, ''); // a done record counts only while its outputs exist
+      outputs[`seeds_${k}`] = { path, rows: 0 };
+    }
+    const at = new Date().toISOString();
+    const id = jobId({ runId: store.id, round: 0, stage: 'advance', shard: 0 });
+    const rec: DoneRecord = { job_id: id, stage: 'advance', round: 0, shard: 0, outputs, metrics: {}, failed_items: [], attempts: 1, started_at: at, finished_at: at, duration_ms: 0, worker: 'bench' };
+    mkdirSync(join(store.dir, 'jobs'), { recursive: true });
+    writeFileSync(join(store.dir, 'jobs', `${id}.json`), JSON.stringify(rec));
+  }
+
   /** A run whose round-1 plan with `shards` shards is entirely done. */
-  doneRound(prefix: string, shards: number): { store: RunStore; nodes: PlanNode[] } {
-    const store = this.create(prefix);
+  async doneRound(redis: Redis, prefix: string, shards: number): Promise<{ store: RunStore; nodes: PlanNode[] }> {
+    const store = await this.create(redis, prefix);
     const nodes = flattenPlan(planRound(this.recipe, store.id, 1, shards));
+    this.openRound(store, shards);
     this.markDone(store, nodes);
     return { store, nodes };
   }
@@ -67,4 +90,4 @@ export class NoopRuns {
 }
 
 /** The agent's logger as deployed (JSON lines at info), written to /dev/null instead of a terminal. */
-export const quietLogger = () => pino({ level: 'info', base: { pid: process.pid } }, pino.destination({ dest: '/dev/null', sync: false }));
+export const quietLogger = () => pino({ level: 'info', base: { pid: process.pid } }, pino.destination({ dest: process.env.BENCH_AGENT_LOG ?? '/dev/null', sync: false }));

@@ -5,16 +5,18 @@
  * resumes from the last complete checkpoint and ends at the full step count, and the done record
  * says two processes trained.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerAgent } from '../../orchestrator/agent/agent.js';
 import { defaultPython } from '../../orchestrator/bridge/python-process.js';
+import { shardFile } from '../../orchestrator/plan/paths.js';
 import { jobId } from '../../orchestrator/plan/stages.js';
 import { addPlan } from '../../orchestrator/queue/flows.js';
+import { keys } from '../../orchestrator/queue/queues.js';
 import { loadRecipe } from '../../orchestrator/recipe/load.js';
-import { readJsonl } from '../../orchestrator/store/atomic.js';
+import { atomicWriteJsonl, readJsonl, sha256File } from '../../orchestrator/store/atomic.js';
 import { RunStore } from '../../orchestrator/store/run-store.js';
 import { harness, REPO, TINY_MODEL, tinyRecipe, type Harness } from '../helpers/harness.js';
 import { alive, sleep, waitFor } from './faults-support.js';
@@ -24,7 +26,7 @@ const PAIRS = 24;
 const RECIPE = tinyRecipe({
   rounds: [{ name: 'automated', revision: false }],
   eval: { after: 'none' },
-  training: { train_reviser: false, dpo: { batch_size: 2, grad_accum: 2, epochs: 1, learning_rate: 1e-2, max_length: 128, save_steps: 1, loss_type: 'sigmoid' } },
+  training: { train_reviser: false, dpo: { batch_size: 2, grad_accum: 2, epochs: 1, learning_rate: 1e-2, max_length: 128, save_steps: 1, loss_type: 'sigmoid', heldout_pairs: 0 } },
 });
 const STEPS = PAIRS / 4;
 
@@ -42,6 +44,12 @@ function rankPids(): number[] {
       }
     })
     .map(Number);
+}
+
+/** A rank process's RANK, from its environment. */
+function rankOf(pid: number): number {
+  const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  return Number(env.find((e) => e.startsWith('RANK='))?.slice(5) ?? NaN);
 }
 
 /** The newest checkpoint every rank finished (the launcher's mark). */
@@ -64,11 +72,20 @@ describe('training on two processes under a worker agent', () => {
     if (!existsSync(join(TINY_MODEL, 'config.json'))) await py(['-m', 'ipa_worker.tools.tiny_model', TINY_MODEL]);
     const { recipe } = loadRecipe(h.recipeFile);
     store = RunStore.create({ runsDir: h.runsDir, recipe, recipeFile: h.recipeFile, queuePrefix: h.prefix });
+    // What `ipa submit` does besides: the agent trusts only jobs of runs registered on its Redis.
+    await h.queues.connection.hset(keys.runs(h.prefix), store.id, store.dir);
     // The round's pairs as if its pair job had run: a pair file and its done record.
     const { stdout } = await py(['workers/tests/pair_files.py', store.abs('round-1/pairs'), String(PAIRS)]);
+    // Where the pair job writes its shard: the agent reads only files a job of the run writes.
+    const pairsFile = store.abs(shardFile(1, 'pairs', 0));
+    renameSync(stdout.trim(), pairsFile);
     const pairJob = jobId({ runId: store.id, round: 1, stage: 'pair', shard: 0 });
     const now = new Date().toISOString();
-    store.writeDone({ job_id: pairJob, stage: 'pair', round: 1, shard: 0, outputs: { pairs: { path: stdout.trim(), rows: PAIRS, sha256: '' } },
+    store.writeDone({ job_id: pairJob, stage: 'pair', round: 1, shard: 0, outputs: { pairs: { path: pairsFile, rows: PAIRS, sha256: sha256File(pairsFile) } },
+      metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
+    // Round 1 is open (the agent checks a job against the plan of a round its predecessor opened).
+    const seeds = atomicWriteJsonl(store.abs(shardFile(1, 'seeds', 0)), []);
+    store.writeDone({ job_id: jobId({ runId: store.id, round: 0, stage: 'advance', shard: 0 }), stage: 'advance', round: 0, shard: 0, outputs: { seeds_0: seeds },
       metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
     agent = await h.startAgent({ queues: ['train'], trainProcesses: 2 });
     await addPlan(h.queues, { stage: 'train', round: 1, shard: 0, children: [] }, { id: store.id, dir: store.dir }, recipe);
@@ -82,9 +99,11 @@ describe('training on two processes under a worker agent', () => {
     const id = jobId({ runId: store.id, round: 1, stage: 'train', shard: 0 });
     const ckpts = store.abs('round-1/checkpoints/policy');
     const logFile = store.abs(`logs/${id}.log`);
+    // The ranks, from /proc (the job log says only how many there are, in words).
     const pids = await waitFor('the training group to start', () => {
-      const line = existsSync(logFile) && readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('training on 2 process(es)'));
-      return line ? String(JSON.parse(line).fields.pids).split(',').map(Number) : undefined;
+      const started = existsSync(logFile) && readFileSync(logFile, 'utf8').includes('training on 2 process(es)');
+      const live = started ? rankPids() : [];
+      return live.length === 2 ? live.sort((x, y) => rankOf(x) - rankOf(y)) : undefined;
     });
     expect(pids).toHaveLength(2);
     // Freeze both ranks between two saves, so the kill lands mid-training at a known checkpoint.
