@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { jobId, type Stage } from '../../orchestrator/plan/stages.js';
 import type { QueueKind } from '../../orchestrator/plan/stages.js';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
-import { REPO, tinyRecipe, type Harness } from '../helpers/harness.js';
+import { REPO, TINY_MODEL, tinyRecipe, type Harness } from '../helpers/harness.js';
 import { redisUrl } from '../helpers/redis.js';
 
 /**
@@ -32,7 +32,9 @@ export function sampleRecipe(shards = 1): Record<string, unknown> {
   return tinyRecipe({
     data: shards === 1 ? { max_seeds: 6, shard_size: 6 } : { shard_size: 6 },
     rounds: [{ name: 'automated', revision: false }],
-    // Long enough (many tokens per batch) that a fault injected mid-job still finds work left on a fast machine.
+    // Long enough (many tokens per batch) that a fault injected mid-job still finds work left on a fast machine:
+    // the random tiny model, which never stops early (the answering fixture ends after a word or two).
+    model: { base: TINY_MODEL, build_tiny: true },
     sampling: { max_new_tokens: 32, batch_size: 2 },
     eval: { after: 'none' },
   });
