@@ -48,13 +48,13 @@ export class NoopRuns {
   }
 
   /** Marks every given job of `store` done (plain writes: this is set-up, not the measured path). */
-  markDone(store: RunStore, nodes: Array<Pick<JobDescriptor, 'round' | 'stage' | 'shard'>>): void {
+  markDone(store: RunStore, nodes: Array<Pick<JobDescriptor, 'round' | 'stage' | 'shard'>>, outputs: DoneRecord['outputs'] = {}): void {
     const dir = join(store.dir, 'jobs');
     mkdirSync(dir, { recursive: true });
     const at = new Date().toISOString();
     for (const n of nodes) {
       const id = jobId({ runId: store.id, ...n });
-      const rec: DoneRecord = { job_id: id, stage: n.stage, round: n.round, shard: n.shard, outputs: {}, metrics: {}, failed_items: [], attempts: 1, started_at: at, finished_at: at, duration_ms: 0, worker: 'bench' };
+      const rec: DoneRecord = { job_id: id, stage: n.stage, round: n.round, shard: n.shard, outputs, metrics: {}, failed_items: [], attempts: 1, started_at: at, finished_at: at, duration_ms: 0, worker: 'bench' };
       writeFileSync(join(dir, `${id}.json`), JSON.stringify(rec));
     }
   }
@@ -68,11 +68,7 @@ export class NoopRuns {
       writeFileSync(path, ''); // a done record counts only while its outputs exist
       outputs[`seeds_${k}`] = { path, rows: 0 };
     }
-    const at = new Date().toISOString();
-    const id = jobId({ runId: store.id, round: 0, stage: 'advance', shard: 0 });
-    const rec: DoneRecord = { job_id: id, stage: 'advance', round: 0, shard: 0, outputs, metrics: {}, failed_items: [], attempts: 1, started_at: at, finished_at: at, duration_ms: 0, worker: 'bench' };
-    mkdirSync(join(store.dir, 'jobs'), { recursive: true });
-    writeFileSync(join(store.dir, 'jobs', `${id}.json`), JSON.stringify(rec));
+    this.markDone(store, [{ round: 0, stage: 'advance', shard: 0 }], outputs);
   }
 
   /** A run whose round-1 plan with `shards` shards is entirely done. */
@@ -90,4 +86,4 @@ export class NoopRuns {
 }
 
 /** The agent's logger as deployed (JSON lines at info), written to /dev/null instead of a terminal. */
-export const quietLogger = () => pino({ level: 'info', base: { pid: process.pid } }, pino.destination({ dest: process.env.BENCH_AGENT_LOG ?? '/dev/null', sync: false }));
+export const quietLogger = () => pino({ level: 'info', base: { pid: process.pid } }, pino.destination({ dest: '/dev/null', sync: false }));

@@ -18,7 +18,7 @@ import { keys } from '../../orchestrator/queue/queues.js';
 import { loadRecipe } from '../../orchestrator/recipe/load.js';
 import { atomicWriteJsonl, readJsonl, sha256File } from '../../orchestrator/store/atomic.js';
 import { RunStore } from '../../orchestrator/store/run-store.js';
-import { harness, REPO, TINY_MODEL, tinyRecipe, type Harness } from '../helpers/harness.js';
+import { harness, REPO, tinyRecipe, type Harness } from '../helpers/harness.js';
 import { alive, sleep, waitFor } from './faults-support.js';
 
 const PAIRS = 24;
@@ -69,7 +69,6 @@ describe('training on two processes under a worker agent', () => {
 
   beforeAll(async () => {
     h = await harness('ranks', RECIPE);
-    if (!existsSync(join(TINY_MODEL, 'config.json'))) await py(['-m', 'ipa_worker.tools.tiny_model', TINY_MODEL]);
     const { recipe } = loadRecipe(h.recipeFile);
     store = RunStore.create({ runsDir: h.runsDir, recipe, recipeFile: h.recipeFile, queuePrefix: h.prefix });
     // What `ipa submit` does besides: the agent trusts only jobs of runs registered on its Redis.
