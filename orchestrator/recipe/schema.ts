@@ -236,6 +236,14 @@ export const WarmupRolesSchema = z
       .min(0)
       .default(0)
       .describe('Reviser examples per item, in the recipe\'s feedback, reference-feedback and refine templates: feedback naming the error of a wrong response, then the refinement (needs data: synthetic_warmup).'),
+    swapped_references: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        'Share of the verifier examples whose reference is another value of the asked kind, judged against that reference. Without them the image alone predicts every verdict, and the verifier learns to judge by what it sees instead of comparing the response with the reference.',
+      ),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 """The warm-up's role examples: ground-truth checks, wrong responses, feedback, templates used."""
 
+import json
 import random
 
 import pytest
@@ -9,6 +10,7 @@ from ipa_worker.data.synthetic_roles import (
     feedback_text,
     ground_truth_checks,
     role_examples,
+    verify_case,
     wrong_response,
 )
 from ipa_worker.data.synthetic_task import make_rows
@@ -84,3 +86,63 @@ def test_role_examples_use_the_stage_templates_and_counts():
     assert all(e["images"] == ROWS[0]["images"] or e["images"] in [r["images"] for r in ROWS[:10]] for e in ex)
     again = role_examples(ROWS[:10], verifier_template=verifier, templates=templates, answer=1, verify=3, revise=2, rng=random.Random(0))
     assert again == ex  # a pure function of the rows and the rng
+
+
+def test_swapped_references_make_the_verdict_depend_on_the_reference():
+    """A swapped case shows another value of the asked kind and is judged against it, so the
+    item's true answer (what the image shows) is sometimes judged wrong: the image alone no longer
+    predicts the verdict, the reference must be read."""
+    rng = random.Random(3)
+    truth_judged_wrong = matches_judged_right = 0
+    for row in ROWS:
+        ref, task = row["reference"], row["task_type"]
+        for _ in range(10):
+            shown, resp = verify_case(task, ref, swapped=True, rng=rng)
+            assert shown != ref and len(shown.split()) == len(ref.split()), (ref, shown)
+            verdict = all(ground_truth_checks(task, shown, resp).values())
+            truth_judged_wrong += resp == ref and not verdict
+            matches_judged_right += resp == shown and verdict
+        assert verify_case(task, ref, swapped=False, rng=rng)[0] == ref
+    assert truth_judged_wrong > 100 and matches_judged_right > 150
+
+
+def _shown_references(examples, marker):
+    """(image, the reference a verifier prompt shows) for each verifier example."""
+    out = []
+    for e in examples:
+        text = e["prompt"][0]["content"][-1]["text"]
+        if marker in text:
+            out.append((e["images"][0], text.split(marker)[1].split("\n")[0]))
+    return out
+
+
+def test_role_examples_swap_the_share_of_verifier_references_they_are_asked_to():
+    truth = {row["images"][0]: row["reference"] for row in ROWS}
+    assert len(truth) == len(ROWS)
+
+    def swapped_share(share: float) -> float:
+        ex = role_examples(ROWS, verifier_template="Q: {instruction}\nRef: {reference}\nResp: {response}", templates=Templates({}), answer=0, verify=4, revise=0, rng=random.Random(1), swapped_references=share)
+        shown = _shown_references(ex, "\nRef: ")
+        assert len(shown) == len(ex) == 4 * len(ROWS)
+        return sum(ref != truth[img] for img, ref in shown) / len(shown)
+
+    assert swapped_share(0.0) == 0.0
+    assert swapped_share(1.0) == 1.0
+    assert 0.2 < swapped_share(0.33) < 0.46
+
+
+def test_the_warm_up_stage_reads_swapped_references_from_the_recipe(tmp_path):
+    from ipa_worker.contract import recipe_defaults
+    from ipa_worker.stages.sft import warmup_examples
+
+    recipe = recipe_defaults()
+    recipe["seed"] = 7
+    recipe["data"]["synthetic"].update(enabled=True, output_dir=str(tmp_path / "syn"), warmup_size=24, train_size=4, validation_size=0, heldout_size=4)
+    recipe["warmup"]["sft"].update(data="synthetic_warmup", roles={"answer": 0, "verify": 3, "revise": 0, "swapped_references": 1.0})
+    recipe["verifier"]["template"] = None
+    examples, counts = warmup_examples(recipe, str(tmp_path), str(tmp_path / "unused.jsonl"))
+    rows = [json.loads(l) for l in open(tmp_path / "syn" / "warmup.jsonl")]
+    refs = {str(tmp_path / "syn" / r["images"][0]): r["reference"] for r in rows}
+    shown = _shown_references(examples, "Reference answer: ")
+    assert counts["verify"] == 72 and len(shown) == 72
+    assert all(ref != refs[img] for img, ref in shown)

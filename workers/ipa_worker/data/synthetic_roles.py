@@ -7,7 +7,9 @@ and a good reviser would say, in the exact prompt templates the stages use:
 - verify: (V, verifier prompt with I, r_ref and a response) → the four checks and the verdict,
   judged from the task's structure for responses that are right, wrong (another value of the
   asked category), partly right (one half of a "colour shape" answer), too long (the answer plus
-  a word) or no answer at all;
+  a word) or no answer at all; a share of them show a swapped reference (another value of the
+  asked kind) and are judged against it, so that the verdict depends on the reference and not on
+  the image alone;
 - revise: (V, feedback prompt with I and a failed response) → feedback that names the error
   without giving the answer, then (V, refine prompt with that feedback) → r_ref; in
   reference-guided form the feedback prompt also shows r_ref and the feedback may name it.
@@ -101,6 +103,35 @@ def wrong_response(task: str, reference: str, rng: random.Random) -> tuple[str, 
     return "wrong", rng.choice([v for v in values if v != reference])  # "partial" has no meaning here
 
 
+def verify_case(task: str, reference: str, *, swapped: bool, rng: random.Random) -> tuple[str, str]:
+    """(the reference the verifier prompt shows, the response to judge) for one verifier example.
+
+    Plain: the item's reference and a response that is right 40 % of the time. Swapped: another
+    value of the asked kind as the reference, and a response that matches it (40 %), is the item's
+    true answer (30 %: right by the image, wrong by the reference) or is wrong against both.
+    Swapped examples make the verdict depend on the reference: on plain ones the image alone
+    predicts it, and a tiny model then judges by what it sees (measured: 49 % agreement with the
+    ground truth on its own samples without them, 86 % with them; README, `make demo`).
+    """
+    if not swapped:
+        return reference, reference if rng.random() < 0.4 else wrong_response(task, reference, rng)[1]
+    shown = swap_reference(task, reference, rng)
+    roll = rng.random()
+    if roll < 0.4:
+        return shown, shown
+    if roll < 0.7:
+        return shown, reference
+    return shown, wrong_response(task, shown, rng)[1]
+
+
+def swap_reference(task: str, reference: str, rng: random.Random) -> str:
+    """Another well-formed answer of the same kind (for describe, one of its two words changed)."""
+    while True:
+        kind, other = wrong_response(task, reference, rng)
+        if kind == "wrong":
+            return other
+
+
 def feedback_text(task: str, reference: str, response: str, guided: bool) -> str:
     """Feedback naming the error; without the reference it never states the right answer."""
     what = CATEGORY_NAME[task]
@@ -127,10 +158,12 @@ def role_examples(
     verify: int,
     revise: int,
     rng: random.Random,
+    swapped_references: float = 0.0,
 ) -> list[dict[str, Any]]:
     """SFT examples `{images, prompt, completion}` for each row: `answer` answer examples, `verify`
-    verifier examples (about 40 % on right responses) and `revise` reviser units (a feedback
-    example and its refinement, reference-guided every other time), shuffled."""
+    verifier examples (about 40 % on right responses; a `swapped_references` share of them against
+    a swapped reference, see `verify_case`) and `revise` reviser units (a feedback example and its
+    refinement, reference-guided every other time), shuffled."""
     out: list[dict[str, Any]] = []
     for row in rows:
         images, instruction, reference, task = list(row["images"]), row["instruction"], row["reference"], row["task_type"]
@@ -141,8 +174,8 @@ def role_examples(
         for _ in range(answer):
             add(instruction, reference)
         for _ in range(verify):
-            response = reference if rng.random() < 0.4 else wrong_response(task, reference, rng)[1]
-            add(verifier_prompt(verifier_template, instruction, response, reference), checks_text(ground_truth_checks(task, reference, response)))
+            shown, response = verify_case(task, reference, swapped=rng.random() < swapped_references, rng=rng)
+            add(verifier_prompt(verifier_template, instruction, response, shown), checks_text(ground_truth_checks(task, shown, response)))
         for k in range(revise):
             guided = k % 2 == 1
             response = wrong_response(task, reference, rng)[1]

@@ -54,6 +54,7 @@ def warmup_examples(recipe: dict[str, Any], run_dir: str, seeds_path: str) -> tu
         answer=int(roles["answer"]),
         verify=int(roles["verify"]),
         revise=int(roles["revise"]),
+        swapped_references=float(roles["swapped_references"]),
         rng=random.Random(stable_seed("warmup", int(recipe["seed"]))),
     )
     counts = {"items": len(rows), "answer": len(rows) * int(roles["answer"]), "verify": len(rows) * int(roles["verify"]), "revise": 2 * len(rows) * int(roles["revise"])}
