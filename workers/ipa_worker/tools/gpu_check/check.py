@@ -52,7 +52,7 @@ def run_check(config: str, work: Path, w: Workload, *, sampling_backend: str = "
 
     run_dir = work / "run"
     recipe = check_recipe(ckpt["path"], w, sampling_backend)
-    seeds = write_seeds(work / "data", run_dir, w)
+    seeds = write_seeds(work / "data", run_dir, w.seeds, w.image_side)
     runner = StageRunner(run_dir, cuda)
     log("gpu-check: loading the model into the worker's pool")
     load_s = runner.preload(recipe)

@@ -99,9 +99,9 @@ def payload(run_dir: Path, stage: str, recipe: dict[str, Any], inputs: dict[str,
     }
 
 
-def write_seeds(data_dir: Path, run_dir: Path, w: Workload) -> str:
-    """The synthetic task's training rows as the round's seed shard (image paths made absolute)."""
-    data = generate_synthetic(str(data_dir), train=w.seeds, heldout=0, image_size=w.image_side)
+def write_seeds(data_dir: Path, run_dir: Path, seeds: int, image_side: int) -> str:
+    """`seeds` rows of the synthetic task as the round's seed shard (image paths made absolute)."""
+    data = generate_synthetic(str(data_dir), train=seeds, heldout=0, image_size=image_side)
     rows = [dict(r, images=[str(Path(data["dir"]) / p) for p in r["images"]]) for r in read_jsonl(data["train"])]
     return str(atomic_write_jsonl(run_dir / f"round-{ROUND}/seeds/shard-{SHARD:03d}.jsonl", rows)["path"])
 
