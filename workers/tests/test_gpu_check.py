@@ -15,7 +15,7 @@ from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.tools.gpu_check.architecture import ARCHITECTURES
 from ipa_worker.tools.gpu_check.checkpoint import word_tokenizer
 from ipa_worker.tools.gpu_check.figures import dpo_figures
-from ipa_worker.tools.gpu_check.flops import bf16_peak_tflops, dpo_step_flops, param_counts
+from ipa_worker.tools.gpu_check.flops import bf16_peak_tflops, dpo_step_flops, lm_forward_flops, param_counts
 
 WORKERS = Path(__file__).resolve().parents[1]
 
@@ -79,7 +79,7 @@ def test_train_stage_published_a_lora_policy_and_logged_its_steps(check):
 def test_dpo_figures_are_sane(check):
     d = check["figures"]["figures"]["dpo"]
     assert d["steps"] == 2 and d["timed_steps"] == 1
-    for key in ("step_seconds", "tokens_per_step", "tokens_per_s", "model_flops_per_step", "achieved_tflops", "peak_memory_bytes"):
+    for key in ("step_seconds", "tokens_per_step", "completion_tokens_per_step", "tokens_per_s", "model_flops_per_step", "achieved_tflops", "peak_memory_bytes"):
         assert d[key] > 0, key
     # A CPU has no bf16 tensor-core peak to compare against.
     assert d["peak_bf16_tflops"] is None and d["mfu"] is None and d["mfu_target"] == 0.40
@@ -92,6 +92,13 @@ def test_figures_name_the_model_device_and_versions(check):
     assert f["config"] == "tiny" and f["device"]["kind"] == "cpu"
     assert f["model"]["total"] > f["model"]["vision"] > 0 and f["model"]["vocab_size"] == 1024
     assert {"torch", "transformers", "trl", "peft", "accelerate"} <= set(f["versions"])
+
+
+def test_lm_head_counts_only_the_scored_tokens():
+    arch = ARCHITECTURES["7b"]
+    head = 2.0 * 152064 * 3584
+    full = lm_forward_flops(arch, 7_000_000_000, 1000.0, 500.0)
+    assert full - lm_forward_flops(arch, 7_000_000_000, 1000.0, 500.0, lm_head_tokens=400.0) == pytest.approx(head * 600)
 
 
 def test_7b_config_is_the_published_architecture():
@@ -129,10 +136,11 @@ def test_dpo_figures_time_all_steps_but_the_first():
         {"model": "policy", "step": 3, "seconds": 2.0, "num_tokens": 12400.0, "loss": 0.5},
         {"model": "reviser", "step": 1, "seconds": 50.0, "num_tokens": 1.0},
     ]
-    d = dpo_figures(rows, arch, params, pairs_per_step=4, patches_per_image=1024, peak_tflops=989.0)
+    d = dpo_figures(rows, arch, params, pairs_per_step=4, patches_per_image=1024, prompt_tokens=300.0, peak_tflops=989.0)
     assert d["steps"] == 3 and d["timed_steps"] == 2 and d["step_seconds"] == 2.0
     assert d["tokens_per_step"] == 4200.0 and d["tokens_per_s"] == 2100.0
-    flops = dpo_step_flops(arch, params, tokens=4200.0, sequences=8, patches=8 * 1024)
+    assert d["completion_tokens_per_step"] == 4200.0 - 8 * 300.0
+    flops = dpo_step_flops(arch, params, tokens=4200.0, completion_tokens=1800.0, sequences=8, patches=8 * 1024)
     assert d["model_flops_per_step"] == flops
     assert d["mfu"] == pytest.approx(flops / 2.0 / 1e12 / 989.0)
     assert (d["loss_first"], d["loss_last"]) == (0.69, 0.5)

@@ -40,6 +40,22 @@ def versions() -> dict[str, str]:
             "trl": trl.__version__, "peft": peft.__version__, "accelerate": accelerate.__version__}  # fmt: skip
 
 
+def mean_prompt_tokens(base: str, pairs_path: str, pixels: int) -> float:
+    """The mean prompt length of the pairs, image tokens included, as the checkpoint's processor
+    encodes it (chat template with the generation prompt, the image expanded to its tokens)."""
+    from PIL import Image
+
+    from ...models.processor import load_processor
+
+    processor = load_processor(base, pixels, pixels)
+    lengths = []
+    for pair in read_jsonl(pairs_path):
+        text = processor.apply_chat_template(pair["prompt"], tokenize=False, add_generation_prompt=True)
+        images = [Image.open(p).convert("RGB") for p in pair["images"]]
+        lengths.append(len(processor(text=[text], images=images)["input_ids"][0]))
+    return sum(lengths) / len(lengths)
+
+
 def run_check(config: str, work: Path, w: Workload, *, sampling_backend: str = "hf", log=print) -> dict[str, Any]:
     """Runs the check in `work` (the checkpoint under model/, the run under run/) and returns its figures."""
     t_start = time.perf_counter()
@@ -71,6 +87,7 @@ def run_check(config: str, work: Path, w: Workload, *, sampling_backend: str = "
     rows = read_jsonl(run_dir / stage_outputs("train", ROUND, SHARD)["metrics"])
     patches_per_image = (w.image_side // 14) ** 2
     dpo = dpo_figures(rows, arch, params, pairs_per_step=w.dpo_batch, patches_per_image=patches_per_image,
+                      prompt_tokens=mean_prompt_tokens(ckpt["path"], pairs, w.pixels),
                       peak_tflops=bf16_peak_tflops(dev["name"]) if cuda else None)  # fmt: skip
     dpo.update(mfu_target=MFU_TARGET, peak_memory_bytes=runner.results["train"]["peak_memory_bytes"])
     stages = runner.results

@@ -27,8 +27,10 @@ def timed_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dpo_figures(rows: list[dict[str, Any]], arch: Architecture, params: dict[str, int], *, pairs_per_step: int,
-                patches_per_image: int, peak_tflops: float | None) -> dict[str, Any]:  # fmt: skip
-    """Median step time, tokens/s, model FLOPs per step and MFU of the policy's DPO steps."""
+                patches_per_image: int, prompt_tokens: float, peak_tflops: float | None) -> dict[str, Any]:  # fmt: skip
+    """Median step time, tokens/s, model FLOPs per step and MFU of the policy's DPO steps;
+    `prompt_tokens`: the mean prompt length of a sequence (image tokens included), the rest of
+    each sequence being the completion TRL scores."""
     steps = step_rows(rows)
     if not steps:
         raise ValueError("the train stage logged no DPO step")
@@ -37,7 +39,8 @@ def dpo_figures(rows: list[dict[str, Any]], arch: Architecture, params: dict[str
     tokens = sum(s["tokens"] for s in timed)
     sequences = 2 * pairs_per_step  # chosen and rejected, one image each
     tokens_per_step = tokens / len(timed)
-    flops = dpo_step_flops(arch, params, tokens=tokens_per_step, sequences=sequences, patches=sequences * patches_per_image)
+    completion = max(0.0, tokens_per_step - sequences * prompt_tokens)
+    flops = dpo_step_flops(arch, params, tokens=tokens_per_step, completion_tokens=completion, sequences=sequences, patches=sequences * patches_per_image)
     step_s = statistics.median(s["seconds"] for s in timed)
     achieved, mfu = utilisation(flops, step_s, peak_tflops)
     return {
@@ -45,6 +48,7 @@ def dpo_figures(rows: list[dict[str, Any]], arch: Architecture, params: dict[str
         "timed_steps": len(timed),
         "pairs_per_step": pairs_per_step,
         "tokens_per_step": tokens_per_step,
+        "completion_tokens_per_step": completion,
         "step_seconds": step_s,
         "tokens_per_s": tokens / seconds if seconds > 0 else None,
         "model_flops_per_step": flops,

@@ -39,21 +39,26 @@ def param_counts(arch: Architecture) -> dict[str, int]:
     return {"total": total, "vision": vision, "language": total - vision, "language_matmul": total - vision - embed}
 
 
-def lm_forward_flops(arch: Architecture, params_matmul: int, tokens: float, seq_len: float) -> float:
+def lm_forward_flops(arch: Architecture, params_matmul: int, tokens: float, seq_len: float, lm_head_tokens: float | None = None) -> float:
     """Forward FLOPs of the language model over `tokens` tokens in sequences of `seq_len`: 2 per
-    matmul weight per token (LM head included) plus causal attention's QK^T and AV."""
+    matmul weight per token plus causal attention's QK^T and AV. The LM head (vocab x hidden) is
+    counted over `lm_head_tokens` only when given: TRL's fused LM head projects just the positions
+    that are scored (the completions), never the prompt's."""
     layers, hidden = int(arch.text["num_hidden_layers"]), int(arch.text["hidden_size"])
-    return 2.0 * params_matmul * tokens + 2.0 * layers * hidden * seq_len * tokens
+    head = arch.vocab_size * hidden
+    head_tokens = tokens if lm_head_tokens is None else lm_head_tokens
+    return 2.0 * (params_matmul - head) * tokens + 2.0 * head * head_tokens + 2.0 * layers * hidden * seq_len * tokens
 
 
-def dpo_step_flops(arch: Architecture, params: dict[str, int], *, tokens: float, sequences: int, patches: int) -> float:
+def dpo_step_flops(arch: Architecture, params: dict[str, int], *, tokens: float, completion_tokens: float, sequences: int, patches: int) -> float:
     """Model FLOPs of one LoRA DPO step as TRL runs it: the policy's forward and its backward to
     the activations (the frozen base has no weight gradients: about one more forward), and the
     reference forward with the adapter off, over chosen and rejected sequences; the vision tower
     (frozen, no backward) runs in both forwards. Gradient checkpointing's recomputation is not
     model work and is not counted, nor are the LoRA matrices (under 1 % at r=16)."""
     seq_len = tokens / max(1, sequences)
-    return 3.0 * lm_forward_flops(arch, params["language_matmul"], tokens, seq_len) + 2.0 * 2.0 * params["vision"] * patches
+    lm = lm_forward_flops(arch, params["language_matmul"], tokens, seq_len, lm_head_tokens=completion_tokens)
+    return 3.0 * lm + 2.0 * 2.0 * params["vision"] * patches
 
 
 def utilisation(flops_per_step: float, step_seconds: float, peak_tflops: float | None) -> tuple[float, float | None]:
