@@ -6,8 +6,9 @@
 #
 #   scripts/fetch-gpu-check-wheels.sh [DIR]      # default DIR: .whl
 #
-# Environment: PY_VERSION (the box's Python, default 3.12), SKIP (packages the box is expected to
-# have in any recent version, default "pyarrow pandas": 67 MB together, twice the rest),
+# Environment: PY_VERSION (the box's Python, default 3.12), SKIP (packages the box must have already,
+# default "pyarrow pandas": 67 MB together, twice the rest; datasets and TRL need pyarrow >= 24 and
+# pandas >= 2.1.1),
 # MAX_MB (the size budget, default 60). Fails when the wheels come to more than MAX_MB.
 # On the box (docs/deployment.md, "The GPU check"):
 #   python3 -m pip install -q --no-index --no-deps --target /tmp/site DIR/*.whl
