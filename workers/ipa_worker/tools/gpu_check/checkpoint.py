@@ -19,7 +19,7 @@ from ...models.processor import make_processor
 from ..tiny_model import CHAT_TEMPLATE
 from .architecture import Architecture, build_config
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the tiny configuration's head_dim 32
 
 SPECIAL_NAMES = {
     "bos": "<|endoftext|>",

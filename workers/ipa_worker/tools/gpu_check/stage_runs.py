@@ -25,6 +25,7 @@ from ...contract import recipe_defaults, stage_outputs
 from ...data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ...data.synthetic_task import generate_synthetic
 from ...method.pairing import assistant, user_prompt
+from ...models import vllm_engine
 from ...models.model_pool import ModelPool
 from ...serve.context import StageContext
 
@@ -149,15 +150,22 @@ class StageRunner:
         return result
 
     def preload(self, recipe: dict[str, Any]) -> float:
-        """Loads the generator into the pool first, as a long-lived worker holds it between jobs,
-        so the sample stage's tokens/s is generation, not loading; returns the load's seconds."""
+        """Loads the generator first, as a long-lived worker holds it between jobs, so the sample
+        stage's tokens/s is generation, not loading: into the pool (hf), or as the vLLM engine the
+        stage will ask for (same settings, so the same engine); returns the load's seconds."""
         t0 = time.perf_counter()
-        self.ctx.model({"base": recipe["model"]["base"], "adapter": None}, recipe["model"])
+        spec, model_cfg = {"base": recipe["model"]["base"], "adapter": None}, recipe["model"]
+        if recipe["sampling"]["backend"] == "vllm":
+            rank = int(recipe["training"]["dpo"]["lora"]["r"])
+            vllm_engine.engine(vllm_engine.engine_settings(model_cfg, recipe["sampling"]["vllm"], spec["base"], 1, rank))
+        else:
+            self.ctx.model(spec, model_cfg)
         return time.perf_counter() - t0
 
     def release_models(self) -> None:
-        """Drops the pooled inference model, as a worker that only trains would not hold one."""
+        """Drops the pooled model and any vLLM engine, as a worker that only trains holds neither."""
         self.pool.clear()
+        vllm_engine.close_engine()
 
     def _reset_peak(self) -> None:
         if self.cuda:
