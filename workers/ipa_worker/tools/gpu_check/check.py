@@ -100,11 +100,17 @@ def run_check(config: str, work: Path, w: Workload, *, sampling_backend: str = "
         "sampling_backend": sampling_backend,
         "stages": stages,
         "figures": {
-            "sample": {"tokens_per_s": stages["sample"]["metrics"]["tokens_per_s"], "responses": stages["sample"]["metrics"]["responses"],
-                       "peak_memory_bytes": stages["sample"]["peak_memory_bytes"]},
-            "verify": {"verdicts_per_s": stages["verify"]["metrics"]["n"] / stages["verify"]["seconds"],
-                       "verdicts": stages["verify"]["metrics"]["n"], "peak_memory_bytes": stages["verify"]["peak_memory_bytes"]},
+            "sample": {
+                "tokens_per_s": stages["sample"]["metrics"]["tokens_per_s"],
+                "responses": stages["sample"]["metrics"]["responses"],
+                "peak_memory_bytes": stages["sample"]["peak_memory_bytes"],
+            },
+            "verify": {
+                "verdicts_per_s": stages["verify"]["metrics"]["n"] / stages["verify"]["seconds"],
+                "verdicts": stages["verify"]["metrics"]["n"],
+                "peak_memory_bytes": stages["verify"]["peak_memory_bytes"],
+            },
             "dpo": dpo,
-        },  # fmt: skip
+        },
         "seconds": time.perf_counter() - t_start,
     }
