@@ -57,7 +57,7 @@ bench: setup ## Benchmarks, side by side with their baselines; writes bench/resu
 chaos: setup ## Fault injection on a multi-shard tiny run (kills, Redis restart, FLUSHALL) vs an undisturbed run
 	npx tsx scripts/chaos.ts
 
-gpu-check: setup-python ## The Qwen2-VL-7B architecture on a CUDA GPU (tiny config on CPU): generation and DPO figures
+gpu-check: setup-python ## The worker's sample, verify and DPO train stages on a random-weight Qwen2-VL-7B on a CUDA GPU (tiny config on CPU): tokens/s, memory, MFU
 	$(PY) -m ipa_worker.tools.gpu_check $(GPU_CHECK_ARGS)
 
 clean: ## Remove run directories and test artifacts (caches outside the clone stay)

@@ -19,10 +19,11 @@ import { sampling } from './sampling.js';
 import { scaling } from './scaling.js';
 import { training } from './training.js';
 import { utilisation } from './utilisation.js';
+import { vllm } from './vllm.js';
 
-const ALL: Benchmark[] = [control, bridge, sampling, training, utilisation, scaling, dashboard];
-/** A whole tiny round does not fit the quick form's two minutes. */
-const NOT_QUICK = new Set(['utilisation']);
+const ALL: Benchmark[] = [control, bridge, sampling, training, utilisation, scaling, dashboard, vllm];
+/** A whole tiny round, or a vLLM engine start, does not fit the quick form's two minutes. */
+const NOT_QUICK = new Set(['utilisation', 'vllm']);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });

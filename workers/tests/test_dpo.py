@@ -71,6 +71,9 @@ def test_dpo_step_sees_images_and_writes_metrics(tmp_path, tiny_model_dir, recor
     for key in ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"):
         assert key in lines[0]
     assert lines[0]["model"] == "policy"
+    # Wall time per step and TRL's running count of tokens trained on (chosen + rejected, image tokens too).
+    assert all(line["seconds"] > 0 for line in lines)
+    assert 0 < lines[0]["num_tokens"] < lines[1]["num_tokens"]
     out = tmp_path / "policy"
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     assert (out / "tokenizer_config.json").is_file()

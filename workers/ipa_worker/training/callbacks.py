@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,16 @@ from ..launch import collective
 
 CHECKPOINT_MARK = "ipa_checkpoint.json"
 
-LOGGED = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "learning_rate")
+# `num_tokens`: TRL's running count of non-padding tokens trained on (chosen and rejected, image
+# tokens included); with `seconds` it gives the training's tokens/s (tools/gpu_check reads both).
+LOGGED = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "learning_rate", "num_tokens")
 
 
 class MetricsCallback(TrainerCallback):
-    """Writes one JSON line per logging step `{model, step, loss, rewards/...}`; reports progress.
+    """Writes one JSON line per logging step `{model, step, seconds, loss, rewards/..., num_tokens}`;
+    reports progress. `seconds` is the wall time since the previous logged step (the first: since
+    training began, so it includes the first step's warm-up); logging reads the loss off the device,
+    so on a GPU the interval ends after the step's kernels did.
 
     The file is rewritten atomically on each log (it is small), so a crash never leaves half a
     line. Lines of this model past the step training resumes from are dropped at start: a
@@ -40,8 +46,10 @@ class MetricsCallback(TrainerCallback):
         self.label = label or model_name
         self.rows: list[dict[str, Any]] = []
         self.logged: list[dict[str, Any]] = []  # this run's own lines, for the result metrics
+        self._last_log = time.perf_counter()
 
     def on_train_begin(self, args, state, control, **kwargs):
+        self._last_log = time.perf_counter()
         if not state.is_world_process_zero:
             return
         if self.path and Path(self.path).is_file():
@@ -54,7 +62,9 @@ class MetricsCallback(TrainerCallback):
         logs = logs or {}
         if "loss" not in logs:
             return  # the final train summary (train_loss, runtime) is not a step
-        row: dict[str, Any] = {"model": self.model_name, "step": int(state.global_step)}
+        now = time.perf_counter()
+        row: dict[str, Any] = {"model": self.model_name, "step": int(state.global_step), "seconds": round(now - self._last_log, 4)}
+        self._last_log = now
         for key in LOGGED:
             if key in logs and isinstance(logs[key], (int, float)) and math.isfinite(float(logs[key])):
                 row[key] = float(logs[key])

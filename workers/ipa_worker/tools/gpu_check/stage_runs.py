@@ -1,0 +1,182 @@
+"""The check's workload run through the worker's own stage functions, as a worker runs its jobs.
+
+Payloads are built the way the orchestrator builds them (the recipe's defaults from the contract
+files, outputs where the planner puts them) and handed to `ipa_worker.stages.<stage>.run` with a
+`StageContext` over a `ModelPool`. Each stage is timed and its peak memory read.
+
+Random weights judge nothing: the model verifier's verdicts are nearly all "unparseable", so the
+pair stage would have no pairs. The train stage gets pairs made here in the pair stage's format
+instead: two responses of the same seed, the first as chosen and the second as rejected.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ... import stages
+from ...contract import recipe_defaults, stage_outputs
+from ...data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ...data.synthetic_task import generate_synthetic
+from ...method.pairing import assistant, user_prompt
+from ...models import vllm_engine
+from ...models.model_pool import ModelPool
+from ...serve.context import StageContext
+
+ROUND, SHARD = 1, 0
+
+
+@dataclass(frozen=True)
+class Workload:
+    """How much of each stage the check runs (defaults per configuration in `WORKLOADS`)."""
+
+    seeds: int
+    image_side: int  # square synthetic images, a multiple of 28 (patch 14 x merge 2)
+    normal: int  # responses per seed on the original image
+    contrastive: int  # and on a perturbed one
+    sample_tokens: int
+    sample_batch: int
+    verify_tokens: int
+    dpo_batch: int  # pairs per step
+    dpo_steps: int
+    max_length: int
+
+    @property
+    def pixels(self) -> int:
+        return self.image_side * self.image_side
+
+    @property
+    def pairs(self) -> int:
+        return self.dpo_batch * self.dpo_steps
+
+
+WORKLOADS = {
+    # One 448x448 image (256 visual tokens) per prompt, 256-token responses: DPO sequences of
+    # about 540 tokens, 8 of them (4 pairs) per step.
+    "7b": Workload(seeds=16, image_side=448, normal=2, contrastive=2, sample_tokens=256, sample_batch=32,
+                   verify_tokens=64, dpo_batch=4, dpo_steps=6, max_length=1024),
+    "tiny": Workload(seeds=4, image_side=56, normal=2, contrastive=2, sample_tokens=8, sample_batch=8,
+                     verify_tokens=8, dpo_batch=2, dpo_steps=2, max_length=256),
+}  # fmt: skip
+
+
+def check_recipe(base: str, w: Workload, sampling_backend: str) -> dict[str, Any]:
+    """The recipe's defaults with the check's sizes: model verifier, LoRA DPO with gradient
+    checkpointing, every pair trained on (none held out), no checkpoint saved mid-run."""
+    r = recipe_defaults()
+    r["name"] = "gpu-check"
+    r["model"].update(base=base, device="auto", dtype="auto", min_pixels=w.pixels, max_pixels=w.pixels)
+    r["sampling"].update(backend=sampling_backend, num_normal=w.normal, num_contrastive=w.contrastive,
+                         max_new_tokens=w.sample_tokens, batch_size=w.sample_batch)  # fmt: skip
+    r["verifier"].update(kind="model", max_new_tokens=w.verify_tokens)
+    r["training"]["dpo"].update(batch_size=w.dpo_batch, grad_accum=1, epochs=1, gradient_checkpointing=True,
+                                max_length=w.max_length, save_steps=10_000, heldout_pairs=0.0)  # fmt: skip
+    r["training"]["train_reviser"] = False
+    return r
+
+
+def payload(run_dir: Path, stage: str, recipe: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """A stage request as the orchestrator sends it (see contract/stage_payload.schema.json)."""
+    spec = {"base": recipe["model"]["base"], "adapter": None}
+    return {
+        "run_id": "gpu-check",
+        "run_dir": str(run_dir),
+        "job_id": f"gpu-check.r{ROUND}.{stage}.s{SHARD:03d}",
+        "round": ROUND,
+        "stage": stage,
+        "shard": SHARD,
+        "attempt": 1,
+        "recipe": copy.deepcopy(recipe),
+        "inputs": inputs,
+        "outputs": {k: str(run_dir / v) for k, v in stage_outputs(stage, ROUND, SHARD).items()},
+        "models": {"generator": dict(spec), "reviser": dict(spec), "verifier": dict(spec)},
+        "options": {"contrastive": True, "revision": True, "reference_guided": False, "batch_scale": 1.0},
+    }
+
+
+def write_seeds(data_dir: Path, run_dir: Path, seeds: int, image_side: int) -> str:
+    """`seeds` rows of the synthetic task as the round's seed shard (image paths made absolute)."""
+    data = generate_synthetic(str(data_dir), train=seeds, heldout=0, image_size=image_side)
+    rows = [dict(r, images=[str(Path(data["dir"]) / p) for p in r["images"]]) for r in read_jsonl(data["train"])]
+    return str(atomic_write_jsonl(run_dir / f"round-{ROUND}/seeds/shard-{SHARD:03d}.jsonl", rows)["path"])
+
+
+def write_pairs(run_dir: Path, seeds_path: str, responses_path: str, n: int) -> str:
+    """`n` pairs in the pair stage's format: per seed, responses taken two by two (chosen, rejected)."""
+    seeds = {s["id"]: s for s in read_jsonl(seeds_path)}
+    by_seed: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(read_jsonl(responses_path), key=lambda r: r["sample_id"]):
+        by_seed.setdefault(r["seed_id"], []).append(r)
+    pairs = []
+    for sid, rs in by_seed.items():
+        seed = seeds[sid]
+        for chosen, rejected in zip(rs[0::2], rs[1::2]):
+            pairs.append({"id": f"{chosen['sample_id']}~{rejected['sample_id']}", "seed_id": sid, "images": seed["images"],
+                          "prompt": user_prompt(seed["instruction"], len(seed["images"])),
+                          "chosen": assistant(chosen["response"]), "rejected": assistant(rejected["response"])})  # fmt: skip
+    if len(pairs) < n:
+        raise SystemExit(f"the sample stage gave {len(pairs)} pairs, the DPO steps need {n}")
+    path = run_dir / stage_outputs("pair", ROUND, SHARD)["pairs"]
+    return str(atomic_write_jsonl(path, pairs[:n])["path"])
+
+
+class StageRunner:
+    """Runs stages through their modules with one context and pool, recording time and memory."""
+
+    def __init__(self, run_dir: Path, cuda: bool):
+        self.run_dir = run_dir
+        self.cuda = cuda
+        self.pool = ModelPool(max_loaded=1)
+        self.ctx = StageContext(models=self.pool)
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def run(self, stage: str, recipe: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        p = payload(self.run_dir, stage, recipe, inputs)
+        (self.run_dir / "payloads").mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "payloads" / f"{stage}.json").write_text(json.dumps(p, indent=1))
+        module = importlib.import_module(f"{stages.__name__}.{stage}")
+        self._reset_peak()
+        t0 = time.perf_counter()
+        result = module.run(p, self.ctx)
+        seconds = time.perf_counter() - t0
+        self.results[stage] = {"seconds": seconds, **self._peak(), "metrics": result["metrics"],
+                               "outputs": result["outputs"], "failed_items": len(result.get("failed_items", []))}  # fmt: skip
+        return result
+
+    def preload(self, recipe: dict[str, Any]) -> float:
+        """Loads the generator first, as a long-lived worker holds it between jobs, so the sample
+        stage's tokens/s is generation, not loading: into the pool (hf), or as the vLLM engine the
+        stage will ask for (same settings, so the same engine); returns the load's seconds."""
+        t0 = time.perf_counter()
+        spec, model_cfg = {"base": recipe["model"]["base"], "adapter": None}, recipe["model"]
+        if recipe["sampling"]["backend"] == "vllm":
+            rank = int(recipe["training"]["dpo"]["lora"]["r"])
+            vllm_engine.engine(vllm_engine.engine_settings(model_cfg, recipe["sampling"]["vllm"], spec["base"], 1, rank))
+        else:
+            self.ctx.model(spec, model_cfg)
+        return time.perf_counter() - t0
+
+    def release_models(self) -> None:
+        """Drops the pooled model and any vLLM engine, as a worker that only trains holds neither."""
+        self.pool.clear()
+        vllm_engine.close_engine()
+
+    def _reset_peak(self) -> None:
+        if self.cuda:
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+
+    def _peak(self) -> dict[str, Any]:
+        if self.cuda:
+            import torch
+
+            return {"peak_memory_bytes": int(torch.cuda.max_memory_allocated()), "peak_memory_kind": "cuda_max_memory_allocated"}
+        # The process's high-water mark so far (Linux reports kilobytes): the best a CPU offers.
+        return {"peak_memory_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "peak_memory_kind": "process_max_rss"}
