@@ -211,23 +211,26 @@ function readJsonl(p: string): Record<string, unknown>[] {
   return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
-/** Pair rows as content: run-specific fields (id, run dir) left out, keys sorted, in a stable order. */
-export function canonicalPairs(store: RunStore): string[] {
-  const out: string[] = [];
+/** Every pair row of a run directory as written, round by round. */
+function pairRows(store: RunStore): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
   for (const d of readdirSync(store.dir).filter((x) => x.startsWith('round-')).sort()) {
     let files: string[] = [];
     try {
       files = readdirSync(store.abs(`${d}/pairs`)).filter((f) => f.endsWith('.jsonl'));
     } catch {
-      continue;
+      continue; // a round that made no pairs folder
     }
-    for (const f of files)
-      for (const p of readJsonl(store.abs(`${d}/pairs/${f}`))) {
-        const { id: _id, ...rest } = p;
-        out.push(JSON.stringify(sortKeys(rest)).split(store.dir).join('<run>'));
-      }
+    for (const f of files) out.push(...readJsonl(store.abs(`${d}/pairs/${f}`)));
   }
-  return out.sort();
+  return out;
+}
+
+/** Pair rows as content: run-specific fields (id, run dir) left out, keys sorted, in a stable order. */
+export function canonicalPairs(store: RunStore): string[] {
+  return pairRows(store)
+    .map(({ id: _id, ...rest }) => JSON.stringify(sortKeys(rest)).split(store.dir).join('<run>'))
+    .sort();
 }
 
 function sortKeys(v: unknown): unknown {
@@ -327,19 +330,9 @@ function shardJobs(run: RunStore): { jobs: ShardJob[]; finished: Set<string>; st
 function duplicatePairRows(run: RunStore): number {
   const ids = new Set<string>();
   let dup = 0;
-  for (const d of readdirSync(run.dir).filter((x) => x.startsWith('round-'))) {
-    let files: string[] = [];
-    try {
-      files = readdirSync(run.abs(`${d}/pairs`)).filter((f) => f.endsWith('.jsonl'));
-    } catch {
-      continue;
-    }
-    for (const f of files)
-      for (const p of readJsonl(run.abs(`${d}/pairs/${f}`))) {
-        const key = String(p.id);
-        if (ids.has(key)) dup++;
-        ids.add(key);
-      }
+  for (const p of pairRows(run)) {
+    if (ids.has(String(p.id))) dup++;
+    ids.add(String(p.id));
   }
   return dup;
 }
