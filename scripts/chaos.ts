@@ -447,10 +447,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       if (!shards) return false;
       const pick = pickTruncation(shards.jobs, shards.finished, shards.stages, rand);
       if (!pick.afterRecord) return false; // nothing finished yet: a second later
-      if (pick.afterRecord) {
-        truncateInPlace(pick.afterRecord);
-        truncations.push({ file: relative(run.dir, pick.afterRecord), done_record: true, reader_pending: pick.consumerPending });
-      }
+      truncateInPlace(pick.afterRecord);
+      truncations.push({ file: relative(run.dir, pick.afterRecord), done_record: true, reader_pending: pick.consumerPending });
       if (pick.beforeRecord) {
         const like = shards.jobs.find((j) => j.stage === pick.beforeRecord!.stage && j.outputs?.length)?.outputs?.[0];
         const files = plantHalfWritten(run.dir, pick.beforeRecord, like);
