@@ -26,7 +26,11 @@ export interface ShardJob {
 export interface TruncationPick {
   /** A finished output to cut in half (its record stays). */
   afterRecord?: string;
-  /** Whether a job still to run reads `afterRecord` (else only `ipa verify` can find it). */
+  /**
+   * Whether its next reader (`consumerOf`) has not finished. When false, `ipa verify` may be all
+   * that finds it, though a later stage of the shard can still read it (`pair` reads every
+   * earlier output of its shard).
+   */
   consumerPending?: boolean;
   /** A job without a done record whose output path gets half a file. */
   beforeRecord?: { stage: Stage; round: number; shard: number };
@@ -34,7 +38,7 @@ export interface TruncationPick {
 
 const key = (j: Pick<ShardJob, 'stage' | 'round' | 'shard'>) => `${j.round}.${j.stage}.${j.shard}`;
 
-/** The job that reads a shard job's outputs: the next stage of its shard, or the round's training after `pair`. */
+/** The first job that reads a shard job's outputs: the next stage of its shard, or the round's training after `pair`. */
 export function consumerOf(job: Pick<ShardJob, 'stage' | 'round' | 'shard'>, stages: readonly Stage[]): Pick<ShardJob, 'stage' | 'round' | 'shard'> {
   const i = stages.indexOf(job.stage);
   return i >= 0 && i < stages.length - 1 ? { stage: stages[i + 1], round: job.round, shard: job.shard } : { stage: 'train', round: job.round, shard: 0 };
