@@ -437,7 +437,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           injected[f.kind]++;
           pending.push({ kind: f.kind, doneAt: run.doneIds().size });
           log(`fault ${f.kind} at ${((Date.now() - tSubmit) / 1000).toFixed(0)} s, ${run.doneIds().size} jobs done`);
-        } else plan.unshift({ ...f, atMs: f.atMs + 1000 }); // nothing to hit now (e.g. no Python process yet): a second later
+        } else {
+          // Nothing to hit now (no Python process yet, no finished shard to cut): a second later,
+          // behind the faults already due, so one that must wait never holds the others back.
+          plan.push({ ...f, atMs: Date.now() - tSubmit + 1000 });
+          plan.sort((x, y) => x.atMs - y.atMs);
+        }
       } finally {
         busy = false;
       }
