@@ -305,6 +305,22 @@ async function resumeCli(dir: string, url: string, prefix: string): Promise<{ ok
   return { ok: false, error: last };
 }
 
+/** Waits until no job of any queue under `prefix` is active (at most `maxMs`). */
+async function waitIdle(url: string, prefix: string, maxMs: number): Promise<void> {
+  const conn = connect(url);
+  conn.on('error', () => undefined);
+  const queues = new QueueSet(conn, prefix);
+  try {
+    for (const end = Date.now() + maxMs; Date.now() < end; await sleep(500)) {
+      const active = await Promise.all(queues.all().map((q) => q.getActiveCount()));
+      if (active.every((n) => n === 0)) return;
+    }
+  } finally {
+    await queues.close();
+    await conn.quit().catch(() => undefined);
+  }
+}
+
 /** The shard jobs of the run's latest opened round, with the outputs of the finished ones, and the keys of finished jobs. */
 function shardJobs(run: RunStore): { jobs: ShardJob[]; finished: Set<string>; stages: ReturnType<typeof shardStages> } | undefined {
   const recipe = run.recipe();
@@ -505,6 +521,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const v = await ipa(['verify', run.dir, '--json']);
       const damage = (JSON.parse(v.stdout) as { damage: unknown[] }).damage;
       if (!damage.length || !repairsLeft) break;
+      // `ipa resume` sets damaged records aside before it finds a job of the round still running and
+      // asks to be run again; the retry would then see no damage to report. Let running jobs end first.
+      await waitIdle(redis.url, 'chaos-run', 60_000);
       const r = await resumeCli(run.dir, redis.url, 'chaos-run');
       if (!r.ok) {
         problems.push(`ipa resume of the damaged run failed: ${r.error}`);
