@@ -54,7 +54,7 @@ demo: setup ## Run recipes/tiny.yaml end to end (SFT warm-up, 3 IPA rounds, fina
 bench: setup ## Benchmarks, side by side with their baselines; writes bench/results.json
 	npx tsx bench/run.ts
 
-chaos: setup ## Fault injection on a multi-shard tiny run (kills, Redis restart, FLUSHALL) vs an undisturbed run
+chaos: setup ## Fault injection: 24 random faults (kills, Redis restart, FLUSHALL, late workers, truncated files) on a 256-seed run vs an undisturbed one
 	npx tsx scripts/chaos.ts
 
 gpu-check: setup-python ## The worker's sample, verify and DPO train stages on a random-weight Qwen2-VL-7B on a CUDA GPU (tiny config on CPU): tokens/s, memory, MFU
