@@ -6,9 +6,11 @@
  */
 import { planPreparation, planRound, roundCount, flattenPlan } from '../plan/planner.js';
 import { jobId, STAGE_QUEUE } from '../plan/stages.js';
+import { activeJobsOf } from '../queue/active-jobs.js';
 import { addPlan } from '../queue/flows.js';
 import { keys, type QueueSet } from '../queue/queues.js';
 import { shardCount, writeManifest } from '../store/manifest.js';
+import { scanRun } from '../store/integrity.js';
 import type { RunStore } from '../store/run-store.js';
 import { IpaError } from '../errors.js';
 import { repairRun, type RepairResult } from './repair.js';
@@ -36,6 +38,15 @@ export function currentRound(store: RunStore): number {
 const LIVE = new Set(['waiting', 'waiting-children', 'active', 'delayed', 'prioritized']);
 
 export async function resumeRun(store: RunStore, queues: QueueSet): Promise<ResumeResult> {
+  // Repair rebuilds the round's flow, which cannot be while one of its jobs runs: refuse before
+  // anything moves, or the run is left set aside and half-queued (found by `make chaos`).
+  const running = await activeJobsOf(queues, store.id);
+  if (running.length && scanRun(store).length) {
+    throw new IpaError(
+      `run ${store.id} has damaged outputs and ${running.length} job(s) running (${running.map((j) => j.id).join(', ')}), so it cannot be repaired now; nothing was changed. ` +
+        `\`ipa pause ${store.id}\`, wait for the running jobs to end, then \`ipa resume ${store.id}\` again`,
+    );
+  }
   const repair = repairRun(store);
   const recomputing = repair.damaged.length + repair.dependents.length > 0;
   const recipe = store.recipe();
@@ -50,9 +61,9 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
   const rootId = jobId({ runId: store.id, round, stage: 'advance', shard: 0 });
   const root = await queues.queue(STAGE_QUEUE.advance).getJob(rootId);
   const rootState = root ? await root.getState() : undefined;
-  store.setState('running', { force: true });
   if (root && rootState && LIVE.has(rootState) && !recomputing) {
     // The flow survived (e.g. only workers died): BullMQ's stalled-job recovery carries on.
+    store.setState('running', { force: true });
     return { repair, round, kept: done.size, enqueued: 0, alreadyQueued: true, completed: false };
   }
   // A live flow that counts damaged jobs as finished is replaced; it cannot be while one of its jobs runs.
@@ -70,6 +81,7 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
     const stale = await queues.queue(STAGE_QUEUE[n.stage]).getJob(jobId({ runId: store.id, ...n }));
     if (stale) await stale.remove({ removeChildren: true }).catch(() => undefined);
   }
+  store.setState('running', { force: true });
   const enqueued = await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);
   writeManifest(store);
   return { repair, round, kept: done.size, enqueued, alreadyQueued: false, completed: false };

@@ -7,6 +7,7 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { buildPayload } from '../../orchestrator/agent/payload.js';
 import { jobId } from '../../orchestrator/plan/stages.js';
@@ -139,6 +140,30 @@ describe('tampered and stray files are found and never used', () => {
       // Nothing is left to report: the tampered file waits where its job will overwrite it.
       expect(scanRun(run.store)).toEqual([]);
     } finally {
+      await queues.close();
+      await deletePrefix(conn, prefix);
+      await conn.quit();
+    }
+  }, 60_000);
+
+  it('ipa resume refuses, changing nothing, while a job of the damaged run is running (found by make chaos)', async () => {
+    const { run } = tampered();
+    const conn = testConnection();
+    const prefix = uniquePrefix('repair-busy');
+    const queues = new QueueSet(conn, prefix);
+    const holder = new Worker('sample', null, { connection: testConnection(), prefix });
+    try {
+      const running = `${run.store.id}.r1.sample.s001`;
+      await queues.queue('sample').add('sample', { runId: run.store.id }, { jobId: running });
+      expect((await holder.getNextJob('held-by-test'))?.id).toBe(running);
+      const record = run.store.abs(`jobs/${run.store.id}.r1.pair.s000.json`);
+      const state = run.store.info().state;
+      await expect(resumeRun(run.store, queues)).rejects.toThrow(new RegExp(`damaged outputs and 1 job\\(s\\) running \\(${running.replace(/\./g, '\\.')}\\).*nothing was changed.*ipa pause`));
+      expect(existsSync(record)).toBe(true);
+      expect(existsSync(run.store.abs('quarantine'))).toBe(false);
+      expect(run.store.info().state).toBe(state);
+    } finally {
+      await holder.close(true);
       await queues.close();
       await deletePrefix(conn, prefix);
       await conn.quit();
