@@ -5,9 +5,11 @@
  * - each run's `logs/orchestrator.jsonl`: every line that names the run (its `run` field), in JSON,
  *   whatever the console shows. A command driving one run also files its lines without a run there.
  */
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { humanLogLine } from './log-format.js';
+import { staysInside } from './real-path.js';
+import { appendRegular } from './regular-file.js';
 
 export type LogFormat = 'human' | 'json';
 export const LOG_FORMATS: readonly LogFormat[] = ['human', 'json'];
@@ -68,9 +70,11 @@ export class LogSink {
     const dir = runId ? this.runDirs.get(runId) : undefined;
     // A run directory removed under us (a test cleaning up) is not created again.
     if (!dir || !existsSync(dir)) return;
+    // A `logs` link leading out of the run gets nothing: every write stays inside the run.
+    if (!staysInside(join(dir, ORCHESTRATOR_LOG), dir)) return;
     try {
       mkdirSync(join(dir, 'logs'), { recursive: true, mode: 0o750 });
-      appendFileSync(join(dir, ORCHESTRATOR_LOG), `${text}\n`, { mode: 0o640 });
+      appendRegular(join(dir, ORCHESTRATOR_LOG), `${text}\n`, 0o640);
     } catch {
       // a full or read-only disk: the job itself reports that where it matters
     }

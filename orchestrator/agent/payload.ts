@@ -11,7 +11,7 @@ import { roundSettings } from '../plan/planner.js';
 import { jobId, type JobDescriptor } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
 import { writeReportInput } from '../report/report-input.js';
-import { IntegrityError, verifyInputs } from '../store/integrity.js';
+import { IntegrityError, verifyInputs, verifyModelInputs } from '../store/integrity.js';
 import { jobModels, modelPaths, stageInputs } from '../store/job-inputs.js';
 import type { RunStore } from '../store/run-store.js';
 import { staysInside } from '../real-path.js';
@@ -32,9 +32,13 @@ export function buildPayload(store: RunStore, recipe: Recipe, d: JobDescriptor, 
   const outputs = Object.fromEntries(Object.entries(stageOutputs(d.stage, d.round, d.shard)).map(([k, v]) => [k, store.abs(v)]));
   const models = jobModels(store, recipe, d.stage, d.round);
   holdInside(store, Object.values(outputs));
-  // Every input, model folders included, must still be what its done record says it is. The
-  // report's input was written just above, from the records themselves.
-  if (d.stage !== 'report') verifyInputs(store, [...Object.values(inputs).flat(), ...modelPaths(models)]);
+  // Every input, model folders included, must still be what its done record says it is, and lie
+  // inside the run (only the recipe's own models live elsewhere). The report's input was written
+  // just above, from the records themselves.
+  if (d.stage !== 'report') {
+    verifyInputs(store, Object.values(inputs).flat());
+    verifyModelInputs(store, modelPaths(models));
+  }
   return checkPayload({
     run_id: d.runId,
     run_dir: store.dir,

@@ -7,7 +7,10 @@ const LABEL: Record<DamageKind, [string, string]> = {
   'run-file': ['unreadable run file', 'unreadable run files'],
   'unreadable-record': ['unreadable done record', 'unreadable done records'],
   'outside-run': ['path leaving the run directory', 'paths leaving the run directory'],
+  'outside-link': ['link leaving the run directory', 'links leaving the run directory'],
   'missing-output': ['missing output', 'missing outputs'],
+  'special-file': ['special file (pipe, device) in place of an output', 'special files (pipes, devices) in place of outputs'],
+  'no-digest': ['output with no sha256 in its record', 'outputs with no sha256 in their records'],
   'hash-mismatch': ['hash mismatch', 'hash mismatches'],
   'stray-file': ['stray file', 'stray files'],
 };

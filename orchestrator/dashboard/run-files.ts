@@ -3,9 +3,10 @@
  * evaluation results come from store/metrics-files.ts. A log being written at the same moment is
  * read up to its last complete line.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { jobLogFiles } from '../store/log-tail.js';
+import { openRegular } from '../regular-file.js';
 import type { RunStore } from '../store/run-store.js';
 
 export interface LogError {
@@ -19,7 +20,7 @@ export interface LogError {
 
 /** Reads at most the last `max` bytes: logs can be large, errors are at their end. */
 function tail(path: string, max: number): string {
-  const fd = openSync(path, 'r');
+  const fd = openRegular(path);
   try {
     const size = fstatSync(fd).size;
     const start = Math.max(0, size - max);

@@ -7,9 +7,9 @@
  *   DPO reward accuracy over the training pairs and over held-out pairs after training, and the
  *   held-out accuracy of each round's policy.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { evalFile } from '../plan/paths.js';
 import { roundCount } from '../plan/planner.js';
+import { readRunJson } from '../store/metrics-files.js';
 import type { DoneRecord, RunStore } from '../store/run-store.js';
 
 export interface RoundResult {
@@ -86,8 +86,7 @@ export function roundResults(store: RunStore): RoundResult[] {
     const of = (stage: string) => recs.filter((x) => x.round === r && x.stage === stage);
     const sample = of('sample');
     const train = of('train')[0];
-    const evalPath = store.abs(evalFile(r));
-    const ev = existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, 'utf8')) : undefined;
+    const ev = readRunJson(store, evalFile(r));
     const advancePrev = recs.find((x) => x.stage === 'advance' && x.round === r - 1);
     out.push({
       round: r,

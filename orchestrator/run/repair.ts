@@ -4,7 +4,8 @@
  * computed from it — a job that read one of its outputs (inputs, models, the next round's seeds),
  * and the job that waited for it in the round's flow — so the planner queues them all again.
  * Nothing is deleted: the records, and the stray shard files, move to
- * `quarantine/<time>/` under the same relative paths.
+ * `quarantine/<time>/` under the same relative paths. A symbolic link leading out of the run
+ * stops the repair before anything moves: what lies behind it is not the run's to move.
  */
 import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -13,12 +14,14 @@ import { roundDir, stageOutputs } from '../plan/paths.js';
 import { jobId, parseJobId } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
 import { realPath } from '../real-path.js';
+import { ExitCode, IpaError } from '../errors.js';
 import { ensureDir } from '../store/atomic.js';
 import { RunDamaged } from '../store/damage.js';
 import { scanRun, type Damage } from '../store/integrity.js';
 import { jobInputPaths } from '../store/job-inputs.js';
 import { shardCount } from '../store/manifest.js';
 import type { RunStore } from '../store/run-store.js';
+import { runFolder } from '../store/run-links.js';
 
 export interface RepairResult {
   damage: Damage[];
@@ -93,6 +96,13 @@ export function repairRun(store: RunStore): RepairResult {
   const damage = scanRun(store);
   const runFile = damage.find((d) => d.kind === 'run-file');
   if (runFile) throw new RunDamaged(runFile.file, runFile.reason, 'restore it from a backup before resuming; recipe.yaml holds the recipe as written');
+  const links = damage.filter((d) => d.kind === 'outside-link');
+  if (links.length) {
+    throw new IpaError(
+      [`run ${store.id} holds ${links.length} symbolic link${links.length === 1 ? '' : 's'} leading out of the run directory, so it is not repaired; nothing was moved or changed:`, ...links.map((d) => `  ${d.file} ${d.reason}`), `then run \`ipa resume ${store.id}\` again`].join('\n'),
+      ExitCode.invalidInput,
+    );
+  }
   const recipe = store.recipe();
   const damaged = new Set(damage.filter((d) => d.kind !== 'stray-file' && d.job).map((d) => d.job!));
   const tainted = damaged.size ? taintedJobs(store, recipe, damaged) : new Set<string>();
@@ -101,6 +111,7 @@ export function repairRun(store: RunStore): RepairResult {
   let quarantine: string | undefined;
   if (moves.length) {
     quarantine = join('quarantine', stamp());
+    runFolder(store.dir, 'quarantine');
     for (const from of moves) {
       const to = store.abs(join(quarantine, relative(store.dir, from)));
       ensureDir(dirname(to));

@@ -3,9 +3,10 @@
  * Temp file in the same folder (rename is only atomic within a filesystem), fsync, rename, fsync dir.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileDigest } from './digest.js';
+import { readRegularText } from '../regular-file.js';
 
 /** Mode of run-directory files: never world-writable. */
 export const FILE_MODE = 0o640;
@@ -62,8 +63,9 @@ export function atomicWriteJsonl(path: string, rows: unknown[]): { path: string;
   return { path, rows: rows.length, sha256: atomicWrite(path, text) };
 }
 
+/** The rows of a JSON-lines file (a regular file only: `NotRegularFile` for a pipe, never a blocking read). */
 export function readJsonl<T = Record<string, unknown>>(path: string): T[] {
-  return readFileSync(path, 'utf8')
+  return readRegularText(path)
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as T);

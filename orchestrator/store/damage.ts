@@ -3,8 +3,9 @@
  * leaves the run directory. Such a file damages its run only: commands name the file and the
  * reason and exit with the input-error code (3); listings show the other runs.
  */
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { ExitCode, IpaError } from '../errors.js';
+import { NotRegularFile, readRegularText } from '../regular-file.js';
 
 export class RunDamaged extends IpaError {
   constructor(
@@ -28,15 +29,17 @@ function parseProblem(err: unknown): string {
 
 /**
  * A JSON object from a run file; `RunDamaged` when the file is missing, a symbolic link (run
- * files are written in place, never linked), unreadable, not JSON or not an object.
+ * files are written in place, never linked), not a regular file (a named pipe is never read),
+ * unreadable, not JSON or not an object.
  */
 export function readJsonObject(path: string, hint?: string): Record<string, unknown> {
   let text: string;
   try {
     if (lstatSync(path).isSymbolicLink()) throw new RunDamaged(path, 'is a symbolic link; run files are never links', hint);
-    text = readFileSync(path, 'utf8');
+    text = readRegularText(path);
   } catch (err) {
     if (err instanceof RunDamaged) throw err;
+    if (err instanceof NotRegularFile) throw new RunDamaged(path, `is a ${err.kind}, not a regular file; it was not read`, hint);
     const code = (err as NodeJS.ErrnoException).code;
     throw new RunDamaged(path, code === 'ENOENT' ? 'is missing' : `cannot be read (${code ?? String(err)})`, hint);
   }

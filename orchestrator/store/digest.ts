@@ -11,14 +11,18 @@
  * fresh process (`ipa verify`, a restarted agent) hashes everything.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { openRegular } from '../regular-file.js';
 
 const CHUNK = 1 << 20;
 
-/** Feeds the file's bytes to `hash` in 1 MiB chunks (a model file does not fit in memory twice). */
+/**
+ * Feeds the file's bytes to `hash` in 1 MiB chunks (a model file does not fit in memory twice).
+ * Only a regular file is read (`NotRegularFile` for a named pipe or a device: never blocks).
+ */
 function hashInto(hash: ReturnType<typeof createHash>, path: string): void {
-  const fd = openSync(path, 'r');
+  const fd = openRegular(path);
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {

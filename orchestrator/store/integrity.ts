@@ -1,24 +1,38 @@
 /**
  * Integrity of a run directory, from its done records: every output a record names must be inside
- * the run directory, present, and match the sha256 the record holds (folders: the folder digest,
- * see digest.ts); a record must parse; a shard file that no record names and no unfinished job
- * of the plan writes is stray (dropped in by hand or left by an earlier plan, never used). `ipa verify` lists all of it, `ipa status` the part that needs
- * no folder hashing, and the agent checks each job's inputs before they are used.
+ * the run directory, a regular file or a folder (a named pipe or a device is never read), hold a
+ * sha256 in its record, and match it (folders: the folder digest, see digest.ts); a record must
+ * parse; a shard file that no record names and no unfinished job of the plan writes is stray
+ * (dropped in by hand or left by an earlier plan, never used); a symbolic link whose target leaves
+ * the run is damage, and nothing is listed or read through it (run-links.ts). `ipa verify` lists
+ * all of it, `ipa status` the part that needs no folder hashing, and the agent checks each job's
+ * inputs before they are used.
  */
-import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { ExitCode, IpaError } from '../errors.js';
 import { producerOf, roundDir, SHARD_KINDS, stageOutputs } from '../plan/paths.js';
 import { flattenPlan, planPreparation, planRound, roundCount } from '../plan/planner.js';
 import { jobId } from '../plan/stages.js';
-import { realPath, staysInside } from '../real-path.js';
+import { isWithin, realPath, staysInside } from '../real-path.js';
 import { RunDamaged } from './damage.js';
 import { fileDigest, FolderEntryError, folderDigest } from './digest.js';
+import { fileKind, NotRegularFile } from '../regular-file.js';
+import { leavingWords, linksLeaving } from './run-links.js';
 import type { Recipe } from '../recipe/schema.js';
 import { shardCount } from './manifest.js';
 import type { DoneRecord, OutputRecord, RunStore } from './run-store.js';
 
-export type DamageKind = 'run-file' | 'unreadable-record' | 'outside-run' | 'missing-output' | 'hash-mismatch' | 'stray-file';
+export type DamageKind =
+  | 'run-file'
+  | 'unreadable-record'
+  | 'outside-run'
+  | 'outside-link'
+  | 'missing-output'
+  | 'special-file'
+  | 'no-digest'
+  | 'hash-mismatch'
+  | 'stray-file';
 
 /** One thing wrong in a run directory. */
 export interface Damage {
@@ -66,14 +80,18 @@ export function checkOutput(store: RunStore, rec: Pick<DoneRecord, 'job_id'>, na
     return { kind: 'missing-output', ...at, reason: `output "${name}" of ${rec.job_id} is missing` };
   }
   if (st.isSymbolicLink()) return { kind: 'outside-run', ...at, reason: `output "${name}" of ${rec.job_id} is a symbolic link` };
-  if (!out.sha256) return undefined;
   const folder = st.isDirectory();
+  const special = (kind: string) => ({ kind: 'special-file' as const, ...at, reason: `output "${name}" of ${rec.job_id} is a ${kind}, not a file or folder; it was not read` });
+  if (!folder && !st.isFile()) return special(fileKind(st));
+  // A record that holds no digest cannot vouch for anything: its output is not trusted.
+  if (!out.sha256) return { kind: 'no-digest', ...at, reason: `the done record of ${rec.job_id} holds no sha256 for output "${name}", so the output cannot be checked and is not trusted` };
   if (folder ? opts.folders === false : opts.files === false) return undefined;
   let actual: string;
   try {
     actual = folder ? folderDigest(out.path) : fileDigest(out.path);
   } catch (err) {
     if (err instanceof FolderEntryError) return { kind: 'outside-run', ...at, file: err.path, reason: `inside output "${name}" of ${rec.job_id}: ${err.message}` };
+    if (err instanceof NotRegularFile) return special(err.kind);
     throw err;
   }
   if (actual === out.sha256) return undefined;
@@ -104,25 +122,49 @@ function producerRecord(store: RunStore, path: string): { rec: DoneRecord; name:
 }
 
 /**
- * Checks each input a job is about to read (files and folders inside the run directory) against
- * the done record that produced it; throws `IntegrityError` naming the file, both hashes and what
- * to do. Paths outside the run directory (the recipe's base model) are the recipe's, not checked.
+ * Checks each input a job is about to read against the done record that produced it; throws
+ * `IntegrityError` naming the file, both hashes and what to do. Every input is a run file: one
+ * that resolves outside the run directory (a done record naming a path elsewhere, a link on the
+ * way) is refused, never read.
  */
 export function verifyInputs(store: RunStore, paths: readonly string[]): void {
   for (const path of paths) {
-    if (!staysInside(path, store.dir)) continue;
+    if (!staysInside(path, store.dir)) {
+      throw new IntegrityError({ kind: 'outside-run', file: path, reason: `resolves to ${realPath(path)}, outside the run directory ${store.dir} (a done record naming a path elsewhere, or a symbolic link on the way); it was not read; ${REPAIR_HINT}` });
+    }
     const { rec, name, out } = producerRecord(store, path);
     const damage = checkOutput(store, rec, name, out);
     if (damage) throw new IntegrityError({ ...damage, reason: `${damage.reason}; ${REPAIR_HINT}` });
   }
 }
 
-/** Every shard file under `round-*` and every eval file, absolute (eval/lmms-eval holds folder outputs, checked through their records). */
-function dataFiles(store: RunStore): string[] {
+/**
+ * `verifyInputs` for the models a job loads: a folder named outside the run directory is the
+ * recipe's own (its base model, checked against the allowed roots when the recipe was loaded); one
+ * named inside it must resolve inside and match its done record.
+ */
+export function verifyModelInputs(store: RunStore, paths: readonly string[]): void {
+  verifyInputs(store, paths.filter((p) => isWithin(resolve(p), resolve(store.dir))));
+}
+
+/**
+ * Every shard file under `round-*` and every eval file, absolute (eval/lmms-eval holds folder
+ * outputs, checked through their records). Nothing is listed through a link in `leaving`.
+ */
+function dataFiles(store: RunStore, leaving: ReadonlySet<string>): string[] {
+  const list = (dir: string, keep: (e: Dirent) => boolean): string[] => {
+    if (leaving.has(dir)) return [];
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+    return entries.filter((e) => !e.name.startsWith('.') && keep(e)).map((e) => join(dir, e.name)).filter((p) => !leaving.has(p));
+  };
   const out: string[] = [];
-  const list = (dir: string, keep: (f: string) => boolean) => (existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir).filter((f) => !f.startsWith('.') && keep(f)).map((f) => join(dir, f)) : []);
-  for (const d of list(store.dir, (f) => /^round-\d+$/.test(f))) for (const kind of SHARD_KINDS) out.push(...list(join(d, kind), () => true));
-  out.push(...list(store.abs('eval'), (f) => statSync(store.abs(join('eval', f))).isFile()));
+  for (const d of list(store.dir, (e) => /^round-\d+$/.test(e.name))) for (const kind of SHARD_KINDS) out.push(...list(join(d, kind), () => true));
+  out.push(...list(join(store.dir, 'eval'), (e) => !e.isDirectory()));
   return out;
 }
 
@@ -145,6 +187,14 @@ function pendingOutputs(store: RunStore, recipe: Recipe): { files: Set<string>; 
   return { files, dirs };
 }
 
+function kindAt(path: string): string {
+  try {
+    return fileKind(lstatSync(path));
+  } catch {
+    return 'regular file';
+  }
+}
+
 /**
  * Everything wrong in the run directory, in a stable order. A damaged run.json or recipe.json is
  * reported alone: without them nothing else can be read.
@@ -158,10 +208,11 @@ export function scanRun(store: RunStore, opts: ScanOptions = {}): Damage[] {
     throw err;
   }
   const damage: Damage[] = [];
+  // Links leading out of the run first: nothing below is listed, hashed or moved through them.
+  const links = linksLeaving(store.dir);
+  for (const l of links) damage.push({ kind: 'outside-link', file: l.link, reason: leavingWords(l) });
   const recorded = new Set<string>();
-  const jobsDir = store.abs('jobs');
-  const ids = existsSync(jobsDir) ? readdirSync(jobsDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort() : [];
-  for (const id of ids) {
+  for (const id of store.recordIds()) {
     let rec: DoneRecord | undefined;
     try {
       rec = store.readRecord(id);
@@ -178,10 +229,12 @@ export function scanRun(store: RunStore, opts: ScanOptions = {}): Damage[] {
     }
   }
   const pending = pendingOutputs(store, store.recipe());
-  for (const f of dataFiles(store)) {
+  for (const f of dataFiles(store, new Set(links.map((l) => l.link)))) {
     const real = realPath(f);
     if (recorded.has(real) || pending.files.has(real) || pending.dirs.some((d) => real.startsWith(d + sep))) continue;
-    damage.push({ kind: 'stray-file', file: f, reason: 'no done record names this file and no job of the plan writes it: it is never used (added by hand, or left by an earlier plan)' });
+    const kind = kindAt(f);
+    const what = kind === 'regular file' ? '' : ` (a ${kind}: never read)`;
+    damage.push({ kind: 'stray-file', file: f, reason: `no done record names this file and no job of the plan writes it: it is never used (added by hand, or left by an earlier plan)${what}` });
   }
   return damage;
 }

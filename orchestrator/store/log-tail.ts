@@ -3,10 +3,11 @@
  * and shard, read only the bytes written since the last read, and follow until the run ends.
  * `ipa logs` prints what this yields; the dashboard lists the same files for its error panel.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJobId, type Stage } from '../plan/stages.js';
 import { staysInside } from '../real-path.js';
+import { openRegular } from '../regular-file.js';
 import { ENDED_STATES, type RunStore } from './run-store.js';
 
 /** Which jobs' logs to read; a missing field matches every job. */
@@ -21,10 +22,13 @@ export interface LogLine {
   line: string;
 }
 
-/** The run's job log files that match `filter`, in job id order; a link leading out of the run directory is left out. */
+/**
+ * The run's job log files that match `filter`, in job id order; a link leading out of the run
+ * directory, and anything but a regular file (a named pipe would block the reader), is left out.
+ */
 export function jobLogFiles(store: RunStore, filter: LogFilter = {}): Array<{ job: string; path: string }> {
   const dir = store.abs('logs');
-  if (!existsSync(dir)) return [];
+  if (!existsSync(dir) || !staysInside(dir, store.dir)) return [];
   const out: Array<{ job: string; path: string }> = [];
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith('.log')) continue;
@@ -35,10 +39,18 @@ export function jobLogFiles(store: RunStore, filter: LogFilter = {}): Array<{ jo
     if (filter.stage !== undefined && j.stage !== filter.stage) continue;
     if (filter.shard !== undefined && j.shard !== filter.shard) continue;
     const path = join(dir, f);
-    if (!staysInside(path, store.dir)) continue;
+    if (!staysInside(path, store.dir) || !isRegular(path)) continue;
     out.push({ job, path });
   }
   return out;
+}
+
+function isRegular(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export interface FollowOptions {
@@ -92,7 +104,7 @@ export class LogTail {
 
 /** The bytes of `path` from `offset` to its current end. */
 function readFrom(path: string, offset: number): Buffer {
-  const fd = openSync(path, 'r');
+  const fd = openRegular(path);
   try {
     const size = fstatSync(fd).size;
     if (size <= offset) return Buffer.alloc(0);

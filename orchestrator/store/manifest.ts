@@ -3,12 +3,12 @@
  * every stage and shard, counts, attempts, timings. Written for people and the dashboard; the
  * records stay the truth.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalFile } from '../plan/paths.js';
 import { flattenPlan, planPreparation, planRound, roundCount } from '../plan/planner.js';
 import { jobId, STAGES, type Stage } from '../plan/stages.js';
 import { atomicWriteJson } from './atomic.js';
+import { readRunJson } from './metrics-files.js';
 import type { RunInfo, RunStore } from './run-store.js';
 
 export interface StageSummary {
@@ -100,10 +100,9 @@ export function buildManifest(store: RunStore): Manifest {
       return s;
     });
     const summary: RoundSummary = { round: r, shards: r === 0 ? 0 : shards, stages };
-    const ev = store.abs(evalFile(r));
-    if (existsSync(ev)) {
-      const e = JSON.parse(readFileSync(ev, 'utf8'));
-      summary.eval = { overall: typeof e.overall === 'number' ? e.overall : null, by_task: e.by_task ?? {}, n: e.n ?? 0 };
+    const e = readRunJson(store, evalFile(r));
+    if (e) {
+      summary.eval = { overall: typeof e.overall === 'number' ? e.overall : null, by_task: (e.by_task as Record<string, number>) ?? {}, n: typeof e.n === 'number' ? e.n : 0 };
     }
     rounds.push(summary);
   }

@@ -3,10 +3,11 @@
  * (`eval/round-<r>.json`), shared by the results report and the dashboard. Both tolerate a file
  * being written at the same moment: a half-written line is skipped, not fatal.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalFile, roundDir } from '../plan/paths.js';
 import { staysInside } from '../real-path.js';
+import { readRegularText } from '../regular-file.js';
 import type { RunStore } from './run-store.js';
 
 export interface CurvePoint {
@@ -56,10 +57,36 @@ function runFile(store: RunStore, rel: string): string | null {
   return existsSync(path) && staysInside(path, store.dir) ? path : null;
 }
 
-function jsonLines(path: string | null): unknown[] {
-  if (path === null) return [];
+/** The text of a run file, or null where it is missing, leaves the run, or is not a regular file (a pipe is never read). */
+function runText(store: RunStore, rel: string): string | null {
+  const path = runFile(store, rel);
+  if (path === null) return null;
+  try {
+    return readRegularText(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A JSON object file of the run (`eval/round-<r>.json`), or undefined where `runText` gives
+ * nothing or it does not parse (written atomically, so unparseable means corrupt).
+ */
+export function readRunJson(store: RunStore, rel: string): Record<string, unknown> | undefined {
+  const text = runText(store, rel);
+  if (text === null) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function jsonLines(text: string | null): unknown[] {
+  if (text === null) return [];
   const out: unknown[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
       out.push(JSON.parse(line));
@@ -75,7 +102,7 @@ export function readCurves(store: RunStore, rounds: number): Curve[] {
   const curves: Curve[] = [];
   for (let r = 1; r <= rounds; r++) {
     const byModel = new Map<string, CurvePoint[]>();
-    for (const row of jsonLines(runFile(store, join(roundDir(r), 'train_metrics.jsonl')))) {
+    for (const row of jsonLines(runText(store, join(roundDir(r), 'train_metrics.jsonl')))) {
       if (!row || typeof row !== 'object') continue;
       const m = row as Record<string, unknown>;
       const step = num(m.step);
@@ -124,10 +151,9 @@ function measures(raw: unknown, byBenchmark: Record<string, number | null>): Rec
 export function readEvals(store: RunStore, rounds: number): EvalResult[] {
   const out: EvalResult[] = [];
   for (let r = 0; r <= rounds; r++) {
-    const p = runFile(store, evalFile(r));
-    if (p === null) continue;
+    const e = readRunJson(store, evalFile(r));
+    if (!e) continue;
     try {
-      const e = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
       const byBenchmark = (e.by_benchmark as Record<string, number | null>) ?? {};
       out.push({
         round: r,

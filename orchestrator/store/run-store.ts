@@ -6,7 +6,7 @@
  * job owns its record file, so workers never contend for one shared manifest; `manifest.json` is a
  * summary derived from the records.
  */
-import { appendFileSync, existsSync, readdirSync, readFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { existsSync, readdirSync, copyFileSync, chmodSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ExitCode, IpaError } from '../errors.js';
@@ -16,6 +16,9 @@ import { RecipeSchema, type Recipe } from '../recipe/schema.js';
 import { atomicWriteJson, ensureDir, FILE_MODE } from './atomic.js';
 import { readJsonObject, RunDamaged } from './damage.js';
 import { checkOutput } from './integrity.js';
+import { appendRegular, NotRegularFile, readRegularText } from '../regular-file.js';
+import { runFolder } from './run-links.js';
+import { staysInside } from '../real-path.js';
 
 export const RUN_STATES = ['queued', 'running', 'paused', 'interrupted', 'failed', 'completed', 'cancelled'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -212,6 +215,21 @@ export class RunStore {
     return join(this.dir, 'jobs', `${jobId}.json`);
   }
 
+  /** Whether the run's `jobs` folder is its own: a link leading out of the run holds no record of it. */
+  private jobsInside(): boolean {
+    return staysInside(join(this.dir, 'jobs'), this.dir);
+  }
+
+  /** Ids of every `jobs/<id>.json`, sorted, readable or not; none when `jobs` leads out of the run. */
+  recordIds(): string[] {
+    const dir = join(this.dir, 'jobs');
+    if (!existsSync(dir) || !this.jobsInside()) return [];
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5))
+      .sort();
+  }
+
   /**
    * The done record as written; `RunDamaged` when it cannot be used (truncated, not JSON, the
    * wrong job, no outputs), undefined when there is none.
@@ -219,6 +237,7 @@ export class RunStore {
   readRecord(jobId: string): DoneRecord | undefined {
     const p = this.recordPath(jobId);
     if (!existsSync(p)) return undefined;
+    if (!this.jobsInside()) throw new RunDamaged(p, 'lies outside the run directory (its jobs folder is a symbolic link); it was not read', 'remove the link; ipa resume computes the job again');
     const v = readJsonObject(p, 'ipa resume computes the job again');
     const problem = checkRecord(jobId, v);
     if (problem) throw new RunDamaged(p, problem, 'ipa resume computes the job again');
@@ -251,20 +270,15 @@ export class RunStore {
     return Object.entries(rec.outputs).some(([name, out]) => checkOutput(this, rec, name, out)) ? undefined : rec;
   }
 
+  /** Writes the record; `RunDamaged` when the run's jobs folder leads out of it (nothing written). */
   writeDone(rec: DoneRecord): void {
+    runFolder(this.dir, 'jobs');
     atomicWriteJson(this.recordPath(rec.job_id), rec);
   }
 
   /** Ids of every job with a done record (outputs present). */
   doneIds(): Set<string> {
-    const dir = join(this.dir, 'jobs');
-    if (!existsSync(dir)) return new Set();
-    return new Set(
-      readdirSync(dir)
-        .filter((f) => f.endsWith('.json'))
-        .map((f) => f.slice(0, -5))
-        .filter((id) => this.doneRecord(id) !== undefined),
-    );
+    return new Set(this.recordIds().filter((id) => this.doneRecord(id) !== undefined));
   }
 
   doneRecords(): DoneRecord[] {
@@ -273,21 +287,25 @@ export class RunStore {
 
   /** Appends one line per computation started: the manifest's attempt counter. */
   recordAttempt(jobId: string, entry: AttemptEntry): void {
-    ensureDir(join(this.dir, 'jobs'));
-    appendFileSync(join(this.dir, 'jobs', `${jobId}.attempts`), JSON.stringify(entry) + '\n', { mode: FILE_MODE });
+    appendRegular(join(runFolder(this.dir, 'jobs'), `${jobId}.attempts`), JSON.stringify(entry) + '\n', FILE_MODE);
   }
 
+  /** Attempt lines of the job; 0 when there are none or they cannot be read as a regular file of the run. */
   attempts(jobId: string): number {
     const p = join(this.dir, 'jobs', `${jobId}.attempts`);
-    if (!existsSync(p)) return 0;
-    return readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).length;
+    if (!existsSync(p) || !this.jobsInside()) return 0;
+    try {
+      return readRegularText(p).split('\n').filter((l) => l.trim()).length;
+    } catch {
+      return 0;
+    }
   }
 
   /** Every job id that has at least one attempt line, with its count. */
   allAttempts(): Map<string, number> {
     const dir = join(this.dir, 'jobs');
     const out = new Map<string, number>();
-    if (!existsSync(dir)) return out;
+    if (!existsSync(dir) || !this.jobsInside()) return out;
     for (const f of readdirSync(dir)) if (f.endsWith('.attempts')) out.set(f.slice(0, -9), this.attempts(f.slice(0, -9)));
     return out;
   }
@@ -296,8 +314,18 @@ export class RunStore {
     return join(this.dir, 'logs', `${jobId}.log`);
   }
 
+  /**
+   * Appends to the job's log. A log that cannot be written safely — the logs folder a link leading
+   * out of the run, the log file a named pipe — loses the line, never the job: nothing is written
+   * outside the run, and nothing blocks (this runs in stream callbacks of the agent).
+   */
   appendLog(jobId: string, line: string): void {
-    ensureDir(join(this.dir, 'logs'));
-    appendFileSync(this.logPath(jobId), line.endsWith('\n') ? line : line + '\n', { mode: FILE_MODE });
+    try {
+      runFolder(this.dir, 'logs');
+      appendRegular(this.logPath(jobId), line.endsWith('\n') ? line : line + '\n', FILE_MODE);
+    } catch (err) {
+      if (err instanceof RunDamaged || err instanceof NotRegularFile) return;
+      throw err;
+    }
   }
 }

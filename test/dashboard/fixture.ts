@@ -12,6 +12,7 @@ import { roundCount } from '../../orchestrator/plan/planner.js';
 import { jobId, type Stage } from '../../orchestrator/plan/stages.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 import { atomicWrite, atomicWriteJsonl } from '../../orchestrator/store/atomic.js';
+import { folderDigest } from '../../orchestrator/store/digest.js';
 import { buildManifest } from '../../orchestrator/store/manifest.js';
 import { RunStore, type OutputRecord } from '../../orchestrator/store/run-store.js';
 
@@ -98,8 +99,7 @@ export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string }
             lines.push(JSON.stringify({ model, step, loss: 0.69 - margin / 4, 'rewards/chosen': margin / 2, 'rewards/rejected': -margin / 2, 'rewards/margins': margin, 'rewards/accuracies': Math.min(1, 0.5 + step * 0.08) }));
           }
         }
-        atomicWrite(abs, lines.join('\n') + '\n');
-        outputs[name] = { path: abs, rows: lines.length };
+        outputs[name] = { path: abs, rows: lines.length, sha256: atomicWrite(abs, lines.join('\n') + '\n') };
       } else if (stage === 'eval' && name === 'eval') {
         const overall = 0.4 + 0.05 * round;
         // Both backends: the built-in held-out accuracy and one lmms-eval task with its own metrics.
@@ -108,15 +108,15 @@ export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string }
           synthetic: { backend: 'builtin', kind: 'task', metric: 'accuracy', value: overall, higher_is_better: true, n: 8 },
           pope: { backend: 'lmms_eval', kind: 'task', metric: 'pope_accuracy', value: pope.pope_accuracy, higher_is_better: true, n: 9000, metrics: pope },
         };
-        atomicWrite(abs, JSON.stringify({ round, model: `round-${round}`, overall, by_task: { color: overall + 0.1, count: overall - 0.1 }, by_benchmark: { synthetic: overall, pope: pope.pope_accuracy }, benchmarks, n: 8 }));
+        const sha256 = atomicWrite(abs, JSON.stringify({ round, model: `round-${round}`, overall, by_task: { color: overall + 0.1, count: overall - 0.1 }, by_benchmark: { synthetic: overall, pope: pope.pope_accuracy }, benchmarks, n: 8 }));
         metrics.overall = overall;
-        outputs[name] = { path: abs, rows: 1 };
+        outputs[name] = { path: abs, rows: 1, sha256 };
       } else if (stage === 'report') {
-        atomicWrite(abs, name === 'report' ? '# report\n' : 'png');
-        outputs[name] = { path: abs, rows: 0 };
+        outputs[name] = { path: abs, rows: 0, sha256: atomicWrite(abs, name === 'report' ? '# report\n' : 'png') };
       } else {
+        // Folder outputs (models, checkpoints, lmms-eval results) hold their folder digest, as real records do.
         mkdirSync(abs, { recursive: true });
-        outputs[name] = { path: abs, rows: 0 };
+        outputs[name] = { path: abs, rows: 0, sha256: folderDigest(abs, { cache: false }) };
       }
     }
     if (stage === 'advance') {
