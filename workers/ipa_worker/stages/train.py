@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.image_limits import ProcessorLimits
-from ..data.jsonl_io import read_jsonl
+from ..data.run_files import iter_jsonl_in
 from ..models.memory import release_memory
 from ..serve.context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
@@ -58,7 +58,7 @@ def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: di
     recipe, outputs = payload["recipe"], payload["outputs"]
     training = recipe["training"]
     dpo = training["dpo"]
-    rows, refused = read_pair_rows(paths, ProcessorLimits.from_checkpoint(start["base"], recipe["model"]))
+    rows, refused = read_pair_rows(paths, ProcessorLimits.from_checkpoint(start["base"], recipe["model"]), run_dir=payload["run_dir"])
     failed.extend(refused)
     train_rows, held = split_by_seed(rows, float(dpo["heldout_pairs"]))
     if not train_rows:
@@ -137,11 +137,13 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         res = _dpo(payload, ctx, _paths(inputs.get("pairs")), models["generator"], "policy", models.get("reference"), failed)
         res = res or _untrained(payload, ctx, "no pairs")
     else:
+        # Run files only: a pipe, or a link or record leading out of the run, is refused (data/run_files.py).
+        run_dir = payload["run_dir"]
         if objective == "rft":
-            rows = [r for p in _paths(inputs.get("accepted")) for r in read_jsonl(p)]
+            rows = [r for p in _paths(inputs.get("accepted")) for r in iter_jsonl_in(p, run_dir)]
             examples = answer_examples(rows, text_key="text")
         else:
-            examples = answer_examples([r for p in _paths(inputs.get("seeds")) for r in read_jsonl(p)])
+            examples = answer_examples([r for p in _paths(inputs.get("seeds")) for r in iter_jsonl_in(p, run_dir)])
         res = _supervised(payload, ctx, examples) if examples else _untrained(payload, ctx, "no examples")
     result_outputs["policy"] = res["output"]
     metrics.update(res["metrics"])

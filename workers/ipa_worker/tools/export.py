@@ -8,33 +8,45 @@ Formats, each taken by TRL's DPOTrainer with no conversion:
 - jsonl: the pair rows as they are (images as absolute paths; load with `load_dataset("json")`
   and cast `images` to `List(Image())`, or use `load_export`);
 - parquet: the same rows with image bytes embedded (portable: no paths to keep valid);
-- hf: a `save_to_disk` directory whose `images` column is a list of `Image` features.
+- hf: a `save_to_disk` directory whose `images` column is a list of `Image` features, with a
+  marker file (`.ipa-export.json`: run id and folder, kind, rows, time) by which `ipa export`
+  knows an earlier export of the same run that it may replace (orchestrator/cli/export-target.ts
+  decides what may be overwritten; nothing else is).
+
+Every export is written into a fresh temporary file or folder beside the target, then renamed
+into place. With `--run-dir`, only regular files inside the run are read (data/run_files.py).
 
 CLI: python -m ipa_worker.tools.export OUT --format jsonl|parquet|hf --inputs-from FILE|- (one path a line)
+     [--run-id ID --run-dir DIR --kind pairs|feedback_pairs]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..data.jsonl_io import atomic_write_jsonl, iter_jsonl, sha256_file
+from ..data.jsonl_io import atomic_write_jsonl, sha256_file
+from ..data.run_files import iter_jsonl_in
 from ..errors import BadInput
 
 FORMATS = ("jsonl", "parquet", "hf")
+# The marker of an hf export folder (orchestrator/cli/export-target.ts reads it).
+EXPORT_MARKER = ".ipa-export.json"
 
 
-def _rows(files: list[str]) -> list[dict[str, Any]]:
-    return [row for f in files for row in iter_jsonl(f)]
+def _rows(files: list[str], run_dir: str | None) -> list[dict[str, Any]]:
+    return [row for f in files for row in iter_jsonl_in(f, run_dir)]
 
 
-def export_pairs(files: list[str], out: str, fmt: str = "jsonl") -> dict[str, Any]:
+def export_pairs(files: list[str], out: str, fmt: str = "jsonl", *, run_id: str | None = None, run_dir: str | None = None, kind: str = "pairs") -> dict[str, Any]:
     """Write the rows of `files` (pair or feedback pair files, in order) to `out`; returns `{path, rows, sha256}`."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
-    rows = _rows(files)
+    rows = _rows(files, run_dir)
     if fmt == "jsonl":
         return atomic_write_jsonl(out, rows)
     from ..training.trainable import publish_dir
@@ -56,7 +68,13 @@ def export_pairs(files: list[str], out: str, fmt: str = "jsonl") -> dict[str, An
         ds.to_parquet(str(tmp))
         os.replace(tmp, target)
         return {"path": str(target), "rows": len(rows), "sha256": sha256_file(target)}
-    record = publish_dir(out, lambda tmp: ds.save_to_disk(str(tmp)))
+    marker = {"run_id": run_id, "run_dir": run_dir, "kind": kind, "rows": len(rows), "exported_at": datetime.now(timezone.utc).isoformat()}
+
+    def write(tmp: Path) -> None:
+        ds.save_to_disk(str(tmp))
+        (tmp / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+    record = publish_dir(out, write)
     record["rows"] = len(rows)
     return record
 
@@ -83,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out")
     parser.add_argument("--format", choices=FORMATS, default="jsonl")
     parser.add_argument("--inputs-from", required=True, help="a file listing the pair files to export, one a line ('-': stdin)")
+    parser.add_argument("--run-id", help="the run exported (written into an hf export's marker file)")
+    parser.add_argument("--run-dir", help="read only regular files inside this run directory")
+    parser.add_argument("--kind", default="pairs", choices=("pairs", "feedback_pairs"))
     args = parser.parse_args(argv)
-    rec = export_pairs(_read_list(args.inputs_from), args.out, args.format)
+    rec = export_pairs(_read_list(args.inputs_from), args.out, args.format, run_id=args.run_id, run_dir=args.run_dir, kind=args.kind)
     print(f"{rec['rows']} rows -> {rec['path']}")
     return 0
 

@@ -13,23 +13,25 @@ from typing import Any, Iterable
 
 from ..data.image_limits import ProcessorLimits
 from ..data.images import header_problem
-from ..data.jsonl_io import iter_jsonl
+from ..data.run_files import iter_jsonl_in
 from ..errors import BadInput
 
 PAIR_COLUMNS = ("id", "images", "prompt", "chosen", "rejected")
 
 
-def read_pair_rows(paths: Iterable[str], limits: ProcessorLimits | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_pair_rows(paths: Iterable[str], limits: ProcessorLimits | None = None, run_dir: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows of every pair file, with only the columns training needs, and `{id, reason}` for
     each row left out because the processor would refuse one of its images (checked per image
-    file, once, from its header: with `limits`)."""
+    file, once, from its header: with `limits`). Only regular files are read, and with `run_dir`
+    only files inside the run (data/run_files.py): a pipe, or a link or record leading elsewhere,
+    is a BadInput."""
     rows: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     problems: dict[str, str | None] = {}
     for path in paths:
-        if not path or not Path(path).is_file():
+        if not path or not Path(path).exists():
             raise BadInput(f"pair file not found: {path}")
-        for row in iter_jsonl(path):
+        for row in iter_jsonl_in(path, run_dir):
             missing = [c for c in ("images", "prompt", "chosen", "rejected") if c not in row]
             if missing:
                 raise BadInput(f"{path}: pair row {row.get('id')} lacks {', '.join(missing)}")
@@ -67,7 +69,7 @@ def rows_to_dataset(rows: list[dict[str, Any]]):
     return ds.cast_column("images", List(Image()))
 
 
-def load_pairs(paths: Iterable[str], limits: ProcessorLimits | None = None):
+def load_pairs(paths: Iterable[str], limits: ProcessorLimits | None = None, run_dir: str | None = None):
     """Pair JSONL files -> (Dataset or None when no row is usable, rows left out as failed items)."""
-    rows, failed = read_pair_rows(paths, limits)
+    rows, failed = read_pair_rows(paths, limits, run_dir)
     return (rows_to_dataset(rows) if rows else None), failed

@@ -25,6 +25,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from ..data.run_files import run_folder
 from ..errors import BadInput
 
 TRACKERS = ("tensorboard", "wandb", "mlflow", "trackio")
@@ -111,9 +112,12 @@ class Tracking:
 
 
 def tracking_for(recipe: dict[str, Any], *, run_id: str, run_dir: str, round: int, model: str) -> Tracking:  # noqa: A002
-    """The tracking of one trainer of a job, from the recipe; checks the trackers are installed."""
+    """The tracking of one trainer of a job, from the recipe; checks the trackers are installed,
+    and that the run's `tracking` folder is its own (a link leading out of the run: BadInput)."""
     trackers = trackers_of(recipe["training"]["report_to"])
     check_installed(trackers)
+    if trackers:
+        run_folder(run_dir, "tracking")
     return Tracking(trackers=trackers, run_name=run_name(run_id, round, model), project=recipe["name"], run_dir=run_dir, recipe=recipe)
 
 
