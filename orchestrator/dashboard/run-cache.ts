@@ -3,11 +3,13 @@
  * fingerprint (or after `maxAgeMs`, since an output can vanish without a stat the fingerprint
  * sees), however many requests and live pages ask for it. Building reads the run directory
  * synchronously, so doing it once per change, not once per client, is what keeps the server
- * responsive with many pages open.
+ * responsive with many pages open. Callers that ask at the same moment share one flight: a burst
+ * of new pages (or requests) that all miss the cache waits for one build, not one build each.
  */
 import { join } from 'node:path';
 import { listEntry, findRunIn, runSnapshot, type RunListEntry } from './snapshot.js';
 import { runFingerprint, runFolders } from './fingerprint.js';
+import { SingleFlight } from './single-flight.js';
 
 interface Cached {
   fingerprint: string;
@@ -20,6 +22,8 @@ export class RunCache {
   private readonly entries = new Map<string, { fingerprint: string; builtAt: number; entry: RunListEntry }>();
   /** Snapshots and list entries built so far (each a synchronous read of a run directory). */
   builds = 0;
+  /** Builds in progress: a caller arriving meanwhile gets the same promise. */
+  private readonly flights = new SingleFlight();
 
   /** @param maxAgeMs - rebuild at least this often even without a file change @defaultValue 10000 */
   constructor(
@@ -28,7 +32,11 @@ export class RunCache {
   ) {}
 
   /** The run's snapshot as JSON text, or undefined when no run matches `ref` (id or unique prefix). */
-  async snapshotJson(ref: string): Promise<{ id: string; json: string } | undefined> {
+  snapshotJson(ref: string): Promise<{ id: string; json: string } | undefined> {
+    return this.flights.run(`snapshot:${ref}`, () => this.buildSnapshot(ref));
+  }
+
+  private async buildSnapshot(ref: string): Promise<{ id: string; json: string } | undefined> {
     const store = findRunIn(this.runsDir, ref);
     if (!store) return undefined;
     const fp = await runFingerprint(store.dir);
@@ -41,7 +49,11 @@ export class RunCache {
   }
 
   /** Every run, newest first, damaged ones with their reason. */
-  async list(): Promise<RunListEntry[]> {
+  list(): Promise<RunListEntry[]> {
+    return this.flights.run('list', () => this.buildList());
+  }
+
+  private async buildList(): Promise<RunListEntry[]> {
     const ids = await runFolders(this.runsDir);
     const entries = await Promise.all(
       ids.map(async (id) => {

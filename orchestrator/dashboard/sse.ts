@@ -5,10 +5,15 @@
  * everyone: one poll of the run list, one per watched run shared by all its pages, one of the
  * workers registry; each builds what it sends once (RunCache) and fans the same text out.
  * Connections are capped: past `maxClients` a page is told so (503) and falls back to polling.
+ * A burst of new pages shares one build of what they are greeted with (RunCache's single flight,
+ * and one read of the workers registry), and each stream holds at most `maxBufferBytes` of unsent
+ * text: a page that reads slower than that is closed (it reconnects and polls meanwhile), so
+ * memory per stream stays bounded.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { WorkerInfo } from '../agent/registry.js';
 import type { RunCache } from './run-cache.js';
+import { SingleFlight } from './single-flight.js';
 
 export interface EventHubOptions {
   cache: RunCache;
@@ -17,10 +22,14 @@ export interface EventHubOptions {
   pollMs?: number;
   /** Open event streams at most; more are refused with 503 and a reason. @defaultValue DEFAULT_MAX_SSE_CLIENTS */
   maxClients?: number;
+  /** Unsent bytes one stream may hold before it is closed. @defaultValue DEFAULT_MAX_BUFFER_BYTES */
+  maxBufferBytes?: number;
 }
 
 /** Enough for a team's browsers; each stream holds a socket and gets every change. */
 export const DEFAULT_MAX_SSE_CLIENTS = 100;
+/** Several snapshots of a large run: a page that falls further behind is closed and reconnects. */
+export const DEFAULT_MAX_BUFFER_BYTES = 8 * 1024 * 1024;
 /** Comment lines keep idle connections open through proxies. */
 const HEARTBEAT_MS = 15_000;
 
@@ -43,12 +52,18 @@ export class EventHub {
   private readonly watched = new Map<string, Topic>();
   private readonly pollMs: number;
   readonly maxClients: number;
+  private readonly maxBufferBytes: number;
+  /** Greetings of pages that arrive together share one build of each part. */
+  private readonly greetings = new SingleFlight();
+  /** Streams closed because their reader fell too far behind. */
+  dropped = 0;
   private timer?: NodeJS.Timeout;
   private beat?: NodeJS.Timeout;
 
   constructor(private readonly opts: EventHubOptions) {
     this.pollMs = opts.pollMs ?? 1000;
     this.maxClients = opts.maxClients ?? DEFAULT_MAX_SSE_CLIENTS;
+    this.maxBufferBytes = opts.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
   }
 
   get connections(): number {
@@ -99,8 +114,19 @@ export class EventHub {
     }
   }
 
+  /** Writes to one stream, or closes it when its unsent text would pass `maxBufferBytes`. */
+  private send(c: Client, text: string): void {
+    if (!this.clients.has(c)) return;
+    if (c.res.writableLength + Buffer.byteLength(text) > this.maxBufferBytes) {
+      this.dropped++;
+      this.drop(c);
+      return;
+    }
+    c.res.write(text);
+  }
+
   private broadcast(text: string, to: (c: Client) => boolean): void {
-    for (const c of this.clients) if (to(c)) c.res.write(text);
+    for (const c of [...this.clients]) if (to(c)) this.send(c, text);
   }
 
   private static event(name: string, json: string): string {
@@ -109,15 +135,19 @@ export class EventHub {
 
   private async greet(client: Client): Promise<void> {
     try {
-      const runs = JSON.stringify(await this.opts.cache.list());
-      client.res.write(EventHub.event('runs', runs));
+      const runs = await this.greetings.run('runs', async () => EventHub.event('runs', JSON.stringify(await this.opts.cache.list())));
+      this.send(client, runs);
       if (client.run) {
-        const snap = await this.opts.cache.snapshotJson(client.run);
-        client.res.write(snap ? EventHub.event('snapshot', snap.json) : EventHub.event('missing', JSON.stringify({ run: client.run })));
+        const run = client.run;
+        const snap = await this.greetings.run(`snapshot:${run}`, async () => {
+          const s = await this.opts.cache.snapshotJson(run);
+          return s ? EventHub.event('snapshot', s.json) : EventHub.event('missing', JSON.stringify({ run }));
+        });
+        this.send(client, snap);
       }
-      client.res.write(EventHub.event('workers', JSON.stringify(await this.opts.workers())));
+      this.send(client, await this.greetings.run('workers', async () => EventHub.event('workers', JSON.stringify(await this.opts.workers()))));
     } catch (err) {
-      if (this.clients.has(client)) client.res.write(EventHub.event('problem', JSON.stringify({ message: err instanceof Error ? err.message : String(err) })));
+      this.send(client, EventHub.event('problem', JSON.stringify({ message: err instanceof Error ? err.message : String(err) })));
     }
   }
 
