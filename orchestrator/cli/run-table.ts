@@ -14,13 +14,15 @@ function when(iso: string): string {
 }
 
 /**
- * One line per run; a run whose directory is gone says so instead of a state, and one whose
- * run.json is damaged says "damaged" with the file and the reason (the other runs as usual).
+ * One line per run; a run whose directory is gone says so instead of a state, one whose
+ * run.json is damaged says "damaged" with the file and the reason, and a registry line that
+ * conflicts with a folder's own id says "conflict" with the reason (the other runs as usual).
  */
 export function runTable(runs: readonly KnownRun[], cwd = process.cwd()): string {
   const width = Math.max(2, ...runs.map((r) => r.id.length));
   return runs
     .map((r) => {
+      if (r.conflict) return `  ${r.id.padEnd(width)}  ${'conflict'.padEnd(11)} ${''.padEnd(9)} ${when(r.created_at)}  ${shortPath(r.dir, cwd)}: ${r.conflict}`;
       const { info, damaged } = readInfo(r);
       const state = r.missing ? 'gone' : damaged ? 'damaged' : (info?.state ?? 'unreadable');
       const rounds = info ? `${info.rounds} round${info.rounds === 1 ? '' : 's'}` : '';

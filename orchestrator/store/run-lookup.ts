@@ -15,6 +15,12 @@ export interface KnownRun {
   dir: string;
   created_at: string;
   missing: boolean;
+  /**
+   * Set when a registry line names this folder under an id the folder does not hold, or under an
+   * id another registered folder already holds: the line is ignored for lookup and `ipa list`
+   * reports it.
+   */
+  conflict?: string;
 }
 
 export type RunLookup =
@@ -24,12 +30,36 @@ export type RunLookup =
   | { kind: 'gone'; run: KnownRun }
   | { kind: 'ambiguous'; candidates: KnownRun[] };
 
-/** Runs in `runsDir` and in the registry, each directory once, oldest first. */
+/** The id a folder's run.json holds; undefined when it has none or it cannot be read. */
+function folderId(dir: string): string | undefined {
+  try {
+    return new RunStore(dir).info().id;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs in `runsDir` and in the registry, each directory once, oldest first. One id, one run: the
+ * folder's run.json decides. A registry line naming a folder whose run.json holds another id, or
+ * an id that an earlier line's folder (still there, and holding it) already has, is a conflict;
+ * a line for a folder that is gone gives way to a present one of the same id.
+ */
 export function knownRuns(runsDir: string, registered: readonly RegisteredRun[]): KnownRun[] {
   const byDir = new Map<string, KnownRun>();
-  for (const r of registered) {
-    const dir = resolve(r.dir);
-    byDir.set(dir, { id: r.id, dir, created_at: r.created_at, missing: !RunStore.isRunDir(dir) });
+  const conflicts: KnownRun[] = [];
+  const owner = new Map<string, string>();
+  const entries = registered.map((r) => ({ ...r, dir: resolve(r.dir), missing: !RunStore.isRunDir(resolve(r.dir)) }));
+  for (const r of entries) {
+    const run: KnownRun = { id: r.id, dir: r.dir, created_at: r.created_at, missing: r.missing };
+    if (!r.missing) {
+      const held = folderId(r.dir);
+      if (held !== undefined && held !== r.id) run.conflict = `a registry line names this folder as run ${r.id}, but its run.json holds id ${held}; the line is ignored`;
+      else if (owner.has(r.id) && owner.get(r.id) !== r.dir) run.conflict = `a later registry line gives id ${r.id} to this folder, but ${owner.get(r.id)} already holds it; the line is ignored`;
+      else owner.set(r.id, r.dir);
+    } else if (entries.some((o) => o.id === r.id && !o.missing)) continue; // superseded by a present folder
+    if (run.conflict) conflicts.push(run);
+    else byDir.set(r.dir, run);
   }
   if (existsSync(runsDir)) {
     for (const d of readdirSync(runsDir)) {
@@ -38,7 +68,7 @@ export function knownRuns(runsDir: string, registered: readonly RegisteredRun[])
       byDir.set(dir, { id: d, dir, created_at: createdAt(dir), missing: false });
     }
   }
-  return [...byDir.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  return [...byDir.values(), ...conflicts].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
 }
 
 function createdAt(dir: string): string {
@@ -57,7 +87,7 @@ export function lookupRun(runsDir: string, ref: string, registered: readonly Reg
   if (RunStore.isRunDir(ref)) return { kind: 'found', store: new RunStore(resolve(ref)) };
   const direct = join(runsDir, ref);
   if (RunStore.isRunDir(direct)) return { kind: 'found', store: new RunStore(resolve(direct)) };
-  const known = knownRuns(runsDir, registered);
+  const known = knownRuns(runsDir, registered).filter((r) => !r.conflict);
   const exact = known.filter((r) => r.id === ref);
   const present = exact.filter((r) => !r.missing);
   if (present.length === 1) return { kind: 'found', store: new RunStore(present[0].dir) };

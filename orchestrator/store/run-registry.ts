@@ -44,19 +44,25 @@ export function registerRun(run: RegisteredRun, env: NodeJS.ProcessEnv = process
   }
 }
 
-/** Every registered run, oldest first; a later line for the same id wins; malformed lines are skipped. */
+/**
+ * Every registered (id, folder) pair once, in the order of their first line; malformed lines are
+ * skipped. Several folders may claim one id (a line added by hand, a moved run): which one the id
+ * names is decided by the folders' own run.json (`knownRuns` in run-lookup.ts), never by line order.
+ */
 export function registeredRuns(env: NodeJS.ProcessEnv = process.env): RegisteredRun[] {
   const file = registryFile(env);
   if (!existsSync(file)) return [];
-  const byId = new Map<string, RegisteredRun>();
+  const seen = new Set<string>();
+  const out: RegisteredRun[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const entry = parseEntry(line);
-    if (entry) {
-      byId.delete(entry.id);
-      byId.set(entry.id, entry);
+    const key = entry && `${entry.id}\0${resolve(entry.dir)}`;
+    if (entry && !seen.has(key!)) {
+      seen.add(key!);
+      out.push(entry);
     }
   }
-  return [...byId.values()];
+  return out;
 }
 
 function parseEntry(line: string): RegisteredRun | undefined {

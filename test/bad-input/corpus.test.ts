@@ -58,6 +58,9 @@ const rowCases: Record<string, RegExp> = {
   'lone-surrogate.jsonl': /not valid UTF-8 \(unpaired surrogate\)/,
   'malformed-json.jsonl': /invalid JSON: .+ at column \d+/,
   'row-not-object.jsonl': /row is not a JSON object/,
+  // Issue 25, finding 10: rows the parser refuses for their size are one bad row, not a failed source.
+  'deeply-nested.jsonl': /invalid JSON: nested too deeply/,
+  'huge-number.jsonl': /invalid JSON: Exceeds the limit \(4300 digits\) for integer string conversion/,
   'instruction-not-text.jsonl': /instruction is not text \(dict\)/,
   'duplicate-id.jsonl': /duplicate id 'dup'/,
   // What the Qwen2-VL processor refuses (issue 14, finding 5): rejected here, not mid-run.
@@ -71,6 +74,8 @@ const sourceCases: Record<string, { format?: string; message: RegExp }> = {
   'empty-dataset.jsonl': { message: /no usable seed in any source \(0 rows rejected\)/ },
   'all-bad.jsonl': { message: /no usable seed in any source \(2 rows rejected: all-bad:1: image unusable: .*image file is empty; all-bad:2: invalid JSON/ },
   'sharegpt-not-json.json': { format: 'sharegpt', message: /sharegpt source .*sharegpt-not-json\.json is not a UTF-8 JSON file/ },
+  // A corrupt Parquet page: bad input (never retried), not an internal error.
+  'corrupt-page.parquet': { format: 'parquet', message: /parquet file .*corrupt-page\.parquet is corrupt after row 0: / },
 };
 
 describe('bad-input corpus', () => {

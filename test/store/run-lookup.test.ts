@@ -10,6 +10,7 @@ import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 import { knownRuns, lookupRun } from '../../orchestrator/store/run-lookup.js';
 import { registeredRuns, registerRun, registryFile, stateDir } from '../../orchestrator/store/run-registry.js';
 import { RunStore } from '../../orchestrator/store/run-store.js';
+import { ipa } from '../safety/cli-process.js';
 
 function makeRun(runsDir: string, id: string): RunStore {
   const recipeFile = join(runsDir, '..', `${id}.yaml`);
@@ -26,11 +27,14 @@ describe('run registry', () => {
     expect(stateDir({ HOME: '/h' })).toMatch(/\/\.local\/state\/ipa$/);
   });
 
-  it('keeps the last entry per id and skips malformed lines', () => {
+  it('keeps each (id, folder) once, in line order, and skips malformed lines', () => {
     const env = { IPA_STATE_DIR: temp('state') };
     expect(registerRun({ id: 'a', dir: '/x/a', created_at: '1' }, env)).toBeUndefined();
-    writeFileSync(registryFile(env), '{"id":"a","dir":"/x/a","created_at":"1"}\nnot json\n{"id":5}\n{"id":"a","dir":"/y/a","created_at":"2"}\n');
-    expect(registeredRuns(env)).toEqual([{ id: 'a', dir: '/y/a', created_at: '2' }]);
+    writeFileSync(registryFile(env), '{"id":"a","dir":"/x/a","created_at":"1"}\nnot json\n{"id":5}\n{"id":"a","dir":"/y/a","created_at":"2"}\n{"id":"a","dir":"/x/a","created_at":"3"}\n');
+    expect(registeredRuns(env)).toEqual([
+      { id: 'a', dir: '/x/a', created_at: '1' },
+      { id: 'a', dir: '/y/a', created_at: '2' },
+    ]);
   });
 
   it('says why it could not register instead of throwing', () => {
@@ -82,3 +86,37 @@ describe('finding a run', () => {
     expect(b.id).toBe('tiny1-b');
   });
 });
+
+describe('one id, one run (issue 25, finding 11)', () => {
+  it("a later registry line reusing a run's id with another folder is ignored for lookup and listed as a conflict", async () => {
+    const env = { IPA_STATE_DIR: temp('state') };
+    const runsDir = join(temp('here'), 'runs');
+    const real = makeRun(join(temp('away'), 'runs'), 'real-run-1');
+    registerRun({ id: real.id, dir: real.dir, created_at: real.info().created_at }, env);
+    // Someone else's run, and a folder whose hand-made run.json copies the real id.
+    const other = makeRun(join(temp('other'), 'runs'), 'other-run-2');
+    const forged = makeRun(join(temp('forged'), 'runs'), 'real-run-1');
+    registerRun({ id: real.id, dir: other.dir, created_at: '2099' }, env);
+    registerRun({ id: real.id, dir: forged.dir, created_at: '2099' }, env);
+
+    const found = lookupRun(runsDir, 'real-run-1', registeredRuns(env));
+    expect(found.kind).toBe('found');
+    if (found.kind === 'found') expect(found.store.dir).toBe(real.dir);
+    expect(lookupRun(runsDir, 'real', registeredRuns(env))).toMatchObject({ kind: 'found', store: { dir: real.dir } });
+    const conflicts = knownRuns(runsDir, registeredRuns(env)).filter((r) => r.conflict);
+    expect(conflicts.map((r) => [r.dir, r.conflict])).toEqual([
+      [other.dir, expect.stringMatching(/names this folder as run real-run-1, but its run\.json holds id other-run-2; the line is ignored/)],
+      [forged.dir, expect.stringMatching(new RegExp(`gives id real-run-1 to this folder, but ${real.dir} already holds it; the line is ignored`))],
+    ]);
+
+    const list = await ipa(['list', '--runs-dir', runsDir], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^\\s*real-run-1\\s+queued\\s.*${real.dir}$`, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^\\s*real-run-1\\s+conflict\\s.*${other.dir}: a registry line names this folder`, 'm'));
+    const status = await ipa(['status', 'real-run-1', '--runs-dir', runsDir, '--json'], env);
+    // The forged folder's run.json says real-run-1 too: its recipe file tells the two apart.
+    expect(JSON.parse(status.stdout).run).toMatchObject({ id: 'real-run-1', recipe_file: real.info().recipe_file });
+    expect(real.info().recipe_file).not.toBe(forged.info().recipe_file);
+  }, 60_000);
+});
+

@@ -12,7 +12,9 @@ export const command: Command = {
 Shows the runs under the runs folder and those in the per-user registry
 ($IPA_STATE_DIR, else $XDG_STATE_HOME/ipa, else ~/.local/state/ipa: runs.jsonl), which
 \`ipa submit\` and \`ipa run\` append to, so runs kept beside a recipe elsewhere are listed too.
-A registered run whose directory is gone is marked "gone".
+A registered run whose directory is gone is marked "gone". One id names one run, the one whose
+run.json holds it: a registry line that gives an id to a folder holding another, or to a second
+folder while the first still holds it, is marked "conflict" and ignored when runs are looked up.
 
 ${COMMON_HELP}`,
   async run(argv) {
@@ -21,6 +23,7 @@ ${COMMON_HELP}`,
     const runs = knownRuns(runsDir(values), registeredRuns());
     if (values.json) {
       const entries = runs.map((r) => {
+        if (r.conflict) return { id: r.id, dir: r.dir, missing: false, conflict: r.conflict };
         const { info, damaged } = readInfo(r);
         return { ...info, id: r.id, dir: r.dir, missing: r.missing, ...(damaged ? { damaged } : {}) };
       });

@@ -3,7 +3,9 @@ folder), sharegpt/LLaVA JSON.
 
 Each reader yields `(line, raw row dict | RowError)`: a row that cannot even be decoded becomes
 a RowError for that line, so the caller rejects it and goes on; only an unreadable source as a
-whole is a BadInput.
+whole is a BadInput (a corrupt Parquet page included: bad input, never an internal error that
+would be retried). A JSON row nested deeper than the parser's recursion limit, or holding an
+integer longer than Python converts (4300 digits), is one bad row like any other.
 """
 
 from __future__ import annotations
@@ -35,7 +37,17 @@ def _read_jsonl(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
             except json.JSONDecodeError as exc:
                 yield line_no, RowError(f"invalid JSON: {exc.msg} at column {exc.colno}")
                 continue
+            except (RecursionError, ValueError) as exc:
+                yield line_no, RowError(_json_limit(exc))
+                continue
             yield line_no, row if isinstance(row, dict) else RowError("row is not a JSON object")
+
+
+def _json_limit(exc: BaseException) -> str:
+    """Words for a JSON text the parser refuses for its size, not its syntax."""
+    if isinstance(exc, RecursionError):
+        return "invalid JSON: nested too deeply (more levels than the parser allows)"
+    return f"invalid JSON: {str(exc).split(';')[0]}"
 
 
 def _parquet_files(path: Path) -> list[Path]:
@@ -56,8 +68,16 @@ def _read_parquet(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
             pf = pq.ParquetFile(f)
         except Exception as exc:  # pyarrow raises several types for unreadable files
             raise BadInput(f"cannot read parquet file {f}: {exc}") from exc
-        for batch in pf.iter_batches(batch_size=256):
-            for row in batch.to_pylist():
+        batches = pf.iter_batches(batch_size=256)
+        while True:
+            try:
+                batch = next(batches, None)
+                rows = [] if batch is None else batch.to_pylist()
+            except Exception as exc:  # a corrupt page: pyarrow raises OSError, ArrowInvalid and others
+                raise BadInput(f"parquet file {f} is corrupt after row {line}: {str(exc).strip().splitlines()[0]}") from exc
+            if batch is None:
+                break
+            for row in rows:
                 if limit is not None and line >= limit:
                     return
                 line += 1
@@ -94,6 +114,8 @@ def _read_sharegpt(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
         items = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInput(f"sharegpt source {path} is not a UTF-8 JSON file: {exc}") from exc
+    except (RecursionError, ValueError) as exc:
+        raise BadInput(f"sharegpt source {path}: {_json_limit(exc)}") from exc
     if not isinstance(items, list):
         raise BadInput(f"sharegpt source {path} must be a JSON list of conversations")
     for i, item in enumerate(items[:limit] if limit is not None else items, start=1):
