@@ -5,6 +5,7 @@
  * (did you mean "temperature"?)`.
  */
 import { ExitCode, IpaError } from '../errors.js';
+import { escapeUnsafe } from '../unsafe-text.js';
 
 /** One problem in a recipe, located in its source. */
 export interface RecipeIssue {
@@ -45,11 +46,15 @@ function compareIssues(a: RecipeIssue, b: RecipeIssue): number {
   return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.path.localeCompare(b.path);
 }
 
-/** `file:line:column path: message (hint)`; the path part is left out for file-level issues. */
+/**
+ * `file:line:column path: message (hint)`; the path part is left out for file-level issues. What
+ * the recipe wrote is echoed in messages: bidirectional controls and unpaired surrogates in it
+ * are escaped (`\u202e`), so the line on screen is the line that was checked.
+ */
 export function formatIssue(issue: RecipeIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.column}`;
   const what = issue.path ? `${issue.path}: ${issue.message}` : issue.message;
-  return `${where} ${what}${issue.hint ? ` (${issue.hint})` : ''}`;
+  return escapeUnsafe(`${where} ${what}${issue.hint ? ` (${issue.hint})` : ''}`);
 }
 
 /** One formatted issue per line. */

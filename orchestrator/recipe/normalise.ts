@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { isWithin as inside, realPath as real } from '../real-path.js';
 import { RecipeError, type RecipeIssue } from './errors.js';
 import type { Locator } from './locator.js';
-import { findPathFields, type PathNeed } from './path-fields.js';
+import { findPathFields, looksLikePath, type PathNeed } from './path-fields.js';
 import { RecipeSchema, type Recipe } from './schema.js';
 import type { Seg } from './schema-walk.js';
 
@@ -71,7 +71,10 @@ export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at
     else if (need === 'dir' && !statSync(p).isDirectory()) missing.push(at.issue(path, 'value', `expected a folder, got a file: ${p}${later}`));
     return p;
   };
-  for (const f of fields) if (f.rule.need !== 'roots') setAt(recipe, f.path, check(f.path, f.value as string, f.rule.need));
+  for (const f of fields) {
+    if (f.rule.need === 'roots' || (f.rule.orName && !looksLikePath(f.value as string))) continue;
+    setAt(recipe, f.path, check(f.path, f.value as string, f.rule.need));
+  }
 
   if (recipe.data.sources.length === 0 && !recipe.data.synthetic.enabled) {
     issues.push(at.issue(['data', 'sources'], 'value', 'no seed data: list at least one source', 'or set data.synthetic.enabled: true'));

@@ -4,6 +4,7 @@
  * every path field present, so the loader resolves and checks them without a list of its own.
  */
 import { z } from 'zod';
+import { firstUnsafe } from '../unsafe-text.js';
 import { candidates, childSchemas, defOf, unwrapOnce, type Seg } from './schema-walk.js';
 
 /**
@@ -19,25 +20,48 @@ export interface PathRule {
    * exist yet (`model.build_tiny`).
    */
   createdWhen?: string;
+  /**
+   * The field takes a name or a path (an lmms-eval task: `pope`, or `tasks/mine.yaml`): only a
+   * value that looks like a path (`looksLikePath`) is a path and follows the rules.
+   */
+  orName?: boolean;
+}
+
+/** Whether a name-or-path value is a path: it has a folder separator, starts with `.` or `~`, or names a YAML file. */
+export function looksLikePath(value: string): boolean {
+  return /[\\/]/.test(value) || /^[.~]/.test(value) || /\.ya?ml$/i.test(value);
 }
 
 /** Path fields by schema; the clones `.describe()` makes inherit their entry. */
 const PATH_RULES = z.registry<PathRule>();
 
-/** A path as written in the recipe: resolved relative to the recipe's folder when loaded. */
-/** A NUL byte ends a path for the operating system: Node refuses it, so it must never get that far. */
-const noNul = (s: string) => !s.includes('\0');
-const NUL_MESSAGE = 'a path cannot contain a NUL byte (\\0)';
+/**
+ * The text of a path as written in the recipe (resolved relative to the recipe's folder when
+ * loaded). A NUL byte ends a path for the operating system (Node refuses it), so it must never get
+ * that far; a bidirectional control or an unpaired surrogate would make the path on screen differ
+ * from the path used (unsafe-text.ts): each is refused where it is written, and the message shows
+ * it escaped.
+ */
+function pathText(): z.ZodString {
+  return z
+    .string()
+    .min(1)
+    .superRefine((s, ctx) => {
+      if (s.includes('\0')) ctx.addIssue({ code: 'custom', message: 'a path cannot contain a NUL byte (\\0)' });
+      const bad = firstUnsafe(s);
+      if (bad) ctx.addIssue({ code: 'custom', message: `a path cannot contain a bidirectional control character or an unpaired surrogate (${bad.escaped} at character ${bad.at}): what is shown would not be the path used` });
+    });
+}
 
 export function pathField(need: Exclude<PathNeed, 'roots'>, opts: Omit<PathRule, 'need'> = {}): z.ZodString {
-  const s = z.string().min(1).refine(noNul, NUL_MESSAGE);
+  const s = pathText();
   PATH_RULES.add(s, { need, ...opts });
   return s;
 }
 
 /** A list of folders recipe paths may point into, besides the recipe's own. */
 export function rootsField(): z.ZodArray<z.ZodString> {
-  const s = z.array(z.string().min(1).refine(noNul, NUL_MESSAGE));
+  const s = z.array(pathText());
   PATH_RULES.add(s, { need: 'roots' });
   return s;
 }

@@ -10,6 +10,20 @@
 import { z } from 'zod';
 import { pathField, rootsField } from './path-fields.js';
 
+/**
+ * Upper bounds on sizes no machine could hold (issue 25): a recipe asking for more is refused at
+ * validation, naming the bound, instead of failing hours later out of disk, memory or Redis.
+ * Each is far above any real run (the paper's data: ~89K pairs).
+ */
+/** Items of one generated split: a million small PNGs is already gigabytes. */
+export const MAX_GENERATED_ITEMS = 1_000_000;
+/** Seeds of a run (data.max_seeds). */
+export const MAX_SEEDS = 100_000_000;
+/** Shards of a round: each is ~5 jobs held in Redis and as many done records on disk. */
+export const MAX_SHARDS = 100_000;
+/** Responses of one kind per seed. */
+export const MAX_SAMPLES_PER_SEED = 1024;
+
 const num = (lo: number, hi: number) => z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b && a >= lo && b <= hi, {
   message: `a [low, high] range with ${lo} <= low <= high <= ${hi}`,
 });
@@ -62,10 +76,10 @@ export const SyntheticSchema = z
   .object({
     enabled: z.boolean().default(false).describe('Generate the synthetic shapes/colours/counts/text task into `output_dir` when it is missing.'),
     output_dir: pathField('none').default('data/synthetic').describe('Where the generated splits (warmup.jsonl, train.jsonl, validation.jsonl, heldout.jsonl) and images go.'),
-    warmup_size: z.number().int().min(0).default(0).describe('Items of the warm-up split: what `warmup.sft` trains on with `data: synthetic_warmup` (disjoint from every other split).'),
-    train_size: z.number().int().positive().default(64).describe('Training seeds to generate (the IPA seeds).'),
-    validation_size: z.number().int().min(0).default(0).describe('Items of the validation split: for choosing settings (set `eval_split: validation` on tuning runs).'),
-    heldout_size: z.number().int().positive().default(48).describe('Items of the held-out test split: what a run reports; never used to choose settings.'),
+    warmup_size: z.number().int().min(0).max(MAX_GENERATED_ITEMS).default(0).describe('Items of the warm-up split: what `warmup.sft` trains on with `data: synthetic_warmup` (disjoint from every other split).'),
+    train_size: z.number().int().positive().max(MAX_GENERATED_ITEMS).default(64).describe('Training seeds to generate (the IPA seeds).'),
+    validation_size: z.number().int().min(0).max(MAX_GENERATED_ITEMS).default(0).describe('Items of the validation split: for choosing settings (set `eval_split: validation` on tuning runs).'),
+    heldout_size: z.number().int().positive().max(MAX_GENERATED_ITEMS).default(48).describe('Items of the held-out test split: what a run reports; never used to choose settings.'),
     eval_split: z.enum(['heldout', 'validation']).default('heldout').describe('The split the eval stage scores as benchmark "synthetic": the held-out test split, or the validation split for tuning runs.'),
     seed: z.number().int().default(0).describe('Generator seed (the dataset is a pure function of it).'),
     image_size: z.number().int().min(28).max(1024).default(56).describe('Side of the square images, in pixels.'),
@@ -76,13 +90,21 @@ export const DataSchema = z
   .object({
     sources: z.array(DataSourceSchema).default([]).describe('Seed data sources: rows of (image, instruction, reference answer, optional task type).'),
     synthetic: SyntheticSchema.prefault({}).describe('The built-in synthetic task (shapes, colours, counts, text), generated locally.'),
-    shard_size: z.number().int().positive().default(16).describe('Seeds per shard: the unit of work, retry and resume.'),
-    max_seeds: z.number().int().positive().optional().describe('Use at most this many seeds (after mixing).'),
+    shard_size: z.number().int().positive().max(MAX_SEEDS).default(16).describe('Seeds per shard: the unit of work, retry and resume.'),
+    max_seeds: z.number().int().positive().max(MAX_SEEDS).optional().describe('Use at most this many seeds (after mixing).'),
     max_instruction_chars: z.number().int().positive().default(4000).describe('Longer instructions are rejected row by row.'),
     max_image_bytes: z.number().int().positive().default(32 * 1024 * 1024).describe('Larger image files are rejected row by row.'),
     max_image_side: z.number().int().positive().default(8192).describe('Images with a larger side are rejected row by row (decompression bombs).'),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    // The seeds known before the data is read: max_seeds, else the synthetic split when it is the only source.
+    const seeds = d.max_seeds ?? (d.sources.length === 0 && d.synthetic.enabled ? d.synthetic.train_size : undefined);
+    const shards = seeds === undefined ? 0 : Math.ceil(seeds / d.shard_size);
+    if (shards > MAX_SHARDS) {
+      ctx.addIssue({ code: 'custom', path: ['shard_size'], message: `${seeds} seeds in shards of ${d.shard_size} make ${shards} shards, more than the ${MAX_SHARDS} a round may have (each shard is a chain of jobs in Redis); raise shard_size to at least ${Math.ceil(seeds! / MAX_SHARDS)}` });
+    }
+  });
 
 const weight = z.number().positive().default(1).describe('Relative chance of drawing this perturbation.');
 
@@ -115,8 +137,8 @@ export const SamplingSchema = z
   .object({
     backend: z.enum(['hf', 'vllm']).default('hf').describe('hf: batched transformers `generate`; vllm: the offline engine (when installed; roles as LoRA adapters on one engine per base model).'),
     vllm: VllmSchema.prefault({}).describe('Engine settings of the vllm backend.'),
-    num_normal: z.number().int().min(0).default(4).describe('K: normal responses per seed on (V, I). The paper does not give K; 4 is ours.'),
-    num_contrastive: z.number().int().min(0).default(4).describe("K': contrastive responses per seed on (t(V), I). Ours."),
+    num_normal: z.number().int().min(0).max(MAX_SAMPLES_PER_SEED).default(4).describe('K: normal responses per seed on (V, I). The paper does not give K; 4 is ours.'),
+    num_contrastive: z.number().int().min(0).max(MAX_SAMPLES_PER_SEED).default(4).describe("K': contrastive responses per seed on (t(V), I). Ours."),
     temperature: z.number().min(0).default(1.0).describe('Sampling temperature (0 = greedy).'),
     top_p: z.number().gt(0).max(1).default(0.95).describe('Nucleus sampling p.'),
     max_new_tokens: z.number().int().positive().default(128).describe('Longest response.'),
@@ -330,9 +352,9 @@ export const LmmsEvalSchema = z
       .default(false)
       .describe('Run lmms-eval on the policy at every evaluation (`eval.after`), round 0 included, so the starting model is the baseline. Needs lmms-eval in the worker environment (the lock has it).'),
     tasks: z
-      .array(z.string().min(1))
+      .array(pathField('file', { orName: true }))
       .default([])
-      .describe("lmms-eval task or group names (`python -m lmms_eval --tasks list`). A task that downloads its dataset needs the Hugging Face Hub or a filled `HF_HOME` (docs/evaluation.md)."),
+      .describe("lmms-eval task or group names (`python -m lmms_eval --tasks list`), or paths of task YAML files: a path (it has a `/`, or ends in .yaml) must lie inside the allowed roots like `include_path`, since lmms-eval runs the Python a task file names. A task that downloads its dataset needs the Hugging Face Hub or a filled `HF_HOME` (docs/evaluation.md)."),
     model: z.enum(LMMS_EVAL_MODELS).default('qwen2_vl').describe('lmms-eval model backend: qwen2_vl for Qwen2-VL checkpoints, qwen2_5_vl for Qwen2.5-VL.'),
     batch_size: z.number().int().positive().default(1).describe('Prompts per generate call in lmms-eval (the worker halves it on CUDA out-of-memory).'),
     limit: z

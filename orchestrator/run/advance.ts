@@ -9,7 +9,8 @@ import { atomicWriteJsonl, readJsonl } from '../store/atomic.js';
 import { verifyInputs } from '../store/integrity.js';
 import { seedSources } from '../store/job-inputs.js';
 import type { OutputRecord, RunStore } from '../store/run-store.js';
-import type { Recipe } from '../recipe/schema.js';
+import { MAX_SHARDS, type Recipe } from '../recipe/schema.js';
+import { ExitCode, IpaError } from '../errors.js';
 import { addPlan } from '../queue/flows.js';
 import type { QueueSet } from '../queue/queues.js';
 import { writeManifest } from '../store/manifest.js';
@@ -38,6 +39,10 @@ export async function advanceRound(store: RunStore, recipe: Recipe, round: numbe
   const next = round + 1;
   const rows = seedsForRound(store, recipe, next);
   const shards = shardRows(rows, recipe.data.shard_size);
+  // The recipe's own bound covers the seeds known before the data was read; this covers the rest.
+  if (shards.length > MAX_SHARDS) {
+    throw new IpaError(`round ${next} would have ${rows.length} seeds in ${shards.length} shards of ${recipe.data.shard_size}, more than the ${MAX_SHARDS} a round may have; raise data.shard_size to at least ${Math.ceil(rows.length / MAX_SHARDS)} or set data.max_seeds`, ExitCode.invalidInput);
+  }
   const outputs: Record<string, OutputRecord> = {};
   shards.forEach((shardRowsK, k) => {
     outputs[`seeds_${k}`] = atomicWriteJsonl(store.abs(shardFile(next, 'seeds', k)), shardRowsK);

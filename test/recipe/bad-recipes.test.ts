@@ -64,6 +64,12 @@ const cases: Record<string, [string, number, string]> = {
   'reserved-key.yaml': ['__proto__', 8, 'reserved key'],
   'complex-key.yaml': ['', 8, 'keys must be plain names'],
   'moved-worker-settings.yaml': ['orchestration.lock_duration_ms', 10, 'no longer a recipe setting'],
+  // Issue 25, findings 9 and 12: spoofed paths, task files outside the roots, sizes no machine holds.
+  'bidi-in-path.yaml': ['runs_dir', 8, 'a path cannot contain a bidirectional control character or an unpaired surrogate (\\u202e at character 6)'],
+  'lone-surrogate-in-path.yaml': ['model.base', 3, '(\\ud800 at character 2)'],
+  'task-path-outside.yaml': ['eval.lmms_eval.tasks[1]', 11, 'path "/etc/evil.yaml" resolves to /etc/evil.yaml, outside the allowed roots'],
+  'huge-train-size.yaml': ['data.synthetic.train_size', 8, 'must be <= 1000000 (got 1000000000000000)'],
+  'millions-of-shards.yaml': ['data.shard_size', 9, '50000000 seeds in shards of 1 make 50000000 shards, more than the 100000 a round may have'],
 };
 
 function failure(file: string): RecipeError {

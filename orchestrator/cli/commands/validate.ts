@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { formatIssue, RecipeError } from '../../recipe/errors.js';
+import { escapeUnsafe } from '../../unsafe-text.js';
 import { describeRecipe, loadRecipe } from '../../recipe/load.js';
 import { parseSource } from '../../recipe/source.js';
 import { locateWarnings } from '../../recipe/warnings.js';
@@ -46,8 +47,9 @@ Examples:
       const envProblems = locateWarnings(await workerEnvProblems(recipe), at);
       if (envProblems.length && !values.offline) throw new RecipeError(envProblems);
       const warnings = [...loadWarnings, ...envProblems];
-      const summary = describeRecipe(recipe);
-      if (values.json) console.log(JSON.stringify({ ok: true, summary, warnings, recipe }, null, 2));
+      const summary = escapeUnsafe(describeRecipe(recipe));
+      // JSON keeps every character (a \u escape in JSON is the same text), none takes effect on screen.
+      if (values.json) console.log(escapeUnsafe(JSON.stringify({ ok: true, summary, warnings, recipe }, null, 2)));
       else {
         for (const w of warnings) console.error(`warning: ${formatIssue(w)}`);
         console.log(`ok: ${summary}`);
@@ -55,7 +57,7 @@ Examples:
       return ExitCode.ok;
     } catch (err) {
       if (!(err instanceof RecipeError)) throw err;
-      if (values.json) console.log(JSON.stringify({ ok: false, issues: err.issues }, null, 2));
+      if (values.json) console.log(escapeUnsafe(JSON.stringify({ ok: false, issues: err.issues }, null, 2)));
       else console.error(err.message);
       return ExitCode.invalidInput;
     }
