@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,9 +47,14 @@ def pairs(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def payload_for(tiny_model_dir, pairs, tmp_path_factory):
     def build(name: str) -> dict:
+        # The pair file lies in the run, as a pair job writes it: training reads only run files.
+        run = tmp_path_factory.mktemp(name) / "run"
+        shard = run / "round-1" / "pairs" / "shard-000.jsonl"
+        shard.parent.mkdir(parents=True)
+        shutil.copyfile(pairs, shard)
         return build_payload(
-            tiny_model_dir, "train", tmp_path_factory.mktemp(name) / "run",
-            inputs={"pairs": [pairs], "feedback_pairs": []}, model={"device": "cpu", "max_pixels": 56 * 56},
+            tiny_model_dir, "train", run,
+            inputs={"pairs": [str(shard)], "feedback_pairs": []}, model={"device": "cpu", "max_pixels": 56 * 56},
             training={"train_reviser": False, "dpo": DPO},
         )  # fmt: skip
 

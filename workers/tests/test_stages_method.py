@@ -130,7 +130,8 @@ def test_pair_without_revisions(tmp_path, make_payload):
 
 
 def test_train_with_zero_pairs(tmp_path, make_payload):
-    empty = tmp_path / "empty.jsonl"
+    empty = tmp_path / "run" / "round-1" / "pairs" / "shard-000.jsonl"
+    empty.parent.mkdir(parents=True)
     empty.write_text("")
     p = make_payload("train", tmp_path / "run", inputs={"pairs": [str(empty)], "feedback_pairs": []}, **SMALL)
     sent: list[dict] = []
