@@ -77,6 +77,18 @@ class MetricsCallback(TrainerCallback):
         if self.ctx is not None:
             self.ctx.progress(int(state.global_step), int(state.max_steps), loss=row.get("loss"), phase=self.label)
 
+    def on_evaluate(self, args, state, control, **kwargs):
+        self._eval_batches = 0
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        """The reward evaluation over every pair can take longer than the training itself: it
+        reports a batch count too, so a watcher sees it move (the chaos harness's stall rule)."""
+        self._eval_batches = getattr(self, "_eval_batches", 0) + 1
+        if self.ctx is None or not state.is_world_process_zero:
+            return
+        total = len(eval_dataloader) if eval_dataloader is not None else 0
+        self.ctx.progress(self._eval_batches, total, phase=f"{self.label}: reward evaluation")
+
     def on_step_end(self, args, state, control, **kwargs):
         if self.ctx is not None:
             self.ctx.check_cancelled()
