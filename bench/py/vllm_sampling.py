@@ -37,9 +37,10 @@ def main():
     from ipa_worker.contract import recipe_defaults
     from ipa_worker.data.jsonl_io import read_jsonl
     from ipa_worker.models import vllm_engine
-    from ipa_worker.models.generation import generate, user_messages
+    from ipa_worker.models.generation import generate
+    from ipa_worker.models.messages import user_messages
     from ipa_worker.models.model_pool import ModelPool
-    from ipa_worker.serve.context import StageContext
+    from ipa_worker.context import StageContext
     from ipa_worker.stages import sample
     from ipa_worker.tools.gpu_check.stage_runs import ROUND, payload, write_seeds
 

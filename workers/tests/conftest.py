@@ -1,6 +1,6 @@
 """Shared fixtures of the worker tests.
 
-- `tiny_model_dir` (session): path of a tiny random Qwen2-VL checkpoint (`ipa_worker.tools.tiny_model`),
+- `tiny_model_dir` (session): path of a tiny random Qwen2-VL checkpoint (`ipa_worker.models.tiny_model`),
   built once per test session into a temp folder. Load it with `ModelPool` / `load_processor`.
 - `tiny_synth_dir` (session): a small synthetic data set (12 train, 12 held-out rows) in a temp folder.
 - `model_pool` (session): one `ModelPool` shared by the tests, so the tiny model loads once.
@@ -43,7 +43,7 @@ def open_standard_way(folder: str | Path) -> tuple[str, str, bool]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> str:
-    from ipa_worker.tools.tiny_model import build_tiny_model
+    from ipa_worker.models.tiny_model import build_tiny_model
 
     return build_tiny_model(str(tmp_path_factory.mktemp("tiny") / "model"), seed=0)
 

@@ -14,7 +14,7 @@ from PIL import Image
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.data.seed_sources import Source, _quotas, load_seeds
 from ipa_worker.errors import BadInput
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import prepare
 
 

@@ -7,7 +7,7 @@ from conftest import open_standard_way
 from PIL import Image
 
 from ipa_worker.errors import Cancelled
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.training.dpo_trainer import train_dpo
 from ipa_worker.training.pair_dataset import rows_to_dataset
 

@@ -12,7 +12,7 @@ from test_tracking import tensorboard_scalars
 
 from ipa_worker.errors import BadInput
 from ipa_worker.evaluation.benchmarks import normalize_answer, score, summarize
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import eval as eval_stage
 
 def test_metrics():

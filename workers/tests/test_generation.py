@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from ipa_worker.errors import BadInput
-from ipa_worker.models.generation import generate, user_messages
+from ipa_worker.models.generation import generate
+from ipa_worker.models.messages import user_messages
 from ipa_worker.models.model_pool import LoadedModel, ModelPool, resolve_device_dtype
 
 CPU = {"device": "cpu", "dtype": "auto", "attn_implementation": "sdpa", "min_pixels": 56 * 56, "max_pixels": 112 * 112}

@@ -20,8 +20,9 @@ from ipa_worker.data.images import header_problem, load_image
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ipa_worker.errors import BadInput
 from ipa_worker.evaluation.benchmarks import Benchmark, evaluate
-from ipa_worker.models.generation import generate, user_messages
-from ipa_worker.serve.context import StageContext
+from ipa_worker.models.generation import generate
+from ipa_worker.models.messages import user_messages
+from ipa_worker.context import StageContext
 from ipa_worker.stages import sample
 from ipa_worker.training.pair_dataset import load_pairs
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ipa_worker.errors import BadInput
-from ipa_worker.launch.batch_layout import split_batch
+from ipa_worker.training.batch_layout import split_batch
 from ipa_worker.launch.channel import ChannelWriter, LineReader
 from ipa_worker.launch.topology import Topology, from_env, rank_env
 from ipa_worker.training.strategy import resolve_strategy, strategy_args

@@ -23,7 +23,7 @@ from pair_files import write_pairs
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.launch.supervisor import run_ranks
 from ipa_worker.launch.topology import Topology, free_port
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import train
 
 WORKERS = Path(__file__).resolve().parents[1]

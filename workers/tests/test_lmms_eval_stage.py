@@ -20,9 +20,10 @@ from ipa_worker.contract import stage_outputs
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.errors import BadInput
 from ipa_worker.data.images import load_image
-from ipa_worker.models.generation import generate, user_messages
+from ipa_worker.models.generation import generate
+from ipa_worker.models.messages import user_messages
 from ipa_worker.models.model_pool import ModelPool
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import eval as eval_stage
 from ipa_worker.tools.lmms_task import write_group, write_task
 from ipa_worker.training.dpo_trainer import save_untrained

@@ -14,7 +14,7 @@ import pytest
 from matplotlib.axes import Axes
 
 from ipa_worker.data.jsonl_io import sha256_file
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import report
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report_results.json"

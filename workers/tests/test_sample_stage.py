@@ -10,7 +10,7 @@ import pytest
 from ipa_worker.data.images import image_digest, load_image
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl, sha256_file
 from ipa_worker.errors import Cancelled
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import sample
 
 SAMPLING = {"num_normal": 2, "num_contrastive": 2, "max_new_tokens": 4, "batch_size": 4}

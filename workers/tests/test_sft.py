@@ -7,7 +7,7 @@ from test_tracking import tensorboard_scalars
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import sft as sft_stage
 
 

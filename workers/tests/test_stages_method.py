@@ -8,7 +8,7 @@ from test_tracking import tensorboard_scalars
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl, sha256_file
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import pair, revise, train, verify, verify_revisions
 
 SMALL = dict(

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from ipa_worker.data.synthetic_roles import (
+from ipa_worker.training.synthetic_roles import (
     checks_text,
     feedback_text,
     ground_truth_checks,

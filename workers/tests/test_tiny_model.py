@@ -11,7 +11,7 @@ import torch
 
 from ipa_worker.data.dirbuild import MARKER, build_dir_atomically
 from ipa_worker.models.processor import load_processor
-from ipa_worker.tools.tiny_model import SPECIAL_TOKENS, build_config, build_tiny_model, is_complete_checkpoint, main
+from ipa_worker.models.tiny_model import SPECIAL_TOKENS, build_config, build_tiny_model, is_complete_checkpoint, main
 
 
 def _sha(path: Path) -> str:

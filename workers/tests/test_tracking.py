@@ -14,8 +14,8 @@ from payloads import default_recipe, fill_defaults
 from test_dpo import DPO, MODEL_CFG, make_pairs
 
 from ipa_worker.errors import BadInput
-from ipa_worker.serve.context import StageContext
-from ipa_worker.launch.batch_layout import split_batch
+from ipa_worker.context import StageContext
+from ipa_worker.training.batch_layout import split_batch
 from ipa_worker.training.dpo_trainer import dpo_config, train_dpo
 from ipa_worker.training.strategy import strategy_args
 from ipa_worker.training.pair_dataset import rows_to_dataset

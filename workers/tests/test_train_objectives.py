@@ -7,8 +7,8 @@ from pathlib import Path
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl
-from ipa_worker.method.pairing import assistant, user_prompt
-from ipa_worker.serve.context import StageContext
+from ipa_worker.models.messages import assistant_messages, user_messages
+from ipa_worker.context import StageContext
 from ipa_worker.stages import pair, train, verify
 from ipa_worker.training.pair_dataset import split_by_seed
 
@@ -32,7 +32,7 @@ def _pairs(run: Path, n: int) -> str:
     rows = [
         {
             "id": f"r1/s{i}/n0~s{i}/n1", "seed_id": f"s{i}", "round": 1, "images": [_image(run, i)],
-            "prompt": user_prompt("What colour?", 1), "chosen": assistant("red"), "rejected": assistant("blue"),
+            "prompt": user_messages("What colour?", 1), "chosen": assistant_messages("red"), "rejected": assistant_messages("blue"),
         }
         for i in range(n)
     ]  # fmt: skip

@@ -18,7 +18,7 @@ from payloads import build_payload
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.models import vllm_engine
 from ipa_worker.models.generation import answer
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import sample
 
 PIXELS = 56 * 56

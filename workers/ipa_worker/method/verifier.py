@@ -238,7 +238,8 @@ def model_verify(
     Greedy decoding: a judgement should not depend on a sampling draw. Returns per item
     `{verdict: 0|1|None, checks, reason, raw}`; None is an unjudged response (see parse_verdict).
     """
-    from ..models.generation import generate, user_messages
+    from ..models.generation import generate
+    from ..models.messages import user_messages
 
     text = template if template is not None else load_template("verifier")
     prompts = [

@@ -26,10 +26,10 @@ import traceback
 from typing import Any, BinaryIO, Callable
 
 from .. import stages
-from ..launch import topology
+from ..context import StageContext
 from ..errors import BadInput, WorkerError, classify
+from ..launch import topology
 from . import protocol, test_hooks
-from .context import StageContext
 from .devices import backends, probe_devices
 from .quiet import quiet_libraries
 

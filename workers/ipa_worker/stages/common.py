@@ -9,7 +9,7 @@ from ..data.image_limits import ProcessorLimits, image_problem
 from ..data.images import load_image
 from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
-from ..serve.context import StageContext
+from ..context import StageContext
 
 
 def seeds_by_id(path: str) -> dict[str, dict[str, Any]]:

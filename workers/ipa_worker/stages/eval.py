@@ -20,7 +20,7 @@ from ..data.jsonl_io import atomic_write_json, sha256_file
 from ..evaluation.benchmarks import Benchmark, evaluate
 from ..evaluation.eval_tracking import log_eval
 from ..evaluation.lmms_backend import evaluate_with_lmms
-from ..serve.context import StageContext
+from ..context import StageContext
 from .common import batch_progress, batch_size
 from .prepare import resolve, synthetic_paths
 

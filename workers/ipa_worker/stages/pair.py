@@ -17,7 +17,7 @@ from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.pairing import accepted_rows, candidates, feedback_pairs, group_by_seed, is_challenging, response_pairs
 from ..method.verifier import rule_verify
 from ..method.reviser import Templates, feedback_prompt
-from ..serve.context import StageContext
+from ..context import StageContext
 from .common import optional_rows
 
 

@@ -16,8 +16,8 @@ from ..data.jsonl_io import atomic_write_jsonl
 from ..data.seed_sources import Source, load_seeds
 from ..data.synthetic_task import generate_synthetic
 from ..errors import BadInput
-from ..serve.context import StageContext
-from ..tools.tiny_model import build_tiny_model, is_complete_checkpoint
+from ..context import StageContext
+from ..models.tiny_model import build_tiny_model, is_complete_checkpoint
 
 
 def resolve(path: str, run_dir: str) -> str:

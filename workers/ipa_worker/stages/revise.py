@@ -15,7 +15,7 @@ from typing import Any
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.reviser import Templates, revise
 from ..seeding import stable_seed
-from ..serve.context import StageContext
+from ..context import StageContext
 from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 

@@ -14,9 +14,10 @@ from ..data.images import image_digest
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.sampling_plan import plan_samples
 from ..models import vllm_engine
-from ..models.generation import generate, user_messages
+from ..models.generation import generate
+from ..models.messages import user_messages
 from ..seeding import stable_seed
-from ..serve.context import StageContext
+from ..context import StageContext
 from ..data.image_limits import ProcessorLimits
 from .common import SeedImages, batch_progress, batch_size, first_image_problem
 

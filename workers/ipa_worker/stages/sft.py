@@ -8,7 +8,7 @@ What it learns from (warmup.sft.data):
 - seeds: the first `max_rows` seed rows, answer examples only (instruction → reference);
 - synthetic_warmup: the synthetic task's warm-up split (disjoint from the seeds and the
   evaluation splits), with the roles of warmup.sft.roles — answering, and the verifier's and
-  reviser's formats in the templates this recipe's stages use (data/synthetic_roles.py).
+  reviser's formats in the templates this recipe's stages use (training/synthetic_roles.py).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ..data.jsonl_io import read_jsonl
-from ..data.synthetic_roles import role_examples
+from ..training.synthetic_roles import role_examples
 from ..errors import BadInput
 from ..method.reviser import Templates
 from ..prompts import load_template
 from ..seeding import stable_seed
-from ..serve.context import StageContext
+from ..context import StageContext
 from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
 from ..training.tracking import tracking_for
 from .common import batch_size, epochs_words

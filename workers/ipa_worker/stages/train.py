@@ -34,7 +34,7 @@ from typing import Any
 from ..data.image_limits import ProcessorLimits
 from ..data.jsonl_io import read_jsonl
 from ..models.memory import release_memory
-from ..serve.context import StageContext
+from ..context import StageContext
 from ..training.dpo_trainer import save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
 from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft

@@ -19,7 +19,7 @@ from ..errors import BadInput
 from ..method.verifier import model_verify, rule_verify
 from ..prompts import load_template
 from ..seeding import stable_seed
-from ..serve.context import StageContext
+from ..context import StageContext
 from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 

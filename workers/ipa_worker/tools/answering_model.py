@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..contract import recipe_defaults
 from ..data.dirbuild import build_dir_atomically, read_marker
-from .tiny_model import FORMAT_VERSION as TINY_FORMAT, build_tiny_model
+from ..models.tiny_model import FORMAT_VERSION as TINY_FORMAT, build_tiny_model
 
 FORMAT_VERSION = 1
 

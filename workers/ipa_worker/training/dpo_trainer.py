@@ -14,7 +14,7 @@ TRL refuses `precompute_ref_log_probs` for vision datasets; the recipe flag is t
 a log line (for LoRA no reference copy is held anyway).
 
 Several processes (a launched group, `ipa_worker.launch`): the recipe's global batch is split
-over them (`launch.batch_layout`), the strategy comes from `training.strategy`, and rank 0 alone
+over them (`training.batch_layout`), the strategy comes from `training.strategy`, and rank 0 alone
 writes metrics and the output folder; the Trainer writes checkpoints from rank 0 (each rank adds
 its RNG state) and `CheckpointMark` marks them complete.
 """
@@ -25,8 +25,8 @@ from typing import Any
 
 from ..contract import recipe_defaults
 from ..errors import BadInput
-from ..launch import collective
-from ..launch.batch_layout import BatchLayout, split_batch
+from . import collective
+from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking

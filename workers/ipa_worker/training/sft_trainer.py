@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..launch import collective
-from ..launch.batch_layout import split_batch
+from . import collective
+from .batch_layout import split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
@@ -31,9 +31,9 @@ def examples_to_dataset(rows: list[dict[str, Any]]):
 
 def answer_examples(rows: list[dict[str, Any]], text_key: str = "reference") -> list[dict[str, Any]]:
     """Rows with images and an instruction -> answer examples whose completion is `row[text_key]`."""
-    from ..method.pairing import assistant, user_prompt
+    from ..models.messages import assistant_messages, user_messages
 
-    return [{"images": list(r["images"]), "prompt": user_prompt(r["instruction"], len(r["images"])), "completion": assistant(r[text_key])} for r in rows]
+    return [{"images": list(r["images"]), "prompt": user_messages(r["instruction"], len(r["images"])), "completion": assistant_messages(r[text_key])} for r in rows]
 
 
 def seed_rows_to_dataset(seeds: list[dict[str, Any]]):

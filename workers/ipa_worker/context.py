@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from ..errors import Cancelled
+from .errors import Cancelled
 
 Emit = Callable[[dict[str, Any]], None]
 

@@ -5,7 +5,7 @@ is a byte-level BPE trained here on the synthetic task's text, carrying Qwen2-VL
 and the chat template behaves like Qwen2-VL's (default system turn, image placeholders,
 generation prompt).
 
-CLI: python -m ipa_worker.tools.tiny_model OUT_DIR [--seed N]
+CLI: python -m ipa_worker.models.tiny_model OUT_DIR [--seed N]
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _train_tokenizer():
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
-    from ..data.synthetic_roles import role_corpus
+    from ..data.role_formats import role_corpus
     from ..data.synthetic_task import corpus_lines
 
     # The same normaliser and pre-tokeniser as Qwen2Tokenizer, which rebuilds them on load.
@@ -208,7 +208,7 @@ def build_tiny_model(out_dir: str, seed: int = recipe_defaults()["model"]["tiny_
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipa_worker.tools.tiny_model", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ipa_worker.models.tiny_model", description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir")
     parser.add_argument("--seed", type=int, default=recipe_defaults()["model"]["tiny_seed"])
     args = parser.parse_args(argv)

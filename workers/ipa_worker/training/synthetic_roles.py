@@ -22,10 +22,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ..method.pairing import assistant, user_prompt
+from ..data.role_formats import CATEGORY_NAME, CHECK_LINES
+from ..data.synthetic_task import COLOURS, COUNTS, SHAPES, SIDES, TEXTS
 from ..method.reviser import Templates, feedback_prompt, refine_prompt
 from ..method.verifier import CHECKS, normalize_tokens, verifier_prompt
-from .synthetic_task import COLOURS, COUNTS, SHAPES, SIDES, TEXTS
+from ..models.messages import assistant_messages, user_messages
 
 # The value vocabulary of each task type's answer (describe answers are "<colour> <shape>").
 CATEGORY_VALUES: dict[str, list[str]] = {
@@ -35,11 +36,9 @@ CATEGORY_VALUES: dict[str, list[str]] = {
     "text": list(TEXTS),
     "position": list(SIDES),
 }
-CATEGORY_NAME = {"colour": "colour", "shape": "shape", "count": "number", "text": "text", "position": "side", "describe": "colour and shape"}
 
 # How a response can go wrong, by task type; weights favour the errors the generator really makes.
 ERRORS = ("wrong", "wrong", "partial", "long", "none")
-CHECK_LINES = ("ENTAILED", "COMPLETE", "NO_CONTRADICTION", "INSTRUCTION_FOLLOWED")
 
 
 def _norm(text: str) -> list[str]:
@@ -169,7 +168,7 @@ def role_examples(
         images, instruction, reference, task = list(row["images"]), row["instruction"], row["reference"], row["task_type"]
 
         def add(text: str, completion: str) -> None:
-            out.append({"images": images, "prompt": user_prompt(text, len(images)), "completion": assistant(completion)})
+            out.append({"images": images, "prompt": user_messages(text, len(images)), "completion": assistant_messages(completion)})
 
         for _ in range(answer):
             add(instruction, reference)
@@ -185,11 +184,3 @@ def role_examples(
     rng.shuffle(out)
     return out
 
-
-def role_corpus() -> list[str]:
-    """The role formats' words, for the tiny model's tokenizer (so they are few tokens each)."""
-    lines = [f"{name}: {v}" for name in CHECK_LINES for v in ("yes", "no")] + ["VERDICT: 1", "VERDICT: 0", "Correct."]
-    for task, what in CATEGORY_NAME.items():
-        lines += [f"Wrong {what}: not", f"Wrong {what}: it is", f"Incomplete: give the {what}.", f"Too long: give only the {what}.", f"Not an answer: give the {what}."]
-    lines += ["Incomplete: it is", "Too long: answer", "Not an answer: it is"]
-    return lines
