@@ -1,7 +1,7 @@
 """DPO of a Qwen2-VL policy (or reviser) on preference pairs with TRL's DPOTrainer.
 
 The dataset has an `images` column, so DPOTrainer collates with its vision collator and
-`pixel_values` + `image_grid_thw` reach the model's forward (tests/test_dpo.py checks it).
+`pixel_values` + `image_grid_thw` reach the model's forward (tests/training/test_dpo_trainer.py checks it).
 
 Reference model (what the policy is kept close to):
 - LoRA from a fresh adapter (adapters_from: initial): TRL disables the adapter, i.e. the start

@@ -1,56 +1,15 @@
-"""Seed loading and the prepare stage: every format, per-row rejection with reasons, mixing."""
+"""Seed loading: every format, per-row rejection with reasons, mixing."""
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
-from PIL import Image
+from seed_files import png_bytes, write_jsonl_lines
 
-from ipa_worker.data.jsonl_io import read_jsonl
-from ipa_worker.data.seed_sources import Source, _quotas, load_seeds
-from ipa_worker.errors import BadInput
-from ipa_worker.context import StageContext
-from ipa_worker.stages import prepare
-
-
-def _png(colour="red", size=(28, 28)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _write_jsonl(path: Path, rows: list) -> None:
-    path.write_bytes(b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in rows))
-
-
-@pytest.fixture
-def jsonl_source(tmp_path) -> Path:
-    d = tmp_path / "src"
-    (d / "img").mkdir(parents=True)
-    (d / "img" / "a.png").write_bytes(_png("red"))
-    (d / "img" / "b.png").write_bytes(_png("blue"))
-    (d / "img" / "broken.png").write_bytes(_png()[:40])
-    rows = [
-        {"id": "good-1", "image": "img/a.png", "instruction": "What colour?", "reference": "red", "task_type": "colour"},
-        {"images": ["img/b.png", "img/a.png"], "question": "Which is blue?", "answer": "first"},  # aliases, no id
-        {"id": "no-image", "image": "img/missing.png", "instruction": "x", "reference": "y"},
-        {"id": "corrupt", "image": "img/broken.png", "instruction": "x", "reference": "y"},
-        {"id": "no-instr", "image": "img/a.png", "reference": "y"},
-        {"id": "long", "image": "img/a.png", "instruction": "w" * 101, "reference": "y"},
-        {"id": "no-ref", "image": "img/a.png", "instruction": "x", "reference": "  "},
-        b"{not json",
-        b'{"id": "latin1", "image": "img/a.png", "instruction": "caf\xe9", "reference": "y"}',
-        {"id": "good-1", "image": "img/a.png", "instruction": "dup", "reference": "y"},
-        {"id": "surrogate", "image": "img/a.png", "instruction": "bad \ud800", "reference": "y"},
-        {"id": 7, "image": "img/b.png", "instruction": "Number?", "reference": 3},
-    ]
-    _write_jsonl(d / "seeds.jsonl", rows)
-    return d / "seeds.jsonl"
+from ipa_worker.data.seed_sources import _quotas, load_seeds
 
 
 def test_jsonl_rows_are_kept_or_rejected_with_the_right_reason(jsonl_source, tmp_path):
@@ -81,7 +40,7 @@ def test_parquet_hf_and_sharegpt_with_embedded_images(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    png = _png("green")
+    png = png_bytes("green")
     pq_dir = tmp_path / "pq"
     pq_dir.mkdir()
     table = pa.table({
@@ -99,7 +58,7 @@ def test_parquet_hf_and_sharegpt_with_embedded_images(tmp_path):
     ds.save_to_disk(str(tmp_path / "hf"))
 
     (tmp_path / "llava" / "imgs").mkdir(parents=True)
-    (tmp_path / "llava" / "imgs" / "x.png").write_bytes(_png("blue"))
+    (tmp_path / "llava" / "imgs" / "x.png").write_bytes(png_bytes("blue"))
     convo = [
         {"id": "s1", "image": "x.png", "conversations": [
             {"from": "human", "value": "<image>\nWhat colour is it?"}, {"from": "gpt", "value": "Blue."},
@@ -131,9 +90,9 @@ def test_parquet_hf_and_sharegpt_with_embedded_images(tmp_path):
 
 
 def test_mixing_by_weight_is_seeded(tmp_path):
-    (tmp_path / "a.png").write_bytes(_png())
+    (tmp_path / "a.png").write_bytes(png_bytes())
     for name, n in (("big", 40), ("small", 40), ("tiny", 3)):
-        _write_jsonl(tmp_path / f"{name}.jsonl", [{"image": "a.png", "instruction": f"{name} {i}", "reference": "r"} for i in range(n)])
+        write_jsonl_lines(tmp_path / f"{name}.jsonl", [{"image": "a.png", "instruction": f"{name} {i}", "reference": "r"} for i in range(n)])
     sources = [
         {"path": str(tmp_path / "big.jsonl"), "weight": 3},
         {"path": str(tmp_path / "small.jsonl"), "weight": 1},
@@ -149,36 +108,3 @@ def test_mixing_by_weight_is_seeded(tmp_path):
     assert [r["id"] for r in other.seeds] != [r["id"] for r in res.seeds]
     assert len(load_seeds(sources, images_dir=tmp_path / "imgs").seeds) == 82  # no cap: every valid row
     assert _quotas([10, 10], [1, 1], 5) in ([3, 2], [2, 3]) and sum(_quotas([1, 0, 50], [5, 5, 1], 30)) == 30
-
-
-def test_prepare_stage_with_synthetic_data(tmp_path, make_payload, tiny_model_dir):
-    run_dir = tmp_path / "run"
-    payload = make_payload(
-        "prepare", run_dir, round=0,
-        model={"build_tiny": True},
-        data={"synthetic": {"enabled": True, "output_dir": str(tmp_path / "syn"), "train_size": 12, "heldout_size": 6}},
-    )  # fmt: skip
-    result = prepare.run(payload, StageContext())
-    seeds = read_jsonl(result["outputs"]["seeds"]["path"])
-    assert result["outputs"]["seeds"]["rows"] == len(seeds) == 12
-    assert result["outputs"]["seeds"]["path"] == str(run_dir / "data" / "seeds.jsonl")
-    assert result["metrics"]["seeds"] == 12 and result["metrics"]["rejected"] == 0
-    assert sum(result["metrics"]["by_task_type"].values()) == 12 and "built_tiny_model" not in result["metrics"]
-    assert all(Path(p).is_absolute() and Path(p).exists() for s in seeds for p in s["images"])
-    assert (tmp_path / "syn" / "heldout.jsonl").exists()
-    assert read_jsonl(result["outputs"]["rejected"]["path"]) == []
-
-
-def test_prepare_builds_the_model_and_fails_only_without_any_seed(tmp_path, make_payload, jsonl_source):
-    bad = tmp_path / "bad.jsonl"
-    _write_jsonl(bad, [{"image": "nope.png", "instruction": "x", "reference": "y"}])
-    base = tmp_path / "models" / "tiny"
-    payload = make_payload("prepare", tmp_path / "run", round=0, model={"base": str(base), "build_tiny": True}, data={"sources": [{"path": str(bad)}]})
-    with pytest.raises(BadInput, match="no usable seed"):
-        prepare.run(payload, StageContext())
-    assert (base / "config.json").exists()  # the model was built before the data turned out empty
-
-    payload["recipe"]["data"]["sources"].append({"path": str(jsonl_source), "format": "jsonl", "weight": 1})
-    result = prepare.run(payload, StageContext())
-    assert result["metrics"]["seeds"] == 4 and result["metrics"]["rejected"] == 9  # default length limit keeps "long"
-    assert result["failed_items"] == []

@@ -17,7 +17,7 @@ from ipa_worker.data.jsonl_io import sha256_file
 from ipa_worker.context import StageContext
 from ipa_worker.stages import report
 
-FIXTURE = Path(__file__).parent / "fixtures" / "report_results.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "report_results.json"
 
 
 @pytest.fixture

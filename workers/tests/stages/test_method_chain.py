@@ -3,41 +3,13 @@
 import json
 from pathlib import Path
 
-from conftest import open_standard_way
-from test_tracking import tensorboard_scalars
-from PIL import Image
+from method_shard import SMALL, shard
+from model_folders import open_standard_way
+from tracker_files import tensorboard_scalars
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl, sha256_file
 from ipa_worker.context import StageContext
 from ipa_worker.stages import pair, revise, train, verify, verify_revisions
-
-SMALL = dict(
-    model={"device": "cpu", "max_pixels": 56 * 56},
-    sampling={"batch_size": 4},
-    reviser={"max_new_tokens": 8, "max_revisions_per_seed": 2},
-    verifier={"max_new_tokens": 8},
-    training={"dpo": {"batch_size": 2, "save_steps": 1, "max_length": 512, "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}}},
-)  # fmt: skip
-
-
-def shard(run: Path):
-    seeds = []
-    for i, ref in enumerate(["red", "blue"]):
-        img = run / "images" / f"s{i}.png"
-        img.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (56, 56), (200, 0, 0) if ref == "red" else (0, 0, 200)).save(img)
-        seeds.append({"id": f"s{i}", "images": [str(img)], "instruction": "What colour is the square?", "reference": ref, "task_type": "vqa", "source": "t"})
-    seeds_path = run / "round-1" / "seeds" / "shard-000.jsonl"
-    atomic_write_jsonl(seeds_path, seeds)
-    texts = {"s0": ["red", "It is red.", "green", "a blue square"], "s1": ["yellow", "green", "purple", "pink"]}
-    responses = [
-        {"seed_id": sid, "sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "response": t, "gen_seed": 0, "num_tokens": 1}
-        for sid, ts in texts.items()
-        for k, t in enumerate(ts)
-    ]
-    resp_path = run / "round-1" / "responses" / "shard-000.jsonl"
-    atomic_write_jsonl(resp_path, responses)
-    return str(seeds_path), str(resp_path)
 
 
 def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
@@ -116,30 +88,3 @@ def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
         assert open_standard_way(res["outputs"][model]["path"]) == ("Qwen2VLProcessor", "qwen2_vl", True)
         # training.report_to reaches both trainers of the stage, each under its own run name
         assert tensorboard_scalars(run / "tracking" / "tensorboard" / f"test-run-r1-{model}", "train/loss")[0][0] == 1
-
-
-def test_pair_without_revisions(tmp_path, make_payload):
-    run = tmp_path / "run"
-    seeds_path, resp_path = shard(run)
-    verdicts = [{"seed_id": "s0", "sample_id": "s0/n0", "verdict": 1}, {"seed_id": "s0", "sample_id": "s0/n2", "verdict": 0}]
-    vpath = run / "v.jsonl"
-    atomic_write_jsonl(vpath, verdicts)
-    p = make_payload("pair", run, inputs={"seeds": seeds_path, "responses": resp_path, "verdicts": str(vpath), "revisions": None})
-    res = pair.run(p, StageContext())
-    assert res["metrics"] == {**res["metrics"], "pairs": 1, "feedback_pairs": 0, "challenging": 0, "unjudged_seeds": 1}
-
-
-def test_train_with_zero_pairs(tmp_path, make_payload):
-    empty = tmp_path / "empty.jsonl"
-    empty.write_text("")
-    p = make_payload("train", tmp_path / "run", inputs={"pairs": [str(empty)], "feedback_pairs": []}, **SMALL)
-    sent: list[dict] = []
-    res = train.run(p, StageContext(emit=sent.append))
-    assert [x["msg"] for x in sent if x["type"] == "log" and x["fields"].get("phase")] == [
-        "policy: no response pairs, so the start model is kept unchanged",
-        "reviser: not trained (no feedback pairs, or training.train_reviser is off); the previous reviser stays in use",
-    ]
-    assert res["metrics"]["steps"] == 0 and res["metrics"]["skipped"] == "no pairs"
-    assert set(res["outputs"]) == {"policy"}
-    assert (Path(res["outputs"]["policy"]["path"]) / "adapter_config.json").is_file()
-    assert open_standard_way(res["outputs"]["policy"]["path"]) == ("Qwen2VLProcessor", "qwen2_vl", True)

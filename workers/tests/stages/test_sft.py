@@ -2,8 +2,8 @@
 
 import json
 
-from conftest import open_standard_way
-from test_tracking import tensorboard_scalars
+from model_folders import open_standard_way
+from tracker_files import tensorboard_scalars
 from PIL import Image
 
 from ipa_worker.data.jsonl_io import atomic_write_jsonl

@@ -55,7 +55,7 @@ def test_a_name_not_in_the_lock_is_an_error():
 
 
 def test_the_real_lock_gives_the_check_its_libraries_without_torch():
-    lock = (Path(__file__).resolve().parents[1] / "requirements.lock").read_text()
+    lock = (Path(__file__).resolve().parents[2] / "requirements.lock").read_text()
     names = {p.split("==")[0] for p in wanted(lock, ["transformers", "trl", "peft", "accelerate", "datasets"], ["torch", "torchvision"], [], ["fsspec"])}
     assert {"transformers", "trl", "peft", "accelerate", "datasets", "tokenizers", "safetensors", "huggingface-hub", "idna"} <= names
     assert not names & {"torch", "torchvision", "numpy", "pillow", "triton", "sympy"}

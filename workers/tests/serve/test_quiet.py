@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-WORKERS = str(Path(__file__).resolve().parents[1])
+
+WORKERS = str(Path(__file__).resolve().parents[2])
+
 
 # Run in a fresh interpreter: the switches act at import time and must not leak into this one.
 PROBE = r"""
@@ -42,18 +44,3 @@ def test_library_output_is_quiet_and_warnings_are_one_line():
     assert got["bar"] is False and got["datasets_bar"] is False and got["transformers_bar"] is False
     assert got["transformers_level"] == 40  # errors only
     assert "\r" not in out.stderr
-
-
-def test_trainer_prints_no_dicts():
-    from transformers import TrainingArguments
-    from transformers.trainer import Trainer
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-    import torch
-
-    from ipa_worker.training.callbacks import quiet_trainer
-
-    args = TrainingArguments(output_dir="/tmp/ipa-quiet-trainer", disable_tqdm=True, report_to=[], use_cpu=True)
-    trainer = Trainer(model=torch.nn.Linear(1, 1), args=args)
-    assert any(isinstance(c, PrinterCallback) for c in trainer.callback_handler.callbacks)
-    quiet_trainer(trainer)
-    assert not any(isinstance(c, (PrinterCallback, ProgressCallback)) for c in trainer.callback_handler.callbacks)

@@ -17,7 +17,7 @@ from ipa_worker.tools.gpu_check.checkpoint import word_tokenizer
 from ipa_worker.tools.gpu_check.figures import dpo_figures
 from ipa_worker.tools.gpu_check.flops import bf16_peak_tflops, dpo_step_flops, lm_forward_flops, param_counts
 
-WORKERS = Path(__file__).resolve().parents[1]
+WORKERS = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

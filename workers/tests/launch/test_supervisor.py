@@ -26,7 +26,7 @@ from ipa_worker.launch.topology import Topology, free_port
 from ipa_worker.context import StageContext
 from ipa_worker.stages import train
 
-WORKERS = Path(__file__).resolve().parents[1]
+WORKERS = Path(__file__).resolve().parents[2]
 PAIRS = 12
 # Global batch 4 (batch_size 2 x grad_accum 2): 3 optimiser steps over the 12 pairs. One process
 # takes 2 per step twice; two processes take 2 each once.

@@ -4,14 +4,13 @@ tracker that is not installed is a clear error before training."""
 
 from __future__ import annotations
 
-import glob
 import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from payloads import default_recipe, fill_defaults
-from test_dpo import DPO, MODEL_CFG, make_pairs
+from dpo_inputs import DPO, MODEL_CFG, make_pairs
+from tracker_files import tensorboard_scalars, tensorboard_tags, wandb_offline_run
 
 from ipa_worker.errors import BadInput
 from ipa_worker.context import StageContext
@@ -20,46 +19,6 @@ from ipa_worker.training.dpo_trainer import dpo_config, train_dpo
 from ipa_worker.training.strategy import strategy_args
 from ipa_worker.training.pair_dataset import rows_to_dataset
 from ipa_worker.training.tracking import Tracking, flat, trackers_of, tracking_for
-
-
-def tensorboard_scalars(folder: str | Path, tag: str) -> list[tuple[int, float]]:
-    """(step, value) pairs of `tag`, read with TensorBoard's own event reader."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "tensors": 0})
-    acc.Reload()
-    return [(e.step, e.value) for e in acc.Scalars(tag)]
-
-
-def tensorboard_tags(folder: str | Path) -> dict[str, list[str]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(folder))
-    acc.Reload()
-    return acc.Tags()
-
-
-def wandb_offline_run(wandb_dir: Path) -> dict:
-    """The run record, config and history of the newest offline run, read with wandb's own record reader."""
-    from wandb.proto import wandb_internal_pb2 as pb
-    from wandb.sdk.internal.datastore import DataStore
-
-    file = sorted(glob.glob(str(wandb_dir / "**" / "*.wandb"), recursive=True))[-1]
-    store = DataStore()
-    store.open_for_scan(file)
-    out: dict = {"run": None, "config": {}, "history": []}
-    while (data := store.scan_data()) is not None:
-        rec = pb.Record()
-        rec.ParseFromString(data)
-        kind = rec.WhichOneof("record_type")
-        updates = rec.run.config.update if kind == "run" else rec.config.update if kind == "config" else []
-        if kind == "run":
-            out["run"] = {"name": rec.run.display_name, "project": rec.run.project}
-        for u in updates:
-            out["config"][u.key or "/".join(u.nested_key)] = json.loads(u.value_json)
-        if kind == "history":
-            out["history"].append({(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in rec.history.item})
-    return out
 
 
 def test_the_setting_reaches_trl_for_every_tracker(tmp_path):
