@@ -3,9 +3,10 @@
     errors, seeding, textdist, the package's __init__ → contract → data → prompts → models → method
     → training → context → evaluation → stages → launch → serve → tools → __main__
 
-A module may import its own layer and the layers below, never one above. Read from the import
-statements of every module (lazy imports inside functions included), so a new upward import fails
-here. The twin of test/layering.test.ts for the TypeScript side.
+A module may import its own folder and the layers below, never one above nor a sibling of its own
+layer (so no two folders import each other). Read from the import statements of every module
+(lazy imports inside functions included), so a new upward import fails here. The twin of
+test/layering.test.ts for the TypeScript side.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def module_of_file(path: Path) -> str:
 
 
 def area_of_module(module: str) -> str:
-    """`ipa_worker.x.y` → x; a name imported from the package itself (`PROTOCOL_VERSION`) is __init__'s."""
+    """`ipa_worker.x.y` → x; a name imported from the package itself (`__version__`) is __init__'s."""
     parts = module.split(".")
     if len(parts) == 1:
         return "__init__"
@@ -89,6 +90,8 @@ def violations(files: dict[Path, str]) -> list[str]:
                 out.append(f"{name}:{line}: imports {module} from ipa_worker/{there}, which has no layer")
             elif LAYERS[there] > LAYERS[here]:
                 out.append(f"{name}:{line}: imports {module} ({there}, layer {LAYERS[there]}) from layer {LAYERS[here]} ({here})")
+            elif LAYERS[there] == LAYERS[here] and there != here:
+                out.append(f"{name}:{line}: imports {module} from {there}, a sibling in layer {LAYERS[here]}")
     return out
 
 
@@ -106,11 +109,12 @@ def test_no_module_imports_a_layer_above_its_own():
     assert violations(package_files()) == []
 
 
-def test_the_check_catches_an_upward_import_and_an_unknown_folder():
+def test_the_check_catches_an_upward_import_a_sideways_one_and_an_unknown_folder():
     planted = {
         ROOT / "data" / "x.py": "from ..stages import sample\nimport ipa_worker.serve.server\nfrom .jsonl_io import read_jsonl\n",
         ROOT / "training" / "x.py": "def f():\n    from ..context import StageContext\n    from . import collective\n    from .. import errors\n",
-        ROOT / "errors.py": "from ipa_worker import PROTOCOL_VERSION\nfrom . import seeding\n",
+        ROOT / "errors.py": "from ipa_worker import __version__\nfrom . import seeding\n",
+        ROOT / "launch" / "x.py": "from ..serve import protocol\nfrom ..stages import sample\nfrom .topology import Topology\n",
         ROOT / "contract" / "__init__.py": "from ..data import images\n",
         ROOT / "misc" / "x.py": "",
     }
@@ -118,6 +122,9 @@ def test_the_check_catches_an_upward_import_and_an_unknown_folder():
         "data/x.py:1: imports ipa_worker.stages (stages, layer 9) from layer 2 (data)",
         "data/x.py:2: imports ipa_worker.serve.server (serve, layer 11) from layer 2 (data)",
         "training/x.py:2: imports ipa_worker.context (context, layer 7) from layer 6 (training)",
+        "errors.py:1: imports ipa_worker.__version__ from __init__, a sibling in layer 0",
+        "errors.py:2: imports ipa_worker.seeding from seeding, a sibling in layer 0",
+        "launch/x.py:1: imports ipa_worker.serve (serve, layer 11) from layer 10 (launch)",
         "contract/__init__.py:1: imports ipa_worker.data (data, layer 2) from layer 1 (contract)",
         "misc/x.py: ipa_worker/misc has no layer (add it to LAYERS)",
     ]

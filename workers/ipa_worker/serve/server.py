@@ -130,6 +130,10 @@ class Server:
             self._inline.update(test_hooks.INLINE_METHODS)
             self._slow.update(test_hooks.SLOW_METHODS)
 
+    def methods(self) -> set[str]:
+        """The methods this server answers (`shutdown` is the reader's own)."""
+        return {"shutdown", *self._inline, *self._slow}
+
     # -- output ---------------------------------------------------------------------------
 
     def send(self, msg: dict[str, Any]) -> None:

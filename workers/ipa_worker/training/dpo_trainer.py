@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..contract import recipe_defaults
+from ..contract import recipe_defaults, schema_enum
 from ..errors import BadInput
 from . import collective
 from .batch_layout import BatchLayout, split_batch
@@ -107,7 +107,7 @@ def train_dpo(
     """
     from trl import DPOTrainer
 
-    if reference_model not in ("initial", "round_start"):
+    if reference_model not in schema_enum("training", "reference_model"):
         raise BadInput(f"unknown training.reference_model {reference_model!r}")
     full = bool(dpo["full_finetune"])
     model, processor, device = load_trainable(start, model_cfg, merge_adapter=full)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from jsonschema.validators import validator_for
 
-from ipa_worker.contract import payload_schema, recipe_defaults, recipe_schema, schema_defaults, stage_outputs, stage_paths
+from ipa_worker.contract import payload_schema, recipe_defaults, recipe_schema, schema_defaults, schema_enum, stage_outputs, stage_paths
 from ipa_worker.method.perturbations import RANGE_FIELDS
 
 
@@ -32,3 +33,15 @@ def test_item_defaults_and_perturbation_fields_come_from_the_schema():
     kinds = {p["kind"]: p for p in recipe_defaults()["sampling"]["perturbations"]}
     assert set(RANGE_FIELDS) == set(kinds)
     assert all(len(kinds[k][field]) == 2 for k, field in RANGE_FIELDS.items())
+
+
+def test_enums_are_read_from_the_recipe_schema():
+    from ipa_worker.evaluation.lmms_command import BACKENDS
+    from ipa_worker.training.tracking import TRACKERS
+
+    assert schema_enum("training", "report_to") == ["none", *TRACKERS]
+    assert TRACKERS == ("tensorboard", "wandb", "mlflow", "trackio")
+    assert BACKENDS == tuple(recipe_schema()["properties"]["eval"]["properties"]["lmms_eval"]["properties"]["model"]["enum"])
+    assert schema_enum("data", "sources", "[]", "format") == ["jsonl", "parquet", "hf", "sharegpt"]
+    with pytest.raises(KeyError, match="seed has no enum"):
+        schema_enum("seed")

@@ -1,6 +1,9 @@
 /**
  * Bridge protocol, version 1 (docs/ARCHITECTURE.md, "Bridge protocol"): the messages exchanged
- * with `python -m ipa_worker serve`, one JSON object per line, as zod schemas and types.
+ * with `python -m ipa_worker serve`, one JSON object per line, as zod schemas and types. The one
+ * source of the protocol: `npm run contract` writes it for Python as
+ * workers/ipa_worker/contract/protocol.json (`protocolSpec` in json-schema.ts), which the worker
+ * reads its version, line limit, methods, error types and log levels from and checks messages with.
  */
 import { z } from 'zod';
 
@@ -8,8 +11,8 @@ import { z } from 'zod';
 export const PROTOCOL_VERSION = 1;
 
 /**
- * The longest line the Python side reads (`MAX_LINE_BYTES` in ipa_worker/serve/protocol.py);
- * it skips longer ones unread, so a request that long is refused here instead of never answered.
+ * The longest line either side reads: the Python worker skips longer ones unread, so a request
+ * that long is refused here instead of never answered.
  */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
