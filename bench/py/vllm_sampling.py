@@ -53,7 +53,7 @@ def main():
     recipe["sampling"].update(backend="vllm", num_normal=a.per_seed, num_contrastive=0, max_new_tokens=a.max_new_tokens, batch_size=a.seeds * a.per_seed)
     sampling, model_cfg = recipe["sampling"], recipe["model"]
     spec = {"base": a.model, "adapter": None}
-    lora_rank = int(recipe["training"]["dpo"]["lora"]["r"])
+    lora_rank = recipe["training"]["lora"]["r"]
 
     # The prompts the sample stage makes (normal samples: the seed's own image), with its seeds.
     seeds = read_jsonl(seeds_path)

@@ -2,12 +2,15 @@
 
 from PIL import Image
 
+from ipa_worker.contract import recipe_defaults
+from ipa_worker.contract.recipe_types import Training
+
 DPO = {
     "beta": 0.1, "loss_type": "sigmoid", "learning_rate": 1e-3, "epochs": 1, "batch_size": 1, "grad_accum": 1,
     "gradient_checkpointing": False, "bf16": "auto", "precompute_ref_log_probs": False, "max_length": 512,
     "save_steps": 1, "full_finetune": False, "seed": 0,
-    "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
 }  # fmt: skip
+LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
 MODEL_CFG = {"dtype": "auto", "device": "cpu", "attn_implementation": "sdpa", "min_pixels": 56 * 56, "max_pixels": 56 * 56}
 
 
@@ -26,3 +29,9 @@ def make_pairs(tmp_path, n=3):
             }
         )
     return rows
+
+
+def training(*, reference_model: str = "initial", **dpo) -> Training:
+    """The recipe's training section: its defaults, with DPO (overridden by `dpo`) and LORA above."""
+    defaults = recipe_defaults()["training"]
+    return Training.from_dict({**defaults, "dpo": {**defaults["dpo"], **DPO, **dpo}, "lora": LORA, "reference_model": reference_model})

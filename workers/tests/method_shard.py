@@ -12,7 +12,7 @@ SMALL = dict(
     sampling={"batch_size": 4},
     reviser={"max_new_tokens": 8, "max_revisions_per_seed": 2},
     verifier={"max_new_tokens": 8},
-    training={"dpo": {"batch_size": 2, "save_steps": 1, "max_length": 512, "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}}},
+    training={"dpo": {"batch_size": 2, "save_steps": 1, "max_length": 512}, "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}},
 )  # fmt: skip
 
 

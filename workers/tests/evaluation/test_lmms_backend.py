@@ -26,6 +26,7 @@ from ipa_worker.models.model_pool import ModelPool
 from ipa_worker.context import StageContext
 from ipa_worker.stages import eval as eval_stage
 from ipa_worker.tools.lmms_task import write_group, write_task
+from ipa_worker.contract.recipe_types import Recipe
 from ipa_worker.training.dpo_trainer import save_untrained
 
 MODEL = {"device": "cpu", "min_pixels": 3136, "max_pixels": 3136}
@@ -79,7 +80,8 @@ def runs(tmp_path_factory, tiny_model_dir, tiny_synth_dir):
         write_task(str(tasks), f"ipa_{name}", files[name], max_new_tokens=MAX_NEW_TOKENS)
     write_group(str(tasks), "ipa_ab", ["ipa_a", "ipa_b"])
     defaults = fill_defaults(default_recipe(tiny_model_dir))
-    adapter = save_untrained({"base": tiny_model_dir, "adapter": None}, str(tmp / "policy"), defaults["training"]["dpo"], fill_defaults(deep_merge(defaults, {"model": MODEL}))["model"])["path"]
+    settings = Recipe.from_dict(defaults)
+    adapter = save_untrained({"base": tiny_model_dir, "adapter": None}, str(tmp / "policy"), settings.training, fill_defaults(deep_merge(defaults, {"model": MODEL}))["model"])["path"]
 
     local = _payload(tmp / "run-local", tiny_model_dir, adapter, {
         "benchmarks": [{"name": "local_a", "path": files["a"]}, {"name": "local_b", "path": files["b"]}],

@@ -32,8 +32,8 @@ PAIRS = 12
 # takes 2 per step twice; two processes take 2 each once.
 DPO = {
     "batch_size": 2, "grad_accum": 2, "learning_rate": 1e-2, "max_length": 128, "save_steps": 1, "loss_type": "sigmoid",
-    "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
 }  # fmt: skip
+LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
 # float32 sums in another order (per-process batches, then an all-reduce) differ in the last bits.
 TOLERANCE = 1e-4
 
@@ -49,7 +49,7 @@ def payload_for(tiny_model_dir, pairs, tmp_path_factory):
         return build_payload(
             tiny_model_dir, "train", tmp_path_factory.mktemp(name) / "run",
             inputs={"pairs": [pairs], "feedback_pairs": []}, model={"device": "cpu", "max_pixels": 56 * 56},
-            training={"train_reviser": False, "dpo": DPO},
+            training={"train_reviser": False, "dpo": DPO, "lora": LORA},
         )  # fmt: skip
 
     return build

@@ -60,7 +60,7 @@ def test_lora_rank_slots(rank, slot):
 
 
 def test_lora_rank_beyond_vllm_is_bad_input():
-    with pytest.raises(BadInput, match="training.dpo.lora.r"):
+    with pytest.raises(BadInput, match="training.lora.r"):
         vllm_backend.lora_rank_slot(1024)
 
 

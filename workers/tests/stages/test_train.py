@@ -17,7 +17,7 @@ from ipa_worker.stages import train
 SMALL = dict(
     model={"device": "cpu", "max_pixels": 56 * 56},
     training={
-        "dpo": {"batch_size": 2, "save_steps": 50, "max_length": 512, "heldout_pairs": 0.5, "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}},
+        "dpo": {"batch_size": 2, "save_steps": 50, "max_length": 512, "heldout_pairs": 0.5}, "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]},
         "sft": {"batch_size": 2, "epochs": 1},
     },
 )  # fmt: skip

@@ -35,13 +35,14 @@ def one_dpo_step(dataset, model_dir, tmp_path):
     itself (AutoModelForImageTextToText, AutoProcessor), as a user outside this project would."""
     from trl import DPOConfig, DPOTrainer
 
+    from ipa_worker.contract.recipe_types import TrainingLora
     from ipa_worker.training.trainable import lora_config
 
     args = DPOConfig(
         output_dir=str(tmp_path / "out"), max_steps=1, per_device_train_batch_size=2, report_to=[], use_cpu=True,
         bf16=False, gradient_checkpointing=False, save_strategy="no", disable_tqdm=True, max_length=512,
     )  # fmt: skip
-    peft = lora_config({"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]})
+    peft = lora_config(TrainingLora(r=4, alpha=8.0, dropout=0.0, target_modules=["q_proj"]))
     trainer = DPOTrainer(model=model_dir, args=args, train_dataset=dataset, peft_config=peft)
     assert type(trainer.processing_class).__name__ == "Qwen2VLProcessor"
     trainer.train()

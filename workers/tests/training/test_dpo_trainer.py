@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from dpo_inputs import DPO, MODEL_CFG, make_pairs
+from dpo_inputs import MODEL_CFG, make_pairs, training
 from model_folders import open_standard_way
 
 from ipa_worker.errors import Cancelled
 from ipa_worker.context import StageContext
-from ipa_worker.training.dpo_trainer import train_dpo
+from ipa_worker.training.dpo_trainer import DpoJob, train_dpo
 from ipa_worker.training.pair_dataset import rows_to_dataset
 
 @pytest.fixture
@@ -28,16 +28,8 @@ def record_vision_inputs(monkeypatch):
 
 def test_dpo_step_sees_images_and_writes_metrics(tmp_path, tiny_model_dir, record_vision_inputs):
     metrics_path = tmp_path / "train_metrics.jsonl"
-    result = train_dpo(
-        rows_to_dataset(make_pairs(tmp_path, n=2)),
-        start={"base": tiny_model_dir, "adapter": None},
-        out_dir=str(tmp_path / "policy"),
-        checkpoint_dir=str(tmp_path / "ckpt"),
-        dpo=DPO,
-        model_cfg=MODEL_CFG,
-        metrics_path=str(metrics_path),
-        ctx=StageContext(),
-    )
+    job = DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(tmp_path / "ckpt"), metrics_path=str(metrics_path))
+    result = train_dpo(rows_to_dataset(make_pairs(tmp_path, n=2)), job, training(), MODEL_CFG, ctx=StageContext())
     assert record_vision_inputs and all(s["pixel_values"] and s["image_grid_thw"] for s in record_vision_inputs)
     assert result["metrics"]["steps"] == 2
     lines = [json.loads(line) for line in metrics_path.read_text().splitlines()]
@@ -59,14 +51,7 @@ def test_dpo_step_sees_images_and_writes_metrics(tmp_path, tiny_model_dir, recor
 def test_resume_continues_step_counter(tmp_path, tiny_model_dir):
     ds = rows_to_dataset(make_pairs(tmp_path, n=3))
     metrics_path = tmp_path / "m.jsonl"
-    kw = dict(
-        start={"base": tiny_model_dir, "adapter": None},
-        out_dir=str(tmp_path / "policy"),
-        checkpoint_dir=str(tmp_path / "ckpt"),
-        dpo=DPO,
-        model_cfg=MODEL_CFG,
-        metrics_path=str(metrics_path),
-    )
+    job = DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(tmp_path / "ckpt"), metrics_path=str(metrics_path))
 
     class CancelAfterTwo(StageContext):
         def check_cancelled(self):
@@ -75,11 +60,11 @@ def test_resume_continues_step_counter(tmp_path, tiny_model_dir):
                 raise Cancelled("stop")
 
     with pytest.raises(Cancelled):
-        train_dpo(ds, ctx=CancelAfterTwo(), **kw)
+        train_dpo(ds, job, training(), MODEL_CFG, ctx=CancelAfterTwo())
     assert (tmp_path / "ckpt" / "checkpoint-1").is_dir()
     assert not (tmp_path / "policy").exists()
 
-    result = train_dpo(ds, ctx=StageContext(), **kw)
+    result = train_dpo(ds, job, training(), MODEL_CFG, ctx=StageContext())
     assert result["metrics"]["resumed_from_step"] == 1
     assert result["metrics"]["steps"] == 3
     steps = [json.loads(line)["step"] for line in metrics_path.read_text().splitlines()]
@@ -90,10 +75,7 @@ def test_resume_continues_step_counter(tmp_path, tiny_model_dir):
 @pytest.mark.parametrize("reference_model", ["round_start", "initial"])
 def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
     ds = rows_to_dataset(make_pairs(tmp_path, n=1))
-    first = train_dpo(
-        ds, start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "r1"),
-        checkpoint_dir=str(tmp_path / "c1"), dpo=DPO, model_cfg=MODEL_CFG,
-    )  # fmt: skip
+    first = train_dpo(ds, DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "r1"), checkpoint_dir=str(tmp_path / "c1")), training(), MODEL_CFG)
     seen = {}
 
     from transformers import TrainerCallback
@@ -102,10 +84,8 @@ def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
         def on_train_begin(self, args, state, control, model=None, **kwargs):
             seen["adapters"] = sorted(model.peft_config)
 
-    second = train_dpo(
-        ds, start={"base": tiny_model_dir, "adapter": first["output"]["path"]}, out_dir=str(tmp_path / "r2"),
-        checkpoint_dir=str(tmp_path / "c2"), dpo=DPO, model_cfg=MODEL_CFG, reference_model=reference_model, callbacks=[Peek()],
-    )  # fmt: skip
+    job = DpoJob(start={"base": tiny_model_dir, "adapter": first["output"]["path"]}, out_dir=str(tmp_path / "r2"), checkpoint_dir=str(tmp_path / "c2"))
+    second = train_dpo(ds, job, training(reference_model=reference_model), MODEL_CFG, callbacks=[Peek()])
     assert second["metrics"]["steps"] == 1
     # round_start: TRL's frozen copy of the start adapter is the reference; initial: the bare base.
     assert seen["adapters"] == (["default", "ref"] if reference_model == "round_start" else ["default"])
@@ -113,9 +93,7 @@ def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
 
 
 def test_full_finetune_writes_a_checkpoint_that_opens_the_standard_way(tmp_path, tiny_model_dir):
-    result = train_dpo(
-        rows_to_dataset(make_pairs(tmp_path, n=1)), start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"),
-        checkpoint_dir=str(tmp_path / "ckpt"), dpo=DPO | {"full_finetune": True, "save_steps": 50}, model_cfg=MODEL_CFG,
-    )  # fmt: skip
+    job = DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(tmp_path / "ckpt"))
+    result = train_dpo(rows_to_dataset(make_pairs(tmp_path, n=1)), job, training(full_finetune=True, save_steps=50), MODEL_CFG)
     assert result["metrics"]["steps"] == 1 and result["metrics"]["full_finetune"]
     assert open_standard_way(tmp_path / "policy") == ("Qwen2VLProcessor", "qwen2_vl", False)

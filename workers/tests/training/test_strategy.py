@@ -25,9 +25,10 @@ def test_strategy_by_job():
 def test_fsdp_arguments_reach_the_trainer_config():
     """FSDP cannot run on a CPU; what can be checked here is the DPOConfig it would train with."""
     from ipa_worker.contract import recipe_defaults
+    from ipa_worker.contract.recipe_types import TrainingDpo
     from ipa_worker.training.dpo_trainer import dpo_config
 
-    dpo = {**recipe_defaults()["training"]["dpo"], "gradient_checkpointing": True}
+    dpo = TrainingDpo.from_dict({**recipe_defaults()["training"]["dpo"], "gradient_checkpointing": True})
     args = dpo_config(dpo, checkpoint_dir="unused", device="cpu", layout=split_batch(16, 2, 1, field="f"),
                       strategy=strategy_args("fsdp", timeout_s=900, gradient_checkpointing=True))  # fmt: skip
     assert args.fsdp and args.fsdp_config["reshard_after_forward"] is True

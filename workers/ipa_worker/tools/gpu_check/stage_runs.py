@@ -156,7 +156,7 @@ class StageRunner:
         t0 = time.perf_counter()
         spec, model_cfg = {"base": recipe["model"]["base"], "adapter": None}, recipe["model"]
         if recipe["sampling"]["backend"] == "vllm":
-            rank = int(recipe["training"]["dpo"]["lora"]["r"])
+            rank = recipe["training"]["lora"]["r"]
             vllm_engine.engine(vllm_engine.engine_settings(model_cfg, recipe["sampling"]["vllm"], spec["base"], 1, rank))
         else:
             self.ctx.model(spec, model_cfg)
