@@ -3,7 +3,8 @@
 Python restates none of it: the recipe's defaults and enums, the JSON Schemas of the recipe and
 the stage payload, where each stage writes, and the bridge protocol (its version, methods and
 message schemas) all come from these files, and a vitest test fails when they drift from the zod
-schemas. Never edit the JSON files by hand.
+schemas. Never edit the JSON files by hand. `recipe_types` (generated too) gives the recipe as typed,
+frozen dataclasses: `Recipe.from_dict(payload["recipe"])`.
 
 Stdlib only: the protocol server may import this before anything heavy.
 """
