@@ -17,7 +17,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
-from ..launch import collective
+from . import collective
 
 CHECKPOINT_MARK = "ipa_checkpoint.json"
 
