@@ -39,13 +39,18 @@ def _pairs(run: Path, n: int) -> str:
 def test_dpo_reports_reward_accuracy_over_all_training_and_held_out_pairs(tmp_path, make_payload):
     run = tmp_path / "run"
     p = make_payload("train", run, inputs={"pairs": [_pairs(run, 12)], "feedback_pairs": []}, **SMALL)
-    m = train.run(p, StageContext())["metrics"]
+    sent: list[dict] = []
+    m = train.run(p, StageContext(emit=sent.append))["metrics"]
     assert m["objective"] == "dpo"
     assert m["pairs_train_pairs"] + m["pairs_heldout_pairs"] == 12 and m["pairs_heldout_pairs"] > 0
     for name in ("train_pairs", "heldout_pairs"):
         assert 0.0 <= m[f"reward_accuracy_{name}"] <= 1.0 and isinstance(m[f"reward_margin_{name}"], float)
     assert m["train_rows"] == m["pairs_train_pairs"]  # held-out seeds never reach training
     assert "last_batch_reward_accuracy" in m and "reward_accuracy_end" not in m
+    # The evaluation over all pairs reports its batches, each set to its end (issue 30: a long
+    # evaluation is progress to a watcher, not a hang).
+    ends = [(x["done"], x["total"]) for x in sent if x["type"] == "progress" and x["metrics"].get("phase") == "policy DPO: reward evaluation" and x["done"] == x["total"]]
+    assert len(ends) == 2 and all(total >= 1 for _, total in ends)
 
 
 def test_rft_trains_on_accepted_responses(tmp_path, make_payload):
