@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { bridge } from './bridge.js';
 import { control } from './control.js';
 import { dashboard } from './dashboard.js';
+import { fanIn } from './fan-in.js';
 import { machine } from './lib/machine.js';
 import { benchRedis } from './lib/redis.js';
 import { markdown } from './lib/report.js';
@@ -21,7 +22,7 @@ import { training } from './training.js';
 import { utilisation } from './utilisation.js';
 import { vllm } from './vllm.js';
 
-const ALL: Benchmark[] = [control, bridge, sampling, training, utilisation, scaling, dashboard, vllm];
+const ALL: Benchmark[] = [control, fanIn, bridge, sampling, training, utilisation, scaling, dashboard, vllm];
 /** A whole tiny round, or a vLLM engine start, does not fit the quick form's two minutes. */
 const NOT_QUICK = new Set(['utilisation', 'vllm']);
 

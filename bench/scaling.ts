@@ -41,7 +41,7 @@ export const scaling: Benchmark = {
     const queues = new QueueSet(redis, prefix);
     const seedPrefix = benchPrefix('scale-seeds');
     const seedQueues = new QueueSet(redis, seedPrefix);
-    const agent = await WorkerAgent.start({ redisUrl: ctx.redisUrl, prefix, concurrency: CONCURRENCY, logger: quietLogger() });
+    const agent = await WorkerAgent.start({ redisUrl: ctx.redisUrl, prefix, concurrency: CONCURRENCY, logger: quietLogger(), runRoots: [runs.recipe.runs_dir] });
     const pure: number[][] = seedSizes.map(() => []);
     const viaRedis: number[][] = seedSizes.map(() => []);
     const processed: number[][] = shardSizes.map(() => []);

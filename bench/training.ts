@@ -35,8 +35,8 @@ export const training: Benchmark = {
       dpo: {
         beta: 0.1, loss_type: 'sigmoid', learning_rate: 5e-4, epochs: 1, batch_size: 2, grad_accum: 1, gradient_checkpointing: false,
         bf16: 'auto', precompute_ref_log_probs: false, max_length: 256, save_steps: 1000, full_finetune: false, seed: 0,
-        lora: { r: 8, alpha: 16, dropout: 0, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
       },
+      lora: { r: 8, alpha: 16, dropout: 0, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     };
     const res = { ours: [] as Out[], trl: [] as Out[] };
     try {

@@ -11,7 +11,7 @@ export function realPath(p: string): string {
   let cur = resolve(p);
   for (;;) {
     try {
-      return resolve(realpathSync(cur), ...rest.reverse());
+      return resolve(realpathSync.native(cur), ...rest.reverse());
     } catch {
       const parent = dirname(cur);
       if (parent === cur) return resolve(p);

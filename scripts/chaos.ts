@@ -27,6 +27,7 @@ import { LocalRedis } from '../orchestrator/queue/local-redis.js';
 import { QueueSet } from '../orchestrator/queue/queues.js';
 import { loadRecipe } from '../orchestrator/recipe/load.js';
 import { submitRun } from '../orchestrator/run/submit.js';
+import { readJobProgress } from '../orchestrator/store/job-progress.js';
 import { shardCount } from '../orchestrator/store/manifest.js';
 import { RunStore } from '../orchestrator/store/run-store.js';
 import { ensureAnsweringModel } from '../test/helpers/answering-model.js';
@@ -189,16 +190,27 @@ function killTree(pid: number): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits for a terminal state; a run with no new done record for `stallMs` counts as hung. */
+/**
+ * What counts as the run moving: its done records and what its running jobs last reported
+ * (store/job-progress.ts: a training step, a batch of the reward evaluation, a new phase). A long
+ * job that keeps reporting is working, not hung.
+ */
+export function progressSignature(store: RunStore): string {
+  const running = readJobProgress(store.dir).map((p) => `${p.job_id}#${p.attempt}:${p.done}/${p.total}:${String(p.metrics.phase ?? '')}`);
+  return [store.doneIds().size, ...running].join('|');
+}
+
+/** Waits for a terminal state; a run that neither finishes a job nor reports progress for `stallMs` counts as hung. */
 async function waitRun(store: RunStore, stallMs: number, onTick?: (done: number) => Promise<void>): Promise<string> {
-  let last = -1;
+  let last = '';
   let since = Date.now();
   for (;;) {
     const state = store.info().state;
     if (['completed', 'failed', 'cancelled'].includes(state)) return state;
     const done = store.doneIds().size;
-    if (done !== last) {
-      last = done;
+    const now = progressSignature(store);
+    if (now !== last) {
+      last = now;
       since = Date.now();
     }
     if (Date.now() - since > stallMs) return 'hung';

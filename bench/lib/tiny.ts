@@ -6,7 +6,7 @@ import { PYTHON, REPO, TINY_MODEL, pythonEnv } from './python.js';
 
 export async function ensureTinyModel(): Promise<string> {
   if (!existsSync(join(TINY_MODEL, 'config.json'))) {
-    await execa(PYTHON, ['-m', 'ipa_worker.tools.tiny_model', TINY_MODEL], { env: pythonEnv(), cwd: REPO });
+    await execa(PYTHON, ['-m', 'ipa_worker.models.tiny_model', TINY_MODEL], { env: pythonEnv(), cwd: REPO });
   }
   return TINY_MODEL;
 }

@@ -9,9 +9,10 @@ import time
 from PIL import Image
 
 from ipa_worker.contract import recipe_defaults
-from ipa_worker.models.generation import generate, user_messages
+from ipa_worker.models.generation import generate
+from ipa_worker.models.messages import user_messages
 from ipa_worker.models.model_pool import ModelPool
-from ipa_worker.tools.tiny_model import build_tiny_model
+from ipa_worker.models.tiny_model import build_tiny_model
 
 # The recipe's model settings, on the CPU in float32 with 56x56 images.
 CFG = {**recipe_defaults()["model"], "device": "cpu", "dtype": "float32", "min_pixels": 56 * 56, "max_pixels": 56 * 56}

@@ -9,7 +9,8 @@ import torch
 from timing import LoopTimer, peak_rss_mib
 
 from ipa_worker.contract import recipe_defaults
-from ipa_worker.training.dpo_trainer import train_dpo
+from ipa_worker.contract.recipe_types import Training
+from ipa_worker.training.dpo_trainer import DpoJob, train_dpo
 from ipa_worker.training.pair_dataset import load_pairs
 
 
@@ -17,14 +18,13 @@ def main(model: str, pairs: str, out: str, settings: str) -> None:
     s = json.loads(settings)
     # The benchmark's settings override the recipe defaults, as a recipe would.
     defaults = recipe_defaults()
-    dpo, model_cfg = {**defaults["training"]["dpo"], **s["dpo"]}, {**defaults["model"], **s["model"]}
+    training = Training.from_dict({**defaults["training"], "dpo": {**defaults["training"]["dpo"], **s["dpo"]}, "lora": {**defaults["training"]["lora"], **s["lora"]}})
+    model_cfg = {**defaults["model"], **s["model"]}
     torch.set_num_threads(s["threads"])
     t = time.perf_counter()
     timer = LoopTimer()
-    train_dpo(
-        load_pairs([pairs])[0], start={"base": model, "adapter": None}, out_dir=f"{out}/policy", checkpoint_dir=f"{out}/ckpt",
-        dpo=dpo, model_cfg=model_cfg, max_steps=s["max_steps"], callbacks=[timer],
-    )  # fmt: skip
+    job = DpoJob(start={"base": model, "adapter": None}, out_dir=f"{out}/policy", checkpoint_dir=f"{out}/ckpt", max_steps=s["max_steps"])
+    train_dpo(load_pairs([pairs])[0], job, training, model_cfg, callbacks=[timer])
     print(json.dumps({**timer.result(), "total_seconds": time.perf_counter() - t, "peak_rss_mib": peak_rss_mib()}))
 
 

@@ -31,7 +31,7 @@ def main(model_dir: str, pairs: str, out: str, settings: str) -> None:
     ds = Dataset.from_list([{k: r[k] for k in ("images", "prompt", "chosen", "rejected")} for r in rows]).cast_column("images", List(Image()))
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa")
     processor = load_processor(model_dir, m["min_pixels"], m["max_pixels"])
-    lora = d["lora"]
+    lora = {**defaults["training"]["lora"], **s["lora"]}
     args = DPOConfig(
         output_dir=f"{out}/ckpt", beta=d["beta"], loss_type=[d["loss_type"]], learning_rate=d["learning_rate"],
         max_steps=s["max_steps"], per_device_train_batch_size=d["batch_size"], gradient_accumulation_steps=d["grad_accum"],

@@ -37,9 +37,10 @@ def main():
     from ipa_worker.contract import recipe_defaults
     from ipa_worker.data.jsonl_io import read_jsonl
     from ipa_worker.models import vllm_engine
-    from ipa_worker.models.generation import generate, user_messages
+    from ipa_worker.models.generation import generate
+    from ipa_worker.models.messages import user_messages
     from ipa_worker.models.model_pool import ModelPool
-    from ipa_worker.serve.context import StageContext
+    from ipa_worker.context import StageContext
     from ipa_worker.stages import sample
     from ipa_worker.tools.gpu_check.stage_runs import ROUND, payload, write_seeds
 
@@ -52,7 +53,7 @@ def main():
     recipe["sampling"].update(backend="vllm", num_normal=a.per_seed, num_contrastive=0, max_new_tokens=a.max_new_tokens, batch_size=a.seeds * a.per_seed)
     sampling, model_cfg = recipe["sampling"], recipe["model"]
     spec = {"base": a.model, "adapter": None}
-    lora_rank = int(recipe["training"]["dpo"]["lora"]["r"])
+    lora_rank = recipe["training"]["lora"]["r"]
 
     # The prompts the sample stage makes (normal samples: the seed's own image), with its seeds.
     seeds = read_jsonl(seeds_path)

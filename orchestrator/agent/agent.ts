@@ -23,13 +23,17 @@ import { connect } from '../queue/connection.js';
 import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import { describeOutputs, duration } from '../report/stage-words.js';
-import { advanceRound } from '../run/advance.js';
+import { openNextRound, queueNextRound } from '../run/advance.js';
 import type { ControlMessage } from '../run/cancel.js';
+import type { Recipe } from '../recipe/schema.js';
+import { JobProgressFile } from '../store/job-progress.js';
 import { RunStore, type DoneRecord } from '../store/run-store.js';
 import { deviceEnv } from './devices.js';
 import { classifyFailure, failRunOf, type AgentJobData } from './failures.js';
 import { pythonLogLine, stderrLine } from './job-log-lines.js';
-import { isUntrusted, trustJob } from './job-trust.js';
+import { isUntrusted, trustJob, UntrustedJob } from './job-trust.js';
+import { RunAnchor } from './run-anchor.js';
+import { TrustedRuns } from './trusted-runs.js';
 import { buildPayload } from './payload.js';
 import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, type WorkerInfo } from './registry.js';
 import { SlotPool } from './slots.js';
@@ -61,12 +65,27 @@ export interface AgentOptions {
   pythonEnv?: Record<string, string>;
   /** Serve a Redis whose maxmemory-policy may evict keys (BullMQ then loses jobs). @defaultValue false */
   allowEviction?: boolean;
+  /**
+   * Folders whose runs this agent serves besides those registered on this host (runs.jsonl in
+   * the state folder): a worker on another host than `ipa submit` names the shared runs folder.
+   * @defaultValue `$IPA_RUN_ROOTS` (`:`-separated), else none
+   */
+  runRoots?: readonly string[];
   logger?: Logger;
   id?: string;
+  /** Called once an advance job has queued the next round, before it returns (tests hold it there). */
+  afterRoundQueued?: (runId: string, round: number) => Promise<void>;
 }
 
 /** Delay before a job of a paused or interrupted run is looked at again. */
 const PAUSE_POLL_MS = 1000;
+
+/**
+ * A job whose registered run's plan does not hold it yet is looked at again this many times,
+ * after 0.5, 1, 2, 4 and 8 s, before its refusal counts: time for a round being opened.
+ */
+const UNTRUSTED_HOLDS = 5;
+const UNTRUSTED_HOLD_MS = 500;
 
 /** Abort reasons: a cancelled run fails its job for good; a closing agent hands it back. */
 const CANCEL = 'run cancelled';
@@ -86,11 +105,14 @@ export class WorkerAgent {
   private closing = false;
   private readonly trainProcesses: number;
   private finished = 0;
+  private readonly anchor: RunAnchor;
+  private readonly trusted = new TrustedRuns();
 
   private constructor(private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number }) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
     this.log = (opts.logger ?? rootLogger).child({ worker: this.id });
     this.trainProcesses = opts.trainProcesses ?? (opts.gpu ? opts.gpu.split(',').length : 1);
+    this.anchor = new RunAnchor({ roots: opts.runRoots });
     const env: Record<string, string> = { ...(opts.pythonEnv ?? {}), ...deviceEnv({ visible: opts.gpu, trainProcesses: this.trainProcesses }) };
     this.slots = new SlotPool({ size: opts.concurrency, python: opts.python, env, payloadSchema: stagePayloadJsonSchema(), logger: this.log });
   }
@@ -198,36 +220,59 @@ export class WorkerAgent {
     return this.slots.pids();
   }
 
+  /** Checks the job (agent/job-trust.ts); a refusal that a round being opened may lift is held back and looked at again first. */
+  private async trust(job: Job, token?: string) {
+    try {
+      return await trustJob(job, { redis: this.redis, prefix: this.opts.prefix, queue: job.queueName as QueueKind, anchor: this.anchor, runs: this.trusted, signer: this.queues.signer });
+    } catch (err) {
+      // attemptsStarted counts every time the job was taken, holds included; attemptsMade only real tries.
+      const holds = (job.attemptsStarted ?? 1) - 1 - job.attemptsMade;
+      if (!(err instanceof UntrustedJob) || !err.pending || holds >= UNTRUSTED_HOLDS || !token) throw err;
+      const wait = UNTRUSTED_HOLD_MS * 2 ** holds;
+      this.log.warn({ job: job.id, queue: job.queueName, err: err.message, hold: holds + 1 }, `held back job ${job.id}: ${err.message}; looking again in ${duration(wait)} (${holds + 1} of ${UNTRUSTED_HOLDS} before it is refused)`);
+      await job.moveToDelayed(Date.now() + wait, token);
+      throw new DelayedError();
+    }
+  }
+
   private async process(job: Job, token?: string): Promise<unknown> {
     // Before anything touches the disk: the job must prove it belongs (agent/job-trust.ts).
-    const { id, data: d, store, recipe } = await trustJob(job, { redis: this.redis, prefix: this.opts.prefix, queue: job.queueName as QueueKind });
+    const { id, data: d, store, recipe, info } = await this.trust(job, token);
     const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id, place: jobPlace(d) });
     // This agent's lines about the run go to its logs/orchestrator.jsonl too (only once the job is trusted).
     logToRunDir(d.runId, store.dir);
-    const state = store.info().state;
+    const state = info.state;
     if (state === 'cancelled' || state === 'failed') throw new UnrecoverableError(`run ${d.runId} is ${state}`);
     // An interrupted run waits like a paused one: its jobs stay queued for `ipa resume`.
     if (state === 'paused' || state === 'interrupted') {
       await job.moveToDelayed(Date.now() + PAUSE_POLL_MS, token);
       throw new DelayedError();
     }
-    if (state === 'queued') store.setState('running');
+    // Read again before writing: the jobs taken at once all saw 'queued', only the first writes.
+    if (state === 'queued' && store.info().state === 'queued') store.setState('running');
 
     const cached = store.verifiedDoneRecord(id);
     if (cached) {
       log.info('already done (its done record is present): not computed again');
+      // An advance killed between its record and queueing the next round queues it now.
+      if (d.stage === 'advance') await this.queueRound(store, recipe, d.round, log);
       return summary(cached);
     }
     const attempt = job.attemptsMade + 1;
 
     if (d.stage === 'advance') {
-      const r = await advanceRound(store, recipe, d.round, this.queues).catch(async (err: unknown) => {
+      const rec = await (async () => {
+        const r = openNextRound(store, recipe, d.round);
+        const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
+        // Recorded before queued: the next round is in the plan before any of its jobs can be taken.
+        store.writeDone(rec);
+        await this.queueRound(store, recipe, d.round, log);
+        return rec;
+      })().catch(async (err: unknown) => {
         throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => undefined });
       });
-      const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
-      store.writeDone(rec);
       this.finished++;
-      log.info({ event: 'stage_done', ...r.metrics }, describeOutputs('advance', {}, r.metrics));
+      log.info({ event: 'stage_done', ...rec.metrics }, describeOutputs('advance', {}, rec.metrics));
       return summary(rec);
     }
 
@@ -239,6 +284,8 @@ export class WorkerAgent {
     const fresh = FRESH_PROCESS_STAGES.has(d.stage);
     let proc: PythonProcess | undefined;
     const throttle = new ProgressThrottle<Record<string, unknown>>(2, (p) => void job.updateProgress(p).catch(() => undefined));
+    // The same progress in the run folder, for whoever reads it without Redis (store/job-progress.ts).
+    const progressFile = new JobProgressFile(store.dir, { job_id: id, worker: this.id, attempt, started_at: startedAt.toISOString() });
     const logLine = (line: string) => store.appendLog(id, line);
     const stderrToLog = (line: string) => {
       const shown = stderrLine(line);
@@ -256,6 +303,7 @@ export class WorkerAgent {
         const starting = { done: 0, total: 0, metrics: { phase: 'starting Python' } };
         this.active.get(id)!.progress = starting;
         throttle.push({ ...starting, stage: d.stage, round: d.round, shard: d.shard });
+        progressFile.push(starting);
       }
       proc = await this.slots.processFor(slot, fresh, log, stderrToLog);
       const raw = await proc.request('stage', payload, {
@@ -264,6 +312,7 @@ export class WorkerAgent {
           const a = this.active.get(id);
           if (a) a.progress = p;
           throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard });
+          progressFile.push(p);
         },
         onLog: (l) => {
           logLine(pythonLogLine(l));
@@ -294,9 +343,16 @@ export class WorkerAgent {
       throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => this.slots.lost(slot, proc) });
     } finally {
       throttle.flush();
+      progressFile.close();
       this.active.delete(id);
       await this.slots.release(slot, proc);
     }
+  }
+
+  private async queueRound(store: RunStore, recipe: Recipe, round: number, log: Logger): Promise<void> {
+    const added = await queueNextRound(store, recipe, round, this.queues);
+    if (added) log.debug({ jobs_added: added }, `queued ${added} jobs of round ${round + 1}`);
+    await this.opts.afterRoundQueued?.(store.id, round);
   }
 
   /** A job that will not be retried fails its run (a failed child also fails the round's flow). */

@@ -4,7 +4,7 @@
  * boundaries as `— policy DPO: 40 pairs, 3 epochs —`, and raw stderr as the terminal would have
  * shown it (a progress bar redrawn with `\r` keeps only its last state).
  */
-import type { LogEntry } from '../bridge/protocol.js';
+import type { LogEntry } from '../contract/protocol.js';
 
 function clock(d: Date): string {
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');

@@ -23,7 +23,7 @@ import {
   type ReadyMessage,
   type RequestId,
   type WorkerMessage,
-} from './protocol.js';
+} from '../contract/protocol.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const STDERR_TAIL_LINES = 50;

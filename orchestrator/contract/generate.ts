@@ -1,13 +1,15 @@
 /**
  * The files the Python worker ships from the TypeScript contract, so neither side restates the
- * other: the JSON Schemas (recipe, stage payload), the recipe with every default filled in, and
- * the path templates of every stage's outputs. A test compares the committed files with this
+ * other: the JSON Schemas (recipe, stage payload), the recipe with every default filled in, the
+ * path templates of every stage's outputs, the bridge protocol's messages, and typed Python views
+ * of a recipe (dataclasses). A test compares the committed files with this
  * output (`test/contract/generated.test.ts`); regenerate with `npm run contract`.
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { recipeJsonSchema, stagePayloadJsonSchema } from './json-schema.js';
+import { protocolSpec, recipeJsonSchema, stagePayloadJsonSchema } from './json-schema.js';
+import { recipePythonTypes } from './python-types.js';
 import { RecipeSchema } from '../recipe/schema.js';
 import { stageOutputs } from '../plan/paths.js';
 import { STAGES } from '../plan/stages.js';
@@ -42,6 +44,8 @@ export function contractFiles(): Record<string, string> {
     'stage_payload.schema.json': json(stagePayloadJsonSchema()),
     'recipe_defaults.json': json(RecipeSchema.parse(DEFAULTS_PLACEHOLDERS)),
     'stage_paths.json': json(stagePathTemplates()),
+    'protocol.json': json(protocolSpec()),
+    'recipe_types.py': recipePythonTypes(recipeJsonSchema()),
   };
 }
 

@@ -67,7 +67,7 @@ function node(stage: Stage, round: number, shard: number, children: PlanNode[] =
  * Builds a chain from the top (first) to the bottom (last) stage, cutting it at the first job
  * already done: a finished job's prerequisites finished before it.
  */
-function chain(runId: string, links: Array<{ stage: Stage; round: number; shard: number }>, leaves: PlanNode[], done: Done): PlanNode | undefined {
+function chain(runId: string, links: Link[], leaves: PlanNode[], done: Done): PlanNode | undefined {
   let top: PlanNode | undefined;
   let cursor: PlanNode | undefined;
   for (const l of links) {
@@ -88,25 +88,50 @@ export function shardStages(settings: RoundSettings): Stage[] {
   return settings.revision ? ['sample', 'verify', 'revise', 'verify_revisions', 'pair'] : ['sample', 'verify', 'pair'];
 }
 
+type Link = { stage: Stage; round: number; shard: number };
+
+/**
+ * The stages round `round` holds (0: preparation), top (last to run) first: those with one job a
+ * round, and those with one job per seed shard. The planner builds its chains from them, and the
+ * agent checks a job's membership against them without planning the round (`inRound`).
+ */
+export function roundStages(recipe: Recipe, round: number): { perRound: Stage[]; perShard: Stage[] } {
+  if (round === 0) {
+    const perRound: Stage[] = ['advance'];
+    if (evaluatesAfter(recipe, 0)) perRound.push('eval');
+    if (recipe.warmup.sft.enabled) perRound.push('sft');
+    perRound.push('prepare');
+    return { perRound, perShard: [] };
+  }
+  const settings = roundSettings(recipe, round);
+  const perRound: Stage[] = ['advance'];
+  if (round === roundCount(recipe)) perRound.push('report');
+  if (evaluatesAfter(recipe, round)) perRound.push('eval');
+  perRound.push('train');
+  // The sft_reference baseline learns from the seeds' references: nothing to sample or judge.
+  const perShard = recipe.training.objective === 'sft_reference' ? [] : [...shardStages(settings)].reverse();
+  return { perRound, perShard };
+}
+
+/**
+ * Whether round `round` with `shards` seed shards holds the job (stage, shard): O(1) given the
+ * round's stages, where `flattenPlan(planRound(...))` is O(shards).
+ */
+export function inRound(stages: { perRound: readonly Stage[]; perShard: readonly Stage[] }, shards: number, stage: Stage, shard: number): boolean {
+  if (stages.perRound.includes(stage)) return shard === 0;
+  return stages.perShard.includes(stage) && shard < shards;
+}
+
 /** Round 0: prepare the seeds, warm up, evaluate the initial model. */
 export function planPreparation(recipe: Recipe, runId: string, done: Done = new Set()): PlanNode | undefined {
-  const links: Array<{ stage: Stage; round: number; shard: number }> = [{ stage: 'advance', round: 0, shard: 0 }];
-  if (evaluatesAfter(recipe, 0)) links.push({ stage: 'eval', round: 0, shard: 0 });
-  if (recipe.warmup.sft.enabled) links.push({ stage: 'sft', round: 0, shard: 0 });
-  links.push({ stage: 'prepare', round: 0, shard: 0 });
+  const links: Link[] = roundStages(recipe, 0).perRound.map((stage) => ({ stage, round: 0, shard: 0 }));
   return chain(runId, links, [], done);
 }
 
 /** Round r ≥ 1 with `shards` seed shards. */
 export function planRound(recipe: Recipe, runId: string, round: number, shards: number, done: Done = new Set()): PlanNode | undefined {
-  const settings = roundSettings(recipe, round);
-  const last = round === roundCount(recipe);
-  const links: Array<{ stage: Stage; round: number; shard: number }> = [{ stage: 'advance', round, shard: 0 }];
-  if (last) links.push({ stage: 'report', round, shard: 0 });
-  if (evaluatesAfter(recipe, round)) links.push({ stage: 'eval', round, shard: 0 });
-  links.push({ stage: 'train', round, shard: 0 });
-  // The sft_reference baseline learns from the seeds' references: nothing to sample or judge.
-  const perShard = recipe.training.objective === 'sft_reference' ? [] : [...shardStages(settings)].reverse();
+  const { perRound, perShard } = roundStages(recipe, round);
+  const links: Link[] = perRound.map((stage) => ({ stage, round, shard: 0 }));
   const shardChains: PlanNode[] = [];
   for (let s = 0; s < shards; s++) {
     const c = chain(runId, perShard.map((stage) => ({ stage, round, shard: s })), [], done);

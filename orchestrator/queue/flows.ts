@@ -6,17 +6,18 @@ import type { FlowJob } from 'bullmq';
 import type { PlanNode } from '../plan/planner.js';
 import { jobId, STAGE_QUEUE, type JobDescriptor } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
+import type { JobSigner } from './job-signer.js';
 import { jobOptions, type QueueSet } from './queues.js';
 
-export function toFlowJob(n: PlanNode, run: { id: string; dir: string }, recipe: Recipe, isRoot = true): FlowJob {
-  const data: JobDescriptor = { runId: run.id, runDir: run.dir, round: n.round, stage: n.stage, shard: n.shard };
-  const id = jobId(data);
+export function toFlowJob(n: PlanNode, run: { id: string; dir: string }, recipe: Recipe, signer?: JobSigner, isRoot = true): FlowJob {
+  const coords: JobDescriptor = { runId: run.id, runDir: run.dir, round: n.round, stage: n.stage, shard: n.shard };
+  const id = jobId(coords);
   return {
     name: id,
     queueName: STAGE_QUEUE[n.stage],
-    data,
+    data: signer ? { ...coords, sig: signer.signJob(id, coords) } : coords,
     opts: { ...jobOptions(recipe), jobId: id, ...(isRoot ? {} : { failParentOnFailure: true }) },
-    children: n.children.map((c) => toFlowJob(c, run, recipe, false)),
+    children: n.children.map((c) => toFlowJob(c, run, recipe, signer, false)),
   };
 }
 
@@ -26,7 +27,7 @@ export function toFlowJob(n: PlanNode, run: { id: string; dir: string }, recipe:
  */
 export async function addPlan(queues: QueueSet, plan: PlanNode | undefined, run: { id: string; dir: string }, recipe: Recipe): Promise<number> {
   if (!plan) return 0;
-  const root = toFlowJob(plan, run, recipe);
+  const root = toFlowJob(plan, run, recipe, queues.signer);
   const existing = await queues.queue(STAGE_QUEUE[plan.stage]).getJob(root.opts!.jobId!);
   if (existing) return 0;
   await queues.flows().add(root);

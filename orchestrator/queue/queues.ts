@@ -6,6 +6,7 @@ import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_KINDS, type QueueKind } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
+import { JobSigner } from './job-signer.js';
 
 /** @defaultValue 'ipa' (override with IPA_QUEUE_PREFIX) */
 export const DEFAULT_PREFIX = process.env.IPA_QUEUE_PREFIX ?? 'ipa';
@@ -17,6 +18,8 @@ export class QueueSet {
   constructor(
     readonly connection: Redis,
     readonly prefix: string = DEFAULT_PREFIX,
+    /** Signs registry entries and jobs (job-signer.ts). @defaultValue the signer of `$IPA_SECRET_FILE`, else none */
+    readonly signer: JobSigner | undefined = JobSigner.fromEnv(),
   ) {}
 
   queue(kind: QueueKind): Queue {

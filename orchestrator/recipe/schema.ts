@@ -227,7 +227,6 @@ export const DpoSchema = z
     max_length: z.number().int().positive().default(1024).describe('Prompt + response tokens kept.'),
     save_steps: z.number().int().positive().default(50).describe('Checkpoint every N steps; a restarted job resumes from the last one.'),
     full_finetune: z.boolean().default(false).describe('Train all language-model weights instead of a LoRA adapter.'),
-    lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
     seed: z.number().int().default(0).describe('Training seed.'),
     heldout_pairs: z
       .number()
@@ -319,9 +318,10 @@ export const TrainingSchema = z
     objective: z
       .enum(['dpo', 'rft', 'sft_reference'])
       .default('dpo')
-      .describe('dpo: IPA (DPO on the pairs); rft: baseline, SFT on the model\'s own verified responses (rejection-sampling fine-tuning, same samples as IPA); sft_reference: baseline, SFT on the seeds\' reference answers (no sampling). The baselines use training.sft and the LoRA settings of training.dpo.'),
+      .describe('dpo: IPA (DPO on the pairs); rft: baseline, SFT on the model\'s own verified responses (rejection-sampling fine-tuning, same samples as IPA); sft_reference: baseline, SFT on the seeds\' reference answers (no sampling). The baselines use training.sft and training.lora.'),
     dpo: DpoSchema.prefault({}).describe('DPO settings (TRL `DPOTrainer`).'),
-    sft: SupervisedSchema.prefault({}).describe('SFT settings of the rft and sft_reference objectives (TRL `SFTTrainer`, LoRA as training.dpo.lora).'),
+    lora: LoraSchema.prefault({}).describe('The LoRA adapters every round trains (policy and reviser, by DPO or by the SFT baselines), unless training.dpo.full_finetune; vLLM sizes its LoRA slots by `r`.'),
+    sft: SupervisedSchema.prefault({}).describe('SFT settings of the rft and sft_reference objectives (TRL `SFTTrainer`, LoRA as training.lora).'),
     train_reviser: z.boolean().default(true).describe('Train a reviser adapter on feedback pairs between rounds (pi_R+).'),
     pairs_from: z.enum(['cumulative', 'round']).default('cumulative').describe('The policy after round r learns from pairs of rounds 1..r (cumulative) or of round r only.'),
     adapters_from: z.enum(['initial', 'previous']).default('initial').describe('Round r+1 trains fresh adapters on the initial model, or continues the previous round\'s.'),

@@ -2,9 +2,10 @@
  * The `advance` control job (Node only): closes round r and opens round r+1 — its seeds are all
  * seeds or round r's challenging ones, split into shards — or marks the run completed after the
  * last round. Idempotent: shards are deterministic and `addPlan` skips a flow already queued.
+ * The opening is recorded before the round is queued (see `openNextRound`).
  */
 import { shardFile } from '../plan/paths.js';
-import { planRound, roundCount, shardRows } from '../plan/planner.js';
+import { flattenPlan, planRound, roundCount, shardRows } from '../plan/planner.js';
 import { atomicWriteJsonl, readJsonl } from '../store/atomic.js';
 import { verifyInputs } from '../store/integrity.js';
 import { seedSources } from '../store/job-inputs.js';
@@ -13,7 +14,7 @@ import { MAX_SHARDS, type Recipe } from '../recipe/schema.js';
 import { ExitCode, IpaError } from '../errors.js';
 import { addPlan } from '../queue/flows.js';
 import type { QueueSet } from '../queue/queues.js';
-import { writeManifest } from '../store/manifest.js';
+import { shardCount, writeManifest } from '../store/manifest.js';
 
 /**
  * Seed rows of round `next`: all seeds, or the challenging seeds of the round before it; each
@@ -30,7 +31,13 @@ export interface AdvanceResult {
   metrics: Record<string, unknown>;
 }
 
-export async function advanceRound(store: RunStore, recipe: Recipe, round: number, queues: QueueSet): Promise<AdvanceResult> {
+/**
+ * Opens round `round + 1` on disk — its seed shards — or marks the run completed after the last
+ * round. Its done record must be written before `queueNextRound` makes the round's jobs
+ * visible: agents hold a round open only once that record exists (agent/trusted-runs.ts), so a
+ * job taken the moment it is queued is already in the plan (issue 30).
+ */
+export function openNextRound(store: RunStore, recipe: Recipe, round: number): AdvanceResult {
   if (round >= roundCount(recipe)) {
     store.setState('completed');
     writeManifest(store);
@@ -47,8 +54,20 @@ export async function advanceRound(store: RunStore, recipe: Recipe, round: numbe
   shards.forEach((shardRowsK, k) => {
     outputs[`seeds_${k}`] = atomicWriteJsonl(store.abs(shardFile(next, 'seeds', k)), shardRowsK);
   });
-  const plan = planRound(recipe, store.id, next, shards.length, store.doneIds());
+  const jobs = flattenPlan(planRound(recipe, store.id, next, shards.length, store.doneIds())).length;
+  return { outputs, metrics: { next_round: next, seeds: rows.length, shards: shards.length, jobs_planned: jobs } };
+}
+
+/**
+ * Queues what round `round + 1` still needs, after its opening is recorded. Idempotent: a retried
+ * advance (an agent killed between the record and the queueing) queues it then, and `addPlan`
+ * skips a flow already queued. Returns the number of jobs added.
+ */
+export async function queueNextRound(store: RunStore, recipe: Recipe, round: number, queues: QueueSet): Promise<number> {
+  if (round >= roundCount(recipe)) return 0;
+  const next = round + 1;
+  const plan = planRound(recipe, store.id, next, shardCount(store, next), store.doneIds());
   const added = await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);
   writeManifest(store);
-  return { outputs, metrics: { next_round: next, seeds: rows.length, shards: shards.length, jobs_added: added } };
+  return added;
 }

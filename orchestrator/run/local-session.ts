@@ -3,6 +3,7 @@
  * `redis-server` when no URL is given), the queues, and an in-process worker agent when no
  * worker is connected; closed in order (agent, queues, connection, private Redis).
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { WorkerAgent, type AgentOptions } from '../agent/agent.js';
 import { listWorkers } from '../agent/registry.js';
@@ -35,7 +36,9 @@ export class LocalSession {
   ) {}
 
   static async open(opts: LocalSessionOptions): Promise<LocalSession> {
-    const privateRedis = opts.redisUrl ? undefined : await LocalRedis.start();
+    // Loopback is not private on a shared host: anyone on it could write the queues, so the
+    // private server also takes a random password that only this process knows.
+    const privateRedis = opts.redisUrl ? undefined : await LocalRedis.start({ password: randomBytes(24).toString('hex') });
     const url = opts.redisUrl ?? privateRedis!.url;
     return new LocalSession(url, new QueueSet(connect(url), opts.prefix), privateRedis, opts);
   }

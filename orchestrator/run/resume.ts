@@ -8,11 +8,15 @@ import { planPreparation, planRound, roundCount, flattenPlan } from '../plan/pla
 import { jobId, STAGE_QUEUE } from '../plan/stages.js';
 import { activeJobsOf } from '../queue/active-jobs.js';
 import { addPlan } from '../queue/flows.js';
-import { keys, type QueueSet } from '../queue/queues.js';
+import { registerOnQueue } from '../queue/run-registration.js';
+import { registeredRuns, registerRun } from '../store/run-registry.js';
+import type { QueueSet } from '../queue/queues.js';
 import { shardCount, writeManifest } from '../store/manifest.js';
 import { scanRun } from '../store/integrity.js';
 import type { RunStore } from '../store/run-store.js';
+import { resolve } from 'node:path';
 import { IpaError } from '../errors.js';
+import { rootLogger } from '../log.js';
 import { repairRun, type RepairResult } from './repair.js';
 
 export interface ResumeResult {
@@ -57,7 +61,9 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
     return { repair, round, kept: done.size, enqueued: 0, alreadyQueued: false, completed: true };
   }
   await queues.applyConcurrency(recipe);
-  await queues.connection.hset(keys.runs(queues.prefix), store.id, store.dir);
+  await registerOnQueue(queues, store.id, store.dir);
+  // Resuming a run vouches for it on this host: its agents serve runs registered here (agent/run-anchor.ts).
+  registerHere(store);
   const rootId = jobId({ runId: store.id, round, stage: 'advance', shard: 0 });
   const root = await queues.queue(STAGE_QUEUE.advance).getJob(rootId);
   const rootState = root ? await root.getState() : undefined;
@@ -85,4 +91,11 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
   const enqueued = await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);
   writeManifest(store);
   return { repair, round, kept: done.size, enqueued, alreadyQueued: false, completed: false };
+}
+
+/** Adds the run to this host's registry unless it is listed there with this directory already. */
+function registerHere(store: RunStore): void {
+  if (registeredRuns().some((r) => r.id === store.id && resolve(r.dir) === resolve(store.dir))) return;
+  const problem = registerRun({ id: store.id, dir: store.dir, created_at: store.info().created_at });
+  if (problem) rootLogger.warn({ run: store.id }, `${problem}; workers on this host serve the run only under a --run-root`);
 }

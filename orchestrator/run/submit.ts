@@ -5,7 +5,8 @@
 import { rootLogger } from '../log.js';
 import { planPreparation } from '../plan/planner.js';
 import { addPlan } from '../queue/flows.js';
-import { keys, type QueueSet } from '../queue/queues.js';
+import { registerOnQueue } from '../queue/run-registration.js';
+import type { QueueSet } from '../queue/queues.js';
 import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import type { Recipe } from '../recipe/schema.js';
 import { writeManifest } from '../store/manifest.js';
@@ -25,7 +26,7 @@ export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runs
   const unregistered = registerRun({ id: store.id, dir: store.dir, created_at: store.info().created_at });
   if (unregistered) rootLogger.warn({ run: store.id }, `${unregistered}; find the run by its directory or with --runs-dir`);
   await opts.queues.applyConcurrency(opts.recipe);
-  await opts.queues.connection.hset(keys.runs(opts.queues.prefix), store.id, store.dir);
+  await registerOnQueue(opts.queues, store.id, store.dir);
   await addPlan(opts.queues, planPreparation(opts.recipe, store.id), { id: store.id, dir: store.dir }, opts.recipe);
   writeManifest(store);
   return store;

@@ -9,7 +9,7 @@ import { flattenPlan, planPreparation, planRound, roundCount } from '../plan/pla
 import { jobId, STAGES, type Stage } from '../plan/stages.js';
 import { atomicWriteJson } from './atomic.js';
 import { readRunJson } from './metrics-files.js';
-import type { RunInfo, RunStore } from './run-store.js';
+import type { DoneRecord, RunInfo, RunStore } from './run-store.js';
 
 export interface StageSummary {
   stage: Stage;
@@ -48,7 +48,12 @@ export interface Manifest {
 export function shardCount(store: RunStore, round: number): number {
   if (round < 1) return 0;
   const rec = store.doneRecord(jobId({ runId: store.id, round: round - 1, stage: 'advance', shard: 0 }));
-  return rec ? Object.keys(rec.outputs).filter((k) => /^seeds_\d+$/.test(k)).length : 0;
+  return rec ? seedShards(rec) : 0;
+}
+
+/** How many seed shards the advance record `rec` wrote for the round it opened. */
+export function seedShards(rec: Pick<DoneRecord, 'outputs'>): number {
+  return Object.keys(rec.outputs).filter((k) => /^seeds_\d+$/.test(k)).length;
 }
 
 /** Numeric metrics are summed, except rates and per-second figures, which are averaged. */

@@ -7,7 +7,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { trustJob, UntrustedJob } from '../../orchestrator/agent/job-trust.js';
+import { trustJob, UntrustedJob, type TrustContext } from '../../orchestrator/agent/job-trust.js';
+import { RunAnchor } from '../../orchestrator/agent/run-anchor.js';
+import { TrustedRuns } from '../../orchestrator/agent/trusted-runs.js';
 import { buildPayload } from '../../orchestrator/agent/payload.js';
 import { jobId, type JobDescriptor, type QueueKind } from '../../orchestrator/plan/stages.js';
 import { keys } from '../../orchestrator/queue/queues.js';
@@ -96,7 +98,8 @@ describe('trustJob checks', () => {
   it('accepts the jobs ipa submit queued and refuses every kind of forgery with its reason', async () => {
     h = await harness('trust-unit', tinyRecipe());
     const store = await h.submit();
-    const ctx = { redis: h.queues.connection, prefix: h.prefix, queue: 'prepare' as QueueKind };
+    // One cache for every call, as in an agent: each change below must be seen on the next check.
+    const ctx: TrustContext = { redis: h.queues.connection, prefix: h.prefix, queue: 'prepare', anchor: new RunAnchor(), runs: new TrustedRuns() };
     const d = (over: Partial<JobDescriptor> = {}): JobDescriptor => ({ runId: store.id, runDir: store.dir, round: 0, stage: 'prepare', shard: 0, ...over });
     const job = (data: JobDescriptor | Record<string, unknown>, id = jobId(data as JobDescriptor)) => ({ id, data });
 

@@ -11,7 +11,7 @@ import {
   RequestTimeout,
   type PythonProcessOptions,
 } from '../../orchestrator/bridge/python-process.js';
-import { MAX_LINE_BYTES, type LogEntry, type Progress } from '../../orchestrator/bridge/protocol.js';
+import { MAX_LINE_BYTES, type LogEntry, type Progress } from '../../orchestrator/contract/protocol.js';
 import { ContractError } from '../../orchestrator/contract/contract-error.js';
 
 const TEST_ENV = { IPA_WORKER_TEST_METHODS: '1' };

@@ -17,6 +17,7 @@ import { addPlan } from '../../orchestrator/queue/flows.js';
 import { keys } from '../../orchestrator/queue/queues.js';
 import { loadRecipe } from '../../orchestrator/recipe/load.js';
 import { atomicWriteJsonl, readJsonl, sha256File } from '../../orchestrator/store/atomic.js';
+import { registerRun } from '../../orchestrator/store/run-registry.js';
 import { RunStore } from '../../orchestrator/store/run-store.js';
 import { harness, REPO, tinyRecipe, type Harness } from '../helpers/harness.js';
 import { alive, sleep, waitFor } from './faults-support.js';
@@ -71,8 +72,10 @@ describe('training on two processes under a worker agent', () => {
     h = await harness('ranks', RECIPE);
     const { recipe } = loadRecipe(h.recipeFile);
     store = RunStore.create({ runsDir: h.runsDir, recipe, recipeFile: h.recipeFile, queuePrefix: h.prefix });
-    // What `ipa submit` does besides: the agent trusts only jobs of runs registered on its Redis.
+    // What `ipa submit` does besides: the agent trusts only jobs of runs registered on its Redis
+    // and on its host.
     await h.queues.connection.hset(keys.runs(h.prefix), store.id, store.dir);
+    registerRun({ id: store.id, dir: store.dir, created_at: store.info().created_at });
     // The round's pairs as if its pair job had run: a pair file and its done record.
     const { stdout } = await py(['workers/tests/pair_files.py', store.abs('round-1/pairs'), String(PAIRS)]);
     // Where the pair job writes its shard: the agent reads only files a job of the run writes.

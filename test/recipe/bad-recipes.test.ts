@@ -64,6 +64,7 @@ const cases: Record<string, [string, number, string]> = {
   'reserved-key.yaml': ['__proto__', 8, 'reserved key'],
   'complex-key.yaml': ['', 8, 'keys must be plain names'],
   'moved-worker-settings.yaml': ['orchestration.lock_duration_ms', 10, 'no longer a recipe setting'],
+  'renamed-dpo-lora.yaml': ['training.dpo.lora', 11, 'no longer a recipe setting'],
   // Issue 25, findings 9 and 12: spoofed paths, task files outside the roots, sizes no machine holds.
   'bidi-in-path.yaml': ['runs_dir', 8, 'a path cannot contain a bidirectional control character or an unpaired surrogate (\\u202e at character 6)'],
   'lone-surrogate-in-path.yaml': ['model.base', 3, '(\\ud800 at character 2)'],
@@ -116,6 +117,12 @@ describe('malformed recipes', () => {
     expect(stalled).toContain(`${file}:11:3 orchestration.stalled_interval_ms: no longer a recipe setting (`);
     expect(stalled).toContain('`ipa worker --stalled-ms N`');
     expect(err.exitCode).toBe(3);
+  });
+
+  it('a renamed setting names its new place', () => {
+    const [issue, ...rest] = failure('renamed-dpo-lora.yaml').issues;
+    expect(rest).toEqual([]);
+    expect(issue.hint).toContain('renamed to `training.lora`');
   });
 
   it('issues print as file:line:column path: message (hint)', () => {

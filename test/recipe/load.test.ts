@@ -36,7 +36,7 @@ describe('valid recipes', () => {
     expect(recipe.rounds[0]).toEqual({ name: 'automated', contrastive: true, revision: true, reference_guided: false });
     expect(recipe.sampling.perturbations.map((p) => p.kind)).toEqual(['gaussian_noise', 'blur', 'downscale', 'crop', 'color_jitter']);
     expect(recipe.orchestration.concurrency.train).toBe(1);
-    expect(recipe.training.dpo.lora.r).toBe(4);
+    expect(recipe.training.lora.r).toBe(4);
   });
 
   it('full.yaml loads every section and resolves every input path', () => {
@@ -136,7 +136,7 @@ describe('file-level errors', () => {
   });
 
   it('aliases within the limit are fine and expand to plain data', () => {
-    const text = 'name: x\nmodel: {base: m, build_tiny: true}\ndata: {synthetic: {enabled: true}}\ntraining:\n  dpo: {lora: &l {r: 4, alpha: 8}}\nwarmup: {sft: {lora: *l}}\n';
+    const text = 'name: x\nmodel: {base: m, build_tiny: true}\ndata: {synthetic: {enabled: true}}\ntraining:\n  lora: &l {r: 4, alpha: 8}\nwarmup: {sft: {lora: *l}}\n';
     expect(parseRecipe(text, join(scratch(), 'r.yaml')).recipe.warmup.sft.lora.r).toBe(4);
   });
 

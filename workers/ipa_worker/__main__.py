@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from .serve.protocol import LOG_LEVELS
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ipa_worker", description="ipa PyTorch worker")
@@ -13,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--log-level",
         default=os.environ.get("IPA_WORKER_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error", "critical"],
+        choices=LOG_LEVELS,
         help="lowest level sent as `log` messages (default: IPA_WORKER_LOG_LEVEL, else info)",
     )
     args = parser.parse_args(argv)

@@ -1,9 +1,11 @@
 """Shared fixtures of the worker tests.
 
-- `tiny_model_dir` (session): path of a tiny random Qwen2-VL checkpoint (`ipa_worker.tools.tiny_model`),
+- `tiny_model_dir` (session): path of a tiny random Qwen2-VL checkpoint (`ipa_worker.models.tiny_model`),
   built once per test session into a temp folder. Load it with `ModelPool` / `load_processor`.
 - `tiny_synth_dir` (session): a small synthetic data set (12 train, 12 held-out rows) in a temp folder.
 - `model_pool` (session): one `ModelPool` shared by the tests, so the tiny model loads once.
+- `jsonl_source` (function): a JSONL seed source with good rows and one of every kind of bad row
+  (`seed_files.write_seed_source`).
 - `make_payload` (function): `make_payload(stage, run_dir, *, round=1, shard=0, recipe=None,
   inputs=None, outputs=None, models=None, options=None, **recipe_overrides)` returns a
   StagePayload dict as in docs/ARCHITECTURE.md: the full default recipe (`default_recipe`)
@@ -13,9 +15,15 @@
   files zod generates (`ipa_worker.contract`), so nothing here restates orchestrator/recipe.
 - `default_recipe(base)`, `build_payload(base, stage, run_dir, ...)`: plain functions in `payloads.py`
   (import them from there).
-- `open_standard_way(folder)`: loads a model folder a run wrote as outside tools do
-  (`AutoProcessor`, `AutoModelForImageTextToText`; an adapter folder through transformers' PEFT
-  integration) and returns `(processor class name, model type, adapter loaded)`.
+- Helper modules beside this file, imported by name (`pythonpath` in workers/pyproject.toml):
+  `payloads` (recipes and payloads), `pair_files` (pair shards), `dpo_inputs` (small DPO settings
+  and pairs), `model_folders.open_standard_way(folder)` (loads a model folder a run wrote as
+  outside tools do: `AutoProcessor`, `AutoModelForImageTextToText`, an adapter through
+  transformers' PEFT integration), `tracker_files` (TensorBoard and W&B offline records),
+  `seed_files` (seed sources with good and bad rows), `lmms_outputs` (what lmms-eval prints),
+  `method_shard` (a seeded shard for the method stages), `generation_inputs` (prompts with images).
+
+Tests mirror the package: `tests/<folder>/test_<module>.py` tests `ipa_worker/<folder>/<module>.py`.
 
 Torch runs on 2 threads: the test machines are small and shared.
 """
@@ -28,22 +36,14 @@ from pathlib import Path
 import pytest
 import torch
 from payloads import build_payload
+from seed_files import write_seed_source
 
 torch.set_num_threads(2)
 
 
-def open_standard_way(folder: str | Path) -> tuple[str, str, bool]:
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    processor = AutoProcessor.from_pretrained(str(folder))
-    model = AutoModelForImageTextToText.from_pretrained(str(folder))
-    adapter = bool(getattr(model, "_hf_peft_config_loaded", False))
-    return type(processor).__name__, model.config.model_type, adapter
-
-
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> str:
-    from ipa_worker.tools.tiny_model import build_tiny_model
+    from ipa_worker.models.tiny_model import build_tiny_model
 
     return build_tiny_model(str(tmp_path_factory.mktemp("tiny") / "model"), seed=0)
 
@@ -67,3 +67,8 @@ def model_pool():
 @pytest.fixture
 def make_payload(tiny_model_dir):
     return functools.partial(build_payload, tiny_model_dir)
+
+
+@pytest.fixture
+def jsonl_source(tmp_path) -> Path:
+    return write_seed_source(tmp_path)

@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> str:
-    from ipa_worker.tools.tiny_model import build_tiny_model
+    from ipa_worker.models.tiny_model import build_tiny_model
 
     return build_tiny_model(str(tmp_path_factory.mktemp("tiny") / "model"), seed=0)
 

@@ -18,7 +18,7 @@ from payloads import build_payload
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.models import vllm_engine
 from ipa_worker.models.generation import answer
-from ipa_worker.serve.context import StageContext
+from ipa_worker.context import StageContext
 from ipa_worker.stages import sample
 
 PIXELS = 56 * 56
@@ -30,7 +30,7 @@ def run_sample(base, seeds_file, run_dir, pool, *, backend, temperature, adapter
         base, "sample", run_dir, inputs={"seeds": seeds_file}, seed=seed,
         model={"device": "cpu", "dtype": "float32", "min_pixels": PIXELS, "max_pixels": PIXELS},
         sampling={"backend": backend, "num_normal": 2, "num_contrastive": 2, "temperature": temperature, "max_new_tokens": 8, "batch_size": 24},
-        training={"dpo": {"lora": {"r": 8}}},
+        training={"lora": {"r": 8}},
     )  # fmt: skip
     payload["models"]["generator"]["adapter"] = adapter
     result = sample.run(payload, StageContext(models=pool))
@@ -48,9 +48,10 @@ def publish_random_adapter(base: str, folder: Path, seed: int) -> str:
     from peft import get_peft_model
     from transformers import AutoModelForImageTextToText
 
+    from ipa_worker.contract.recipe_types import TrainingLora
     from ipa_worker.training.trainable import lora_config, publish_dir
 
-    cfg = lora_config({"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]})
+    cfg = lora_config(TrainingLora(r=8, alpha=16.0, dropout=0.0, target_modules=["q_proj", "v_proj", "down_proj"]))
     cfg.init_lora_weights = False
     torch.manual_seed(seed)
     model = get_peft_model(AutoModelForImageTextToText.from_pretrained(base), cfg)

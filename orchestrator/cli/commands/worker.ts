@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { WorkerAgent } from '../../agent/agent.js';
 import { deviceSetup, type DeviceSetup } from '../../agent/devices.js';
 import { QUEUE_KINDS, type QueueKind } from '../../plan/stages.js';
@@ -13,7 +14,7 @@ export const command: Command = {
   summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
   help: `Usage: ipa worker [--queues q1,q2] [--gpu N | --gpus N,M,...] [--train-procs N]
                   [--concurrency N] [--lock-ms MS] [--stalled-ms MS] [--max-stalled N] [--grace-ms MS]
-                  [--allow-eviction] [--log-format human|json]
+                  [--run-root DIR ...] [--allow-eviction] [--log-format human|json]
 
 Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
 models loaded; training runs in a fresh process. --gpus gives a train worker several devices:
@@ -26,12 +27,20 @@ current one (up to --grace-ms), then exit. A dead worker's jobs go back to the q
 lock (--lock-ms) has expired and another worker's stall check (every --stalled-ms) sees it;
 a job that stalls more than --max-stalled times fails. A Redis whose maxmemory-policy may evict
 keys is refused (exit code 4: BullMQ would lose jobs) unless --allow-eviction is given.
+
+Which runs it serves is decided on this host, never by Redis: the runs its user registered here
+(ipa submit, ipa run and ipa resume record them in runs.jsonl in the state folder) and the runs
+under a --run-root (repeatable; or $IPA_RUN_ROOTS, ':'-separated) — a worker on another host than
+ipa submit names the shared runs folder. Jobs of any other run are refused, nothing written.
+With IPA_SECRET_FILE set (the same secret on every host, outside Redis), only jobs signed with
+it by ipa submit/resume are taken (docs/reliability.md, "Threat model").
 Examples:
   ipa worker --queues sample,verify,revise --gpu 0 --concurrency 1
   ipa worker --queues train --gpu 1
   ipa worker --queues train --gpus 4,5,6,7 --lock-ms 300000   # one DPO job on four GPUs
   ipa worker --queues control,prepare,pair          # CPU-only helper
   ipa worker --queues sample,verify,revise --gpu 0 --lock-ms 300000   # 7B generation
+  ipa worker --queues train --gpu 0 --run-root /shared/runs   # a second host, runs on a shared disk
 
 Prints a line per job started and finished (what it produced, how long it took) and, on a
 terminal, a live line with the running jobs' progress.
@@ -55,6 +64,7 @@ ${COMMON_HELP}`,
         'grace-ms': { type: 'string', default: '30000' },
         python: { type: 'string' },
         'allow-eviction': { type: 'boolean', default: false },
+        'run-root': { type: 'string', multiple: true },
         ...logOptions,
       },
       false,
@@ -86,6 +96,7 @@ ${COMMON_HELP}`,
       ...timing,
       maxStalledCount,
       allowEviction: values['allow-eviction'],
+      runRoots: values['run-root'] ? values['run-root'].map((r) => resolve(r)) : undefined,
     });
     const term = new LiveTerminal(process.stderr, format === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
     configureConsoleLog({ format, writeLine: (t) => term.line(t) });

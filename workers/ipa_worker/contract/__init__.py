@@ -1,8 +1,10 @@
 """The contract zod owns (orchestrator/recipe), as the files `npm run contract` generates here.
 
-Python restates none of it: the recipe's defaults, the JSON Schemas of the recipe and the stage
-payload, and where each stage writes all come from these files, and a vitest test fails when
-they drift from the zod schemas. Never edit the JSON files by hand.
+Python restates none of it: the recipe's defaults and enums, the JSON Schemas of the recipe and
+the stage payload, where each stage writes, and the bridge protocol (its version, methods and
+message schemas) all come from these files, and a vitest test fails when they drift from the zod
+schemas. Never edit the JSON files by hand. `recipe_types` (generated too) gives the recipe as typed,
+frozen dataclasses: `Recipe.from_dict(payload["recipe"])`.
 
 Stdlib only: the protocol server may import this before anything heavy.
 """
@@ -48,6 +50,39 @@ def schema_defaults(*path: str) -> dict[str, Any]:
     for step in path:
         node = node["items"] if step == "[]" else node["properties"][step]
     return {k: copy.deepcopy(v["default"]) for k, v in node["properties"].items() if "default" in v}
+
+
+def schema_enum(*path: str) -> list[Any]:
+    """The values the recipe schema allows for the field at `path` (steps as in `schema_defaults`):
+    its enum or const, or those of every branch of a union (an array's items included), in order.
+
+    `schema_enum("training", "report_to")` is `["none", "tensorboard", "wandb", "mlflow", "trackio"]`.
+    """
+    node = _load("recipe.schema.json")
+    for step in path:
+        node = node["items"] if step == "[]" else node["properties"][step]
+    out: list[Any] = []
+
+    def collect(n: dict[str, Any]) -> None:
+        for value in n.get("enum", [n["const"]] if "const" in n else []):
+            if value not in out:
+                out.append(value)
+        for branch in n.get("anyOf", []) + n.get("oneOf", []):
+            collect(branch)
+        if isinstance(n.get("items"), dict):
+            collect(n["items"])
+
+    collect(node)
+    if not out:
+        raise KeyError(f"{'.'.join(path)} has no enum in the recipe schema")
+    return out
+
+
+def protocol_spec() -> dict[str, Any]:
+    """The bridge protocol (orchestrator/contract/protocol.ts): `version`, `max_line_bytes`, `methods`,
+    the message types each side sends (`from_worker`, `from_orchestrator`) and each message's JSON
+    Schema under `messages`, as it is on the wire."""
+    return copy.deepcopy(_load("protocol.json"))
 
 
 def stage_paths() -> dict[str, dict[str, str]]:

@@ -16,7 +16,8 @@ from ..data.images import load_image
 from ..data.jsonl_io import iter_jsonl
 from ..errors import BadInput
 from ..method.verifier import drop_articles
-from ..models.generation import generate, user_messages
+from ..models.generation import generate
+from ..models.messages import user_messages
 from ..textdist import edit_distance
 
 METRICS = ("exact", "yesno", "contains", "anls")

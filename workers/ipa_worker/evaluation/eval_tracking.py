@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from ..serve.context import StageContext
+from ..context import StageContext
 from ..training.tracking import run_name, trackers_of
 
 

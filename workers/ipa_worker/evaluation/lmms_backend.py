@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.model_pool import _attn_implementation, resolve_device_dtype
-from ..serve.context import StageContext
+from ..context import StageContext
 from .lmms_command import lmms_eval_command
 from .lmms_model_dir import prepare_model_dir
 from .lmms_process import run_lmms_eval

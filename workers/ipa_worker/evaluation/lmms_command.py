@@ -12,9 +12,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ..contract import schema_enum
 from ..errors import BadInput
 
-BACKENDS = ("qwen2_vl", "qwen2_5_vl")
+BACKENDS = tuple(schema_enum("eval", "lmms_eval", "model"))
 
 
 def model_args(backend: str, pretrained: str, *, device: str, min_pixels: int, max_pixels: int, flash_attention: bool) -> str:

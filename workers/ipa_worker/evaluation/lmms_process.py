@@ -18,7 +18,7 @@ from collections import deque
 from pathlib import Path
 
 from ..errors import BadInput, Cancelled, OutOfMemory, WorkerError
-from ..serve.context import StageContext
+from ..context import StageContext
 from .lmms_failures import explain, failed_reason
 from .lmms_stream import ANSWER_BAR, clean, parse_progress, parse_stdout_line, split_segments
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WorkerError
-from ..serve.context import StageContext
+from ..context import StageContext
 from .supervisor import run_ranks
 from .topology import LAUNCHED_STAGES, Topology
 

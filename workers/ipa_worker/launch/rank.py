@@ -48,7 +48,7 @@ def run(payload_path: str) -> int:
     from .. import stages
     from ..errors import classify
     from ..models.model_pool import resolve_device_dtype
-    from . import collective
+    from ..training import collective
     from .channel import ChannelWriter
     from .rank_context import RankContext
 

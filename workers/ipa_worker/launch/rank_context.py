@@ -12,8 +12,8 @@ import os
 import threading
 
 from ..errors import Cancelled
-from ..serve.context import StageContext
-from . import collective
+from ..context import StageContext
+from ..training import collective
 from .channel import ChannelWriter
 
 

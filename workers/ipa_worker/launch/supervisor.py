@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, Cancelled, OutOfMemory, WorkerError
-from ..serve.context import StageContext
+from ..context import StageContext
 from .channel import LineReader
 from .rank import CHANNEL_FD_ENV, CONTROL_FD_ENV, SUPERVISOR_PID_ENV
 from .topology import Topology, free_port, rank_env

@@ -13,6 +13,7 @@ import random
 from typing import Any, Callable
 
 from ..contract import recipe_defaults
+from ..models.messages import assistant_messages, user_messages
 from ..seeding import stable_seed
 from ..textdist import edit_distance
 
@@ -24,17 +25,6 @@ _PAIRS = _DEFAULTS["pairs"]
 def word_edit_distance(a: str, b: str) -> int:
     """Levenshtein distance over whitespace-separated words (cheap on long texts, ignores spacing)."""
     return edit_distance(a.split(), b.split())
-
-
-def user_prompt(text: str, n_images: int) -> list[dict[str, Any]]:
-    """A TRL conversational prompt: image placeholders first, then the text."""
-    content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
-    content.append({"type": "text", "text": text})
-    return [{"role": "user", "content": content}]
-
-
-def assistant(text: str) -> list[dict[str, Any]]:
-    return [{"role": "assistant", "content": [{"type": "text", "text": text}]}]
 
 
 def _verdict_map(verdicts: list[dict[str, Any]]) -> dict[str, int]:
@@ -144,9 +134,9 @@ def response_pairs(
             "seed_id": seed["id"],
             "round": round,
             "images": list(seed["images"]),
-            "prompt": user_prompt(seed["instruction"], len(seed["images"])),
-            "chosen": assistant(c["text"]),
-            "rejected": assistant(r["text"]),
+            "prompt": user_messages(seed["instruction"], len(seed["images"])),
+            "chosen": assistant_messages(c["text"]),
+            "rejected": assistant_messages(r["text"]),
             "chosen_id": c["id"],
             "rejected_id": r["id"],
         }
@@ -201,9 +191,9 @@ def feedback_pairs(
             "seed_id": seed["id"],
             "round": round,
             "images": list(seed["images"]),
-            "prompt": user_prompt(feedback_prompt(seed, text_of.get(source, "")), len(seed["images"])),
-            "chosen": assistant(g["text"]),
-            "rejected": assistant(b["text"]),
+            "prompt": user_messages(feedback_prompt(seed, text_of.get(source, "")), len(seed["images"])),
+            "chosen": assistant_messages(g["text"]),
+            "rejected": assistant_messages(b["text"]),
             "chosen_id": g["id"],
             "rejected_id": b["id"],
             "source_id": source,

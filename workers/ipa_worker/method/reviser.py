@@ -51,7 +51,8 @@ def revise(
     item's texts do not depend on its batch. Returns `{feedback, refined}` per item; `on_batch`
     sees progress over both passes.
     """
-    from ..models.generation import generate, user_messages
+    from ..models.generation import generate
+    from ..models.messages import user_messages
 
     n = len(items)
 

@@ -13,8 +13,10 @@ import re
 import unicodedata
 from typing import Any, Callable
 
+from ..contract import schema_enum
 from ..prompts import load_template, render
 
+RULE_MODES = tuple(schema_enum("verifier", "rule_mode"))
 CHECKS = ("entailed", "complete", "no_contradiction", "instruction_followed")
 
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
@@ -81,7 +83,7 @@ def rule_verify(response: str, reference: str, mode: str = "auto") -> tuple[int,
     response; numeric: the response names exactly one distinct number and it equals the reference
     ("3 or 4" fails: a hedge is not an answer).
     """
-    if mode not in ("auto", "exact", "contains", "numeric"):
+    if mode not in RULE_MODES:
         raise ValueError(f"unknown rule mode {mode!r}")
     used = resolve_mode(reference, mode)
     resp, ref = normalize_tokens(response), normalize_tokens(reference)
@@ -238,7 +240,8 @@ def model_verify(
     Greedy decoding: a judgement should not depend on a sampling draw. Returns per item
     `{verdict: 0|1|None, checks, reason, raw}`; None is an unjudged response (see parse_verdict).
     """
-    from ..models.generation import generate, user_messages
+    from ..models.generation import generate
+    from ..models.messages import user_messages
 
     text = template if template is not None else load_template("verifier")
     prompts = [

@@ -16,13 +16,6 @@ from ..data.image_limits import ProcessorLimits, image_problem
 from ..seeding import stable_seed
 
 
-def user_messages(instruction: str, n_images: int = 1) -> list[dict[str, Any]]:
-    """One user turn in HF chat format: image placeholders first, then the instruction."""
-    content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
-    content.append({"type": "text", "text": instruction})
-    return [{"role": "user", "content": content}]
-
-
 def prompt_seeds(seed: int, n: int) -> list[int]:
     """Per-prompt seeds derived from one call seed, for callers with no seed of their own per item."""
     return [stable_seed("generate", int(seed), i, bits=62) for i in range(n)]

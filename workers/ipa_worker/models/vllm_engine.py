@@ -69,7 +69,7 @@ def lora_rank_slot(rank: int) -> int:
     for slot in LORA_RANK_SLOTS:
         if slot >= rank:
             return slot
-    raise BadInput(f"LoRA rank {rank} is above the largest vLLM supports ({LORA_RANK_SLOTS[-1]}); lower training.dpo.lora.r")
+    raise BadInput(f"LoRA rank {rank} is above the largest vLLM supports ({LORA_RANK_SLOTS[-1]}); lower training.lora.r")
 
 
 def engine_settings(model_cfg: dict[str, Any], vllm_cfg: dict[str, Any], base: str, max_images: int, lora_rank: int) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def generate_vllm(
     """Answer each prompt like `generation.generate` does (`{"text", "num_tokens"}`); each prompt's
     own "seed" seeds its request (`request_seeds`).
 
-    `lora_rank` is the rank adapters are trained with (training.dpo.lora.r): the engine is built to
+    `lora_rank` is the rank adapters are trained with (training.lora.r): the engine is built to
     take it, so the adapters of later rounds do not force a rebuild.
     """
     require()

@@ -1,26 +1,33 @@
 """Bridge protocol, version 1: building outgoing messages and checking incoming ones.
 
-One JSON object per line (see docs/ARCHITECTURE.md, "Bridge protocol"). Outgoing messages are
-built here so every one carries `v`; incoming lines are checked here so the server only ever
-sees well-formed `request` and `cancel` messages.
+One JSON object per line (see docs/ARCHITECTURE.md, "Bridge protocol"). The protocol's one source
+is zod (orchestrator/contract/protocol.ts), generated into contract/protocol.json: the version,
+the line limit, the methods, the error types, the log levels and every message's JSON Schema come
+from there. Outgoing messages are built here so every one carries `v`; incoming lines are checked
+here against their message's schema, so the server only ever sees well-formed `request` and
+`cancel` messages.
 """
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
-from .. import PROTOCOL_VERSION
+from ..contract import protocol_spec
 from ..errors import BadInput
 
-V = PROTOCOL_VERSION
+_SPEC = protocol_spec()
+_MESSAGES: dict[str, dict[str, Any]] = _SPEC["messages"]
+V: int = _SPEC["version"]
 # The longest incoming line read: a stage payload is the recipe and some paths (kilobytes; a
 # training job's list of pair files can reach megabytes). Longer lines are skipped unread, so a
-# runaway writer cannot grow this process without bound. Node refuses to send more
-# (orchestrator/bridge/protocol.ts, MAX_LINE_BYTES).
-MAX_LINE_BYTES = 64 * 1024 * 1024
-ERROR_TYPES = ("BadInput", "OutOfMemory", "Cancelled", "Internal")
-LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# runaway writer cannot grow this process without bound; Node refuses to send more.
+MAX_LINE_BYTES: int = _SPEC["max_line_bytes"]
+METHODS: tuple[str, ...] = tuple(_SPEC["methods"])
+ERROR_TYPES: tuple[str, ...] = tuple(_MESSAGES["error"]["properties"]["error"]["properties"]["type"]["enum"])
+LOG_LEVELS: tuple[str, ...] = tuple(_MESSAGES["log"]["properties"]["level"]["enum"])
+INCOMING: tuple[str, ...] = tuple(_SPEC["from_orchestrator"])
 
 
 class ProtocolError(BadInput):
@@ -94,8 +101,29 @@ def error(id: Any, type: str, message: str, traceback: str = "") -> dict[str, An
     return {"v": V, "type": "error", "id": id, "error": {"type": type, "message": message, "traceback": traceback}}
 
 
+@lru_cache(maxsize=None)
+def _validator(name: str) -> Any:
+    """A validator for a message type, or for a request id (`"id"`)."""
+    # jsonschema is imported on the first message, not at start-up (the server reports ready first).
+    from jsonschema.validators import validator_for
+
+    schema = _MESSAGES["cancel"]["properties"]["id"] if name == "id" else _MESSAGES[name]
+    return validator_for(_MESSAGES["cancel"])(schema)
+
+
+def problem(kind: str, msg: Any) -> str | None:
+    """Why `msg` is not a valid `kind` message by the protocol's schema (None when it is)."""
+    from jsonschema.exceptions import best_match
+
+    err = best_match(_validator(kind).iter_errors(msg))
+    if err is None:
+        return None
+    where = "/".join(str(p) for p in err.absolute_path)
+    return f"{where}: {err.message}" if where else err.message
+
+
 def _valid_id(value: Any) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value != "")
+    return value is not None and _validator("id").is_valid(value)
 
 
 def parse(line: bytes | str) -> dict[str, Any]:
@@ -116,15 +144,11 @@ def parse(line: bytes | str) -> dict[str, Any]:
     if id is None:
         raise ProtocolError("missing or invalid id (a non-empty string or an integer)")
     kind = msg.get("type")
-    if kind == "cancel":
-        return msg
-    if kind != "request":
+    if kind not in INCOMING:
         raise ProtocolError(f"unknown message type {kind!r}", id)
-    if not isinstance(msg.get("method"), str) or not msg["method"]:
-        raise ProtocolError("a request needs a method name", id)
-    params = msg.get("params")
-    if params is None:
+    if kind == "request" and msg.get("params") is None:
         msg["params"] = {}
-    elif not isinstance(params, dict):
-        raise ProtocolError("params must be a JSON object", id)
+    why = problem(kind, msg)
+    if why is not None:
+        raise ProtocolError(f"invalid {kind}: {why}", id)
     return msg

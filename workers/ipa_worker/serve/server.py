@@ -26,10 +26,10 @@ import traceback
 from typing import Any, BinaryIO, Callable
 
 from .. import stages
-from ..launch import topology
+from ..context import StageContext
 from ..errors import BadInput, WorkerError, classify
+from ..launch import topology
 from . import protocol, test_hooks
-from .context import StageContext
 from .devices import backends, probe_devices
 from .quiet import quiet_libraries
 
@@ -129,6 +129,10 @@ class Server:
         if test_methods:
             self._inline.update(test_hooks.INLINE_METHODS)
             self._slow.update(test_hooks.SLOW_METHODS)
+
+    def methods(self) -> set[str]:
+        """The methods this server answers (`shutdown` is the reader's own)."""
+        return {"shutdown", *self._inline, *self._slow}
 
     # -- output ---------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import OutOfMemory
 from ..stages import STAGE_NAME
-from .context import StageContext
+from ..context import StageContext
 
 log = logging.getLogger(__name__)
 

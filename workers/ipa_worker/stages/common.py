@@ -9,7 +9,8 @@ from ..data.image_limits import ProcessorLimits, image_problem
 from ..data.images import load_image
 from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
-from ..serve.context import StageContext
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 
 
 def seeds_by_id(path: str) -> dict[str, dict[str, Any]]:
@@ -24,13 +25,12 @@ def optional_rows(inputs: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 def batch_size(base: int, options: dict[str, Any]) -> int:
     """A recipe batch size scaled by options.batch_scale (halved after each CUDA OOM retry), at least 1."""
-    return max(1, int(int(base) * float(options["batch_scale"])))
+    return max(1, int(base * options["batch_scale"]))
 
 
-def epochs_words(epochs: Any) -> str:
-    """`1` → "1 epoch", `2.5` → "2.5 epochs": the end of a training phase's title."""
-    n = float(epochs)
-    return f"{n:g} epoch{'' if n == 1 else 's'}"
+def epochs_words(epochs: float) -> str:
+    """`1.0` → "1 epoch", `2.5` → "2.5 epochs": the end of a training phase's title."""
+    return f"{epochs:g} epoch{'' if epochs == 1 else 's'}"
 
 
 def batch_progress(ctx: StageContext) -> Callable[[int, int], None]:
@@ -49,9 +49,9 @@ class SeedImages:
     With `limits`, an image the model's processor would refuse fails its seed too (data.image_limits).
     """
 
-    def __init__(self, recipe: dict[str, Any], limits: ProcessorLimits | None = None):
-        self.max_bytes = int(recipe["data"]["max_image_bytes"])
-        self.max_side = int(recipe["data"]["max_image_side"])
+    def __init__(self, settings: Recipe, limits: ProcessorLimits | None = None):
+        self.max_bytes = settings.data.max_image_bytes
+        self.max_side = settings.data.max_image_side
         self.limits = limits
         self._cache: dict[str, list] = {}
         self.errors: dict[str, str] = {}

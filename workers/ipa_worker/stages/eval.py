@@ -20,7 +20,8 @@ from ..data.jsonl_io import atomic_write_json, sha256_file
 from ..evaluation.benchmarks import Benchmark, evaluate
 from ..evaluation.eval_tracking import log_eval
 from ..evaluation.lmms_backend import evaluate_with_lmms
-from ..serve.context import StageContext
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from .common import batch_progress, batch_size
 from .prepare import resolve, synthetic_paths
 
@@ -52,15 +53,15 @@ def _builtin(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     benches = benchmarks_of(recipe, payload["run_dir"])
     if not benches:
         return dict(NO_BUILTIN)
-    eval_cfg, data_cfg = recipe["eval"], recipe["data"]
+    settings = Recipe.from_dict(recipe)
     lm = ctx.model(payload["models"]["generator"], recipe["model"])
     return evaluate(
         lm,
         benches,
-        max_new_tokens=int(eval_cfg["max_new_tokens"]),
-        batch_size=batch_size(eval_cfg["batch_size"], payload["options"]),
-        max_image_bytes=int(data_cfg["max_image_bytes"]),
-        max_image_side=int(data_cfg["max_image_side"]),
+        max_new_tokens=settings.eval.max_new_tokens,
+        batch_size=batch_size(settings.eval.batch_size, payload["options"]),
+        max_image_bytes=settings.data.max_image_bytes,
+        max_image_side=settings.data.max_image_side,
         on_batch=batch_progress(ctx),
     )
 

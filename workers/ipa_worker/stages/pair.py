@@ -17,21 +17,23 @@ from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.pairing import accepted_rows, candidates, feedback_pairs, group_by_seed, is_challenging, response_pairs
 from ..method.verifier import rule_verify
 from ..method.reviser import Templates, feedback_prompt
-from ..serve.context import StageContext
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from .common import optional_rows
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe, inputs = payload["recipe"], payload["inputs"]
-    cfg = recipe["pairs"]
-    round_ = int(payload["round"])
+    settings = Recipe.from_dict(recipe)
+    cfg = settings.pairs
+    round_ = payload["round"]
     seeds = read_jsonl(inputs["seeds"])
     responses = group_by_seed(read_jsonl(inputs["responses"]))
     # Unjudged rows (verdict null) count as no verdict: such a response is neither chosen nor rejected.
     verdicts = group_by_seed([v for v in read_jsonl(inputs["verdicts"]) if v["verdict"] is not None])
     revisions = group_by_seed(optional_rows(inputs, "revisions"))
     rverdicts = group_by_seed(optional_rows(inputs, "revision_verdicts"))
-    templates = Templates(recipe["reviser"]) if cfg["feedback_pairs"] and revisions else None
+    templates = Templates(recipe["reviser"]) if cfg.feedback_pairs and revisions else None
 
     pairs, fpairs, challenging, accepted = [], [], [], []
     unjudged = 0
@@ -42,7 +44,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             unjudged += 1
             continue
         chosen, _ = candidates(responses.get(sid, []), verdicts[sid], revisions.get(sid, []), rverdicts.get(sid, []))
-        accepted += accepted_rows(seed, chosen, int(cfg["max_pairs_per_seed"]))
+        accepted += accepted_rows(seed, chosen, cfg.max_pairs_per_seed)
         pairs += response_pairs(
             seed,
             responses.get(sid, []),
@@ -50,9 +52,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             revisions.get(sid, []),
             rverdicts.get(sid, []),
             round=round_,
-            max_pairs=int(cfg["max_pairs_per_seed"]),
-            rejected_choice=cfg["rejected_choice"],
-            run_seed=int(recipe["seed"]),
+            max_pairs=cfg.max_pairs_per_seed,
+            rejected_choice=cfg.rejected_choice,
+            run_seed=settings.seed,
         )
         if templates is not None and revisions.get(sid):
             # The pair's prompt is the one the reviser actually saw: with r_ref in guided rounds.
@@ -63,7 +65,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
 
             fpairs += feedback_pairs(
                 seed, responses.get(sid, []), revisions[sid], rverdicts.get(sid, []),
-                round=round_, feedback_prompt=prompt, max_pairs=int(cfg["max_pairs_per_seed"]),
+                round=round_, feedback_prompt=prompt, max_pairs=cfg.max_pairs_per_seed,
             )  # fmt: skip
         if is_challenging(verdicts[sid], rverdicts.get(sid, [])):
             challenging.append(seed)

@@ -16,8 +16,9 @@ from ..data.jsonl_io import atomic_write_jsonl
 from ..data.seed_sources import Source, load_seeds
 from ..data.synthetic_task import generate_synthetic
 from ..errors import BadInput
-from ..serve.context import StageContext
-from ..tools.tiny_model import build_tiny_model, is_complete_checkpoint
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
+from ..models.tiny_model import build_tiny_model, is_complete_checkpoint
 
 
 def resolve(path: str, run_dir: str) -> str:
@@ -28,31 +29,32 @@ def resolve(path: str, run_dir: str) -> str:
 
 def synthetic_paths(recipe: dict[str, Any], run_dir: str) -> dict[str, str] | None:
     """Generate the synthetic task if the recipe enables it; returns its split paths."""
-    syn = recipe["data"]["synthetic"]
-    if not syn["enabled"]:
+    syn = Recipe.from_dict(recipe).data.synthetic
+    if not syn.enabled:
         return None
     return generate_synthetic(
-        resolve(syn["output_dir"], run_dir),
-        train=int(syn["train_size"]),
-        heldout=int(syn["heldout_size"]),
-        warmup=int(syn["warmup_size"]),
-        validation=int(syn["validation_size"]),
-        seed=int(syn["seed"]),
-        image_size=int(syn["image_size"]),
+        resolve(syn.output_dir, run_dir),
+        train=syn.train_size,
+        heldout=syn.heldout_size,
+        warmup=syn.warmup_size,
+        validation=syn.validation_size,
+        seed=syn.seed,
+        image_size=syn.image_size,
     )
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe = payload["recipe"]
+    settings = Recipe.from_dict(recipe)
     run_dir = payload["run_dir"]
     model_cfg = recipe["model"]
     data_cfg = recipe["data"]
     metrics: dict[str, Any] = {}
 
-    base = resolve(model_cfg["base"], run_dir)
-    if model_cfg["build_tiny"] and not is_complete_checkpoint(base):
+    base = resolve(settings.model.base, run_dir)
+    if settings.model.build_tiny and not is_complete_checkpoint(base):
         ctx.phase(f"building the tiny model at {base}", label="building the tiny model")
-        build_tiny_model(base, seed=int(model_cfg["tiny_seed"]))
+        build_tiny_model(base, seed=settings.model.tiny_seed)
         metrics["built_tiny_model"] = True
     ctx.check_cancelled()
 
@@ -70,8 +72,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         sources,
         images_dir=Path(run_dir) / "data" / "images",
         data_cfg=data_cfg,
-        seed=int(recipe["seed"]),
-        allowed_roots=recipe["allowed_roots"],
+        seed=settings.seed,
+        allowed_roots=settings.allowed_roots,
         # A row whose image the model's processor would refuse is rejected here, with the reason.
         processor=ProcessorLimits.from_checkpoint(base, model_cfg),
     )

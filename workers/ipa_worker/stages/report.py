@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.jsonl_io import atomic_write_bytes
-from ..serve.context import StageContext
+from ..context import StageContext
 
 
 def render_plot(rounds: list[dict[str, Any]], curves: dict[str, list[dict[str, Any]]], heldout_note: str | None) -> bytes:

@@ -15,7 +15,8 @@ from typing import Any
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.reviser import Templates, revise
 from ..seeding import stable_seed
-from ..serve.context import StageContext
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 
@@ -38,14 +39,13 @@ def select_failed(responses: list[dict[str, Any]], verdicts: list[dict[str, Any]
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe, options = payload["recipe"], payload["options"]
-    cfg = recipe["reviser"]
-    guided = bool(options["reference_guided"])
+    settings = Recipe.from_dict(recipe)
+    cfg = settings.reviser
+    guided = options["reference_guided"]
     seeds = seeds_by_id(payload["inputs"]["seeds"])
-    todo = select_failed(
-        read_jsonl(payload["inputs"]["responses"]), read_jsonl(payload["inputs"]["verdicts"]), int(cfg["max_revisions_per_seed"])
-    )
-    templates = Templates(cfg)
-    images = SeedImages(recipe)
+    todo = select_failed(read_jsonl(payload["inputs"]["responses"]), read_jsonl(payload["inputs"]["verdicts"]), cfg.max_revisions_per_seed)
+    templates = Templates(recipe["reviser"])
+    images = SeedImages(settings)
     failed: list[dict[str, Any]] = []
     items, sources = [], []
     for r in todo:
@@ -54,9 +54,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         if imgs is None:
             failed.append({"id": r["sample_id"], "reason": images.errors.get(r["seed_id"], f"seed {r['seed_id']} not in the seeds shard")})
             continue
-        for k in range(int(cfg["feedbacks_per_response"])):
+        for k in range(cfg.feedbacks_per_response):
             sample_id = f"{r['sample_id']}/r{k}"
-            item_seed = stable_seed("revise", int(recipe["seed"]), int(payload["round"]), sample_id, bits=62)
+            item_seed = stable_seed("revise", settings.seed, payload["round"], sample_id, bits=62)
             items.append({"images": imgs, "instruction": seed["instruction"], "response": r["response"], "reference": seed["reference"], "seed": item_seed})
             sources.append((r, sample_id))
 
@@ -68,9 +68,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             items,
             templates=templates,
             reference_guided=guided,
-            temperature=float(cfg["temperature"]),
-            max_new_tokens=int(cfg["max_new_tokens"]),
-            batch_size=batch_size(recipe["sampling"]["batch_size"], options),
+            temperature=cfg.temperature,
+            max_new_tokens=cfg.max_new_tokens,
+            batch_size=batch_size(settings.sampling.batch_size, options),
             on_batch=batch_progress(ctx),
         )
     rows = [

@@ -14,9 +14,11 @@ from ..data.images import image_digest
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.sampling_plan import plan_samples
 from ..models import vllm_engine
-from ..models.generation import generate, user_messages
+from ..models.generation import generate
+from ..models.messages import user_messages
 from ..seeding import stable_seed
-from ..serve.context import StageContext
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from ..data.image_limits import ProcessorLimits
 from .common import SeedImages, batch_progress, batch_size, first_image_problem
 
@@ -26,19 +28,14 @@ def sample_seed(run_seed: int, round_: int, sample_id: str) -> int:
     return stable_seed("sample", int(run_seed), int(round_), sample_id, bits=62)
 
 
-def _answer(payload: dict[str, Any], prompts: list[dict[str, Any]], *, batch_size: int, on_batch, ctx: StageContext) -> list[dict[str, Any]]:
+def _answer(payload: dict[str, Any], settings: Recipe, prompts: list[dict[str, Any]], *, batch_size: int, on_batch, ctx: StageContext) -> list[dict[str, Any]]:
     """Generates with the recipe's backend: batched transformers `generate`, or vLLM's engine."""
     recipe = payload["recipe"]
-    sampling = recipe["sampling"]
-    params = dict(
-        temperature=float(sampling["temperature"]),
-        top_p=float(sampling["top_p"]),
-        max_new_tokens=int(sampling["max_new_tokens"]),
-    )
-    if sampling["backend"] == "vllm":
+    sampling = settings.sampling
+    params = dict(temperature=sampling.temperature, top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens)
+    if sampling.backend == "vllm":
         answers = vllm_engine.generate_vllm(
-            payload["models"]["generator"], recipe["model"], sampling["vllm"], prompts,
-            lora_rank=int(recipe["training"]["dpo"]["lora"]["r"]), **params,
+            payload["models"]["generator"], recipe["model"], recipe["sampling"]["vllm"], prompts, lora_rank=settings.training.lora.r, **params,
         )  # fmt: skip
         on_batch(len(prompts), len(prompts))
         return answers
@@ -53,11 +50,12 @@ def _perturbed(s: dict[str, Any]) -> str:
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     recipe, options = payload["recipe"], payload["options"]
+    settings = Recipe.from_dict(recipe)
     seeds = read_jsonl(payload["inputs"]["seeds"])
 
     # What the generator's processor takes: an image it would refuse fails its seed or sample alone.
     limits = ProcessorLimits.from_checkpoint(payload["models"]["generator"]["base"], recipe["model"])
-    images = SeedImages(recipe, limits)
+    images = SeedImages(settings, limits)
     failed: list[dict[str, Any]] = []
     samples: list[dict[str, Any]] = []
     for seed_row in seeds:
@@ -66,7 +64,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         if imgs is None:
             failed.append({"id": seed_row["id"], "reason": images.errors[seed_row["id"]]})
             continue
-        for s in plan_samples(seed_row, imgs, recipe, bool(options["contrastive"]), int(payload["round"])):
+        for s in plan_samples(seed_row, imgs, settings, options["contrastive"], payload["round"]):
             problem = first_image_problem(s["images"], seed_row["images"], limits, _perturbed(s))
             if problem:
                 failed.append({"id": seed_row["id"], "reason": problem})
@@ -74,15 +72,15 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             s["seed"] = seed_row
             samples.append(s)
 
-    bs = batch_size(recipe["sampling"]["batch_size"], options)
+    bs = batch_size(settings.sampling.batch_size, options)
     # Every response has its own seed: a retry, or a retry with half the batch, writes the same texts.
-    seeds = [sample_seed(recipe["seed"], payload["round"], s["sample_id"]) for s in samples]
+    seeds = [sample_seed(settings.seed, payload["round"], s["sample_id"]) for s in samples]
     prompts = [
         {"images": s["images"], "messages": user_messages(s["seed"]["instruction"], len(s["images"])), "seed": g} for s, g in zip(samples, seeds)
     ]
 
     t0 = time.monotonic()
-    answers = _answer(payload, prompts, batch_size=bs, on_batch=batch_progress(ctx), ctx=ctx) if prompts else []
+    answers = _answer(payload, settings, prompts, batch_size=bs, on_batch=batch_progress(ctx), ctx=ctx) if prompts else []
     elapsed = time.monotonic() - t0
 
     rows = []

@@ -5,7 +5,7 @@
   (training.dpo.heldout_pairs) is kept out of training; after training, DPO reward accuracy and
   margin are measured over every training pair and over those held-out pairs.
 - rft (baseline): SFT of the policy on its own verified responses (inputs: accepted, lists of the
-  pair stage's `accepted` files), with training.sft and the LoRA settings of training.dpo.
+  pair stage's `accepted` files), with training.sft and training.lora.
 - sft_reference (baseline): SFT of the policy on the round's seeds' reference answers (inputs:
   seeds, the round's seed shards).
 
@@ -31,13 +31,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from ..data.image_limits import ProcessorLimits
 from ..data.run_files import iter_jsonl_in
 from ..models.memory import release_memory
-from ..serve.context import StageContext
-from ..training.dpo_trainer import save_untrained, train_dpo
+from ..training.dpo_trainer import DpoJob, save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
-from ..training.sft_trainer import answer_examples, examples_to_dataset, train_sft
+from ..training.sft_trainer import SftJob, SftSettings, answer_examples, examples_to_dataset, train_sft
 from ..training.tracking import tracking_for
 from .common import batch_size, epochs_words
 
@@ -55,80 +56,54 @@ def _tracking(payload: dict[str, Any], model: str):
 def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: dict[str, Any], name: str, reference, failed: list[dict[str, Any]]) -> dict[str, Any] | None:
     """DPO of one model on the pairs in `paths`, with held-out seeds scored after; None if no pairs.
     Pairs with an image the processor would refuse are appended to `failed` and left out."""
-    recipe, outputs = payload["recipe"], payload["outputs"]
-    training = recipe["training"]
-    dpo = training["dpo"]
-    rows, refused = read_pair_rows(paths, ProcessorLimits.from_checkpoint(start["base"], recipe["model"]), run_dir=payload["run_dir"])
+    recipe, outputs = Recipe.from_dict(payload["recipe"]), payload["outputs"]
+    model_cfg = payload["recipe"]["model"]
+    dpo = recipe.training.dpo
+    rows, refused = read_pair_rows(paths, ProcessorLimits.from_checkpoint(start["base"], model_cfg), run_dir=payload["run_dir"])
     failed.extend(refused)
-    train_rows, held = split_by_seed(rows, float(dpo["heldout_pairs"]))
+    train_rows, held = split_by_seed(rows, dpo.heldout_pairs)
     if not train_rows:
         return None
     what = f"{len(train_rows)} {'feedback pairs' if name == 'reviser' else 'pairs'}"
     held_out = f" ({len(held)} held out to measure reward accuracy)" if held else ""
-    ctx.phase(f"{name} DPO: {what}{held_out}, {epochs_words(dpo['epochs'])}", label=f"{name} DPO: loading model")
+    ctx.phase(f"{name} DPO: {what}{held_out}, {epochs_words(dpo.epochs)}", label=f"{name} DPO: loading model")
     train_set = rows_to_dataset(train_rows)
+    job = DpoJob(
+        start=start, out_dir=outputs[name], checkpoint_dir=str(Path(outputs["checkpoints"]) / name), model_name=name, reference=reference,
+        batch_size=batch_size(dpo.batch_size, payload["options"]), metrics_path=outputs["metrics"],
+    )  # fmt: skip
     res = train_dpo(
-        train_set,
-        start=start,
-        out_dir=outputs[name],
-        checkpoint_dir=str(Path(outputs["checkpoints"]) / name),
-        dpo=dpo,
-        model_cfg=recipe["model"],
-        reference_model=training["reference_model"],
-        reference=reference,
-        distributed=training["distributed"],
-        batch_size=batch_size(dpo["batch_size"], payload["options"]),
-        metrics_path=outputs["metrics"],
-        model_name=name,
-        ctx=ctx,
-        tracking=_tracking(payload, name),
+        train_set, job, recipe.training, model_cfg, ctx=ctx, tracking=_tracking(payload, name),
         eval_sets={"train_pairs": train_set, "heldout_pairs": rows_to_dataset(held) if held else None},
-    )
+    )  # fmt: skip
     release_memory()
     return res
 
 
 def _supervised(payload: dict[str, Any], ctx: StageContext, examples: list[dict[str, Any]]) -> dict[str, Any]:
     """LoRA (or full) SFT of the policy for the baseline objectives; publishes like a DPO policy."""
-    recipe, outputs = payload["recipe"], payload["outputs"]
-    training = recipe["training"]
-    dpo, sft = training["dpo"], training["sft"]
-    ctx.phase(f"policy SFT ({training['objective']}): {len(examples)} examples, {epochs_words(sft['epochs'])}", label="policy SFT: loading model")
-    res = train_sft(
-        examples_to_dataset(examples),
-        start=payload["models"]["generator"],
-        out_dir=outputs["policy"],
-        sft={**sft, "full_finetune": dpo["full_finetune"], "lora": dpo["lora"]},
-        model_cfg=recipe["model"],
-        checkpoint_dir=str(Path(outputs["checkpoints"]) / "policy"),
-        max_length=int(dpo["max_length"]),
-        save_steps=int(dpo["save_steps"]),
-        bf16=dpo["bf16"],
-        seed=int(dpo["seed"]),
-        batch_size=batch_size(sft["batch_size"], payload["options"]),
-        batch_field="training.sft.batch_size",
-        distributed=training["distributed"],
-        metrics_path=outputs["metrics"],
-        ctx=ctx,
-        merge=False,
-        model_name="policy",
-        tracking=_tracking(payload, "policy"),
-    )
-    return res
+    recipe, outputs = Recipe.from_dict(payload["recipe"]), payload["outputs"]
+    settings = SftSettings.baseline(recipe)
+    ctx.phase(f"policy SFT ({recipe.training.objective}): {len(examples)} examples, {epochs_words(settings.epochs)}", label="policy SFT: loading model")
+    job = SftJob(
+        start=payload["models"]["generator"], out_dir=outputs["policy"], checkpoint_dir=str(Path(outputs["checkpoints"]) / "policy"),
+        model_name="policy", merge=False, batch_size=batch_size(settings.batch_size, payload["options"]), metrics_path=outputs["metrics"],
+    )  # fmt: skip
+    return train_sft(examples_to_dataset(examples), job, settings, payload["recipe"]["model"], ctx=ctx, tracking=_tracking(payload, "policy"))
 
 
 def _untrained(payload: dict[str, Any], ctx: StageContext, why: str) -> dict[str, Any]:
-    recipe = payload["recipe"]
     words = {"no pairs": "no response pairs", "no examples": "no training examples"}[why]
     ctx.phase(f"policy: {words}, so the start model is kept unchanged", label="policy: saving the start model", level="warning")
-    out = save_untrained(payload["models"]["generator"], payload["outputs"]["policy"], recipe["training"]["dpo"], recipe["model"])
+    training = Recipe.from_dict(payload["recipe"]).training
+    out = save_untrained(payload["models"]["generator"], payload["outputs"]["policy"], training, payload["recipe"]["model"])
     return {"output": out, "metrics": {"steps": 0, "train_rows": 0, "skipped": why, "final_loss": None}}
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
-    recipe, inputs, models = payload["recipe"], payload["inputs"], payload["models"]
-    training = recipe["training"]
-    objective = training["objective"]
+    inputs, models = payload["inputs"], payload["models"]
+    training = Recipe.from_dict(payload["recipe"]).training
+    objective = training.objective
     result_outputs: dict[str, Any] = {}
     metrics: dict[str, Any] = {"objective": objective}
     failed: list[dict[str, Any]] = []
@@ -148,7 +123,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     result_outputs["policy"] = res["output"]
     metrics.update(res["metrics"])
 
-    feedback = _paths(inputs.get("feedback_pairs")) if objective == "dpo" and training["train_reviser"] else []
+    feedback = _paths(inputs.get("feedback_pairs")) if objective == "dpo" and training.train_reviser else []
     # Full fine-tuning's reference for the reviser follows the same rule as the policy's, derived
     # from its start spec (training/dpo_trainer.py).
     rev = _dpo(payload, ctx, feedback, models["reviser"], "reviser", None, failed) if feedback else None

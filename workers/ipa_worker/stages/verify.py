@@ -19,7 +19,8 @@ from ..errors import BadInput
 from ..method.verifier import model_verify, rule_verify
 from ..prompts import load_template
 from ..seeding import stable_seed
-from ..serve.context import StageContext
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 
@@ -32,7 +33,8 @@ def judge(
 ) -> dict[str, Any]:
     """Verdict rows for `rows` (responses or revisions, the judged text under `text_key`)."""
     recipe, options = payload["recipe"], payload["options"]
-    cfg = recipe["verifier"]
+    settings = Recipe.from_dict(recipe)
+    cfg = settings.verifier
     seeds = seeds_by_id(payload["inputs"]["seeds"])
     failed: list[dict[str, Any]] = []
     known = []
@@ -43,14 +45,14 @@ def judge(
             failed.append({"id": r["sample_id"], "reason": f"seed {r['seed_id']} not in the seeds shard"})
 
     verdicts: list[dict[str, Any]] = []
-    if cfg["kind"] == "rule":
+    if cfg.kind == "rule":
         for i, r in enumerate(known):
             ctx.check_cancelled()
-            v, reason = rule_verify(r[text_key], seeds[r["seed_id"]]["reference"], cfg["rule_mode"])
+            v, reason = rule_verify(r[text_key], seeds[r["seed_id"]]["reference"], cfg.rule_mode)
             verdicts.append(_row(r, v, {c: None for c in ("entailed", "complete", "no_contradiction", "instruction_followed")}, reason, ""))
             ctx.progress(i + 1, len(known))
-    elif cfg["kind"] == "model":
-        images = SeedImages(recipe)
+    elif cfg.kind == "model":
+        images = SeedImages(settings)
         items, judged = [], []
         for r in known:
             imgs = images.get(seeds[r["seed_id"]])
@@ -66,18 +68,18 @@ def judge(
             results = model_verify(
                 lm,
                 items,
-                template=load_template("verifier", cfg.get("template")),
-                max_new_tokens=int(cfg["max_new_tokens"]),
-                seed=stable_seed(payload["stage"], int(recipe["seed"]), payload["round"], payload["shard"]),
-                batch_size=batch_size(recipe["sampling"]["batch_size"], options),
+                template=load_template("verifier", cfg.template),
+                max_new_tokens=cfg.max_new_tokens,
+                seed=stable_seed(payload["stage"], settings.seed, payload["round"], payload["shard"]),
+                batch_size=batch_size(settings.sampling.batch_size, options),
                 on_batch=batch_progress(ctx),
             )
             verdicts = [_row(r, res["verdict"], res["checks"], res["reason"], res["raw"]) for r, res in zip(judged, results)]
     else:
-        raise BadInput(f"unknown verifier.kind {cfg['kind']!r}")
+        raise BadInput(f"unknown verifier.kind {cfg.kind!r}")
 
     metrics: dict[str, Any] = {}
-    if cfg["audit"] == "exact":
+    if cfg.audit == "exact":
         texts = {r["sample_id"]: r[text_key] for r in known}
         for v in verdicts:
             v["truth"] = ground_truth(texts[v["sample_id"]], seeds[v["seed_id"]]["reference"])
@@ -93,7 +95,7 @@ def judge(
         pass_rate=round(passed / len(judged), 4) if judged else 0.0,
         unjudged=len(verdicts) - len(judged),
         unparseable=sum(v["reason"] == "unparseable" for v in verdicts),
-        kind=cfg["kind"],
+        kind=cfg.kind,
     )
     return {"outputs": {output: out}, "metrics": metrics, "failed_items": failed}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..data.jsonl_io import read_jsonl
-from ..serve.context import StageContext
+from ..context import StageContext
 from .verify import judge
 
 

@@ -14,6 +14,7 @@ CLI: python -m ipa_worker.tools.answering_model OUT_DIR [--base DIR] [--items N]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from ..contract import recipe_defaults
 from ..data.dirbuild import build_dir_atomically, read_marker
-from .tiny_model import FORMAT_VERSION as TINY_FORMAT, build_tiny_model
+from ..models.tiny_model import FORMAT_VERSION as TINY_FORMAT, build_tiny_model
 
 FORMAT_VERSION = 1
 
@@ -39,7 +40,8 @@ def build_answering_model(out_dir: str, *, base: str, items: int = 256, epochs: 
         import torch
 
         from ..data.synthetic_task import generate_synthetic
-        from ..training.sft_trainer import seed_rows_to_dataset, train_sft
+        from ..contract.recipe_types import Recipe
+        from ..training.sft_trainer import SftJob, SftSettings, seed_rows_to_dataset, train_sft
 
         torch.manual_seed(seed)
         build_tiny_model(base)
@@ -51,21 +53,12 @@ def build_answering_model(out_dir: str, *, base: str, items: int = 256, epochs: 
                 r["images"] = [os.path.join(data["dir"], p) for p in r["images"]]
             defaults = recipe_defaults()
             model_cfg = {**defaults["model"], "device": "cpu", "dtype": "float32"}
-            sft = {**defaults["warmup"]["sft"], "epochs": epochs, "learning_rate": 1e-3, "full_finetune": True, "batch_size": 16}
-            train_sft(
-                seed_rows_to_dataset(rows),
-                start={"base": base, "adapter": None},
-                out_dir=str(scratch / "model"),
-                sft=sft,
-                model_cfg=model_cfg,
-                checkpoint_dir=str(scratch / "checkpoints"),
-                max_length=256,
-                save_steps=1_000_000,
-                bf16="auto",
-                seed=seed,
-                batch_size=16,
-                distributed=defaults["training"]["distributed"],
-            )
+            settings = SftSettings.warmup(Recipe.from_dict(defaults))
+            settings = dataclasses.replace(
+                settings, epochs=float(epochs), learning_rate=1e-3, full_finetune=True, batch_size=16, max_length=256, save_steps=1_000_000, bf16="auto", seed=seed
+            )  # fmt: skip
+            job = SftJob(start={"base": base, "adapter": None}, out_dir=str(scratch / "model"), checkpoint_dir=str(scratch / "checkpoints"))
+            train_sft(seed_rows_to_dataset(rows), job, settings, model_cfg)
             for f in (scratch / "model").iterdir():
                 shutil.move(str(f), tmp / f.name)
         finally:

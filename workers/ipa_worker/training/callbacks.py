@@ -17,7 +17,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
-from ..launch import collective
+from . import collective
 
 CHECKPOINT_MARK = "ipa_checkpoint.json"
 
@@ -76,6 +76,18 @@ class MetricsCallback(TrainerCallback):
             atomic_write_jsonl(self.path, self.rows)
         if self.ctx is not None:
             self.ctx.progress(int(state.global_step), int(state.max_steps), loss=row.get("loss"), phase=self.label)
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self._eval_batches = 0
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        """The reward evaluation over every pair can take longer than the training itself: it
+        reports a batch count too, so a watcher sees it move (the chaos harness's stall rule)."""
+        self._eval_batches = getattr(self, "_eval_batches", 0) + 1
+        if self.ctx is None or not state.is_world_process_zero:
+            return
+        total = len(eval_dataloader) if eval_dataloader is not None else 0
+        self.ctx.progress(self._eval_batches, total, phase=f"{self.label}: reward evaluation")
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.ctx is not None:

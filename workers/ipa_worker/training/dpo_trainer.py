@@ -1,7 +1,7 @@
 """DPO of a Qwen2-VL policy (or reviser) on preference pairs with TRL's DPOTrainer.
 
 The dataset has an `images` column, so DPOTrainer collates with its vision collator and
-`pixel_values` + `image_grid_thw` reach the model's forward (tests/test_dpo.py checks it).
+`pixel_values` + `image_grid_thw` reach the model's forward (tests/training/test_dpo_trainer.py checks it).
 
 Reference model (what the policy is kept close to):
 - LoRA from a fresh adapter (adapters_from: initial): TRL disables the adapter, i.e. the start
@@ -14,27 +14,43 @@ TRL refuses `precompute_ref_log_probs` for vision datasets; the recipe flag is t
 a log line (for LoRA no reference copy is held anyway).
 
 Several processes (a launched group, `ipa_worker.launch`): the recipe's global batch is split
-over them (`launch.batch_layout`), the strategy comes from `training.strategy`, and rank 0 alone
+over them (`training.batch_layout`), the strategy comes from `training.strategy`, and rank 0 alone
 writes metrics and the output folder; the Trainer writes checkpoints from rank 0 (each rank adds
 its RNG state) and `CheckpointMark` marks them complete.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from ..contract import recipe_defaults
-from ..errors import BadInput
-from ..launch import collective
-from ..launch.batch_layout import BatchLayout, split_batch
+from ..contract.recipe_types import Training, TrainingDpo
+from . import collective
+from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
 from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
 
 
+@dataclass(frozen=True, kw_only=True)
+class DpoJob:
+    """One DPO training besides the recipe's settings: what it starts from, where it writes."""
+
+    start: dict[str, Any]  # {base, adapter}
+    out_dir: str
+    checkpoint_dir: str
+    model_name: str = "policy"
+    # Full fine-tuning's reference model spec; None: by training.reference_model from `start`.
+    reference: dict[str, Any] | None = None
+    # The per-device batch cap after OOM halvings (None: training.dpo.batch_size).
+    batch_size: int | None = None
+    metrics_path: str | None = None
+    max_steps: int | None = None  # benchmarks stop early
+
+
 def dpo_config(
-    dpo: dict[str, Any],
+    dpo: TrainingDpo,
     *,
     checkpoint_dir: str,
     device: str,
@@ -47,27 +63,26 @@ def dpo_config(
     """DPOConfig from the recipe's training.dpo, the batch layout and the strategy's arguments."""
     from trl import DPOConfig
 
-    loss_types = dpo["loss_type"] if isinstance(dpo["loss_type"], list) else [dpo["loss_type"]]
     return DPOConfig(
         output_dir=checkpoint_dir,
-        beta=float(dpo["beta"]),
-        loss_type=loss_types,
-        loss_weights=[float(w) for w in dpo["loss_weights"]] if dpo.get("loss_weights") else None,
-        learning_rate=float(dpo["learning_rate"]),
-        num_train_epochs=float(dpo["epochs"]),
-        max_steps=int(max_steps) if max_steps else -1,
+        beta=dpo.beta,
+        loss_type=dpo.loss_type if isinstance(dpo.loss_type, list) else [dpo.loss_type],
+        loss_weights=dpo.loss_weights,
+        learning_rate=dpo.learning_rate,
+        num_train_epochs=dpo.epochs,
+        max_steps=max_steps or -1,
         per_device_train_batch_size=layout.per_device,
         gradient_accumulation_steps=layout.grad_accum,
-        bf16=use_bf16(dpo["bf16"], device),
+        bf16=use_bf16(dpo.bf16, device),
         fp16=False,
-        precompute_ref_log_probs=bool(dpo["precompute_ref_log_probs"]) and not vision,
-        max_length=int(dpo["max_length"]),
+        precompute_ref_log_probs=dpo.precompute_ref_log_probs and not vision,
+        max_length=dpo.max_length,
         save_strategy="steps",
-        save_steps=int(dpo["save_steps"]),
+        save_steps=dpo.save_steps,
         logging_steps=1,
         **(tracking or Tracking()).trainer_args(),
-        seed=int(dpo["seed"]),
-        data_seed=int(dpo["seed"]),
+        seed=dpo.seed,
+        data_seed=dpo.seed,
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
         disable_tqdm=True,
@@ -78,87 +93,99 @@ def dpo_config(
 
 def train_dpo(
     dataset,
-    *,
-    start: dict[str, Any],
-    out_dir: str,
-    checkpoint_dir: str,
-    dpo: dict[str, Any],
+    job: DpoJob,
+    training: Training,
     model_cfg: dict[str, Any],
-    reference_model: str = recipe_defaults()["training"]["reference_model"],
-    reference: dict[str, Any] | None = None,
-    distributed: dict[str, Any] = recipe_defaults()["training"]["distributed"],
-    batch_size: int | None = None,
-    metrics_path: str | None = None,
-    model_name: str = "policy",
+    *,
     ctx: Any = None,
-    max_steps: int | None = None,
-    callbacks: list | None = None,
     tracking: Tracking | None = None,
+    callbacks: list | None = None,
     eval_sets: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train on `dataset` (pairs with images), save the adapter (or full model) + processor to `out_dir`.
+    """Train on `dataset` (pairs with images) by the recipe's `training` section, save the adapter
+    (or full model) + processor to `job.out_dir`.
 
-    `batch_size` caps the per-device batch (the train stage passes dpo.batch_size scaled down after
-    an OOM retry; None: dpo.batch_size); the global batch stays dpo.batch_size x dpo.grad_accum.
-    Resumes from the last complete `checkpoint-<step>` under `checkpoint_dir`. After training,
-    every dataset of `eval_sets` (e.g. the training pairs themselves and held-out pairs) is scored
-    pair by pair (every rank takes part): metrics `reward_accuracy_<name>`, `reward_margin_<name>`,
-    `pairs_<name>`. `tracking` sends the run to the recipe's trackers (from rank 0). Returns `{"output": {path, rows, sha256} (None on ranks other than 0), "metrics": {...}}`.
+    The global batch is training.dpo.batch_size x grad_accum, whatever `job.batch_size` caps the
+    per-device share at. Resumes from the last complete `checkpoint-<step>` under
+    `job.checkpoint_dir`. After training, every dataset of `eval_sets` (e.g. the training pairs
+    themselves and held-out pairs) is scored pair by pair (every rank takes part): metrics
+    `reward_accuracy_<name>`, `reward_margin_<name>`, `pairs_<name>`. `tracking` sends the run to
+    the recipe's trackers (from rank 0). Returns `{"output": {path, rows, sha256} (None on ranks
+    other than 0), "metrics": {...}}`.
     """
     from trl import DPOTrainer
 
-    if reference_model not in ("initial", "round_start"):
-        raise BadInput(f"unknown training.reference_model {reference_model!r}")
-    full = bool(dpo["full_finetune"])
-    model, processor, device = load_trainable(start, model_cfg, merge_adapter=full)
+    dpo, full = training.dpo, training.dpo.full_finetune
+    model, processor, device = load_trainable(job.start, model_cfg, merge_adapter=full)
     vision = "images" in dataset.column_names
-    if dpo["precompute_ref_log_probs"] and vision and ctx is not None:
+    if dpo.precompute_ref_log_probs and vision and ctx is not None:
         ctx.log("precompute_ref_log_probs ignored: TRL does not support it for vision datasets", level="warning")
-
-    ref_model, peft_config = None, None
     if full:
         freeze_vision(model)
-        ref_spec = reference or (start if reference_model == "round_start" else {"base": start["base"], "adapter": None})
-        ref_model, _, _ = load_trainable(ref_spec, model_cfg, merge_adapter=True)
-        ref_model.eval().requires_grad_(False)
-    elif not start["adapter"]:
-        peft_config = lora_config(dpo["lora"])
-
-    layout = split_batch(
-        int(dpo["batch_size"]) * int(dpo["grad_accum"]), int(dpo["batch_size"]) if batch_size is None else batch_size,
-        collective.world_size(), field="training.dpo.batch_size x grad_accum",
-    )  # fmt: skip
-    strategy = resolve_strategy(distributed["strategy"], full_finetune=full, device=device, world_size=layout.world_size)
+    ref_model = _full_reference(job, training, model_cfg) if full else None
+    layout = split_batch(dpo.batch_size * dpo.grad_accum, job.batch_size or dpo.batch_size, collective.world_size(), field="training.dpo.batch_size x grad_accum")
+    strategy = resolve_strategy(training.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size)
     if ctx is not None:
-        ctx.log(f"{model_name}: {layout.describe()}; strategy {strategy}", **layout.metrics())
+        ctx.log(f"{job.model_name}: {layout.describe()}; strategy {strategy}", **layout.metrics())
     tracking = tracking or Tracking()
     args = dpo_config(
-        dpo, checkpoint_dir=checkpoint_dir, device=device, layout=layout, max_steps=max_steps, vision=vision, tracking=tracking,
-        strategy=strategy_args(strategy, timeout_s=distributed["collective_timeout_s"], gradient_checkpointing=dpo["gradient_checkpointing"]),
+        dpo, checkpoint_dir=job.checkpoint_dir, device=device, layout=layout, max_steps=job.max_steps, vision=vision, tracking=tracking,
+        strategy=strategy_args(strategy, timeout_s=training.distributed.collective_timeout_s, gradient_checkpointing=dpo.gradient_checkpointing),
     )  # fmt: skip
-    metrics_cb = MetricsCallback(metrics_path, model_name, ctx, label=f"{model_name} DPO")
+    metrics_cb = MetricsCallback(job.metrics_path, job.model_name, ctx, label=f"{job.model_name} DPO")
     trainer = DPOTrainer(
         model=model,
         ref_model=ref_model,
         args=args,
         train_dataset=dataset,
         processing_class=processor,
-        peft_config=peft_config,
+        # A fresh adapter; one continued from `start` is trainable already.
+        peft_config=None if full or job.start["adapter"] else lora_config(training.lora),
         callbacks=[metrics_cb, CheckpointMark(), *tracking.callbacks(), *(callbacks or [])],
     )
     quiet_trainer(trainer)
     tracking.attach(trainer)
-    peft_cfgs = getattr(trainer.model, "peft_config", {})
-    if not full and start["adapter"] and reference_model == "initial" and "ref" in peft_cfgs:
+    if not full and job.start["adapter"] and training.reference_model == "initial":
+        _drop_adapter_reference(trainer)
+
+    resume = last_checkpoint(job.checkpoint_dir)
+    out = trainer.train(resume_from_checkpoint=resume)
+    record = _publish(trainer, processor, job.out_dir, full=full, fsdp=strategy == "fsdp")
+    metrics = summarize(metrics_cb.rows, job.model_name)
+    for name, ds in (eval_sets or {}).items():
+        metrics.update(reward_metrics(trainer, ds, name))
+    metrics.update(
+        steps=int(trainer.state.global_step),
+        resumed_from_step=int(resume.rsplit("-", 1)[-1]) if resume else 0,
+        train_rows=len(dataset),
+        train_loss=float(out.training_loss) if out.training_loss is not None else None,
+        full_finetune=full,
+        strategy=strategy,
+        **layout.metrics(),
+    )
+    return {"output": record, "metrics": metrics}
+
+
+def _full_reference(job: DpoJob, training: Training, model_cfg: dict[str, Any]):
+    """Full fine-tuning's frozen reference: `job.reference`, else the start (round_start) or the
+    start's base without adapter (initial)."""
+    spec = job.reference or (job.start if training.reference_model == "round_start" else {"base": job.start["base"], "adapter": None})
+    ref_model, _, _ = load_trainable(spec, model_cfg, merge_adapter=True)
+    return ref_model.eval().requires_grad_(False)
+
+
+def _drop_adapter_reference(trainer) -> None:
+    """Reference "initial" while continuing an adapter: delete TRL's frozen copy of the start
+    adapter ("ref"), so disabling adapters gives the base model."""
+    if "ref" in getattr(trainer.model, "peft_config", {}):
         trainer.model.delete_adapter("ref")
         trainer.model.set_adapter("default")
 
-    resume = last_checkpoint(checkpoint_dir)
-    resumed_from = int(resume.rsplit("-", 1)[-1]) if resume else 0
-    out = trainer.train(resume_from_checkpoint=resume)
 
-    # FSDP holds the weights in shards: gathering them is a collective, so every rank takes part.
-    full_state = trainer.accelerator.get_state_dict(trainer.model_wrapped) if strategy == "fsdp" else None
+def _publish(trainer, processor, out_dir: str, *, full: bool, fsdp: bool) -> dict[str, Any] | None:
+    """Write the trained adapter (or full model) and the processor; rank 0 writes, every rank
+    takes part in gathering FSDP's sharded weights (a collective). None on ranks other than 0."""
+    full_state = trainer.accelerator.get_state_dict(trainer.model_wrapped) if fsdp else None
 
     def write(tmp) -> None:
         if full:
@@ -167,20 +194,7 @@ def train_dpo(
             trainer.model.save_pretrained(tmp, selected_adapters=["default"])
         processor.save_pretrained(tmp)
 
-    record = publish_dir(out_dir, write) if collective.is_main() else None
-    metrics = summarize(metrics_cb.rows, model_name)
-    for name, ds in (eval_sets or {}).items():
-        metrics.update(reward_metrics(trainer, ds, name))
-    metrics.update(
-        steps=int(trainer.state.global_step),
-        resumed_from_step=resumed_from,
-        train_rows=len(dataset),
-        train_loss=float(out.training_loss) if out.training_loss is not None else None,
-        full_finetune=full,
-        strategy=strategy,
-        **layout.metrics(),
-    )
-    return {"output": record, "metrics": metrics}
+    return publish_dir(out_dir, write) if collective.is_main() else None
 
 
 def reward_metrics(trainer, dataset, name: str) -> dict[str, Any]:
@@ -218,21 +232,21 @@ def summarize(rows: list[dict[str, Any]], model_name: str) -> dict[str, Any]:
     }
 
 
-def save_untrained(start: dict[str, Any], out_dir: str, dpo: dict[str, Any], model_cfg: dict[str, Any]) -> dict[str, Any] | None:
+def save_untrained(start: dict[str, Any], out_dir: str, training: Training, model_cfg: dict[str, Any]) -> dict[str, Any] | None:
     """The output of a training with no pairs: the start model unchanged, in the usual format
     (written by rank 0 alone; None on the other ranks of a group).
 
     LoRA: the start adapter, or a fresh one (its B matrices are zero, so it equals the base);
     full fine-tuning: the start weights. The next round then loads it like any trained output.
     """
-    full = bool(dpo["full_finetune"])
+    full = training.dpo.full_finetune
     if not collective.is_main():
         return None
     model, processor, _ = load_trainable(start, model_cfg, merge_adapter=full)
     if not full and not start["adapter"]:
         from peft import get_peft_model
 
-        model = get_peft_model(model, lora_config(dpo["lora"]))
+        model = get_peft_model(model, lora_config(training.lora))
 
     def write(tmp) -> None:
         model.save_pretrained(tmp)

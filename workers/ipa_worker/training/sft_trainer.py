@@ -10,10 +10,12 @@ where and how a DPO-trained policy is published.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from ..launch import collective
-from ..launch.batch_layout import split_batch
+from ..contract.recipe_types import Recipe, TrainingDistributed, TrainingLora, WarmupSftLora
+from . import collective
+from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
@@ -31,9 +33,9 @@ def examples_to_dataset(rows: list[dict[str, Any]]):
 
 def answer_examples(rows: list[dict[str, Any]], text_key: str = "reference") -> list[dict[str, Any]]:
     """Rows with images and an instruction -> answer examples whose completion is `row[text_key]`."""
-    from ..method.pairing import assistant, user_prompt
+    from ..models.messages import assistant_messages, user_messages
 
-    return [{"images": list(r["images"]), "prompt": user_prompt(r["instruction"], len(r["images"])), "completion": assistant(r[text_key])} for r in rows]
+    return [{"images": list(r["images"]), "prompt": user_messages(r["instruction"], len(r["images"])), "completion": assistant_messages(r[text_key])} for r in rows]
 
 
 def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
@@ -41,89 +43,128 @@ def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
     return examples_to_dataset(answer_examples(seeds))
 
 
-def train_sft(
-    dataset,
-    *,
-    start: dict[str, Any],
-    out_dir: str,
-    sft: dict[str, Any],
-    model_cfg: dict[str, Any],
-    checkpoint_dir: str,
-    max_length: int,
-    save_steps: int,
-    bf16: str,
-    seed: int,
-    batch_size: int,
-    distributed: dict[str, Any],
-    batch_field: str = "warmup.sft.batch_size",
-    metrics_path: str | None = None,
-    ctx: Any = None,
-    tracking: Tracking | None = None,
-    merge: bool = True,
-    model_name: str = "sft",
-) -> dict[str, Any]:
-    """Train, then publish at `out_dir`; resumes from checkpoints.
+@dataclass(frozen=True, kw_only=True)
+class SftSettings:
+    """What one SFT reads from the recipe: the warm-up and the baselines take it from different
+    sections (`warmup` and `baseline`), the trainer does not care which."""
 
-    `sft` holds epochs, learning_rate, full_finetune and lora. merge: publish a complete
-    checkpoint (LoRA merged in); otherwise a LoRA run publishes only its adapter. The global batch
-    is `sft["batch_size"]`, split over the training processes; `batch_size` caps the per-device
-    share (scaled down after an OOM retry). Metrics lines carry `model_name`; `tracking` sends the run to the recipe's trackers; in a launched group
-    rank 0 alone writes metrics and the output (None on the other ranks).
-    """
-    from trl import SFTConfig, SFTTrainer
+    epochs: float
+    learning_rate: float
+    batch_size: int  # the global batch (rows per optimiser step)
+    batch_field: str  # the recipe field a batch error names
+    full_finetune: bool
+    lora: TrainingLora | WarmupSftLora
+    max_length: int
+    save_steps: int
+    bf16: str
+    seed: int
+    distributed: TrainingDistributed
 
-    full = bool(sft["full_finetune"])
-    tracking = tracking or Tracking()
-    model, processor, device = load_trainable(start, model_cfg, merge_adapter=True)
-    if full:
-        freeze_vision(model)
-    layout = split_batch(int(sft["batch_size"]), int(batch_size), collective.world_size(), field=batch_field)
-    strategy = resolve_strategy(distributed["strategy"], full_finetune=full, device=device, world_size=layout.world_size)
-    if ctx is not None:
-        ctx.log(f"sft: {layout.describe()}; strategy {strategy}", **layout.metrics())
-    args = SFTConfig(
+    @classmethod
+    def warmup(cls, recipe: Recipe) -> SftSettings:
+        """The warm-up: warmup.sft, with training.dpo's precision, length and checkpoint interval."""
+        sft, dpo = recipe.warmup.sft, recipe.training.dpo
+        return cls(
+            epochs=sft.epochs, learning_rate=sft.learning_rate, batch_size=sft.batch_size, batch_field="warmup.sft.batch_size",
+            full_finetune=sft.full_finetune, lora=sft.lora, max_length=dpo.max_length, save_steps=dpo.save_steps, bf16=dpo.bf16,
+            seed=recipe.seed, distributed=recipe.training.distributed,
+        )  # fmt: skip
+
+    @classmethod
+    def baseline(cls, recipe: Recipe) -> SftSettings:
+        """The rft and sft_reference objectives: training.sft, trained like a DPO policy (training.lora,
+        training.dpo's full_finetune, precision, length, checkpoints and seed)."""
+        t = recipe.training
+        return cls(
+            epochs=t.sft.epochs, learning_rate=t.sft.learning_rate, batch_size=t.sft.batch_size, batch_field="training.sft.batch_size",
+            full_finetune=t.dpo.full_finetune, lora=t.lora, max_length=t.dpo.max_length, save_steps=t.dpo.save_steps, bf16=t.dpo.bf16,
+            seed=t.dpo.seed, distributed=t.distributed,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class SftJob:
+    """One SFT besides its settings: what it starts from, where it writes, how it publishes."""
+
+    start: dict[str, Any]  # {base, adapter}
+    out_dir: str
+    checkpoint_dir: str
+    model_name: str = "sft"  # in the metrics lines
+    # Publish a complete checkpoint (LoRA merged in); otherwise a LoRA run publishes its adapter.
+    merge: bool = True
+    # The per-device batch cap after OOM halvings (None: the global batch).
+    batch_size: int | None = None
+    metrics_path: str | None = None
+
+
+def sft_config(settings: SftSettings, *, checkpoint_dir: str, device: str, layout: BatchLayout, strategy: str, tracking: Tracking):
+    """SFTConfig from the settings, the batch layout and the strategy."""
+    from trl import SFTConfig
+
+    return SFTConfig(
         output_dir=checkpoint_dir,
-        num_train_epochs=float(sft["epochs"]),
-        learning_rate=float(sft["learning_rate"]),
+        num_train_epochs=settings.epochs,
+        learning_rate=settings.learning_rate,
         per_device_train_batch_size=layout.per_device,
         gradient_accumulation_steps=layout.grad_accum,
-        max_length=max_length,
-        bf16=use_bf16(bf16, device),
+        max_length=settings.max_length,
+        bf16=use_bf16(settings.bf16, device),
         fp16=False,
         save_strategy="steps",
-        save_steps=int(save_steps),
+        save_steps=settings.save_steps,
         logging_steps=1,
         **tracking.trainer_args(),
-        seed=int(seed),
+        seed=settings.seed,
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
         disable_tqdm=True,
-        **strategy_args(strategy, timeout_s=distributed["collective_timeout_s"], gradient_checkpointing=False),
+        **strategy_args(strategy, timeout_s=settings.distributed.collective_timeout_s, gradient_checkpointing=False),
     )
-    cb = MetricsCallback(metrics_path, model_name, ctx, label="warm-up SFT" if model_name == "sft" else f"{model_name} SFT")
+
+
+def train_sft(
+    dataset,
+    job: SftJob,
+    settings: SftSettings,
+    model_cfg: dict[str, Any],
+    *,
+    ctx: Any = None,
+    tracking: Tracking | None = None,
+) -> dict[str, Any]:
+    """Train, then publish at `job.out_dir`; resumes from checkpoints.
+
+    The global batch is `settings.batch_size`, split over the training processes; `job.batch_size`
+    caps the per-device share (scaled down after an OOM retry). Metrics lines carry
+    `job.model_name`; `tracking` sends the run to the recipe's trackers; in a launched group rank 0
+    alone writes metrics and the output (None on the other ranks).
+    """
+    from trl import SFTTrainer
+
+    full = settings.full_finetune
+    tracking = tracking or Tracking()
+    model, processor, device = load_trainable(job.start, model_cfg, merge_adapter=True)
+    if full:
+        freeze_vision(model)
+    layout = split_batch(settings.batch_size, job.batch_size or settings.batch_size, collective.world_size(), field=settings.batch_field)
+    strategy = resolve_strategy(settings.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size)
+    if ctx is not None:
+        ctx.log(f"sft: {layout.describe()}; strategy {strategy}", **layout.metrics())
+    args = sft_config(settings, checkpoint_dir=job.checkpoint_dir, device=device, layout=layout, strategy=strategy, tracking=tracking)
+    cb = MetricsCallback(job.metrics_path, job.model_name, ctx, label="warm-up SFT" if job.model_name == "sft" else f"{job.model_name} SFT")
     trainer = SFTTrainer(
         model=model,
         args=args,
         train_dataset=dataset,
         processing_class=processor,
-        peft_config=None if full else lora_config(sft["lora"]),
+        peft_config=None if full else lora_config(settings.lora),
         callbacks=[cb, CheckpointMark(), *tracking.callbacks()],
     )
     quiet_trainer(trainer)
     tracking.attach(trainer)
-    resume = last_checkpoint(checkpoint_dir)
+    resume = last_checkpoint(job.checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
-    # FSDP holds the weights in shards: gathering them is a collective, so every rank takes part.
-    full_state = trainer.accelerator.get_state_dict(trainer.model_wrapped) if strategy == "fsdp" else None
-    adapter_only = not full and not merge
-    trained = trainer.model if full or adapter_only else trainer.model.merge_and_unload()
-
-    def write(tmp) -> None:
-        trained.save_pretrained(tmp, state_dict=full_state)
-        processor.save_pretrained(tmp)
-
-    record = publish_dir(out_dir, write) if collective.is_main() else None
-    losses = [r["loss"] for r in cb.rows if r.get("model") == model_name and "loss" in r]
+    record = _publish(trainer, processor, job.out_dir, adapter_only=not full and not job.merge, full=full, fsdp=strategy == "fsdp")
+    losses = [r["loss"] for r in cb.rows if r.get("model") == job.model_name and "loss" in r]
     return {
         "output": record,
         "metrics": {
@@ -138,3 +179,16 @@ def train_sft(
             **layout.metrics(),
         },
     }
+
+
+def _publish(trainer, processor, out_dir: str, *, adapter_only: bool, full: bool, fsdp: bool) -> dict[str, Any] | None:
+    """Write the model (LoRA merged in unless `adapter_only`) and the processor; rank 0 writes,
+    every rank takes part in gathering FSDP's sharded weights. None on ranks other than 0."""
+    full_state = trainer.accelerator.get_state_dict(trainer.model_wrapped) if fsdp else None
+    trained = trainer.model if full or adapter_only else trainer.model.merge_and_unload()
+
+    def write(tmp) -> None:
+        trained.save_pretrained(tmp, state_dict=full_state)
+        processor.save_pretrained(tmp)
+
+    return publish_dir(out_dir, write) if collective.is_main() else None

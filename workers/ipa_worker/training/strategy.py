@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contract import schema_enum
 from ..errors import BadInput
+
+SETTINGS = tuple(schema_enum("training", "distributed", "strategy"))
 
 
 def resolve_strategy(setting: str, *, full_finetune: bool, device: str, world_size: int) -> str:
@@ -25,7 +28,7 @@ def resolve_strategy(setting: str, *, full_finetune: bool, device: str, world_si
         return "single"
     if setting == "auto":
         return "fsdp" if full_finetune and device == "cuda" else "ddp"
-    if setting not in ("ddp", "fsdp"):
+    if setting not in SETTINGS:
         raise BadInput(f"unknown training.distributed.strategy {setting!r}")
     if setting == "fsdp" and not full_finetune:
         raise BadInput("training.distributed.strategy is fsdp, which is for full fine-tuning; LoRA trains with ddp (auto picks it)")

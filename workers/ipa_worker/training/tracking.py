@@ -25,10 +25,12 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from ..contract import schema_enum
 from ..data.run_files import run_folder
 from ..errors import BadInput
 
-TRACKERS = ("tensorboard", "wandb", "mlflow", "trackio")
+# The trackers training.report_to names, from the recipe schema (zod owns the list).
+TRACKERS = tuple(name for name in schema_enum("training", "report_to") if name != "none")
 # The Python package each tracker needs, and what to install when it is missing.
 PACKAGES = {"tensorboard": ("tensorboard", "tensorboard"), "wandb": ("wandb", "wandb"), "mlflow": ("mlflow", "mlflow-skinny"), "trackio": ("trackio", "trackio")}
 

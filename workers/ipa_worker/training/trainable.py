@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..contract.recipe_types import TrainingLora, WarmupSftLora
 from ..errors import BadInput
 from ..models.model_pool import _attn_implementation, resolve_device_dtype
 from ..models.processor import load_processor
@@ -25,7 +26,7 @@ def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_ada
     from transformers import AutoModelForImageTextToText
 
     device, dtype = resolve_device_dtype(model_cfg)
-    base = str(spec["base"])
+    base = spec["base"]
     if not (Path(base) / "config.json").is_file():
         raise BadInput(f"model checkpoint not found: {base} has no config.json")
     model = AutoModelForImageTextToText.from_pretrained(
@@ -44,16 +45,16 @@ def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_ada
     return model, processor, device
 
 
-def lora_config(lora: dict[str, Any]):
+def lora_config(lora: TrainingLora | WarmupSftLora):
     """LoRA on the language model only: the regex keeps the vision tower (whose MLP may share
     names such as gate_proj in Qwen2.5-VL) frozen and adapter-free."""
     from peft import LoraConfig
 
-    names = "|".join(sorted(set(lora["target_modules"])))
+    names = "|".join(sorted(set(lora.target_modules)))
     return LoraConfig(
-        r=int(lora["r"]),
-        lora_alpha=float(lora["alpha"]),
-        lora_dropout=float(lora["dropout"]),
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
         target_modules=rf"^(?!.*visual).*\.({names})$",
         task_type="CAUSAL_LM",
     )

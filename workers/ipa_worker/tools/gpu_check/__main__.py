@@ -13,7 +13,7 @@ from typing import Any
 
 from . import __doc__ as DOC
 from .check import run_check
-from .report import table
+from .table import table
 from .stage_runs import WORKLOADS
 
 # Options that resize the workload: flag -> Workload field.

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...data.dirbuild import build_dir_atomically, read_marker
 from ...models.processor import make_processor
-from ..tiny_model import CHAT_TEMPLATE
+from ...models.tiny_model import CHAT_TEMPLATE
 from .architecture import Architecture, build_config
 
 FORMAT_VERSION = 2  # 2: the tiny configuration's head_dim 32

@@ -24,10 +24,10 @@ from ... import stages
 from ...contract import recipe_defaults, stage_outputs
 from ...data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ...data.synthetic_task import generate_synthetic
-from ...method.pairing import assistant, user_prompt
+from ...models.messages import assistant_messages, user_messages
 from ...models import vllm_engine
 from ...models.model_pool import ModelPool
-from ...serve.context import StageContext
+from ...context import StageContext
 
 ROUND, SHARD = 1, 0
 
@@ -118,8 +118,8 @@ def write_pairs(run_dir: Path, seeds_path: str, responses_path: str, n: int) -> 
         seed = seeds[sid]
         for chosen, rejected in zip(rs[0::2], rs[1::2]):
             pairs.append({"id": f"{chosen['sample_id']}~{rejected['sample_id']}", "seed_id": sid, "images": seed["images"],
-                          "prompt": user_prompt(seed["instruction"], len(seed["images"])),
-                          "chosen": assistant(chosen["response"]), "rejected": assistant(rejected["response"])})  # fmt: skip
+                          "prompt": user_messages(seed["instruction"], len(seed["images"])),
+                          "chosen": assistant_messages(chosen["response"]), "rejected": assistant_messages(rejected["response"])})  # fmt: skip
     if len(pairs) < n:
         raise SystemExit(f"the sample stage gave {len(pairs)} pairs, the DPO steps need {n}")
     path = run_dir / stage_outputs("pair", ROUND, SHARD)["pairs"]
@@ -156,7 +156,7 @@ class StageRunner:
         t0 = time.perf_counter()
         spec, model_cfg = {"base": recipe["model"]["base"], "adapter": None}, recipe["model"]
         if recipe["sampling"]["backend"] == "vllm":
-            rank = int(recipe["training"]["dpo"]["lora"]["r"])
+            rank = recipe["training"]["lora"]["r"]
             vllm_engine.engine(vllm_engine.engine_settings(model_cfg, recipe["sampling"]["vllm"], spec["base"], 1, rank))
         else:
             self.ctx.model(spec, model_cfg)

@@ -1,0 +1,56 @@
+"""SFT warm-up stage: trains on seed rows and leaves a complete, loadable checkpoint."""
+
+import json
+
+from model_folders import open_standard_way
+from tracker_files import tensorboard_scalars
+from PIL import Image
+
+from ipa_worker.data.jsonl_io import atomic_write_jsonl
+from ipa_worker.context import StageContext
+from ipa_worker.stages import sft as sft_stage
+
+
+def write_seeds(tmp_path, n=2):
+    rows = []
+    for i in range(n):
+        img = tmp_path / f"s{i}.png"
+        Image.new("RGB", (56, 56), (200, 30 * i, 30)).save(img)
+        rows.append({"id": f"s{i}", "images": [str(img)], "instruction": "What colour?", "reference": "red", "task_type": "vqa", "source": "t"})
+    path = tmp_path / "seeds.jsonl"
+    atomic_write_jsonl(path, rows)
+    return str(path)
+
+
+def test_sft_stage_full_finetune_checkpoint_loads(tmp_path, make_payload):
+    payload = make_payload(
+        "sft", tmp_path / "run", round=0,
+        inputs={"seeds": write_seeds(tmp_path)},
+        warmup={"sft": {"enabled": True, "epochs": 1, "batch_size": 1, "learning_rate": 1e-3}},
+        model={"device": "cpu", "max_pixels": 56 * 56}, training={"report_to": "tensorboard"},
+    )  # fmt: skip
+    result = sft_stage.run(payload, StageContext())
+    assert result["metrics"]["steps"] == 2 and result["metrics"]["final_loss"] is not None
+    out = result["outputs"]["model"]["path"]
+    assert open_standard_way(out) == ("Qwen2VLProcessor", "qwen2_vl", False)
+    lines = [json.loads(x) for x in open(payload["outputs"]["metrics"]).read().splitlines()]
+    assert [x["model"] for x in lines] == ["sft", "sft"]
+    # training.report_to reaches the SFT trainer: TensorBoard has the same losses under the job's run name.
+    tb = tmp_path / "run" / "tracking" / "tensorboard" / "test-run-r0-sft"
+    assert [s for s, _ in tensorboard_scalars(tb, "train/loss")] == [1, 2]
+
+
+def test_sft_lora_merged(tmp_path, make_payload):
+    payload = make_payload(
+        "sft", tmp_path / "run", round=0,
+        inputs={"seeds": write_seeds(tmp_path, n=1)},
+        warmup={"sft": {"enabled": True, "epochs": 1, "batch_size": 1, "full_finetune": False, "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}}},
+        model={"device": "cpu", "max_pixels": 56 * 56},
+    )  # fmt: skip
+    result = sft_stage.run(payload, StageContext())
+    out = result["outputs"]["model"]["path"]
+    import os
+
+    assert not os.path.exists(os.path.join(out, "adapter_config.json"))  # merged into the weights
+    assert os.path.exists(os.path.join(out, "config.json"))
+    assert open_standard_way(out) == ("Qwen2VLProcessor", "qwen2_vl", False)
