@@ -1,17 +1,20 @@
 /**
- * Control plane: no-op jobs through real Redis. Ours = planRound → addPlan (BullMQ flows) →
+ * Control plane: no-op jobs through real Redis. Ours = a round queued as chains (its first jobs;
+ * each finished job queues its successor, the last shard the round's stages: plan/chain.ts) →
  * WorkerAgent, the jobs taking the agent's done-record path (see lib/noop-run.ts for why that is
- * its honest no-op); baseline = the same number of independent jobs added with addBulk and
- * taken by a bare BullMQ Worker with a no-op processor, at the same concurrency. Two extra rows
- * split the gap: the agent on flat jobs, and flows served by bare workers.
+ * its honest no-op), every trust check on; baseline = the same number of independent jobs added
+ * with addBulk and taken by a bare BullMQ Worker with a no-op processor, at the same
+ * concurrency. Extra rows: the agent on flat jobs (no ordering), and the agent's per-job cost in a
+ * round of 1,000 shards against one of 100. bench/fan-in.ts compares the queueing designs alone.
  */
 import { Queue, Worker, type JobsOptions } from 'bullmq';
 import { WorkerAgent } from '../orchestrator/agent/agent.js';
-import { planRound, roundStages } from '../orchestrator/plan/planner.js';
+import { roundStages } from '../orchestrator/plan/planner.js';
 import type { Recipe } from '../orchestrator/recipe/schema.js';
 import { jobId, STAGE_QUEUE, type JobDescriptor, type QueueKind } from '../orchestrator/plan/stages.js';
 import { connect } from '../orchestrator/queue/connection.js';
-import { addPlan } from '../orchestrator/queue/flows.js';
+import { frontier } from '../orchestrator/plan/chain.js';
+import { queueLinks } from '../orchestrator/queue/chains.js';
 import { jobOptions, QueueSet } from '../orchestrator/queue/queues.js';
 import { QUEUE_KINDS } from '../orchestrator/plan/stages.js';
 import { NoopRuns, jobsForShards, quietLogger } from './lib/noop-run.js';
@@ -46,27 +49,23 @@ export const control: Benchmark = {
     const shards = ctx.quick ? 40 : 200;
     const n = jobsForShards(shards);
     const redis = connect(ctx.redisUrl);
-    const p = { ours: benchPrefix('ctl-ours'), bare: benchPrefix('ctl-bare'), flows: benchPrefix('ctl-flows') };
+    const p = { ours: benchPrefix('ctl-ours'), bare: benchPrefix('ctl-bare') };
     const runs = new NoopRuns();
     const recipe = runs.recipe;
     const opts = jobOptions(recipe);
     const ours = new QueueSet(redis, p.ours);
-    const flows = new QueueSet(redis, p.flows);
     const bareQueue = new Queue('sample', { connection: redis, prefix: p.bare });
     const workers: Worker[] = [new Worker('sample', noop, { connection: redis.duplicate(), prefix: p.bare, concurrency: CONCURRENCY })];
-    // Bare workers for the flows row, with the agent's per-queue concurrency.
-    for (const q of QUEUE_KINDS) workers.push(new Worker(q, noop, { connection: redis.duplicate(), prefix: p.flows, concurrency: q === 'control' ? 4 : CONCURRENCY }));
     const agent = await WorkerAgent.start({ redisUrl: ctx.redisUrl, prefix: p.ours, concurrency: CONCURRENCY, logger: quietLogger(), runRoots: [runs.recipe.runs_dir] });
     let flowRun = 0;
 
     const measure = {
-      /** plan + add flows + agent, from planning to the round's root job completed */
+      /** plan + queue the round's first jobs + agent (which queues the rest), until the round's advance completed */
       full: async (s: number): Promise<number> => {
         const { store } = await runs.doneRound(redis, p.ours, s);
         const t = now();
-        const plan = planRound(recipe, store.id, 1, s)!;
-        await addPlan(ours, plan, { id: store.id, dir: store.dir }, recipe);
-        await waitCompleted(ours.queue('control'), jobId({ runId: store.id, ...plan }));
+        await queueLinks(ours, frontier(recipe, store.id, 1, s, new Set()), { id: store.id, dir: store.dir }, recipe);
+        await waitCompleted(ours.queue('control'), jobId({ runId: store.id, round: 1, stage: 'advance', shard: 0 }));
         return now() - t;
       },
       agentFlat: async (k: number): Promise<number> => {
@@ -78,14 +77,6 @@ export const control: Benchmark = {
         const t = now();
         await q.addBulk(flatJobs(store.id, store.dir, k, opts));
         await waitCount(q, before + k);
-        return now() - t;
-      },
-      flowsBare: async (s: number): Promise<number> => {
-        const runId = `flows-${++flowRun}`;
-        const t = now();
-        const plan = planRound(recipe, runId, 1, s)!;
-        await addPlan(flows, plan, { id: runId, dir: '/nonexistent' }, recipe);
-        await waitCompleted(flows.queue('control'), jobId({ runId, ...plan }));
         return now() - t;
       },
       /** The agent on 500 jobs spread over a round of `s` shards: its per-job cost must not grow with the round. */
@@ -115,19 +106,18 @@ export const control: Benchmark = {
         return now() - t;
       },
     };
-    const ms = { full: [] as number[], agentFlat: [] as number[], flowsBare: [] as number[], bareFlat: [] as number[], at100: [] as number[], at1000: [] as number[] };
+    const ms = { full: [] as number[], agentFlat: [] as number[], bareFlat: [] as number[], at100: [] as number[], at1000: [] as number[] };
     try {
       // Warm-up: connections, Lua script loading, JIT.
       await measure.full(10);
       await measure.agentFlat(jobsForShards(10));
-      await measure.flowsBare(10);
       await measure.bareFlat(jobsForShards(10));
-      const order = ['full', 'bareFlat', 'agentFlat', 'flowsBare'] as const;
+      const order = ['full', 'bareFlat', 'agentFlat'] as const;
       for (let r = 0; r < ctx.reps; r++) {
         // Rotate the order so slow phases of a shared machine do not always hit the same variant.
         for (let i = 0; i < order.length; i++) {
           const k = order[(i + r) % order.length];
-          ms[k].push(await measure[k](k === 'full' || k === 'flowsBare' ? shards : n));
+          ms[k].push(await measure[k](k === 'full' ? shards : n));
         }
         ctx.log(`control rep ${r + 1}: ${order.map((k) => `${k} ${(n / (ms[k].at(-1)! / 1000)).toFixed(0)} jobs/s`).join(', ')}`);
         // Per-job cost against the round's size, the two sizes back to back in alternating order.
@@ -139,7 +129,6 @@ export const control: Benchmark = {
       await Promise.all(workers.map((w) => w.close()));
       await bareQueue.close();
       await ours.close();
-      await flows.close();
       for (const prefix of Object.values(p)) await deleteKeys(redis, prefix);
       await redis.quit();
       runs.cleanup();
@@ -151,13 +140,12 @@ export const control: Benchmark = {
     return {
       name: 'control',
       title: `Control plane: ${n} no-op jobs through Redis, concurrency ${CONCURRENCY}`,
-      ours: `planRound (${shards} shards) → addPlan flows → WorkerAgent (done-record path)`,
+      ours: `a round of ${shards} shards queued as chains → WorkerAgent (done-record path, trust checks on)`,
       baseline: `${n} jobs via addBulk → bare BullMQ Worker, no-op processor`,
       rows: [
-        row('throughput: planner + flows + agent', 'jobs/s', rate(ms.full), rate(ms.bareFlat), atLeast(0.8)),
-        row('time per job: planner + flows + agent', 'ms', perJob(ms.full), perJob(ms.bareFlat)),
+        row('throughput: planner + chains + agent', 'jobs/s', rate(ms.full), rate(ms.bareFlat), atLeast(0.8)),
+        row('time per job: planner + chains + agent', 'ms', perJob(ms.full), perJob(ms.bareFlat)),
         row('split: agent alone on flat jobs', 'jobs/s', rate(ms.agentFlat), rate(ms.bareFlat)),
-        row('split: flows served by bare no-op workers', 'jobs/s', rate(ms.flowsBare), rate(ms.bareFlat)),
         row('agent per-job cost, round of 1,000 shards vs 100 (500 jobs each, trust checks on)', 'ms', perJobOf(ms.at1000, 500), perJobOf(ms.at100, 500), atMost(1.5)),
       ],
       notes: [

@@ -4,20 +4,22 @@
  * queues, so only the queueing design differs. Baseline: as many independent jobs added with
  * addBulk and taken by one bare worker (the control benchmark's baseline).
  *
- * - flows: what `addPlan` queues today — one flow a round, each shard a chain of parent/child jobs
- *   under train.
- * - chained: only the shards' first jobs are queued; each finished job adds its shard's next one
- *   (deterministic ids make a repeated add a no-op), and the finished pair job that completes the
- *   set (a Redis set of finished shards) adds train.
+ * - flows: what `ipa` queued before issue 24 — one BullMQ flow a round, each shard a chain of
+ *   parent/child jobs under train.
+ * - chained: what it queues now (queue/chains.ts) — only the shards' first jobs; each finished job
+ *   adds its shard's next one (deterministic ids make a repeated add a no-op), and the finished pair
+ *   job that completes the set (a Redis set of finished shards) adds train.
  * - ideal: every job added at once on its stage queue with no ordering at all (an upper bound no
  *   design with ordering reaches).
  */
-import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
+import { FlowProducer, Queue, Worker, type FlowJob, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { planRound, roundStages } from '../orchestrator/plan/planner.js';
 import { STAGE_QUEUE, type QueueKind, type Stage } from '../orchestrator/plan/stages.js';
 import { connect } from '../orchestrator/queue/connection.js';
-import { toFlowJob } from '../orchestrator/queue/flows.js';
+import type { PlanNode } from '../orchestrator/plan/planner.js';
+import { jobFor } from '../orchestrator/queue/chains.js';
+import type { Recipe } from '../orchestrator/recipe/schema.js';
 import { CONCURRENCY } from './control.js';
 import { NoopRuns, jobsForShards } from './lib/noop-run.js';
 import { benchPrefix, deleteKeys } from './lib/redis.js';
@@ -25,6 +27,12 @@ import { now, row } from './lib/stats.js';
 import type { BenchContext, BenchResult, Benchmark } from './lib/types.js';
 
 type Variant = 'flat' | 'flows' | 'chained' | 'ideal';
+
+/** The plan as one BullMQ flow, children first (the design before issue 24). */
+function asFlow(n: PlanNode, recipe: Recipe, isRoot = true): FlowJob {
+  const j = jobFor(n, { id: 'fan', dir: '/nonexistent' }, recipe);
+  return { name: j.name, queueName: j.queue, data: j.data, opts: { ...j.opts, ...(isRoot ? {} : { failParentOnFailure: true }) }, children: n.children.map((c) => asFlow(c, recipe, false)) };
+}
 const QUEUES: QueueKind[] = ['sample', 'verify', 'revise', 'pair', 'train', 'eval', 'control'];
 
 /** One variant once: the time from queueing to the last job done. */
@@ -66,7 +74,7 @@ async function once(redis: Redis, variant: Variant, shards: number, runs: NoopRu
     await Promise.all(QUEUES.map((q) => queues.get(q)!.addBulk(jobs.filter((j) => STAGE_QUEUE[j.stage] === q).map((j) => ({ name: j.stage, data: j, opts: { jobId: `${j.stage}-${j.shard}` } })))));
   } else if (variant === 'flows') {
     const producer = new FlowProducer({ connection: redis, prefix });
-    await producer.add(toFlowJob(planRound(recipe, 'fan', 1, shards)!, { id: 'fan', dir: '/nonexistent' }, recipe));
+    await producer.add(asFlow(planRound(recipe, 'fan', 1, shards)!, recipe));
     await producer.close();
   } else {
     await queues.get('sample')!.addBulk(Array.from({ length: shards }, (_, s) => ({ name: chain[0], data: { stage: chain[0], shard: s }, opts: { jobId: `${chain[0]}-${s}` } })));

@@ -1,14 +1,15 @@
 /**
- * Scaling of the control plane. Seeds: shardRows + planRound (pure), and the same plus addPlan
- * into Redis. Shards: planRound + addPlan + every job taken by the WorkerAgent (done-record
- * path, as in control.ts). Each size's baseline is the smallest size; the ratio is the cost per
+ * Scaling of the control plane. Seeds: shardRows + planRound (pure), and the same plus queueing
+ * the round's first jobs into Redis. Shards: the round queued as chains + every job taken by the
+ * WorkerAgent, which queues the rest (done-record path, as in control.ts). Each size's baseline is the smallest size; the ratio is the cost per
  * seed (or per job) relative to it, so 1 means linear.
  */
 import { WorkerAgent } from '../orchestrator/agent/agent.js';
 import { flattenPlan, planRound, shardRows } from '../orchestrator/plan/planner.js';
 import { jobId } from '../orchestrator/plan/stages.js';
 import { connect } from '../orchestrator/queue/connection.js';
-import { addPlan } from '../orchestrator/queue/flows.js';
+import { frontier } from '../orchestrator/plan/chain.js';
+import { queueLinks } from '../orchestrator/queue/chains.js';
 import { QueueSet } from '../orchestrator/queue/queues.js';
 import { CONCURRENCY } from './control.js';
 import { NoopRuns, jobsForShards, quietLogger } from './lib/noop-run.js';
@@ -57,20 +58,18 @@ export const scaling: Benchmark = {
           pure[i].push(now() - t);
           const runId = `redis-${++planned}`;
           t = now();
-          const plan = planRound(recipe, runId, 1, shardRows(rows, SHARD_SIZE).length);
-          await addPlan(seedQueues, plan, { id: runId, dir: '/nonexistent' }, recipe);
+          await queueLinks(seedQueues, frontier(recipe, runId, 1, shardRows(rows, SHARD_SIZE).length, new Set()), { id: runId, dir: '/nonexistent' }, recipe);
           viaRedis[i].push(now() - t);
-          // No worker serves this prefix: the flows are only added, then removed so Redis stays small.
+          // No worker serves this prefix: the jobs are only added, then removed so Redis stays small.
           await deleteKeys(redis, seedPrefix);
         }
         for (const [i, s] of shardSizes.entries()) {
           const { store } = await runs.doneRound(redis, prefix, s);
           const t = now();
-          const plan = planRound(recipe, store.id, 1, s)!;
-          await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);
-          await waitCompleted(queues.queue('control'), jobId({ runId: store.id, ...plan }));
+          await queueLinks(queues, frontier(recipe, store.id, 1, s, new Set()), { id: store.id, dir: store.dir }, recipe);
+          await waitCompleted(queues.queue('control'), jobId({ runId: store.id, round: 1, stage: 'advance', shard: 0 }));
           processed[i].push(now() - t);
-          if (flattenPlan(plan).length !== jobsForShards(s)) throw new Error('unexpected plan size');
+          if (flattenPlan(planRound(recipe, store.id, 1, s)).length !== jobsForShards(s)) throw new Error('unexpected plan size');
         }
         ctx.log(`scaling rep ${r + 1}: pure ${pure.map((x) => x.at(-1)!.toFixed(1)).join('/')} ms; redis ${viaRedis.map((x) => x.at(-1)!.toFixed(0)).join('/')} ms; processed ${processed.map((x) => x.at(-1)!.toFixed(0)).join('/')} ms`);
       }
@@ -90,8 +89,8 @@ export const scaling: Benchmark = {
       baseline: 'the cost at the smallest size (ratio: cost per unit relative to it)',
       rows: [
         ...scaled('shard + plan, pure; seeds', seedSizes, pure, (n) => n, 'seed'),
-        ...scaled('shard + plan + add flows to Redis; seeds', seedSizes, viaRedis, (n) => n, 'seed'),
-        ...scaled('plan + add flows + agent processes no-op; shards', shardSizes, processed, jobsForShards, 'job'),
+        ...scaled('shard + plan + queue the first jobs; seeds', seedSizes, viaRedis, (n) => n, 'seed'),
+        ...scaled('queue as chains + agent processes no-op; shards', shardSizes, processed, jobsForShards, 'job'),
       ],
       notes: [`Shards of ${SHARD_SIZE} seeds; one round with revision: 5 jobs per shard + 4. Agent concurrency ${CONCURRENCY}.`],
       seconds: (now() - t0) / 1000,

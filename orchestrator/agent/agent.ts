@@ -17,13 +17,15 @@ import { ProgressThrottle } from '../bridge/progress-throttle.js';
 import { stagePayloadJsonSchema } from '../contract/json-schema.js';
 import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, logToRunDir, rootLogger, type Logger } from '../log.js';
-import { FRESH_PROCESS_STAGES, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
+import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
 import type { ActiveJob, JobProgress } from '../queue/active-jobs.js';
 import { connect } from '../queue/connection.js';
 import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import { describeOutputs, duration } from '../report/stage-words.js';
 import { openNextRound, queueNextRound } from '../run/advance.js';
+import { predecessors, successor } from '../plan/chain.js';
+import { finishShard, queueLinks } from '../queue/chains.js';
 import type { ControlMessage } from '../run/cancel.js';
 import type { Recipe } from '../recipe/schema.js';
 import { JobProgressFile } from '../store/job-progress.js';
@@ -225,19 +227,25 @@ export class WorkerAgent {
     try {
       return await trustJob(job, { redis: this.redis, prefix: this.opts.prefix, queue: job.queueName as QueueKind, anchor: this.anchor, runs: this.trusted, signer: this.queues.signer });
     } catch (err) {
-      // attemptsStarted counts every time the job was taken, holds included; attemptsMade only real tries.
-      const holds = (job.attemptsStarted ?? 1) - 1 - job.attemptsMade;
-      if (!(err instanceof UntrustedJob) || !err.pending || holds >= UNTRUSTED_HOLDS || !token) throw err;
-      const wait = UNTRUSTED_HOLD_MS * 2 ** holds;
-      this.log.warn({ job: job.id, queue: job.queueName, err: err.message, hold: holds + 1 }, `held back job ${job.id}: ${err.message}; looking again in ${duration(wait)} (${holds + 1} of ${UNTRUSTED_HOLDS} before it is refused)`);
-      await job.moveToDelayed(Date.now() + wait, token);
-      throw new DelayedError();
+      if (err instanceof UntrustedJob && err.pending) return this.holdBack(job, token, err);
+      throw err;
     }
+  }
+
+  /** A refusal time may lift: the job goes back to wait a while, `UNTRUSTED_HOLDS` times, before the refusal counts. */
+  private async holdBack(job: Job, token: string | undefined, err: UntrustedJob): Promise<never> {
+    // attemptsStarted counts every time the job was taken, holds included; attemptsMade only real tries.
+    const holds = (job.attemptsStarted ?? 1) - 1 - job.attemptsMade;
+    if (holds >= UNTRUSTED_HOLDS || !token) throw err;
+    const wait = UNTRUSTED_HOLD_MS * 2 ** holds;
+    this.log.warn({ job: job.id, queue: job.queueName, err: err.message, hold: holds + 1 }, `held back job ${job.id}: ${err.message}; looking again in ${duration(wait)} (${holds + 1} of ${UNTRUSTED_HOLDS} before it is refused)`);
+    await job.moveToDelayed(Date.now() + wait, token);
+    throw new DelayedError();
   }
 
   private async process(job: Job, token?: string): Promise<unknown> {
     // Before anything touches the disk: the job must prove it belongs (agent/job-trust.ts).
-    const { id, data: d, store, recipe, info } = await this.trust(job, token);
+    const { id, data: d, store, recipe, info, shards } = await this.trust(job, token);
     const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id, place: jobPlace(d) });
     // This agent's lines about the run go to its logs/orchestrator.jsonl too (only once the job is trusted).
     logToRunDir(d.runId, store.dir);
@@ -254,10 +262,14 @@ export class WorkerAgent {
     const cached = store.verifiedDoneRecord(id);
     if (cached) {
       log.info('already done (its done record is present): not computed again');
-      // An advance killed between its record and queueing the next round queues it now.
-      if (d.stage === 'advance') await this.queueRound(store, recipe, d.round, log);
+      // A job killed between its record and queueing what follows queues it now.
+      await this.queueNext(store, recipe, d, shards, log);
       return summary(cached);
     }
+    // Queued only after its predecessors' records were written; a job without them (added by
+    // hand, or left from before `ipa resume` set outputs aside) waits, then is refused.
+    const missing = predecessors(recipe, d.round, d.stage, d.shard, shards).filter((l) => !store.hasRecord(jobId({ runId: d.runId, ...l })));
+    if (missing.length) await this.holdBack(job, token, new UntrustedJob(`${id}: ${missing.length} job(s) it follows are not done (${jobPlace(missing[0])}${missing.length > 1 ? ', …' : ''})`, true));
     const attempt = job.attemptsMade + 1;
 
     if (d.stage === 'advance') {
@@ -266,7 +278,7 @@ export class WorkerAgent {
         const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
         // Recorded before queued: the next round is in the plan before any of its jobs can be taken.
         store.writeDone(rec);
-        await this.queueRound(store, recipe, d.round, log);
+        await this.queueNext(store, recipe, d, shards, log);
         return rec;
       })().catch(async (err: unknown) => {
         throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => undefined });
@@ -324,6 +336,7 @@ export class WorkerAgent {
       const rec = this.record(id, d, result.outputs, result.metrics, result.failed_items, startedAt, store.attempts(id));
       store.writeDone(rec);
       this.finished++;
+      await this.queueNext(store, recipe, d, shards, log);
       const failedItems = rec.failed_items.length ? `; ${rec.failed_items.length} items failed (see ipa logs)` : '';
       log.info(
         { event: 'stage_done', duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) },
@@ -349,10 +362,26 @@ export class WorkerAgent {
     }
   }
 
-  private async queueRound(store: RunStore, recipe: Recipe, round: number, log: Logger): Promise<void> {
-    const added = await queueNextRound(store, recipe, round, this.queues);
-    if (added) log.debug({ jobs_added: added }, `queued ${added} jobs of round ${round + 1}`);
-    await this.opts.afterRoundQueued?.(store.id, round);
+  /**
+   * Queues what follows a finished job (plan/chain.ts): the next stage of its shard, the round's
+   * first stage once every shard is finished (the fan-in: a Redis count, checked against the run
+   * directory), the next round stage, or — for an advance — the next round.
+   */
+  private async queueNext(store: RunStore, recipe: Recipe, d: JobDescriptor, shards: number, log: Logger): Promise<void> {
+    if (d.stage === 'advance') {
+      const queued = await queueNextRound(store, recipe, d.round, this.queues);
+      if (queued) log.debug({ jobs_queued: queued }, `queued ${queued} jobs of round ${d.round + 1}`);
+      await this.opts.afterRoundQueued?.(store.id, d.round);
+      return;
+    }
+    const next = successor(recipe, d.round, d.stage, d.shard);
+    if (next.kind === 'none') return;
+    if (next.kind === 'fan-in') {
+      if ((await finishShard(this.queues, d.runId, d.round, d.shard)) < shards) return;
+      const open = predecessors(recipe, d.round, next.link.stage, 0, shards).some((l) => !store.hasRecord(jobId({ runId: d.runId, ...l })));
+      if (open) return;
+    }
+    await queueLinks(this.queues, [next.link], { id: store.id, dir: store.dir }, recipe);
   }
 
   /** A job that will not be retried fails its run (a failed child also fails the round's flow). */

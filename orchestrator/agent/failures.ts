@@ -7,6 +7,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { PythonError, PythonProcessExited } from '../bridge/python-process.js';
 import { ContractError } from '../contract/contract-error.js';
+import { ExitCode, IpaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { IntegrityError } from '../store/integrity.js';
 import type { JobDescriptor } from '../plan/stages.js';
@@ -36,6 +37,12 @@ export async function classifyFailure(err: unknown, ctx: FailureContext): Promis
     log.error({ err: err.message }, 'contract violation: the job fails for good');
     store.appendLog(job.id ?? '', `ContractError: ${err.message}`);
     return new UnrecoverableError(err.message);
+  }
+  // Bad input found in Node (an oversized round, a damaged run file): the same input fails the same way again.
+  if (err instanceof IpaError && err.exitCode === ExitCode.invalidInput) {
+    log.error({ err: err.message }, 'bad input: the job fails for good');
+    store.appendLog(job.id ?? '', `BadInput: ${err.message}`);
+    return new UnrecoverableError(`bad input: ${err.message}`);
   }
   // Tracebacks and stderr go to the job's log only (logs/<job-id>.log): the agent's own lines
   // reach a terminal, and one failure must not print a traceback there once per try.

@@ -65,6 +65,8 @@ export interface TrustedJob {
   /** run.json as checked (the agent reads the run's state from it). */
   info: RunInfo;
   recipe: Recipe;
+  /** Seed shards of the job's round (0 in round 0). */
+  shards: number;
 }
 
 export interface TrustContext {
@@ -115,5 +117,5 @@ export async function trustJob(job: { id?: string; data: unknown }, ctx: TrustCo
     throw err;
   }
   if (!run.holds(recipe, d.round, d.stage, d.shard)) throw new UntrustedJob(`${id}: round ${d.round}, stage ${d.stage}, shard ${d.shard} is not in the plan of run ${d.runId}`, true);
-  return { id, data: d, store: run.store, info, recipe };
+  return { id, data: d, store: run.store, info, recipe, shards: run.shards(recipe, d.round) };
 }

@@ -74,6 +74,11 @@ class TrustedRun {
     return entry.stamp !== undefined && inRound(entry.stages, entry.shards, stage, shard);
   }
 
+  /** The seed shards of an opened round (0 for round 0 and for a round not opened). */
+  shards(recipe: Recipe, round: number): number {
+    return round === 0 ? 0 : this.round(recipe, round).shards;
+  }
+
   private round(recipe: Recipe, round: number): RoundEntry {
     const opener = jobId({ runId: this.store.id, round: round - 1, stage: 'advance', shard: 0 });
     const stamp = fileStamp(join(this.store.dir, 'jobs', `${opener}.json`));

@@ -2,7 +2,7 @@
  * One BullMQ queue per stage kind, shared by every run (a fleet serves all runs); `prefix`
  * namespaces a deployment or a test. Job options come from the recipe's orchestration section.
  */
-import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_KINDS, type QueueKind } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
@@ -13,7 +13,6 @@ export const DEFAULT_PREFIX = process.env.IPA_QUEUE_PREFIX ?? 'ipa';
 
 export class QueueSet {
   private readonly queues = new Map<QueueKind, Queue>();
-  private flowProducer?: FlowProducer;
 
   constructor(
     readonly connection: Redis,
@@ -36,11 +35,6 @@ export class QueueSet {
     return QUEUE_KINDS.map((k) => this.queue(k));
   }
 
-  flows(): FlowProducer {
-    this.flowProducer ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
-    return this.flowProducer;
-  }
-
   /**
    * Global concurrency per queue: models how many GPUs of the fleet a stage may hold at once.
    * Every queue the recipe names is set; a key that is no queue kind fails the type check here.
@@ -53,7 +47,6 @@ export class QueueSet {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
-    await this.flowProducer?.close();
   }
 }
 
@@ -83,4 +76,6 @@ export const keys = {
   worker: (prefix: string, id: string) => `${prefix}:ipa:worker:${id}`,
   runs: (prefix: string) => `${prefix}:ipa:runs`,
   control: (prefix: string) => `${prefix}:ipa:control`,
+  /** The shards of a round whose chains are finished (queue/chains.ts: the fan-in). */
+  finishedShards: (prefix: string, runId: string, round: number) => `${prefix}:ipa:finished:${runId}:r${round}`,
 };

@@ -1,7 +1,7 @@
 /**
  * The `advance` control job (Node only): closes round r and opens round r+1 — its seeds are all
  * seeds or round r's challenging ones, split into shards — or marks the run completed after the
- * last round. Idempotent: shards are deterministic and `addPlan` skips a flow already queued.
+ * last round. Idempotent: shards are deterministic and a job already queued is not queued twice.
  * The opening is recorded before the round is queued (see `openNextRound`).
  */
 import { shardFile } from '../plan/paths.js';
@@ -12,9 +12,10 @@ import { seedSources } from '../store/job-inputs.js';
 import type { OutputRecord, RunStore } from '../store/run-store.js';
 import { MAX_SHARDS, type Recipe } from '../recipe/schema.js';
 import { ExitCode, IpaError } from '../errors.js';
-import { addPlan } from '../queue/flows.js';
+import { forgetFinishedShards } from '../queue/chains.js';
+import { queueFrontier } from './queue-round.js';
 import type { QueueSet } from '../queue/queues.js';
-import { shardCount, writeManifest } from '../store/manifest.js';
+import { writeManifest } from '../store/manifest.js';
 
 /**
  * Seed rows of round `next`: all seeds, or the challenging seeds of the round before it; each
@@ -60,14 +61,13 @@ export function openNextRound(store: RunStore, recipe: Recipe, round: number): A
 
 /**
  * Queues what round `round + 1` still needs, after its opening is recorded. Idempotent: a retried
- * advance (an agent killed between the record and the queueing) queues it then, and `addPlan`
- * skips a flow already queued. Returns the number of jobs added.
+ * advance (an agent killed between the record and the queueing) queues it then; a job already
+ * queued stays as it is. Returns the number of jobs the round's frontier holds.
  */
 export async function queueNextRound(store: RunStore, recipe: Recipe, round: number, queues: QueueSet): Promise<number> {
   if (round >= roundCount(recipe)) return 0;
-  const next = round + 1;
-  const plan = planRound(recipe, store.id, next, shardCount(store, next), store.doneIds());
-  const added = await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);
+  const queued = await queueFrontier(store, recipe, round + 1, queues);
+  await forgetFinishedShards(queues, store.id, round);
   writeManifest(store);
-  return added;
+  return queued;
 }

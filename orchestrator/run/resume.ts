@@ -7,7 +7,6 @@
 import { planPreparation, planRound, roundCount, flattenPlan } from '../plan/planner.js';
 import { jobId, STAGE_QUEUE } from '../plan/stages.js';
 import { activeJobsOf } from '../queue/active-jobs.js';
-import { addPlan } from '../queue/flows.js';
 import { registerOnQueue } from '../queue/run-registration.js';
 import { registeredRuns, registerRun } from '../store/run-registry.js';
 import type { QueueSet } from '../queue/queues.js';
@@ -17,6 +16,7 @@ import type { RunStore } from '../store/run-store.js';
 import { resolve } from 'node:path';
 import { IpaError } from '../errors.js';
 import { rootLogger } from '../log.js';
+import { queueFrontier } from './queue-round.js';
 import { repairRun, type RepairResult } from './repair.js';
 
 export interface ResumeResult {
@@ -42,7 +42,7 @@ export function currentRound(store: RunStore): number {
 const LIVE = new Set(['waiting', 'waiting-children', 'active', 'delayed', 'prioritized']);
 
 export async function resumeRun(store: RunStore, queues: QueueSet): Promise<ResumeResult> {
-  // Repair rebuilds the round's flow, which cannot be while one of its jobs runs: refuse before
+  // Repair re-queues the round around the damage, which cannot be while one of its jobs runs: refuse before
   // anything moves, or the run is left set aside and half-queued (found by `make chaos`).
   const running = await activeJobsOf(queues, store.id);
   if (running.length && scanRun(store).length) {
@@ -64,33 +64,31 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
   await registerOnQueue(queues, store.id, store.dir);
   // Resuming a run vouches for it on this host: its agents serve runs registered here (agent/run-anchor.ts).
   registerHere(store);
-  const rootId = jobId({ runId: store.id, round, stage: 'advance', shard: 0 });
-  const root = await queues.queue(STAGE_QUEUE.advance).getJob(rootId);
-  const rootState = root ? await root.getState() : undefined;
-  if (root && rootState && LIVE.has(rootState) && !recomputing) {
-    // The flow survived (e.g. only workers died): BullMQ's stalled-job recovery carries on.
-    store.setState('running', { force: true });
-    return { repair, round, kept: done.size, enqueued: 0, alreadyQueued: true, completed: false };
-  }
-  // A live flow that counts damaged jobs as finished is replaced; it cannot be while one of its jobs runs.
-  if (root) {
-    await root.remove({ removeChildren: true }).catch((err: unknown) => {
+  // The round's unfinished jobs as Redis holds them: live ones carry on, unless damage is being
+  // recomputed (then they may stand on set-aside outputs); stale ones (failed, or completed with
+  // their record set aside) would block the same ids from being queued again.
+  const plan = round === 0 ? planPreparation(recipe, store.id, done) : planRound(recipe, store.id, round, shardCount(store, round), done);
+  let live = 0;
+  for (const n of flattenPlan(plan)) {
+    const job = await queues.queue(STAGE_QUEUE[n.stage]).getJob(jobId({ runId: store.id, ...n }));
+    if (!job) continue;
+    const state = await job.getState();
+    if (LIVE.has(state) && (!recomputing || state === 'active')) {
+      live++;
+      continue;
+    }
+    await job.remove().catch((err: unknown) => {
       throw new IpaError(
-        `run ${store.id}: round ${round} has jobs running, so its queue cannot be rebuilt around the damaged outputs (${err instanceof Error ? err.message : err}); ` +
+        `run ${store.id}: job ${job.id} of round ${round} could not be removed to be queued again (${err instanceof Error ? err.message : err}); ` +
           `\`ipa pause ${store.id}\`, wait for the running jobs to end, then \`ipa resume ${store.id}\` again`,
       );
     });
   }
-  // A failed child left in Redis under the same id would block the fresh flow: clear the round's ids.
-  const plan = round === 0 ? planPreparation(recipe, store.id, done) : planRound(recipe, store.id, round, shardCount(store, round), done);
-  for (const n of flattenPlan(plan)) {
-    const stale = await queues.queue(STAGE_QUEUE[n.stage]).getJob(jobId({ runId: store.id, ...n }));
-    if (stale) await stale.remove({ removeChildren: true }).catch(() => undefined);
-  }
   store.setState('running', { force: true });
-  const enqueued = await addPlan(queues, plan, { id: store.id, dir: store.dir }, recipe);
+  // What can run now; a job still queued stays as it is (the same id is not queued twice).
+  const enqueued = await queueFrontier(store, recipe, round, queues, done);
   writeManifest(store);
-  return { repair, round, kept: done.size, enqueued, alreadyQueued: false, completed: false };
+  return { repair, round, kept: done.size, enqueued, alreadyQueued: live > 0 && !recomputing, completed: false };
 }
 
 /** Adds the run to this host's registry unless it is listed there with this directory already. */

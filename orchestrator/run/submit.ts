@@ -3,9 +3,8 @@
  * found wherever the directory is) and queue round 0 (prepare → warm-up → eval → advance).
  */
 import { rootLogger } from '../log.js';
-import { planPreparation } from '../plan/planner.js';
-import { addPlan } from '../queue/flows.js';
 import { registerOnQueue } from '../queue/run-registration.js';
+import { queueFrontier } from './queue-round.js';
 import type { QueueSet } from '../queue/queues.js';
 import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import type { Recipe } from '../recipe/schema.js';
@@ -27,7 +26,7 @@ export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runs
   if (unregistered) rootLogger.warn({ run: store.id }, `${unregistered}; find the run by its directory or with --runs-dir`);
   await opts.queues.applyConcurrency(opts.recipe);
   await registerOnQueue(opts.queues, store.id, store.dir);
-  await addPlan(opts.queues, planPreparation(opts.recipe, store.id), { id: store.id, dir: store.dir }, opts.recipe);
+  await queueFrontier(store, opts.recipe, 0, opts.queues);
   writeManifest(store);
   return store;
 }

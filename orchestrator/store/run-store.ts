@@ -263,6 +263,11 @@ export class RunStore {
     return rec;
   }
 
+  /** Whether a done record file exists for the job (not whether it is usable: see `doneRecord`). */
+  hasRecord(jobId: string): boolean {
+    return existsSync(this.recordPath(jobId));
+  }
+
   /** Done record whose outputs also match their checksums, folders included (what the agent trusts to skip work). */
   verifiedDoneRecord(jobId: string): DoneRecord | undefined {
     const rec = this.doneRecord(jobId);

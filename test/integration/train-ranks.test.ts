@@ -13,7 +13,7 @@ import type { WorkerAgent } from '../../orchestrator/agent/agent.js';
 import { defaultPython } from '../../orchestrator/bridge/python-process.js';
 import { shardFile } from '../../orchestrator/plan/paths.js';
 import { jobId } from '../../orchestrator/plan/stages.js';
-import { addPlan } from '../../orchestrator/queue/flows.js';
+import { queueLinks } from '../../orchestrator/queue/chains.js';
 import { keys } from '../../orchestrator/queue/queues.js';
 import { loadRecipe } from '../../orchestrator/recipe/load.js';
 import { atomicWriteJsonl, readJsonl, sha256File } from '../../orchestrator/store/atomic.js';
@@ -90,7 +90,7 @@ describe('training on two processes under a worker agent', () => {
     store.writeDone({ job_id: jobId({ runId: store.id, round: 0, stage: 'advance', shard: 0 }), stage: 'advance', round: 0, shard: 0, outputs: { seeds_0: seeds },
       metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
     agent = await h.startAgent({ queues: ['train'], trainProcesses: 2 });
-    await addPlan(h.queues, { stage: 'train', round: 1, shard: 0, children: [] }, { id: store.id, dir: store.dir }, recipe);
+    await queueLinks(h.queues, [{ stage: 'train', round: 1, shard: 0 }], { id: store.id, dir: store.dir }, recipe);
   });
 
   afterAll(async () => {
