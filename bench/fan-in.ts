@@ -35,8 +35,18 @@ function asFlow(n: PlanNode, recipe: Recipe, isRoot = true): FlowJob {
 }
 const QUEUES: QueueKind[] = ['sample', 'verify', 'revise', 'pair', 'train', 'eval', 'control'];
 
-/** One variant once: the time from queueing to the last job done. */
-async function once(redis: Redis, variant: Variant, shards: number, runs: NoopRuns): Promise<number> {
+/** Redis's own CPU time so far, in µs (INFO cpu): the queue's cost lands there as much as in Node. */
+async function redisCpuUs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+
+/**
+ * One variant once: the wall time from queueing to the last job done, and the CPU it took per job
+ * (this process plus Redis), which a busy shared machine disturbs far less than wall time.
+ */
+async function once(redis: Redis, variant: Variant, shards: number, runs: NoopRuns): Promise<{ ms: number; cpuUs: number }> {
   const recipe = runs.recipe;
   const prefix = benchPrefix(`fan-${variant}`);
   const { perShard, perRound } = roundStages(recipe, 1);
@@ -67,6 +77,8 @@ async function once(redis: Redis, variant: Variant, shards: number, runs: NoopRu
   const workers = variant === 'flat' ? [new Worker('sample', processor, { connection: redis.duplicate(), prefix, concurrency: CONCURRENCY })] : QUEUES.map((q) => new Worker(q, processor, { connection: redis.duplicate(), prefix, concurrency: q === 'control' ? 4 : CONCURRENCY }));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const t = now();
+  const cpu0 = process.cpuUsage();
+  const redis0 = await redisCpuUs(redis);
   if (variant === 'flat') {
     await queues.get('sample')!.addBulk(Array.from({ length: total }, (_, i) => ({ name: 'x', data: { i }, opts: { jobId: `j${i}` } })));
   } else if (variant === 'ideal') {
@@ -81,10 +93,12 @@ async function once(redis: Redis, variant: Variant, shards: number, runs: NoopRu
   }
   await finished;
   const ms = now() - t;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuUs = (cpu.user + cpu.system + (await redisCpuUs(redis)) - redis0) / total;
   await Promise.all(workers.map((w) => w.close()));
   await Promise.all([...queues.values()].map((q) => q.close()));
   await deleteKeys(redis, prefix);
-  return ms;
+  return { ms, cpuUs };
 }
 
 export const fanIn: Benchmark = {
@@ -96,13 +110,16 @@ export const fanIn: Benchmark = {
     const redis = connect(ctx.redisUrl);
     const runs = new NoopRuns();
     const ms: Record<Variant, number[]> = { flat: [], flows: [], chained: [], ideal: [] };
+    const cpu: Record<Variant, number[]> = { flat: [], flows: [], chained: [], ideal: [] };
     const order: Variant[] = ['flat', 'flows', 'chained', 'ideal'];
     try {
       for (const v of order) await once(redis, v, 10, runs); // warm-up: connections, scripts
       for (let r = 0; r < ctx.reps; r++) {
         for (let i = 0; i < order.length; i++) {
           const v = order[(i + r) % order.length];
-          ms[v].push(await once(redis, v, shards, runs));
+          const one = await once(redis, v, shards, runs);
+          ms[v].push(one.ms);
+          cpu[v].push(one.cpuUs);
         }
         ctx.log(`fanin rep ${r + 1}: ${order.map((v) => `${v} ${(n / (ms[v].at(-1)! / 1000)).toFixed(0)} jobs/s`).join(', ')}`);
       }
@@ -120,6 +137,9 @@ export const fanIn: Benchmark = {
         row('flows (one flow a round, a chain a shard: what addPlan queues)', 'jobs/s', rate(ms.flows), rate(ms.flat)),
         row('chained adds (each job adds its shard’s next; the last pair adds train)', 'jobs/s', rate(ms.chained), rate(ms.flat)),
         row('no ordering at all, every job on its stage queue at once (upper bound)', 'jobs/s', rate(ms.ideal), rate(ms.flat)),
+        row('CPU per job, Node + Redis: flows', 'µs', cpu.flows, cpu.flat),
+        row('CPU per job, Node + Redis: chained adds', 'µs', cpu.chained, cpu.flat),
+        row('CPU per job, Node + Redis: no ordering (upper bound)', 'µs', cpu.ideal, cpu.flat),
       ],
       notes: ['Timed from the first add until the last job is done, as counted by the processors. Variants rotate their order every repetition.'],
       seconds: (now() - t0) / 1000,
