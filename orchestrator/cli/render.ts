@@ -7,6 +7,7 @@ import { runProblems } from '../report/problems.js';
 import { describeOutputs, duration } from '../report/stage-words.js';
 import { stageProgress } from '../run/eta.js';
 import type { Manifest, StageSummary } from '../store/manifest.js';
+import { runDurationMs } from '../store/run-duration.js';
 import { ENDED_STATES } from '../store/run-store.js';
 
 export function bar(done: number, total: number, width = 20): string {
@@ -23,15 +24,9 @@ export interface StatusOptions {
   continueWith?: string;
 }
 
-/** Time since the run was created; up to its last update once it has ended. */
-export function runElapsed(m: Manifest, now: number): number {
-  const end = ENDED_STATES.has(m.run.state) ? Date.parse(m.run.updated_at) : now;
-  return Math.max(0, end - Date.parse(m.run.created_at));
-}
-
 export function statusHeader(m: Manifest, now: number): string {
   const recomputed = m.totals.recomputed ? `, ${m.totals.recomputed} recomputed` : '';
-  const time = `${ENDED_STATES.has(m.run.state) ? 'took' : 'elapsed'} ${duration(runElapsed(m, now))}`;
+  const time = `${ENDED_STATES.has(m.run.state) ? 'took' : 'elapsed'} ${duration(runDurationMs(m.run, now))}`;
   return `run ${m.run.id}  ${m.run.state}  ${m.totals.done} of ${m.totals.jobs} jobs done${recomputed}  ${time}`;
 }
 
