@@ -3,12 +3,15 @@
  * stages with a bar, jobs done and what they produced in words ("1536 responses", "441 pairs, 21
  * feedback pairs, 138 challenging seeds"), an estimate for unfinished stages, then the problems.
  */
+import { SHARDED_STAGES } from '../plan/stages.js';
 import { runProblems } from '../report/problems.js';
 import { describeOutputs, duration } from '../report/stage-words.js';
-import { stageProgress } from '../run/eta.js';
+import { activeFromProgress, stageProgress } from '../run/eta.js';
+import type { LiveJob } from '../store/job-progress.js';
 import type { Manifest, StageSummary } from '../store/manifest.js';
 import { runDurationMs } from '../store/run-duration.js';
 import { ENDED_STATES } from '../store/run-store.js';
+import { reportWords } from './progress-line.js';
 
 export function bar(done: number, total: number, width = 20): string {
   const f = total > 0 ? Math.round((done / total) * width) : 0;
@@ -22,6 +25,8 @@ export interface StatusOptions {
   now?: number;
   /** The command that continues the run, shown when it is interrupted. */
   continueWith?: string;
+  /** The jobs running now (their progress files, store/job-progress.ts), shown under their stage. */
+  running?: readonly LiveJob[];
 }
 
 export function statusHeader(m: Manifest, now: number): string {
@@ -38,13 +43,26 @@ function stageLine(s: StageSummary, etaMs: number | undefined): string {
   return `  ${s.stage.padEnd(17)} ${bar(s.done, s.jobs)} ${String(s.done).padStart(3)}/${String(s.jobs).padEnd(3)} ${produced}${failed}${retries}${eta}`.trimEnd();
 }
 
-/** Everything below the header: rounds, stages, problems. */
+/**
+ * A running job under its stage's line: what it reports, the estimate of its phase, and since
+ * when and where it runs, e.g.
+ *   `      now shard 2: policy DPO 120/500, loss 0.412, reward acc 62%, 1830 tok/s, ~14m10s left (25m02s, attempt 2, worker gpu-3-4411)`
+ */
+export function runningLine(j: LiveJob, now: number): string {
+  const where = SHARDED_STAGES.has(j.stage) ? `now shard ${j.shard}` : 'now';
+  const eta = j.eta_ms !== undefined ? `, ~${duration(j.eta_ms)} left` : '';
+  const attempt = j.attempt > 1 ? `, attempt ${j.attempt}` : '';
+  return `      ${where}: ${reportWords(j)}${eta} (${duration(now - Date.parse(j.started_at))}${attempt}, worker ${j.worker})`;
+}
+
+/** Everything below the header: rounds, stages (with the jobs running now), problems. */
 export function statusBody(m: Manifest, o: StatusOptions): string[] {
   const now = o.now ?? Date.now();
   const lines: string[] = [];
   if (m.run.error) lines.push(`error: ${m.run.error}`);
   if (m.run.state === 'interrupted' && o.continueWith) lines.push(`interrupted (Ctrl-C); continue it with:  ${o.continueWith}`);
-  const etas = ENDED_STATES.has(m.run.state) ? [] : stageProgress(m, [], now);
+  const running = o.running ?? [];
+  const etas = ENDED_STATES.has(m.run.state) ? [] : stageProgress(m, running.map(activeFromProgress), now);
   for (const r of m.rounds) {
     if (!r.stages.length) {
       lines.push(`round ${r.round}: not started`);
@@ -53,7 +71,10 @@ export function statusBody(m: Manifest, o: StatusOptions): string[] {
     // A round evaluated without a held-out number (lmms-eval only), or not yet: "–", never 0 %.
     const ev = `  held-out acc ${r.eval?.overall == null ? '–' : `${(100 * r.eval.overall).toFixed(1)}%`}`;
     lines.push(`round ${r.round}${r.round > 0 ? ` (${r.shards} shard${r.shards === 1 ? '' : 's'})` : ''}${ev}`);
-    for (const s of r.stages) lines.push(stageLine(s, etas.find((e) => e.round === r.round && e.stage === s.stage)?.etaMs));
+    for (const s of r.stages) {
+      lines.push(stageLine(s, etas.find((e) => e.round === r.round && e.stage === s.stage)?.etaMs));
+      for (const j of running) if (j.round === r.round && j.stage === s.stage) lines.push(runningLine(j, now));
+    }
   }
   const problems = runProblems(m, o.dir);
   if (problems.length) lines.push('problems:', ...problems.map((p) => `  ${p.text}`));
