@@ -309,7 +309,7 @@ export class WorkerAgent {
       store.recordAttempt(id, entry);
       const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
       const scaled = payload.options.batch_scale < 1 ? `, batch × ${payload.options.batch_scale}` : '';
-      log.info({ event: 'stage_started', attempt, batch_scale: payload.options.batch_scale }, `started (attempt ${attempt}${scaled})`);
+      log.info({ event: 'stage_started', attempt, batch_scale: payload.options.batch_scale }, `started (attempt ${attempt}${scaled}) on worker ${this.id}`);
       // A Python start (imports, a fresh training process) takes seconds to minutes: say so.
       if (fresh || !this.slots.warm(slot)) {
         const starting = { done: 0, total: 0, metrics: { phase: 'starting Python' } };
