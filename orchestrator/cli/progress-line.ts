@@ -5,27 +5,13 @@
  *   [5m40s] round 0: sft 0/1 ~2m10s | now sft: warm-up SFT 12/80, loss 2.310 (1m02s)
  * and `ipa worker`'s line about the jobs it runs.
  */
-import type { ActiveJob, JobProgress } from '../queue/active-jobs.js';
-import { duration } from '../report/stage-words.js';
+import type { ActiveJob } from '../queue/active-jobs.js';
+import { duration, reportWords } from '../report/stage-words.js';
 import type { StageProgress } from '../run/eta.js';
 import { SHARDED_STAGES } from '../plan/stages.js';
 
 /** Stages a person does not wait on (Node bookkeeping) unless they are running. */
 const QUIET_STAGES = new Set(['advance']);
-
-/**
- * What a running job last reported, in words: "policy DPO 120/500, loss 0.412, reward acc 62%,
- * 1830 tok/s" (each part only when reported), "starting" before its first report.
- */
-export function reportWords(p: JobProgress | undefined): string {
-  const m = p?.metrics ?? {};
-  const phase = typeof m.phase === 'string' ? m.phase : '';
-  const count = p && p.total > 0 ? `${p.done}/${p.total}` : '';
-  const loss = typeof m.loss === 'number' ? `, loss ${m.loss.toFixed(3)}` : '';
-  const acc = typeof m.reward_accuracy === 'number' ? `, reward acc ${Math.round(100 * m.reward_accuracy)}%` : '';
-  const speed = typeof m.tokens_per_s === 'number' ? `, ${Math.round(m.tokens_per_s)} tok/s` : '';
-  return `${[phase, count].filter(Boolean).join(' ') || 'starting'}${loss}${acc}${speed}`;
-}
 
 function jobText(a: ActiveJob, now: number, withRound = false): string {
   const where = `${withRound ? `round ${a.round} ` : ''}${SHARDED_STAGES.has(a.stage) ? `${a.stage} shard ${a.shard}` : a.stage}`;

@@ -5,13 +5,12 @@
  */
 import { SHARDED_STAGES } from '../plan/stages.js';
 import { runProblems } from '../report/problems.js';
-import { describeOutputs, duration } from '../report/stage-words.js';
+import { describeOutputs, duration, runningWords } from '../report/stage-words.js';
 import { activeFromProgress, stageProgress } from '../run/eta.js';
 import type { LiveJob } from '../store/job-progress.js';
 import type { Manifest, StageSummary } from '../store/manifest.js';
 import { runDurationMs } from '../store/run-duration.js';
 import { ENDED_STATES } from '../store/run-store.js';
-import { reportWords } from './progress-line.js';
 
 export function bar(done: number, total: number, width = 20): string {
   const f = total > 0 ? Math.round((done / total) * width) : 0;
@@ -43,16 +42,9 @@ function stageLine(s: StageSummary, etaMs: number | undefined): string {
   return `  ${s.stage.padEnd(17)} ${bar(s.done, s.jobs)} ${String(s.done).padStart(3)}/${String(s.jobs).padEnd(3)} ${produced}${failed}${retries}${eta}`.trimEnd();
 }
 
-/**
- * A running job under its stage's line: what it reports, the estimate of its phase, and since
- * when and where it runs, e.g.
- *   `      now shard 2: policy DPO 120/500, loss 0.412, reward acc 62%, 1830 tok/s, ~14m10s left (25m02s, attempt 2, worker gpu-3-4411)`
- */
+/** A running job under its stage's line: `      now shard 2: ` and its `runningWords`. */
 export function runningLine(j: LiveJob, now: number): string {
-  const where = SHARDED_STAGES.has(j.stage) ? `now shard ${j.shard}` : 'now';
-  const eta = j.eta_ms !== undefined ? `, ~${duration(j.eta_ms)} left` : '';
-  const attempt = j.attempt > 1 ? `, attempt ${j.attempt}` : '';
-  return `      ${where}: ${reportWords(j)}${eta} (${duration(now - Date.parse(j.started_at))}${attempt}, worker ${j.worker})`;
+  return `      ${SHARDED_STAGES.has(j.stage) ? `now shard ${j.shard}` : 'now'}: ${runningWords(j, now)}`;
 }
 
 /** Everything below the header: rounds, stages (with the jobs running now), problems. */
