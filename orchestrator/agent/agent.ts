@@ -274,6 +274,8 @@ export class WorkerAgent {
 
     if (d.stage === 'advance') {
       const rec = await (async () => {
+        // A try like any other: counted in the run's attempts (ipa status, the dashboard).
+        store.recordAttempt(id, { attempt, worker: this.id, started_at: new Date().toISOString() });
         const r = openNextRound(store, recipe, d.round);
         const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
         // Recorded before queued: the next round is in the plan before any of its jobs can be taken.
