@@ -31,6 +31,16 @@ function makeRun(runsDir: string, id: string, register = true): RunStore {
 }
 
 describe('finding runs', () => {
+  it('a typo\'d run id gets a "did you mean" with the run it most likely meant (exit 5)', async () => {
+    const runsDir = join(temp('runs'), 'runs');
+    makeRun(runsDir, 'tiny1-20261126-0900-aaaa', false);
+    const r = await ipa('status', 'tiny1-20261126-0900-aaab', '--runs-dir', runsDir);
+    expect(r.code).toBe(5);
+    expect(r.err).toContain("no run 'tiny1-20261126-0900-aaab' (did you mean 'tiny1-20261126-0900-aaaa'?)");
+    const far = await ipa('status', 'nothing-like-it', '--runs-dir', runsDir);
+    expect(far.err).not.toContain('did you mean');
+  });
+
   it('an id prefix that fits several runs lists them all (exit 2) instead of "no run"', async () => {
     const runsDir = join(temp('runs'), 'runs');
     const ids = ['tiny1-20261126-0900-aaaa', 'tiny1-20261126-0910-bbbb', 'tiny1-20261126-0920-cccc'].map((id) => makeRun(runsDir, id).id);
