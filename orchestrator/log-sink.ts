@@ -4,10 +4,14 @@
  *   written through a function the CLI may replace so a live progress line is redrawn around them;
  * - each run's `logs/orchestrator.jsonl`: every line that names the run (its `run` field), in JSON,
  *   whatever the console shows. A command driving one run also files its lines without a run there.
+ * A line about one job (its `job` field: the agent's `jobLogger`) also goes, as words, to that
+ * job's `logs/<job-id>.log` beside its Python output, so every job — a Node `advance`, a job
+ * found already done, a try that failed before Python said anything — has a log saying what
+ * happened to it.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { humanLogLine } from './log-format.js';
+import { humanLogLine, LEVELS } from './log-format.js';
 import { staysInside } from './real-path.js';
 import { appendRegular } from './regular-file.js';
 
@@ -25,6 +29,9 @@ export interface ConsoleOptions {
 
 /** The file of a run directory that holds the orchestrator's JSON log lines about the run. */
 export const ORCHESTRATOR_LOG = join('logs', 'orchestrator.jsonl');
+
+/** A job id as the planner makes them (`<run>.r<round>.<stage>.s<shard>`): a file name, never a path. */
+const SAFE_JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const toStderr = (text: string) => void process.stderr.write(`${text}\n`);
 
@@ -63,13 +70,37 @@ export class LogSink {
       // a closed terminal: the run file below still gets the line
     }
     this.toRunFile(entry, text);
+    this.toJobFile(entry);
   }
 
-  private toRunFile(entry: Record<string, unknown>, text: string): void {
+  private runDir(entry: Record<string, unknown>): string | undefined {
     const runId = typeof entry.run === 'string' ? entry.run : this.driven;
     const dir = runId ? this.runDirs.get(runId) : undefined;
     // A run directory removed under us (a test cleaning up) is not created again.
-    if (!dir || !existsSync(dir)) return;
+    return dir && existsSync(dir) ? dir : undefined;
+  }
+
+  private toJobFile(entry: Record<string, unknown>): void {
+    const job = entry.job;
+    // Info and above only (debug lines repeat the Python log lines the file already holds).
+    if (typeof job !== 'string' || !SAFE_JOB_ID.test(job) || typeof entry.run !== 'string' || Number(entry.level) < LEVELS.info) return;
+    const dir = this.runDir(entry);
+    const file = join('logs', `${job}.log`);
+    if (!dir || !staysInside(join(dir, file), dir)) return;
+    // The file is the job's own: the place ("round 1 · sample · shard 2: ") its lines start with elsewhere goes.
+    const place = typeof entry.place === 'string' ? `${entry.place}: ` : '';
+    const msg = typeof entry.msg === 'string' && place && entry.msg.startsWith(place) ? entry.msg.slice(place.length) : entry.msg;
+    try {
+      mkdirSync(join(dir, 'logs'), { recursive: true, mode: 0o750 });
+      appendRegular(join(dir, file), `${humanLogLine({ ...entry, msg })}\n`, 0o640);
+    } catch {
+      // as for the run file
+    }
+  }
+
+  private toRunFile(entry: Record<string, unknown>, text: string): void {
+    const dir = this.runDir(entry);
+    if (!dir) return;
     // A `logs` link leading out of the run gets nothing: every write stays inside the run.
     if (!staysInside(join(dir, ORCHESTRATOR_LOG), dir)) return;
     try {

@@ -36,9 +36,10 @@ export interface WorkCoordinates {
 
 /**
  * A logger for one job: its coordinates as fields, and `place` (e.g. "round 1 · sample · shard 2")
- * before every message, so a line read alone says which job it is about.
+ * before every message, so a line read alone says which job it is about. With `job`, its lines
+ * also go to that job's log in the run (log-sink.ts).
  */
 export function jobLogger(parent: Logger, c: WorkCoordinates & { job?: string; place?: string }): Logger {
-  const bindings = { run: c.run, round: c.round, stage: c.stage, shard: c.shard, ...(c.job ? { job: c.job } : {}) };
+  const bindings = { run: c.run, round: c.round, stage: c.stage, shard: c.shard, ...(c.job ? { job: c.job } : {}), ...(c.place ? { place: c.place } : {}) };
   return c.place ? parent.child(bindings, { msgPrefix: `${c.place}: ` }) : parent.child(bindings);
 }

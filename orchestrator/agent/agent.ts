@@ -274,6 +274,8 @@ export class WorkerAgent {
 
     if (d.stage === 'advance') {
       const rec = await (async () => {
+        // A try like any other: counted in the run's attempts (ipa status, the dashboard).
+        store.recordAttempt(id, { attempt, worker: this.id, started_at: new Date().toISOString() });
         const r = openNextRound(store, recipe, d.round);
         const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
         // Recorded before queued: the next round is in the plan before any of its jobs can be taken.
@@ -309,7 +311,7 @@ export class WorkerAgent {
       store.recordAttempt(id, entry);
       const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
       const scaled = payload.options.batch_scale < 1 ? `, batch × ${payload.options.batch_scale}` : '';
-      log.info({ event: 'stage_started', attempt, batch_scale: payload.options.batch_scale }, `started (attempt ${attempt}${scaled})`);
+      log.info({ event: 'stage_started', attempt, batch_scale: payload.options.batch_scale }, `started (attempt ${attempt}${scaled}) on worker ${this.id}`);
       // A Python start (imports, a fresh training process) takes seconds to minutes: say so.
       if (fresh || !this.slots.warm(slot)) {
         const starting = { done: 0, total: 0, metrics: { phase: 'starting Python' } };

@@ -7,9 +7,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { configureConsoleLog, LOG_FORMATS, type LogFormat } from '../log.js';
 import { connect, ping, redactUrl } from '../queue/connection.js';
 import { DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
+import { closest } from '../recipe/errors.js';
 import { lookupRun } from '../store/run-lookup.js';
 import { registeredRuns, registryFile } from '../store/run-registry.js';
-import type { RunStore } from '../store/run-store.js';
+import { RunStore } from '../store/run-store.js';
 import { runTable } from './run-table.js';
 import { CliError, ExitCode } from './command.js';
 
@@ -137,7 +138,11 @@ export function findRun(v: Common, ref: string | undefined): RunStore {
       throw new CliError(`'${ref}' fits ${found.candidates.length} runs; give more of the id:\n${runTable(found.candidates)}`, ExitCode.usage);
     case 'gone':
       throw new CliError(`run ${found.run.id} was at ${found.run.dir}, which no longer exists`, ExitCode.notFound);
-    case 'none':
-      throw new CliError(`no run '${ref}' under ${runsDir(v)} or in ${registryFile()} (\`ipa list\` shows the runs it knows; a run directory path works too)`, ExitCode.notFound);
+    case 'none': {
+      // A typo'd id gets the run it most likely meant.
+      const guess = closest(ref, new Set([...RunStore.listAll(runsDir(v)).map((r) => r.id), ...registeredRuns().map((r) => r.id)]));
+      const hint = guess ? ` (did you mean '${guess}'?)` : '';
+      throw new CliError(`no run '${ref}'${hint} under ${runsDir(v)} or in ${registryFile()} (\`ipa list\` shows the runs it knows; a run directory path works too)`, ExitCode.notFound);
+    }
   }
 }

@@ -21,12 +21,14 @@ import { resumeRun } from '../run/resume.js';
 import { submitRun } from '../run/submit.js';
 import { waitForRun } from '../run/wait.js';
 import type { Manifest } from '../store/manifest.js';
-import type { RunState, RunStore } from '../store/run-store.js';
+import { runDurationMs } from '../store/run-duration.js';
+import type { RunInfo, RunState, RunStore } from '../store/run-store.js';
 import { ExitCode } from './command.js';
 import { continueCommand } from './continue-command.js';
 import { repairLines } from './damage-report.js';
 import { onInterrupt } from './interrupt.js';
 import { progressLine } from './progress-line.js';
+import { duration } from '../report/stage-words.js';
 import { ProgressTicker } from './progress-ticker.js';
 import { shortPath } from './run-table.js';
 import { LiveTerminal } from './terminal.js';
@@ -107,7 +109,7 @@ export async function driveRun(o: DriveOptions): Promise<number> {
       if (r.repair.damage.length) log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, repairLines(store.id, r.repair).join('\n'));
       if (r.completed) {
         log.info(`run ${store.id} is complete: nothing to do`);
-        return finish(store, 'completed', 0, o);
+        return finish(store, 'completed', o);
       }
       log.info(`continuing run ${store.id} (${shortPath(store.dir)}): round ${r.round}, ${r.enqueued} jobs queued, ${r.kept} finished jobs kept`);
     } else log.info(`run ${store.id} → ${shortPath(store.dir)}`);
@@ -120,11 +122,10 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     const queues = session.queues;
     const monitor = new RunMonitor(run, { log, replayDone: !resumed });
     let latest: Manifest | undefined;
-    const t0 = Date.now();
     const line = async (now: number) => {
       if (!latest) return undefined;
       const stages = stageProgress(latest, await activeJobsOf(queues, run.id).catch(() => []), now);
-      return stages.length ? progressLine({ elapsedMs: now - t0, stages, now, width: term.width }) : undefined;
+      return stages.length ? progressLine({ elapsedMs: runDurationMs(latest.run, now), stages, now, width: term.width }) : undefined;
     };
     ticker = new ProgressTicker({ term, log: log.child({ run: run.id }), line }).start();
     const waited = waitForRun(run, {
@@ -141,7 +142,7 @@ export async function driveRun(o: DriveOptions): Promise<number> {
       sayContinue(run);
       return ExitCode.interrupted;
     }
-    return finish(run, state, Date.now() - t0, o);
+    return finish(run, state, o);
   } finally {
     ticker?.stop();
     await session?.close();
@@ -157,12 +158,21 @@ async function stopWithin(session: LocalSession, limitMs: number): Promise<void>
   clearTimeout(timer);
 }
 
+/**
+ * "run X: completed in 52m10s": the run's time as `ipa status` counts it (store/run-duration.ts),
+ * from its first start, pauses included, not this command's session.
+ */
+export function outcomeLine(id: string, state: RunState, info: Pick<RunInfo, 'state' | 'created_at' | 'updated_at'>): string {
+  return `run ${id}: ${state} in ${duration(runDurationMs(info))}`;
+}
+
 /** Prints the outcome (results table, report paths, the error) and returns the exit code. */
-function finish(store: RunStore, state: RunState, ms: number, o: DriveOptions): number {
+function finish(store: RunStore, state: RunState, o: DriveOptions): number {
   const results = roundResults(store);
-  if (o.json) console.log(JSON.stringify({ id: store.id, dir: store.dir, state, seconds: ms / 1000, results }, null, 2));
+  const info = store.info();
+  if (o.json) console.log(JSON.stringify({ id: store.id, dir: store.dir, state, seconds: runDurationMs(info) / 1000, results }, null, 2));
   else {
-    console.log(`\nrun ${store.id}: ${state}${ms ? ` in ${(ms / 1000).toFixed(0)} s` : ''}\n`);
+    console.log(`\n${outcomeLine(store.id, state, info)}\n`);
     console.log(resultsTable(results));
     const report = store.abs('report.md');
     if (existsSync(report)) console.log(`\nreport: ${report}${existsSync(store.abs('accuracy.png')) ? `\nplot:   ${store.abs('accuracy.png')}` : ''}`);

@@ -6,7 +6,7 @@
  * and `ipa worker`'s line about the jobs it runs.
  */
 import type { ActiveJob } from '../queue/active-jobs.js';
-import { duration } from '../report/stage-words.js';
+import { duration, reportWords } from '../report/stage-words.js';
 import type { StageProgress } from '../run/eta.js';
 import { SHARDED_STAGES } from '../plan/stages.js';
 
@@ -14,13 +14,8 @@ import { SHARDED_STAGES } from '../plan/stages.js';
 const QUIET_STAGES = new Set(['advance']);
 
 function jobText(a: ActiveJob, now: number, withRound = false): string {
-  const p = a.progress;
-  const phase = typeof p?.metrics.phase === 'string' ? p.metrics.phase : '';
-  const count = p && p.total > 0 ? `${p.done}/${p.total}` : '';
-  const loss = typeof p?.metrics.loss === 'number' ? `, loss ${p.metrics.loss.toFixed(3)}` : '';
-  const what = [phase, count].filter(Boolean).join(' ') || 'starting';
   const where = `${withRound ? `round ${a.round} ` : ''}${SHARDED_STAGES.has(a.stage) ? `${a.stage} shard ${a.shard}` : a.stage}`;
-  return `${where}: ${what}${loss} (${duration(now - a.startedAt)})`;
+  return `${where}: ${reportWords(a.progress)} (${duration(now - a.startedAt)})`;
 }
 
 /** Cuts `text` to `width` characters, marking the cut. */

@@ -6,6 +6,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { roundDir } from '../plan/paths.js';
+import { PROGRESS_DIR } from '../store/job-progress.js';
 
 async function fileStamp(path: string): Promise<string> {
   try {
@@ -31,8 +32,8 @@ async function dirStamp(dir: string): Promise<string> {
 }
 
 /**
- * run.json, recipe.json, job records and attempts, logs, eval files, and per round its seed
- * shards, pair shards and training metrics.
+ * run.json, recipe.json, job records and attempts, logs, eval files, running jobs' progress
+ * files, and per round its seed shards, pair shards and training metrics.
  */
 export async function runFingerprint(dir: string): Promise<string> {
   const rounds = (await names(dir)).filter((f) => /^round-\d+$/.test(f));
@@ -42,6 +43,7 @@ export async function runFingerprint(dir: string): Promise<string> {
     dirStamp(join(dir, 'jobs')),
     dirStamp(join(dir, 'logs')),
     dirStamp(join(dir, 'eval')),
+    dirStamp(join(dir, PROGRESS_DIR)),
     ...rounds.flatMap((d) => {
       const r = Number(d.slice(6));
       return [dirStamp(join(dir, roundDir(r), 'seeds')), dirStamp(join(dir, roundDir(r), 'pairs')), fileStamp(join(dir, roundDir(r), 'train_metrics.jsonl'))];

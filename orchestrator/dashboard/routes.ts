@@ -12,8 +12,12 @@ import type { EventHub } from './sse.js';
 
 export const PAGE_FILE = join(dirname(fileURLToPath(import.meta.url)), 'page.html');
 
+/** Whether the dashboard reads a queue (Redis) besides the run folders, and why not. */
+export type QueueState = { connected: true } | { connected: false; reason: string };
+
 export interface RouteDeps {
   workers: () => Promise<WorkerInfo[]>;
+  queue: QueueState;
   events: EventHub;
   cache: RunCache;
 }
@@ -56,6 +60,9 @@ export function dashboardRoutes(deps: RouteDeps): Router {
     } catch (err) {
       res.status(503).json({ error: `workers unavailable: ${err instanceof Error ? err.message : String(err)}` });
     }
+  });
+  r.get('/api/queue', (_req: Request, res: Response) => {
+    res.set('Cache-Control', 'no-store').json(deps.queue);
   });
   r.get('/api/events', deps.events.handler);
   return r;

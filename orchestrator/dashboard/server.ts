@@ -1,6 +1,8 @@
 /**
  * The dashboard server: one express app serving the runs page and its JSON/SSE API (read from
  * run directories) and bull-board for the queues (read from Redis), behind one auth check.
+ * Without a Redis (a finished run whose private Redis is gone) the run pages work the same from
+ * the run folders; the workers panel and /queues say the queue is not connected.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -10,12 +12,15 @@ import { connect } from '../queue/connection.js';
 import { QueueSet } from '../queue/queues.js';
 import { authMiddleware, checkBinding } from './auth.js';
 import { BOARD_PATH, queueBoard } from './board.js';
-import { dashboardRoutes } from './routes.js';
+import { dashboardRoutes, type QueueState } from './routes.js';
 import { RunCache } from './run-cache.js';
 import { EventHub } from './sse.js';
 
 export interface DashboardOptions {
-  redisUrl: string;
+  /** The queue's Redis; absent: run folders only (no workers, no queue board). */
+  redisUrl?: string;
+  /** Why there is no Redis, shown on the page (e.g. "cannot reach Redis at …"). */
+  noQueueReason?: string;
   prefix: string;
   runsDir: string;
   /** @defaultValue '127.0.0.1'; anything beyond loopback requires `token` */
@@ -52,10 +57,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const host = opts.host ?? '127.0.0.1';
   checkBinding(host, opts.token, opts.queueAdmin);
 
-  const conn = connect(opts.redisUrl);
-  conn.on('error', () => undefined); // shown per request (workers route, bull-board), not fatal to the server
-  const queues = new QueueSet(conn, opts.prefix);
-  const workers = () => listWorkers(conn, opts.prefix);
+  const conn = opts.redisUrl ? connect(opts.redisUrl) : undefined;
+  conn?.on('error', () => undefined); // shown per request (workers route, bull-board), not fatal to the server
+  const queues = conn ? new QueueSet(conn, opts.prefix) : undefined;
+  const queue: QueueState = conn ? { connected: true } : { connected: false, reason: opts.noQueueReason ?? 'no Redis configured' };
+  // Without a queue there are no workers to list: an empty list, and the page says why (`queue`).
+  const workers = conn ? () => listWorkers(conn, opts.prefix) : async () => [];
   const cache = new RunCache(opts.runsDir);
   const events = new EventHub({ cache, workers, pollMs: opts.pollMs, maxClients: opts.maxSseClients });
 
@@ -63,8 +70,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(authMiddleware({ token: opts.token }));
-  app.use(BOARD_PATH, queueBoard(queues, { admin: opts.queueAdmin }));
-  app.use(dashboardRoutes({ workers, events, cache }));
+  if (queues) app.use(BOARD_PATH, queueBoard(queues, { admin: opts.queueAdmin }));
+  else {
+    const why = `the queue is not connected (${queue.connected ? '' : queue.reason}): start ipa dashboard with a reachable Redis (REDIS_URL or --redis-url) to see the queues`;
+    app.use(BOARD_PATH, (_req, res) => void res.status(503).type('text/plain').send(why));
+  }
+  app.use(dashboardRoutes({ workers, events, cache, queue }));
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -83,8 +94,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        await queues.close();
-        await conn.quit().catch(() => undefined);
+        await queues?.close();
+        await conn?.quit().catch(() => undefined);
       })();
       return closing;
     },

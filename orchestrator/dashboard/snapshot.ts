@@ -10,8 +10,10 @@ import { hasBenchmarksBeyondHeldout, shownValues, type BenchmarkRow } from '../r
 import type { PaperComparison } from '../report/paper-figures.js';
 import { benchmarkReport, heldoutNote } from '../report/report-input.js';
 import { roundResults, type RoundResult } from '../report/results.js';
+import { runningWords } from '../report/stage-words.js';
 import { RunDamaged } from '../store/damage.js';
 import { scanRun, type Damage } from '../store/integrity.js';
+import { liveJobProgress, type LiveJob } from '../store/job-progress.js';
 import { buildManifest, type Manifest } from '../store/manifest.js';
 import { RunStore, type RunInfo } from '../store/run-store.js';
 import { readCurves, type Curve, type EvalResult } from '../store/metrics-files.js';
@@ -34,6 +36,8 @@ export interface RunSnapshot {
   damage: Damage[];
   /** Done jobs over planned jobs (rounds not yet opened are not planned yet). */
   progress: { done: number; jobs: number; fraction: number };
+  /** The jobs running now, from their progress files (whoever runs them; no Redis needed), as `ipa status --json` lists them. */
+  running: Array<LiveJob & { words: string }>;
 }
 
 /** What the page gets for a run whose run.json or recipe.json cannot be read. */
@@ -78,6 +82,7 @@ export function runSnapshot(store: RunStore): RunSnapshot | DamagedSnapshot {
     errors: latestErrors(store),
     damage: scanRun(store, { files: false, folders: false }),
     progress: progressOf(manifest),
+    running: liveJobProgress(store).map((j) => ({ ...j, words: runningWords(j, Date.now()) })),
   };
 }
 

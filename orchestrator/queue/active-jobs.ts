@@ -21,6 +21,8 @@ export interface ActiveJob {
   /** When the current try started (ms since the epoch), as BullMQ recorded it. */
   startedAt: number;
   progress?: JobProgress;
+  /** Time its current phase still needs at its steps' rate (the agent's progress file); absent when unknown. */
+  etaMs?: number;
 }
 
 /** Reads a progress value as `updateProgress` stored it; anything else counts as none. */

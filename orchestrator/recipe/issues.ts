@@ -19,12 +19,18 @@ export function schemaIssues(issue: ZodIssue, schema: z.ZodType, data: unknown, 
     return issue.keys.map((k) => {
       const moved = MOVED_SETTINGS[formatPath([...path, k])];
       if (moved) return at.issue([...path, k], 'key', 'no longer a recipe setting', moved);
-      const guess = closest(k, known);
+      const guess = closest(k, known) ?? initialsOf(k, known);
       return at.issue([...path, k], 'key', 'unknown key', guess ? `did you mean "${guess}"?` : known.length ? `known keys: ${known.join(', ')}` : undefined);
     });
   }
   const value = valueAt(data, path);
   return [at.issue(path, 'value', messageFor(issue, value))];
+}
+
+/** The one known key whose words' initials spell `k` ("lr" → learning_rate, "bs" → batch_size), if exactly one does. */
+function initialsOf(k: string, known: readonly string[]): string | undefined {
+  const hits = known.filter((c) => c.includes('_') && c.split('_').map((w) => w[0]).join('') === k.toLowerCase());
+  return hits.length === 1 ? hits[0] : undefined;
 }
 
 function messageFor(issue: ZodIssue, value: unknown): string {

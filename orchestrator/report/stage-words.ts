@@ -4,6 +4,8 @@
  * a stage: the event lines of `ipa run`/`ipa worker` and the columns of `ipa status` say the same.
  */
 import type { Stage } from '../plan/stages.js';
+import type { JobProgress } from '../queue/active-jobs.js';
+import type { LiveJob } from '../store/job-progress.js';
 
 /** Row counts by output name (a done record's `outputs[name].rows`, or their sum over jobs). */
 export type OutputCounts = Record<string, number>;
@@ -91,4 +93,29 @@ export function duration(ms: number): string {
   const m = Math.floor(whole / 60);
   if (m < 60) return `${m}m${String(whole % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * What a running job last reported, in words: "policy DPO 120/500, loss 0.412, reward acc 62%,
+ * 1830 tok/s" (each part only when reported), "starting" before its first report.
+ */
+export function reportWords(p: JobProgress | undefined): string {
+  const m = p?.metrics ?? {};
+  const phase = typeof m.phase === 'string' ? m.phase : '';
+  const count = p && p.total > 0 ? `${p.done}/${p.total}` : '';
+  const loss = typeof m.loss === 'number' ? `, loss ${m.loss.toFixed(3)}` : '';
+  const acc = typeof m.reward_accuracy === 'number' ? `, reward acc ${Math.round(100 * m.reward_accuracy)}%` : '';
+  const speed = typeof m.tokens_per_s === 'number' ? `, ${Math.round(m.tokens_per_s)} tok/s` : '';
+  return `${[phase, count].filter(Boolean).join(' ') || 'starting'}${loss}${acc}${speed}`;
+}
+
+/**
+ * A job running now, as `ipa status` and the dashboard show it: what it reports, the estimate of
+ * its phase, and since when and where it runs, e.g. "policy DPO 120/500, loss 0.412, reward acc
+ * 62%, 1830 tok/s, ~14m10s left (25m02s, attempt 2, worker gpu-3-4411)".
+ */
+export function runningWords(j: LiveJob, now: number): string {
+  const eta = j.eta_ms !== undefined ? `, ~${duration(j.eta_ms)} left` : '';
+  const attempt = j.attempt > 1 ? `, attempt ${j.attempt}` : '';
+  return `${reportWords(j)}${eta} (${duration(now - Date.parse(j.started_at))}${attempt}, worker ${j.worker})`;
 }

@@ -5,11 +5,13 @@
  *
  * A job still to start is expected to take the mean duration of the stage's finished jobs (this
  * round's, else any round's); a running job needs its elapsed time scaled by the fraction it has
- * left. Jobs are assumed to run one after another (one worker slot): with more slots the stage
- * finishes sooner, so the estimate is an upper bound there.
+ * left (or, when its progress file has one, the rate of its current phase's steps). Jobs are
+ * assumed to run one after another (one worker slot): with more slots the stage finishes sooner,
+ * so the estimate is an upper bound there.
  */
 import type { ActiveJob } from '../queue/active-jobs.js';
 import type { Stage } from '../plan/stages.js';
+import type { LiveJob } from '../store/job-progress.js';
 import type { Manifest } from '../store/manifest.js';
 
 export interface StageProgress {
@@ -47,8 +49,9 @@ function meanJobMs(m: Manifest, round: number, stage: Stage): number | undefined
   return n > 0 && ms > 0 ? ms / n : undefined;
 }
 
-/** What a running job still needs: from its own pace once it reported a fraction, else from the mean. */
+/** What a running job still needs: its phase's rate, else its own pace once it reported a fraction, else the mean. */
 function remainingOf(job: ActiveJob, mean: number | undefined, now: number): number | undefined {
+  if (job.etaMs !== undefined) return job.etaMs;
   const elapsed = Math.max(0, now - job.startedAt);
   const f = fractionDone(job);
   if (f !== undefined && f > 0) return (elapsed / f) * (1 - f);
@@ -71,4 +74,9 @@ export function stageProgress(m: Manifest, active: readonly ActiveJob[], now: nu
     }
   }
   return out;
+}
+
+/** A job running now as its progress file shows it (store/job-progress.ts), in the shape the estimates take. */
+export function activeFromProgress(l: LiveJob): ActiveJob {
+  return { id: l.job_id, round: l.round, stage: l.stage, shard: l.shard, startedAt: Date.parse(l.started_at), progress: { done: l.done, total: l.total, metrics: l.metrics }, etaMs: l.eta_ms };
 }

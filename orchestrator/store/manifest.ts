@@ -82,14 +82,17 @@ export function buildManifest(store: RunStore): Manifest {
       const id = jobId({ runId: store.id, ...n });
       const rec = done.has(id) ? store.doneRecord(id) : undefined;
       const rows = rec ? Object.values(rec.outputs).reduce((a, o) => a + (o.rows ?? 0), 0) : 0;
-      jobs[id] = { stage: n.stage, round: n.round, shard: n.shard, done: !!rec, attempts: attempts.get(id) ?? 0, rows, duration_ms: rec?.duration_ms };
+      // A done job took at least one try, also one with no attempt line (a Node advance before
+      // they were recorded): attempts never read as fewer than the jobs done.
+      const tries = Math.max(attempts.get(id) ?? 0, rec ? 1 : 0);
+      jobs[id] = { stage: n.stage, round: n.round, shard: n.shard, done: !!rec, attempts: tries, rows, duration_ms: rec?.duration_ms };
       let s = byStage.get(n.stage);
       if (!s) {
         s = { stage: n.stage, jobs: 0, done: 0, attempts: 0, rows: 0, outputs: {}, failed_items: 0, duration_ms: 0, metrics: {}, counts: {} };
         byStage.set(n.stage, s);
       }
       s.jobs++;
-      s.attempts += attempts.get(id) ?? 0;
+      s.attempts += tries;
       if (rec) {
         s.done++;
         s.rows += rows;

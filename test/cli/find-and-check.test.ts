@@ -31,6 +31,16 @@ function makeRun(runsDir: string, id: string, register = true): RunStore {
 }
 
 describe('finding runs', () => {
+  it('a typo\'d run id gets a "did you mean" with the run it most likely meant (exit 5)', async () => {
+    const runsDir = join(temp('runs'), 'runs');
+    makeRun(runsDir, 'tiny1-20261126-0900-aaaa', false);
+    const r = await ipa('status', 'tiny1-20261126-0900-aaab', '--runs-dir', runsDir);
+    expect(r.code).toBe(5);
+    expect(r.err).toContain("no run 'tiny1-20261126-0900-aaab' (did you mean 'tiny1-20261126-0900-aaaa'?)");
+    const far = await ipa('status', 'nothing-like-it', '--runs-dir', runsDir);
+    expect(far.err).not.toContain('did you mean');
+  });
+
   it('an id prefix that fits several runs lists them all (exit 2) instead of "no run"', async () => {
     const runsDir = join(temp('runs'), 'runs');
     const ids = ['tiny1-20261126-0900-aaaa', 'tiny1-20261126-0910-bbbb', 'tiny1-20261126-0920-cccc'].map((id) => makeRun(runsDir, id).id);
@@ -88,8 +98,29 @@ describe('ipa logs filters', () => {
     const s = makeRun(join(temp('runs'), 'runs'), 'logs-check');
     const r = await ipa('logs', s.dir, '--stage', 'trian');
     expect(r.code).toBe(2);
-    expect(r.err).toContain("run logs-check has no stage 'trian'; its stages: prepare, eval, advance");
+    // The recipe's round 1 will have a train stage: the typo gets its "did you mean".
+    expect(r.err).toContain("run logs-check has no stage 'trian' (did you mean 'train'?); its stages: prepare, eval, advance, sample, verify, revise, verify_revisions, pair, train, report");
     expect(checkLogFilter(buildManifest(s), { round: '0' })).toEqual({ filter: { round: 0, stage: undefined, shard: undefined } });
+  });
+
+  it('stages and rounds the recipe will have are accepted before they are planned, and --follow waits for their logs', async () => {
+    const s = makeRun(join(temp('runs'), 'runs'), 'logs-later');
+    const m = buildManifest(s);
+    expect(m.rounds[1].stages).toEqual([]); // round 1 is not planned yet
+    expect(checkLogFilter(m, { round: '1', stage: 'train' }, s.recipe())).toEqual({ filter: { round: 1, stage: 'train', shard: undefined } });
+    expect(checkLogFilter(m, { stage: 'sample', shard: '4' }, s.recipe())).toEqual({ filter: { round: undefined, stage: 'sample', shard: 4 } });
+    expect(checkLogFilter(m, { round: '0', stage: 'train' }, s.recipe())).toMatchObject({ problem: "round 0 of run logs-later has no stage 'train'; its stages: prepare, eval, advance" });
+    const now = await ipa('logs', s.dir, '--stage', 'train');
+    expect(now.code).toBe(0);
+    expect(now.err).toContain('no job logs yet for that selection of run logs-later: its jobs have not started (--follow waits for them)');
+    // --follow: waits until the job's log appears and the run ends.
+    const followed = ipa('logs', s.dir, '--stage', 'train', '--follow');
+    await new Promise((r) => setTimeout(r, 700));
+    s.appendLog('logs-later.r1.train.s000', '12:00:00 policy DPO: 4 pairs, 1 epoch');
+    s.setState('completed');
+    const f = await followed;
+    expect(f.code).toBe(0);
+    expect(f.out).toContain('logs-later.r1.train.s000 | 12:00:00 policy DPO: 4 pairs, 1 epoch');
   });
 });
 

@@ -12,7 +12,7 @@ import { startDashboard, type Dashboard } from '../../orchestrator/dashboard/ser
 import { roundResults } from '../../orchestrator/report/results.js';
 import { buildManifest } from '../../orchestrator/store/manifest.js';
 import { deletePrefix, redisUrl, testConnection, uniquePrefix } from '../helpers/redis.js';
-import { fakeRun, type FakeRun } from './fixture.js';
+import { fakeRun, SEEDS, type FakeRun } from './fixture.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -110,7 +110,23 @@ describe('dashboard in a browser', () => {
     expect(await page.textContent('[data-testid="worker-jobs-gpu-node-1.4711.g0"]')).toContain('r1 revise s0 · 38%');
     expect(await attr(page, 'cell-r1-revise', 'data-running')).toBe('1');
     expect(await page.textContent(`[data-testid="error-${run.store.id}.r1.verify.s000"]`)).toContain('Internal: CUDA error');
+    // Advance writes one seeds file per shard of the next round: counted together, in words.
+    expect(await page.textContent('[data-testid="cell-r0-advance-rows"]')).toBe(`${SEEDS} seeds`);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('on a 1366×768 laptop screen the page does not overflow and the results table shows its key columns without scrolling', async () => {
+    await page.setViewportSize({ width: 1366, height: 768 });
+    try {
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1366);
+      for (const key of ['heldout_accuracy', 'reward_accuracy_heldout', 'chosen_correct_rate']) {
+        const box = await page.locator(`[data-testid="result-r1-${key}"]`).boundingBox();
+        expect(box, key).not.toBeNull();
+        expect(box!.x + box!.width, key).toBeLessThanOrEqual(1366);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
   });
 
   it('follows the run live as done records are written (no reload)', async () => {

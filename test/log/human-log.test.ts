@@ -48,6 +48,23 @@ describe('human log lines', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('a job logger\'s lines also go to that job\'s log, as words without the place (every job has a log, Node jobs too)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipa-joblog-'));
+    const sink = new LogSink();
+    sink.configureConsole({ writeLine: () => undefined });
+    sink.routeRun('r', dir);
+    const log = pino({ base: undefined, timestamp: () => `,"time":"${at(11, 0, 0)}"` }, sink);
+    const job = jobLogger(log, { run: 'r', round: 1, stage: 'advance', shard: 0, job: 'r.r1.advance.s000', place: 'round 1 · advance' });
+    job.info('round 2 opens with 12 seeds in 2 shards');
+    job.warn({ err: 'boom' }, 'failed with Internal');
+    job.debug('python log'); // below info: the Python lines are in the file already
+    jobLogger(log, { run: 'r', round: 1, stage: 'sample', shard: 0, job: '../escape', place: 'x' }).info('never filed');
+    log.info({ run: 'r' }, 'about the run, no job');
+    expect(readFileSync(join(dir, 'logs', 'r.r1.advance.s000.log'), 'utf8')).toBe('11:00:00  round 2 opens with 12 seeds in 2 shards\n11:00:00  warning: failed with Internal — boom\n');
+    expect(existsSync(join(dir, 'escape.log'))).toBe(false);
+    expect(readFileSync(join(dir, ORCHESTRATOR_LOG), 'utf8')).toContain('round 1 · advance: round 2 opens');
+  });
+
   it('a job logger puts the job\'s place before each message and keeps its coordinates as fields', () => {
     const lines: string[] = [];
     const log = pino({ base: undefined }, { write: (l: string) => void lines.push(l) });

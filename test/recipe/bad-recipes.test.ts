@@ -23,6 +23,7 @@ const cases: Record<string, [string, number, string]> = {
   'unknown-top-level-key.yaml': ['roundz', 8, 'unknown key'],
   'unknown-key-in-list-item.yaml': ['rounds[1].refrence_guided', 11, 'unknown key'],
   'unknown-key-in-perturbation.yaml': ['sampling.perturbations[0].radios', 11, 'unknown key'],
+  'unknown-key-abbreviation.yaml': ['training.dpo.lr', 10, 'unknown key'],
   'negative-count.yaml': ['sampling.num_normal', 9, 'must be >= 0 (got -1)'],
   'zero-shard-size.yaml': ['data.shard_size', 6, 'must be > 0'],
   'non-integer.yaml': ['training.dpo.batch_size', 10, 'expected an integer, got 2.5'],
@@ -105,6 +106,8 @@ describe('malformed recipes', () => {
     expect(failure('unknown-key-in-list-item.yaml').issues[0].hint).toBe('did you mean "reference_guided"?');
     // The hint comes from the variant the item's `kind` selects (blur has `radius`).
     expect(failure('unknown-key-in-perturbation.yaml').issues[0].hint).toBe('did you mean "radius"?');
+    // A short form made of a known key's initials ("lr") is a guess too.
+    expect(failure('unknown-key-abbreviation.yaml').issues[0].hint).toBe('did you mean "learning_rate"?');
   });
 
   it('the worker settings that left the recipe say where they went', () => {

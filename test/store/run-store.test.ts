@@ -62,6 +62,17 @@ describe('run store', () => {
     expect(m.rounds[0].stages.find((x) => x.stage === 'prepare')).toMatchObject({ jobs: 1, done: 1 });
   });
 
+  it('a done job counts at least one attempt, also without an attempt line (a Node advance): attempts never read as fewer than jobs done', () => {
+    const s = newRun();
+    const id = `${s.id}.r0.prepare.s000`;
+    s.writeDone(record(s, id, 'data/seeds.jsonl'));
+    const m = buildManifest(s);
+    expect(m.jobs[id]).toMatchObject({ done: true, attempts: 1 });
+    expect(m.rounds[0].stages.find((x) => x.stage === 'prepare')).toMatchObject({ done: 1, attempts: 1 });
+    expect(m.totals.attempts).toBeGreaterThanOrEqual(m.totals.done);
+    expect(m.totals.recomputed).toBe(0);
+  });
+
   it('final states are sticky unless forced', () => {
     const s = newRun();
     s.setState('cancelled');

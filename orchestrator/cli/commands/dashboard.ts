@@ -8,8 +8,10 @@ export const command: Command = {
   summary: 'Web dashboard: runs, rounds × stages, curves, evals, workers, errors; queues at /queues',
   help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T] [--poll-ms 1000] [--max-sse-clients 100] [--queue-admin]
 
-Serves the runs page at /, its JSON API at /api (runs, runs/:id, workers, events) and bull-board
-at /queues. Runs until Ctrl-C (SIGINT) or SIGTERM. Open pages are updated by server-sent events;
+Serves the runs page at /, its JSON API at /api (runs, runs/:id, workers, queue, events) and
+bull-board at /queues. Without a reachable Redis (a finished run whose private Redis is gone) it
+still shows every run from its folder; the workers panel and /queues then say the queue is not
+connected. Runs until Ctrl-C (SIGINT) or SIGTERM. Open pages are updated by server-sent events;
 run directories are checked every --poll-ms (100..1000), once for all pages. At most
 --max-sse-clients pages get live events; more are told so and refresh by polling.
 
@@ -41,11 +43,19 @@ ${COMMON_HELP}`,
     const pollMs = Number(values['poll-ms']);
     if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 1000) throw new CliError('--poll-ms must be in 100..1000', ExitCode.usage);
     const maxSseClients = intFlag(values, 'max-sse-clients', 1);
-    const url = await reachableRedis(values);
+    // The run pages need only the run folders: no Redis is a note on the page, not a refusal.
+    let url: string | undefined;
+    let noQueueReason: string | undefined;
+    try {
+      url = await reachableRedis(values);
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      noQueueReason = err.message;
+    }
     const token = values.token ?? process.env.IPA_DASHBOARD_TOKEN;
     let dash;
     try {
-      dash = await startDashboard({ redisUrl: url, prefix: prefix(values), runsDir: runsDir(values), host: values.host, port, token, pollMs, maxSseClients, queueAdmin: values['queue-admin'] });
+      dash = await startDashboard({ redisUrl: url, noQueueReason, prefix: prefix(values), runsDir: runsDir(values), host: values.host, port, token, pollMs, maxSseClients, queueAdmin: values['queue-admin'] });
     } catch (err) {
       if (err instanceof DashboardConfigError) throw new CliError(err.message, ExitCode.usage);
       const code = (err as NodeJS.ErrnoException).code;
@@ -54,7 +64,8 @@ ${COMMON_HELP}`,
     }
     // The token is never printed: it may come from the environment of a shared machine.
     console.log(`dashboard: ${dash.url}${token ? '  (token required: add ?token=… once, or send Authorization: Bearer …)' : ''}`);
-    console.log(`queues:    ${dash.url}queues${values['queue-admin'] ? '  (admin actions on)' : '  (read-only)'}`);
+    if (url) console.log(`queues:    ${dash.url}queues${values['queue-admin'] ? '  (admin actions on)' : '  (read-only)'}`);
+    else console.log(`queues:    not connected (${noQueueReason}); the runs are shown from their folders`);
     await new Promise<void>((res) => {
       process.once('SIGINT', () => res());
       process.once('SIGTERM', () => res());

@@ -1,4 +1,5 @@
 import { scanRun } from '../../store/integrity.js';
+import { liveJobProgress } from '../../store/job-progress.js';
 import { buildManifest } from '../../store/manifest.js';
 import { benchmarkReport, benchmarkSections } from '../../report/report-input.js';
 import { roundResults, resultsTable } from '../../report/results.js';
@@ -14,7 +15,9 @@ export const command: Command = {
   help: `Usage: ipa status RUN [--json]
 
 Reads the run directory (works without Redis). Each stage shows its jobs done and what they
-produced (responses, verdicts, pairs, ...), an estimate for unfinished stages, then the run's
+produced (responses, verdicts, pairs, ...), an estimate for unfinished stages, and under it each
+job running now, whichever worker runs it: its phase, step/total, loss, reward accuracy, tokens/s
+and the time its phase still needs at its steps' rate (from runs/<id>/progress/). Then the run's
 problems (rejected seed rows, rounds without pairs), the per-round results, and every evaluated
 benchmark from round 0 (the starting model) to the last evaluated round, with the paper's
 figures beside them when the recipe sets eval.compare_with_paper. "–" marks a number the run
@@ -23,6 +26,7 @@ Damage (unreadable records, outputs that no longer match their records, stray sh
 listed after the status, and the exit code is then 3; model folders are checked by ipa verify.
 --json prints the manifest:
 { run: {id, state, ...}, rounds: [{round, shards, stages: [{stage, jobs, done, attempts, rows, outputs, ...}], eval}], jobs: {...}, totals,
+  running: [{job_id, round, stage, shard, worker, attempt, started_at, updated_at, done, total, phase, metrics, eta_ms}],
   results: [...], benchmarks: [{benchmark, backend, metric, values, baseline, final, change}], paper: [...] | null, damage: [...] }
 RUN is a run id, the start of one, or a run directory; a start that fits several runs lists them.
 Examples:
@@ -41,9 +45,10 @@ ${COMMON_HELP}`,
     const m = buildManifest(store);
     const results = roundResults(store);
     const { benchmarks, paper } = benchmarkReport(store);
-    if (values.json) console.log(JSON.stringify({ ...m, results, benchmarks, paper, damage }, null, 2));
+    const running = liveJobProgress(store);
+    if (values.json) console.log(JSON.stringify({ ...m, running, results, benchmarks, paper, damage }, null, 2));
     else {
-      const status = renderStatus(m, { dir: store.dir, continueWith: continueCommand(store, runsDir(values)) });
+      const status = renderStatus(m, { dir: store.dir, continueWith: continueCommand(store, runsDir(values)), running });
       console.log([status, '', resultsTable(results), '', ...benchmarkSections(benchmarks, paper)].join('\n').trimEnd());
       if (damage.length) console.log([`\ndamaged: ${damageSummary(damage)}`, ...damageLines(damage), `\`ipa resume ${store.id}\` computes them, and what was made from them, again; \`ipa verify ${store.id}\` also checks model folders.`].join('\n'));
     }

@@ -105,7 +105,7 @@ def evaluate(
     batch_size: int,
     max_image_bytes: int,
     max_image_side: int,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_batch: Callable[..., None] | None = None,
 ) -> dict[str, Any]:
     """Greedy answers on every benchmark row; accuracy overall, by task type and by benchmark."""
     items, failed = [], []

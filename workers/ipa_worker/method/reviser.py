@@ -42,7 +42,7 @@ def revise(
     temperature: float,
     max_new_tokens: int,
     batch_size: int,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_batch: Callable[..., None] | None = None,
 ) -> list[dict[str, str]]:
     """Feedback then refinement for each item `{images, instruction, response, reference, seed}`.
 
@@ -59,8 +59,8 @@ def revise(
     def prompt(it: dict[str, Any], text: str, step: str) -> dict[str, Any]:
         return {"images": it["images"], "messages": user_messages(text, len(it["images"])), "seed": stable_seed(step, int(it["seed"]), bits=62)}
 
-    def progress(offset: int) -> Callable[[int, int], None] | None:
-        return None if on_batch is None else (lambda done, _total: on_batch(offset + done, 2 * n))
+    def progress(offset: int) -> Callable[..., None] | None:
+        return None if on_batch is None else (lambda done, _total, **metrics: on_batch(offset + done, 2 * n, **metrics))
 
     fb_prompts = [
         prompt(it, feedback_prompt(templates, it["instruction"], it["response"], it["reference"] if reference_guided else None), "feedback")

@@ -233,7 +233,7 @@ def model_verify(
     max_new_tokens: int,
     seed: int,
     batch_size: int,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_batch: Callable[..., None] | None = None,
 ) -> list[dict[str, Any]]:
     """Judge each item `{images: [PIL], instruction, response, reference}` with the loaded model.
 

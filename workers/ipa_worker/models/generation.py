@@ -10,6 +10,7 @@ texts). Greedy decoding (temperature 0) needs no seed.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Callable
 
 from ..data.image_limits import ProcessorLimits, image_problem
@@ -119,13 +120,13 @@ def generate(
     max_new_tokens: int,
     batch_size: int,
     seed: int = 0,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_batch: Callable[..., None] | None = None,
 ) -> list[dict[str, Any]]:
     """Answer each prompt `{"images": [PIL], "messages": [...], "seed"?: int}`; returns `{"text", "num_tokens"}` per prompt.
 
     temperature 0 is greedy decoding. Sampling uses each prompt's "seed", or one derived from
-    `seed` and the prompt's index when it has none. `on_batch(done, total)` runs after each batch
-    (progress, cancellation). `num_tokens` counts generated tokens before the end-of-turn token. A
+    `seed` and the prompt's index when it has none. `on_batch(done, total, tokens_per_s=...)` runs
+    after each batch (progress, cancellation): generated tokens per second since the call began. `num_tokens` counts generated tokens before the end-of-turn token. A
     prompt whose images the processor cannot take (data.image_limits) is not generated for: its
     entry is `{"text": "", "num_tokens": 0, "error": reason}` and the rest of its batch goes on.
     """
@@ -139,6 +140,7 @@ def generate(
     fallback = prompt_seeds(seed, len(prompts)) if sampling else []
     results: list[dict[str, Any]] = []
     n_batches = math.ceil(len(prompts) / batch_size)
+    started = time.monotonic()
     for b in range(n_batches):
         first = b * batch_size
         batch = prompts[first : first + batch_size]
@@ -151,7 +153,9 @@ def generate(
             answers.update(zip(ok, _generate_batch(lm, inputs, seeds=seeds, eos=eos, pad_id=pad_id, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)))
         results.extend(answers[i] for i in range(len(batch)))
         if on_batch is not None:
-            on_batch(len(results), len(prompts))
+            seconds = time.monotonic() - started
+            tokens = sum(r["num_tokens"] for r in results)
+            on_batch(len(results), len(prompts), tokens_per_s=round(tokens / seconds, 1) if seconds > 0 else None)
     return results
 
 

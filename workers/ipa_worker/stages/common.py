@@ -33,11 +33,13 @@ def epochs_words(epochs: float) -> str:
     return f"{epochs:g} epoch{'' if epochs == 1 else 's'}"
 
 
-def batch_progress(ctx: StageContext) -> Callable[[int, int], None]:
-    """The `on_batch(done, total)` for batched work: report progress, then stop if cancelled."""
+def batch_progress(ctx: StageContext, phase: str | None = None) -> Callable[..., None]:
+    """The `on_batch(done, total, **metrics)` for batched work (generation adds `tokens_per_s`):
+    report progress, named `phase` when given, then stop if cancelled."""
 
-    def on_batch(done: int, total: int) -> None:
-        ctx.progress(done, total)
+    def on_batch(done: int, total: int, **metrics: Any) -> None:
+        named = {"phase": phase} if phase else {}
+        ctx.progress(done, total, **named, **{k: v for k, v in metrics.items() if v is not None})
         ctx.check_cancelled()
 
     return on_batch

@@ -54,6 +54,7 @@ def _builtin(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     if not benches:
         return dict(NO_BUILTIN)
     settings = Recipe.from_dict(recipe)
+    ctx.phase(f"evaluating on {', '.join(b.name for b in benches)}", label="evaluating")
     lm = ctx.model(payload["models"]["generator"], recipe["model"])
     return evaluate(
         lm,
@@ -62,7 +63,7 @@ def _builtin(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         batch_size=batch_size(settings.eval.batch_size, payload["options"]),
         max_image_bytes=settings.data.max_image_bytes,
         max_image_side=settings.data.max_image_side,
-        on_batch=batch_progress(ctx),
+        on_batch=batch_progress(ctx, "evaluating"),
     )
 
 

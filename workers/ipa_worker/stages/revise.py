@@ -61,6 +61,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             sources.append((r, sample_id))
 
     results = []
+    ctx.phase(f"revising {len(todo)} failed responses: {len(items)} feedback and refinement pairs{' (reference-guided)' if guided else ''}", label="revising")
     if items:
         lm = ctx.model(payload["models"]["reviser"], recipe["model"])
         results = revise(
@@ -71,7 +72,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             temperature=cfg.temperature,
             max_new_tokens=cfg.max_new_tokens,
             batch_size=batch_size(settings.sampling.batch_size, options),
-            on_batch=batch_progress(ctx),
+            on_batch=batch_progress(ctx, "revising"),
         )
     rows = [
         {

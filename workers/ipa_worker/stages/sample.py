@@ -43,6 +43,10 @@ def _answer(payload: dict[str, Any], settings: Recipe, prompts: list[dict[str, A
     return generate(lm, prompts, batch_size=batch_size, on_batch=on_batch, **params)
 
 
+def seeds_of(samples: list[dict[str, Any]]) -> set[str]:
+    return {s["seed"]["id"] for s in samples}
+
+
 def _perturbed(s: dict[str, Any]) -> str:
     p = s.get("perturbation")
     return f" (sample {s['sample_id']}, {p['kind']} perturbation)" if p else f" (sample {s['sample_id']})"
@@ -79,8 +83,10 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         {"images": s["images"], "messages": user_messages(s["seed"]["instruction"], len(s["images"])), "seed": g} for s, g in zip(samples, seeds)
     ]
 
+    normal = sum(s["kind"] == "normal" for s in samples)
+    ctx.phase(f"sampling {len(prompts)} responses ({normal} normal, {len(prompts) - normal} contrastive) for {len(seeds_of(samples))} seeds", label="sampling")
     t0 = time.monotonic()
-    answers = _answer(payload, settings, prompts, batch_size=bs, on_batch=batch_progress(ctx), ctx=ctx) if prompts else []
+    answers = _answer(payload, settings, prompts, batch_size=bs, on_batch=batch_progress(ctx, "sampling"), ctx=ctx) if prompts else []
     elapsed = time.monotonic() - t0
 
     rows = []

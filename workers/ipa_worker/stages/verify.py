@@ -45,6 +45,8 @@ def judge(
             failed.append({"id": r["sample_id"], "reason": f"seed {r['seed_id']} not in the seeds shard"})
 
     verdicts: list[dict[str, Any]] = []
+    what = "refinements" if text_key == "refined" else "responses"
+    ctx.phase(f"verifying {len(known)} {what} with the {cfg.kind} verifier", label="verifying")
     if cfg.kind == "rule":
         for i, r in enumerate(known):
             ctx.check_cancelled()
@@ -72,7 +74,7 @@ def judge(
                 max_new_tokens=cfg.max_new_tokens,
                 seed=stable_seed(payload["stage"], settings.seed, payload["round"], payload["shard"]),
                 batch_size=batch_size(settings.sampling.batch_size, options),
-                on_batch=batch_progress(ctx),
+                on_batch=batch_progress(ctx, "verifying"),
             )
             verdicts = [_row(r, res["verdict"], res["checks"], res["reason"], res["raw"]) for r, res in zip(judged, results)]
     else:

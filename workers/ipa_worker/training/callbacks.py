@@ -47,9 +47,13 @@ class MetricsCallback(TrainerCallback):
         self.rows: list[dict[str, Any]] = []
         self.logged: list[dict[str, Any]] = []  # this run's own lines, for the result metrics
         self._last_log = time.perf_counter()
+        # TRL's running token count at the previous logged step (None until known): tokens/s.
+        self._last_tokens: float | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._last_log = time.perf_counter()
+        # A fresh start counts tokens from 0; a resumed one does not know the count it resumes at.
+        self._last_tokens = 0.0 if int(state.global_step) == 0 else None
         if not state.is_world_process_zero:
             return
         if self.path and Path(self.path).is_file():
@@ -75,7 +79,20 @@ class MetricsCallback(TrainerCallback):
         if self.path:
             atomic_write_jsonl(self.path, self.rows)
         if self.ctx is not None:
-            self.ctx.progress(int(state.global_step), int(state.max_steps), loss=row.get("loss"), phase=self.label)
+            self.ctx.progress(int(state.global_step), int(state.max_steps), phase=self.label, **self._live(row))
+
+    def _live(self, row: dict[str, Any]) -> dict[str, Any]:
+        """What a watcher sees of a logged step: loss, the minibatch's reward accuracy (DPO), and
+        the tokens trained on per second since the previous logged step (when TRL counts them)."""
+        out: dict[str, Any] = {"loss": row.get("loss")}
+        if "rewards/accuracies" in row:
+            out["reward_accuracy"] = row["rewards/accuracies"]
+        tokens = row.get("num_tokens")
+        if tokens is not None:
+            if self._last_tokens is not None and row["seconds"] > 0 and tokens >= self._last_tokens:
+                out["tokens_per_s"] = round((tokens - self._last_tokens) / row["seconds"], 1)
+            self._last_tokens = tokens
+        return out
 
     def on_evaluate(self, args, state, control, **kwargs):
         self._eval_batches = 0

@@ -65,8 +65,10 @@ def test_image_grid_is_passed_to_generate(tiny_model_dir, model_pool, monkeypatc
     monkeypatch.setattr(lm.model, "generate", spy)
     calls = []
     side = lm.processor.tokenizer.padding_side
-    generate(lm, colour_prompts()[:3], temperature=0, max_new_tokens=2, seed=0, batch_size=2, on_batch=lambda d, t: calls.append((d, t)))
+    generate(lm, colour_prompts()[:3], temperature=0, max_new_tokens=2, seed=0, batch_size=2, on_batch=lambda d, t, **m: calls.append((d, t, m)))
     assert seen["image_grid_thw"].tolist() == [[1, 4, 4]]  # the last batch holds one image
     assert "pixel_values" in seen and seen["attention_mask"].shape == seen["input_ids"].shape
-    assert calls == [(2, 3), (3, 3)]
+    assert [(d, t) for d, t, _ in calls] == [(2, 3), (3, 3)]
+    # Each batch also says how fast it generates (what ipa status shows beside a long sample job).
+    assert all(m["tokens_per_s"] is not None and m["tokens_per_s"] >= 0 for _, _, m in calls)
     assert lm.processor.tokenizer.padding_side == side  # left padding is only for generation
