@@ -2,8 +2,8 @@
 revise, eval) runs on one copy of the base weights, its roles as adapters on it.
 
 Copies are counted in memory (`models.residency`: distinct storages holding the base's token
-embedding), not in any registry. About a minute on 2 cores: the issue's acceptance test
-(issue 22); the vLLM twin is in workers/tests_vllm.
+embedding), not in any registry. Slow (687 s once, on 2 shared cores at load average 11-16):
+the issue's acceptance test (issue 22); the vLLM twin is in workers/tests_vllm.
 """
 
 from __future__ import annotations
