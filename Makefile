@@ -43,7 +43,7 @@ test-ts: setup ## vitest only
 test-py: setup-python ## pytest only
 	$(PY) -m pytest -q workers/tests
 
-test-vllm: ## The vllm sampling backend on the tiny Qwen2-VL against the hf backend, in its own env (scripts/setup-vllm.sh, ~6 GB; not part of make test)
+test-vllm: setup-python ## The vllm backend (sample, verify, revise, three rounds on one engine) on the tiny Qwen2-VL against the hf backend, in its own env (scripts/setup-vllm.sh, ~6 GB; not part of make test); train stages run in .venv
 	@scripts/setup-vllm.sh
 	.venv-vllm/bin/python -m pytest -q workers/tests_vllm -p no:cacheprovider --durations=0
 

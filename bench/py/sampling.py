@@ -11,7 +11,7 @@ from PIL import Image
 from ipa_worker.contract import recipe_defaults
 from ipa_worker.models.generation import generate
 from ipa_worker.models.messages import user_messages
-from ipa_worker.models.model_pool import ModelPool
+from ipa_worker.models.engines import Engines
 from ipa_worker.models.tiny_model import build_tiny_model
 
 # The recipe's model settings, on the CPU in float32 with 56x56 images.
@@ -52,7 +52,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--reps", type=int, default=5)
     a = ap.parse_args()
-    lm = ModelPool().get({"base": build_tiny_model(a.model), "adapter": None}, CFG)
+    lm = Engines().hf_role({"base": build_tiny_model(a.model), "adapter": None}, CFG)
     ps = prompts(a.prompts)
     res = {"ours": [], "baseline": [], "tokens_ours": [], "tokens_baseline": []}
     generate(lm, ps[:2], temperature=1.0, max_new_tokens=2, seed=0, batch_size=2)  # warm-up

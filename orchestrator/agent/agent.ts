@@ -12,9 +12,10 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { PythonError, PythonProcessExited, type PythonProcess } from '../bridge/python-process.js';
+import { PythonError, PythonProcessExited, type PythonProcess, type ReadyInfo } from '../bridge/python-process.js';
 import { ProgressThrottle } from '../bridge/progress-throttle.js';
 import { stagePayloadJsonSchema } from '../contract/json-schema.js';
+import type { Device } from '../contract/protocol.js';
 import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, logToRunDir, rootLogger, type Logger } from '../log.js';
 import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
@@ -34,6 +35,7 @@ import { deviceEnv } from './devices.js';
 import { classifyFailure, failRunOf, type AgentJobData } from './failures.js';
 import { pythonLogLine, stderrLine } from './job-log-lines.js';
 import { isUntrusted, trustJob, UntrustedJob } from './job-trust.js';
+import { MemoryGate } from './memory-gate.js';
 import { RunAnchor } from './run-anchor.js';
 import { TrustedRuns } from './trusted-runs.js';
 import { buildPayload } from './payload.js';
@@ -73,6 +75,12 @@ export interface AgentOptions {
    * @defaultValue `$IPA_RUN_ROOTS` (`:`-separated), else none
    */
   runRoots?: readonly string[];
+  /** Plan memory for a card of this many GiB instead of the CUDA device the worker finds (docs/deployment.md, "Memory plan"). */
+  cardGib?: number;
+  /** Take a run's jobs even when its memory plan cannot fit this worker's card. @defaultValue false */
+  skipMemoryCheck?: boolean;
+  /** Called once the worker's Python reported its devices, before any job is taken; throwing stops the start (`ipa worker --recipe` checks a recipe's memory plan here). */
+  beforeServing?: (ready: ReadyInfo | undefined) => void | Promise<void>;
   logger?: Logger;
   id?: string;
   /** Called once an advance job has queued the next round, before it returns (tests hold it there). */
@@ -109,6 +117,9 @@ export class WorkerAgent {
   private finished = 0;
   private readonly anchor: RunAnchor;
   private readonly trusted = new TrustedRuns();
+  private readonly memory: MemoryGate;
+  /** What the worker's Python reported at start (none before, or on a control-only worker). */
+  private devices: Device[] = [];
 
   private constructor(private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number }) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
@@ -117,6 +128,7 @@ export class WorkerAgent {
     this.anchor = new RunAnchor({ roots: opts.runRoots });
     const env: Record<string, string> = { ...(opts.pythonEnv ?? {}), ...deviceEnv({ visible: opts.gpu, trainProcesses: this.trainProcesses }) };
     this.slots = new SlotPool({ size: opts.concurrency, python: opts.python, env, payloadSchema: stagePayloadJsonSchema(), logger: this.log });
+    this.memory = new MemoryGate({ queues: opts.queues, trainProcesses: this.trainProcesses, devices: () => this.devices, cardGib: opts.cardGib, skip: opts.skipMemoryCheck });
   }
 
   static async start(opts: AgentOptions): Promise<WorkerAgent> {
@@ -126,7 +138,12 @@ export class WorkerAgent {
       queues: opts.queues ?? QUEUE_KINDS,
       concurrency: opts.concurrency ?? 1,
     });
-    await agent.init();
+    try {
+      await agent.init();
+    } catch (err) {
+      await agent.close(0).catch(() => undefined);
+      throw err;
+    }
     return agent;
   }
 
@@ -155,12 +172,17 @@ export class WorkerAgent {
       heartbeat_at: new Date().toISOString(),
       current: [],
     };
-    if (o.queues.some((q) => q !== 'control' && q !== 'train')) {
-      const ready = await this.slots.warmUp();
+    // Every worker with a Python queue starts one process at once: it reports the devices (the
+    // memory plan's card) and versions; a training job stops it before its own process starts.
+    let ready: ReadyInfo | undefined;
+    if (o.queues.some((q) => q !== 'control')) {
+      ready = await this.slots.warmUp();
       this.info.devices = ready.devices;
+      this.devices = ready.devices;
       this.info.backends = ready.backends;
       this.info.versions = ready.versions;
     }
+    await o.beforeServing?.(ready);
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     this.heartbeat.unref();
@@ -271,6 +293,11 @@ export class WorkerAgent {
     const missing = predecessors(recipe, d.round, d.stage, d.shard, shards).filter((l) => !store.hasRecord(jobId({ runId: d.runId, ...l })));
     if (missing.length) await this.holdBack(job, token, new UntrustedJob(`${id}: ${missing.length} job(s) it follows are not done (${jobPlace(missing[0])}${missing.length > 1 ? ', …' : ''})`, true));
     const attempt = job.attemptsMade + 1;
+
+    // The run's memory plan on this worker's card: printed once, and a plan that cannot fit refuses its jobs.
+    const gate = this.memory.check(d.runId, recipe, job.queueName);
+    for (const line of gate.lines ?? []) log.info({ event: 'memory_plan', fits: !gate.refusal }, line);
+    if (gate.refusal) throw new UnrecoverableError(`${gate.refusal} (or start the worker with --skip-memory-check)`);
 
     if (d.stage === 'advance') {
       const rec = await (async () => {

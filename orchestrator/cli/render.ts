@@ -34,8 +34,16 @@ export function statusHeader(m: Manifest, now: number): string {
   return `run ${m.run.id}  ${m.run.state}  ${m.totals.done} of ${m.totals.jobs} jobs done${recomputed}  ${time}`;
 }
 
+/** "  1,204 tokens/s on vllm": generated tokens over generation seconds, summed over the stage's jobs. */
+export function generationRate(s: Pick<StageSummary, 'metrics' | 'engines'>): string {
+  const tokens = s.metrics.generated_tokens;
+  const seconds = s.metrics.generation_s;
+  if (!s.engines?.length || !tokens || !seconds) return '';
+  return `  ${Math.round(tokens / seconds).toLocaleString('en-US')} tokens/s on ${s.engines.join(' + ')}`;
+}
+
 function stageLine(s: StageSummary, etaMs: number | undefined): string {
-  const produced = s.done ? describeOutputs(s.stage, s.outputs, s.metrics) : '';
+  const produced = s.done ? `${describeOutputs(s.stage, s.outputs, s.metrics)}${generationRate(s)}` : '';
   const retries = s.attempts > s.done ? `  (${s.attempts} attempts)` : '';
   const failed = s.failed_items ? `  ${s.failed_items} items failed` : '';
   const eta = etaMs !== undefined ? `  ~${duration(etaMs)} left` : '';

@@ -60,6 +60,6 @@ export function describeRecipe(recipe: Recipe): string {
   const s = recipe.sampling;
   return (
     `${recipe.name}: ${recipe.rounds.length} round${recipe.rounds.length === 1 ? '' : 's'} (${rounds}), model ${model}, ` +
-    `data ${data}, ${recipe.verifier.kind} verifier, K=${s.num_normal}+${s.num_contrastive} on ${s.backend}`
+    `data ${data}, ${recipe.verifier.kind} verifier, K=${s.num_normal}+${s.num_contrastive}, generating on ${recipe.generation.backend}`
   );
 }

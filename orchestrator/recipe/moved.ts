@@ -7,11 +7,16 @@
 /** Settings renamed in place, old dotted path → new one: an old run's recipe.json keeps its value. */
 export const RENAMED_SETTINGS: Readonly<Record<string, string>> = {
   'training.dpo.lora': 'training.lora',
+  'sampling.backend': 'generation.backend',
+  'sampling.vllm': 'generation.vllm',
 };
 
 /** Dotted path → what to use instead. */
 export const MOVED_SETTINGS: Readonly<Record<string, string>> = {
   'training.dpo.lora': 'renamed to `training.lora` (the SFT baselines and vLLM read it too, not only DPO): move the block up one level',
+  'sampling.backend':
+    'moved to `generation.backend`: every role generates with it now (sample, verify, revise, the built-in evaluation), not only sampling',
+  'sampling.vllm': 'moved to `generation.vllm`: the one engine every role generates with (move the block as it is)',
   'orchestration.lock_duration_ms':
     'the BullMQ job lock is a per-worker option now: start workers with `ipa worker --lock-ms N` (`ipa run` and `ipa ablate` take --lock-ms too)',
   'orchestration.stalled_interval_ms':

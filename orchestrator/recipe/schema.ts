@@ -122,27 +122,35 @@ export const VllmSchema = z
       .number()
       .gt(0)
       .max(1)
-      .default(0.6)
-      .describe("Share of the GPU's memory the vLLM engine takes for weights and KV cache. Ours: 0.6 leaves room for the verifier and reviser on the hf backend in the same worker (a 7B model in bf16 is 16.6 GB); raise it on a worker that only samples. On a CPU, vLLM reads the KV cache size from VLLM_CPU_KVCACHE_SPACE (GiB) instead."),
+      .default(0.9)
+      .describe("Share of the GPU's memory the vLLM engine takes for weights, LoRA slots, activations and KV cache (vLLM's default). Every role and stage generates through this one engine, so nothing else of the worker's process needs the card; `ipa worker` prints what the share holds and refuses a share too small for one `max_model_len` sequence (docs/deployment.md, \"Memory plan\"). On a CPU, vLLM reads the KV cache size from VLLM_CPU_KVCACHE_SPACE (GiB) instead."),
     max_model_len: z
       .number()
       .int()
       .positive()
-      .default(4096)
-      .describe('Prompt + response tokens one sequence may hold in the engine (sizes its KV cache). An image at `model.max_pixels` takes up to max_pixels / 784 tokens; add the instruction and `max_new_tokens`.'),
+      .optional()
+      .describe('Prompt + response tokens one sequence may hold in the engine (sizes its KV cache). Default: derived from the run, so one engine serves all of it: visual tokens (`model.max_pixels` / 784 per image) x the most images of a seed or benchmark row, plus the longest prompt (a role template with the longest instruction, reference and the generated texts it quotes), plus the largest `max_new_tokens`. Set it to cap the KV cache a sequence may take; a prompt longer than it fails its item.'),
+  })
+  .strict();
+
+export const GenerationSchema = z
+  .object({
+    backend: z
+      .enum(['hf', 'vllm'])
+      .default('hf')
+      .describe('What every generating stage (sample, verify, revise, verify_revisions, the built-in evaluation) generates with: hf = batched transformers `generate` on one base model per worker process, each role a named PEFT adapter on it; vllm = one vLLM offline engine per worker process (when installed), each role a LoRA request on it. Either way the base weights are in memory once.'),
+    vllm: VllmSchema.prefault({}).describe('Engine settings of the vllm backend.'),
   })
   .strict();
 
 export const SamplingSchema = z
   .object({
-    backend: z.enum(['hf', 'vllm']).default('hf').describe('hf: batched transformers `generate`; vllm: the offline engine (when installed; roles as LoRA adapters on one engine per base model).'),
-    vllm: VllmSchema.prefault({}).describe('Engine settings of the vllm backend.'),
     num_normal: z.number().int().min(0).max(MAX_SAMPLES_PER_SEED).default(4).describe('K: normal responses per seed on (V, I). The paper does not give K; 4 is ours.'),
     num_contrastive: z.number().int().min(0).max(MAX_SAMPLES_PER_SEED).default(4).describe("K': contrastive responses per seed on (t(V), I). Ours."),
     temperature: z.number().min(0).default(1.0).describe('Sampling temperature (0 = greedy).'),
     top_p: z.number().gt(0).max(1).default(0.95).describe('Nucleus sampling p.'),
     max_new_tokens: z.number().int().positive().default(128).describe('Longest response.'),
-    batch_size: z.number().int().positive().default(16).describe('Sequences per `generate` call (the worker halves it on CUDA out-of-memory).'),
+    batch_size: z.number().int().positive().default(16).describe('Sequences per `generate` call of the hf backend, in the sample, verify and revise stages (the worker halves it on CUDA out-of-memory); vLLM batches on its own.'),
     perturbations: z
       .array(PerturbationSchema)
       .min(1)
@@ -418,6 +426,7 @@ export const RecipeSchema = z
     allowed_roots: rootsField().default([]).describe('Extra folders recipe paths (and image paths in seed rows) may point into, besides the recipe\'s folder and the repository holding it. The validated recipe lists every root in effect.'),
     model: ModelSchema.describe('The initial model (pi_0) and how it is loaded.'),
     data: DataSchema.prefault({}).describe('Seed data: sources, the synthetic task, sharding and per-row limits.'),
+    generation: GenerationSchema.prefault({}).describe('The engine every role generates with (one per worker process).'),
     sampling: SamplingSchema.prefault({}).describe("Response sampling: K normal and K' contrastive responses per seed."),
     verifier: VerifierSchema.prefault({}).describe('How responses are judged (pi_V).'),
     reviser: ReviserSchema.prefault({}).describe('Feedback and refinement of failed responses (pi_R).'),

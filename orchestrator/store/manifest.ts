@@ -23,6 +23,8 @@ export interface StageSummary {
   failed_items: number;
   duration_ms: number;
   metrics: Record<string, number>;
+  /** The engines its jobs generated on (`engine` of their done records: vllm, hf), when they generated. */
+  engines?: string[];
 }
 
 export interface RoundSummary {
@@ -100,6 +102,8 @@ export function buildManifest(store: RunStore): Manifest {
         s.failed_items += rec.failed_items?.length ?? 0;
         s.duration_ms += rec.duration_ms;
         mergeMetrics(s.metrics, s.counts, rec.metrics);
+        const engine = rec.metrics.engine;
+        if (typeof engine === 'string' && !(s.engines ??= []).includes(engine)) s.engines.push(engine);
       }
     }
     const stages = STAGES.filter((st) => byStage.has(st)).map((st) => {

@@ -75,7 +75,7 @@ describe('JSON Schema export', () => {
       { schema: recipeJsonSchema(), instance: JSON.parse(JSON.stringify(full)) },
       { schema: stagePayloadJsonSchema(), instance: good },
       { schema: stagePayloadJsonSchema(), instance: trainPayload },
-      { schema: recipeJsonSchema(), instance: { ...full, sampling: { ...full.sampling, backend: 'tensorrt' } } },
+      { schema: recipeJsonSchema(), instance: { ...full, generation: { ...full.generation, backend: 'tensorrt' } } },
       { schema: stagePayloadJsonSchema(), instance: { ...good, stage: 'advance' } },
       { schema: stagePayloadJsonSchema(), instance: { ...good, run_dir: 'relative/dir', extra: 1 } },
     ]);

@@ -1,6 +1,7 @@
 /**
  * `ipa cancel` during a running job, and CUDA out-of-memory (injected on CPU through the
- * worker's test-only IPA_WORKER_FAULTS switch) retried with half the batch.
+ * worker's test-only IPA_WORKER_FAULTS switch, mid-generation) retried with half the batch after
+ * the worker freed what the retry does not need.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,7 +80,15 @@ describe('faults: cancel and out-of-memory', () => {
     expect(rec.metrics.batch_size).toBeLessThan(batch);
     expect(rec.outputs.responses.rows).toBe(24);
     expect(jsonlRows(rec.outputs.responses.path)).toBe(24);
-    expect(readFileSync(store.logPath(id), 'utf8')).toContain('OutOfMemory: CUDA out of memory (injected by IPA_WORKER_FAULTS');
+    const log = readFileSync(store.logPath(id), 'utf8');
+    expect(log).toContain('OutOfMemory: CUDA out of memory (injected by IPA_WORKER_FAULTS');
+    // The fault struck mid-generation, the engine built: before the retry the worker freed what
+    // the retry does not need and kept the base it does (the retry reloads nothing).
+    const model = (store.recipe().model as { base: string }).base;
+    expect(log).toMatch(/out of memory: released .* and the allocator's cache; kept the hf engine on /);
+    expect(log).toContain(`kept the hf engine on ${model} for the retry`);
+    expect(log.indexOf('out of memory: released')).toBeLessThan(log.indexOf('OutOfMemory: CUDA out of memory'));
+    expect(log.match(/built the hf engine on /g)).toHaveLength(1); // by the first try; the retry reused it
     expect(buildManifest(store).jobs[id]).toMatchObject({ done: true, attempts: 2, rows: 24 });
     const job = await h.queues.queue('sample').getJob(id);
     expect(job?.data.batchScale).toBe(0.5);

@@ -28,7 +28,7 @@ const cases: Record<string, [string, number, string]> = {
   'zero-shard-size.yaml': ['data.shard_size', 6, 'must be > 0'],
   'non-integer.yaml': ['training.dpo.batch_size', 10, 'expected an integer, got 2.5'],
   'top-p-out-of-range.yaml': ['sampling.top_p', 9, 'must be <= 1'],
-  'bad-enum.yaml': ['sampling.backend', 9, 'must be one of "hf", "vllm" (got "tensorrt")'],
+  'bad-enum.yaml': ['generation.backend', 9, 'must be one of "hf", "vllm" (got "tensorrt")'],
   'bad-perturbation-kind.yaml': ['sampling.perturbations[1].kind', 11, '"color_jitter" (got "rotate")'],
   'range-reversed.yaml': ['sampling.perturbations[0].radius', 11, 'low <= high'],
   'missing-name.yaml': ['name', 2, 'missing required field'],
@@ -72,6 +72,7 @@ const cases: Record<string, [string, number, string]> = {
   'task-path-outside.yaml': ['eval.lmms_eval.tasks[1]', 11, 'path "/etc/evil.yaml" resolves to /etc/evil.yaml, outside the allowed roots'],
   'huge-train-size.yaml': ['data.synthetic.train_size', 8, 'must be <= 1000000 (got 1000000000000000)'],
   'millions-of-shards.yaml': ['data.shard_size', 9, '50000000 seeds in shards of 1 make 50000000 shards, more than the 100000 a round may have'],
+  'moved-sampling-backend.yaml': ['sampling.backend', 10, 'no longer a recipe setting'],
 };
 
 function failure(file: string): RecipeError {
@@ -120,6 +121,15 @@ describe('malformed recipes', () => {
     expect(stalled).toContain(`${file}:11:3 orchestration.stalled_interval_ms: no longer a recipe setting (`);
     expect(stalled).toContain('`ipa worker --stalled-ms N`');
     expect(err.exitCode).toBe(3);
+  });
+
+  it('the backend, now a setting of generation, says where it went', () => {
+    const [backend, vllm, ...rest] = failure('moved-sampling-backend.yaml').issues;
+    expect(rest).toEqual([]);
+    expect([backend.path, backend.line]).toEqual(['sampling.backend', 10]);
+    expect(backend.hint).toContain('moved to `generation.backend`');
+    expect([vllm.path, vllm.line]).toEqual(['sampling.vllm', 11]);
+    expect(vllm.hint).toContain('moved to `generation.vllm`');
   });
 
   it('a renamed setting names its new place', () => {

@@ -18,7 +18,7 @@ describe('docs/recipe.md', () => {
   });
 
   it('escapes pipes so enum types stay in one table cell', () => {
-    const row = renderRecipeDocs().split('\n').find((l) => l.startsWith('| `sampling.backend`'))!;
+    const row = renderRecipeDocs().split('\n').find((l) => l.startsWith('| `generation.backend`'))!;
     expect(row).toContain('"hf" \\| "vllm"');
     expect(row.split(/(?<!\\)\|/).length).toBe(6);
   });

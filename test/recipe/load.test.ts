@@ -107,7 +107,7 @@ describe('valid recipes', () => {
   it('describeRecipe gives one line', () => {
     const line = describeRecipe(loadRecipe(join(fixtures, 'full.yaml')).recipe);
     expect(line).not.toContain('\n');
-    expect(line).toMatch(/^full-example: 3 rounds \(automated, self-evolution, reference-guided\), model .*assets\/model, data 1 source \+ synthetic data, model verifier, K=3\+2 on hf$/);
+    expect(line).toMatch(/^full-example: 3 rounds \(automated, self-evolution, reference-guided\), model .*assets\/model, data 1 source \+ synthetic data, model verifier, K=3\+2, generating on hf$/);
   });
 });
 
@@ -121,11 +121,11 @@ describe('file-level errors', () => {
   });
 
   it('collects every schema problem of a file at once, sorted by line', () => {
-    const text = 'name: x\nmodel: {base: m, build_tiny: true}\nsampling:\n  num_normal: -1\n  backend: nope\nrounds: []\n';
+    const text = 'name: x\nmodel: {base: m, build_tiny: true}\ngeneration: {backend: nope}\nsampling:\n  num_normal: -1\nrounds: []\n';
     const issues = issuesOf(() => parseRecipe(text, join(scratch(), 'r.yaml')));
     expect(issues.map((i) => [i.path, i.line])).toEqual([
-      ['sampling.num_normal', 4],
-      ['sampling.backend', 5],
+      ['generation.backend', 3],
+      ['sampling.num_normal', 5],
       ['rounds', 6],
     ]);
   });

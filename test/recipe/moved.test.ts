@@ -19,6 +19,12 @@ describe('withoutMovedSettings (an old run directory\'s recipe.json)', () => {
     expect(RecipeSchema.parse(out).training.lora).toMatchObject({ r: 8, alpha: 16 });
   });
 
+  it('carries the backend and its engine settings from sampling to generation', () => {
+    const out = withoutMovedSettings({ name: 'old', model: { base: '/m' }, sampling: { backend: 'vllm', vllm: { max_model_len: 2048 }, num_normal: 2 } });
+    expect(out).toEqual({ name: 'old', model: { base: '/m' }, sampling: { num_normal: 2 }, generation: { backend: 'vllm', vllm: { max_model_len: 2048 } } });
+    expect(RecipeSchema.parse(out).generation).toEqual({ backend: 'vllm', vllm: { gpu_memory_utilization: 0.9, max_model_len: 2048 } });
+  });
+
   it('keeps the new place when both are set, and leaves a recipe without them alone', () => {
     const both = { ...old(), training: { dpo: { lora: { r: 8 } }, lora: { r: 64 } } };
     expect(withoutMovedSettings(both).training).toEqual({ dpo: {}, lora: { r: 64 } });

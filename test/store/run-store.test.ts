@@ -8,6 +8,7 @@ import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 import { RunStore, type DoneRecord } from '../../orchestrator/store/run-store.js';
 import { atomicWriteJsonl } from '../../orchestrator/store/atomic.js';
 import { buildManifest } from '../../orchestrator/store/manifest.js';
+import { generationRate, renderStatus } from '../../orchestrator/cli/render.js';
 
 function newRun() {
   const root = mkdtempSync(join(tmpdir(), 'ipa-store-'));
@@ -71,6 +72,20 @@ describe('run store', () => {
     expect(m.rounds[0].stages.find((x) => x.stage === 'prepare')).toMatchObject({ done: 1, attempts: 1 });
     expect(m.totals.attempts).toBeGreaterThanOrEqual(m.totals.done);
     expect(m.totals.recomputed).toBe(0);
+  });
+
+  it('the manifest sums what generating jobs made and names their engines; ipa status shows tokens/s per stage', () => {
+    const s = newRun();
+    const id = `${s.id}.r0.eval.s000`;
+    const metrics = { engine: 'vllm', generated_tokens: 1500, generation_s: 2.5, overall: 0.5, n: 4 };
+    s.writeDone({ ...record(s, id, 'eval/round-0.json'), stage: 'eval', metrics });
+    const evalStage = buildManifest(s).rounds[0].stages.find((x) => x.stage === 'eval')!;
+    expect(evalStage.engines).toEqual(['vllm']);
+    expect(evalStage.metrics).toMatchObject({ generated_tokens: 1500, generation_s: 2.5 });
+    const line = renderStatus(buildManifest(s), { dir: s.dir }).split('\n').find((l) => l.trimStart().startsWith('eval'))!;
+    expect(line).toContain('held-out accuracy 50.0% on 4 items  600 tokens/s on vllm');
+    // A stage that generated nothing (a rule verifier: engine null) shows no rate.
+    expect(generationRate({ metrics: { generated_tokens: 0, generation_s: 0 }, engines: undefined })).toBe('');
   });
 
   it('final states are sticky unless forced', () => {

@@ -1,4 +1,5 @@
-"""What a stage handler gets besides its payload: progress, logs, cancellation, the model pool.
+"""What a stage handler gets besides its payload: progress, logs, cancellation, the process's
+generation engine (`models`, an `Engines`) and what the stage generated on it (`generation`).
 
 Stage modules (`ipa_worker/stages/<stage>.py`) expose `run(payload: dict, ctx: StageContext) -> dict`
 returning `{"outputs": {name: {path, rows, sha256}}, "metrics": {...}, "failed_items": [...]}`.
@@ -11,6 +12,7 @@ import time
 from typing import Any, Callable
 
 from .errors import Cancelled
+from .models.roles import GenerationStats, Role
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -21,6 +23,7 @@ class StageContext:
     def __init__(self, emit: Emit | None = None, models: Any = None, min_progress_interval: float = 0.5):
         self._emit = emit or (lambda msg: None)
         self.models = models
+        self.generation = GenerationStats()
         self._cancel = threading.Event()
         self._last_progress = 0.0
         self._min_interval = min_progress_interval
@@ -42,11 +45,18 @@ class StageContext:
         self.log(title, level=level, phase=True)
         self.progress(0, 0, force=True, phase=label or title)
 
-    def model(self, spec: dict[str, Any], model_cfg: dict[str, Any]) -> Any:
-        """The model of `spec` from the pool, saying "loading model" while it is not loaded yet."""
-        if not self.models.has(spec, model_cfg):
-            self.progress(0, 0, force=True, phase="loading model")
-        return self.models.get(spec, model_cfg)
+    def role(self, payload: dict[str, Any], name: str) -> Role:
+        """Role `name` (generator, reviser, verifier) of the stage on the process's one engine,
+        saying "loading model" while that engine is not built yet; what the role generates counts
+        in `generation`."""
+        if self.models.serves(payload, name):
+            return self.models.role(payload, name, self.generation)
+        self.progress(0, 0, force=True, phase="loading model")
+        t0 = time.monotonic()
+        role = self.models.role(payload, name, self.generation)
+        engine = self.models.current
+        self.log(f"built the {engine.name} engine on {engine.base} in {time.monotonic() - t0:.1f} s")
+        return role
 
     def cancel(self) -> None:
         self._cancel.set()

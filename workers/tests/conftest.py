@@ -1,9 +1,10 @@
 """Shared fixtures of the worker tests.
 
 - `tiny_model_dir` (session): path of a tiny random Qwen2-VL checkpoint (`ipa_worker.models.tiny_model`),
-  built once per test session into a temp folder. Load it with `ModelPool` / `load_processor`.
+  built once per test session into a temp folder. Load it with `Engines.hf_role` / `load_processor`.
 - `tiny_synth_dir` (session): a small synthetic data set (12 train, 12 held-out rows) in a temp folder.
-- `model_pool` (session): one `ModelPool` shared by the tests, so the tiny model loads once.
+- `engines` (session): one `Engines` (the worker process's one generation engine) shared by the
+  tests, so the tiny model loads once.
 - `jsonl_source` (function): a JSONL seed source with good rows and one of every kind of bad row
   (`seed_files.write_seed_source`).
 - `make_payload` (function): `make_payload(stage, run_dir, *, round=1, shard=0, recipe=None,
@@ -56,12 +57,12 @@ def tiny_synth_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def model_pool():
-    from ipa_worker.models.model_pool import ModelPool
+def engines():
+    from ipa_worker.models.engines import Engines
 
-    pool = ModelPool(max_loaded=2)
-    yield pool
-    pool.clear()
+    engines = Engines()
+    yield engines
+    engines.clear()
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
 """Fixtures of the optional vLLM tests (`make test-vllm`, run in .venv-vllm; scripts/setup-vllm.sh).
 
 The tiny Qwen2-VL is built in this environment (its torchvision lets the processor save the
-video part vLLM needs). vLLM's engine is built once per session by the backend itself
-(`ipa_worker.models.vllm_engine`), so every test shares one engine start (1-2 minutes on a CPU).
-VLLM_CPU_KVCACHE_SPACE keeps the KV cache at 1 GiB on the small test machines.
+video part vLLM needs). `vllm_engines` holds the vLLM engine every test shares (one engine start,
+1-2 minutes on a CPU: the tests' payloads share `ENGINE`, so they ask for the same engine), and
+`hf_engines` the hf backend they are compared with: two engines, one per backend, only because a
+test compares them (a worker holds one). VLLM_CPU_KVCACHE_SPACE keeps the KV cache at 1 GiB on the
+small test machines; VLLM_ALLOW_INSECURE_SERIALIZATION lets a test count weights inside vLLM's
+engine process (`LLM.apply_model`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # payloads.py
+os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # payloads.py, method_shard.py, three_rounds.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # vllm_payloads.py (test files import by path: importlib mode)
 
 import pytest  # noqa: E402
 
@@ -39,18 +44,20 @@ def seeds_file(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def model_pool():
-    from ipa_worker.models.model_pool import ModelPool
+def hf_engines():
+    from ipa_worker.models.engines import Engines
 
-    pool = ModelPool(max_loaded=2)
-    yield pool
-    pool.clear()
+    engines = Engines()
+    yield engines
+    engines.clear()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def engine_closed_at_the_end():
-    """Stops the backend's engine while pytest still owns the output (vLLM logs as it stops)."""
-    yield
-    from ipa_worker.models import vllm_engine
+@pytest.fixture(scope="session")
+def vllm_engines():
+    """The session's vLLM engine, stopped while pytest still owns the output (vLLM logs as it stops)."""
+    from ipa_worker.models.engines import Engines
 
-    vllm_engine.close_engine()
+    engines = Engines()
+    yield engines
+    engines.clear()
+

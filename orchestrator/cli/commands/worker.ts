@@ -1,5 +1,8 @@
 import { resolve } from 'node:path';
 import { WorkerAgent } from '../../agent/agent.js';
+import { recipePlans, refusal, workerCard } from '../../agent/memory-gate.js';
+import { planLines } from '../../plan/memory-plan.js';
+import { loadRecipe } from '../../recipe/load.js';
 import { deviceSetup, type DeviceSetup } from '../../agent/devices.js';
 import { QUEUE_KINDS, type QueueKind } from '../../plan/stages.js';
 import { CliError, ExitCode, type Command } from '../command.js';
@@ -8,6 +11,8 @@ import { COMMON_HELP, intFlag, LOG_HELP, logFormat, logOptions, parse, prefix, r
 import { workerLine } from '../progress-line.js';
 import { ProgressTicker } from '../progress-ticker.js';
 import { LiveTerminal } from '../terminal.js';
+import type { Device } from '../../contract/protocol.js';
+import type { Recipe } from '../../recipe/schema.js';
 
 export const command: Command = {
   name: 'worker',
@@ -15,6 +20,7 @@ export const command: Command = {
   help: `Usage: ipa worker [--queues q1,q2] [--gpu N | --gpus N,M,...] [--train-procs N]
                   [--concurrency N] [--lock-ms MS] [--stalled-ms MS] [--max-stalled N] [--grace-ms MS]
                   [--run-root DIR ...] [--allow-eviction] [--log-format human|json]
+                  [--recipe FILE] [--card-gib N] [--skip-memory-check]
 
 Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
 models loaded; training runs in a fresh process. --gpus gives a train worker several devices:
@@ -27,6 +33,14 @@ current one (up to --grace-ms), then exit. A dead worker's jobs go back to the q
 lock (--lock-ms) has expired and another worker's stall check (every --stalled-ms) sees it;
 a job that stalls more than --max-stalled times fails. A Redis whose maxmemory-policy may evict
 keys is refused (exit code 4: BullMQ would lose jobs) unless --allow-eviction is given.
+
+Memory plan (docs/deployment.md, "Memory plan"): what one card holds for a recipe on this
+worker's queues (base weights once, adapters, the vLLM engine's share, KV cache, activations).
+--recipe FILE prints it at start and refuses to start when it cannot fit, naming the setting to
+change; without it the plan of each run is printed at the run's first job, and a plan that
+cannot fit refuses that run's jobs. --card-gib N plans for a card of N GiB instead of the CUDA
+device found (none found: nothing is checked). --skip-memory-check takes the jobs anyway (the
+plan's activations are estimates).
 
 Which runs it serves is decided on this host, never by Redis: the runs its user registered here
 (ipa submit, ipa run and ipa resume record them in runs.jsonl in the state folder) and the runs
@@ -41,6 +55,7 @@ Examples:
   ipa worker --queues control,prepare,pair          # CPU-only helper
   ipa worker --queues sample,verify,revise --gpu 0 --lock-ms 300000   # 7B generation
   ipa worker --queues train --gpu 0 --run-root /shared/runs   # a second host, runs on a shared disk
+  ipa worker --queues sample,verify,revise,eval --gpu 0 --recipe recipes/qwen2vl-7b-ipa.yaml   # plan first
 
 Prints a line per job started and finished (what it produced, how long it took) and, on a
 terminal, a live line with the running jobs' progress.
@@ -65,6 +80,9 @@ ${COMMON_HELP}`,
         python: { type: 'string' },
         'allow-eviction': { type: 'boolean', default: false },
         'run-root': { type: 'string', multiple: true },
+        recipe: { type: 'string' },
+        'card-gib': { type: 'string' },
+        'skip-memory-check': { type: 'boolean', default: false },
         ...logOptions,
       },
       false,
@@ -85,6 +103,11 @@ ${COMMON_HELP}`,
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError('--concurrency must be a positive integer', ExitCode.usage);
     const timing = workerTiming(values);
     const maxStalledCount = intFlag(values, 'max-stalled', 0);
+    const cardGib = values['card-gib'] === undefined ? undefined : Number(values['card-gib']);
+    if (cardGib !== undefined && !(cardGib > 0)) throw new CliError('--card-gib must be a positive number of GiB', ExitCode.usage);
+    const recipe = values.recipe ? loadRecipe(values.recipe, { missingAsWarnings: true }).recipe : undefined;
+    const term = new LiveTerminal(process.stderr, format === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
+    configureConsoleLog({ format, writeLine: (t) => term.line(t) });
     const agent = await WorkerAgent.start({
       redisUrl: url,
       prefix: prefix(values),
@@ -97,9 +120,10 @@ ${COMMON_HELP}`,
       maxStalledCount,
       allowEviction: values['allow-eviction'],
       runRoots: values['run-root'] ? values['run-root'].map((r) => resolve(r)) : undefined,
+      cardGib,
+      skipMemoryCheck: values['skip-memory-check'],
+      beforeServing: recipe ? (ready) => checkRecipeMemory(recipe, values.recipe!, queues, devices.trainProcesses, ready?.devices ?? [], cardGib, values['skip-memory-check']) : undefined,
     });
-    const term = new LiveTerminal(process.stderr, format === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
-    configureConsoleLog({ format, writeLine: (t) => term.line(t) });
     rootLogger.info(`worker ${agent.id} serving ${queues.join(', ')} (Ctrl-C to stop: running jobs get --grace-ms to finish)`);
     const t0 = Date.now();
     const line = async (now: number) => {
@@ -118,3 +142,17 @@ ${COMMON_HELP}`,
     return ExitCode.ok;
   },
 };
+
+/** `--recipe`: the recipe's memory plan on this worker, printed; a plan that cannot fit stops the start (exit 3). */
+function checkRecipeMemory(recipe: Recipe, file: string, queues: readonly string[], trainProcesses: number, devices: readonly Device[], cardGib: number | undefined, skip: boolean): void {
+  const card = workerCard(devices, cardGib);
+  if (!card) {
+    rootLogger.info(`memory plan of ${file}: no CUDA device here, nothing to check (--card-gib N plans for a card of N GiB)`);
+    return;
+  }
+  const plans = recipePlans(recipe, card, queues, trainProcesses);
+  if (!plans) throw new CliError(`memory plan of ${file}: ${recipe.model.base} has no config.json to plan from`, ExitCode.invalidInput);
+  for (const line of [`memory plan of ${file} on this worker:`, ...plans.flatMap(planLines)]) rootLogger.info(line);
+  const why = refusal(plans);
+  if (why && !skip) throw new CliError(`${why} (or start with --skip-memory-check)`, ExitCode.invalidInput);
+}

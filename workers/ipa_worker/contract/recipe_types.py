@@ -82,23 +82,33 @@ class Data:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SamplingVllm:
-    """sampling.vllm"""
+class GenerationVllm:
+    """generation.vllm"""
 
     gpu_memory_utilization: float
-    max_model_len: int
+    max_model_len: int | None = None
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SamplingVllm:
-        return cls(gpu_memory_utilization=float(d["gpu_memory_utilization"]), max_model_len=d["max_model_len"])
+    def from_dict(cls, d: dict[str, Any]) -> GenerationVllm:
+        return cls(gpu_memory_utilization=float(d["gpu_memory_utilization"]), max_model_len=d.get("max_model_len"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Generation:
+    """generation"""
+
+    backend: str
+    vllm: GenerationVllm
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Generation:
+        return cls(backend=d["backend"], vllm=GenerationVllm.from_dict(d["vllm"]))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Sampling:
     """sampling"""
 
-    backend: str
-    vllm: SamplingVllm
     num_normal: int
     num_contrastive: int
     temperature: float
@@ -109,7 +119,7 @@ class Sampling:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Sampling:
-        return cls(backend=d["backend"], vllm=SamplingVllm.from_dict(d["vllm"]), num_normal=d["num_normal"], num_contrastive=d["num_contrastive"], temperature=float(d["temperature"]), top_p=float(d["top_p"]), max_new_tokens=d["max_new_tokens"], batch_size=d["batch_size"], perturbations=list(d["perturbations"]))
+        return cls(num_normal=d["num_normal"], num_contrastive=d["num_contrastive"], temperature=float(d["temperature"]), top_p=float(d["top_p"]), max_new_tokens=d["max_new_tokens"], batch_size=d["batch_size"], perturbations=list(d["perturbations"]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -401,6 +411,7 @@ class Recipe:
     allowed_roots: list[str]
     model: Model
     data: Data
+    generation: Generation
     sampling: Sampling
     verifier: Verifier
     reviser: Reviser
@@ -413,4 +424,4 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Recipe:
-        return cls(name=d["name"], seed=d["seed"], runs_dir=d["runs_dir"], allowed_roots=list(d["allowed_roots"]), model=Model.from_dict(d["model"]), data=Data.from_dict(d["data"]), sampling=Sampling.from_dict(d["sampling"]), verifier=Verifier.from_dict(d["verifier"]), reviser=Reviser.from_dict(d["reviser"]), pairs=Pairs.from_dict(d["pairs"]), rounds=[RoundsItem.from_dict(x0) for x0 in d["rounds"]], warmup=Warmup.from_dict(d["warmup"]), training=Training.from_dict(d["training"]), eval=Eval.from_dict(d["eval"]), orchestration=Orchestration.from_dict(d["orchestration"]))
+        return cls(name=d["name"], seed=d["seed"], runs_dir=d["runs_dir"], allowed_roots=list(d["allowed_roots"]), model=Model.from_dict(d["model"]), data=Data.from_dict(d["data"]), generation=Generation.from_dict(d["generation"]), sampling=Sampling.from_dict(d["sampling"]), verifier=Verifier.from_dict(d["verifier"]), reviser=Reviser.from_dict(d["reviser"]), pairs=Pairs.from_dict(d["pairs"]), rounds=[RoundsItem.from_dict(x0) for x0 in d["rounds"]], warmup=Warmup.from_dict(d["warmup"]), training=Training.from_dict(d["training"]), eval=Eval.from_dict(d["eval"]), orchestration=Orchestration.from_dict(d["orchestration"]))

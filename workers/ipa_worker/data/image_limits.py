@@ -79,6 +79,12 @@ def size_problem(width: int, height: int, limits: ProcessorLimits) -> str | None
     return None
 
 
+def image_tokens(width: int, height: int, limits: ProcessorLimits) -> int:
+    """Visual tokens the model sees for a `width` x `height` image: one per merged patch group after resizing."""
+    h, w = _smart_resize()(height, width, factor=limits.factor, min_pixels=limits.min_pixels, max_pixels=limits.max_pixels)
+    return (h // limits.factor) * (w // limits.factor)
+
+
 def image_problem(image, limits: ProcessorLimits) -> str | None:
     """`size_problem` of a decoded PIL image."""
     return size_problem(image.size[0], image.size[1], limits)

@@ -16,7 +16,6 @@ from ..data.images import load_image
 from ..data.jsonl_io import iter_jsonl
 from ..errors import BadInput
 from ..method.verifier import drop_articles
-from ..models.generation import generate
 from ..models.messages import user_messages
 from ..textdist import edit_distance
 
@@ -121,7 +120,7 @@ def evaluate(
             items.append(row)
     prompts = [{"images": r["_images"], "messages": user_messages(r["question"], len(r["_images"]))} for r in items]
     answers = (
-        generate(lm, prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=0, batch_size=batch_size, on_batch=on_batch)
+        lm.generate(prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=0, batch_size=batch_size, on_batch=on_batch)
         if prompts
         else []
     )

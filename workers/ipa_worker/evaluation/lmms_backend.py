@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..models.model_pool import _attn_implementation, resolve_device_dtype
+from ..models.device import attn_implementation, resolve_device_dtype
 from ..context import StageContext
 from .lmms_command import lmms_eval_command
 from .lmms_model_dir import prepare_model_dir
@@ -35,7 +35,7 @@ def evaluate_with_lmms(spec: dict[str, Any], recipe: dict[str, Any], out_dir: st
         device=device,
         min_pixels=int(model_cfg["min_pixels"]),
         max_pixels=int(model_cfg["max_pixels"]),
-        flash_attention=_attn_implementation(model_cfg["attn_implementation"], device) == "flash_attention_2",
+        flash_attention=attn_implementation(model_cfg["attn_implementation"], device) == "flash_attention_2",
     )
     results = run_lmms_eval(cmd, out / "results", ctx)
     parsed = parse_results(results, list(lmms["tasks"]), dict(lmms["metrics"]))

@@ -47,7 +47,7 @@ def _logging(rank: int) -> None:
 def run(payload_path: str) -> int:
     from .. import stages
     from ..errors import classify
-    from ..models.model_pool import resolve_device_dtype
+    from ..models.device import resolve_device_dtype
     from ..training import collective
     from .channel import ChannelWriter
     from .rank_context import RankContext

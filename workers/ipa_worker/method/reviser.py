@@ -51,7 +51,6 @@ def revise(
     item's texts do not depend on its batch. Returns `{feedback, refined}` per item; `on_batch`
     sees progress over both passes.
     """
-    from ..models.generation import generate
     from ..models.messages import user_messages
 
     n = len(items)
@@ -67,7 +66,7 @@ def revise(
         for it in items
     ]
     kw = {"temperature": temperature, "top_p": 1.0, "max_new_tokens": max_new_tokens, "batch_size": batch_size}
-    feedbacks = [o["text"] for o in generate(lm, fb_prompts, on_batch=progress(0), **kw)]
+    feedbacks = [o["text"] for o in lm.generate(fb_prompts, on_batch=progress(0), **kw)]
     ref_prompts = [prompt(it, refine_prompt(templates, it["instruction"], it["response"], fb), "refine") for it, fb in zip(items, feedbacks)]
-    refined = [o["text"] for o in generate(lm, ref_prompts, on_batch=progress(n), **kw)]
+    refined = [o["text"] for o in lm.generate(ref_prompts, on_batch=progress(n), **kw)]
     return [{"feedback": fb, "refined": rf} for fb, rf in zip(feedbacks, refined)]

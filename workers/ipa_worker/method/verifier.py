@@ -235,12 +235,12 @@ def model_verify(
     batch_size: int,
     on_batch: Callable[..., None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Judge each item `{images: [PIL], instruction, response, reference}` with the loaded model.
+    """Judge each item `{images: [PIL], instruction, response, reference}` with the verifier's role
+    (`models.roles.Role`: the engine with the verifier's weights).
 
     Greedy decoding: a judgement should not depend on a sampling draw. Returns per item
     `{verdict: 0|1|None, checks, reason, raw}`; None is an unjudged response (see parse_verdict).
     """
-    from ..models.generation import generate
     from ..models.messages import user_messages
 
     text = template if template is not None else load_template("verifier")
@@ -251,7 +251,7 @@ def model_verify(
         }
         for it in items
     ]
-    outs = generate(lm, prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, on_batch=on_batch)
+    outs = lm.generate(prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, on_batch=on_batch)
     results = []
     for out in outs:
         verdict, checks, reason = parse_verdict(out["text"])

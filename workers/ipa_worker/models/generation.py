@@ -9,6 +9,7 @@ texts). Greedy decoding (temperature 0) needs no seed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any, Callable
@@ -164,14 +165,15 @@ def _generate_batch(lm, inputs, *, seeds: list[int] | None, eos: set[int], pad_i
     import torch
     from transformers import LogitsProcessorList
 
-    model, tokenizer = lm.model, lm.processor.tokenizer
+    tokenizer = lm.processor.tokenizer
     inputs = inputs.to(lm.device)
     if "pixel_values" in inputs:
-        inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        inputs["pixel_values"] = inputs["pixel_values"].to(lm.model.dtype)
     gen_kwargs: dict[str, Any] = {"max_new_tokens": int(max_new_tokens), "pad_token_id": pad_id}
     gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     if seeds is not None:
         gen_kwargs["logits_processor"] = LogitsProcessorList([PerPromptSampler(seeds, temperature, top_p)])
-    with torch.inference_mode():
-        out = model.generate(**inputs, **gen_kwargs)  # input_ids, attention_mask, pixel_values, image_grid_thw
+    # A role's adapter is switched on for the call (`HfRole.using`): the engine's adapters are shared.
+    with torch.inference_mode(), (lm.using() if hasattr(lm, "using") else contextlib.nullcontext()):
+        out = lm.model.generate(**inputs, **gen_kwargs)  # input_ids, attention_mask, pixel_values, image_grid_thw
     return [answer(tokenizer, row, eos) for row in out[:, inputs["input_ids"].shape[1] :].tolist()]

@@ -65,13 +65,16 @@ def torchvision_available() -> bool:
     return bool(is_torchvision_available())
 
 
-def _size(min_pixels: int | None, max_pixels: int | None) -> dict[str, Any]:
-    kw: dict[str, Any] = {}
-    if min_pixels is not None:
-        kw["min_pixels"] = int(min_pixels)
-    if max_pixels is not None:
-        kw["max_pixels"] = int(max_pixels)
-    return kw
+def size_bounds(min_pixels: int | None, max_pixels: int | None) -> dict[str, Any]:
+    """The image-area bounds as the pinned transformers takes them: `size={"shortest_edge",
+    "longest_edge"}` (areas in pixels, despite the names). The `min_pixels`/`max_pixels` keywords
+    are its deprecated spelling; where they are dropped, images would silently fall back to the
+    processor's default bound (12.8 MP). Both bounds or neither: a half-given size fails to resize."""
+    if min_pixels is None and max_pixels is None:
+        return {}
+    if min_pixels is None or max_pixels is None:
+        raise ValueError("give both min_pixels and max_pixels, or neither")
+    return {"size": {"shortest_edge": int(min_pixels), "longest_edge": int(max_pixels)}}
 
 
 def make_processor(image_processor, tokenizer, chat_template: str | None = None):
@@ -87,7 +90,7 @@ def pil_image_processor(path: str, min_pixels: int | None = None, max_pixels: in
     """The checkpoint's image processor on the PIL backend (the pixels every worker feeds)."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    return Qwen2VLImageProcessorPil.from_pretrained(path, **_size(min_pixels, max_pixels))
+    return Qwen2VLImageProcessorPil.from_pretrained(path, **size_bounds(min_pixels, max_pixels))
 
 
 def _lacks_video_processor(exc: OSError) -> bool:

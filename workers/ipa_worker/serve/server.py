@@ -329,7 +329,7 @@ class Server:
         name = payload.get("stage")
         if not isinstance(name, str) or not stages.STAGE_NAME.fullmatch(name):
             raise BadInput(f"invalid stage name {name!r}")
-        test_hooks.inject_faults(self._faults, name, payload)
+        test_hooks.fail_before(self._faults, name, payload)
         module_name = f"{stages.__name__}.{name}"
         try:
             module = importlib.import_module(module_name)
@@ -346,11 +346,29 @@ class Server:
 
             return run_ranks(payload, ctx, topo)
         if self._models is None:
-            from ..models.model_pool import ModelPool
+            from ..models.engines import Engines
 
-            self._models = ModelPool()
-        ctx.models = self._models
-        return module.run(payload, ctx)
+            self._models = Engines()
+        ctx.models = test_hooks.with_faults(self._models, self._faults, name, payload)
+        try:
+            return module.run(payload, ctx)
+        except BaseException as exc:
+            if classify(exc) == "OutOfMemory":
+                self._free_after_oom(exc, payload, ctx)
+            raise
+
+    def _free_after_oom(self, exc: BaseException, payload: dict[str, Any], ctx: StageContext) -> None:
+        """Before the orchestrator retries with a smaller batch: the failed try's tensors (held by
+        its traceback's frames) and whatever the retry does not need go (`Engines.release_for_retry`)."""
+        traceback.clear_frames(exc.__traceback__)
+        released = self._models.release_for_retry(payload)
+        kept = self._models.current
+        words = ", ".join(released) if released else "nothing besides the failed try's tensors"
+        ctx.log(
+            f"out of memory: released {words} and the allocator's cache; "
+            + (f"kept the {kept.name} engine on {kept.base} for the retry" if kept is not None else "no engine kept"),
+            level="warning",
+        )
 
 
 def serve(log_level: str = "info") -> int:

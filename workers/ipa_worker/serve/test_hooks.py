@@ -27,8 +27,10 @@ def parse_faults(spec: str) -> dict[str, set[str]]:
 
     The spec is a comma-separated list of `<kind>:<stage>`; `oom:sample` makes every `stage`
     request for `sample` at options.batch_scale 1.0 fail with OutOfMemory, so the orchestrator's
-    halve-the-batch retry can be tested without a GPU. A malformed spec is an error rather than
-    no fault: a typo must not let a fault test pass without its fault.
+    halve-the-batch retry can be tested without a GPU. A generating stage fails at its first
+    `generate` call, with its engine built (as a real out-of-memory mid-batch does); another
+    stage before it starts. A malformed spec is an error rather than no fault: a typo must not
+    let a fault test pass without its fault.
     """
     faults: dict[str, set[str]] = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
@@ -39,14 +41,48 @@ def parse_faults(spec: str) -> dict[str, set[str]]:
     return faults
 
 
-def inject_faults(faults: dict[str, set[str]], name: str, payload: dict[str, Any]) -> None:
-    """Raise the fault configured for stage `name`, if any.
+# Stages that generate through the engine: their injected out-of-memory comes from `generate`.
+GENERATING_STAGES = frozenset({"sample", "verify", "revise", "verify_revisions", "eval"})
 
-    Runs before the payload is known to be valid (tests send bare payloads without `configure`),
-    so a payload without options.batch_scale counts as a first try.
-    """
-    if "oom" in faults.get(name, ()) and float((payload.get("options") or {}).get("batch_scale", 1.0)) == 1.0:
-        raise OutOfMemory(f"CUDA out of memory (injected by IPA_WORKER_FAULTS for stage {name!r} at batch_scale 1.0)")
+
+def _oom_due(faults: dict[str, set[str]], name: str, payload: dict[str, Any]) -> bool:
+    # A payload without options.batch_scale (tests send bare payloads) counts as a first try.
+    return "oom" in faults.get(name, ()) and float((payload.get("options") or {}).get("batch_scale", 1.0)) == 1.0
+
+
+def _oom(name: str) -> OutOfMemory:
+    return OutOfMemory(f"CUDA out of memory (injected by IPA_WORKER_FAULTS for stage {name!r} at batch_scale 1.0)")
+
+
+def fail_before(faults: dict[str, set[str]], name: str, payload: dict[str, Any]) -> None:
+    """Raise the fault configured for a stage that does not generate, before it starts (the
+    payload is not known to be valid yet)."""
+    if name not in GENERATING_STAGES and _oom_due(faults, name, payload):
+        raise _oom(name)
+
+
+class _OomOnGenerate:
+    """The process's `Engines`, whose roles build the real engine and then fail to generate."""
+
+    def __init__(self, engines: Any, name: str):
+        self._engines, self._name = engines, name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._engines, attr)
+
+    def role(self, payload: dict[str, Any], role: str, stats: Any = None) -> Any:
+        r = self._engines.role(payload, role, stats)
+
+        def generate(*args: Any, **kwargs: Any) -> Any:
+            raise _oom(self._name)
+
+        r.generate = generate
+        return r
+
+
+def with_faults(engines: Any, faults: dict[str, set[str]], name: str, payload: dict[str, Any]) -> Any:
+    """`engines` as the stage sees it: the real one, or one whose `generate` fails when a fault is due."""
+    return _OomOnGenerate(engines, name) if name in GENERATING_STAGES and _oom_due(faults, name, payload) else engines
 
 
 # The test methods: drive progress, cancellation and crashes.

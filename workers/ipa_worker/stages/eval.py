@@ -55,9 +55,8 @@ def _builtin(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         return dict(NO_BUILTIN)
     settings = Recipe.from_dict(recipe)
     ctx.phase(f"evaluating on {', '.join(b.name for b in benches)}", label="evaluating")
-    lm = ctx.model(payload["models"]["generator"], recipe["model"])
     return evaluate(
-        lm,
+        ctx.role(payload, "generator"),
         benches,
         max_new_tokens=settings.eval.max_new_tokens,
         batch_size=batch_size(settings.eval.batch_size, payload["options"]),
@@ -73,7 +72,7 @@ def _lmms(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any] | None:
     if not lmms["enabled"]:
         return None
     if ctx.models is not None:
-        ctx.models.clear()  # the child process loads the policy itself: free this process's copies
+        ctx.models.clear()  # the child process loads the policy itself: free this process's engine
     return evaluate_with_lmms(
         payload["models"]["generator"],
         recipe,
@@ -102,5 +101,5 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         results = lmms["results_file"]
         outputs["lmms_eval"] = {"path": results, "rows": len(lmms["benchmarks"]), "sha256": sha256_file(results)}
     log_eval(payload["recipe"], by_benchmark, ctx, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"])
-    metrics = {"overall": result["overall"], "n": result["n"], "by_task": result["by_task"], "by_benchmark": by_benchmark}
+    metrics = {"overall": result["overall"], "n": result["n"], "by_task": result["by_task"], "by_benchmark": by_benchmark, **ctx.generation.metrics()}
     return {"outputs": outputs, "metrics": metrics, "failed_items": failed}

@@ -63,9 +63,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     results = []
     ctx.phase(f"revising {len(todo)} failed responses: {len(items)} feedback and refinement pairs{' (reference-guided)' if guided else ''}", label="revising")
     if items:
-        lm = ctx.model(payload["models"]["reviser"], recipe["model"])
         results = revise(
-            lm,
+            ctx.role(payload, "reviser"),
             items,
             templates=templates,
             reference_guided=guided,
@@ -92,5 +91,6 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         "revised_responses": len({r["source_sample_id"] for r in rows}),
         "seeds": len({r["seed_id"] for r in rows}),
         "reference_guided": guided,
+        **ctx.generation.metrics(),
     }
     return {"outputs": {"revisions": out}, "metrics": metrics, "failed_items": failed}

@@ -7,14 +7,11 @@ processor would refuse, fails alone (failed_items naming the seed, image and why
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ..data.images import image_digest
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.sampling_plan import plan_samples
-from ..models import vllm_engine
-from ..models.generation import generate
 from ..models.messages import user_messages
 from ..seeding import stable_seed
 from ..context import StageContext
@@ -26,21 +23,6 @@ from .common import SeedImages, batch_progress, batch_size, first_image_problem
 def sample_seed(run_seed: int, round_: int, sample_id: str) -> int:
     """The seed of one response: (run seed, round, seed id and sample index), as the schema says."""
     return stable_seed("sample", int(run_seed), int(round_), sample_id, bits=62)
-
-
-def _answer(payload: dict[str, Any], settings: Recipe, prompts: list[dict[str, Any]], *, batch_size: int, on_batch, ctx: StageContext) -> list[dict[str, Any]]:
-    """Generates with the recipe's backend: batched transformers `generate`, or vLLM's engine."""
-    recipe = payload["recipe"]
-    sampling = settings.sampling
-    params = dict(temperature=sampling.temperature, top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens)
-    if sampling.backend == "vllm":
-        answers = vllm_engine.generate_vllm(
-            payload["models"]["generator"], recipe["model"], recipe["sampling"]["vllm"], prompts, lora_rank=settings.training.lora.r, **params,
-        )  # fmt: skip
-        on_batch(len(prompts), len(prompts))
-        return answers
-    lm = ctx.model(payload["models"]["generator"], recipe["model"])
-    return generate(lm, prompts, batch_size=batch_size, on_batch=on_batch, **params)
 
 
 def seeds_of(samples: list[dict[str, Any]]) -> set[str]:
@@ -85,9 +67,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
 
     normal = sum(s["kind"] == "normal" for s in samples)
     ctx.phase(f"sampling {len(prompts)} responses ({normal} normal, {len(prompts) - normal} contrastive) for {len(seeds_of(samples))} seeds", label="sampling")
-    t0 = time.monotonic()
-    answers = _answer(payload, settings, prompts, batch_size=bs, on_batch=batch_progress(ctx, "sampling"), ctx=ctx) if prompts else []
-    elapsed = time.monotonic() - t0
+    sampling = settings.sampling
+    params = dict(temperature=sampling.temperature, top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens, batch_size=bs)
+    answers = ctx.role(payload, "generator").generate(prompts, on_batch=batch_progress(ctx, "sampling"), **params) if prompts else []
 
     rows = []
     for s, a, g in zip(samples, answers, seeds):
@@ -107,7 +89,6 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             }
         )
     out = atomic_write_jsonl(payload["outputs"]["responses"], rows)
-    tokens = sum(r["num_tokens"] for r in rows)
     ctx.progress(len(rows), len(rows), force=True)
     answered = {r["seed_id"] for r in rows}
     metrics = {
@@ -117,8 +98,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         "responses": len(rows),
         "normal": sum(r["kind"] == "normal" for r in rows),
         "contrastive": sum(r["kind"] == "contrastive" for r in rows),
-        "tokens": tokens,
-        "tokens_per_s": round(tokens / elapsed, 2) if elapsed > 0 else 0.0,
         "batch_size": bs,
+        **ctx.generation.metrics(),
     }
     return {"outputs": {"responses": out}, "metrics": metrics, "failed_items": failed}

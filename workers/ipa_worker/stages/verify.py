@@ -66,9 +66,8 @@ def judge(
             judged.append(r)
 
         if items:
-            lm = ctx.model(payload["models"]["verifier"], recipe["model"])
             results = model_verify(
-                lm,
+                ctx.role(payload, "verifier"),
                 items,
                 template=load_template("verifier", cfg.template),
                 max_new_tokens=cfg.max_new_tokens,
@@ -98,6 +97,7 @@ def judge(
         unjudged=len(verdicts) - len(judged),
         unparseable=sum(v["reason"] == "unparseable" for v in verdicts),
         kind=cfg.kind,
+        **ctx.generation.metrics(),
     )
     return {"outputs": {output: out}, "metrics": metrics, "failed_items": failed}
 

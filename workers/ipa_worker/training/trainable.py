@@ -11,7 +11,7 @@ from typing import Any
 
 from ..contract.recipe_types import TrainingLora, WarmupSftLora
 from ..errors import BadInput
-from ..models.model_pool import _attn_implementation, resolve_device_dtype
+from ..models.device import attn_implementation, resolve_device_dtype
 from ..models.processor import load_processor
 from .callbacks import CHECKPOINT_MARK
 
@@ -30,7 +30,7 @@ def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_ada
     if not (Path(base) / "config.json").is_file():
         raise BadInput(f"model checkpoint not found: {base} has no config.json")
     model = AutoModelForImageTextToText.from_pretrained(
-        base, dtype=getattr(torch, dtype), attn_implementation=_attn_implementation(model_cfg["attn_implementation"], device)
+        base, dtype=getattr(torch, dtype), attn_implementation=attn_implementation(model_cfg["attn_implementation"], device)
     )
     adapter = spec["adapter"]
     if adapter:

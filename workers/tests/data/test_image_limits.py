@@ -65,8 +65,8 @@ def test_frames_and_modes_are_refused_when_decoded(odd):
     assert header_problem(odd["good"], TINY) is None
 
 
-def test_generate_fails_the_odd_prompt_alone(odd, model_pool, tiny_model_dir):
-    lm = model_pool.get({"base": tiny_model_dir, "adapter": None}, _model_cfg(tiny_model_dir))
+def test_generate_fails_the_odd_prompt_alone(odd, engines, tiny_model_dir):
+    lm = engines.hf_role({"base": tiny_model_dir, "adapter": None}, _model_cfg(tiny_model_dir))
     good = Image.open(odd["good"]).convert("RGB")
     wide = Image.open(odd["wide"]).convert("RGB")
     prompts = [{"images": [img], "messages": user_messages("What colour?", 1)} for img in (good, wide, good)]
@@ -75,7 +75,7 @@ def test_generate_fails_the_odd_prompt_alone(odd, model_pool, tiny_model_dir):
     assert out[0]["text"] == out[2]["text"] and out[1]["num_tokens"] == 0
 
 
-def test_sample_shard_keeps_its_good_seeds(tmp_path, odd, tiny_synth_dir, make_payload, model_pool):
+def test_sample_shard_keeps_its_good_seeds(tmp_path, odd, tiny_synth_dir, make_payload, engines):
     rows = [json.loads(line) for line in (Path(tiny_synth_dir) / "train.jsonl").read_text().splitlines()][:11]
     seeds = [
         {"id": r["id"], "images": [str(Path(tiny_synth_dir) / r["images"][0])], "instruction": r["instruction"], "reference": r["reference"], "task_type": r["task_type"], "source": "s"}
@@ -85,18 +85,18 @@ def test_sample_shard_keeps_its_good_seeds(tmp_path, odd, tiny_synth_dir, make_p
     path = tmp_path / "run" / "round-1" / "seeds" / "shard-000.jsonl"
     atomic_write_jsonl(path, seeds)
     payload = make_payload("sample", path.parents[2], inputs={"seeds": str(path)}, sampling={"num_normal": 1, "num_contrastive": 1, "max_new_tokens": 2, "batch_size": 8}, model={"device": "cpu"})
-    result = sample.run(payload, StageContext(models=model_pool))
+    result = sample.run(payload, StageContext(models=engines))
     assert [f["id"] for f in result["failed_items"]] == ["wide-seed"]
     assert result["failed_items"][0]["reason"] == f"{odd['wide']}: aspect ratio 400:1 (4000x10) is over the Qwen2-VL processor's limit of 200:1"
     assert {r["seed_id"] for r in read_jsonl(payload["outputs"]["responses"])} == {s["id"] for s in seeds} - {"wide-seed"}
     assert result["metrics"]["seeds"] == 11 and result["metrics"]["failed_seeds"] == 1
 
 
-def test_eval_item_fails_alone(tmp_path, odd, model_pool, tiny_model_dir):
+def test_eval_item_fails_alone(tmp_path, odd, engines, tiny_model_dir):
     bench = tmp_path / "bench.jsonl"
     rows = [{"id": "ok", "image": odd["good"], "question": "What colour?", "answer": "red"}, {"id": "wide", "image": odd["wide"], "question": "What colour?", "answer": "green"}]
     bench.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    lm = model_pool.get({"base": tiny_model_dir, "adapter": None}, _model_cfg(tiny_model_dir))
+    lm = engines.hf_role({"base": tiny_model_dir, "adapter": None}, _model_cfg(tiny_model_dir))
     result = evaluate(lm, [Benchmark(name="b", path=str(bench))], max_new_tokens=2, batch_size=2, max_image_bytes=1 << 20, max_image_side=8192)
     assert result["n"] == 1
     assert result["failed_items"] == [{"id": "b/wide", "reason": f"{odd['wide']}: aspect ratio 400:1 (4000x10) is over the Qwen2-VL processor's limit of 200:1"}]

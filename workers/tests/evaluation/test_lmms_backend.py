@@ -22,7 +22,7 @@ from ipa_worker.errors import BadInput
 from ipa_worker.data.images import load_image
 from ipa_worker.models.generation import generate
 from ipa_worker.models.messages import user_messages
-from ipa_worker.models.model_pool import ModelPool
+from ipa_worker.models.engines import Engines
 from ipa_worker.context import StageContext
 from ipa_worker.stages import eval as eval_stage
 from ipa_worker.tools.lmms_task import write_group, write_task
@@ -52,13 +52,13 @@ def _first_words(lm, rows: list[dict[str, Any]]) -> dict[str, str]:
     return {r["id"]: (a["text"].split() or ["?"])[0] for r, a in zip(rows, answers)}
 
 
-def _benchmarks(tmp: Path, synth_dir: str, pool: ModelPool, base: str) -> dict[str, str]:
+def _benchmarks(tmp: Path, synth_dir: str, pool: Engines, base: str) -> dict[str, str]:
     """Two local benchmarks of 6 held-out rows each. A random model answers nothing right, so some
     rows take the first word of its own answer (metric `contains`): the scores are not all zero."""
     rows = read_jsonl(Path(synth_dir) / "heldout.jsonl")
     for r in rows:
         r["images"] = [str(Path(synth_dir) / p) for p in r["images"]]
-    lm = pool.get({"base": base, "adapter": None}, fill_defaults(deep_merge(default_recipe(base), {"model": MODEL}))["model"])
+    lm = pool.hf_role({"base": base, "adapter": None}, fill_defaults(deep_merge(default_recipe(base), {"model": MODEL}))["model"])
     first = _first_words(lm, rows)
     files = {}
     for name, part, own in (("a", rows[:6], {0, 2, 4}), ("b", rows[6:], {0})):
@@ -73,7 +73,7 @@ def _benchmarks(tmp: Path, synth_dir: str, pool: ModelPool, base: str) -> dict[s
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tiny_model_dir, tiny_synth_dir):
     tmp = tmp_path_factory.mktemp("lmms")
-    pool = ModelPool(max_loaded=1)
+    pool = Engines()
     files = _benchmarks(tmp, tiny_synth_dir, pool, tiny_model_dir)
     tasks = tmp / "tasks"
     for name in ("a", "b"):

@@ -7,8 +7,8 @@ from generation_inputs import CPU, colour_prompts
 from ipa_worker.models.generation import generate
 
 
-def test_sampling_is_reproducible_and_seed_dependent(tiny_model_dir, model_pool):
-    lm = model_pool.get({"base": tiny_model_dir, "adapter": None}, CPU)
+def test_sampling_is_reproducible_and_seed_dependent(tiny_model_dir, engines):
+    lm = engines.hf_role({"base": tiny_model_dir, "adapter": None}, CPU)
     kw = dict(temperature=1.0, top_p=0.95, max_new_tokens=6, batch_size=2)
     a = generate(lm, colour_prompts(), seed=3, **kw)
     b = generate(lm, colour_prompts(), seed=3, **kw)
@@ -18,10 +18,10 @@ def test_sampling_is_reproducible_and_seed_dependent(tiny_model_dir, model_pool)
     assert all(0 <= x["num_tokens"] <= 6 and isinstance(x["text"], str) for x in a)
 
 
-def test_a_sampled_text_depends_on_its_prompt_and_seed_only(tiny_model_dir, model_pool):
+def test_a_sampled_text_depends_on_its_prompt_and_seed_only(tiny_model_dir, engines):
     """Per-prompt seeds: the batch size (an OOM retry halves it) and the batch's other prompts
     change nothing; each prompt's own seed does."""
-    lm = model_pool.get({"base": tiny_model_dir, "adapter": None}, CPU)
+    lm = engines.hf_role({"base": tiny_model_dir, "adapter": None}, CPU)
     kw = dict(temperature=1.0, top_p=0.9, max_new_tokens=6)
     prompts = [{**p, "seed": 100 + i} for i, p in enumerate(colour_prompts())]
     whole = generate(lm, prompts, batch_size=5, **kw)
@@ -45,16 +45,16 @@ def test_top_p_keeps_the_smallest_head_reaching_p():
     assert picks == {0, 1}  # 0.5 + 0.3 reaches 0.7; tokens 2 and 3 are never drawn
 
 
-def test_greedy_batched_equals_one_by_one(tiny_model_dir, model_pool):
+def test_greedy_batched_equals_one_by_one(tiny_model_dir, engines):
     """Left padding and M-RoPE positions are right: a prompt's answer does not depend on its batch."""
-    lm = model_pool.get({"base": tiny_model_dir, "adapter": None}, CPU)
+    lm = engines.hf_role({"base": tiny_model_dir, "adapter": None}, CPU)
     batched = generate(lm, colour_prompts(), temperature=0, max_new_tokens=5, seed=0, batch_size=5)
     single = generate(lm, colour_prompts(), temperature=0, max_new_tokens=5, seed=0, batch_size=1)
     assert batched == single
 
 
-def test_image_grid_is_passed_to_generate(tiny_model_dir, model_pool, monkeypatch):
-    lm = model_pool.get({"base": tiny_model_dir, "adapter": None}, CPU)
+def test_image_grid_is_passed_to_generate(tiny_model_dir, engines, monkeypatch):
+    lm = engines.hf_role({"base": tiny_model_dir, "adapter": None}, CPU)
     seen = {}
     real = lm.model.generate
 

@@ -82,3 +82,23 @@ def test_a_folder_saved_before_the_entry_loads_through_the_fallback(tmp_path, ti
     # Re-saving it (what every training does with the processor it loaded) writes the entry.
     proc.save_pretrained(tmp_path / "resaved")
     assert "video_processor" in json.loads((tmp_path / "resaved" / PROCESSOR_CONFIG).read_text())
+
+
+def test_a_large_image_stays_within_max_pixels_through_the_current_interface(tiny_model_dir):
+    """The bounds reach the processor as `size={"shortest_edge", "longest_edge"}`: a 12 MP image
+    becomes at most max_pixels, with no deprecation warning on the way (the old `min_pixels` /
+    `max_pixels` keywords warn, and once dropped would leave the processor's 12.8 MP default)."""
+    import warnings
+
+    from ipa_worker.models.messages import user_messages
+
+    big = Image.new("RGB", (4000, 3000), (200, 30, 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        processor = load_processor(tiny_model_dir, 56 * 56, 112 * 112)
+        text = processor.apply_chat_template(user_messages("What colour?", 1), tokenize=False, add_generation_prompt=True)
+        out = processor(text=[text], images=[big], return_tensors="pt")
+    _, h, w = out["image_grid_thw"][0].tolist()
+    assert h * w * 14 * 14 <= 112 * 112 and (h, w) == (6, 8)  # 84 x 112 px after smart_resize: 48 patches
+    image_pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert int((out["input_ids"][0] == image_pad).sum()) == h * w // 4  # 2 x 2 patches merge into one token

@@ -39,19 +39,22 @@ def test_require_matches_whether_vllm_is_installed():
     if vllm_backend.available():
         vllm_backend.require()
     else:
-        with pytest.raises(BadInput, match="sampling.backend: hf"):
+        with pytest.raises(BadInput, match="generation.backend: hf"):
             vllm_backend.require()
 
 
-def test_engine_settings_follow_the_recipe():
+def test_engine_settings_follow_the_recipe_and_the_run():
     model = {"dtype": "bfloat16", "min_pixels": 3136, "max_pixels": 1003520}
-    s = vllm_backend.engine_settings(model, {"gpu_memory_utilization": 0.6, "max_model_len": 4096}, "/m", max_images=2, lora_rank=16)
+    vllm_cfg = {"gpu_memory_utilization": 0.9}
+    s = vllm_backend.engine_settings(model, vllm_cfg, "/m", max_images=2, max_model_len=3584, lora_rank=16)
     assert s["limit_mm_per_prompt"] == {"image": 2, "video": 0}
-    assert s["mm_processor_kwargs"] == {"min_pixels": 3136, "max_pixels": 1003520}
-    assert (s["max_model_len"], s["gpu_memory_utilization"], s["max_lora_rank"], s["dtype"]) == (4096, 0.6, 16, "bfloat16")
-    # Anything that changes the engine changes its identity: a call needing more images rebuilds it.
-    other = vllm_backend.engine_settings(model, {"gpu_memory_utilization": 0.6, "max_model_len": 4096}, "/m", max_images=3, lora_rank=16)
-    assert other != s
+    # Pixel bounds through the processor's current interface, not the deprecated min/max_pixels.
+    assert s["mm_processor_kwargs"] == {"size": {"shortest_edge": 3136, "longest_edge": 1003520}}
+    assert (s["max_model_len"], s["gpu_memory_utilization"], s["max_lora_rank"], s["dtype"]) == (3584, 0.9, 16, "bfloat16")
+    assert "max_num_seqs" not in s  # a first try keeps vLLM's own scheduling
+    # An out-of-memory retry schedules fewer sequences at once: a different engine.
+    retry = vllm_backend.engine_settings(model, vllm_cfg, "/m", max_images=2, max_model_len=3584, lora_rank=16, batch_scale=0.5)
+    assert retry["max_num_seqs"] == 128 and retry != s
 
 
 @pytest.mark.parametrize("rank,slot", [(1, 1), (4, 8), (16, 16), (17, 32), (300, 320), (512, 512)])
@@ -62,19 +65,6 @@ def test_lora_rank_slots(rank, slot):
 def test_lora_rank_beyond_vllm_is_bad_input():
     with pytest.raises(BadInput, match="training.lora.r"):
         vllm_backend.lora_rank_slot(1024)
-
-
-def test_a_republished_adapter_gets_a_new_identity(tmp_path):
-    folder = tmp_path / "policy"
-    folder.mkdir()
-    (folder / "adapter_config.json").write_text('{"r": 8}')
-    (folder / "adapter_model.safetensors").write_bytes(b"round 1, try 1")
-    first = vllm_backend.adapter_identity(str(folder))
-    assert first == vllm_backend.adapter_identity(str(folder))
-    (folder / "adapter_model.safetensors").write_bytes(b"round 1, try 2 (retried)")
-    second = vllm_backend.adapter_identity(str(folder))
-    assert second != first and second[1] != first[1]
-    assert vllm_backend.adapter_rank(str(folder)) == 8
 
 
 def test_a_folder_without_a_video_processor_is_refused_before_vllm_starts(tmp_path):

@@ -13,7 +13,7 @@ from ipa_worker.context import StageContext
 from ipa_worker.stages import eval as eval_stage
 
 
-def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_synth_dir, make_payload, model_pool):
+def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_synth_dir, make_payload, engines):
     syn = tmp_path / "syn"
     shutil.copytree(tiny_synth_dir, syn)  # already complete: the stage must not regenerate it
     bench = tmp_path / "bench"
@@ -30,7 +30,7 @@ def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_sy
         eval={"benchmarks": [{"name": "local", "path": str(bench / "b.jsonl")}], "max_new_tokens": 3, "batch_size": 8},
         training={"report_to": "tensorboard"},
     )  # fmt: skip
-    result = eval_stage.run(payload, StageContext(models=model_pool))
+    result = eval_stage.run(payload, StageContext(models=engines))
     doc = json.loads(Path(payload["outputs"]["eval"]).read_text())
     assert payload["outputs"]["eval"].endswith("eval/round-0.json")
     assert doc["round"] == 0 and doc["model"] == {"base": payload["models"]["generator"]["base"], "adapter": None}

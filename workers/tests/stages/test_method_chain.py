@@ -12,10 +12,10 @@ from ipa_worker.context import StageContext
 from ipa_worker.stages import pair, revise, train, verify, verify_revisions
 
 
-def test_method_stages_end_to_end(tmp_path, make_payload, model_pool):
+def test_method_stages_end_to_end(tmp_path, make_payload, engines):
     run = tmp_path / "run"
     seeds_path, resp_path = shard(run)
-    ctx = StageContext(models=model_pool)
+    ctx = StageContext(models=engines)
 
     p = make_payload("verify", run, inputs={"responses": resp_path, "seeds": seeds_path}, verifier={"kind": "rule"}, **{k: v for k, v in SMALL.items() if k != "verifier"})
     res = verify.run(p, ctx)

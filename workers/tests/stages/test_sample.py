@@ -37,15 +37,17 @@ def _payload(make_payload, seeds_file: Path, **options):
     )  # fmt: skip
 
 
-def test_rows_perturbations_and_failures(make_payload, seeds_file, model_pool):
+def test_rows_perturbations_and_failures(make_payload, seeds_file, engines):
     payload = _payload(make_payload, seeds_file)
-    result = sample.run(payload, StageContext(models=model_pool))
+    result = sample.run(payload, StageContext(models=engines))
     rows = read_jsonl(payload["outputs"]["responses"])
     assert result["outputs"]["responses"]["rows"] == len(rows) == 3 * 4
     assert result["outputs"]["responses"]["sha256"] == sha256_file(payload["outputs"]["responses"])
     assert [f["id"] for f in result["failed_items"]] == ["gone"] and "not found" in result["failed_items"][0]["reason"]
     m = result["metrics"]
-    assert (m["responses"], m["normal"], m["contrastive"], m["failed_seeds"]) == (12, 6, 6, 1) and m["tokens_per_s"] >= 0
+    assert (m["responses"], m["normal"], m["contrastive"], m["failed_seeds"]) == (12, 6, 6, 1)
+    # What generated, how many tokens (the rows' own counts) and in how long: the done record's.
+    assert m["engine"] == "hf" and m["generated_tokens"] == sum(r["num_tokens"] for r in rows) and m["generation_s"] > 0
 
     seeds = {s["id"]: s for s in read_jsonl(seeds_file)}
     keys = {"seed_id", "sample_id", "kind", "perturbation", "response", "gen_seed", "num_tokens", "image_sha256"}
@@ -64,13 +66,13 @@ def test_rows_perturbations_and_failures(make_payload, seeds_file, model_pool):
     assert len(set(contrastive)) == len(contrastive)  # t drawn per sample
 
     # A retry regenerates the very same file.
-    again = sample.run(payload, StageContext(models=model_pool))
+    again = sample.run(payload, StageContext(models=engines))
     assert again["outputs"]["responses"]["sha256"] == result["outputs"]["responses"]["sha256"]
 
 
-def test_halving_the_batch_or_moving_to_another_round(make_payload, seeds_file, model_pool):
+def test_halving_the_batch_or_moving_to_another_round(make_payload, seeds_file, engines):
     """An OOM retry (batch_scale 0.5) writes the same texts; round 2 draws new perturbations and texts."""
-    ctx = StageContext(models=model_pool)
+    ctx = StageContext(models=engines)
     first = _payload(make_payload, seeds_file)
     sample.run(first, ctx)
     halved = _payload(make_payload, seeds_file, batch_scale=0.5)
@@ -89,15 +91,15 @@ def test_halving_the_batch_or_moving_to_another_round(make_payload, seeds_file, 
     assert all(round2[k]["gen_seed"] != rows[k]["gen_seed"] for k in rows)
 
 
-def test_no_contrastive_when_the_round_disables_it(make_payload, seeds_file, model_pool):
+def test_no_contrastive_when_the_round_disables_it(make_payload, seeds_file, engines):
     payload = _payload(make_payload, seeds_file, contrastive=False, batch_scale=0.5)
-    result = sample.run(payload, StageContext(models=model_pool))
+    result = sample.run(payload, StageContext(models=engines))
     rows = read_jsonl(payload["outputs"]["responses"])
     assert {r["kind"] for r in rows} == {"normal"} and len(rows) == 6
     assert result["metrics"]["batch_size"] == 2
 
 
-def test_cancellation_stops_between_batches(make_payload, seeds_file, model_pool):
+def test_cancellation_stops_between_batches(make_payload, seeds_file, engines):
     payload = _payload(make_payload, seeds_file)
     holder: dict = {}
 
@@ -105,7 +107,7 @@ def test_cancellation_stops_between_batches(make_payload, seeds_file, model_pool
         if msg["type"] == "progress":
             holder["ctx"].cancel()
 
-    ctx = holder["ctx"] = StageContext(emit=emit, models=model_pool, min_progress_interval=0)
+    ctx = holder["ctx"] = StageContext(emit=emit, models=engines, min_progress_interval=0)
     with pytest.raises(Cancelled):
         sample.run(payload, ctx)
     assert not Path(payload["outputs"]["responses"]).exists()  # nothing half-written

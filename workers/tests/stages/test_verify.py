@@ -8,7 +8,7 @@ from ipa_worker.context import StageContext
 from ipa_worker.stages import pair, verify
 
 
-def test_audit_counts_and_accepted_rows(tmp_path, make_payload, model_pool):
+def test_audit_counts_and_accepted_rows(tmp_path, make_payload, engines):
     run = tmp_path / "run"
     seeds = [{"id": "s0", "images": [square_image(run, 0)], "instruction": "What colour?", "reference": "red", "task_type": "colour", "source": "t"}]
     seeds_path = run / "round-1" / "seeds" / "shard-000.jsonl"
@@ -19,7 +19,7 @@ def test_audit_counts_and_accepted_rows(tmp_path, make_payload, model_pool):
     atomic_write_jsonl(resp_path, responses)
     # The rule verifier in contains mode passes "red square" (truly wrong: a false positive).
     p = make_payload("verify", run, inputs={"responses": str(resp_path), "seeds": str(seeds_path)}, verifier={"kind": "rule", "rule_mode": "contains", "audit": "exact"})
-    m = verify.run(p, StageContext(models=model_pool))["metrics"]
+    m = verify.run(p, StageContext(models=engines))["metrics"]
     assert (m["audit_tp"], m["audit_fp"], m["audit_fn"], m["audit_tn"], m["audit_true"]) == (2, 1, 0, 1, 2)
     assert [v["truth"] for v in read_jsonl(p["outputs"]["verdicts"])] == [1, 1, 0, 0]
 

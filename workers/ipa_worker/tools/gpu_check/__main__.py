@@ -35,7 +35,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", default=None, help="also write the figures as JSON here")
     ap.add_argument("--work", default=None, help="folder for the checkpoint and the run (default: a temporary one, removed after)")
     ap.add_argument("--keep", action="store_true", help="keep the --work folder (a rerun reuses its checkpoint)")
-    ap.add_argument("--sampling-backend", choices=["hf", "vllm"], default="hf", help="the sample stage's backend (vllm: untested on a GPU)")
+    ap.add_argument("--backend", choices=["hf", "vllm"], default="hf", help="generation.backend of the sample and verify stages (vllm: untested on a GPU)")
     for flag, field in SIZES.items():
         ap.add_argument(flag, type=int, default=None, help=f"workload: {field.replace('_', ' ')}")
     return ap.parse_args(argv)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print("warning: the 7b configuration on a CPU needs about 40 GB of memory and hours", flush=True)
     work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="ipa-gpu-check-"))
     try:
-        result = run_check(config, work.resolve(), w, sampling_backend=a.sampling_backend, log=lambda m: print(m, flush=True))
+        result = run_check(config, work.resolve(), w, backend=a.backend, log=lambda m: print(m, flush=True))
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

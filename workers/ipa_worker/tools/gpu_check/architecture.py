@@ -59,7 +59,7 @@ TINY_TEXT = dict(
     hidden_size=64,
     intermediate_size=128,
     num_hidden_layers=2,
-    # head_dim 32: vLLM's CPU attention has no kernel for 16 (the check's `--sampling-backend vllm`).
+    # head_dim 32: vLLM's CPU attention has no kernel for 16 (the check's `--backend vllm`).
     num_attention_heads=2,
     num_key_value_heads=1,
     hidden_act="silu",

@@ -56,7 +56,7 @@ def mean_prompt_tokens(base: str, pairs_path: str, pixels: int) -> float:
     return sum(lengths) / len(lengths)
 
 
-def run_check(config: str, work: Path, w: Workload, *, sampling_backend: str = "hf", log=print) -> dict[str, Any]:
+def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", log=print) -> dict[str, Any]:
     """Runs the check in `work` (the checkpoint under model/, the run under run/) and returns its figures."""
     t_start = time.perf_counter()
     arch = ARCHITECTURES[config]
@@ -67,16 +67,16 @@ def run_check(config: str, work: Path, w: Workload, *, sampling_backend: str = "
     params = param_counts(arch)
 
     run_dir = work / "run"
-    recipe = check_recipe(ckpt["path"], w, sampling_backend)
+    recipe = check_recipe(ckpt["path"], w, backend)
     seeds = write_seeds(work / "data", run_dir, w.seeds, w.image_side)
     runner = StageRunner(run_dir, cuda)
     log("gpu-check: loading the model into the worker's pool")
-    load_s = runner.preload(recipe)
+    load_s = runner.preload(recipe, {"seeds": seeds})
 
-    log(f"gpu-check: sample ({w.seeds} seeds x {w.normal + w.contrastive} responses x {w.sample_tokens} tokens, {sampling_backend})")
+    log(f"gpu-check: sample ({w.seeds} seeds x {w.normal + w.contrastive} responses x {w.sample_tokens} tokens, on {backend})")
     sampled = runner.run("sample", recipe, {"seeds": seeds})
     responses = sampled["outputs"]["responses"]["path"]
-    log("gpu-check: verify (model verifier)")
+    log(f"gpu-check: verify (model verifier, on {backend})")
     runner.run("verify", recipe, {"seeds": seeds, "responses": responses})
     runner.release_models()
 
@@ -97,11 +97,11 @@ def run_check(config: str, work: Path, w: Workload, *, sampling_backend: str = "
         "versions": versions(),
         "model": {**params, "vocab_size": arch.vocab_size, "checkpoint": ckpt, "load_s": load_s},
         "workload": dataclasses.asdict(w),
-        "sampling_backend": sampling_backend,
+        "backend": backend,
         "stages": stages,
         "figures": {
             "sample": {
-                "tokens_per_s": stages["sample"]["metrics"]["tokens_per_s"],
+                "tokens_per_s": stages["sample"]["metrics"]["generated_tokens"] / stages["sample"]["metrics"]["generation_s"],
                 "responses": stages["sample"]["metrics"]["responses"],
                 "peak_memory_bytes": stages["sample"]["peak_memory_bytes"],
             },

@@ -1,6 +1,6 @@
 """A random-weight checkpoint on disk that the worker's own loaders open like a downloaded one.
 
-The stages load models with `from_pretrained` (ModelPool, load_trainable, load_processor), so the
+The stages load models with `from_pretrained` (the hf engine, load_trainable, load_processor), so the
 check saves its model first. Its tokenizer is word-level over the model's whole vocabulary: id N
 is the word `<tN>` and the specials keep their ids. Sampled ids then decode to words that encode
 back to the same ids, so a 128-token response is a 128-token DPO completion, whatever the random

@@ -2,7 +2,7 @@
 
 Payloads are built the way the orchestrator builds them (the recipe's defaults from the contract
 files, outputs where the planner puts them) and handed to `ipa_worker.stages.<stage>.run` with a
-`StageContext` over a `ModelPool`. Each stage is timed and its peak memory read.
+`StageContext` over the process's `Engines`. Each stage is timed and its peak memory read.
 
 Random weights judge nothing: the model verifier's verdicts are nearly all "unparseable", so the
 pair stage would have no pairs. The train stage gets pairs made here in the pair stage's format
@@ -25,8 +25,7 @@ from ...contract import recipe_defaults, stage_outputs
 from ...data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ...data.synthetic_task import generate_synthetic
 from ...models.messages import assistant_messages, user_messages
-from ...models import vllm_engine
-from ...models.model_pool import ModelPool
+from ...models.engines import Engines
 from ...context import StageContext
 
 ROUND, SHARD = 1, 0
@@ -66,13 +65,14 @@ WORKLOADS = {
 }  # fmt: skip
 
 
-def check_recipe(base: str, w: Workload, sampling_backend: str) -> dict[str, Any]:
+def check_recipe(base: str, w: Workload, backend: str) -> dict[str, Any]:
     """The recipe's defaults with the check's sizes: model verifier, LoRA DPO with gradient
     checkpointing, every pair trained on (none held out), no checkpoint saved mid-run."""
     r = recipe_defaults()
     r["name"] = "gpu-check"
     r["model"].update(base=base, device="auto", dtype="auto", min_pixels=w.pixels, max_pixels=w.pixels)
-    r["sampling"].update(backend=sampling_backend, num_normal=w.normal, num_contrastive=w.contrastive,
+    r["generation"]["backend"] = backend
+    r["sampling"].update(num_normal=w.normal, num_contrastive=w.contrastive,
                          max_new_tokens=w.sample_tokens, batch_size=w.sample_batch)  # fmt: skip
     r["verifier"].update(kind="model", max_new_tokens=w.verify_tokens)
     r["training"]["dpo"].update(batch_size=w.dpo_batch, grad_accum=1, epochs=1, gradient_checkpointing=True,
@@ -127,13 +127,13 @@ def write_pairs(run_dir: Path, seeds_path: str, responses_path: str, n: int) -> 
 
 
 class StageRunner:
-    """Runs stages through their modules with one context and pool, recording time and memory."""
+    """Runs stages through their modules with one context and engine, recording time and memory."""
 
     def __init__(self, run_dir: Path, cuda: bool):
         self.run_dir = run_dir
         self.cuda = cuda
-        self.pool = ModelPool(max_loaded=1)
-        self.ctx = StageContext(models=self.pool)
+        self.engines = Engines()
+        self.ctx = StageContext(models=self.engines)
         self.results: dict[str, dict[str, Any]] = {}
 
     def run(self, stage: str, recipe: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +141,7 @@ class StageRunner:
         (self.run_dir / "payloads").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "payloads" / f"{stage}.json").write_text(json.dumps(p, indent=1))
         module = importlib.import_module(f"{stages.__name__}.{stage}")
+        self.ctx = StageContext(models=self.engines)  # each job counts its own generation
         self._reset_peak()
         t0 = time.perf_counter()
         result = module.run(p, self.ctx)
@@ -149,23 +150,17 @@ class StageRunner:
                                "outputs": result["outputs"], "failed_items": len(result.get("failed_items", []))}  # fmt: skip
         return result
 
-    def preload(self, recipe: dict[str, Any]) -> float:
-        """Loads the generator first, as a long-lived worker holds it between jobs, so the sample
-        stage's tokens/s is generation, not loading: into the pool (hf), or as the vLLM engine the
-        stage will ask for (same settings, so the same engine); returns the load's seconds."""
+    def preload(self, recipe: dict[str, Any], inputs: dict[str, Any]) -> float:
+        """Builds the engine the sample stage will ask for (the same settings, so the same engine),
+        as a long-lived worker holds it between jobs, so the sample stage's tokens/s is
+        generation, not loading; returns the load's seconds."""
         t0 = time.perf_counter()
-        spec, model_cfg = {"base": recipe["model"]["base"], "adapter": None}, recipe["model"]
-        if recipe["sampling"]["backend"] == "vllm":
-            rank = recipe["training"]["lora"]["r"]
-            vllm_engine.engine(vllm_engine.engine_settings(model_cfg, recipe["sampling"]["vllm"], spec["base"], 1, rank))
-        else:
-            self.ctx.model(spec, model_cfg)
+        self.engines.role(payload(self.run_dir, "sample", recipe, inputs), "generator")
         return time.perf_counter() - t0
 
     def release_models(self) -> None:
-        """Drops the pooled model and any vLLM engine, as a worker that only trains holds neither."""
-        self.pool.clear()
-        vllm_engine.close_engine()
+        """Closes the engine, as a worker that only trains holds none."""
+        self.engines.clear()
 
     def _reset_peak(self) -> None:
         if self.cuda:

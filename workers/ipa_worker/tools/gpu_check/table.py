@@ -28,7 +28,7 @@ def table(r: dict[str, Any]) -> str:
         ("parameters", f"{m['total']:,} (vision {m['vision']:,})"),
         ("checkpoint", "reused" if ck["reused"] else f"built in {fmt(ck['build_s'])} s, saved in {fmt(ck['save_s'])} s ({gib(ck['disk_bytes'])})"),
         ("model load into the pool", f"{fmt(m['load_s'])} s"),
-        (f"sample ({r['sampling_backend']})", f"{s['responses']} responses of <= {w['sample_tokens']} tokens in {fmt(st['sample']['seconds'])} s: {fmt(s['tokens_per_s'])} tokens/s"),
+        (f"sample ({r['backend']})", f"{s['responses']} responses of <= {w['sample_tokens']} tokens in {fmt(st['sample']['seconds'])} s: {fmt(s['tokens_per_s'])} tokens/s"),
         ("verify (model)", f"{v['verdicts']} verdicts in {fmt(st['verify']['seconds'])} s: {fmt(v['verdicts_per_s'])} verdicts/s"),
         ("train (LoRA DPO)", f"{d['steps']} steps of {d['pairs_per_step']} pairs in {fmt(st['train']['seconds'])} s (load, train, reward metrics, save)"),
         ("DPO step (median)", f"{fmt(d['step_seconds'])} s, {fmt(d['tokens_per_step'])} tokens per step"),
