@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ from ..contract.recipe_types import TrainingLora, WarmupSftLora
 from ..errors import BadInput
 from ..models.model_pool import _attn_implementation, resolve_device_dtype
 from ..models.processor import load_processor
-from .callbacks import CHECKPOINT_MARK
 
 
 def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_adapter: bool):
@@ -71,31 +69,6 @@ def use_bf16(setting: str, device: str) -> bool:
     if setting == "on" and device != "cuda":
         raise BadInput("training bf16 is 'on' but no CUDA device is used")
     return setting == "on" or (setting == "auto" and device == "cuda")
-
-
-def checkpoint_complete(folder: Path) -> bool:
-    """A checkpoint every rank finished writing: marked by `CheckpointMark`, or (written by one
-    process before the mark existed) holding `trainer_state.json` and the single RNG file.
-
-    transformers writes a checkpoint in place and `trainer_state.json` last, so a process killed
-    mid-save leaves a folder without it; in a group, rank 0 writes it without waiting for the
-    others, which the mark covers.
-    """
-    if not (folder / "trainer_state.json").is_file():
-        return False
-    return (folder / CHECKPOINT_MARK).is_file() or (folder / "rng_state.pth").is_file() or not any(folder.glob("rng_state_*.pth"))
-
-
-def last_checkpoint(checkpoint_dir: str | None) -> str | None:
-    """The newest complete `checkpoint-N` folder; incomplete ones are skipped, not resumed from."""
-    if not checkpoint_dir or not Path(checkpoint_dir).is_dir():
-        return None
-    done = []
-    for d in Path(checkpoint_dir).iterdir():
-        m = re.fullmatch(r"checkpoint-(\d+)", d.name)
-        if m and d.is_dir() and checkpoint_complete(d):
-            done.append((int(m.group(1)), d))
-    return str(max(done)[1]) if done else None
 
 
 def publish_dir(out_dir: str | os.PathLike, write) -> dict[str, Any]:
