@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.recipe_types import TrainingLora, WarmupSftLora
+from ..data.jsonl_io import DIR_MODE, make_dirs
 from ..errors import BadInput
 from ..models.model_pool import _attn_implementation, resolve_device_dtype
 from ..models.processor import load_processor
@@ -77,11 +78,11 @@ def publish_dir(out_dir: str | os.PathLike, write) -> dict[str, Any]:
     Returns the output record `{path, rows: number of files, sha256 over names and contents}`.
     """
     target = Path(out_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     old = target.parent / f".{target.name}.old-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp.mkdir(mode=DIR_MODE)
     try:
         write(tmp)
         if target.exists():
