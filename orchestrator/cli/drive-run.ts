@@ -1,7 +1,7 @@
 /**
- * Runs one run to its end from this command (`ipa run`, and `ipa resume` without a Redis): a
- * private Redis when none is given, an in-process worker when none is connected, a line per
- * event and a live progress line, then the results table.
+ * Runs one run to its end from this command (`ipa run`): a private Redis when none is given, an
+ * in-process worker when none is connected, a line per event and a live progress line, then the
+ * results table.
  *
  * Ctrl-C: the first marks the run `interrupted` at once (so even a forced exit leaves it
  * resumable), hands the running jobs back, stops the private Redis and prints the command that
@@ -104,7 +104,8 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     if (resumed) {
       const r = await resumeRun(store, session.queues);
       // Damaged outputs found on the way (run/repair.ts) are computed again: say which.
-      if (r.repair.damage.length) log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, repairLines(store.id, r.repair).join('\n'));
+      // One line each: a terminal line shows a message's first line only.
+      if (r.repair.damage.length) for (const line of repairLines(store.id, r.repair)) log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, line.trim());
       if (r.completed) {
         log.info(`run ${store.id} is complete: nothing to do`);
         return finish(store, 'completed', 0, o);

@@ -4,7 +4,7 @@ import { formatIssue } from '../../recipe/errors.js';
 import { loadRecipe } from '../../recipe/load.js';
 import { RunStore } from '../../store/run-store.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, findRun, LOG_HELP, logFormat, logOptions, parse, prefix, redisUrl, runsDir, WORKER_TIMING_HELP, workerTiming, workerTimingOptions, type Common } from '../context.js';
+import { COMMON_HELP, findRun, LOG_HELP, logFormat, logOptions, parse, prefix, redisUrl, runPrefix, runsDir, WORKER_TIMING_HELP, workerTiming, workerTimingOptions, type Common } from '../context.js';
 import { driveRun } from '../drive-run.js';
 
 /** A recipe file to start a run from, or a run (id, id prefix, directory) to continue. */
@@ -29,8 +29,11 @@ estimate per stage on a terminal), then the results table and the report's path.
 
 Ctrl-C (or SIGTERM) stops in order: the run becomes "interrupted", running jobs go back to the
 queue, the private Redis stops, and the command that continues it is printed; a second Ctrl-C
-exits at once (the run stays resumable). \`ipa run RUN\` continues a run: only jobs without a
-done record are computed.
+exits at once (the run stays resumable).
+
+\`ipa run RUN\` continues a run, under the queue prefix it was submitted with: only jobs without
+a done record are computed, damaged outputs (\`ipa verify\`) included. It is the command to use
+without a Redis of your own; \`ipa resume RUN\` re-queues a run on a Redis for \`ipa worker\`s.
 Exit code 0 when the run completed, 1 when it failed, 6 when cancelled, 130 when interrupted.
 Examples:
   ipa run recipes/tiny.yaml
@@ -61,7 +64,7 @@ ${COMMON_HELP}`,
     return driveRun({
       start,
       redisUrl: redisUrl(values),
-      prefix: prefix(values),
+      prefix: 'store' in start ? runPrefix(values, start.store) : prefix(values),
       worker,
       localWorker: !values['no-local-worker'],
       logFormat: format,
