@@ -3,11 +3,11 @@
  * in-process worker when none is connected, a line per event and a live progress line, then the
  * results table.
  *
- * Ctrl-C: the first marks the run `interrupted` at once (so even a forced exit leaves it
- * resumable), hands the running jobs back, stops the private Redis and prints the command that
- * continues the run; a second exits at once. Continuing is `ipa run <id>`: a fresh private
- * Redis is empty, so the current round is planned again from the done records (only missing
- * jobs run).
+ * Ctrl-C or SIGTERM: the first marks the run `interrupted` at once (so even a forced exit leaves
+ * it resumable), hands the running jobs back, stops the private Redis and prints the command that
+ * continues the run, all within `stopMs` whether or not Redis answers; a second exits at once.
+ * Continuing is `ipa run <id>`: a fresh private Redis is empty, so the current round is planned
+ * again from the done records (only missing jobs run).
  */
 import { existsSync } from 'node:fs';
 import { configureConsoleLog, LEVELS, logToRunDir, rootLogger, type LogFormat } from '../log.js';
@@ -29,6 +29,7 @@ import { onInterrupt } from './interrupt.js';
 import { progressLine } from './progress-line.js';
 import { ProgressTicker } from './progress-ticker.js';
 import { shortPath } from './run-table.js';
+import { exitAfter, exitNow, orderlyPart } from './stop.js';
 import { LiveTerminal } from './terminal.js';
 
 export interface DriveOptions {
@@ -45,10 +46,9 @@ export interface DriveOptions {
   json: boolean;
   /** The runs folder the command looks in (decides whether the id alone finds the run again). */
   runsDir: string;
+  /** How long the stop after a signal may take, whatever the state of Redis (`--stop-ms`). */
+  stopMs: number;
 }
-
-/** How long the orderly stop may take before the command exits anyway. */
-const STOP_LIMIT_MS = 60_000;
 
 export async function driveRun(o: DriveOptions): Promise<number> {
   const term = new LiveTerminal(process.stderr, o.logFormat === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
@@ -70,21 +70,15 @@ export async function driveRun(o: DriveOptions): Promise<number> {
       // Written before anything else: a forced exit a moment later still leaves a resumable run.
       store?.setState('interrupted');
       log.warn(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping — running jobs go back to the queue${session?.privateRedis ? ', the private Redis stops' : ''} (Ctrl-C again to exit at once)`);
+      exitAfter(o.stopMs, ExitCode.interrupted, () => session?.pythonPids() ?? []);
       onStop(signal);
     },
     again() {
-      for (const pid of session?.pythonPids() ?? []) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
       term.clearStatus();
       log.warn('second Ctrl-C: exiting now, without waiting for running jobs (they are computed again on continue)');
       if (store) sayContinue(store);
       // The private redis-server is killed by its exit hook (LocalRedis).
-      process.exit(ExitCode.interrupted);
+      exitNow(session?.pythonPids() ?? [], ExitCode.interrupted);
     },
   });
   let ticker: ProgressTicker | undefined;
@@ -137,7 +131,7 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     const state = await Promise.race([stopRequested, waited]);
     ticker.stop();
     if (state === 'interrupted' || interrupted) {
-      await stopWithin(session, STOP_LIMIT_MS);
+      await session.close({ graceMs: 0, stopMs: orderlyPart(o.stopMs) });
       session = undefined;
       sayContinue(run);
       return ExitCode.interrupted;
@@ -145,17 +139,9 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     return finish(run, state, Date.now() - t0, o);
   } finally {
     ticker?.stop();
-    await session?.close();
+    await session?.close(interrupted ? { graceMs: 0, stopMs: orderlyPart(o.stopMs) } : {});
     dispose();
   }
-}
-
-/** Closes the session with no grace for running jobs (they go back to the queue), within `limitMs`. */
-async function stopWithin(session: LocalSession, limitMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((res) => (timer = setTimeout(res, limitMs)));
-  await Promise.race([session.close({ graceMs: 0 }), late]);
-  clearTimeout(timer);
 }
 
 /** Prints the outcome (results table, report paths, the error) and returns the exit code. */

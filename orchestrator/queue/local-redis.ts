@@ -92,6 +92,11 @@ export class LocalRedis {
     }
   }
 
+  /** Kills the server (SIGKILL), as a crash would: tests of what happens when Redis is gone. */
+  async kill(): Promise<void> {
+    await this.stopProcess('SIGKILL');
+  }
+
   /** Stops the server abruptly (SIGKILL) or cleanly, then starts it again on the same port. */
   async restart(opts: { hard?: boolean } = {}): Promise<void> {
     await this.stopProcess(opts.hard ? 'SIGKILL' : 'SIGTERM');
@@ -112,9 +117,13 @@ export class LocalRedis {
     return this.proc?.pid;
   }
 
-  async stop(): Promise<void> {
+  /** Stops the server: SIGTERM, and SIGKILL when it is still there after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
     process.removeListener('exit', this.killOnExit);
+    const p = this.proc;
+    const timer = setTimeout(() => p?.kill('SIGKILL'), graceMs);
     await this.stopProcess('SIGTERM');
+    clearTimeout(timer);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
