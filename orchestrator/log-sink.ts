@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { humanLogLine, LEVELS } from './log-format.js';
+import { DIR_MODE, FILE_MODE } from './file-modes.js';
 import { staysInside } from './real-path.js';
 import { appendRegular } from './regular-file.js';
 
@@ -104,8 +105,8 @@ export class LogSink {
     // A `logs` link leading out of the run gets nothing: every write stays inside the run.
     if (!staysInside(join(dir, ORCHESTRATOR_LOG), dir)) return;
     try {
-      mkdirSync(join(dir, 'logs'), { recursive: true, mode: 0o750 });
-      appendRegular(join(dir, ORCHESTRATOR_LOG), `${text}\n`, 0o640);
+      mkdirSync(join(dir, 'logs'), { recursive: true, mode: DIR_MODE });
+      appendRegular(join(dir, ORCHESTRATOR_LOG), `${text}\n`, FILE_MODE);
     } catch {
       // a full or read-only disk: the job itself reports that where it matters
     }

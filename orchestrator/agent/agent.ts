@@ -16,11 +16,12 @@ import { PythonError, PythonProcessExited, type PythonProcess, type ReadyInfo } 
 import { ProgressThrottle } from '../bridge/progress-throttle.js';
 import { stagePayloadJsonSchema } from '../contract/json-schema.js';
 import type { Device } from '../contract/protocol.js';
+import { Deadline, DEFAULT_STOP_MS } from '../deadline.js';
 import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, logToRunDir, rootLogger, type Logger } from '../log.js';
 import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
 import type { ActiveJob, JobProgress } from '../queue/active-jobs.js';
-import { connect } from '../queue/connection.js';
+import { closeConnection, connect } from '../queue/connection.js';
 import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import { describeOutputs, duration } from '../report/stage-words.js';
@@ -39,7 +40,7 @@ import { MemoryGate } from './memory-gate.js';
 import { RunAnchor } from './run-anchor.js';
 import { TrustedRuns } from './trusted-runs.js';
 import { buildPayload } from './payload.js';
-import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, type WorkerInfo } from './registry.js';
+import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_S, type WorkerInfo } from './registry.js';
 import { SlotPool } from './slots.js';
 
 export interface AgentOptions {
@@ -101,6 +102,9 @@ const UNTRUSTED_HOLD_MS = 500;
 const CANCEL = 'run cancelled';
 const SHUTDOWN = 'agent shutting down';
 
+/** How long running jobs get to finish when `close` is given no grace. */
+export const DEFAULT_GRACE_MS = 2000;
+
 export class WorkerAgent {
   readonly id: string;
   private readonly log: Logger;
@@ -113,6 +117,14 @@ export class WorkerAgent {
   private queues!: QueueSet;
   private info!: WorkerInfo;
   private closing = false;
+  /** Set by `close`: a job handed back waits for Redis at most until then. */
+  private stopBy?: Deadline;
+  /** What `close` could not do, in words (it says them when it ends). */
+  private readonly notDone: string[] = [];
+  /** The connections given to BullMQ workers (BullMQ leaves a given connection open). */
+  private readonly workerConnections: Redis[] = [];
+  /** Queue errors already reported since Redis last answered (one line each, not one per queue and retry). */
+  private readonly queueErrors = new Set<string>();
   private readonly trainProcesses: number;
   private finished = 0;
   private readonly anchor: RunAnchor;
@@ -150,6 +162,9 @@ export class WorkerAgent {
   private async init(): Promise<void> {
     const o = this.opts;
     this.redis = connect(o.redisUrl);
+    // Reported through the queue workers' errors (once each); ioredis prints unhandled ones raw.
+    this.redis.on('error', () => undefined);
+    this.redis.on('ready', () => this.queueErrors.clear());
     try {
       await checkEvictionPolicy(this.redis, { allow: o.allowEviction });
     } catch (err) {
@@ -191,8 +206,10 @@ export class WorkerAgent {
     await this.subscriber.subscribe(keys.control(o.prefix));
     this.subscriber.on('message', (_ch, msg) => this.onControl(msg));
     for (const q of o.queues) {
+      const connection = this.redis.duplicate();
+      this.workerConnections.push(connection);
       const w = new Worker(q, (job: Job, token?: string) => this.process(job, token), {
-        connection: this.redis.duplicate(),
+        connection,
         prefix: o.prefix,
         // The control queue does no heavy work; Python queues are bounded by the slots.
         concurrency: q === 'control' ? 4 : o.concurrency,
@@ -201,10 +218,17 @@ export class WorkerAgent {
         maxStalledCount: o.maxStalledCount ?? 5,
       });
       w.on('failed', (job, err) => void this.onFailed(job, err));
-      w.on('error', (err) => this.log.warn({ err: err.message, queue: q }, 'queue worker error'));
+      w.on('error', (err) => this.onQueueError(q, err));
       this.workers.push(w);
     }
     this.log.info({ queues: o.queues, gpu: o.gpu ?? null, train_processes: this.trainProcesses, concurrency: o.concurrency }, `worker ${this.id} started: queues ${o.queues.join(', ')}${o.gpu !== undefined ? `, GPU ${o.gpu}` : ''}${this.trainProcesses > 1 ? `, ${this.trainProcesses} training processes` : ''}, ${o.concurrency} slot${o.concurrency === 1 ? '' : 's'}`);
+  }
+
+  /** A queue worker's error, said once until Redis answers again (a lost Redis fails every queue every few seconds). */
+  private onQueueError(queue: string, err: Error): void {
+    if (this.queueErrors.has(err.message)) return;
+    this.queueErrors.add(err.message);
+    this.log.warn({ err: err.message, queue }, `queue worker error: ${err.message}${this.redis.status === 'ready' ? '' : ' (Redis is unreachable: no job is taken until it answers again)'}`);
   }
 
   private async beat(): Promise<void> {
@@ -378,8 +402,12 @@ export class WorkerAgent {
         // Stopped by close(), not by the job: it goes back to the queue untouched (no attempt
         // used, the run not failed) for another agent, which resumes from what is on disk.
         if (err instanceof PythonProcessExited) this.slots.lost(slot, proc);
-        await job.moveToWait(token);
-        log.info('the worker is stopping: job handed back to the queue (recomputed later)');
+        const back = this.redis.status === 'ready' ? await (this.stopBy ?? Deadline.in(DEFAULT_STOP_MS)).settle(job.moveToWait(token)) : { ok: false as const, reason: 'Redis is unreachable' };
+        if (back.ok) log.info('the worker is stopping: job handed back to the queue (recomputed later)');
+        else {
+          const lockS = Math.round((this.opts.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS) / 1000);
+          this.notDone.push(`job ${id} was not handed back (${back.reason}): it goes back to the queue ${lockS} s after Redis answers again (its lock expires), or \`ipa resume ${d.runId}\` queues it again; nothing it finished is lost`);
+        }
         throw new WaitingError();
       }
       throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => this.slots.lost(slot, proc) });
@@ -450,27 +478,49 @@ export class WorkerAgent {
   }
 
   /**
-   * Stops taking jobs, lets running ones finish for up to `graceMs`, then cancels the rest and
-   * hands them back to the queue (another agent runs them; no attempt is used, training resumes
-   * from its last checkpoint), stops the Python processes and leaves the registry. Past
-   * `graceMs` this waits for the cancel to land: at most the bridge's cancel and kill graces.
+   * Stops taking jobs, lets running ones finish for up to `graceMs`, then within `stopMs` more,
+   * whatever the state of Redis: cancels the rest and hands them back to the queue (another agent
+   * runs them; no attempt is used, training resumes from its last checkpoint), stops the Python
+   * processes (SIGTERM, then SIGKILL, for those that do not stop in time), leaves the registry
+   * and closes its connections. What needs Redis is skipped when Redis is gone, or given up at the
+   * deadline; the agent then says what it could not do and what happens to it.
    */
-  async close(graceMs = 30_000): Promise<void> {
+  async close(graceMs = DEFAULT_GRACE_MS, stopMs = DEFAULT_STOP_MS): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.heartbeat);
+    const t0 = Date.now();
     const closing = Promise.all(this.workers.map((w) => w.close()));
-    const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
-    if (timedOut) {
-      for (const a of this.active.values()) a.abort.abort(SHUTDOWN);
-      await Promise.all(this.workers.map((w) => w.close(true)));
-    }
-    await this.slots.close();
-    await removeWorker(this.redis, this.opts.prefix, this.id).catch(() => undefined);
-    await this.subscriber?.quit().catch(() => undefined);
-    await this.queues.close();
-    await this.redis.quit().catch(() => undefined);
-    this.log.info(`worker ${this.id} stopped`);
+    closing.catch(() => undefined);
+    // BullMQ's close waits for the running jobs, and for Redis: without Redis, ours ending is enough.
+    const grace = Deadline.in(graceMs);
+    await grace.settle(Promise.race([closing, this.drainedBy(grace)]));
+    // Some of the stop is kept for what comes after the jobs: the registry and the connections.
+    const stop = Deadline.in(stopMs);
+    const jobsBy = stop.less(Math.min(1000, stopMs / 5));
+    this.stopBy = jobsBy;
+    for (const a of this.active.values()) a.abort.abort(SHUTDOWN);
+    // The cancel lands at Python's next batch; what is still running halfway is stopped.
+    await this.drainedBy(Deadline.in(stopMs / 2));
+    const killed = await this.slots.stop(jobsBy);
+    if (killed.length) this.notDone.push(`Python process${killed.length > 1 ? 'es' : ''} ${killed.join(', ')} did not stop when asked: killed`);
+    if (!(await this.drainedBy(jobsBy))) this.notDone.push(`job${this.active.size > 1 ? 's' : ''} ${[...this.active.keys()].join(', ')} did not end in time: ${this.active.size > 1 ? 'they are' : 'it is'} computed again later`);
+    // BullMQ's own close ends with Redis; without it there is nothing to wait for.
+    if (this.redis.status === 'ready') await stop.settle(closing);
+    const registered = this.redis.status === 'ready' && (await stop.settle(removeWorker(this.redis, this.opts.prefix, this.id))).ok;
+    if (!registered) this.notDone.push(`this worker was not removed from the list of workers (Redis did not answer): it drops off by itself within ${HEARTBEAT_TTL_S} s`);
+    for (const w of this.workers) void w.disconnect().catch(() => undefined);
+    await this.queues.close(stop);
+    await Promise.all([this.subscriber, this.redis, ...this.workerConnections].map((c) => (c ? closeConnection(c, stop) : undefined)));
+    const took = `${duration(Date.now() - t0)}`;
+    for (const n of this.notDone) this.log.warn(`while stopping: ${n}`);
+    this.log.info(`worker ${this.id} stopped in ${took}${this.notDone.length ? ` (${this.notDone.length} thing${this.notDone.length > 1 ? 's' : ''} not done, above)` : ''}`);
+  }
+
+  /** Whether every job of this agent ended by the deadline (polled: jobs end on their own schedule). */
+  private async drainedBy(deadline: Deadline): Promise<boolean> {
+    while (this.active.size && deadline.left() > 0) await new Promise((r) => setTimeout(r, Math.min(25, deadline.left())));
+    return this.active.size === 0;
   }
 }
 

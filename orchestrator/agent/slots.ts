@@ -5,6 +5,7 @@
  * at once. Jobs wait for a free slot in arrival order.
  */
 import { PythonProcess, type ReadyInfo } from '../bridge/python-process.js';
+import type { Deadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 
 /** One place a job runs; `proc` is its inference process when one is up. */
@@ -99,13 +100,26 @@ export class SlotPool {
 
   /** Pids of the live processes: the slots' inference ones and any training one. */
   pids(): number[] {
-    const procs = [...this.slots.map((s) => s.proc), ...this.training];
-    return procs.filter((p): p is PythonProcess => !!p && !p.exitInfo).map((p) => p.pid);
+    return this.live().map((p) => p.pid);
   }
 
-  /** Stops the inference processes (training ones are stopped by their jobs). */
-  async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.proc?.close({ graceMs: CLOSE_GRACE_MS }).catch(() => undefined)));
+  private live(): PythonProcess[] {
+    const procs = [...this.slots.map((s) => s.proc), ...this.training];
+    return procs.filter((p): p is PythonProcess => !!p && !p.exitInfo);
+  }
+
+  /**
+   * Stops every process, inference and training, by `deadline`: `shutdown` (Python cancels its
+   * work and exits), SIGTERM after a third of the time left, SIGKILL after another; one still
+   * there at the deadline is killed. Returns the pids that ignored `shutdown` and SIGTERM.
+   */
+  async stop(deadline: Deadline): Promise<number[]> {
+    const procs = this.live();
+    const graceMs = Math.min(CLOSE_GRACE_MS, Math.floor(deadline.left() / 3));
+    const ended = await Promise.all(procs.map((p) => deadline.settle(p.close({ graceMs }))));
+    const killed = procs.filter((p, i) => !ended[i].ok || ended[i].value.signal === 'SIGKILL');
+    for (const p of killed) p.kill('SIGKILL');
+    return killed.map((p) => p.pid);
   }
 
   /** The slot's long-lived inference process, (re)started when missing or dead. */

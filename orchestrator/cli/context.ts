@@ -100,6 +100,17 @@ export function prefix(v: Common): string {
   return v.prefix ?? DEFAULT_PREFIX;
 }
 
+/**
+ * The queue prefix to continue a run under: the one it was submitted with (run.json), since an
+ * agent takes a run's jobs only under that prefix (agent/job-trust.ts). A different --prefix is a
+ * usage error: its jobs would be refused.
+ */
+export function runPrefix(v: Common, store: RunStore): string {
+  const own = store.info().queue_prefix;
+  if (v.prefix !== undefined && v.prefix !== own) throw new CliError(`run ${store.id} was submitted under queue prefix "${own}"; with --prefix ${v.prefix} no worker would take its jobs (leave --prefix out)`, ExitCode.usage);
+  return own;
+}
+
 /** The configured Redis URL once it answers, or a CliError with exit code 4 and a readable reason. */
 export async function reachableRedis(v: Common): Promise<string> {
   const url = redisUrl(v);
@@ -112,11 +123,11 @@ export async function reachableRedis(v: Common): Promise<string> {
   return url;
 }
 
-/** Connects to the configured Redis or fails with exit code 4 and a readable reason. */
-export async function openQueues(v: Common): Promise<QueueSet> {
+/** Connects to the configured Redis or fails with exit code 4 and a readable reason; `queuePrefix` overrides the flag's. */
+export async function openQueues(v: Common, queuePrefix: string = prefix(v)): Promise<QueueSet> {
   const conn = connect(await reachableRedis(v));
   conn.on('error', () => undefined);
-  return new QueueSet(conn, prefix(v));
+  return new QueueSet(conn, queuePrefix);
 }
 
 export async function closeQueues(q: QueueSet): Promise<void> {

@@ -1,13 +1,13 @@
 /**
- * Runs one run to its end from this command (`ipa run`, and `ipa resume` without a Redis): a
- * private Redis when none is given, an in-process worker when none is connected, a line per
- * event and a live progress line, then the results table.
+ * Runs one run to its end from this command (`ipa run`): a private Redis when none is given, an
+ * in-process worker when none is connected, a line per event and a live progress line, then the
+ * results table.
  *
- * Ctrl-C: the first marks the run `interrupted` at once (so even a forced exit leaves it
- * resumable), hands the running jobs back, stops the private Redis and prints the command that
- * continues the run; a second exits at once. Continuing is `ipa run <id>`: a fresh private
- * Redis is empty, so the current round is planned again from the done records (only missing
- * jobs run).
+ * Ctrl-C or SIGTERM: the first marks the run `interrupted` at once (so even a forced exit leaves
+ * it resumable), hands the running jobs back, stops the private Redis and prints the command that
+ * continues the run, all within `stopMs` whether or not Redis answers; a second exits at once.
+ * Continuing is `ipa run <id>`: a fresh private Redis is empty, so the current round is planned
+ * again from the done records (only missing jobs run).
  */
 import { existsSync } from 'node:fs';
 import { configureConsoleLog, LEVELS, logToRunDir, rootLogger, type LogFormat } from '../log.js';
@@ -31,6 +31,7 @@ import { progressLine } from './progress-line.js';
 import { duration } from '../report/stage-words.js';
 import { ProgressTicker } from './progress-ticker.js';
 import { shortPath } from './run-table.js';
+import { exitAfter, exitNow, orderlyPart } from './stop.js';
 import { LiveTerminal } from './terminal.js';
 
 export interface DriveOptions {
@@ -47,10 +48,9 @@ export interface DriveOptions {
   json: boolean;
   /** The runs folder the command looks in (decides whether the id alone finds the run again). */
   runsDir: string;
+  /** How long the stop after a signal may take, whatever the state of Redis (`--stop-ms`). */
+  stopMs: number;
 }
-
-/** How long the orderly stop may take before the command exits anyway. */
-const STOP_LIMIT_MS = 60_000;
 
 export async function driveRun(o: DriveOptions): Promise<number> {
   const term = new LiveTerminal(process.stderr, o.logFormat === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
@@ -72,21 +72,15 @@ export async function driveRun(o: DriveOptions): Promise<number> {
       // Written before anything else: a forced exit a moment later still leaves a resumable run.
       store?.setState('interrupted');
       log.warn(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping — running jobs go back to the queue${session?.privateRedis ? ', the private Redis stops' : ''} (Ctrl-C again to exit at once)`);
+      exitAfter(o.stopMs, ExitCode.interrupted, () => session?.pythonPids() ?? []);
       onStop(signal);
     },
     again() {
-      for (const pid of session?.pythonPids() ?? []) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
       term.clearStatus();
       log.warn('second Ctrl-C: exiting now, without waiting for running jobs (they are computed again on continue)');
       if (store) sayContinue(store);
       // The private redis-server is killed by its exit hook (LocalRedis).
-      process.exit(ExitCode.interrupted);
+      exitNow(session?.pythonPids() ?? [], ExitCode.interrupted);
     },
   });
   let ticker: ProgressTicker | undefined;
@@ -106,7 +100,8 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     if (resumed) {
       const r = await resumeRun(store, session.queues);
       // Damaged outputs found on the way (run/repair.ts) are computed again: say which.
-      if (r.repair.damage.length) log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, repairLines(store.id, r.repair).join('\n'));
+      // One line each: a terminal line shows a message's first line only.
+      if (r.repair.damage.length) for (const line of repairLines(store.id, r.repair)) log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, line.trim());
       if (r.completed) {
         log.info(`run ${store.id} is complete: nothing to do`);
         return finish(store, 'completed', o);
@@ -137,7 +132,7 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     const state = await Promise.race([stopRequested, waited]);
     ticker.stop();
     if (state === 'interrupted' || interrupted) {
-      await stopWithin(session, STOP_LIMIT_MS);
+      await session.close({ graceMs: 0, stopMs: orderlyPart(o.stopMs) });
       session = undefined;
       sayContinue(run);
       return ExitCode.interrupted;
@@ -145,17 +140,9 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     return finish(run, state, o);
   } finally {
     ticker?.stop();
-    await session?.close();
+    await session?.close(interrupted ? { graceMs: 0, stopMs: orderlyPart(o.stopMs) } : {});
     dispose();
   }
-}
-
-/** Closes the session with no grace for running jobs (they go back to the queue), within `limitMs`. */
-async function stopWithin(session: LocalSession, limitMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((res) => (timer = setTimeout(res, limitMs)));
-  await Promise.race([session.close({ graceMs: 0 }), late]);
-  clearTimeout(timer);
 }
 
 /**

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { listWorkers } from '../agent/registry.js';
-import { connect } from '../queue/connection.js';
+import { Deadline, DEFAULT_STOP_MS } from '../deadline.js';
+import { closeConnection, connect } from '../queue/connection.js';
 import { QueueSet } from '../queue/queues.js';
 import { authMiddleware, checkBinding } from './auth.js';
 import { BOARD_PATH, queueBoard } from './board.js';
@@ -43,7 +44,8 @@ export interface Dashboard {
   port: number;
   /** Open event streams, and run snapshots or list entries built so far (for tests and the bench). */
   stats(): { sseClients: number; builds: number };
-  close(): Promise<void>;
+  /** Ends open pages and connections within `stopMs`, whether or not Redis answers. */
+  close(stopMs?: number): Promise<void>;
 }
 
 function urlHost(host: string): string {
@@ -87,15 +89,19 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     url: `http://${urlHost(host)}:${port}/`,
     port,
     stats: () => ({ sseClients: events.connections, builds: cache.builds }),
-    close() {
+    close(stopMs = DEFAULT_STOP_MS) {
       closing ??= (async () => {
+        const stop = Deadline.in(stopMs);
         events.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        await queues?.close();
-        await conn?.quit().catch(() => undefined);
+        await stop.settle(
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+        );
+        // A page's request may still wait on Redis (workers, the queue board): it is given up with the connection.
+        await queues?.close(stop);
+        if (conn) await closeConnection(conn, stop);
       })();
       return closing;
     },

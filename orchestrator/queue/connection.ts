@@ -3,10 +3,23 @@
  * both work; the password never reaches a log line (see `redactUrl`).
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Deadline } from '../deadline.js';
 
 /** BullMQ requires `maxRetriesPerRequest: null` on connections that block. */
 export function connect(url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...extra });
+}
+
+/**
+ * Closes a connection by the deadline: QUIT when Redis answers, then a disconnect in any case, so
+ * no reconnect timer outlives the close. Returns whether the QUIT went through. Commands still
+ * pending on a Redis that is gone stay pending (ioredis 6 does not reject them on a disconnect
+ * while it waits to reconnect), so a shutdown never awaits one without a deadline.
+ */
+export async function closeConnection(redis: Redis, deadline: Deadline): Promise<boolean> {
+  const quit = redis.status === 'ready' && (await deadline.settle(redis.quit())).ok;
+  if (redis.status !== 'end') redis.disconnect();
+  return quit;
 }
 
 /** Query parameters that may carry a secret (ioredis reads options such as `?password=` from the URL). */

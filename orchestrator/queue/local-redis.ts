@@ -63,10 +63,13 @@ export class LocalRedis {
   }
 
   private async spawn(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dataDir, '--save', '', '--maxmemory-policy', this.opts.maxmemoryPolicy ?? 'noeviction'];
+    // The password goes in through stdin (`redis-server -` reads configuration there), so it is in
+    // no file and never on a command line, which any user of the host can read in /proc.
+    const args = ['-', '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dataDir, '--save', '', '--maxmemory-policy', this.opts.maxmemoryPolicy ?? 'noeviction'];
     args.push('--appendonly', this.opts.appendonly ? 'yes' : 'no');
-    if (this.opts.password) args.push('--requirepass', this.opts.password);
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const proc = spawn('redis-server', args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    proc.stdin?.on('error', () => undefined); // a server that failed to start closed it; its exit says why
+    proc.stdin?.end(this.opts.password ? `requirepass "${this.opts.password.replace(/[\\"]/g, '\\$&')}"\n` : '');
     process.removeListener('exit', this.killOnExit);
     process.once('exit', this.killOnExit);
     let stderr = '';
@@ -89,6 +92,11 @@ export class LocalRedis {
     }
   }
 
+  /** Kills the server (SIGKILL), as a crash would: tests of what happens when Redis is gone. */
+  async kill(): Promise<void> {
+    await this.stopProcess('SIGKILL');
+  }
+
   /** Stops the server abruptly (SIGKILL) or cleanly, then starts it again on the same port. */
   async restart(opts: { hard?: boolean } = {}): Promise<void> {
     await this.stopProcess(opts.hard ? 'SIGKILL' : 'SIGTERM');
@@ -109,9 +117,13 @@ export class LocalRedis {
     return this.proc?.pid;
   }
 
-  async stop(): Promise<void> {
+  /** Stops the server: SIGTERM, and SIGKILL when it is still there after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
     process.removeListener('exit', this.killOnExit);
+    const p = this.proc;
+    const timer = setTimeout(() => p?.kill('SIGKILL'), graceMs);
     await this.stopProcess('SIGTERM');
+    clearTimeout(timer);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -4,6 +4,7 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Deadline } from '../deadline.js';
 import { QUEUE_KINDS, type QueueKind } from '../plan/stages.js';
 import type { Recipe } from '../recipe/schema.js';
 import { JobSigner } from './job-signer.js';
@@ -45,8 +46,11 @@ export class QueueSet {
     await Promise.all(kinds.map((kind) => this.queue(kind).setGlobalConcurrency(limits[kind])));
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  /** Closes the queues (they share `connection`, which stays open), waiting at most until `deadline`. */
+  async close(deadline?: Deadline): Promise<void> {
+    const closing = Promise.all([...this.queues.values()].map((q) => q.close()));
+    if (deadline) await deadline.settle(closing);
+    else await closing;
   }
 }
 

@@ -234,6 +234,12 @@ export const DpoSchema = z
     precompute_ref_log_probs: z.boolean().default(false).describe('Compute reference log-probs once before training (saves memory for full fine-tuning).'),
     max_length: z.number().int().positive().default(1024).describe('Prompt + response tokens kept.'),
     save_steps: z.number().int().positive().default(50).describe('Checkpoint every N steps; a restarted job resumes from the last one.'),
+    save_total_limit: z
+      .number()
+      .int()
+      .positive()
+      .default(2)
+      .describe('Checkpoints kept per training job (DPO and SFT, round-<r>/checkpoints/ and the warm-up): the newest N complete ones. An older one is deleted only once a newer one is complete, so a retried job always finds one to resume from; the trained model is published apart from them (round-<r>/models/). A 7B full fine-tuning checkpoint with its optimizer state takes tens of GB (estimate).'),
     full_finetune: z.boolean().default(false).describe('Train all language-model weights instead of a LoRA adapter.'),
     seed: z.number().int().default(0).describe('Training seed.'),
     heldout_pairs: z

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { WorkerAgent, type AgentOptions } from '../agent/agent.js';
 import { listWorkers } from '../agent/registry.js';
-import { connect } from '../queue/connection.js';
+import { Deadline, DEFAULT_STOP_MS } from '../deadline.js';
+import { closeConnection, connect } from '../queue/connection.js';
 import { LocalRedis } from '../queue/local-redis.js';
 import { QueueSet } from '../queue/queues.js';
 
@@ -40,7 +41,9 @@ export class LocalSession {
     // private server also takes a random password that only this process knows.
     const privateRedis = opts.redisUrl ? undefined : await LocalRedis.start({ password: randomBytes(24).toString('hex') });
     const url = opts.redisUrl ?? privateRedis!.url;
-    return new LocalSession(url, new QueueSet(connect(url), opts.prefix), privateRedis, opts);
+    const conn = connect(url);
+    conn.on('error', () => undefined); // a lost Redis is reported by the agent and by what waits on it
+    return new LocalSession(url, new QueueSet(conn, opts.prefix), privateRedis, opts);
   }
 
   get connection(): Redis {
@@ -65,12 +68,17 @@ export class LocalSession {
 
   /**
    * Stops the agent (its running jobs get `graceMs` to finish, then go back to the queue), the
-   * queues, the connection and the private Redis.
+   * queues, the connection and the private Redis, within `stopMs` after the grace whatever the
+   * state of Redis (the agent says what it could not hand back).
    */
-  async close(opts: { graceMs?: number } = {}): Promise<void> {
-    await this.agent?.close(opts.graceMs ?? this.opts.closeGraceMs ?? 5000);
-    await this.queues.close();
-    await this.connection.quit().catch(() => undefined);
-    await this.privateRedis?.stop();
+  async close(opts: { graceMs?: number; stopMs?: number } = {}): Promise<void> {
+    const graceMs = opts.graceMs ?? this.opts.closeGraceMs ?? 5000;
+    const stopMs = opts.stopMs ?? DEFAULT_STOP_MS;
+    const end = Deadline.in(graceMs + stopMs);
+    // The agent gets most of the stop; the last part is for the queues, the connection and the server.
+    await this.agent?.close(graceMs, stopMs - Math.min(1000, stopMs / 5));
+    await this.queues.close(end);
+    await closeConnection(this.connection, end);
+    await this.privateRedis?.stop(end.left());
   }
 }

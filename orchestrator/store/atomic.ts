@@ -5,15 +5,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { DIR_MODE, FILE_MODE } from '../file-modes.js';
 import { fileDigest } from './digest.js';
 import { readRegularText } from '../regular-file.js';
 
-/** Mode of run-directory files: never world-writable. */
-export const FILE_MODE = 0o640;
-export const DIR_MODE = 0o750;
+export { DIR_MODE, FILE_MODE };
 
-export function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+/** mkdir -p; every folder created gets `mode` under the umask. */
+export function ensureDir(dir: string, mode: number = DIR_MODE): void {
+  mkdirSync(dir, { recursive: true, mode });
 }
 
 function fsyncDir(dir: string): void {

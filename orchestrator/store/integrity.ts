@@ -53,8 +53,8 @@ export interface ScanOptions {
   folders?: boolean;
 }
 
-/** What `ipa resume` and a failed job tell the user to do about damage. */
-export const REPAIR_HINT = 'run `ipa verify <run>` to list all damage, then `ipa resume <run>` to compute the damaged outputs and what was made from them again';
+/** What a failed job tells the user to do about damage (the same commands as `ipa verify`'s advice). */
+export const REPAIR_HINT = 'run `ipa verify <run>` to list all damage, then `ipa run <run>` (for workers on a shared Redis: `ipa resume <run>`) to compute the damaged outputs and what was made from them again';
 
 /** An input of a job does not match the done record that produced it: the job fails for good. */
 export class IntegrityError extends IpaError {

@@ -7,7 +7,8 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ensureDir, FILE_MODE } from './atomic.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../file-modes.js';
+import { ensureDir } from './atomic.js';
 
 /** A run as the registry knows it: where its directory was put. */
 export interface RegisteredRun {
@@ -36,8 +37,9 @@ export function registryFile(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function registerRun(run: RegisteredRun, env: NodeJS.ProcessEnv = process.env): string | undefined {
   try {
-    ensureDir(stateDir(env));
-    appendFileSync(registryFile(env), JSON.stringify({ id: run.id, dir: resolve(run.dir), created_at: run.created_at }) + '\n', { mode: FILE_MODE });
+    // Private (file-modes.ts): a worker serves the runs listed here.
+    ensureDir(stateDir(env), PRIVATE_DIR_MODE);
+    appendFileSync(registryFile(env), JSON.stringify({ id: run.id, dir: resolve(run.dir), created_at: run.created_at }) + '\n', { mode: PRIVATE_FILE_MODE });
     return undefined;
   } catch (err) {
     return `could not record run ${run.id} in ${registryFile(env)}: ${err instanceof Error ? err.message : err}`;

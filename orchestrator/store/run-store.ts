@@ -6,14 +6,14 @@
  * job owns its record file, so workers never contend for one shared manifest; `manifest.json` is a
  * summary derived from the records.
  */
-import { existsSync, readdirSync, copyFileSync, chmodSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ExitCode, IpaError } from '../errors.js';
 import { isSafeRunId } from '../plan/stages.js';
 import { withoutMovedSettings } from '../recipe/moved.js';
 import { RecipeSchema, type Recipe } from '../recipe/schema.js';
-import { atomicWriteJson, ensureDir, FILE_MODE } from './atomic.js';
+import { atomicWrite, atomicWriteJson, ensureDir, FILE_MODE } from './atomic.js';
 import { readJsonObject, RunDamaged } from './damage.js';
 import { checkOutput } from './integrity.js';
 import { appendRegular, NotRegularFile, readRegularText } from '../regular-file.js';
@@ -118,10 +118,9 @@ export class RunStore {
     const dir = resolve(opts.runsDir, id);
     if (existsSync(join(dir, 'run.json'))) throw new Error(`run ${id} already exists at ${dir}`);
     ensureDir(dir);
-    chmodSync(dir, 0o750);
     const store = new RunStore(dir);
-    copyFileSync(opts.recipeFile, join(dir, 'recipe.yaml'));
-    chmodSync(join(dir, 'recipe.yaml'), FILE_MODE);
+    // A byte copy, with the run's mode (copying the file would copy its mode too).
+    atomicWrite(join(dir, 'recipe.yaml'), readFileSync(opts.recipeFile));
     atomicWriteJson(join(dir, 'recipe.json'), opts.recipe);
     const now = new Date().toISOString();
     store.writeInfo({

@@ -2,7 +2,7 @@
  * `ipa run` and `ipa watch` as a person sees them, in a real terminal (tmux), on the tiny model
  * with the real worker: words, one progress line redrawn in place, no JSON; then Ctrl-C pressed
  * once mid-round (the run is interrupted, its private Redis and Python processes are gone, the
- * command to continue is on screen) and `ipa resume` without a Redis continuing it to the same
+ * command to continue is on screen) and that command, `ipa run <id>`, continuing it to the same
  * pairs as the uninterrupted run, computing no finished job again; and Ctrl-C twice, which exits
  * at once while a job refuses to stop (the fake worker), leaving the run resumable.
  */
@@ -108,7 +108,7 @@ describe('ipa run in a terminal', () => {
     expect(reference.length).toBeGreaterThan(0);
   }, 900_000);
 
-  it('Ctrl-C once: interrupted, nothing left running, the command to continue on screen; ipa resume without a Redis finishes it with the same pairs', async () => {
+  it('Ctrl-C once: interrupted, nothing left running, the command to continue on screen; that command finishes it with the same pairs', async () => {
     expect(reference, 'needs the uninterrupted run of the test above').toBeDefined();
     const run = TmuxSession.start(`${IPA} run ${shellQuote(recipeFile('ctrl-c'))}`, { cwd: REPO, env: ENV });
     sessions.push(run);
@@ -129,7 +129,7 @@ describe('ipa run in a terminal', () => {
     const doneAtStop = store.doneIds();
     expect([...doneAtStop].some((j) => j.includes('.r1.train.'))).toBe(false);
 
-    const cont = TmuxSession.start(`${IPA} resume ${id}`, { cwd: REPO, env: ENV });
+    const cont = TmuxSession.start(`${IPA} run ${id}`, { cwd: REPO, env: ENV });
     sessions.push(cont);
     expect(await cont.exitCode(900_000)).toBe(0);
     const again = cont.screen();

@@ -110,14 +110,21 @@ export function processTree(pid: number): number[] {
   return [pid, ...childrenOf(pid).flatMap(processTree)];
 }
 
-/** Pids of redis-server processes listening on `port` (by their command line). */
+/**
+ * Pids of redis-server processes listening on `port`, by their command line: redis-server
+ * rewrites it to its title, `redis-server 127.0.0.1:<port>` (the arguments, `--port <port>`, are
+ * only there for the moment before).
+ */
 export function redisServersOn(port: number): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (cmd[0].endsWith('redis-server') && cmd.includes('--port') && cmd[cmd.indexOf('--port') + 1] === String(port) && alive(Number(d))) out.push(Number(d));
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split(/[\0 ]+/).filter(Boolean);
+      if (!cmd[0]?.endsWith('redis-server') || !alive(Number(d))) continue;
+      const byArgs = cmd.includes('--port') && cmd[cmd.indexOf('--port') + 1] === String(port);
+      const byTitle = cmd.slice(1).some((w) => w.endsWith(`:${port}`));
+      if (byArgs || byTitle) out.push(Number(d));
     } catch {
       // gone meanwhile
     }

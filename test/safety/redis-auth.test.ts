@@ -10,7 +10,7 @@ import { uniquePrefix } from '../helpers/redis.js';
 import { ipa, STACK_FRAME } from './cli-process.js';
 
 // Characters that must survive URL encoding and must not leak in either form.
-const PASSWORD = 'pa:ss@w/rd%42-secret';
+const PASSWORD = 'pa:ss@w/rd%42-"se\\cret"';
 
 describe('Redis with a password', () => {
   let redis: LocalRedis;
@@ -59,5 +59,12 @@ describe('Redis with a password', () => {
     expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/\?password=\*\*\*&db=0: WRONGPASS/);
     expect(r.stdout + r.stderr).not.toContain(PASSWORD);
     expect(r.stdout + r.stderr).not.toContain(encodeURIComponent(PASSWORD));
+  });
+
+  it('the password reaches redis-server through its stdin: it is on no command line (any user of the host reads those in /proc)', async () => {
+    const args = (redis as unknown as { proc: { spawnargs: string[] } }).proc.spawnargs;
+    expect(args[0]).toBe('redis-server');
+    expect(args.join(' ')).not.toContain(PASSWORD);
+    expect(args).not.toContain('--requirepass');
   });
 });

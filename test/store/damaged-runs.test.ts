@@ -78,7 +78,7 @@ describe('tampered and stray files are found and never used', () => {
     expect(status.stdout).toContain(`hash mismatch: ${pairs}`);
     expect(status.stdout).toContain(`sha256 in the done record ${before}`);
     expect(status.stdout).toMatch(/stray file: .*round-1\/pairs\/shard-007\.jsonl/);
-    expect(status.stdout).toContain('`ipa resume tamper-0001` computes them');
+    expect(status.stdout).toMatch(/`ipa run \S*tamper-0001` computes the damaged outputs, and what was made from them, again \(for workers on a shared Redis: `ipa resume tamper-0001 --redis-url URL`\)/);
 
     const verify = await ipa(['verify', run.store.dir, '--json']);
     expect(verify.code).toBe(3);

@@ -2,11 +2,13 @@ import { DashboardConfigError } from '../../dashboard/auth.js';
 import { startDashboard } from '../../dashboard/server.js';
 import { CliError, ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, intFlag, parse, prefix, reachableRedis, runsDir } from '../context.js';
+import { onInterrupt } from '../interrupt.js';
+import { exitAfter, exitNow, orderlyPart, stopHelp, stopMs, stopOptions } from '../stop.js';
 
 export const command: Command = {
   name: 'dashboard',
   summary: 'Web dashboard: runs, rounds × stages, curves, evals, workers, errors; queues at /queues',
-  help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T] [--poll-ms 1000] [--max-sse-clients 100] [--queue-admin]
+  help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T] [--poll-ms 1000] [--max-sse-clients 100] [--queue-admin] [--stop-ms MS]
 
 Serves the runs page at /, its JSON API at /api (runs, runs/:id, workers, queue, events) and
 bull-board at /queues. Without a reachable Redis (a finished run whose private Redis is gone) it
@@ -24,6 +26,8 @@ Examples:
   ipa dashboard
   IPA_DASHBOARD_TOKEN=$(openssl rand -hex 16) ipa dashboard --host 0.0.0.0 --port 8080
 
+${stopHelp('open pages are closed, requests still waiting on Redis are given up')}
+
 ${COMMON_HELP}`,
   async run(argv) {
     const { values } = parse(
@@ -35,6 +39,7 @@ ${COMMON_HELP}`,
         'poll-ms': { type: 'string', default: '1000' },
         'queue-admin': { type: 'boolean', default: false },
         'max-sse-clients': { type: 'string' },
+        ...stopOptions,
       },
       false,
     );
@@ -43,6 +48,7 @@ ${COMMON_HELP}`,
     const pollMs = Number(values['poll-ms']);
     if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 1000) throw new CliError('--poll-ms must be in 100..1000', ExitCode.usage);
     const maxSseClients = intFlag(values, 'max-sse-clients', 1);
+    const stop = stopMs(values);
     // The run pages need only the run folders: no Redis is a note on the page, not a refusal.
     let url: string | undefined;
     let noQueueReason: string | undefined;
@@ -66,11 +72,13 @@ ${COMMON_HELP}`,
     console.log(`dashboard: ${dash.url}${token ? '  (token required: add ?token=… once, or send Authorization: Bearer …)' : ''}`);
     if (url) console.log(`queues:    ${dash.url}queues${values['queue-admin'] ? '  (admin actions on)' : '  (read-only)'}`);
     else console.log(`queues:    not connected (${noQueueReason}); the runs are shown from their folders`);
+    let dispose = () => undefined as void;
     await new Promise<void>((res) => {
-      process.once('SIGINT', () => res());
-      process.once('SIGTERM', () => res());
+      dispose = onInterrupt({ first: () => res(), again: () => exitNow([], ExitCode.ok) });
     });
-    await dash.close();
+    exitAfter(stop, ExitCode.ok, () => []);
+    await dash.close(orderlyPart(stop));
+    dispose();
     return ExitCode.ok;
   },
 };

@@ -5,7 +5,7 @@ import { benchmarkReport, benchmarkSections } from '../../report/report-input.js
 import { roundResults, resultsTable } from '../../report/results.js';
 import { ExitCode, type Command } from '../command.js';
 import { COMMON_HELP, findRun, parse, runsDir } from '../context.js';
-import { continueCommand } from '../continue-command.js';
+import { continueCommand, repairAdvice } from '../continue-command.js';
 import { damageLines, damageSummary } from '../damage-report.js';
 import { renderStatus } from '../render.js';
 
@@ -50,7 +50,7 @@ ${COMMON_HELP}`,
     else {
       const status = renderStatus(m, { dir: store.dir, continueWith: continueCommand(store, runsDir(values)), running });
       console.log([status, '', resultsTable(results), '', ...benchmarkSections(benchmarks, paper)].join('\n').trimEnd());
-      if (damage.length) console.log([`\ndamaged: ${damageSummary(damage)}`, ...damageLines(damage), `\`ipa resume ${store.id}\` computes them, and what was made from them, again; \`ipa verify ${store.id}\` also checks model folders.`].join('\n'));
+      if (damage.length) console.log([`\ndamaged: ${damageSummary(damage)}`, ...damageLines(damage), `${repairAdvice(store, runsDir(values))}; \`ipa verify ${store.id}\` also checks model folders.`].join('\n'));
     }
     return damage.length ? ExitCode.invalidInput : ExitCode.ok;
   },

@@ -1,7 +1,8 @@
 import { scanRun } from '../../store/integrity.js';
 import { ExitCode, type Command } from '../command.js';
+import { repairAdvice } from '../continue-command.js';
 import { damageLines, damageSummary } from '../damage-report.js';
-import { COMMON_HELP, findRun, parse } from '../context.js';
+import { COMMON_HELP, findRun, parse, runsDir } from '../context.js';
 
 export const command: Command = {
   name: 'verify',
@@ -13,7 +14,9 @@ done record parses, and that every output it names is inside the run directory, 
 matches the sha256 the record holds (model folders by their folder digest: slow for large
 checkpoints; --no-folders skips them). Shard and eval files that no record names are listed as
 stray: they are never used. Exit code 0 when nothing is wrong, 3 when something is.
-\`ipa resume RUN\` computes the damaged outputs, and everything made from them, again.
+\`ipa run RUN\` computes the damaged outputs, and everything made from them, again, here (a
+private Redis and an in-process worker); for workers on a shared Redis, \`ipa resume RUN\`
+queues them instead.
 Examples:
   ipa verify tiny-20261126
   ipa verify runs/tiny-20261126-101500-ab12 --json | jq '.damage[].file'
@@ -25,7 +28,7 @@ ${COMMON_HELP}`,
     const damage = scanRun(store, { folders: !values['no-folders'] });
     if (values.json) console.log(JSON.stringify({ id: store.id, dir: store.dir, ok: damage.length === 0, damage }, null, 2));
     else if (!damage.length) console.log(`${store.id}: ok, every done record and output is intact${values['no-folders'] ? ' (model folders not checked)' : ''}`);
-    else console.log([`${store.id}: ${damageSummary(damage)}`, ...damageLines(damage), `\`ipa resume ${store.id}\` computes the damaged outputs, and what was made from them, again.`].join('\n'));
+    else console.log([`${store.id}: ${damageSummary(damage)}`, ...damageLines(damage), `${repairAdvice(store, runsDir(values))}.`].join('\n'));
     return damage.length ? ExitCode.invalidInput : ExitCode.ok;
   },
 };

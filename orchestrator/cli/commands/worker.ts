@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
-import { WorkerAgent } from '../../agent/agent.js';
+import { DEFAULT_GRACE_MS, WorkerAgent } from '../../agent/agent.js';
 import { recipePlans, refusal, workerCard } from '../../agent/memory-gate.js';
 import { planLines } from '../../plan/memory-plan.js';
 import { loadRecipe } from '../../recipe/load.js';
+import { DEFAULT_STOP_MS } from '../../deadline.js';
 import { deviceSetup, type DeviceSetup } from '../../agent/devices.js';
 import { QUEUE_KINDS, type QueueKind } from '../../plan/stages.js';
 import { CliError, ExitCode, type Command } from '../command.js';
@@ -10,6 +11,8 @@ import { configureConsoleLog, rootLogger } from '../../log.js';
 import { COMMON_HELP, intFlag, LOG_HELP, logFormat, logOptions, parse, prefix, reachableRedis, WORKER_TIMING_HELP, workerTiming, workerTimingOptions } from '../context.js';
 import { workerLine } from '../progress-line.js';
 import { ProgressTicker } from '../progress-ticker.js';
+import { onInterrupt } from '../interrupt.js';
+import { exitAfter, exitNow, orderlyPart, stopHelp, stopMs, stopOptions } from '../stop.js';
 import { LiveTerminal } from '../terminal.js';
 import type { Device } from '../../contract/protocol.js';
 import type { Recipe } from '../../recipe/schema.js';
@@ -18,7 +21,7 @@ export const command: Command = {
   name: 'worker',
   summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
   help: `Usage: ipa worker [--queues q1,q2] [--gpu N | --gpus N,M,...] [--train-procs N]
-                  [--concurrency N] [--lock-ms MS] [--stalled-ms MS] [--max-stalled N] [--grace-ms MS]
+                  [--concurrency N] [--lock-ms MS] [--stalled-ms MS] [--max-stalled N] [--grace-ms MS] [--stop-ms MS]
                   [--run-root DIR ...] [--allow-eviction] [--log-format human|json]
                   [--recipe FILE] [--card-gib N] [--skip-memory-check]
 
@@ -28,8 +31,10 @@ each training job (train, sft) then runs as one process per device, started and 
 one group (DDP, or FSDP for full fine-tuning; recipe training.distributed); the recipe's global
 batch is split over them. Other jobs use the first device. --train-procs N runs N training
 processes without a device list (CPU processes over gloo, or every GPU the machine shows).
-SIGTERM/SIGINT: stop taking jobs, finish the
-current one (up to --grace-ms), then exit. A dead worker's jobs go back to the queue once its
+SIGTERM/SIGINT: stop taking jobs, let the running
+ones finish for up to --grace-ms (default ${DEFAULT_GRACE_MS}), then stop within --stop-ms more (below): the
+rest go back to the queue (no try used; training resumes from its last checkpoint); a second
+signal exits at once. A dead worker's jobs go back to the queue once its
 lock (--lock-ms) has expired and another worker's stall check (every --stalled-ms) sees it;
 a job that stalls more than --max-stalled times fails. A Redis whose maxmemory-policy may evict
 keys is refused (exit code 4: BullMQ would lose jobs) unless --allow-eviction is given.
@@ -64,6 +69,9 @@ ${LOG_HELP}
 
 ${WORKER_TIMING_HELP}
 
+${stopHelp('jobs still running after --grace-ms are cancelled and handed back, the Python processes stop (killed if they do not), the worker leaves the list of workers')}
+  The whole stop takes at most --grace-ms + --stop-ms (${(DEFAULT_GRACE_MS + DEFAULT_STOP_MS) / 1000} s by default).
+
 ${COMMON_HELP}`,
   async run(argv) {
     const { values } = parse(
@@ -76,7 +84,7 @@ ${COMMON_HELP}`,
         concurrency: { type: 'string', default: '1' },
         ...workerTimingOptions,
         'max-stalled': { type: 'string' },
-        'grace-ms': { type: 'string', default: '30000' },
+        'grace-ms': { type: 'string', default: String(DEFAULT_GRACE_MS) },
         python: { type: 'string' },
         'allow-eviction': { type: 'boolean', default: false },
         'run-root': { type: 'string', multiple: true },
@@ -84,9 +92,12 @@ ${COMMON_HELP}`,
         'card-gib': { type: 'string' },
         'skip-memory-check': { type: 'boolean', default: false },
         ...logOptions,
+        ...stopOptions,
       },
       false,
     );
+    const stop = stopMs(values);
+    const grace = intFlag(values, 'grace-ms', 0)!;
     let devices: DeviceSetup;
     try {
       devices = deviceSetup({ gpu: values.gpu, gpus: values.gpus, trainProcs: intFlag(values, 'train-procs', 1) });
@@ -131,14 +142,21 @@ ${COMMON_HELP}`,
       return jobs.length || term.live ? workerLine({ upMs: now - t0, done: agent.jobsDone, jobs, now, width: term.width }) : undefined;
     };
     const ticker = new ProgressTicker({ term, log: rootLogger, line }).start();
+    let dispose = () => undefined as void;
     await new Promise<void>((res) => {
-      const stop = () => res();
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      dispose = onInterrupt({
+        first: () => res(),
+        again() {
+          rootLogger.warn('second signal: exiting now; running jobs go back to the queue when their locks expire');
+          exitNow(agent.pythonPids(), ExitCode.interrupted);
+        },
+      });
     });
     ticker.stop();
-    rootLogger.info(`stopping: running jobs get ${values['grace-ms']} ms to finish, then go back to the queue`);
-    await agent.close(Number(values['grace-ms']));
+    rootLogger.info(`stopping: running jobs get ${grace} ms to finish, then go back to the queue (done within ${grace + stop} ms)`);
+    exitAfter(grace + stop, ExitCode.interrupted, () => agent.pythonPids());
+    await agent.close(grace, orderlyPart(stop));
+    dispose();
     return ExitCode.ok;
   },
 };

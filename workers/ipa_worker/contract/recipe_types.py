@@ -258,13 +258,14 @@ class TrainingDpo:
     precompute_ref_log_probs: bool
     max_length: int
     save_steps: int
+    save_total_limit: int
     full_finetune: bool
     seed: int
     heldout_pairs: float
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainingDpo:
-        return cls(beta=float(d["beta"]), loss_type=d["loss_type"], loss_weights=None if d.get("loss_weights") is None else [float(x0) for x0 in d["loss_weights"]], learning_rate=float(d["learning_rate"]), epochs=float(d["epochs"]), batch_size=d["batch_size"], grad_accum=d["grad_accum"], gradient_checkpointing=d["gradient_checkpointing"], bf16=d["bf16"], precompute_ref_log_probs=d["precompute_ref_log_probs"], max_length=d["max_length"], save_steps=d["save_steps"], full_finetune=d["full_finetune"], seed=d["seed"], heldout_pairs=float(d["heldout_pairs"]))
+        return cls(beta=float(d["beta"]), loss_type=d["loss_type"], loss_weights=None if d.get("loss_weights") is None else [float(x0) for x0 in d["loss_weights"]], learning_rate=float(d["learning_rate"]), epochs=float(d["epochs"]), batch_size=d["batch_size"], grad_accum=d["grad_accum"], gradient_checkpointing=d["gradient_checkpointing"], bf16=d["bf16"], precompute_ref_log_probs=d["precompute_ref_log_probs"], max_length=d["max_length"], save_steps=d["save_steps"], save_total_limit=d["save_total_limit"], full_finetune=d["full_finetune"], seed=d["seed"], heldout_pairs=float(d["heldout_pairs"]))
 
 
 @dataclass(frozen=True, kw_only=True)

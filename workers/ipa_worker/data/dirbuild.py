@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from filelock import FileLock
+
+from .jsonl_io import atomic_write_bytes, make_dirs, make_temp_dir
 
 MARKER = ".ipa-complete.json"
 
@@ -40,17 +41,16 @@ def build_dir_atomically(
     target = Path(out_dir).resolve()
     if is_complete(target):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     with FileLock(str(target.parent / f".{target.name}.lock")):
         if is_complete(target):  # another process finished while we waited
             return target
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.build-", dir=target.parent))
+        tmp = make_temp_dir(target.parent, f".{target.name}.build-")
         try:
             build(tmp)
-            os.chmod(tmp, 0o755)  # mkdtemp makes it private; other users of the run read it
-            (tmp / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
+            atomic_write_bytes(tmp / MARKER, (json.dumps(marker, sort_keys=True) + "\n").encode("utf-8"))
             if target.exists():
-                trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                trash = make_temp_dir(target.parent, f".{target.name}.old-")
                 os.replace(target, trash / "old")
                 os.replace(tmp, target)
                 shutil.rmtree(trash, ignore_errors=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -18,12 +18,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-DIR_MODE = 0o750
+# Modes before the umask (as orchestrator/file-modes.ts): a teammate reads what a run writes
+# (0644 / 0755 under the usual umask 022), a stricter umask keeps it private, and nothing is
+# world-writable even under umask 0.
+FILE_MODE = 0o664
+DIR_MODE = 0o775
 
 
 def make_dirs(path: str | os.PathLike) -> None:
-    """mkdir -p with an explicit mode for every folder created: run directories are never
-    world-writable, whatever the umask (`Path.mkdir(parents=True)` gives parents the umask's mode)."""
+    """mkdir -p with DIR_MODE under the umask for every folder created (`Path.mkdir(parents=True)`
+    gives parents 0777 under the umask: world-writable under umask 0)."""
     p = Path(path)
     missing = []
     while not p.exists():
@@ -34,14 +38,37 @@ def make_dirs(path: str | os.PathLike) -> None:
             d.mkdir(mode=DIR_MODE)
         except FileExistsError:
             continue
-        os.chmod(d, DIR_MODE)
+
+
+def make_temp_dir(parent: str | os.PathLike, prefix: str) -> Path:
+    """A new, uniquely named folder in `parent`, DIR_MODE under the umask (`tempfile.mkdtemp`
+    makes it 0700, and what is renamed out of it would stay unreadable to a teammate)."""
+    for _ in range(100):
+        d = Path(parent) / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            d.mkdir(mode=DIR_MODE)
+            return d
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary folder name under {parent}")
+
+
+def _create_temp(target: Path) -> tuple[int, str]:
+    """A new temp file beside `target`, FILE_MODE under the umask (`tempfile.mkstemp` makes it 0600)."""
+    for _ in range(100):
+        tmp = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name beside {target}")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> str:
     """Write `data` to `path` atomically; returns its sha256 hex digest."""
     target = Path(path)
     make_dirs(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = _create_temp(target)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -18,8 +18,7 @@ from transformers import TrainerCallback
 
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from . import collective
-
-CHECKPOINT_MARK = "ipa_checkpoint.json"
+from .checkpoints import CHECKPOINT_MARK, prune_checkpoints
 
 # `num_tokens`: TRL's running count of non-padding tokens trained on (chosen and rejected, image
 # tokens included); with `seconds` it gives the training's tokens/s (tools/gpu_check reads both).
@@ -112,13 +111,18 @@ class MetricsCallback(TrainerCallback):
 
 
 class CheckpointMark(TrainerCallback):
-    """Marks `checkpoint-N` complete once every rank has written its part of it.
+    """Marks `checkpoint-N` complete once every rank has written its part of it, then keeps only
+    the newest `keep` complete checkpoints (`training.dpo.save_total_limit`).
 
     Trainer writes `trainer_state.json` from rank 0 without waiting for the other ranks' files
     (each rank's RNG state), so in a group that file alone does not make a checkpoint whole. After
     a save, all ranks meet at a barrier and rank 0 writes `ipa_checkpoint.json`; `last_checkpoint`
-    resumes only from marked folders (or single-process ones from before the mark existed).
+    resumes only from marked folders (or single-process ones from before the mark existed). Older
+    checkpoints go only after that, so one complete checkpoint is always on disk (checkpoints.py).
     """
+
+    def __init__(self, keep: int):
+        self.keep = keep
 
     def on_save(self, args, state, control, **kwargs):
         collective.barrier()
@@ -127,6 +131,7 @@ class CheckpointMark(TrainerCallback):
             tmp = folder / f".{CHECKPOINT_MARK}.tmp"
             tmp.write_text(json.dumps({"step": int(state.global_step), "world_size": collective.world_size()}))
             os.replace(tmp, folder / CHECKPOINT_MARK)
+            prune_checkpoints(args.output_dir, self.keep)
 
 
 def quiet_trainer(trainer) -> None:

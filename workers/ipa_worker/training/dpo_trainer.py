@@ -30,7 +30,8 @@ from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
-from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
+from .checkpoints import last_checkpoint
+from .trainable import freeze_vision, load_trainable, lora_config, publish_dir, use_bf16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +80,7 @@ def dpo_config(
         max_length=dpo.max_length,
         save_strategy="steps",
         save_steps=dpo.save_steps,
+        save_total_limit=None,  # CheckpointMark keeps dpo.save_total_limit (training/checkpoints.py says why)
         logging_steps=1,
         **(tracking or Tracking()).trainer_args(),
         seed=dpo.seed,
@@ -141,7 +143,7 @@ def train_dpo(
         processing_class=processor,
         # A fresh adapter; one continued from `start` is trainable already.
         peft_config=None if full or job.start["adapter"] else lora_config(training.lora),
-        callbacks=[metrics_cb, CheckpointMark(), *tracking.callbacks(), *(callbacks or [])],
+        callbacks=[metrics_cb, CheckpointMark(dpo.save_total_limit), *tracking.callbacks(), *(callbacks or [])],
     )
     quiet_trainer(trainer)
     tracking.attach(trainer)

@@ -19,7 +19,8 @@ from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
-from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
+from .checkpoints import last_checkpoint
+from .trainable import freeze_vision, load_trainable, lora_config, publish_dir, use_bf16
 
 
 def examples_to_dataset(rows: list[dict[str, Any]]):
@@ -56,6 +57,7 @@ class SftSettings:
     lora: TrainingLora | WarmupSftLora
     max_length: int
     save_steps: int
+    save_total_limit: int
     bf16: str
     seed: int
     distributed: TrainingDistributed
@@ -66,7 +68,7 @@ class SftSettings:
         sft, dpo = recipe.warmup.sft, recipe.training.dpo
         return cls(
             epochs=sft.epochs, learning_rate=sft.learning_rate, batch_size=sft.batch_size, batch_field="warmup.sft.batch_size",
-            full_finetune=sft.full_finetune, lora=sft.lora, max_length=dpo.max_length, save_steps=dpo.save_steps, bf16=dpo.bf16,
+            full_finetune=sft.full_finetune, lora=sft.lora, max_length=dpo.max_length, save_steps=dpo.save_steps, save_total_limit=dpo.save_total_limit, bf16=dpo.bf16,
             seed=recipe.seed, distributed=recipe.training.distributed,
         )  # fmt: skip
 
@@ -77,7 +79,7 @@ class SftSettings:
         t = recipe.training
         return cls(
             epochs=t.sft.epochs, learning_rate=t.sft.learning_rate, batch_size=t.sft.batch_size, batch_field="training.sft.batch_size",
-            full_finetune=t.dpo.full_finetune, lora=t.lora, max_length=t.dpo.max_length, save_steps=t.dpo.save_steps, bf16=t.dpo.bf16,
+            full_finetune=t.dpo.full_finetune, lora=t.lora, max_length=t.dpo.max_length, save_steps=t.dpo.save_steps, save_total_limit=t.dpo.save_total_limit, bf16=t.dpo.bf16,
             seed=t.dpo.seed, distributed=t.distributed,
         )  # fmt: skip
 
@@ -112,6 +114,7 @@ def sft_config(settings: SftSettings, *, checkpoint_dir: str, device: str, layou
         fp16=False,
         save_strategy="steps",
         save_steps=settings.save_steps,
+        save_total_limit=None,  # CheckpointMark keeps settings.save_total_limit (training/checkpoints.py says why)
         logging_steps=1,
         **tracking.trainer_args(),
         seed=settings.seed,
@@ -157,7 +160,7 @@ def train_sft(
         train_dataset=dataset,
         processing_class=processor,
         peft_config=None if full else lora_config(settings.lora),
-        callbacks=[cb, CheckpointMark(), *tracking.callbacks()],
+        callbacks=[cb, CheckpointMark(settings.save_total_limit), *tracking.callbacks()],
     )
     quiet_trainer(trainer)
     tracking.attach(trainer)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import re
 from pathlib import Path
 from typing import Any
 
 from ..contract.recipe_types import TrainingLora, WarmupSftLora
+from ..data.jsonl_io import DIR_MODE, make_dirs
 from ..errors import BadInput
 from ..models.device import attn_implementation, resolve_device_dtype
 from ..models.processor import load_processor
-from .callbacks import CHECKPOINT_MARK
 
 
 def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_adapter: bool):
@@ -73,42 +72,17 @@ def use_bf16(setting: str, device: str) -> bool:
     return setting == "on" or (setting == "auto" and device == "cuda")
 
 
-def checkpoint_complete(folder: Path) -> bool:
-    """A checkpoint every rank finished writing: marked by `CheckpointMark`, or (written by one
-    process before the mark existed) holding `trainer_state.json` and the single RNG file.
-
-    transformers writes a checkpoint in place and `trainer_state.json` last, so a process killed
-    mid-save leaves a folder without it; in a group, rank 0 writes it without waiting for the
-    others, which the mark covers.
-    """
-    if not (folder / "trainer_state.json").is_file():
-        return False
-    return (folder / CHECKPOINT_MARK).is_file() or (folder / "rng_state.pth").is_file() or not any(folder.glob("rng_state_*.pth"))
-
-
-def last_checkpoint(checkpoint_dir: str | None) -> str | None:
-    """The newest complete `checkpoint-N` folder; incomplete ones are skipped, not resumed from."""
-    if not checkpoint_dir or not Path(checkpoint_dir).is_dir():
-        return None
-    done = []
-    for d in Path(checkpoint_dir).iterdir():
-        m = re.fullmatch(r"checkpoint-(\d+)", d.name)
-        if m and d.is_dir() and checkpoint_complete(d):
-            done.append((int(m.group(1)), d))
-    return str(max(done)[1]) if done else None
-
-
 def publish_dir(out_dir: str | os.PathLike, write) -> dict[str, Any]:
     """Run `write(tmp)` then swap tmp in for `out_dir` by rename, so readers never see half a model.
 
     Returns the output record `{path, rows: number of files, sha256 over names and contents}`.
     """
     target = Path(out_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     old = target.parent / f".{target.name}.old-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp.mkdir(mode=DIR_MODE)
     try:
         write(tmp)
         if target.exists():

@@ -72,6 +72,28 @@ def test_resume_continues_step_counter(tmp_path, tiny_model_dir):
     assert (tmp_path / "policy" / "adapter_config.json").is_file()
 
 
+def test_checkpoints_kept_are_bounded_by_save_total_limit_and_the_newest_resumes(tmp_path, tiny_model_dir):
+    ds = rows_to_dataset(make_pairs(tmp_path, n=4))
+    ckpt = tmp_path / "ckpt"
+    job = DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(ckpt))
+    left = lambda: sorted(int(d.name.split("-")[1]) for d in ckpt.iterdir() if d.name.startswith("checkpoint-"))  # noqa: E731
+
+    class CancelAtFour(StageContext):
+        def check_cancelled(self):
+            self.calls = getattr(self, "calls", 0) + 1
+            if self.calls >= 4:
+                raise Cancelled("stop")
+
+    # A checkpoint after every step; steps 1 to 3 saved, then a stop before step 4's save.
+    with pytest.raises(Cancelled):
+        train_dpo(ds, job, training(save_total_limit=1), MODEL_CFG, ctx=CancelAtFour())
+    assert left() == [3]
+    result = train_dpo(ds, job, training(save_total_limit=1), MODEL_CFG, ctx=StageContext())
+    assert result["metrics"]["resumed_from_step"] == 3 and result["metrics"]["steps"] == 4
+    assert left() == [4]
+    assert (tmp_path / "policy" / "adapter_config.json").is_file()  # the trained model, apart from them
+
+
 @pytest.mark.parametrize("reference_model", ["round_start", "initial"])
 def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
     ds = rows_to_dataset(make_pairs(tmp_path, n=1))
