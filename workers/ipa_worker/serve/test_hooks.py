@@ -2,7 +2,7 @@
 
 IPA_WORKER_TEST_METHODS=1 adds the methods `sleep` (a slow request with progress that honours
 cancel), `crash` (exit at once) and `pollute` (writes to stdout, which must not reach the
-protocol stream). IPA_WORKER_FAULTS injects stage faults (see `parse_faults`).
+protocol stream). IPA_WORKER_FAULTS injects stage faults (`stages.faults`, re-exported here).
 """
 
 from __future__ import annotations
@@ -13,41 +13,10 @@ import sys
 import time
 from typing import Any
 
-from ..errors import OutOfMemory
-from ..stages import STAGE_NAME
+from ..stages.faults import FAULT_KINDS, inject_faults, parse_faults  # noqa: F401 - the server's fault hooks
 from ..context import StageContext
 
 log = logging.getLogger(__name__)
-
-FAULT_KINDS = ("oom",)
-
-
-def parse_faults(spec: str) -> dict[str, set[str]]:
-    """`IPA_WORKER_FAULTS`: stage name -> injected faults.
-
-    The spec is a comma-separated list of `<kind>:<stage>`; `oom:sample` makes every `stage`
-    request for `sample` at options.batch_scale 1.0 fail with OutOfMemory, so the orchestrator's
-    halve-the-batch retry can be tested without a GPU. A malformed spec is an error rather than
-    no fault: a typo must not let a fault test pass without its fault.
-    """
-    faults: dict[str, set[str]] = {}
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        kind, _, stage = item.partition(":")
-        if kind not in FAULT_KINDS or not STAGE_NAME.fullmatch(stage):
-            raise ValueError(f"IPA_WORKER_FAULTS: bad entry {item!r}; expected <kind>:<stage> with kind in {FAULT_KINDS}")
-        faults.setdefault(stage, set()).add(kind)
-    return faults
-
-
-def inject_faults(faults: dict[str, set[str]], name: str, payload: dict[str, Any]) -> None:
-    """Raise the fault configured for stage `name`, if any.
-
-    Runs before the payload is known to be valid (tests send bare payloads without `configure`),
-    so a payload without options.batch_scale counts as a first try.
-    """
-    if "oom" in faults.get(name, ()) and float((payload.get("options") or {}).get("batch_scale", 1.0)) == 1.0:
-        raise OutOfMemory(f"CUDA out of memory (injected by IPA_WORKER_FAULTS for stage {name!r} at batch_scale 1.0)")
-
 
 # The test methods: drive progress, cancellation and crashes.
 
