@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)/workers
 export IPA_PYTHON := $(CURDIR)/.venv/bin/python
 ARTIFACTS := test-artifacts
 
-.PHONY: help setup setup-node setup-python setup-system test test-ts test-py test-vllm demo bench chaos gpu-check typecheck clean
+.PHONY: help setup setup-node setup-python setup-system test test-ts test-py test-vllm test-image-stack demo bench chaos gpu-check typecheck clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -47,6 +47,10 @@ test-vllm: setup-python ## The vllm backend (sample, verify, revise, three round
 	@scripts/setup-vllm.sh
 	.venv-vllm/bin/python -m pytest -q workers/tests_vllm -p no:cacheprovider --durations=0
 
+test-image-stack: ## The worker tests on the worker image's own Python set (docker/worker-requirements.lock: CUDA vLLM and torch, on the CPU; scripts/setup-image-stack.sh, ~9 GB, cached)
+	@scripts/setup-image-stack.sh
+	IPA_PYTHON=$(CURDIR)/.venv-image/bin/python .venv-image/bin/python -m pytest -q workers/tests -p no:cacheprovider
+
 # One process (node --import tsx, not the tsx wrapper): Ctrl-C reaches ipa run itself, which stops in order.
 demo: setup ## Run recipes/tiny.yaml end to end (SFT warm-up, 3 IPA rounds, final DPO, evaluation) and print the report
 	node --import tsx orchestrator/cli/main.ts run recipes/tiny.yaml
@@ -57,7 +61,7 @@ bench: setup ## Benchmarks, side by side with their baselines; writes bench/resu
 chaos: setup ## Fault injection: 24 random faults (kills, Redis restart, FLUSHALL, late workers, truncated files) on a 256-seed run vs an undisturbed one
 	npx tsx scripts/chaos.ts
 
-gpu-check: setup-python ## The worker's sample, verify and DPO train stages on a random-weight Qwen2-VL-7B on a CUDA GPU (tiny config on CPU): tokens/s, memory, MFU
+gpu-check: setup-python ## The worker's sample, verify and DPO train stages on a random-weight Qwen2-VL-7B on a CUDA GPU: tokens/s, memory, MFU, HFU. Without a usable GPU it exits 2 saying why (GPU_CHECK_ARGS=--cpu-tiny: the tiny CPU form)
 	$(PY) -m ipa_worker.tools.gpu_check $(GPU_CHECK_ARGS)
 
 clean: ## Remove run directories and test artifacts (caches outside the clone stay)

@@ -17,15 +17,20 @@ COPY --from=deps /opt/ipa/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY orchestrator ./orchestrator
-COPY recipes ./recipes
 
-# The same uid as the worker image: both write the shared runs volume.
+# The same uid as the worker image: both write the shared runs volume. Compose may run it as
+# another uid (IPA_UID), one with no passwd entry: HOME and the state folder (runs.jsonl of
+# `ipa submit`/`ipa list`, a volume in compose) are explicit paths any uid can write.
+# Recipes are not in the image: compose mounts them at /opt/ipa/recipes.
 RUN useradd --create-home --uid 10001 --user-group ipa \
  && ln -s /opt/ipa/bin/ipa.js /usr/local/bin/ipa \
- && mkdir -p /opt/ipa/runs /opt/ipa/models /opt/ipa/data \
- && chown ipa:ipa /opt/ipa/runs /opt/ipa/models /opt/ipa/data
+ && mkdir -p /opt/ipa/runs /opt/ipa/models /opt/ipa/data /opt/ipa/recipes /opt/ipa/state /opt/ipa/home \
+ && chown ipa:ipa /opt/ipa/runs /opt/ipa/models /opt/ipa/data \
+ && chmod 1777 /opt/ipa/state /opt/ipa/home
 
 ENV IPA_RUNS_DIR=/opt/ipa/runs \
+    IPA_STATE_DIR=/opt/ipa/state \
+    HOME=/opt/ipa/home \
     NODE_ENV=production \
     IPA_DASHBOARD_PORT=3000
 

@@ -2,7 +2,9 @@
  * The worker agent (`ipa worker`): takes jobs from BullMQ queues and runs them in Python
  * processes it owns (`SlotPool`, one slot per device), or in Node for the `advance` control job.
  * It writes the run directory's attempt lines and done records; a Python result becomes a done
- * record only once it matches the contract (`parseStageResult`).
+ * record only once it matches the contract (`parseStageResult`). With `--nodes N` a training job
+ * spans N agents' devices: the agent that takes it leads, idle ones join it through Redis
+ * (`train-group.ts`), and the one whose node ran global rank 0 writes the done record.
  *
  * Faults (`failures.ts`): a Python crash fails the try (BullMQ retries with backoff) and the
  * process is restarted; a dead agent's jobs are recovered by BullMQ's stalled-job check; CUDA OOM
@@ -15,11 +17,13 @@ import type { Redis } from 'ioredis';
 import { PythonError, PythonProcessExited, type PythonProcess, type ReadyInfo } from '../bridge/python-process.js';
 import { ProgressThrottle } from '../bridge/progress-throttle.js';
 import { stagePayloadJsonSchema } from '../contract/json-schema.js';
+import type { StagePayload } from '../contract/payload.js';
 import type { Device } from '../contract/protocol.js';
 import { Deadline, DEFAULT_STOP_MS } from '../deadline.js';
+import { freePort } from '../free-port.js';
 import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, logToRunDir, rootLogger, type Logger } from '../log.js';
-import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
+import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, STAGE_QUEUE, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
 import type { ActiveJob, JobProgress } from '../queue/active-jobs.js';
 import { closeConnection, connect } from '../queue/connection.js';
 import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
@@ -41,7 +45,8 @@ import { RunAnchor } from './run-anchor.js';
 import { TrustedRuns } from './trusted-runs.js';
 import { buildPayload } from './payload.js';
 import { publishWorker, removeWorker, HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_S, type WorkerInfo } from './registry.js';
-import { SlotPool } from './slots.js';
+import { SlotPool, type Slot } from './slots.js';
+import { groupFailureType, groupId, TrainGroups, type GroupCall } from './train-group.js';
 
 export interface AgentOptions {
   redisUrl: string;
@@ -56,6 +61,13 @@ export interface AgentOptions {
    * (ipa_worker.launch). @defaultValue the number of devices in `gpu`, else 1
    */
   trainProcesses?: number;
+  /**
+   * Nodes every training job (train, sft) spans: the agent that takes a job leads its group and
+   * agents with the same setting on other nodes join it (agent/train-group.ts). @defaultValue 1
+   */
+  nodes?: number;
+  /** This node's address as the other nodes of a training group reach it. @defaultValue the host name */
+  nodeAddr?: string;
   /** Python slots, i.e. jobs at once. @defaultValue 1 */
   concurrency?: number;
   /** Python interpreter. @defaultValue IPA_PYTHON, else .venv/bin/python */
@@ -102,6 +114,24 @@ const UNTRUSTED_HOLD_MS = 500;
 const CANCEL = 'run cancelled';
 const SHUTDOWN = 'agent shutting down';
 
+/** How long an idle agent of a multi-node group waits for a call at a time (it holds its slot meanwhile). */
+const JOIN_POLL_S = 1;
+/** How long a leader looks for a joining node's failure report after its own try failed. */
+const GROUP_FAILURE_WAIT_MS = 3000;
+/** How long a leader whose node did not run rank 0 waits for the done record of the node that did. */
+const GROUP_RECORD_WAIT_MS = 120_000;
+
+/** One job running here (taken from the queue, or joined as a node of its training group). */
+interface JobRun {
+  abort: AbortController;
+  progress: (p: JobProgress) => void;
+  logLine: (line: string) => void;
+  /** The Python process it runs in, once started. */
+  proc?: PythonProcess;
+  /** Ends its bookkeeping (progress flushed, the active entry gone). */
+  end: () => void;
+}
+
 /** How long running jobs get to finish when `close` is given no grace. */
 export const DEFAULT_GRACE_MS = 2000;
 
@@ -126,6 +156,11 @@ export class WorkerAgent {
   /** Queue errors already reported since Redis last answered (one line each, not one per queue and retry). */
   private readonly queueErrors = new Set<string>();
   private readonly trainProcesses: number;
+  private readonly nodes: number;
+  private readonly nodeAddr: string;
+  private groups!: TrainGroups;
+  /** The idle-join loop of a multi-node train agent, while it runs. */
+  private joining?: Promise<void>;
   private finished = 0;
   private readonly anchor: RunAnchor;
   private readonly trusted = new TrustedRuns();
@@ -137,6 +172,8 @@ export class WorkerAgent {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
     this.log = (opts.logger ?? rootLogger).child({ worker: this.id });
     this.trainProcesses = opts.trainProcesses ?? (opts.gpu ? opts.gpu.split(',').length : 1);
+    this.nodes = opts.nodes ?? 1;
+    this.nodeAddr = opts.nodeAddr ?? hostname();
     this.anchor = new RunAnchor({ roots: opts.runRoots });
     const env: Record<string, string> = { ...(opts.pythonEnv ?? {}), ...deviceEnv({ visible: opts.gpu, trainProcesses: this.trainProcesses }) };
     this.slots = new SlotPool({ size: opts.concurrency, python: opts.python, env, payloadSchema: stagePayloadJsonSchema(), logger: this.log });
@@ -172,6 +209,7 @@ export class WorkerAgent {
       throw err;
     }
     this.queues = new QueueSet(this.redis, o.prefix);
+    this.groups = new TrainGroups(this.redis, o.prefix);
     this.info = {
       id: this.id,
       host: hostname(),
@@ -221,7 +259,8 @@ export class WorkerAgent {
       w.on('error', (err) => this.onQueueError(q, err));
       this.workers.push(w);
     }
-    this.log.info({ queues: o.queues, gpu: o.gpu ?? null, train_processes: this.trainProcesses, concurrency: o.concurrency }, `worker ${this.id} started: queues ${o.queues.join(', ')}${o.gpu !== undefined ? `, GPU ${o.gpu}` : ''}${this.trainProcesses > 1 ? `, ${this.trainProcesses} training processes` : ''}, ${o.concurrency} slot${o.concurrency === 1 ? '' : 's'}`);
+    if (this.nodes > 1 && o.queues.includes('train')) this.joining = this.joinLoop();
+    this.log.info({ queues: o.queues, gpu: o.gpu ?? null, train_processes: this.trainProcesses, nodes: this.nodes, concurrency: o.concurrency }, `worker ${this.id} started: queues ${o.queues.join(', ')}${o.gpu !== undefined ? `, GPU ${o.gpu}` : ''}${this.trainProcesses > 1 ? `, ${this.trainProcesses} training processes` : ''}${this.nodes > 1 ? `, training groups of ${this.nodes} nodes (this one reached at ${this.nodeAddr})` : ''}, ${o.concurrency} slot${o.concurrency === 1 ? '' : 's'}`);
   }
 
   /** A queue worker's error, said once until Redis answers again (a lost Redis fails every queue every few seconds). */
@@ -342,66 +381,38 @@ export class WorkerAgent {
     }
 
     const slot = await this.slots.acquire();
+    // A training job on several nodes: join any group still waiting for nodes, then lead this one.
+    let call: GroupCall | undefined;
+    try {
+      if (this.spansNodes(d.stage)) call = await this.leadGroup(slot, id, d, attempt, recipe);
+    } catch (err) {
+      await this.slots.release(slot, undefined);
+      throw err;
+    }
     // Timed from here: a job's duration is its own work, not its wait for a free Python slot.
     const startedAt = new Date();
     const abort = new AbortController();
-    this.active.set(id, { runId: d.runId, abort, info: { job_id: id, stage: d.stage, run: d.runId, round: d.round, shard: d.shard, started_at: startedAt.toISOString() } });
-    const fresh = FRESH_PROCESS_STAGES.has(d.stage);
-    let proc: PythonProcess | undefined;
-    const throttle = new ProgressThrottle<Record<string, unknown>>(2, (p) => void job.updateProgress(p).catch(() => undefined));
-    // The same progress in the run folder, for whoever reads it without Redis (store/job-progress.ts).
-    const progressFile = new JobProgressFile(store.dir, { job_id: id, worker: this.id, attempt, started_at: startedAt.toISOString() });
-    const logLine = (line: string) => store.appendLog(id, line);
-    const stderrToLog = (line: string) => {
-      const shown = stderrLine(line);
-      if (shown !== undefined) logLine(shown);
-    };
+    const run = this.startJobRun(job, id, d, store, attempt, startedAt, abort);
     try {
       // batch_scale on the attempt line keeps every out-of-memory halving in the run directory.
       const entry = { attempt, worker: this.id, started_at: startedAt.toISOString(), batch_scale: d.batchScale ?? 1 };
       store.recordAttempt(id, entry);
       const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
+      if (call) payload.group = { nnodes: call.nnodes, endpoint: call.endpoint, id: call.group_id, host: true, node_addr: this.nodeAddr };
       const scaled = payload.options.batch_scale < 1 ? `, batch × ${payload.options.batch_scale}` : '';
       log.info({ event: 'stage_started', attempt, batch_scale: payload.options.batch_scale }, `started (attempt ${attempt}${scaled}) on worker ${this.id}`);
-      // A Python start (imports, a fresh training process) takes seconds to minutes: say so.
-      if (fresh || !this.slots.warm(slot)) {
-        const starting = { done: 0, total: 0, metrics: { phase: 'starting Python' } };
-        this.active.get(id)!.progress = starting;
-        throttle.push({ ...starting, stage: d.stage, round: d.round, shard: d.shard });
-        progressFile.push(starting);
-      }
-      proc = await this.slots.processFor(slot, fresh, log, stderrToLog);
-      const raw = await proc.request('stage', payload, {
-        signal: abort.signal,
-        onProgress: (p) => {
-          const a = this.active.get(id);
-          if (a) a.progress = p;
-          throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard });
-          progressFile.push(p);
-        },
-        onLog: (l) => {
-          logLine(pythonLogLine(l));
-          log.debug({ py: l.msg }, 'python log');
-        },
-      });
-      throttle.flush();
-      const result = parseStageResult(raw, id);
-      const rec = this.record(id, d, result.outputs, result.metrics, result.failed_items, startedAt, store.attempts(id));
-      store.writeDone(rec);
-      this.finished++;
+      if (call) log.info({ group: call.group_id, endpoint: call.endpoint }, `leading a training group of ${call.nnodes} nodes at ${call.endpoint}: waiting for ${call.nnodes - 1} more to join`);
+      const raw = await this.runStage(slot, payload, run, log);
+      // Global rank 0 ran on a node that joined: that node writes the done record.
+      const rec = raw === null && call ? await this.recordOfGroup(store, id, log) : this.writeResult(raw, id, d, store, startedAt, log);
       await this.queueNext(store, recipe, d, shards, log);
-      const failedItems = rec.failed_items.length ? `; ${rec.failed_items.length} items failed (see ipa logs)` : '';
-      log.info(
-        { event: 'stage_done', duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) },
-        `${describeOutputs(d.stage, rowCounts(rec), rec.metrics)} in ${duration(rec.duration_ms)}${failedItems}`,
-      );
       return summary(rec);
     } catch (err) {
       const handBack = abort.signal.reason === SHUTDOWN && ((err instanceof PythonError && err.type === 'Cancelled') || err instanceof PythonProcessExited);
       if (handBack && token) {
         // Stopped by close(), not by the job: it goes back to the queue untouched (no attempt
         // used, the run not failed) for another agent, which resumes from what is on disk.
-        if (err instanceof PythonProcessExited) this.slots.lost(slot, proc);
+        if (err instanceof PythonProcessExited) this.slots.lost(slot, run.proc);
         const back = this.redis.status === 'ready' ? await (this.stopBy ?? Deadline.in(DEFAULT_STOP_MS)).settle(job.moveToWait(token)) : { ok: false as const, reason: 'Redis is unreachable' };
         if (back.ok) log.info('the worker is stopping: job handed back to the queue (recomputed later)');
         else {
@@ -410,13 +421,187 @@ export class WorkerAgent {
         }
         throw new WaitingError();
       }
-      throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => this.slots.lost(slot, proc) });
+      const cause = call && err instanceof PythonError ? await this.groupCause(err, call) : err;
+      throw await classifyFailure(cause, { job, data: d, store, log, onProcessLost: () => this.slots.lost(slot, run.proc) });
     } finally {
-      throttle.flush();
-      progressFile.close();
-      this.active.delete(id);
-      await this.slots.release(slot, proc);
+      if (call) await this.groups.withdraw(call).catch(() => undefined);
+      run.end();
+      await this.slots.release(slot, run.proc);
     }
+  }
+
+  /** Whether jobs of `stage` run across nodes on this agent (`--nodes N`, train and sft). */
+  private spansNodes(stage: Stage): boolean {
+    return this.nodes > 1 && FRESH_PROCESS_STAGES.has(stage);
+  }
+
+  /**
+   * Posts the calls for a group led by this agent, after joining, one by one, the groups that
+   * were still waiting for nodes (the atomic step of TrainGroups.leadOrFollow). Returns the call.
+   */
+  private async leadGroup(slot: Slot, id: string, d: AgentJobData, attempt: number, recipe: Recipe): Promise<GroupCall> {
+    for (;;) {
+      const call: GroupCall = {
+        job_id: id,
+        queue: STAGE_QUEUE[d.stage],
+        attempt,
+        batch_scale: d.batchScale ?? 1,
+        nnodes: this.nodes,
+        endpoint: `${this.nodeAddr}:${await freePort('0.0.0.0')}`,
+        group_id: groupId(id, attempt),
+        leader: this.id,
+        // Nodes may join while the leader's rendezvous waits (the recipe's collective timeout).
+        expires_at: Date.now() + recipe.training.distributed.collective_timeout_s * 1000,
+      };
+      const open = await this.groups.leadOrFollow(call);
+      if (!open) return call;
+      await this.follow(open, slot);
+    }
+  }
+
+  /** Why a group try failed: a joining node's out-of-memory or bad input says more than this node's lost peer. */
+  private async groupCause(err: PythonError, call: GroupCall): Promise<PythonError> {
+    const other = groupFailureType(err.type, await this.groups.failures(call.group_id, GROUP_FAILURE_WAIT_MS));
+    return other ? new PythonError(other.type, `${other.message} (on the node of worker ${other.worker})`, err.traceback, err.method) : err;
+  }
+
+  /** The done record a joining node wrote for this agent's job (its node ran global rank 0). */
+  private async recordOfGroup(store: RunStore, id: string, log: Logger): Promise<DoneRecord> {
+    const end = Date.now() + GROUP_RECORD_WAIT_MS;
+    for (;;) {
+      const rec = store.verifiedDoneRecord(id);
+      if (rec) {
+        log.info({ event: 'stage_done', written_by: rec.worker }, `done on the group's rank-0 node (worker ${rec.worker} wrote the record)`);
+        return rec;
+      }
+      if (Date.now() > end) throw new Error(`the training group finished, but the node that ran rank 0 wrote no done record for ${id} within ${GROUP_RECORD_WAIT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Idle train workers of a multi-node agent wait for groups to join, one at a time, on their slot. */
+  private async joinLoop(): Promise<void> {
+    const conn = this.redis.duplicate();
+    conn.on('error', () => undefined);
+    try {
+      while (!this.closing) {
+        const slot = await this.slots.acquire();
+        try {
+          if (this.closing) break;
+          const call = await this.groups.take(conn, this.nodes, JOIN_POLL_S);
+          // Its own group (an agent with several slots): the node it wants is another agent's.
+          if (call?.leader === this.id) await this.groups.putBack(call);
+          else if (call) await this.follow(call, slot);
+        } catch (err) {
+          if (!this.closing) this.log.warn({ err: (err as Error).message }, 'looking for training groups to join failed');
+        } finally {
+          await this.slots.release(slot, undefined);
+        }
+      }
+    } finally {
+      conn.disconnect();
+    }
+  }
+
+  /**
+   * Joins `call`'s group on `slot`: the job must pass the same trust checks as one taken from the
+   * queue; its payload is built here, for the leader's try. The job stays the leader's; this node
+   * writes the done record only when it ran global rank 0, and reports its failure to the leader.
+   */
+  private async follow(call: GroupCall, slot: Slot): Promise<void> {
+    const job = await this.queues.queue(call.queue).getJob(call.job_id);
+    if (!job || (await job.getState()) !== 'active') return; // its try is over
+    let trusted;
+    try {
+      trusted = await trustJob(job, { redis: this.redis, prefix: this.opts.prefix, queue: call.queue, anchor: this.anchor, runs: this.trusted, signer: this.queues.signer });
+    } catch (err) {
+      this.log.warn({ job: call.job_id, err: (err as Error).message }, `did not join the training group of ${call.job_id}: ${(err as Error).message}`);
+      return;
+    }
+    const { id, data: d, store, recipe, info } = trusted;
+    if (info.state !== 'running' && info.state !== 'queued') return;
+    const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id, place: jobPlace(d) });
+    logToRunDir(d.runId, store.dir);
+    const startedAt = new Date();
+    const abort = new AbortController();
+    const run = this.startJobRun(job, id, d, store, call.attempt, startedAt, abort);
+    try {
+      const payload = buildPayload(store, recipe, d, call.attempt, call.batch_scale);
+      payload.group = { nnodes: call.nnodes, endpoint: call.endpoint, id: call.group_id, host: false, node_addr: this.nodeAddr };
+      log.info({ group: call.group_id, leader: call.leader }, `joined the training group of ${call.nnodes} nodes led by worker ${call.leader} at ${call.endpoint} (attempt ${call.attempt})`);
+      const raw = await this.runStage(slot, payload, run, log);
+      if (raw !== null) this.writeResult(raw, id, d, store, startedAt, log);
+      else log.info('this node trained its part of the group; the node that ran rank 0 writes the done record');
+    } catch (err) {
+      const type = err instanceof PythonError ? err.type : 'Internal';
+      if (err instanceof PythonProcessExited) this.slots.lost(slot, run.proc);
+      const message = err instanceof Error ? err.message : String(err);
+      store.appendLog(id, `${type} on the joining node of worker ${this.id}: ${message}${err instanceof PythonError ? `\n${err.traceback}` : ''}`);
+      log.warn({ type, err: message }, `this node's part of the training group failed (${type}); the leader retries the job`);
+      await this.groups.reportFailure(call.group_id, { type, message, worker: this.id }).catch(() => undefined);
+    } finally {
+      run.end();
+      if (run.proc) await this.slots.stopTraining(run.proc);
+    }
+  }
+
+  /** A job's bookkeeping while it runs here: the active entry (cancel, registry), progress to BullMQ and the run folder, log lines. */
+  private startJobRun(job: Job, id: string, d: AgentJobData, store: RunStore, attempt: number, startedAt: Date, abort: AbortController): JobRun {
+    this.active.set(id, { runId: d.runId, abort, info: { job_id: id, stage: d.stage, run: d.runId, round: d.round, shard: d.shard, started_at: startedAt.toISOString() } });
+    const throttle = new ProgressThrottle<Record<string, unknown>>(2, (p) => void job.updateProgress(p).catch(() => undefined));
+    // The same progress in the run folder, for whoever reads it without Redis (store/job-progress.ts).
+    const progressFile = new JobProgressFile(store.dir, { job_id: id, worker: this.id, attempt, started_at: startedAt.toISOString() });
+    const progress = (p: JobProgress) => {
+      const a = this.active.get(id);
+      if (a) a.progress = p;
+      throttle.push({ ...p, stage: d.stage, round: d.round, shard: d.shard });
+      progressFile.push(p);
+    };
+    return {
+      abort,
+      progress,
+      logLine: (line: string) => store.appendLog(id, line),
+      proc: undefined,
+      end: () => {
+        throttle.flush();
+        progressFile.close();
+        this.active.delete(id);
+      },
+    };
+  }
+
+  /** Runs `payload` in `slot`'s Python (a fresh process for training); returns the stage's raw result. */
+  private async runStage(slot: Slot, payload: StagePayload, run: JobRun, log: Logger): Promise<unknown> {
+    const fresh = FRESH_PROCESS_STAGES.has(payload.stage);
+    // A Python start (imports, a fresh training process) takes seconds to minutes: say so.
+    if (fresh || !this.slots.warm(slot)) run.progress({ done: 0, total: 0, metrics: { phase: 'starting Python' } });
+    const stderrToLog = (line: string) => {
+      const shown = stderrLine(line);
+      if (shown !== undefined) run.logLine(shown);
+    };
+    run.proc = await this.slots.processFor(slot, fresh, log, stderrToLog);
+    return run.proc.request('stage', payload, {
+      signal: run.abort.signal,
+      onProgress: run.progress,
+      onLog: (l) => {
+        run.logLine(pythonLogLine(l));
+        log.debug({ py: l.msg }, 'python log');
+      },
+    });
+  }
+
+  /** Checks a stage's result against the contract and writes its done record. */
+  private writeResult(raw: unknown, id: string, d: AgentJobData, store: RunStore, startedAt: Date, log: Logger): DoneRecord {
+    const result = parseStageResult(raw, id);
+    const rec = this.record(id, d, result.outputs, result.metrics, result.failed_items, startedAt, store.attempts(id));
+    store.writeDone(rec);
+    this.finished++;
+    const failedItems = rec.failed_items.length ? `; ${rec.failed_items.length} items failed (see ipa logs)` : '';
+    log.info(
+      { event: 'stage_done', duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) },
+      `${describeOutputs(d.stage, rowCounts(rec), rec.metrics)} in ${duration(rec.duration_ms)}${failedItems}`,
+    );
+    return rec;
   }
 
   /**
@@ -490,7 +675,7 @@ export class WorkerAgent {
     this.closing = true;
     clearInterval(this.heartbeat);
     const t0 = Date.now();
-    const closing = Promise.all(this.workers.map((w) => w.close()));
+    const closing = Promise.all([...this.workers.map((w) => w.close()), this.joining]);
     closing.catch(() => undefined);
     // BullMQ's close waits for the running jobs, and for Redis: without Redis, ours ending is enough.
     const grace = Deadline.in(graceMs);

@@ -92,10 +92,15 @@ export class SlotPool {
   /** Ends a job's use of `slot`: stops its training process, if any, and hands the slot on. */
   async release(slot: Slot, proc: PythonProcess | undefined): Promise<void> {
     this.stderrSinks.delete(slot.index);
-    if (proc && this.training.delete(proc)) await proc.close({ graceMs: CLOSE_GRACE_MS }).catch(() => undefined);
+    if (proc) await this.stopTraining(proc);
     const next = this.waiters.shift();
     if (next) next(slot);
     else slot.busy = false;
+  }
+
+  /** Stops `proc` if it is a training process (a node of a group keeps its slot for the next job). */
+  async stopTraining(proc: PythonProcess): Promise<void> {
+    if (this.training.delete(proc)) await proc.close({ graceMs: CLOSE_GRACE_MS }).catch(() => undefined);
   }
 
   /** Pids of the live processes: the slots' inference ones and any training one. */

@@ -14,6 +14,22 @@ import { ContractError } from './contract-error.js';
 export const PythonStageSchema = z.enum(STAGES).exclude(['advance']);
 export type PythonStage = z.output<typeof PythonStageSchema>;
 
+/**
+ * A training job that spans nodes (`ipa worker --nodes N`): the agent that took the job leads and
+ * serves the rendezvous; the agents that join it get the same group but `host: false`.
+ */
+export const TrainGroupSchema = z
+  .object({
+    nnodes: z.number().int().min(2).describe('Nodes in the group, this one included.'),
+    endpoint: z.string().regex(/^[^\s:]+:\d{1,5}$/).describe('host:port of the c10d rendezvous store, on the leading node.'),
+    id: z.string().min(1).describe("The rendezvous id: one per try of the job, the same on every node."),
+    host: z.boolean().describe('This node serves the rendezvous store (the leading node).'),
+    node_addr: z.string().min(1).optional().describe("This node's address as the others reach it."),
+  })
+  .strict();
+
+export type TrainGroup = z.output<typeof TrainGroupSchema>;
+
 export const StagePayloadSchema = z
   .object({
     run_id: z.string().min(1),
@@ -35,6 +51,7 @@ export const StagePayloadSchema = z
         batch_scale: z.number().gt(0).max(1).describe('Multiplies batch sizes; halves after each CUDA out-of-memory retry.'),
       })
       .strict(),
+    group: TrainGroupSchema.optional().describe('Set on a train or sft job that runs across nodes; absent: this node alone.'),
   })
   .strict();
 

@@ -317,7 +317,7 @@ export const DistributedSchema = z
     strategy: z
       .enum(['auto', 'ddp', 'fsdp'])
       .default('auto')
-      .describe('How a train worker with several processes (`ipa worker --gpus 0,1,...`) shares them: ddp (every process holds the model; LoRA, and any CPU run) or fsdp (full-shard; full fine-tuning on CUDA only). auto: fsdp for full fine-tuning on CUDA, else ddp. The global batch stays `batch_size x grad_accum` (SFT: `batch_size`) whatever the process count.'),
+      .describe('How a train worker with several processes (`ipa worker --gpus 0,1,...`, or `--nodes N` across nodes) shares them: ddp (every process holds the model; LoRA, and any CPU run) or fsdp (full-shard; full fine-tuning only). auto: fsdp for full fine-tuning on CUDA, else ddp. fsdp is tested on 2 CPU processes over gloo; on GPUs (nccl) it is UNTESTED. The global batch stays `batch_size x grad_accum` (SFT: `batch_size`) whatever the process count.'),
     collective_timeout_s: z
       .number()
       .int()

@@ -6,16 +6,25 @@ import { ExitCode } from '../../orchestrator/errors.js';
 
 describe('device flags', () => {
   it('--gpu gives one device and one training process; --gpus one process per device', () => {
-    expect(deviceSetup({ gpu: '3' })).toEqual({ visible: '3', trainProcesses: 1 });
-    expect(deviceSetup({ gpus: '4, 5,6,7' })).toEqual({ visible: '4,5,6,7', trainProcesses: 4 });
+    expect(deviceSetup({ gpu: '3' })).toEqual({ visible: '3', trainProcesses: 1, nodes: 1 });
+    expect(deviceSetup({ gpus: '4, 5,6,7' })).toEqual({ visible: '4,5,6,7', trainProcesses: 4, nodes: 1 });
     expect(deviceEnv(deviceSetup({ gpus: '0,1' }))).toEqual({ CUDA_VISIBLE_DEVICES: '0,1', IPA_TRAIN_PROCS: '2' });
   });
 
   it('--train-procs alone: CPU processes, or every GPU the machine shows', () => {
-    expect(deviceSetup({})).toEqual({ trainProcesses: 1 });
-    expect(deviceSetup({ trainProcs: 2 })).toEqual({ trainProcesses: 2 });
+    expect(deviceSetup({})).toEqual({ trainProcesses: 1, nodes: 1 });
+    expect(deviceSetup({ trainProcs: 2 })).toEqual({ trainProcesses: 2, nodes: 1 });
     expect(deviceEnv(deviceSetup({ trainProcs: 2 }))).toEqual({ IPA_TRAIN_PROCS: '2' });
     expect(deviceSetup({ gpus: '0,1', trainProcs: 2 }).trainProcesses).toBe(2);
+  });
+
+  it('--gpus takes ranges; --nodes says how many nodes each training job spans', () => {
+    expect(deviceSetup({ gpus: '0-7', nodes: 2 })).toEqual({ visible: '0,1,2,3,4,5,6,7', trainProcesses: 8, nodes: 2 });
+    expect(deviceSetup({ gpus: '0-1,6' }).visible).toBe('0,1,6');
+    expect(deviceSetup({ trainProcs: 1, nodes: 2 })).toEqual({ trainProcesses: 1, nodes: 2 });
+    expect(() => deviceSetup({ gpus: '3-1' })).toThrow('--gpus range "3-1" runs backwards');
+    expect(() => deviceSetup({ gpus: '0-2,2' })).toThrow('lists a device twice');
+    expect(() => deviceSetup({ nodes: 0 })).toThrow('--nodes takes a positive whole number');
   });
 
   it('flags that do not fit together are refused with the flag named', () => {

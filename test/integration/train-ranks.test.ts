@@ -1,15 +1,18 @@
 /**
  * A train worker with two processes (`trainProcesses: 2`, what `ipa worker --train-procs 2` and
- * `--gpus 0,1` give), on the CPU over gloo, under a real agent and Redis: kill -9 of rank 1
- * mid-training fails the try with the whole group gone at once, BullMQ retries it, the retry
- * resumes from the last complete checkpoint and ends at the full step count, and the done record
- * says two processes trained.
+ * `--gpus 0,1` give), on the CPU over gloo, under a real agent and Redis, its ranks started by
+ * torch's elastic launcher: kill -9 of rank 1 mid-training fails the try with the whole group
+ * gone at once, BullMQ retries it, the retry resumes from the last complete checkpoint and ends at
+ * the full step count, and the done record says two processes trained. Then two agents with one
+ * process each and `--nodes 2` act as two nodes on loopback: the one that takes the queued job
+ * leads, the other joins through Redis, and one done record says two processes trained.
  */
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerAgent } from '../../orchestrator/agent/agent.js';
+import { groupKeys } from '../../orchestrator/agent/train-group.js';
 import { defaultPython } from '../../orchestrator/bridge/python-process.js';
 import { shardFile } from '../../orchestrator/plan/paths.js';
 import { jobId } from '../../orchestrator/plan/stages.js';
@@ -63,34 +66,40 @@ function lastMarked(dir: string): number {
   return steps.length ? Math.max(...steps) : 0;
 }
 
+/** A run whose round 1 is open with its pairs written: its train job is the next to run. */
+async function trainReady(h: Harness): Promise<{ store: RunStore; queueTrain: () => Promise<void> }> {
+  const { recipe } = loadRecipe(h.recipeFile);
+  const store = RunStore.create({ runsDir: h.runsDir, recipe, recipeFile: h.recipeFile, queuePrefix: h.prefix });
+  // What `ipa submit` does besides: the agent trusts only jobs of runs registered on its Redis
+  // and on its host.
+  await h.queues.connection.hset(keys.runs(h.prefix), store.id, store.dir);
+  registerRun({ id: store.id, dir: store.dir, created_at: store.info().created_at });
+  // The round's pairs as if its pair job had run: a pair file and its done record.
+  const { stdout } = await py(['workers/tests/pair_files.py', store.abs('round-1/pairs'), String(PAIRS)]);
+  // Where the pair job writes its shard: the agent reads only files a job of the run writes.
+  const pairsFile = store.abs(shardFile(1, 'pairs', 0));
+  renameSync(stdout.trim(), pairsFile);
+  const pairJob = jobId({ runId: store.id, round: 1, stage: 'pair', shard: 0 });
+  const now = new Date().toISOString();
+  store.writeDone({ job_id: pairJob, stage: 'pair', round: 1, shard: 0, outputs: { pairs: { path: pairsFile, rows: PAIRS, sha256: sha256File(pairsFile) } },
+    metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
+  // Round 1 is open (the agent checks a job against the plan of a round its predecessor opened).
+  const seeds = atomicWriteJsonl(store.abs(shardFile(1, 'seeds', 0)), []);
+  store.writeDone({ job_id: jobId({ runId: store.id, round: 0, stage: 'advance', shard: 0 }), stage: 'advance', round: 0, shard: 0, outputs: { seeds_0: seeds },
+    metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
+  return { store, queueTrain: () => queueLinks(h.queues, [{ stage: 'train', round: 1, shard: 0 }], { id: store.id, dir: store.dir }, recipe).then(() => undefined) };
+}
+
 describe('training on two processes under a worker agent', () => {
   let h: Harness;
-  let agent: WorkerAgent;
   let store: RunStore;
 
   beforeAll(async () => {
     h = await harness('ranks', RECIPE);
-    const { recipe } = loadRecipe(h.recipeFile);
-    store = RunStore.create({ runsDir: h.runsDir, recipe, recipeFile: h.recipeFile, queuePrefix: h.prefix });
-    // What `ipa submit` does besides: the agent trusts only jobs of runs registered on its Redis
-    // and on its host.
-    await h.queues.connection.hset(keys.runs(h.prefix), store.id, store.dir);
-    registerRun({ id: store.id, dir: store.dir, created_at: store.info().created_at });
-    // The round's pairs as if its pair job had run: a pair file and its done record.
-    const { stdout } = await py(['workers/tests/pair_files.py', store.abs('round-1/pairs'), String(PAIRS)]);
-    // Where the pair job writes its shard: the agent reads only files a job of the run writes.
-    const pairsFile = store.abs(shardFile(1, 'pairs', 0));
-    renameSync(stdout.trim(), pairsFile);
-    const pairJob = jobId({ runId: store.id, round: 1, stage: 'pair', shard: 0 });
-    const now = new Date().toISOString();
-    store.writeDone({ job_id: pairJob, stage: 'pair', round: 1, shard: 0, outputs: { pairs: { path: pairsFile, rows: PAIRS, sha256: sha256File(pairsFile) } },
-      metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
-    // Round 1 is open (the agent checks a job against the plan of a round its predecessor opened).
-    const seeds = atomicWriteJsonl(store.abs(shardFile(1, 'seeds', 0)), []);
-    store.writeDone({ job_id: jobId({ runId: store.id, round: 0, stage: 'advance', shard: 0 }), stage: 'advance', round: 0, shard: 0, outputs: { seeds_0: seeds },
-      metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
-    agent = await h.startAgent({ queues: ['train'], trainProcesses: 2 });
-    await queueLinks(h.queues, [{ stage: 'train', round: 1, shard: 0 }], { id: store.id, dir: store.dir }, recipe);
+    const ready = await trainReady(h);
+    store = ready.store;
+    await h.startAgent({ queues: ['train'], trainProcesses: 2 });
+    await ready.queueTrain();
   });
 
   afterAll(async () => {
@@ -140,5 +149,52 @@ describe('training on two processes under a worker agent', () => {
     const steps = readJsonl(store.abs('round-1/train_metrics.jsonl')).filter((r) => r.model === 'policy').map((r) => r.step);
     expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     expect(existsSync(join(rec.outputs.policy.path, 'adapter_model.safetensors'))).toBe(true);
+  }, 900_000);
+});
+
+describe('one queued training job on two agents acting as two nodes', () => {
+  let h: Harness;
+  let store: RunStore;
+  let agents: WorkerAgent[];
+
+  beforeAll(async () => {
+    h = await harness('nodes', RECIPE);
+    const ready = await trainReady(h);
+    store = ready.store;
+    // What `ipa worker --queues train --train-procs 1 --nodes 2 --node-addr 127.0.0.1` starts, once per "node".
+    agents = [
+      await h.startAgent({ queues: ['train'], trainProcesses: 1, nodes: 2, nodeAddr: '127.0.0.1' }),
+      await h.startAgent({ queues: ['train'], trainProcesses: 1, nodes: 2, nodeAddr: '127.0.0.1' }),
+    ];
+    await ready.queueTrain();
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('the agent that takes the job leads, the other joins through Redis; one done record with world size 2', async () => {
+    const id = jobId({ runId: store.id, round: 1, stage: 'train', shard: 0 });
+    const rec = await waitFor(`${id} done`, () => store.doneRecord(id), 600_000);
+    expect(rec.attempts).toBe(1);
+    expect(rec.metrics.world_size).toBe(2);
+    expect(rec.metrics.global_batch).toBe(4);
+    expect(rec.metrics.per_device_batch).toBe(2);
+    expect(rec.metrics.steps).toBe(STEPS);
+    expect(existsSync(join(rec.outputs.policy.path, 'adapter_model.safetensors'))).toBe(true);
+    // Written once, by the agent whose node ran global rank 0; the BullMQ job completed on the leader.
+    await waitFor('the job to complete', async () => ((await h.queues.queue('train').getJob(id))?.finishedOn ? true : undefined), 150_000);
+    expect(agents.map((a) => a.jobsDone).sort()).toEqual([0, 1]);
+    expect(agents.map((a) => a.id)).toContain(rec.worker);
+    const log = readFileSync(store.abs(`logs/${id}.log`), 'utf8');
+    expect(log).toMatch(/training on 2 process\(es\): 1 here, 2 nodes meeting at 127\.0\.0\.1:\d+/);
+    // torch's launcher wrote a log file per rank, both nodes' ranks side by side.
+    const ranks = readdirSync(store.abs(`logs/ranks/${id}/attempt-1`)).sort();
+    expect(ranks).toEqual(['rank-0.stderr.log', 'rank-0.stdout.log', 'rank-1.stderr.log', 'rank-1.stdout.log']);
+    // One metrics line per step, by rank 0 alone.
+    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl')).filter((r) => r.model === 'policy').map((r) => r.step);
+    expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    // No call is left open for a third node.
+    expect(await h.queues.connection.llen(groupKeys.calls(h.prefix, 2))).toBe(0);
   }, 900_000);
 });

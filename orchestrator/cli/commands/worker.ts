@@ -20,17 +20,22 @@ import type { Recipe } from '../../recipe/schema.js';
 export const command: Command = {
   name: 'worker',
   summary: 'Run a worker agent: take jobs from queues, run them in Python processes',
-  help: `Usage: ipa worker [--queues q1,q2] [--gpu N | --gpus N,M,...] [--train-procs N]
-                  [--concurrency N] [--lock-ms MS] [--stalled-ms MS] [--max-stalled N] [--grace-ms MS] [--stop-ms MS]
+  help: `Usage: ipa worker [--queues q1,q2] [--gpu N | --gpus N,M,... | --gpus N-M] [--train-procs N]
+                   [--nodes N [--node-addr ADDR]]
+                   [--concurrency N] [--lock-ms MS] [--stalled-ms MS] [--max-stalled N] [--grace-ms MS] [--stop-ms MS]
                   [--run-root DIR ...] [--allow-eviction] [--log-format human|json]
                   [--recipe FILE] [--card-gib N] [--skip-memory-check]
 
 Queues: ${QUEUE_KINDS.join(', ')} (default: all). One long-lived Python process per slot keeps
 models loaded; training runs in a fresh process. --gpus gives a train worker several devices:
 each training job (train, sft) then runs as one process per device, started and stopped as
-one group (DDP, or FSDP for full fine-tuning; recipe training.distributed); the recipe's global
-batch is split over them. Other jobs use the first device. --train-procs N runs N training
-processes without a device list (CPU processes over gloo, or every GPU the machine shows).
+one group by torch's elastic launcher (DDP, or FSDP for full fine-tuning; recipe
+training.distributed); the recipe's global batch is split over them. Other jobs use the first
+device. --train-procs N runs N training processes without a device list (CPU processes over
+gloo, or every GPU the machine shows). --nodes N: every training job spans N nodes, each with a
+train worker started with the same --nodes; the worker that takes a job leads (it serves the
+rendezvous at --node-addr, default the host name, which the other nodes must reach), the others
+join it through Redis, and the node that runs global rank 0 writes the done record.
 SIGTERM/SIGINT: stop taking jobs, let the running
 ones finish for up to --grace-ms (default ${DEFAULT_GRACE_MS}), then stop within --stop-ms more (below): the
 rest go back to the queue (no try used; training resumes from its last checkpoint); a second
@@ -57,6 +62,7 @@ Examples:
   ipa worker --queues sample,verify,revise --gpu 0 --concurrency 1
   ipa worker --queues train --gpu 1
   ipa worker --queues train --gpus 4,5,6,7 --lock-ms 300000   # one DPO job on four GPUs
+  ipa worker --queues train --gpus 0-7 --nodes 2 --node-addr 10.0.0.5   # on each of two nodes: 16 GPUs a job
   ipa worker --queues control,prepare,pair          # CPU-only helper
   ipa worker --queues sample,verify,revise --gpu 0 --lock-ms 300000   # 7B generation
   ipa worker --queues train --gpu 0 --run-root /shared/runs   # a second host, runs on a shared disk
@@ -81,6 +87,8 @@ ${COMMON_HELP}`,
         gpu: { type: 'string' },
         gpus: { type: 'string' },
         'train-procs': { type: 'string' },
+        nodes: { type: 'string' },
+        'node-addr': { type: 'string' },
         concurrency: { type: 'string', default: '1' },
         ...workerTimingOptions,
         'max-stalled': { type: 'string' },
@@ -100,7 +108,7 @@ ${COMMON_HELP}`,
     const grace = intFlag(values, 'grace-ms', 0)!;
     let devices: DeviceSetup;
     try {
-      devices = deviceSetup({ gpu: values.gpu, gpus: values.gpus, trainProcs: intFlag(values, 'train-procs', 1) });
+      devices = deviceSetup({ gpu: values.gpu, gpus: values.gpus, trainProcs: intFlag(values, 'train-procs', 1), nodes: intFlag(values, 'nodes', 1) });
     } catch (err) {
       if (err instanceof CliError) throw err;
       throw new CliError((err as Error).message, ExitCode.usage);
@@ -125,6 +133,8 @@ ${COMMON_HELP}`,
       queues,
       gpu: devices.visible,
       trainProcesses: devices.trainProcesses,
+      nodes: devices.nodes,
+      nodeAddr: values['node-addr'],
       concurrency,
       python: values.python,
       ...timing,

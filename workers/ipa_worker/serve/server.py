@@ -340,11 +340,12 @@ class Server:
         if not callable(getattr(module, "run", None)):  # a helper module of the package (stages.common)
             raise BadInput(f"unknown stage {name!r}")
         ctx.check_cancelled()
-        topo = topology.from_env()
-        if name in topology.LAUNCHED_STAGES and topo.world_size > 1:
-            from ..launch.supervisor import run_ranks
+        if name in topology.LAUNCHED_STAGES:
+            topo = topology.for_payload(payload)
+            if topo.launched:
+                from ..launch.group import run_group
 
-            return run_ranks(payload, ctx, topo)
+                return run_group(payload, ctx, topo)
         if self._models is None:
             from ..models.engines import Engines
 

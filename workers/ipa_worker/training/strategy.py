@@ -4,11 +4,13 @@
 - DDP (each rank holds the whole model, gradients are averaged): LoRA, and any job on CPUs,
   where ranks talk over gloo;
 - FSDP full-shard (weights, gradients and optimiser state split over the ranks): full
-  fine-tuning on CUDA, where a 7B model's Adam state does not fit one GPU. TRL 1.16 refuses
+  fine-tuning, for CUDA, where a 7B model's Adam state does not fit one GPU. TRL 1.16 refuses
   precomputed reference log-probs for vision datasets, so the frozen reference model is sharded
-  the same way (TRL's `prepare_fsdp`). Not run on a GPU by this project yet: see docs/deployment.md.
+  the same way (TRL's `prepare_fsdp`). It also runs on CPU ranks over gloo, which is how it is
+  tested here (workers/tests/launch/test_group.py); not run on a GPU yet (docs/deployment.md).
 
-`training.distributed.strategy: auto` picks FSDP for full fine-tuning on CUDA and DDP otherwise.
+`training.distributed.strategy: auto` picks FSDP for full fine-tuning on CUDA and DDP otherwise
+(on CPU ranks DDP is the cheaper of the two; `fsdp` there is asked for explicitly).
 DeepSpeed is not offered: it does not run on a CPU host, so nothing here could test it.
 """
 
@@ -32,8 +34,6 @@ def resolve_strategy(setting: str, *, full_finetune: bool, device: str, world_si
         raise BadInput(f"unknown training.distributed.strategy {setting!r}")
     if setting == "fsdp" and not full_finetune:
         raise BadInput("training.distributed.strategy is fsdp, which is for full fine-tuning; LoRA trains with ddp (auto picks it)")
-    if setting == "fsdp" and device != "cuda":
-        raise BadInput("training.distributed.strategy is fsdp, which needs CUDA devices; CPU ranks train with ddp (auto picks it)")
     return setting
 
 

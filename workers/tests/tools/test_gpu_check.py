@@ -1,4 +1,5 @@
-"""The GPU check at tiny scale on the CPU: the worker's own stages, end to end, and its figures."""
+"""The GPU check: without a GPU it refuses in one line (never a silent CPU run); at tiny scale on
+the CPU, asked for with --cpu-tiny, the worker's own stages end to end, and its figures."""
 
 import json
 import math
@@ -15,7 +16,9 @@ from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.tools.gpu_check.architecture import ARCHITECTURES
 from ipa_worker.tools.gpu_check.checkpoint import word_tokenizer
 from ipa_worker.tools.gpu_check.figures import dpo_figures
-from ipa_worker.tools.gpu_check.flops import bf16_peak_tflops, dpo_step_flops, lm_forward_flops, param_counts
+from ipa_worker.tools.gpu_check.flops import bf16_peak_tflops, dpo_step_flops, dpo_step_hardware_flops, lm_forward_flops, param_counts
+from ipa_worker.tools.gpu_check.workloads import PARAMS
+from ipa_worker.tools.gpu_check.prerequisites import compiler_problem, space_problem, torch_minimum, torch_problem
 
 WORKERS = Path(__file__).resolve().parents[2]
 
@@ -24,18 +27,36 @@ WORKERS = Path(__file__).resolve().parents[2]
 def check(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("gpu-check")
     out, work = tmp / "figures.json", tmp / "work"
-    env = {**os.environ, "PYTHONPATH": str(WORKERS), "CUDA_VISIBLE_DEVICES": ""}
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"} | {"PYTHONPATH": str(WORKERS), "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run(
-        [sys.executable, "-m", "ipa_worker.tools.gpu_check", "--config", "tiny", "--out", str(out), "--work", str(work), "--keep"],
+        [sys.executable, "-m", "ipa_worker.tools.gpu_check", "--cpu-tiny", "--out", str(out), "--work", str(work), "--keep"],
         env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     return {"figures": json.loads(out.read_text()), "run": work / "run", "stdout": proc.stdout}
 
 
+def test_without_a_gpu_it_refuses_in_one_line_and_builds_nothing(tmp_path):
+    """What `make gpu-check` does on a machine whose torch sees no GPU: exit 2, the reason, no CPU run."""
+    env = {**os.environ, "PYTHONPATH": str(WORKERS), "CUDA_VISIBLE_DEVICES": ""}
+    work = tmp_path / "work"
+    proc = subprocess.run([sys.executable, "-m", "ipa_worker.tools.gpu_check", "--work", str(work)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gpu-check: not run: "), proc.stderr
+    assert "finds no usable GPU" in lines[0] and "--cpu-tiny" in lines[0]
+    assert proc.stdout == "" and not work.exists()
+
+
 def test_prints_the_figures_for_a_person(check):
-    for label in ("sample (hf)", "verify (model)", "DPO step (median)", "DPO tokens/s", "DPO MFU", "peak memory"):
+    for label in ("sample (hf)", "verify (model)", "DPO step (median)", "DPO tokens/s", "DPO MFU", "DPO HFU", "peak memory"):
         assert label in check["stdout"], label
+    assert "(the CPU form: no GPU figure)" in check["stdout"]
+
+
+def test_nothing_reaches_for_a_hub(check):
+    """HF_HUB_OFFLINE was not in the check's environment: the check set it, and the library saw it."""
+    assert check["figures"]["hub_offline"] is True
 
 
 def test_payloads_are_what_the_orchestrator_sends(check):
@@ -81,8 +102,10 @@ def test_dpo_figures_are_sane(check):
     assert d["steps"] == 2 and d["timed_steps"] == 1
     for key in ("step_seconds", "tokens_per_step", "completion_tokens_per_step", "tokens_per_s", "model_flops_per_step", "achieved_tflops", "peak_memory_bytes"):
         assert d[key] > 0, key
+    # Gradient checkpointing recomputes the decoder layers' forward: the hardware does more than the model needs.
+    assert d["hardware_flops_per_step"] > d["model_flops_per_step"]
     # A CPU has no bf16 tensor-core peak to compare against.
-    assert d["peak_bf16_tflops"] is None and d["mfu"] is None and d["mfu_target"] == 0.40
+    assert d["peak_bf16_tflops"] is None and d["mfu"] is None and d["hfu"] is None and d["mfu_target"] == 0.40
     # A fresh LoRA adapter is its reference: the first loss is log 2.
     assert d["loss_first"] == pytest.approx(math.log(2), abs=1e-3)
 
@@ -103,6 +126,8 @@ def test_lm_head_counts_only_the_scored_tokens():
 
 def test_7b_config_is_the_published_architecture():
     p = param_counts(ARCHITECTURES["7b"])
+    # What the CLI sizes the free-space check by, before it imports transformers.
+    assert {name: param_counts(arch)["total"] for name, arch in ARCHITECTURES.items()} == PARAMS
     # Qwen2-VL-7B-Instruct: 8.29B parameters, 675M of them in the vision tower.
     assert p["total"] == pytest.approx(8.29e9, rel=0.01)
     assert p["vision"] == pytest.approx(675e6, rel=0.01)
@@ -143,4 +168,27 @@ def test_dpo_figures_time_all_steps_but_the_first():
     flops = dpo_step_flops(arch, params, tokens=4200.0, completion_tokens=1800.0, sequences=8, patches=8 * 1024)
     assert d["model_flops_per_step"] == flops
     assert d["mfu"] == pytest.approx(flops / 2.0 / 1e12 / 989.0)
+    # HFU adds one forward of the decoder layers (no LM head, no vision tower) per step.
+    layers_forward = lm_forward_flops(arch, params["language_matmul"], 4200.0, 4200.0 / 8, lm_head_tokens=0.0)
+    assert d["hardware_flops_per_step"] == pytest.approx(flops + layers_forward)
+    assert d["hfu"] == pytest.approx((flops + layers_forward) / 2.0 / 1e12 / 989.0)
+    shape = dict(tokens=4200.0, completion_tokens=1800.0, sequences=8, patches=8 * 1024)
+    assert dpo_step_hardware_flops(arch, params, **shape, recompute=False) == flops
     assert (d["loss_first"], d["loss_last"]) == (0.69, 0.5)
+
+
+def test_prerequisites_name_what_is_missing(tmp_path, monkeypatch):
+    # The torch the installed transformers declares (5.x: 2.6), read from its metadata.
+    assert torch_minimum() == "2.6"
+    assert torch_minimum(['torchvision; extra == "vision"', 'torch>=2.4; extra == "torch"']) == "2.4"
+    assert torch_problem("2.5.1+cu124", "2.6") == "torch 2.5.1+cu124 is older than 2.6, the least the installed transformers accepts"
+    assert torch_problem("2.14.0+cu130", "2.6") is None and torch_problem(None, "2.6") == "torch is not installed"
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    assert "no C compiler" in compiler_problem({"PATH": str(empty)})
+    assert compiler_problem({"PATH": str(empty), "CC": "/bin/sh"}) is None  # any $CC that exists
+    import shutil as sh
+
+    monkeypatch.setattr(sh, "disk_usage", lambda p: sh._ntuple_diskusage(100 * 2**30, 99 * 2**30, 1 * 2**30))
+    said = space_problem(tmp_path / "not-yet" / "work", 17 * 2**30)
+    assert said == f"{tmp_path} has 1.0 GiB free; the check's checkpoint and run need about 17.0 GiB (--work elsewhere)"

@@ -1,6 +1,6 @@
 """The GPU check: the worker's own stage code on the Qwen2-VL-7B architecture with random weights.
 
-`python -m ipa_worker.tools.gpu_check [--config 7b|tiny] [--out FILE.json] [--work DIR] ...`
+`python -m ipa_worker.tools.gpu_check [--config 7b|tiny | --cpu-tiny] [--out FILE.json] [--work DIR] ...`
 
 Nothing is downloaded. A checkpoint with the published Qwen2-VL-7B-Instruct configuration and
 random weights is written to disk (random weights cost the same FLOPs and memory as trained ones),
@@ -11,9 +11,11 @@ then, on synthetic seeds with real images, the check runs:
 2. the verify stage with the model verifier: verdicts/s and peak memory;
 3. the train stage's LoRA DPO (`training.dpo_trainer.train_dpo`, TRL's DPOTrainer, gradient
    checkpointing, bf16 on CUDA) on pairs of sampled responses: median step time, tokens/s, peak
-   memory and model FLOPs utilisation against the card's dense bf16 peak.
+   memory, and model and hardware FLOPs utilisation (MFU, HFU) against the card's dense bf16 peak.
 
-`--config tiny` runs the same code on a few-MB model of the same class on a CPU in seconds.
+It runs on a GPU or not at all: without usable CUDA it exits 2 with one line saying why.
+`--cpu-tiny` runs the same code on a few-MB model of the same class on the CPU in seconds (a test
+of the code path, no figure about a GPU). The CLI (`__main__`) checks its prerequisites first and
+sets HF_HUB_OFFLINE=1 before any Hugging Face library is imported, which is why this file imports
+nothing.
 """
-
-from .check import MFU_TARGET, run_check  # noqa: F401

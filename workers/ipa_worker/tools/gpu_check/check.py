@@ -20,10 +20,10 @@ from .stage_runs import ROUND, SHARD, StageRunner, Workload, check_recipe, write
 MFU_TARGET = 0.40
 
 
-def device_info() -> dict[str, Any]:
+def device_info(device: str) -> dict[str, Any]:
     import torch
 
-    if torch.cuda.is_available():
+    if device == "cuda":
         p = torch.cuda.get_device_properties(0)
         return {"kind": "cuda", "name": p.name, "memory_bytes": int(p.total_memory), "count": torch.cuda.device_count()}
     return {"kind": "cpu", "name": "cpu", "threads": torch.get_num_threads()}
@@ -56,18 +56,21 @@ def mean_prompt_tokens(base: str, pairs_path: str, pixels: int) -> float:
     return sum(lengths) / len(lengths)
 
 
-def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", log=print) -> dict[str, Any]:
-    """Runs the check in `work` (the checkpoint under model/, the run under run/) and returns its figures."""
+def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", device: str = "cuda", log=print) -> dict[str, Any]:
+    """Runs the check in `work` (the checkpoint under model/, the run under run/) on `device`
+    ("cuda" or "cpu") and returns its figures."""
+    import huggingface_hub.constants
+
     t_start = time.perf_counter()
     arch = ARCHITECTURES[config]
-    dev = device_info()
-    cuda = dev["kind"] == "cuda"
+    dev = device_info(device)
+    cuda = device == "cuda"
     log(f"gpu-check: {config} on {dev['name']}; building the random-weight checkpoint")
     ckpt = build_checkpoint(work / "model", arch, pixels=w.pixels, device="cuda" if cuda else "cpu", dtype="bfloat16" if cuda else "float32")
     params = param_counts(arch)
 
     run_dir = work / "run"
-    recipe = check_recipe(ckpt["path"], w, backend)
+    recipe = check_recipe(ckpt["path"], w, backend, device)
     seeds = write_seeds(work / "data", run_dir, w.seeds, w.image_side)
     runner = StageRunner(run_dir, cuda)
     log("gpu-check: loading the model into the worker's pool")
@@ -88,7 +91,8 @@ def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", log=
     patches_per_image = (w.image_side // 14) ** 2
     dpo = dpo_figures(rows, arch, params, pairs_per_step=w.dpo_batch, patches_per_image=patches_per_image,
                       prompt_tokens=mean_prompt_tokens(ckpt["path"], pairs, w.pixels),
-                      peak_tflops=bf16_peak_tflops(dev["name"]) if cuda else None)  # fmt: skip
+                      peak_tflops=bf16_peak_tflops(dev["name"]) if cuda else None,
+                      gradient_checkpointing=recipe["training"]["dpo"]["gradient_checkpointing"])  # fmt: skip
     dpo.update(mfu_target=MFU_TARGET, peak_memory_bytes=runner.results["train"]["peak_memory_bytes"])
     stages = runner.results
     return {
@@ -98,6 +102,8 @@ def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", log=
         "model": {**params, "vocab_size": arch.vocab_size, "checkpoint": ckpt, "load_s": load_s},
         "workload": dataclasses.asdict(w),
         "backend": backend,
+        # As the Hugging Face libraries see it: nothing is fetched from a hub during the check.
+        "hub_offline": bool(huggingface_hub.constants.HF_HUB_OFFLINE),
         "stages": stages,
         "figures": {
             "sample": {

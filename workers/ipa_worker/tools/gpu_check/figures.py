@@ -1,5 +1,5 @@
-"""The check's figures from what the stages wrote: DPO step time, tokens/s and MFU from the train
-stage's own train_metrics.jsonl (`seconds` and TRL's running `num_tokens` per logged step)."""
+"""The check's figures from what the stages wrote: DPO step time, tokens/s, MFU and HFU from the
+train stage's own train_metrics.jsonl (`seconds` and TRL's running `num_tokens` per logged step)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import statistics
 from typing import Any
 
 from .architecture import Architecture
-from .flops import dpo_step_flops, utilisation
+from .flops import dpo_step_flops, dpo_step_hardware_flops, utilisation
 
 
 def step_rows(rows: list[dict[str, Any]], model: str = "policy") -> list[dict[str, Any]]:
@@ -27,10 +27,11 @@ def timed_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dpo_figures(rows: list[dict[str, Any]], arch: Architecture, params: dict[str, int], *, pairs_per_step: int,
-                patches_per_image: int, prompt_tokens: float, peak_tflops: float | None) -> dict[str, Any]:  # fmt: skip
-    """Median step time, tokens/s, model FLOPs per step and MFU of the policy's DPO steps;
-    `prompt_tokens`: the mean prompt length of a sequence (image tokens included), the rest of
-    each sequence being the completion TRL scores."""
+                patches_per_image: int, prompt_tokens: float, peak_tflops: float | None,
+                gradient_checkpointing: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Median step time, tokens/s, model and hardware FLOPs per step, MFU and HFU of the policy's
+    DPO steps; `prompt_tokens`: the mean prompt length of a sequence (image tokens included), the
+    rest of each sequence being the completion TRL scores."""
     steps = step_rows(rows)
     if not steps:
         raise ValueError("the train stage logged no DPO step")
@@ -40,9 +41,12 @@ def dpo_figures(rows: list[dict[str, Any]], arch: Architecture, params: dict[str
     sequences = 2 * pairs_per_step  # chosen and rejected, one image each
     tokens_per_step = tokens / len(timed)
     completion = max(0.0, tokens_per_step - sequences * prompt_tokens)
-    flops = dpo_step_flops(arch, params, tokens=tokens_per_step, completion_tokens=completion, sequences=sequences, patches=sequences * patches_per_image)
+    shape = dict(tokens=tokens_per_step, completion_tokens=completion, sequences=sequences, patches=sequences * patches_per_image)
+    flops = dpo_step_flops(arch, params, **shape)
+    hw_flops = dpo_step_hardware_flops(arch, params, **shape, recompute=gradient_checkpointing)
     step_s = statistics.median(s["seconds"] for s in timed)
     achieved, mfu = utilisation(flops, step_s, peak_tflops)
+    hw_achieved, hfu = utilisation(hw_flops, step_s, peak_tflops)
     return {
         "steps": len(steps),
         "timed_steps": len(timed),
@@ -52,9 +56,12 @@ def dpo_figures(rows: list[dict[str, Any]], arch: Architecture, params: dict[str
         "step_seconds": step_s,
         "tokens_per_s": tokens / seconds if seconds > 0 else None,
         "model_flops_per_step": flops,
+        "hardware_flops_per_step": hw_flops,
         "achieved_tflops": achieved,
+        "achieved_hardware_tflops": hw_achieved,
         "peak_bf16_tflops": peak_tflops,
         "mfu": mfu,
+        "hfu": hfu,
         "loss_first": steps[0].get("loss"),
         "loss_last": steps[-1].get("loss"),
     }

@@ -1,4 +1,10 @@
-"""Model FLOPs of the check's DPO steps and their utilisation of the card's dense bf16 peak."""
+"""FLOPs of the check's DPO steps and their utilisation of the card's dense bf16 peak.
+
+MFU (model FLOPs utilisation) counts the work the training step needs mathematically; HFU
+(hardware FLOPs utilisation) counts what the GPU executes, which with gradient checkpointing
+includes recomputing the decoder layers' forward during the backward. HFU >= MFU; the gap is the
+price of the activation memory saved.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +65,18 @@ def dpo_step_flops(arch: Architecture, params: dict[str, int], *, tokens: float,
     seq_len = tokens / max(1, sequences)
     lm = lm_forward_flops(arch, params["language_matmul"], tokens, seq_len, lm_head_tokens=completion_tokens)
     return 3.0 * lm + 2.0 * 2.0 * params["vision"] * patches
+
+
+def dpo_step_hardware_flops(arch: Architecture, params: dict[str, int], *, tokens: float, completion_tokens: float, sequences: int,
+                            patches: int, recompute: bool) -> float:  # fmt: skip
+    """FLOPs one LoRA DPO step executes: the model FLOPs plus, with gradient checkpointing
+    (`recompute`), the policy's decoder layers run forward once more during the backward. The LM
+    head is outside the checkpointed layers, and the frozen vision tower keeps no activations for
+    a backward, so neither is recomputed."""
+    model = dpo_step_flops(arch, params, tokens=tokens, completion_tokens=completion_tokens, sequences=sequences, patches=patches)
+    if not recompute:
+        return model
+    return model + lm_forward_flops(arch, params["language_matmul"], tokens, tokens / max(1, sequences), lm_head_tokens=0.0)
 
 
 def utilisation(flops_per_step: float, step_seconds: float, peak_tflops: float | None) -> tuple[float, float | None]:

@@ -16,7 +16,6 @@ import importlib
 import json
 import resource
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,50 +26,17 @@ from ...data.synthetic_task import generate_synthetic
 from ...models.messages import assistant_messages, user_messages
 from ...models.engines import Engines
 from ...context import StageContext
+from .workloads import Workload
 
 ROUND, SHARD = 1, 0
 
 
-@dataclass(frozen=True)
-class Workload:
-    """How much of each stage the check runs (defaults per configuration in `WORKLOADS`)."""
-
-    seeds: int
-    image_side: int  # square synthetic images, a multiple of 28 (patch 14 x merge 2)
-    normal: int  # responses per seed on the original image
-    contrastive: int  # and on a perturbed one
-    sample_tokens: int
-    sample_batch: int
-    verify_tokens: int
-    dpo_batch: int  # pairs per step
-    dpo_steps: int
-    max_length: int
-
-    @property
-    def pixels(self) -> int:
-        return self.image_side * self.image_side
-
-    @property
-    def pairs(self) -> int:
-        return self.dpo_batch * self.dpo_steps
-
-
-WORKLOADS = {
-    # One 448x448 image (256 visual tokens) per prompt, 256-token responses: DPO sequences of
-    # about 540 tokens, 8 of them (4 pairs) per step.
-    "7b": Workload(seeds=16, image_side=448, normal=2, contrastive=2, sample_tokens=256, sample_batch=32,
-                   verify_tokens=64, dpo_batch=4, dpo_steps=6, max_length=1024),
-    "tiny": Workload(seeds=4, image_side=56, normal=2, contrastive=2, sample_tokens=8, sample_batch=8,
-                     verify_tokens=8, dpo_batch=2, dpo_steps=2, max_length=256),
-}  # fmt: skip
-
-
-def check_recipe(base: str, w: Workload, backend: str) -> dict[str, Any]:
-    """The recipe's defaults with the check's sizes: model verifier, LoRA DPO with gradient
-    checkpointing, every pair trained on (none held out), no checkpoint saved mid-run."""
+def check_recipe(base: str, w: Workload, backend: str, device: str = "cuda") -> dict[str, Any]:
+    """The recipe's defaults with the check's sizes on `device`: model verifier, LoRA DPO with
+    gradient checkpointing, every pair trained on (none held out), no checkpoint saved mid-run."""
     r = recipe_defaults()
     r["name"] = "gpu-check"
-    r["model"].update(base=base, device="auto", dtype="auto", min_pixels=w.pixels, max_pixels=w.pixels)
+    r["model"].update(base=base, device=device, dtype="auto", min_pixels=w.pixels, max_pixels=w.pixels)
     r["generation"]["backend"] = backend
     r["sampling"].update(num_normal=w.normal, num_contrastive=w.contrastive,
                          max_new_tokens=w.sample_tokens, batch_size=w.sample_batch)  # fmt: skip
