@@ -270,11 +270,14 @@ def model_verify(
     seed: int,
     batch_size: int,
     on_batch: Callable[..., None] | None = None,
+    temperature: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Judge each item `{images: [PIL], instruction, response, reference}` with the loaded model.
 
-    Greedy decoding: a judgement should not depend on a sampling draw. Returns per item
-    `{verdict: 0|1|None, checks, reason, raw}`; None is an unjudged response (see parse_verdict).
+    Greedy decoding by default: a judgement should not depend on a sampling draw (a second
+    judgement of an unjudged response samples, at `temperature`, with per-item seeds from `seed`).
+    Returns per item `{verdict: 0|1|None, checks, reason, raw}`; None is an unjudged response
+    (see parse_verdict).
     """
     from ..models.generation import generate
     from ..models.messages import user_messages
@@ -287,7 +290,7 @@ def model_verify(
         }
         for it in items
     ]
-    outs = generate(lm, prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, on_batch=on_batch)
+    outs = generate(lm, prompts, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, on_batch=on_batch)
     results = []
     for out in outs:
         verdict, checks, reason = parse_verdict(out["text"])
