@@ -109,7 +109,8 @@ def train_dpo(
     per-device share at. Resumes from the last complete `checkpoint-<step>` under
     `job.checkpoint_dir`. After training, every dataset of `eval_sets` (e.g. the training pairs
     themselves and held-out pairs) is scored pair by pair (every rank takes part): metrics
-    `reward_accuracy_<name>`, `reward_margin_<name>`, `pairs_<name>`. `tracking` sends the run to
+    `reward_accuracy_<name>`, `reward_margin_<name>`, `pairs_<name>`, and the first two before training too
+    (`..._before`). `tracking` sends the run to
     the recipe's trackers (from rank 0). Returns `{"output": {path, rows, sha256} (None on ranks
     other than 0), "metrics": {...}}`.
     """
@@ -148,10 +149,15 @@ def train_dpo(
     if not full and job.start["adapter"] and training.reference_model == "initial":
         _drop_adapter_reference(trainer)
 
+    # The same figures before training (the start policy against its reference): with a fresh
+    # adapter both are the same weights, so every margin is 0 and the accuracy 0 (ties never count).
+    before: dict[str, Any] = {}
+    for name, ds in (eval_sets or {}).items():
+        before.update({f"{k}_before": v for k, v in reward_metrics(trainer, ds, name).items() if not k.startswith("pairs_")})
     resume = last_checkpoint(job.checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
     record = _publish(trainer, processor, job.out_dir, full=full, fsdp=strategy == "fsdp")
-    metrics = summarize(metrics_cb.rows, job.model_name)
+    metrics = summarize(metrics_cb.rows, job.model_name) | before
     for name, ds in (eval_sets or {}).items():
         metrics.update(reward_metrics(trainer, ds, name))
     metrics.update(
