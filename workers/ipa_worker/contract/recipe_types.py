@@ -234,12 +234,13 @@ class WarmupSft:
     learning_rate: float
     batch_size: int
     full_finetune: bool
+    train_vision: bool
     lora: WarmupSftLora
     max_rows: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WarmupSft:
-        return cls(enabled=d["enabled"], data=d["data"], roles=WarmupSftRoles.from_dict(d["roles"]), epochs=float(d["epochs"]), learning_rate=float(d["learning_rate"]), batch_size=d["batch_size"], full_finetune=d["full_finetune"], lora=WarmupSftLora.from_dict(d["lora"]), max_rows=d.get("max_rows"))
+        return cls(enabled=d["enabled"], data=d["data"], roles=WarmupSftRoles.from_dict(d["roles"]), epochs=float(d["epochs"]), learning_rate=float(d["learning_rate"]), batch_size=d["batch_size"], full_finetune=d["full_finetune"], train_vision=d["train_vision"], lora=WarmupSftLora.from_dict(d["lora"]), max_rows=d.get("max_rows"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -59,6 +59,8 @@ class SftSettings:
     bf16: str
     seed: int
     distributed: TrainingDistributed
+    # Full fine-tuning leaves the vision tower frozen unless this is set (warmup.sft.train_vision).
+    train_vision: bool = False
 
     @classmethod
     def warmup(cls, recipe: Recipe) -> SftSettings:
@@ -67,7 +69,7 @@ class SftSettings:
         return cls(
             epochs=sft.epochs, learning_rate=sft.learning_rate, batch_size=sft.batch_size, batch_field="warmup.sft.batch_size",
             full_finetune=sft.full_finetune, lora=sft.lora, max_length=dpo.max_length, save_steps=dpo.save_steps, bf16=dpo.bf16,
-            seed=recipe.seed, distributed=recipe.training.distributed,
+            seed=recipe.seed, distributed=recipe.training.distributed, train_vision=sft.train_vision,
         )  # fmt: skip
 
     @classmethod
@@ -143,7 +145,7 @@ def train_sft(
     full = settings.full_finetune
     tracking = tracking or Tracking()
     model, processor, device = load_trainable(job.start, model_cfg, merge_adapter=True)
-    if full:
+    if full and not settings.train_vision:
         freeze_vision(model)
     layout = split_batch(settings.batch_size, job.batch_size or settings.batch_size, collective.world_size(), field=settings.batch_field)
     strategy = resolve_strategy(settings.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size)
