@@ -30,7 +30,7 @@ export function baselinesMarkdown(results: SeedResults[], split: string): string
   if (premise) {
     out.push('', '### Paired differences (IPA = the policy after round 3; round 1 where named)', '', comparisonTable(comparisons(unique), seeds));
     const c = premiseCriterion(unique);
-    out.push('', `### Pre-registered criterion: ${c.met ? 'MET' : 'NOT MET'}`, '', ...c.lines.map((l) => `- ${l}`));
+    out.push('', `### Pre-registered criterion: ${c.cannotJudge ? 'CANNOT JUDGE (warm-up gate)' : c.met ? 'MET' : 'NOT MET'}`, '', ...c.lines.map((l) => `- ${l}`));
     for (const [first, rerun] of reruns) out.push('', `### Noise floor: seed ${first.seed} run twice`, '', noiseFloorTable(first, rerun, ROWS.map((r) => r.row)));
   }
   return out.join('\n');

@@ -53,15 +53,21 @@ export function comparisonTable(cs: Comparison[], seeds: number[]): string {
 /**
  * The pre-registered success criterion: on every seed, IPA after round 3 at least 10 points above
  * SFT on the references and at least 5 above the warm-up, each with its paired interval excluding
- * 0, and its fact accuracy no more than 2 points below the warm-up's.
+ * 0, and its fact accuracy no more than 2 points below the warm-up's. A seed whose warm-up failed
+ * the warm-up gate (fact accuracy on validation) makes the comparison unable to judge.
  */
-export function premiseCriterion(seeds: SeedResults[]): { met: boolean; lines: string[] } {
+export function premiseCriterion(seeds: SeedResults[]): { met: boolean; cannotJudge: boolean; lines: string[] } {
   const vsRef = compare(seeds, ROW.r3, ROW.sftref);
   const vsWarm = compare(seeds, ROW.r3, ROW.warmup);
   const facts = compare(seeds, ROW.r3, ROW.warmup, 'facts');
   const lines: string[] = [];
   let met = seeds.length >= 5;
   if (!met) lines.push(`only ${seeds.length} seeds (the criterion needs at least 5)`);
+  const gated = seeds.filter((s) => s.ipa.find((r) => r.round === 0)?.warmup_gate?.passed === false);
+  for (const s of gated) {
+    const g = s.ipa.find((r) => r.round === 0)!.warmup_gate!;
+    lines.push(`seed ${s.seed}: the warm-up's fact accuracy on validation is ${((g.fact_accuracy ?? 0) * 100).toFixed(1)} %, below the gate's ${(g.level * 100).toFixed(0)} %: cannot judge`);
+  }
   seeds.forEach((s, i) => {
     const checks: Array<[boolean, string]> = [
       [vsRef.perSeed[i].diff >= 10 && vsRef.perSeed[i].lo > 0, `vs SFT on references ${formatInterval(vsRef.perSeed[i])} (needs ≥ +10, interval above 0)`],
@@ -73,7 +79,7 @@ export function premiseCriterion(seeds: SeedResults[]): { met: boolean; lines: s
       lines.push(`seed ${s.seed}: ${ok ? 'holds' : 'fails'}: ${text}`);
     }
   });
-  return { met, lines };
+  return { met: met && !gated.length, cannotJudge: gated.length > 0, lines };
 }
 
 /** The same seed run twice: per row, the rerun's difference from the first run (what noise alone gives). */

@@ -86,6 +86,15 @@ describe('the pre-registered criterion', () => {
     expect(premiseCriterion([7, 8].map((s) => seed(s, good))).met).toBe(false);
   });
 
+  it('cannot judge when a seed\'s warm-up fails the warm-up gate', () => {
+    const seeds = [7, 8, 9, 10, 11].map((s) => seed(s, good));
+    seeds[2] = { ...seeds[2], ipa: [{ round: 0, warmup_gate: { fact_accuracy: 0.6, level: 0.85, passed: false } } as RoundResult] };
+    const c = premiseCriterion(seeds);
+    expect([c.met, c.cannotJudge]).toEqual([false, true]);
+    expect(c.lines[0]).toBe("seed 9: the warm-up's fact accuracy on validation is 60.0 %, below the gate's 85 %: cannot judge");
+    expect(baselinesMarkdown(seeds, 'heldout')).toContain('### Pre-registered criterion: CANNOT JUDGE (warm-up gate)');
+  });
+
   it('compares per seed and pooled', () => {
     const c = compare([seed(7, good), seed(8, { ...good, [ROW.r3]: 60 })], ROW.r3, ROW.sftref);
     expect(c.perSeed.map((i) => Math.round(i.diff))).toEqual([30, 0]);
