@@ -48,7 +48,7 @@ test-vllm: ## The vllm sampling backend on the tiny Qwen2-VL against the hf back
 	.venv-vllm/bin/python -m pytest -q workers/tests_vllm -p no:cacheprovider --durations=0
 
 # One process (node --import tsx, not the tsx wrapper): Ctrl-C reaches ipa run itself, which stops in order.
-demo: setup ## Run recipes/tiny.yaml end to end (SFT warm-up, 3 IPA rounds, final DPO, evaluation) and print the report
+demo: setup ## Run recipes/tiny.yaml (the premise task) end to end: SFT warm-up, 3 IPA rounds, evaluation; prints fact accuracy, compliance, success and the verifier's audit per round
 	node --import tsx orchestrator/cli/main.ts run recipes/tiny.yaml
 
 bench: setup ## Benchmarks, side by side with their baselines; writes bench/results.json
