@@ -173,9 +173,9 @@ export function roundResults(store: RunStore): RoundResult[] {
 
 /** One figure's per-item outcomes of round `round`'s evaluation (premise task), by item id; null when absent. */
 export function evalItems(store: RunStore, round: number, figure: 'success' | 'facts_ok' | 'complies' = 'success'): Map<string, boolean> | null {
-  const path = store.abs(evalFile(round));
-  if (!existsSync(path)) return null;
-  const items = JSON.parse(readFileSync(path, 'utf8'))?.premise?.items as Array<Record<string, unknown>> | undefined;
+  // A run file like every other the report reads (store/metrics-files.ts): absent or damaged is null.
+  const premise = readRunJson(store, evalFile(round))?.premise as { items?: Array<Record<string, unknown>> } | undefined;
+  const items = premise?.items;
   return items ? new Map(items.map((i) => [String(i.id), Boolean(i[figure])])) : null;
 }
 

@@ -133,7 +133,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             rows = [r for p in _paths(inputs.get("accepted")) for r in iter_jsonl_in(p, run_dir)]
             examples = answer_examples(rows, text_key="text")
         elif objective == "sft_oracle":
-            truth = TaskTruth(recipe, run_dir)
+            truth = TaskTruth(payload["recipe"], run_dir)
             seeds = [r for p in _paths(inputs.get("seeds")) for r in iter_jsonl_in(p, run_dir)]
             examples = answer_examples([{**s, "ideal": truth.ideal(s)} for s in seeds], text_key="ideal")
         else:
