@@ -30,7 +30,7 @@ from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
-from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
+from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, resume_start, use_bf16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +117,8 @@ def train_dpo(
     from trl import DPOTrainer
 
     dpo, full = training.dpo, training.dpo.full_finetune
-    model, processor, device = load_trainable(job.start, model_cfg, merge_adapter=full)
+    resume = last_checkpoint(job.checkpoint_dir)
+    model, processor, device = load_trainable(resume_start(job.start, resume, full=full), model_cfg, merge_adapter=full)
     vision = "images" in dataset.column_names
     if dpo.precompute_ref_log_probs and vision and ctx is not None:
         ctx.log("precompute_ref_log_probs ignored: TRL does not support it for vision datasets", level="warning")
@@ -154,7 +155,6 @@ def train_dpo(
     before: dict[str, Any] = {}
     for name, ds in (eval_sets or {}).items():
         before.update({f"{k}_before": v for k, v in reward_metrics(trainer, ds, name).items() if not k.startswith("pairs_")})
-    resume = last_checkpoint(job.checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
     record = _publish(trainer, processor, job.out_dir, full=full, fsdp=strategy == "fsdp")
     metrics = summarize(metrics_cb.rows, job.model_name) | before

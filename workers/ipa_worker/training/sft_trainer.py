@@ -19,7 +19,7 @@ from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
-from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, use_bf16
+from .trainable import freeze_vision, last_checkpoint, load_trainable, lora_config, publish_dir, resume_start, use_bf16
 
 
 def examples_to_dataset(rows: list[dict[str, Any]]):
@@ -144,7 +144,8 @@ def train_sft(
 
     full = settings.full_finetune
     tracking = tracking or Tracking()
-    model, processor, device = load_trainable(job.start, model_cfg, merge_adapter=True)
+    resume = last_checkpoint(job.checkpoint_dir)
+    model, processor, device = load_trainable(resume_start(job.start, resume, full=full), model_cfg, merge_adapter=True)
     if full and not settings.train_vision:
         freeze_vision(model)
     layout = split_batch(settings.batch_size, job.batch_size or settings.batch_size, collective.world_size(), field=settings.batch_field)
@@ -163,7 +164,6 @@ def train_sft(
     )
     quiet_trainer(trainer)
     tracking.attach(trainer)
-    resume = last_checkpoint(job.checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
     record = _publish(trainer, processor, job.out_dir, adapter_only=not full and not job.merge, full=full, fsdp=strategy == "fsdp")
     losses = [r["loss"] for r in cb.rows if r.get("model") == job.model_name and "loss" in r]

@@ -83,3 +83,26 @@ def test_the_vision_tower_trains_only_when_asked(tmp_path, make_payload, tiny_mo
         after = _visual_weights(sft_stage.run(payload, StageContext())["outputs"]["model"]["path"])
         changed[train_vision] = sum(not torch.equal(before[k], after[k]) for k in before)
     assert changed[False] == 0 and changed[True] > 0
+
+
+def test_a_resumed_full_finetune_goes_on_from_the_checkpoint_weights(tmp_path, make_payload):
+    """A warm-up resumed from its last checkpoint publishes that checkpoint's weights, not the start
+    model's (the Trainer's own resume matched no weight names of Qwen2-VL: training/trainable.py)."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    payload = make_payload(
+        "sft", tmp_path / "run", round=0,
+        inputs={"seeds": write_seeds(tmp_path)},
+        warmup={"sft": {"enabled": True, "epochs": 1, "batch_size": 1, "learning_rate": 1e-2}},
+        model={"device": "cpu", "max_pixels": 56 * 56}, training={"dpo": {"save_steps": 1}},
+    )  # fmt: skip
+    first = sft_stage.run(payload, StageContext())["outputs"]["model"]["path"]
+    trained = load_file(f"{first}/model.safetensors")
+    shutil.rmtree(first)  # interrupted after its last checkpoint, before publishing
+    again = sft_stage.run(payload, StageContext())
+    assert again["metrics"]["resumed_from_step"] == 2 and again["metrics"]["steps"] == 2
+    resumed = load_file(f"{again['outputs']['model']['path']}/model.safetensors")
+    assert all(torch.equal(trained[k], resumed[k]) for k in trained)
