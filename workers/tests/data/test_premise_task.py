@@ -123,7 +123,7 @@ def test_the_audit_set_is_labelled_by_the_checker_against_the_reference_it_shows
     assert 0.2 < sum(r["label"] for r in rows) / len(rows) < 0.6
 
 
-RECIPE_TEMPLATES = Path(__file__).resolve().parents[2] / "recipes" / "templates"
+RECIPE_TEMPLATES = Path(__file__).resolve().parents[3] / "recipes" / "templates"
 TEMPLATES = Templates(
     {
         "feedback_template": str(RECIPE_TEMPLATES / "tiny-feedback.txt"),
