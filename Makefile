@@ -52,7 +52,7 @@ test-image-stack: ## The worker tests on the worker image's own Python set (dock
 	IPA_PYTHON=$(CURDIR)/.venv-image/bin/python .venv-image/bin/python -m pytest -q workers/tests -p no:cacheprovider
 
 # One process (node --import tsx, not the tsx wrapper): Ctrl-C reaches ipa run itself, which stops in order.
-demo: setup ## Run recipes/tiny.yaml end to end (SFT warm-up, 3 IPA rounds, final DPO, evaluation) and print the report
+demo: setup ## Run recipes/tiny.yaml (the premise task) end to end: SFT warm-up, 3 IPA rounds, evaluation; prints fact accuracy, compliance, success and the verifier's audit per round
 	node --import tsx orchestrator/cli/main.ts run recipes/tiny.yaml
 
 bench: setup ## Benchmarks, side by side with their baselines; writes bench/results.json

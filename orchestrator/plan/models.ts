@@ -75,8 +75,15 @@ export function stageModels(recipe: Recipe, stage: Stage, round: number, ctx: Mo
     const startPolicy = previous ? (latestTrained('policy', round, recipe, ctx) ?? initial) : initial;
     const startReviser = previous ? (latestTrained('reviser', round, recipe, ctx) ?? initial) : initial;
     const reference = recipe.training.reference_model === 'initial' ? initial : startPolicy;
-    return { generator: startPolicy, reviser: startReviser, verifier: initial, reference };
+    // The verifier that judged this round's responses: what the verifier gate audits before training.
+    return { generator: startPolicy, reviser: startReviser, verifier: roundRoles(recipe, round, ctx).verifier, reference };
   }
+  return roundRoles(recipe, round, ctx);
+}
+
+/** The generator, reviser and verifier of round `round`'s sample, verify and revise stages. */
+function roundRoles(recipe: Recipe, round: number, ctx: ModelContext): StageModels {
+  const initial = initialModel(recipe, ctx);
   const s = roundSettings(recipe, round);
   const evolve = s.selfEvolve && round > 1;
   const generator = evolve ? (latestTrained('policy', round, recipe, ctx) ?? initial) : initial;

@@ -108,8 +108,9 @@ export function roundStages(recipe: Recipe, round: number): { perRound: Stage[];
   if (round === roundCount(recipe)) perRound.push('report');
   if (evaluatesAfter(recipe, round)) perRound.push('eval');
   perRound.push('train');
-  // The sft_reference baseline learns from the seeds' references: nothing to sample or judge.
-  const perShard = recipe.training.objective === 'sft_reference' ? [] : [...shardStages(settings)].reverse();
+  // The sft_reference and sft_oracle baselines learn from the seeds (references, checker-made
+  // answers): nothing to sample or judge.
+  const perShard = learnsFromSeedsOnly(recipe) ? [] : [...shardStages(settings)].reverse();
   return { perRound, perShard };
 }
 
@@ -138,6 +139,11 @@ export function planRound(recipe: Recipe, runId: string, round: number, shards: 
     if (c) shardChains.push(c);
   }
   return chain(runId, links, shardChains, done);
+}
+
+/** Objectives whose training reads the round's seed rows only (no samples, verdicts or pairs). */
+export function learnsFromSeedsOnly(recipe: Recipe): boolean {
+  return recipe.training.objective === 'sft_reference' || recipe.training.objective === 'sft_oracle';
 }
 
 /** Splits rows into shards of at most `size`, keeping order (shard k holds rows k*size ...). */

@@ -74,7 +74,13 @@ export const DataSourceSchema = z
 
 export const SyntheticSchema = z
   .object({
-    enabled: z.boolean().default(false).describe('Generate the synthetic shapes/colours/counts/text task into `output_dir` when it is missing.'),
+    enabled: z.boolean().default(false).describe('Generate the synthetic task into `output_dir` when it is missing.'),
+    task: z
+      .enum(['canonical', 'premise'])
+      .default('canonical')
+      .describe('canonical: shapes, colours, counts, positions and text, each with one short canonical answer; premise: one large object, a terse fact reference (`red circle, left`) whatever the instruction, and instructions that ask for a form (a full sentence, one word, JSON with given keys, an attribute left out, a given order, an exact word count; a `control_share` of items the reference already satisfies), with a programmatic ground truth of facts and compliance (workers/ipa_worker/data/premise_task.py).'),
+    control_share: z.number().min(0).max(1).default(0.15).describe('premise task: share of control items, whose instruction the terse reference already satisfies.'),
+    audit_size: z.number().int().min(0).default(0).describe('premise task: items of the labelled audit set (a response per item, labelled by the checker) the verifier gate can judge (`verifier.gate`).'),
     output_dir: pathField('none').default('data/synthetic').describe('Where the generated splits (warmup.jsonl, train.jsonl, validation.jsonl, heldout.jsonl) and images go.'),
     warmup_size: z.number().int().min(0).max(MAX_GENERATED_ITEMS).default(0).describe('Items of the warm-up split: what `warmup.sft` trains on with `data: synthetic_warmup` (disjoint from every other split).'),
     train_size: z.number().int().positive().max(MAX_GENERATED_ITEMS).default(64).describe('Training seeds to generate (the IPA seeds).'),
@@ -167,9 +173,25 @@ export const VerifierSchema = z
     max_new_tokens: z.number().int().positive().default(96).describe('Verifier output budget (verdict + reasons).'),
     model: z.enum(['initial', 'generator']).default('initial').describe('Which weights judge: the initial model, or the current generator (with its adapter).'),
     audit: z
-      .enum(['none', 'exact'])
+      .enum(['none', 'exact', 'checker'])
       .default('none')
-      .describe('Score every verdict against a ground truth for the report: exact = the normalised response equals the reference (only meaningful where references are canonical short answers, as in the synthetic task). Gives the verifier\'s accuracy, precision and recall, the reviser\'s true repair rate and the share of truly correct chosen responses.'),
+      .describe('Score every verdict against a ground truth for the report: exact = the normalised response equals the reference (only meaningful where references are canonical short answers); checker = the synthetic task\'s own programmatic checker, per check (premise task: facts and compliance). Gives the verifier\'s accuracy, precision and recall (per check with checker), the reviser\'s true repair rate and the share of truly correct chosen responses. The audit decides nothing.'),
+    rejudge: z
+      .boolean()
+      .default(true)
+      .describe('Judge an unjudged response (no explicit, consistent verdict) once more, sampled at `rejudge_temperature` (greedy would repeat the same output); one still unjudged stays unjudged (ours).'),
+    rejudge_temperature: z.number().gt(0).default(0.7).describe('Sampling temperature of the second judgement of an unjudged response.'),
+    gate: z
+      .object({
+        enabled: z.boolean().default(false).describe('Before a round trains on verdicts (objectives dpo and rft), judge a labelled audit set with that round\'s verifier; below `min_accuracy` the round stops before training, with the figures, instead of training on noise.'),
+        audit_set: pathField('file')
+          .optional()
+          .describe('JSONL rows `{images, instruction, reference, response, label: 0|1}` (optional `checks`); default: the premise task\'s audit split (`data.synthetic.audit_size`).'),
+        min_accuracy: z.number().min(0).max(1).default(0.8).describe('The least share of the audit set\'s labels the verifier must reproduce (unjudged rows count as wrong).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The verifier gate: a labelled audit set and a threshold (ours; a verifier weak on the task makes self-DPO lower the student, arXiv 2606.14629).'),
   })
   .strict();
 
@@ -178,6 +200,10 @@ export const ReviserSchema = z
     feedback_template: pathField('file').optional().describe('Feedback prompt: sees (V, I, r).'),
     reference_feedback_template: pathField('file').optional().describe('Feedback prompt of reference-guided rounds: also sees r_ref.'),
     refine_template: pathField('file').optional().describe('Refinement prompt: sees (V, I, r, feedback).'),
+    control_refinements: z
+      .boolean()
+      .default(false)
+      .describe('Also refine every revised response once with empty feedback (the same count), never verified or paired: with `verifier.audit: checker` the report sets the reviser\'s true repair rate beside this control\'s, so a repair can be told from the refine prompt alone.'),
     max_revisions_per_seed: z.number().int().positive().default(4).describe('Failed responses revised per seed (ours).'),
     feedbacks_per_response: z
       .number()
@@ -271,6 +297,12 @@ export const WarmupRolesSchema = z
       .min(0)
       .default(0)
       .describe('Reviser examples per item, in the recipe\'s feedback, reference-feedback and refine templates: feedback naming the error of a wrong response, then the refinement (needs data: synthetic_warmup).'),
+    compliance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe('premise task: share of answer examples that follow the instruction\'s requirement; the rest give the terse reference (a stand-in for an instruction model that sometimes ignores requirements: the knob for the starting compliance).'),
     swapped_references: z
       .number()
       .min(0)
@@ -294,6 +326,10 @@ export const SftSchema = z
     learning_rate: z.number().positive().default(1e-4).describe('SFT learning rate.'),
     batch_size: z.number().int().positive().default(8).describe('SFT global batch (rows per optimiser step), also the most rows one device holds at once; split over the training processes like `training.dpo`.'),
     full_finetune: z.boolean().default(true).describe('Full fine-tuning (true) or LoRA merged into the weights (false).'),
+    train_vision: z
+      .boolean()
+      .default(false)
+      .describe('With full fine-tuning, train the vision tower too (it stays frozen otherwise). For a randomly initialised tiny model, whose vision tower is random features: measured on the premise task, the side of the object is at chance-like 61 % with it frozen and 100 % trained (README, `make demo`). A pretrained tower stays frozen.'),
     lora: LoraSchema.prefault({}).describe('LoRA adapter settings.'),
     max_rows: z.number().int().positive().optional().describe('Use at most this many rows (seeds or warm-up items).'),
   })
@@ -330,9 +366,9 @@ export const DistributedSchema = z
 export const TrainingSchema = z
   .object({
     objective: z
-      .enum(['dpo', 'rft', 'sft_reference'])
+      .enum(['dpo', 'rft', 'sft_reference', 'sft_oracle'])
       .default('dpo')
-      .describe('dpo: IPA (DPO on the pairs); rft: baseline, SFT on the model\'s own verified responses (rejection-sampling fine-tuning, same samples as IPA); sft_reference: baseline, SFT on the seeds\' reference answers (no sampling). The baselines use training.sft and training.lora.'),
+      .describe('dpo: IPA (DPO on the pairs); rft: baseline, SFT on the model\'s own verified responses (rejection-sampling fine-tuning, same samples as IPA); sft_reference: baseline, SFT on the seeds\' reference answers (no sampling); sft_oracle: upper bound, SFT on the synthetic task\'s checker-made ideal answers for the seeds (premise task; the canonical task\'s ideal answer is its reference). The baselines use training.sft and training.lora.'),
     dpo: DpoSchema.prefault({}).describe('DPO settings (TRL `DPOTrainer`).'),
     lora: LoraSchema.prefault({}).describe('The LoRA adapters every round trains (policy and reviser, by DPO or by the SFT baselines), unless training.dpo.full_finetune; vLLM sizes its LoRA slots by `r`.'),
     sft: SupervisedSchema.prefault({}).describe('SFT settings of the rft and sft_reference objectives (TRL `SFTTrainer`, LoRA as training.lora).'),
@@ -394,6 +430,12 @@ export const EvalSchema = z
     max_new_tokens: z.number().int().positive().default(32).describe('Greedy answer budget.'),
     batch_size: z.number().int().positive().default(16).describe('Items per generate call.'),
     after: z.enum(['every_round', 'final', 'none']).default('every_round').describe('Evaluate the initial model and the policy after each round, the initial and the final one only, or never.'),
+    min_warmup_fact_accuracy: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('premise task: the warm-up gate. Round 0 also scores the validation split, and below this fact accuracy the run says it cannot judge the premise (perception, not form, would limit every variant) and its comparisons do not count.'),
     lmms_eval: LmmsEvalSchema.prefault({}).describe('lmms-eval as a second evaluation backend (public benchmarks such as POPE, MME, MMStar), on the same rounds as the local benchmarks.'),
     compare_with_paper: z
       .boolean()

@@ -49,7 +49,7 @@ function trainingWarnings(recipe: Recipe): RecipeWarning[] {
   if (rounds.every((i) => samplesPerSeed(recipe, i) === 0)) {
     out.push({ path: ['sampling', 'num_normal'], message: `the recipe samples nothing (${sampling}): no responses, no pairs, nothing trained` });
   } else if (recipe.training.objective !== 'dpo') {
-    // rft and sft_reference train on accepted responses or reference answers, not on pairs.
+    // rft, sft_reference and sft_oracle train on accepted responses or seed answers, not on pairs.
   } else if (rounds.every((i) => !canPair(recipe, i))) {
     out.push({ path: ['rounds'], message: 'the recipe trains on nothing: no round can build a pair (each needs two responses per seed, or one and revision on)', hint: sampling });
   } else {

@@ -19,10 +19,20 @@ export const PAPER_ABLATION = [
   { row: '+ round 3', paper: 70.5 },
 ] as const;
 
-/** The variant for row 2: one round, no contrastive samples, everything else unchanged. */
-export function noContrastiveVariant(recipe: RecipeInput): RecipeInput {
+/**
+ * One round without contrastive samples at the same sample budget: its K + K' samples per seed
+ * are all normal ones (the paper's "Round 1 without contrastive sampling", budget-matched).
+ */
+export function withoutContrastive(recipe: RecipeInput, name: string): RecipeInput {
   const first = recipe.rounds?.[0] ?? {};
-  return { ...recipe, name: `${recipe.name}-nocontrastive`, rounds: [{ ...first, contrastive: false }] };
+  const sampling = recipe.sampling ?? {};
+  const k = (sampling.num_normal ?? 4) + (sampling.num_contrastive ?? 4);
+  return { ...recipe, sampling: { ...sampling, num_normal: k, num_contrastive: 0 }, rounds: [{ ...first, name, contrastive: false }] };
+}
+
+/** The variant for row 2: one round, no contrastive samples, the same K + K' samples per seed. */
+export function noContrastiveVariant(recipe: RecipeInput): RecipeInput {
+  return { ...withoutContrastive(recipe, recipe.rounds?.[0]?.name ?? 'automated'), name: `${recipe.name}-nocontrastive` };
 }
 
 /** The rows need the per-round evaluations of a three-round recipe; anything else is refused. */

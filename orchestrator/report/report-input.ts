@@ -77,8 +77,22 @@ export function reportMarkdown(runId: string, rounds: RoundResult[], evals: Eval
   } else {
     lines.push('–');
   }
+  lines.push(...familySection(rounds));
   lines.push('', 'Round 0 is the initial model (before any preference round); “–” marks numbers this run has not produced.', '');
   return lines.join('\n');
+}
+
+/** The premise task per requirement family and round: fact accuracy / compliance / success. */
+export function familySection(rounds: RoundResult[]): string[] {
+  const evaluated = rounds.filter((r) => Object.keys(r.by_family).length);
+  const families = [...new Set(evaluated.flatMap((r) => Object.keys(r.by_family)))].sort();
+  if (!families.length) return [];
+  const lines = ['', '## Premise task by family: fact accuracy / compliance / success', '', `| round | ${families.join(' | ')} |`, `|${Array(families.length + 1).fill('---').join('|')}|`];
+  for (const r of evaluated) {
+    const cell = (f: string) => (r.by_family[f] ? `${pct(r.by_family[f].fact_accuracy)} / ${pct(r.by_family[f].compliance)} / ${pct(r.by_family[f].success)}` : '–');
+    lines.push(`| ${r.round} | ${families.map(cell).join(' | ')} |`);
+  }
+  return lines;
 }
 
 export function reportInput(store: RunStore, runId: string): ReportInput {

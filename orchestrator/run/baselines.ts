@@ -12,8 +12,8 @@ import { SFT_MODEL_DIR } from '../plan/paths.js';
 import { jobId } from '../plan/stages.js';
 import { loadRecipe } from '../recipe/load.js';
 import type { RecipeInput } from '../recipe/schema.js';
-import { BASELINE_VARIANTS, baselineVariant, seededRecipe, type BaselineVariant, type SeedResults } from '../report/baselines.js';
-import { roundResults } from '../report/results.js';
+import { BASELINE_VARIANTS, baselineVariant, ROWS, seededRecipe, type BaselineVariant, type SeedResults } from '../report/baselines.js';
+import { evalItems, roundResults } from '../report/results.js';
 import { FINAL_STATES, type RunStore } from '../store/run-store.js';
 import type { QueueSet } from '../queue/queues.js';
 import { submitRun } from './submit.js';
@@ -36,7 +36,7 @@ function writeVariant(recipeFile: string, name: string, recipe: RecipeInput): st
   return file;
 }
 
-async function submitVariant(opts: BaselinesOptions, label: string, recipe: RecipeInput): Promise<RunStore> {
+export async function submitVariant(opts: BaselinesOptions, label: string, recipe: RecipeInput): Promise<RunStore> {
   const file = writeVariant(opts.recipeFile, String(recipe.name), recipe);
   const store = await submitRun({ recipe: loadRecipe(file).recipe, recipeFile: file, queues: opts.queues, runsDir: opts.runsDir });
   opts.onSubmit?.(label, store);
@@ -44,7 +44,7 @@ async function submitVariant(opts: BaselinesOptions, label: string, recipe: Reci
 }
 
 /** Resolves once the run's warm-up model is published (its sft job has a done record). */
-async function warmModel(store: RunStore, pollMs: number): Promise<string> {
+export async function warmModel(store: RunStore, pollMs: number): Promise<string> {
   const id = jobId({ runId: store.id, round: 0, stage: 'sft', shard: 0 });
   for (;;) {
     if (store.doneRecord(id) && existsSync(store.abs(SFT_MODEL_DIR))) return store.abs(SFT_MODEL_DIR);
@@ -65,13 +65,23 @@ async function oneSeed(opts: BaselinesOptions, source: RecipeInput, seed: number
   const states = await Promise.all(all.map((s) => waitForRun(s, { pollMs: opts.pollMs })));
   const bad = all.filter((_, i) => states[i] !== 'completed');
   if (bad.length) throw new IpaError(`baseline runs did not complete: ${bad.map((s) => `${s.id} (${s.info().state})`).join(', ')}`, ExitCode.failed);
-  return {
+  const results: SeedResults = {
     seed,
     ipa: roundResults(ipa),
     nocontrastive: roundResults(stores.nocontrastive),
     rft: roundResults(stores.rft),
     sftref: roundResults(stores.sftref),
+    oracle: roundResults(stores.oracle),
   };
+  // Each row's per-item outcomes, for the paired comparisons (report/premise-comparison.ts).
+  results.items = Object.fromEntries(
+    ROWS.map(({ row, run, round }) => {
+      const store = run === 'ipa' ? ipa : stores[run];
+      return [row, { success: evalItems(store, round, 'success'), facts: evalItems(store, round, 'facts_ok') }];
+    }),
+  );
+  results.runs = Object.fromEntries([['ipa', ipa.id], ...Object.entries(stores).map(([v, st]) => [v, st.id])]);
+  return results;
 }
 
 /** Every seed's runs, submitted at once (the workers share them out), and their results. */

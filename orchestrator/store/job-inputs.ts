@@ -13,7 +13,7 @@ import type { RunStore } from './run-store.js';
 
 /**
  * What a round's training learns from, from done records: pair and feedback pair files (dpo),
- * accepted files (rft) and the round's seed shards (sft_reference), of rounds 1..r (cumulative)
+ * accepted files (rft) and the round's seed shards (sft_reference, sft_oracle), of rounds 1..r (cumulative)
  * or of round r only.
  */
 export function trainingInputs(store: RunStore, recipe: Recipe, round: number): Record<string, string[]> {

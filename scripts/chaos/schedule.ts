@@ -2,6 +2,7 @@
  * The chaos run's fault schedule: which fault fires how long after submission, drawn from a seeded
  * PRNG so a schedule is reproducible from `--seed`. Pure: no process, file or clock.
  */
+import { prng } from '../../orchestrator/report/paired.js';
 
 /** The faults `make chaos` injects. */
 export const FAULT_KINDS = ['agent-kill', 'python-kill', 'redis-restart', 'flushall', 'late-worker', 'truncate'] as const;
@@ -13,17 +14,8 @@ export interface ScheduledFault {
   atMs: number;
 }
 
-/** mulberry32: a tiny seeded PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the seeded PRNG the paired bootstrap uses too (uniform in [0, 1)). */
+export { prng };
 
 /**
  * How likely each kind is beyond the first one of each: process kills are the common accident;

@@ -43,4 +43,12 @@ describe('stage models (IPA roles)', () => {
     expect(prev.generator.adapter).toBe('/run/round-1/models/policy');
     expect(prev.reference?.adapter).toBe('/run/round-1/models/policy');
   });
+
+  it("training gets the round's own verifier, the one its verifier gate audits", () => {
+    const files = ['/run/round-1/models/policy/adapter_config.json'];
+    expect(stageModels(recipe(), 'train', 2, ctx(files)).verifier).toEqual({ base: '/m', adapter: null });
+    const judging = recipe({ verifier: { model: 'generator' } });
+    expect(stageModels(judging, 'train', 2, ctx(files)).verifier).toEqual({ base: '/m', adapter: '/run/round-1/models/policy' });
+    expect(stageModels(judging, 'train', 2, ctx(files)).verifier).toEqual(stageModels(judging, 'verify', 2, ctx(files)).verifier);
+  });
 });

@@ -28,9 +28,11 @@ describe('planner', () => {
     expect(ids(planRound(r, 'run', 2, 0))).toEqual(['advance.2.0', 'report.2.0', 'eval.2.0', 'train.2.0']);
   });
 
-  it('plans no sampling for the sft_reference baseline: it learns from the seeds alone', () => {
+  it('plans no sampling for the sft_reference and sft_oracle baselines: they learn from the seeds alone', () => {
     const r = recipe({ rounds: [{}], training: { objective: 'sft_reference' } });
     expect(ids(planRound(r, 'run', 1, 3))).toEqual(['advance.1.0', 'report.1.0', 'eval.1.0', 'train.1.0']);
+    const oracle = recipe({ rounds: [{}], training: { objective: 'sft_oracle' } });
+    expect(ids(planRound(oracle, 'run', 1, 3))).toEqual(['advance.1.0', 'report.1.0', 'eval.1.0', 'train.1.0']);
     expect(ids(planRound(recipe({ rounds: [{}], training: { objective: 'rft' } }), 'run', 1, 1))).toContain('sample.1.0');
   });
 

@@ -58,6 +58,7 @@ describe('baselines', () => {
       nocontrastive: rounds([0.2 + d, 0.35 + d]),
       rft: rounds([0.2 + d, 0.38 + d]),
       sftref: rounds([0.2 + d, 0.3 + d]),
+      oracle: rounds([0.2 + d, 0.9 + d]),
     });
     const rows = baselineRows([seed(7, 0), seed(8, 0.02)]);
     const by = Object.fromEntries(rows.map((r) => [r.row, r]));

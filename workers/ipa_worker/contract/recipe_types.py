@@ -50,6 +50,9 @@ class DataSynthetic:
     """data.synthetic"""
 
     enabled: bool
+    task: str
+    control_share: float
+    audit_size: int
     output_dir: str
     warmup_size: int
     train_size: int
@@ -61,7 +64,7 @@ class DataSynthetic:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataSynthetic:
-        return cls(enabled=d["enabled"], output_dir=d["output_dir"], warmup_size=d["warmup_size"], train_size=d["train_size"], validation_size=d["validation_size"], heldout_size=d["heldout_size"], eval_split=d["eval_split"], seed=d["seed"], image_size=d["image_size"])
+        return cls(enabled=d["enabled"], task=d["task"], control_share=float(d["control_share"]), audit_size=d["audit_size"], output_dir=d["output_dir"], warmup_size=d["warmup_size"], train_size=d["train_size"], validation_size=d["validation_size"], heldout_size=d["heldout_size"], eval_split=d["eval_split"], seed=d["seed"], image_size=d["image_size"])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +126,19 @@ class Sampling:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VerifierGate:
+    """verifier.gate"""
+
+    enabled: bool
+    audit_set: str | None = None
+    min_accuracy: float
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VerifierGate:
+        return cls(enabled=d["enabled"], audit_set=d.get("audit_set"), min_accuracy=float(d["min_accuracy"]))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Verifier:
     """verifier"""
 
@@ -132,10 +148,13 @@ class Verifier:
     max_new_tokens: int
     model: str
     audit: str
+    rejudge: bool
+    rejudge_temperature: float
+    gate: VerifierGate
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Verifier:
-        return cls(kind=d["kind"], rule_mode=d["rule_mode"], template=d.get("template"), max_new_tokens=d["max_new_tokens"], model=d["model"], audit=d["audit"])
+        return cls(kind=d["kind"], rule_mode=d["rule_mode"], template=d.get("template"), max_new_tokens=d["max_new_tokens"], model=d["model"], audit=d["audit"], rejudge=d["rejudge"], rejudge_temperature=float(d["rejudge_temperature"]), gate=VerifierGate.from_dict(d["gate"]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,6 +164,7 @@ class Reviser:
     feedback_template: str | None = None
     reference_feedback_template: str | None = None
     refine_template: str | None = None
+    control_refinements: bool
     max_revisions_per_seed: int
     feedbacks_per_response: int
     temperature: float
@@ -152,7 +172,7 @@ class Reviser:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Reviser:
-        return cls(feedback_template=d.get("feedback_template"), reference_feedback_template=d.get("reference_feedback_template"), refine_template=d.get("refine_template"), max_revisions_per_seed=d["max_revisions_per_seed"], feedbacks_per_response=d["feedbacks_per_response"], temperature=float(d["temperature"]), max_new_tokens=d["max_new_tokens"])
+        return cls(feedback_template=d.get("feedback_template"), reference_feedback_template=d.get("reference_feedback_template"), refine_template=d.get("refine_template"), control_refinements=d["control_refinements"], max_revisions_per_seed=d["max_revisions_per_seed"], feedbacks_per_response=d["feedbacks_per_response"], temperature=float(d["temperature"]), max_new_tokens=d["max_new_tokens"])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,11 +211,12 @@ class WarmupSftRoles:
     answer: int
     verify: int
     revise: int
+    compliance: float
     swapped_references: float
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WarmupSftRoles:
-        return cls(answer=d["answer"], verify=d["verify"], revise=d["revise"], swapped_references=float(d["swapped_references"]))
+        return cls(answer=d["answer"], verify=d["verify"], revise=d["revise"], compliance=float(d["compliance"]), swapped_references=float(d["swapped_references"]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,12 +244,13 @@ class WarmupSft:
     learning_rate: float
     batch_size: int
     full_finetune: bool
+    train_vision: bool
     lora: WarmupSftLora
     max_rows: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WarmupSft:
-        return cls(enabled=d["enabled"], data=d["data"], roles=WarmupSftRoles.from_dict(d["roles"]), epochs=float(d["epochs"]), learning_rate=float(d["learning_rate"]), batch_size=d["batch_size"], full_finetune=d["full_finetune"], lora=WarmupSftLora.from_dict(d["lora"]), max_rows=d.get("max_rows"))
+        return cls(enabled=d["enabled"], data=d["data"], roles=WarmupSftRoles.from_dict(d["roles"]), epochs=float(d["epochs"]), learning_rate=float(d["learning_rate"]), batch_size=d["batch_size"], full_finetune=d["full_finetune"], train_vision=d["train_vision"], lora=WarmupSftLora.from_dict(d["lora"]), max_rows=d.get("max_rows"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -366,12 +388,13 @@ class Eval:
     max_new_tokens: int
     batch_size: int
     after: str
+    min_warmup_fact_accuracy: float | None = None
     lmms_eval: EvalLmmsEval
     compare_with_paper: bool
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Eval:
-        return cls(benchmarks=[EvalBenchmarksItem.from_dict(x0) for x0 in d["benchmarks"]], max_new_tokens=d["max_new_tokens"], batch_size=d["batch_size"], after=d["after"], lmms_eval=EvalLmmsEval.from_dict(d["lmms_eval"]), compare_with_paper=d["compare_with_paper"])
+        return cls(benchmarks=[EvalBenchmarksItem.from_dict(x0) for x0 in d["benchmarks"]], max_new_tokens=d["max_new_tokens"], batch_size=d["batch_size"], after=d["after"], min_warmup_fact_accuracy=None if d.get("min_warmup_fact_accuracy") is None else float(d["min_warmup_fact_accuracy"]), lmms_eval=EvalLmmsEval.from_dict(d["lmms_eval"]), compare_with_paper=d["compare_with_paper"])
 
 
 @dataclass(frozen=True, kw_only=True)

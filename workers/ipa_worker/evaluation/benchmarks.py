@@ -1,7 +1,9 @@
 """The built-in evaluator: local JSONL benchmarks, greedy answers, accuracy by task and benchmark.
 
 Benchmark rows: `{"id", "images"|"image", "question", "answer", "metric", "task_type"?}` with
-metric exact | yesno | contains | anls; image paths are relative to the benchmark file.
+metric exact | yesno | contains | anls | premise; image paths are relative to the benchmark file.
+premise rows (the premise task's evaluation splits) also carry `spec` and are scored by its
+checker: the score is success, and the result gains `premise` (evaluation/premise_scores.py).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from ..errors import BadInput
 from ..method.verifier import drop_articles
 from ..models.messages import user_messages
 from ..textdist import edit_distance
+from .premise_scores import premise_summary, score_item
 
-METRICS = ("exact", "yesno", "contains", "anls")
+METRICS = ("exact", "yesno", "contains", "anls", "premise")
 _NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
 _PUNCT = str.maketrans({c: " " for c in string.punctuation})
 
@@ -50,6 +53,8 @@ def score(prediction: str, answer: str | list[str], metric: str) -> float:
         return float(_yes_no(prediction) is not None and _yes_no(prediction) == _yes_no(str(answer)))
     if metric == "contains":
         return float(bool(ans) and f" {ans} " in f" {pred} ")
+    if metric == "premise":
+        raise BadInput("premise rows are scored by their spec (evaluation/premise_scores.py), not by an answer string")
     if metric == "anls":  # average normalised Levenshtein similarity, 0.5 threshold
         a, p = str(answer).strip().lower(), str(prediction).strip().lower()
         if not a and not p:
@@ -79,8 +84,8 @@ def load_benchmark(bench: Benchmark) -> tuple[list[dict[str, Any]], list[dict[st
         refs = row.get("images", row.get("image"))
         refs = refs if isinstance(refs, list) else [refs] if refs else []
         metric = row.get("metric", "exact")
-        if not refs or "question" not in row or "answer" not in row or metric not in METRICS:
-            bad.append({"id": rid, "reason": "row needs image(s), question, answer and a known metric"})
+        if not refs or "question" not in row or "answer" not in row or metric not in METRICS or (metric == "premise" and "spec" not in row):
+            bad.append({"id": rid, "reason": "row needs image(s), question, answer and a known metric (premise: and spec)"})
             continue
         rows.append(
             {
@@ -91,6 +96,7 @@ def load_benchmark(bench: Benchmark) -> tuple[list[dict[str, Any]], list[dict[st
                 "answer": row["answer"],
                 "metric": metric,
                 "task_type": row.get("task_type", "general"),
+                **({"spec": row["spec"]} if metric == "premise" else {}),
             }
         )
     return rows, bad
@@ -129,18 +135,21 @@ def evaluate(
         if a.get("error"):  # an image the processor refuses fails its item, not the evaluation
             failed.append({"id": r["id"], "reason": f"{', '.join(r['images'])}: {a['error']}"})
             continue
-        scored.append(
-            {
-                "id": r["id"],
-                "benchmark": r["benchmark"],
-                "task_type": r["task_type"],
-                "question": r["question"],
-                "answer": r["answer"],
-                "prediction": a["text"],
-                "metric": r["metric"],
-                "score": score(a["text"], r["answer"], r["metric"]),
-            }
-        )
+        row = {
+            "id": r["id"],
+            "benchmark": r["benchmark"],
+            "task_type": r["task_type"],
+            "question": r["question"],
+            "answer": r["answer"],
+            "prediction": a["text"],
+            "metric": r["metric"],
+        }
+        if r["metric"] == "premise":
+            outcome = score_item(r["spec"], a["text"])
+            row.update(outcome, score=float(outcome["success"]))
+        else:
+            row["score"] = score(a["text"], r["answer"], r["metric"])
+        scored.append(row)
     return summarize(scored) | {"failed_items": failed}
 
 
@@ -161,4 +170,5 @@ def summarize(scored: list[dict[str, Any]]) -> dict[str, Any]:
         "counts": {"by_task": {k: len(v) for k, v in sorted(by_task.items())}, "by_benchmark": {k: len(v) for k, v in sorted(by_bench.items())}},
         "n": len(scored),
         "examples": scored[:5],
+        "premise": premise_summary(scored),
     }

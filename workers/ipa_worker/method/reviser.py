@@ -43,13 +43,15 @@ def revise(
     max_new_tokens: int,
     batch_size: int,
     on_batch: Callable[..., None] | None = None,
+    control: bool = False,
 ) -> list[dict[str, str]]:
     """Feedback then refinement for each item `{images, instruction, response, reference, seed}`.
 
     Two batched passes (all feedback, then all refinements), so each `generate` call batches
     across items. Each item's seed seeds its feedback and, derived from it, its refinement, so an
     item's texts do not depend on its batch. Returns `{feedback, refined}` per item; `on_batch`
-    sees progress over both passes.
+    sees progress over every pass. With `control`, a third pass refines each response with empty
+    feedback (same seeds as the refinement): `control_refined`, the repair rate's control.
     """
     from ..models.messages import user_messages
 
@@ -58,8 +60,10 @@ def revise(
     def prompt(it: dict[str, Any], text: str, step: str) -> dict[str, Any]:
         return {"images": it["images"], "messages": user_messages(text, len(it["images"])), "seed": stable_seed(step, int(it["seed"]), bits=62)}
 
+    passes = 3 if control else 2
+
     def progress(offset: int) -> Callable[..., None] | None:
-        return None if on_batch is None else (lambda done, _total, **metrics: on_batch(offset + done, 2 * n, **metrics))
+        return None if on_batch is None else (lambda done, _total, **metrics: on_batch(offset + done, passes * n, **metrics))
 
     fb_prompts = [
         prompt(it, feedback_prompt(templates, it["instruction"], it["response"], it["reference"] if reference_guided else None), "feedback")
@@ -69,4 +73,9 @@ def revise(
     feedbacks = [o["text"] for o in lm.generate(fb_prompts, on_batch=progress(0), **kw)]
     ref_prompts = [prompt(it, refine_prompt(templates, it["instruction"], it["response"], fb), "refine") for it, fb in zip(items, feedbacks)]
     refined = [o["text"] for o in lm.generate(ref_prompts, on_batch=progress(n), **kw)]
-    return [{"feedback": fb, "refined": rf} for fb, rf in zip(feedbacks, refined)]
+    out = [{"feedback": fb, "refined": rf} for fb, rf in zip(feedbacks, refined)]
+    if control:
+        ctl_prompts = [prompt(it, refine_prompt(templates, it["instruction"], it["response"], ""), "refine") for it in items]
+        for row, o in zip(out, lm.generate(ctl_prompts, on_batch=progress(2 * n), **kw)):
+            row["control_refined"] = o["text"]
+    return out

@@ -114,8 +114,9 @@ def rule_verify(response: str, reference: str, mode: str = "auto") -> tuple[int,
 _YES = {"1", "yes", "y", "true", "pass", "passed", "correct", "accept", "accepted", "valid", "ok", "right"}
 _NO = {"0", "no", "n", "false", "fail", "failed", "incorrect", "reject", "rejected", "invalid", "wrong"}
 _VALUE = r"(1|0|yes|no|true|false|pass(?:ed)?|fail(?:ed)?|incorrect|correct|accept(?:ed)?|reject(?:ed)?|invalid|valid|wrong|right|ok)\b"
-# "verdict", "final verdict is", "**Verdict** -", "VERDICT：" ... then a value; "1/0" (the template echoed) is skipped.
-_VERDICT_RE = re.compile(r"verdict\**\s*(?:is\s*)?[:=\-–—]*\s*\**\s*" + _VALUE + r"(?!\s*/\s*[01])(?!\s+if\b)", re.IGNORECASE)
+# "verdict", "final verdict is", "**Verdict** -", "VERDICT：" ... then a value; the rest of its line
+# is captured (not consumed) to tell an explicit value from a hedged one.
+_VERDICT_RE = re.compile(r"verdict\**\s*(?:is\s*)?[:=\-–—]*\s*\**\s*" + _VALUE + r"(?=([^\n]*))", re.IGNORECASE)
 _CHECK_KEYS = {
     "entailed": "entailed", "entailment": "entailed", "entails": "entailed",
     "complete": "complete", "completeness": "complete",
@@ -123,12 +124,11 @@ _CHECK_KEYS = {
     "instruction_followed": "instruction_followed", "instruction followed": "instruction_followed",
     "instruction_following": "instruction_followed", "instruction following": "instruction_followed",
 }
+_CHECK_NAMES = r"no[ _]contradiction|contradiction|instruction[ _]follow(?:ed|ing)|entailed|entailment|entails|completeness|complete"
 # A check name starts a word: "INCOMPLETE" is not COMPLETE, "NO_CONTRADICTION" is not CONTRADICTION.
-_CHECK_RE = re.compile(
-    r"(?<![A-Za-z_])(no[ _]contradiction|contradiction|instruction[ _]follow(?:ed|ing)|entailed|entailment|entails|completeness|complete)\**\s*[:=\-–—]+\s*\**\s*"
-    + _VALUE,
-    re.IGNORECASE,
-)
+_CHECK_RE = re.compile(r"(?<![A-Za-z_])(" + _CHECK_NAMES + r")\**\s*[:=\-–—]+\s*\**\s*" + _VALUE + r"(?=([^\n]*))", re.IGNORECASE)
+# What may follow an explicit value on its line: punctuation, then nothing or the next key.
+_EXPLICIT_END = re.compile(r"^[\s*.;,]*(?:$|(?:" + _CHECK_NAMES + r"|verdict|reason)\b)", re.IGNORECASE)
 _REASON_RE = re.compile(r"reason\**\s*[:=\-–—]+\s*(.+)", re.IGNORECASE)
 
 
@@ -144,6 +144,16 @@ def _truth(value: Any) -> bool | None:
         if v in _NO:
             return False
     return None
+
+
+def _stated(value: str, rest: str) -> bool | None:
+    """A stated value, strictly: a positive one counts only when nothing hedges it on its line
+    ("yes, but the colour is wrong", "yes or no", "1/0", "1 if all four checks are yes" are not
+    judgements); a negative one always counts (reading a fail is never a false pass)."""
+    t = _truth(value)
+    if t is True and not _EXPLICIT_END.match(rest):
+        return None
+    return t
 
 
 def _from_json(text: str) -> tuple[int | None, dict[str, bool | None], str | None] | None:
@@ -174,46 +184,72 @@ def _from_json(text: str) -> tuple[int | None, dict[str, bool | None], str | Non
     return found
 
 
+def _line_checks(text: str) -> dict[str, list[bool | None]]:
+    """Every statement of each check in the text (None: hedged), in order."""
+    said: dict[str, list[bool | None]] = {c: [] for c in CHECKS}
+    for key, value, rest in _CHECK_RE.findall(text):
+        norm = _CHECK_KEYS.get(key.lower().replace("_", " ")) or _CHECK_KEYS.get(key.lower())
+        if norm == "contradiction":
+            # "CONTRADICTION: no" is the check holding; a hedge either way is no judgement.
+            t = _truth(value)
+            t = None if t is False and not _EXPLICIT_END.match(rest) else t
+            said["no_contradiction"].append(None if t is None else not t)
+        elif norm:
+            said[norm].append(_stated(value, rest))
+    return said
+
+
 def parse_verdict(text: str) -> tuple[int | None, dict[str, bool | None], str]:
     """(verdict, the four checks (None when not stated), reason) from a verifier's output.
 
-    The paper's rule: v = 1 only if all four checks hold. So a check stated "no" fails the response
-    whatever verdict line follows, and an explicit negative verdict fails it too; v = 1 needs all
-    four checks stated "yes" (and no negative verdict). Anything else is *unjudged* (None): a pass
-    verdict with checks left out, a lone "yes", text with no judgement at all. Unjudged responses
-    are neither chosen nor rejected downstream; the reason says why.
+    The paper's rule: v = 1 only if all four checks hold. A check stated "no" fails the response
+    whatever verdict line follows, and an explicit negative verdict fails it too. v = 1 needs
+    all four checks stated "yes" explicitly and consistently, and no negative verdict. Anything
+    else is *unjudged* (None): a check hedged ("yes, but ...", the template's "yes or no" echoed),
+    a check stated both yes and no, a pass verdict with checks left out, a lone "yes", text with
+    no judgement at all. Unjudged responses are neither chosen nor rejected; the reason says why.
     """
     text = unicodedata.normalize("NFKC", text or "")
     checks: dict[str, bool | None] = {c: None for c in CHECKS}
     reason_match = _REASON_RE.findall(text)
     reason = reason_match[-1].strip() if reason_match else ""
 
+    said = _line_checks(text)
     js = _from_json(text)
     if js is not None:
         _, jchecks, jreason = js
-        checks.update({k: v for k, v in jchecks.items() if v is not None})
+        for k, v in jchecks.items():
+            if v is not None:
+                said[k].append(v)
         reason = jreason or reason
 
-    for key, value in _CHECK_RE.findall(text):
-        norm = _CHECK_KEYS.get(key.lower().replace("_", " ")) or _CHECK_KEYS.get(key.lower())
-        t = _truth(value)
-        if norm == "contradiction":
-            checks["no_contradiction"] = None if t is None else not t
-        elif norm:
-            checks[norm] = t
+    conflicting, hedged = [], []
+    for c in CHECKS:
+        values = said[c]
+        if False in values and True in values:
+            conflicting.append(c)  # "COMPLETE: no ... COMPLETE: yes": no consistent judgement
+        elif None in values and False not in values:
+            hedged.append(c)
+        elif values:
+            checks[c] = values[0]
+    # Verdict lines: any explicit negative one fails; a positive one counts only unhedged.
+    verdicts = [_stated(v, rest) for v, rest in _VERDICT_RE.findall(text)]
+    negative = False in verdicts or (js is not None and js[0] == 0)
+    positive = True in verdicts or (js is not None and js[0] == 1)
 
-    # The last explicit verdict counts (models sometimes correct themselves).
-    explicit = [t for t in (_truth(v) for v in _VERDICT_RE.findall(text)) if t is not None]
-    stated = explicit[-1] if explicit else (bool(js[0]) if js is not None and js[0] is not None else None)
     failed = [c for c in CHECKS if checks[c] is False]
     missing = [c for c in CHECKS if checks[c] is None]
     if failed:
         return 0, checks, reason or f"failed: {', '.join(failed)}"
-    if stated is False:
+    if conflicting:
+        return None, checks, f"inconsistent: {', '.join(conflicting)} stated both yes and no"
+    if negative:
         return 0, checks, reason or "negative verdict"
+    if hedged:
+        return None, checks, f"hedged: {', '.join(hedged)} not stated plainly"
     if not missing:
         return 1, checks, reason or "all four checks hold"
-    if stated is True:
+    if positive:
         return None, checks, f"incomplete: {', '.join(missing)} not stated"
     return None, checks, "unparseable"
 
@@ -234,12 +270,15 @@ def model_verify(
     seed: int,
     batch_size: int,
     on_batch: Callable[..., None] | None = None,
+    temperature: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Judge each item `{images: [PIL], instruction, response, reference}` with the verifier's role
     (`models.roles.Role`: the engine with the verifier's weights).
 
-    Greedy decoding: a judgement should not depend on a sampling draw. Returns per item
-    `{verdict: 0|1|None, checks, reason, raw}`; None is an unjudged response (see parse_verdict).
+    Greedy decoding by default: a judgement should not depend on a sampling draw (a second
+    judgement of an unjudged response samples, at `temperature`, with per-item seeds from `seed`).
+    Returns per item `{verdict: 0|1|None, checks, reason, raw}`; None is an unjudged response
+    (see parse_verdict).
     """
     from ..models.messages import user_messages
 
@@ -251,7 +290,7 @@ def model_verify(
         }
         for it in items
     ]
-    outs = lm.generate(prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, on_batch=on_batch)
+    outs = lm.generate(prompts, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, on_batch=on_batch)
     results = []
     for out in outs:
         verdict, checks, reason = parse_verdict(out["text"])

@@ -87,6 +87,7 @@ def _train_tokenizer():
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
+    from ..data import premise_cases, premise_task
     from ..data.role_formats import role_corpus
     from ..data.synthetic_task import corpus_lines
 
@@ -110,8 +111,10 @@ def _train_tokenizer():
     scaffold = ["system\n" + DEFAULT_SYSTEM, "user\n", "assistant\n"] * 8
     # The roles' formats (verifier checks, feedback phrases, the short role prompts) weigh like the
     # task's own text, so a verdict or a feedback line is a handful of tokens, not dozens of bytes.
-    roles = (role_corpus() + ROLE_PROMPTS) * 2
-    corpus = sorted(set(corpus_lines())) + GENERAL_TEXT.split(". ") + roles + scaffold
+    roles = (role_corpus() + premise_cases.role_corpus() + ROLE_PROMPTS) * 2
+    # Both synthetic tasks' text (the canonical one and the premise task's instructions and answers).
+    tasks = sorted(set(corpus_lines())) + sorted(set(premise_task.corpus_lines()))
+    corpus = tasks + GENERAL_TEXT.split(". ") + roles + scaffold
     tok.train_from_iterator(corpus * 4, trainer)
     return json.loads(tok.to_str())["model"]
 

@@ -10,6 +10,11 @@ examples, lmms_eval}`. `overall` and `by_task` are the built-in item accuracy (n
 benchmarks); `by_benchmark` holds one number per benchmark from either backend, and
 `benchmarks[name]` says how it was measured (backend, metric, n, ...). The numbers also go to the
 recipe's experiment trackers (`training.report_to`, evaluation/eval_tracking.py).
+
+The premise task adds `premise` (fact accuracy, compliance, success, per family and per item,
+evaluation/premise_scores.py) and, at round 0 with `eval.min_warmup_fact_accuracy`, `warmup_gate`:
+the warm-up's fact accuracy on the validation split against that level (`passed`); below it the
+run cannot judge the premise, and the report says so.
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ from ..evaluation.lmms_backend import evaluate_with_lmms
 from ..context import StageContext
 from ..contract.recipe_types import Recipe
 from .common import batch_progress, batch_size
-from .prepare import resolve, synthetic_paths
+from ..data.synthetic import resolve, synthetic_paths
 
-NO_BUILTIN = {"overall": None, "by_task": {}, "by_benchmark": {}, "counts": {}, "n": 0, "examples": [], "failed_items": []}
+NO_BUILTIN = {"overall": None, "by_task": {}, "by_benchmark": {}, "counts": {}, "n": 0, "examples": [], "premise": None, "failed_items": []}
 
 
 def benchmarks_of(recipe: dict[str, Any], run_dir: str) -> list[Benchmark]:
@@ -66,6 +71,29 @@ def _builtin(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     )
 
 
+def warmup_gate(payload: dict[str, Any], ctx: StageContext, result: dict[str, Any]) -> dict[str, Any] | None:
+    """Round 0 of a premise run with a gate: the warm-up's fact accuracy on validation vs the level."""
+    recipe = payload["recipe"]
+    syn, level = recipe["data"]["synthetic"], recipe["eval"].get("min_warmup_fact_accuracy")
+    if payload["round"] != 0 or level is None or not syn["enabled"] or syn["task"] != "premise":
+        return None
+    if syn["eval_split"] == "validation" and result.get("premise"):
+        scored = result["premise"]
+    else:
+        path = synthetic_paths(recipe, payload["run_dir"])["validation"]
+        lm = ctx.role(payload, "generator")
+        eval_cfg, data_cfg = recipe["eval"], recipe["data"]
+        scored = evaluate(
+            lm, [Benchmark(name="validation", path=path)], max_new_tokens=int(eval_cfg["max_new_tokens"]),
+            batch_size=batch_size(eval_cfg["batch_size"], payload["options"]), max_image_bytes=int(data_cfg["max_image_bytes"]),
+            max_image_side=int(data_cfg["max_image_side"]), on_batch=batch_progress(ctx),
+        )["premise"]  # fmt: skip
+    if scored is None:
+        return None
+    accuracy = scored["fact_accuracy"]
+    return {"split": "validation", "fact_accuracy": accuracy, "level": float(level), "passed": accuracy is not None and accuracy >= float(level), "n": scored["n"]}
+
+
 def _lmms(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any] | None:
     recipe = payload["recipe"]
     lmms = recipe["eval"]["lmms_eval"]
@@ -86,6 +114,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     spec = payload["models"]["generator"]
     result = _builtin(payload, ctx)
     failed = result.pop("failed_items")
+    gate = warmup_gate(payload, ctx, result)
     lmms = _lmms(payload, ctx)
     by_benchmark = dict(result["by_benchmark"]) | (lmms["by_benchmark"] if lmms else {})
     doc = {
@@ -95,6 +124,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         "by_benchmark": by_benchmark,
         "benchmarks": builtin_details(result) | (lmms["benchmarks"] if lmms else {}),
         "lmms_eval": None if lmms is None else {k: lmms[k] for k in ("results_file", "seconds", "n_shot", "warnings")},
+        "warmup_gate": gate,
     }
     outputs = {"eval": atomic_write_json(payload["outputs"]["eval"], doc)}
     if lmms is not None:
@@ -102,4 +132,8 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         outputs["lmms_eval"] = {"path": results, "rows": len(lmms["benchmarks"]), "sha256": sha256_file(results)}
     log_eval(payload["recipe"], by_benchmark, ctx, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"])
     metrics = {"overall": result["overall"], "n": result["n"], "by_task": result["by_task"], "by_benchmark": by_benchmark, **ctx.generation.metrics()}
+    if result.get("premise"):
+        metrics.update({k: result["premise"][k] for k in ("fact_accuracy", "compliance", "success")})
+    if gate is not None:
+        metrics["warmup_gate_passed"] = gate["passed"]
     return {"outputs": outputs, "metrics": metrics, "failed_items": failed}

@@ -3,10 +3,11 @@
 inputs: seeds, responses, verdicts, and revisions + revision_verdicts (absent or null when the
 round does not revise); outputs: pairs, feedback_pairs, challenging (full seed rows), accepted
 (every seed's verified texts, the data of the rft baseline). A seed with no judged response at
-all (its images failed upstream, or the verifier judged none) is neither paired nor challenging.
+all (its images failed upstream, or the verifier judged none) cannot be paired: it is carried to
+the next round with the challenging seeds and counted (`unjudged_seeds`), never dropped silently.
 
-With recipe.verifier.audit "exact", `chosen_correct` counts the pairs whose chosen text is truly
-correct (the normalised text equals the reference).
+With recipe.verifier.audit, `chosen_correct` counts the pairs whose chosen text is truly correct
+(evaluation/verifier_audit.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.pairing import accepted_rows, candidates, feedback_pairs, group_by_seed, is_challenging, response_pairs
-from ..method.verifier import rule_verify
+from ..evaluation.verifier_audit import Auditor
 from ..method.reviser import Templates, feedback_prompt
 from ..context import StageContext
 from ..contract.recipe_types import Recipe
@@ -42,6 +43,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         sid = seed["id"]
         if not verdicts.get(sid):
             unjudged += 1
+            challenging.append(seed)  # nothing judged: the next round tries it again
             continue
         chosen, _ = candidates(responses.get(sid, []), verdicts[sid], revisions.get(sid, []), rverdicts.get(sid, []))
         accepted += accepted_rows(seed, chosen, cfg.max_pairs_per_seed)
@@ -85,10 +87,11 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         "feedback_pairs": len(fpairs),
         "challenging": len(challenging),
         "unjudged_seeds": unjudged,
-        "solved_rate": round((judged - len(challenging)) / judged, 4) if judged else 0.0,
+        "solved_rate": round((judged - (len(challenging) - unjudged)) / judged, 4) if judged else 0.0,
         "accepted": len(accepted),
     }
-    if recipe["verifier"]["audit"] == "exact":
-        reference = {s["id"]: s["reference"] for s in seeds}
-        metrics["chosen_correct"] = sum(rule_verify(p["chosen"][0]["content"][0]["text"], reference[p["seed_id"]], "exact")[0] for p in pairs)
+    auditor = Auditor(recipe, payload["run_dir"])
+    if auditor.enabled:
+        by_id = {s["id"]: s for s in seeds}
+        metrics["chosen_correct"] = sum(auditor.correct(by_id[p["seed_id"]], p["chosen"][0]["content"][0]["text"]) for p in pairs)
     return {"outputs": result, "metrics": metrics, "failed_items": []}

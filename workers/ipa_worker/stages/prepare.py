@@ -1,4 +1,4 @@
-"""Stage `prepare` (round 0): tiny model and synthetic data when asked, then the run's seed rows.
+"""Stage `prepare` (round 0): tiny model and synthetic data (`data.synthetic`, data/synthetic.py) when asked, then the run's seed rows.
 
 Outputs `seeds` (data/seeds.jsonl) and `rejected` (data/rejected_seeds.jsonl); a bad row is
 rejected, never fatal (an image the model's processor would refuse included: see
@@ -14,33 +14,11 @@ from typing import Any
 from ..data.image_limits import ProcessorLimits
 from ..data.jsonl_io import atomic_write_jsonl
 from ..data.seed_sources import Source, load_seeds
-from ..data.synthetic_task import generate_synthetic
+from ..data.synthetic import resolve, synthetic_paths
 from ..errors import BadInput
 from ..context import StageContext
 from ..contract.recipe_types import Recipe
 from ..models.tiny_model import build_tiny_model, is_complete_checkpoint
-
-
-def resolve(path: str, run_dir: str) -> str:
-    """recipe.json paths are absolute; a relative one (hand-written payloads) is taken from the run dir."""
-    p = Path(path).expanduser()
-    return str(p if p.is_absolute() else Path(run_dir) / p)
-
-
-def synthetic_paths(recipe: dict[str, Any], run_dir: str) -> dict[str, str] | None:
-    """Generate the synthetic task if the recipe enables it; returns its split paths."""
-    syn = Recipe.from_dict(recipe).data.synthetic
-    if not syn.enabled:
-        return None
-    return generate_synthetic(
-        resolve(syn.output_dir, run_dir),
-        train=syn.train_size,
-        heldout=syn.heldout_size,
-        warmup=syn.warmup_size,
-        validation=syn.validation_size,
-        seed=syn.seed,
-        image_size=syn.image_size,
-    )
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:

@@ -5,7 +5,9 @@ reviser.max_revisions_per_seed failed responses are revised: normal ones before 
 (their refinements pair best with what the generator says on the real image), identical texts
 once. Each gets reviser.feedbacks_per_response feedback samples (`<source>/r<k>`), each refined,
 so feedback pairs can compare feedbacks written on the same response. options.reference_guided
-switches to the feedback template that also sees r_ref.
+switches to the feedback template that also sees r_ref. With reviser.control_refinements each
+row also gets `control_refined`: the same response refined once with empty feedback (the
+repair-rate control; see verify_revisions).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             max_new_tokens=cfg.max_new_tokens,
             batch_size=batch_size(settings.sampling.batch_size, options),
             on_batch=batch_progress(ctx, "revising"),
+            control=cfg.control_refinements,
         )
     rows = [
         {
@@ -81,6 +84,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
             "feedback": res["feedback"],
             "refined": res["refined"],
             "reference_guided": guided,
+            **({"control_refined": res["control_refined"]} if "control_refined" in res else {}),
         }
         for (src, sample_id), res in zip(sources, results)
     ]

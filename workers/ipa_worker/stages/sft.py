@@ -8,7 +8,9 @@ What it learns from (warmup.sft.data):
 - seeds: the first `max_rows` seed rows, answer examples only (instruction → reference);
 - synthetic_warmup: the synthetic task's warm-up split (disjoint from the seeds and the
   evaluation splits), with the roles of warmup.sft.roles — answering, and the verifier's and
-  reviser's formats in the templates this recipe's stages use (training/synthetic_roles.py).
+  reviser's formats in the templates this recipe's stages use (training/synthetic_roles.py; for the
+  premise task training/premise_roles.py, whose answer examples follow the requirement a
+  `roles.compliance` share of the time).
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ from typing import Any
 from ..context import StageContext
 from ..contract.recipe_types import Recipe
 from ..data.jsonl_io import read_jsonl
+from ..data.synthetic import synthetic_paths
 from ..errors import BadInput
 from ..method.reviser import Templates
 from ..prompts import load_template
 from ..seeding import stable_seed
 from ..training.sft_trainer import SftJob, SftSettings, answer_examples, examples_to_dataset, train_sft
-from ..training.synthetic_roles import role_examples
+from ..training import premise_roles, synthetic_roles
 from ..training.tracking import tracking_for
 from .common import batch_size, epochs_words
-from .prepare import synthetic_paths
 
 
 def warmup_examples(recipe: dict[str, Any], run_dir: str, seeds_path: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -49,8 +51,7 @@ def warmup_examples(recipe: dict[str, Any], run_dir: str, seeds_path: str) -> tu
     rows = [{**r, "images": [str(folder / p) for p in r["images"]]} for r in read_jsonl(syn["warmup"])][: sft.max_rows]
     if not rows:
         raise BadInput("sft: the synthetic warm-up split is empty (set data.synthetic.warmup_size)")
-    examples = role_examples(
-        rows,
+    common = dict(
         verifier_template=load_template("verifier", settings.verifier.template),
         templates=Templates(recipe["reviser"]),
         answer=roles.answer,
@@ -59,6 +60,10 @@ def warmup_examples(recipe: dict[str, Any], run_dir: str, seeds_path: str) -> tu
         swapped_references=roles.swapped_references,
         rng=random.Random(stable_seed("warmup", settings.seed)),
     )
+    if settings.data.synthetic.task == "premise":
+        examples = premise_roles.role_examples(rows, **common, compliance=roles.compliance)
+    else:
+        examples = synthetic_roles.role_examples(rows, **common)
     counts = {"items": len(rows), "answer": len(rows) * roles.answer, "verify": len(rows) * roles.verify, "revise": 2 * len(rows) * roles.revise}
     return examples, counts
 

@@ -8,6 +8,13 @@
   pair stage's `accepted` files), with training.sft and training.lora.
 - sft_reference (baseline): SFT of the policy on the round's seeds' reference answers (inputs:
   seeds, the round's seed shards).
+- sft_oracle (upper bound): SFT of the policy on the synthetic task's checker-made ideal answers
+  for the round's seeds (training/task_truth.py `TaskTruth.ideal`; inputs: seeds).
+
+Objectives that learn from verdicts (dpo, rft) first pass the verifier gate when the recipe sets
+one (verifier.gate, evaluation/verifier_gate.py): below its level the job fails for good, before
+training, with the figures; above it the figures join the metrics (`gate_*`). Every rank of a
+group judges the audit set (greedy: the same verdicts), so all stop together.
 
 outputs: policy (adapter folder; a full checkpoint when training.dpo.full_finetune), reviser
 (dpo only, written only when training.train_reviser and there are feedback pairs), checkpoints
@@ -35,6 +42,8 @@ from ..context import StageContext
 from ..contract.recipe_types import Recipe
 from ..data.image_limits import ProcessorLimits
 from ..data.run_files import iter_jsonl_in
+from ..evaluation.verifier_gate import run_gate
+from ..training.task_truth import TaskTruth
 from ..models.memory import release_memory
 from ..training.dpo_trainer import DpoJob, save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
@@ -108,6 +117,12 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     metrics: dict[str, Any] = {"objective": objective}
     failed: list[dict[str, Any]] = []
 
+    verifier = Recipe.from_dict(payload["recipe"]).verifier
+    if objective in ("dpo", "rft") and verifier.gate.enabled and verifier.kind == "model":
+        figures = run_gate(payload, ctx)
+        metrics.update({f"gate_{k}": v for k, v in figures.items() if k != "checks"})
+        metrics.update({f"gate_{c}": v for c, v in figures.get("checks", {}).items()})
+
     if objective == "dpo":
         res = _dpo(payload, ctx, _paths(inputs.get("pairs")), models["generator"], "policy", models.get("reference"), failed)
         res = res or _untrained(payload, ctx, "no pairs")
@@ -117,6 +132,10 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         if objective == "rft":
             rows = [r for p in _paths(inputs.get("accepted")) for r in iter_jsonl_in(p, run_dir)]
             examples = answer_examples(rows, text_key="text")
+        elif objective == "sft_oracle":
+            truth = TaskTruth(payload["recipe"], run_dir)
+            seeds = [r for p in _paths(inputs.get("seeds")) for r in iter_jsonl_in(p, run_dir)]
+            examples = answer_examples([{**s, "ideal": truth.ideal(s)} for s in seeds], text_key="ideal")
         else:
             examples = answer_examples([r for p in _paths(inputs.get("seeds")) for r in iter_jsonl_in(p, run_dir)])
         res = _supervised(payload, ctx, examples) if examples else _untrained(payload, ctx, "no examples")

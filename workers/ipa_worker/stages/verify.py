@@ -5,9 +5,13 @@ model judge (payload models.verifier, greedy). A response whose seed's image can
 no verdict and is listed in failed_items; a model judgement that does not state the four checks
 is recorded with verdict null (unjudged). The pair stage ignores both.
 
-With recipe.verifier.audit "exact", every verdict is also scored against a ground truth (the
-normalised response equals the reference) and the stage reports the confusion counts
-(`audit_tp`, `audit_fp`, `audit_fn`, `audit_tn`, `audit_unjudged`, `audit_true`); each row gets `truth`.
+A model judgement left unjudged is judged once more, sampled (verifier.rejudge); rows judged
+twice say `rejudged`, and the metrics count them (`rejudged`, `rejudged_judged`).
+
+With recipe.verifier.audit, every verdict is also scored against a ground truth (evaluation/verifier_audit.py)
+and the stage reports the confusion counts (`audit_tp`, `audit_fp`, `audit_fn`, `audit_tn`,
+`audit_unjudged`, `audit_true`; with checker also per check, `audit_<check>_<cell>`); each row
+gets `truth` (and `truth_checks`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any
 
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..errors import BadInput
-from ..method.verifier import model_verify, rule_verify
+from ..evaluation.verifier_audit import Auditor
+from ..method.verifier import CHECKS, model_verify, rule_verify
 from ..prompts import load_template
 from ..seeding import stable_seed
 from ..context import StageContext
@@ -51,7 +56,7 @@ def judge(
         for i, r in enumerate(known):
             ctx.check_cancelled()
             v, reason = rule_verify(r[text_key], seeds[r["seed_id"]]["reference"], cfg.rule_mode)
-            verdicts.append(_row(r, v, {c: None for c in ("entailed", "complete", "no_contradiction", "instruction_followed")}, reason, ""))
+            verdicts.append(_row(r, v, {c: None for c in CHECKS}, reason, ""))
             ctx.progress(i + 1, len(known))
     elif cfg.kind == "model":
         images = SeedImages(settings)
@@ -66,25 +71,29 @@ def judge(
             judged.append(r)
 
         if items:
-            results = model_verify(
-                ctx.role(payload, "verifier"),
-                items,
+            lm = ctx.role(payload, "verifier")
+            kw = dict(
                 template=load_template("verifier", cfg.template),
                 max_new_tokens=cfg.max_new_tokens,
-                seed=stable_seed(payload["stage"], settings.seed, payload["round"], payload["shard"]),
                 batch_size=batch_size(settings.sampling.batch_size, options),
                 on_batch=batch_progress(ctx, "verifying"),
             )
-            verdicts = [_row(r, res["verdict"], res["checks"], res["reason"], res["raw"]) for r, res in zip(judged, results)]
+            seed = stable_seed(payload["stage"], settings.seed, payload["round"], payload["shard"])
+            results = model_verify(lm, items, seed=seed, **kw)
+            again = [i for i, res in enumerate(results) if res["verdict"] is None] if cfg.rejudge else []
+            if again:
+                ctx.phase(f"judging {len(again)} unjudged response{'' if len(again) == 1 else 's'} once more", label="verify: second judgement")
+                second = model_verify(lm, [items[i] for i in again], seed=stable_seed("rejudge", seed), temperature=cfg.rejudge_temperature, **kw)
+                for i, res in zip(again, second):
+                    results[i] = {**res, "rejudged": True}
+            verdicts = [_row(r, res["verdict"], res["checks"], res["reason"], res["raw"], res.get("rejudged", False)) for r, res in zip(judged, results)]
     else:
         raise BadInput(f"unknown verifier.kind {cfg.kind!r}")
 
     metrics: dict[str, Any] = {}
-    if cfg.audit == "exact":
-        texts = {r["sample_id"]: r[text_key] for r in known}
-        for v in verdicts:
-            v["truth"] = ground_truth(texts[v["sample_id"]], seeds[v["seed_id"]]["reference"])
-        metrics.update(audit_counts(verdicts))
+    auditor = Auditor(recipe, payload["run_dir"])
+    if auditor.enabled:
+        metrics.update(auditor.annotate(verdicts, seeds, {r["sample_id"]: r[text_key] for r in known}))
     out = atomic_write_jsonl(payload["outputs"][output], verdicts)
     ctx.progress(len(verdicts), len(verdicts), force=True)
     judged = [v for v in verdicts if v["verdict"] is not None]
@@ -96,32 +105,17 @@ def judge(
         pass_rate=round(passed / len(judged), 4) if judged else 0.0,
         unjudged=len(verdicts) - len(judged),
         unparseable=sum(v["reason"] == "unparseable" for v in verdicts),
+        rejudged=sum(v.get("rejudged", False) for v in verdicts),
+        rejudged_judged=sum(v.get("rejudged", False) and v["verdict"] is not None for v in verdicts),
         kind=cfg.kind,
         **ctx.generation.metrics(),
     )
     return {"outputs": {output: out}, "metrics": metrics, "failed_items": failed}
 
 
-def ground_truth(text: str, reference: str) -> int:
-    """The audit's truth: the normalised text equals the reference (canonical short answers)."""
-    return rule_verify(text, reference, "exact")[0]
-
-
-def audit_counts(verdicts: list[dict[str, Any]]) -> dict[str, int]:
-    """Confusion counts of the verdicts against their `truth` (positive = v 1); unjudged apart;
-    `audit_true`: texts that are truly correct, judged or not."""
-    c = {"audit_tp": 0, "audit_fp": 0, "audit_fn": 0, "audit_tn": 0, "audit_unjudged": 0, "audit_true": 0}
-    for v in verdicts:
-        c["audit_true"] += v["truth"]
-        if v["verdict"] is None:
-            c["audit_unjudged"] += 1
-        else:
-            c[{(1, 1): "audit_tp", (1, 0): "audit_fp", (0, 1): "audit_fn", (0, 0): "audit_tn"}[(v["verdict"], v["truth"])]] += 1
-    return c
-
-
-def _row(r: dict[str, Any], verdict: int | None, checks: dict[str, Any], reason: str, raw: str) -> dict[str, Any]:
-    return {"seed_id": r["seed_id"], "sample_id": r["sample_id"], "verdict": verdict, "checks": checks, "reason": reason, "raw": raw}
+def _row(r: dict[str, Any], verdict: int | None, checks: dict[str, Any], reason: str, raw: str, rejudged: bool = False) -> dict[str, Any]:
+    row = {"seed_id": r["seed_id"], "sample_id": r["sample_id"], "verdict": verdict, "checks": checks, "reason": reason, "raw": raw}
+    return {**row, "rejudged": True} if rejudged else row
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:

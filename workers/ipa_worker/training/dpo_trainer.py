@@ -31,7 +31,7 @@ from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
 from .checkpoints import last_checkpoint
-from .trainable import freeze_vision, load_trainable, lora_config, publish_dir, use_bf16
+from .trainable import freeze_vision, load_trainable, lora_config, publish_dir, resume_start, use_bf16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,14 +111,16 @@ def train_dpo(
     per-device share at. Resumes from the last complete `checkpoint-<step>` under
     `job.checkpoint_dir`. After training, every dataset of `eval_sets` (e.g. the training pairs
     themselves and held-out pairs) is scored pair by pair (every rank takes part): metrics
-    `reward_accuracy_<name>`, `reward_margin_<name>`, `pairs_<name>`. `tracking` sends the run to
+    `reward_accuracy_<name>`, `reward_margin_<name>`, `pairs_<name>`, and the first two before training too
+    (`..._before`). `tracking` sends the run to
     the recipe's trackers (from rank 0). Returns `{"output": {path, rows, sha256} (None on ranks
     other than 0), "metrics": {...}}`.
     """
     from trl import DPOTrainer
 
     dpo, full = training.dpo, training.dpo.full_finetune
-    model, processor, device = load_trainable(job.start, model_cfg, merge_adapter=full)
+    resume = last_checkpoint(job.checkpoint_dir)
+    model, processor, device = load_trainable(resume_start(job.start, resume, full=full), model_cfg, merge_adapter=full)
     vision = "images" in dataset.column_names
     if dpo.precompute_ref_log_probs and vision and ctx is not None:
         ctx.log("precompute_ref_log_probs ignored: TRL does not support it for vision datasets", level="warning")
@@ -150,10 +152,14 @@ def train_dpo(
     if not full and job.start["adapter"] and training.reference_model == "initial":
         _drop_adapter_reference(trainer)
 
-    resume = last_checkpoint(job.checkpoint_dir)
+    # The same figures before training (the start policy against its reference): with a fresh
+    # adapter both are the same weights, so every margin is 0 and the accuracy 0 (ties never count).
+    before: dict[str, Any] = {}
+    for name, ds in (eval_sets or {}).items():
+        before.update({f"{k}_before": v for k, v in reward_metrics(trainer, ds, name).items() if not k.startswith("pairs_")})
     out = trainer.train(resume_from_checkpoint=resume)
     record = _publish(trainer, processor, job.out_dir, full=full, fsdp=strategy == "fsdp")
-    metrics = summarize(metrics_cb.rows, job.model_name)
+    metrics = summarize(metrics_cb.rows, job.model_name) | before
     for name, ds in (eval_sets or {}).items():
         metrics.update(reward_metrics(trainer, ds, name))
     metrics.update(

@@ -20,7 +20,7 @@ from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
 from .checkpoints import last_checkpoint
-from .trainable import freeze_vision, load_trainable, lora_config, publish_dir, use_bf16
+from .trainable import freeze_vision, load_trainable, lora_config, publish_dir, resume_start, use_bf16
 
 
 def examples_to_dataset(rows: list[dict[str, Any]]):
@@ -61,6 +61,8 @@ class SftSettings:
     bf16: str
     seed: int
     distributed: TrainingDistributed
+    # Full fine-tuning leaves the vision tower frozen unless this is set (warmup.sft.train_vision).
+    train_vision: bool = False
 
     @classmethod
     def warmup(cls, recipe: Recipe) -> SftSettings:
@@ -69,7 +71,7 @@ class SftSettings:
         return cls(
             epochs=sft.epochs, learning_rate=sft.learning_rate, batch_size=sft.batch_size, batch_field="warmup.sft.batch_size",
             full_finetune=sft.full_finetune, lora=sft.lora, max_length=dpo.max_length, save_steps=dpo.save_steps, save_total_limit=dpo.save_total_limit, bf16=dpo.bf16,
-            seed=recipe.seed, distributed=recipe.training.distributed,
+            seed=recipe.seed, distributed=recipe.training.distributed, train_vision=sft.train_vision,
         )  # fmt: skip
 
     @classmethod
@@ -145,8 +147,9 @@ def train_sft(
 
     full = settings.full_finetune
     tracking = tracking or Tracking()
-    model, processor, device = load_trainable(job.start, model_cfg, merge_adapter=True)
-    if full:
+    resume = last_checkpoint(job.checkpoint_dir)
+    model, processor, device = load_trainable(resume_start(job.start, resume, full=full), model_cfg, merge_adapter=True)
+    if full and not settings.train_vision:
         freeze_vision(model)
     layout = split_batch(settings.batch_size, job.batch_size or settings.batch_size, collective.world_size(), field=settings.batch_field)
     strategy = resolve_strategy(settings.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size)
@@ -164,7 +167,6 @@ def train_sft(
     )
     quiet_trainer(trainer)
     tracking.attach(trainer)
-    resume = last_checkpoint(job.checkpoint_dir)
     out = trainer.train(resume_from_checkpoint=resume)
     record = _publish(trainer, processor, job.out_dir, adapter_only=not full and not job.merge, full=full, fsdp=strategy == "fsdp")
     losses = [r["loss"] for r in cb.rows if r.get("model") == job.model_name and "loss" in r]

@@ -72,6 +72,19 @@ def use_bf16(setting: str, device: str) -> bool:
     return setting == "on" or (setting == "auto" and device == "cuda")
 
 
+def resume_start(start: dict[str, Any], resume: str | None, *, full: bool) -> dict[str, Any]:
+    """What a training run loads its model from: a full fine-tuning run resumed from a checkpoint
+    loads that checkpoint's weights, the Trainer then its optimiser, scheduler and step.
+
+    The Trainer's own resume loads a full checkpoint by the names of the modules in memory, and for
+    Qwen2-VL under transformers 5 those differ from the names on disk (`model.language_model.*` in
+    memory, `model.layers.*` on disk), so nothing matched and the run went on from its start
+    weights: a warm-up interrupted at step 253 resumed at step 241 with its loss back at 4.7 from
+    0.12. LoRA adapters resume through PEFT and are not affected.
+    """
+    return {"base": resume, "adapter": None} if full and resume else start
+
+
 def publish_dir(out_dir: str | os.PathLike, write) -> dict[str, Any]:
     """Run `write(tmp)` then swap tmp in for `out_dir` by rename, so readers never see half a model.
 

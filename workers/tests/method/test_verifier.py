@@ -131,3 +131,35 @@ def test_answers_made_of_articles_or_letters_survive_normalisation():
     assert rule_verify("The answer is A.", "A", "auto")[0] == 1
     assert rule_verify("a dog", "A", "auto")[0] == 0
     assert rule_verify("", "A", "auto")[0] == 0
+
+
+PACKAGED_ECHO = load_template("verifier").split("Reply in exactly this form, one line each:")[1]
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (PACKAGED_ECHO, "unparseable"),  # the 7B recipes' template echoed back: placeholders state nothing
+        (render(load_template("verifier"), instruction="Is it red?", response="yes", reference="yes"), "unparseable"),
+        ("ENTAILED: yes or no\nCOMPLETE: yes or no\nNO_CONTRADICTION: yes or no\nINSTRUCTION_FOLLOWED: yes or no\nVERDICT: 1 if all four checks are yes", "hedged"),
+        (ALL_YES.replace("ENTAILED: yes", "ENTAILED: yes, but the colour is wrong") + "VERDICT: 1", "hedged"),
+        (ALL_YES.replace("COMPLETE: yes", "COMPLETE: no") + "COMPLETE: yes\nVERDICT: 1", "inconsistent"),
+        (ALL_YES + "INSTRUCTION_FOLLOWED: no\nINSTRUCTION_FOLLOWED: yes\nVERDICT: 1", "inconsistent"),
+        ("ENTAILED: yes or no\n" + ALL_YES + "VERDICT: 1", "hedged"),  # a hedge taints the judgement after it
+    ],
+)
+def test_only_explicit_consistent_judgements_pass(text, reason):
+    verdict, _, why = parse_verdict(text)
+    assert verdict is None, (text, why)
+    assert why.startswith(reason), why
+
+
+def test_explicit_judgements_still_read():
+    assert parse_verdict(PACKAGED_ECHO + "\n" + ALL_YES + "VERDICT: 1")[0] == 1  # the echo states nothing
+    assert parse_verdict(ALL_YES + "VERDICT: 1.")[0] == 1
+    assert parse_verdict("ENTAILED: yes; COMPLETE: yes; NO_CONTRADICTION: yes; INSTRUCTION_FOLLOWED: yes; VERDICT: 1")[0] == 1
+    # a negative statement counts with its explanation: reading a fail is never a false pass
+    assert parse_verdict(ALL_YES.replace("COMPLETE: yes", "COMPLETE: no, the side is missing") + "VERDICT: 0")[0] == 0
+    assert parse_verdict(ALL_YES + "VERDICT: 0 because the side is wrong")[0] == 0
+    # a failed check decides even when another check is inconsistent
+    assert parse_verdict("ENTAILED: no\nCOMPLETE: no\nCOMPLETE: yes\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes")[0] == 0

@@ -32,6 +32,8 @@ def test_method_stages_end_to_end(tmp_path, make_payload, engines):
     mrows = read_jsonl(pm["outputs"]["verdicts"])
     assert all(v["verdict"] in (0, 1, None) and isinstance(v["raw"], str) for v in mrows)
     assert mres["metrics"]["judged"] + mres["metrics"]["unjudged"] == 8
+    # every response still unjudged was judged a second time (verifier.rejudge)
+    assert all(v.get("rejudged") for v in mrows if v["verdict"] is None)
 
     p = make_payload("revise", run, inputs={"responses": resp_path, "verdicts": p["outputs"]["verdicts"], "seeds": seeds_path}, options={"reference_guided": True}, **SMALL)
     res = revise.run(p, ctx)
@@ -78,6 +80,8 @@ def test_method_stages_end_to_end(tmp_path, make_payload, engines):
     assert phases.index("policy DPO: loading model") < phases.index("policy DPO") < phases.index("reviser DPO: loading model") < phases.index("reviser DPO")
     m = res["metrics"]
     assert m["steps"] == 1 and m["reviser_steps"] == 1 and m["final_loss"] is not None
+    # DPO reward accuracy before training: a fresh adapter is the reference itself, so every margin is 0
+    assert m["reward_accuracy_train_pairs_before"] == 0.0 and m["reward_margin_train_pairs_before"] == 0.0
     assert set(res["outputs"]) == {"policy", "reviser"}
     assert (Path(p["outputs"]["policy"]) / "adapter_config.json").is_file()
     assert (Path(p["outputs"]["checkpoints"]) / "policy" / "checkpoint-1").is_dir()

@@ -48,9 +48,11 @@ def test_dpo_reports_reward_accuracy_over_all_training_and_held_out_pairs(tmp_pa
     assert m["train_rows"] == m["pairs_train_pairs"]  # held-out seeds never reach training
     assert "last_batch_reward_accuracy" in m and "reward_accuracy_end" not in m
     # The evaluation over all pairs reports its batches, each set to its end (issue 30: a long
-    # evaluation is progress to a watcher, not a hang).
+    # evaluation is progress to a watcher, not a hang): both sets before training (the `_before`
+    # figures) and after.
     ends = [(x["done"], x["total"]) for x in sent if x["type"] == "progress" and x["metrics"].get("phase") == "policy DPO: reward evaluation" and x["done"] == x["total"]]
-    assert len(ends) == 2 and all(total >= 1 for _, total in ends)
+    assert len(ends) == 4 and all(total >= 1 for _, total in ends)
+    assert all(m[f"reward_accuracy_{name}_before"] is not None for name in ("train_pairs", "heldout_pairs"))
 
 
 def test_rft_trains_on_accepted_responses(tmp_path, make_payload):

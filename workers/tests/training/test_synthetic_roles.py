@@ -138,7 +138,7 @@ def test_the_warm_up_stage_reads_swapped_references_from_the_recipe(tmp_path):
     recipe = recipe_defaults()
     recipe["seed"] = 7
     recipe["data"]["synthetic"].update(enabled=True, output_dir=str(tmp_path / "syn"), warmup_size=24, train_size=4, validation_size=0, heldout_size=4)
-    recipe["warmup"]["sft"].update(data="synthetic_warmup", roles={"answer": 0, "verify": 3, "revise": 0, "swapped_references": 1.0})
+    recipe["warmup"]["sft"].update(data="synthetic_warmup", roles={**recipe["warmup"]["sft"]["roles"], "answer": 0, "verify": 3, "revise": 0, "swapped_references": 1.0})
     recipe["verifier"]["template"] = None
     examples, counts = warmup_examples(recipe, str(tmp_path), str(tmp_path / "unused.jsonl"))
     rows = [json.loads(l) for l in open(tmp_path / "syn" / "warmup.jsonl")]
