@@ -22,14 +22,25 @@ from ipa_worker.stages import pair, revise, train, verify, verify_revisions
 PREMISE = {"synthetic": {"enabled": True, "task": "premise", "train_size": 14, "heldout_size": 14, "validation_size": 14, "audit_size": 10, "image_size": 84}}
 
 
+class FakeRole:
+    """A role whose generation is the test's function of the prompts."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def generate(self, prompts, **kw):
+        return self.answer(prompts)
+
+
 class FakeModels(StageContext):
-    """A context whose model pool hands out a placeholder: the generation is monkeypatched."""
+    """A context whose roles answer with `answer` (a function of the prompts)."""
 
-    def __init__(self):
+    def __init__(self, answer=lambda prompts: []):
         super().__init__(min_progress_interval=0)
+        self.answer = answer
 
-    def model(self, spec, model_cfg):
-        return object()
+    def role(self, payload, name):
+        return FakeRole(self.answer)
 
 
 def _rows(path: str) -> list[dict]:
@@ -60,8 +71,8 @@ def test_evaluation_reports_fact_accuracy_compliance_and_success_per_family(prem
     # Every other item gets its compliant answer, the rest the terse reference (facts right, form wrong).
     answers = {r["instruction"] + r["id"]: ideal_answer(r["spec"], r["spec"]["facts"]) if i % 2 == 0 else r["reference"] for i, r in enumerate(rows)}
     order = [r["instruction"] + r["id"] for r in rows]
-    monkeypatch.setattr(benchmarks, "generate", lambda lm, prompts, **kw: [{"text": answers[k], "num_tokens": 1} for k in order[: len(prompts)]])
-    res = benchmarks.evaluate(object(), [benchmarks.Benchmark("synthetic", premise_run["paths"]["heldout"])], max_new_tokens=8, batch_size=4, max_image_bytes=10**7, max_image_side=1000)
+    lm = FakeRole(lambda prompts: [{"text": answers[k], "num_tokens": 1} for k in order[: len(prompts)]])
+    res = benchmarks.evaluate(lm, [benchmarks.Benchmark("synthetic", premise_run["paths"]["heldout"])], max_new_tokens=8, batch_size=4, max_image_bytes=10**7, max_image_side=1000)
     prem = res["premise"]
     assert prem["fact_accuracy"] == 1.0
     controls = sum(r["spec"]["family"] == "control" for i, r in enumerate(rows) if i % 2 == 1)
@@ -83,9 +94,9 @@ def test_the_warmup_gate_scores_fact_accuracy_on_validation(premise_run, make_pa
         facts = row["spec"]["facts"]
         return row["reference"] if answer == "reference" else f"{other[facts['colour']]} {facts['shape']}, {facts['side']}"
 
-    monkeypatch.setattr(benchmarks, "generate", lambda lm, prompts, **kw: [{"text": text(r), "num_tokens": 1} for r in splits.pop(0)])
     p = make_payload("eval", premise_run["run"], round=0, data=premise_run["data"], eval={"min_warmup_fact_accuracy": 0.85})
-    res = eval_stage.run(p, FakeModels())
+    ctx = FakeModels(lambda prompts: [{"text": text(r), "num_tokens": 1} for r in splits.pop(0)])
+    res = eval_stage.run(p, ctx)
     doc = json.loads(Path(p["outputs"]["eval"]).read_text())
     gate = doc["warmup_gate"]
     assert gate["split"] == "validation" and gate["level"] == 0.85 and gate["n"] == 14
@@ -93,7 +104,7 @@ def test_the_warmup_gate_scores_fact_accuracy_on_validation(premise_run, make_pa
     assert doc["premise"]["n"] == 14  # the held-out split, scored as usual
     # no gate after round 0 (nothing but the held-out split is generated for)
     p1 = make_payload("eval", premise_run["run"], round=1, data=premise_run["data"], eval={"min_warmup_fact_accuracy": 0.85})
-    eval_stage.run(p1, FakeModels())
+    eval_stage.run(p1, ctx)
     assert json.loads(Path(p1["outputs"]["eval"]).read_text())["warmup_gate"] is None
     assert len(splits) == 1
 
@@ -165,13 +176,12 @@ def test_control_refinements_use_empty_feedback_and_are_only_audited(premise_run
     atomic_write_jsonl(vpath, verdicts)
     seen = []
 
-    def fake_generate(lm, prompts, **kw):
+    def fake_generate(prompts):
         seen.append([p["messages"][0]["content"][-1]["text"] for p in prompts])
         return [{"text": "Not one word: give only the colour." if len(seen) == 1 else "red", "num_tokens": 1} for _ in prompts]
 
-    monkeypatch.setattr("ipa_worker.models.generation.generate", fake_generate)
     p = make_payload("revise", premise_run["run"], inputs={"responses": resp, "verdicts": str(vpath), "seeds": premise_run["seeds_path"]}, data=premise_run["data"], reviser={"control_refinements": True, "feedbacks_per_response": 1})
-    revise.run(p, FakeModels())
+    revise.run(p, FakeModels(fake_generate))
     rows = read_jsonl(p["outputs"]["revisions"])
     assert len(seen) == 3 and all(len(x) == 14 for x in seen)  # feedback, refinement, control refinement
     assert all("Feedback: Not one word" in t for t in seen[1])
