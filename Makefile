@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)/workers
 export IPA_PYTHON := $(CURDIR)/.venv/bin/python
 ARTIFACTS := test-artifacts
 
-.PHONY: help setup setup-node setup-python setup-system test test-ts test-py test-vllm test-image-stack demo bench chaos gpu-check typecheck clean
+.PHONY: help setup setup-node setup-python setup-system test test-ts test-py test-vllm test-image-stack demo demo-premise bench chaos gpu-check typecheck clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -52,7 +52,10 @@ test-image-stack: ## The worker tests on the worker image's own Python set (dock
 	IPA_PYTHON=$(CURDIR)/.venv-image/bin/python .venv-image/bin/python -m pytest -q workers/tests -p no:cacheprovider
 
 # One process (node --import tsx, not the tsx wrapper): Ctrl-C reaches ipa run itself, which stops in order.
-demo: setup ## Run recipes/tiny.yaml (the premise task) end to end: SFT warm-up, 3 IPA rounds, evaluation; prints fact accuracy, compliance, success and the verifier's audit per round
+demo: setup ## Run recipes/tiny-canonical.yaml end to end (about 9 min on a quiet machine): SFT warm-up, 3 IPA rounds, evaluation, the results tables per round
+	node --import tsx orchestrator/cli/main.ts run recipes/tiny-canonical.yaml
+
+demo-premise: setup ## Run recipes/tiny.yaml, the premise task (issue 26): far longer than make demo (the warm-up alone an estimated 30-55 min on a quiet machine); prints fact accuracy, compliance, success and the verifier's audit per round
 	node --import tsx orchestrator/cli/main.ts run recipes/tiny.yaml
 
 bench: setup ## Benchmarks, side by side with their baselines; writes bench/results.json
