@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)/workers
 export IPA_PYTHON := $(CURDIR)/.venv/bin/python
 ARTIFACTS := test-artifacts
 
-.PHONY: help setup setup-node setup-python setup-system test test-ts test-py test-vllm test-image-stack demo demo-premise bench chaos gpu-check typecheck clean
+.PHONY: help setup setup-node setup-python setup-system test format-check format test-ts test-py test-vllm test-image-stack demo demo-premise bench chaos gpu-check typecheck clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,10 +32,22 @@ test: ## Run all tests (vitest + pytest) against a throwaway Redis
 	@mkdir -p $(ARTIFACTS)
 	@rc=0; \
 	npx tsc --noEmit -p . || rc=1; \
+	$(MAKE) --no-print-directory format-check || rc=1; \
 	npx vitest run --reporter=default --reporter=json --outputFile.json=$(ARTIFACTS)/vitest.json || rc=1; \
 	$(PY) -m pytest -q workers/tests --junitxml=$(ARTIFACTS)/pytest.xml || rc=1; \
 	node scripts/test-summary.mjs $(ARTIFACTS)/vitest.json $(ARTIFACTS)/pytest.xml || rc=1; \
 	exit $$rc
+
+format-check: setup-node setup-python ## Formatting and lint: prettier (TypeScript, 120 columns) and ruff (lint + format, 120 columns); part of make test
+	@npx prettier --check --log-level warn "**/*.{ts,mjs,js,cjs}" || { echo "format-check: run 'make format' to fix"; exit 1; }
+	@.venv/bin/ruff check --quiet . || { echo "format-check: ruff's lint found the problems above ('make format' fixes most)"; exit 1; }
+	@.venv/bin/ruff format --check --quiet . || { echo "format-check: run 'make format' to fix"; exit 1; }
+	@echo "format-check: prettier and ruff find nothing to change"
+
+format: setup-node setup-python ## Format the tree: prettier --write, ruff check --fix, ruff format
+	npx prettier --write --log-level warn "**/*.{ts,mjs,js,cjs}"
+	.venv/bin/ruff check --fix --quiet .
+	.venv/bin/ruff format --quiet .
 
 test-ts: setup ## vitest only
 	npx vitest run
