@@ -19,7 +19,13 @@ interface Echoer {
 
 /** FIFO matching is enough: the bare script answers in order. */
 function bareEchoer(): Echoer {
-  const child: ResultPromise = execa(PYTHON, [join(REPO, 'bench', 'py', 'echo_bare.py')], { env: pythonEnv(), buffer: false, stdin: 'pipe', stdout: 'pipe', stderr: 'inherit' });
+  const child: ResultPromise = execa(PYTHON, [join(REPO, 'bench', 'py', 'echo_bare.py')], {
+    env: pythonEnv(),
+    buffer: false,
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'inherit',
+  });
   const waiting: Array<(v: unknown) => void> = [];
   let rest = '';
   let id = 0;
@@ -33,7 +39,9 @@ function bareEchoer(): Echoer {
     echo(data) {
       return new Promise((res) => {
         waiting.push(res);
-        child.stdin!.write(`{"v":1,"type":"request","id":${++id},"method":"echo","params":${JSON.stringify({ data })}}\n`);
+        child.stdin!.write(
+          `{"v":1,"type":"request","id":${++id},"method":"echo","params":${JSON.stringify({ data })}}\n`,
+        );
       });
     },
     async close() {
@@ -84,7 +92,9 @@ export const bridge: Benchmark = {
         rt.bare.push(await roundTrip(bare, seqN));
         tp.ours.push(await pipelined(ours, pipeN));
         tp.bare.push(await pipelined(bare, pipeN));
-        ctx.log(`bridge rep ${r + 1}: rt ${rt.ours.at(-1)!.toFixed(4)} vs ${rt.bare.at(-1)!.toFixed(4)} ms; ${tp.ours.at(-1)!.toFixed(0)} vs ${tp.bare.at(-1)!.toFixed(0)} msg/s`);
+        ctx.log(
+          `bridge rep ${r + 1}: rt ${rt.ours.at(-1)!.toFixed(4)} vs ${rt.bare.at(-1)!.toFixed(4)} ms; ${tp.ours.at(-1)!.toFixed(0)} vs ${tp.bare.at(-1)!.toFixed(0)} msg/s`,
+        );
       }
     } finally {
       await ours.close();

@@ -27,11 +27,18 @@ export const CONCURRENCY = 50;
 const noop = async () => ({});
 
 /** 500 per-shard jobs of a round with `shards` shards, spread evenly over its shards (5 per chosen shard). */
-export function spreadJobs(recipe: Recipe, runId: string, shards: number, count = 500): Array<Pick<JobDescriptor, 'round' | 'stage' | 'shard'>> {
+export function spreadJobs(
+  recipe: Recipe,
+  runId: string,
+  shards: number,
+  count = 500,
+): Array<Pick<JobDescriptor, 'round' | 'stage' | 'shard'>> {
   const perShard = roundStages(recipe, 1).perShard;
   const chosen = count / perShard.length;
   const step = shards / chosen;
-  return Array.from({ length: chosen }, (_, i) => Math.floor(i * step)).flatMap((shard) => perShard.map((stage) => ({ round: 1, stage, shard })));
+  return Array.from({ length: chosen }, (_, i) => Math.floor(i * step)).flatMap((shard) =>
+    perShard.map((stage) => ({ round: 1, stage, shard })),
+  );
 }
 
 /**
@@ -60,8 +67,16 @@ export const control: Benchmark = {
     const opts = jobOptions(recipe);
     const ours = new QueueSet(redis, p.ours);
     const bareQueue = new Queue('sample', { connection: redis, prefix: p.bare });
-    const workers: Worker[] = [new Worker('sample', noop, { connection: redis.duplicate(), prefix: p.bare, concurrency: CONCURRENCY })];
-    const agent = await WorkerAgent.start({ redisUrl: ctx.redisUrl, prefix: p.ours, concurrency: CONCURRENCY, logger: quietLogger(), runRoots: [runs.recipe.runs_dir] });
+    const workers: Worker[] = [
+      new Worker('sample', noop, { connection: redis.duplicate(), prefix: p.bare, concurrency: CONCURRENCY }),
+    ];
+    const agent = await WorkerAgent.start({
+      redisUrl: ctx.redisUrl,
+      prefix: p.ours,
+      concurrency: CONCURRENCY,
+      logger: quietLogger(),
+      runRoots: [runs.recipe.runs_dir],
+    });
     let flowRun = 0;
 
     const measure = {
@@ -76,7 +91,10 @@ export const control: Benchmark = {
       agentFlat: async (k: number): Promise<number> => {
         const store = await runs.create(redis, p.ours);
         runs.openRound(store, k + 1);
-        runs.markDone(store, Array.from({ length: k }, (_, shard) => ({ round: 1, stage: 'pair' as const, shard })));
+        runs.markDone(
+          store,
+          Array.from({ length: k }, (_, shard) => ({ round: 1, stage: 'pair' as const, shard })),
+        );
         const q = ours.queue('pair');
         const before = await q.getCompletedCount();
         const t = now();
@@ -111,7 +129,13 @@ export const control: Benchmark = {
         return now() - t;
       },
     };
-    const ms = { full: [] as number[], agentFlat: [] as number[], bareFlat: [] as number[], at100: [] as number[], at1000: [] as number[] };
+    const ms = {
+      full: [] as number[],
+      agentFlat: [] as number[],
+      bareFlat: [] as number[],
+      at100: [] as number[],
+      at1000: [] as number[],
+    };
     try {
       // Warm-up: connections, Lua script loading, JIT.
       await measure.full(10);
@@ -124,10 +148,15 @@ export const control: Benchmark = {
           const k = order[(i + r) % order.length];
           ms[k].push(await measure[k](k === 'full' ? shards : n));
         }
-        ctx.log(`control rep ${r + 1}: ${order.map((k) => `${k} ${(n / (ms[k].at(-1)! / 1000)).toFixed(0)} jobs/s`).join(', ')}`);
+        ctx.log(
+          `control rep ${r + 1}: ${order.map((k) => `${k} ${(n / (ms[k].at(-1)! / 1000)).toFixed(0)} jobs/s`).join(', ')}`,
+        );
         // Per-job cost against the round's size, the two sizes back to back in alternating order.
-        for (const size of r % 2 ? [1000, 100] : [100, 1000]) ms[size === 100 ? 'at100' : 'at1000'].push(await measure.agentAt(size));
-        ctx.log(`control rep ${r + 1}: agent on 500 jobs of a 100-shard round ${ms.at100.at(-1)!.toFixed(0)} ms, of a 1,000-shard round ${ms.at1000.at(-1)!.toFixed(0)} ms`);
+        for (const size of r % 2 ? [1000, 100] : [100, 1000])
+          ms[size === 100 ? 'at100' : 'at1000'].push(await measure.agentAt(size));
+        ctx.log(
+          `control rep ${r + 1}: agent on 500 jobs of a 100-shard round ${ms.at100.at(-1)!.toFixed(0)} ms, of a 1,000-shard round ${ms.at1000.at(-1)!.toFixed(0)} ms`,
+        );
       }
     } finally {
       await agent.close(5000);
@@ -151,7 +180,13 @@ export const control: Benchmark = {
         row('throughput: planner + chains + agent', 'jobs/s', rate(ms.full), rate(ms.bareFlat), atLeast(0.8)),
         row('time per job: planner + chains + agent', 'ms', perJob(ms.full), perJob(ms.bareFlat)),
         row('split: agent alone on flat jobs', 'jobs/s', rate(ms.agentFlat), rate(ms.bareFlat)),
-        row('agent per-job cost, round of 1,000 shards vs 100 (500 jobs each, trust checks on)', 'ms', perJobOf(ms.at1000, 500), perJobOf(ms.at100, 500), atMost(1.5)),
+        row(
+          'agent per-job cost, round of 1,000 shards vs 100 (500 jobs each, trust checks on)',
+          'ms',
+          perJobOf(ms.at1000, 500),
+          perJobOf(ms.at100, 500),
+          atMost(1.5),
+        ),
       ],
       notes: [
         `Overhead per job (ours − bare, paired by repetition): median ${overheadUs.median.toFixed(0)} µs (min ${overheadUs.min.toFixed(0)}, max ${overheadUs.max.toFixed(0)}).`,

@@ -35,10 +35,18 @@ export const dashboard: Benchmark = {
     const reps = ctx.quick ? 10 : 40;
     const first = fakeRun({ id: 'bench-run-000' });
     const runs: FakeRun[] = [first];
-    for (let i = 1; i < nRuns; i++) runs.push(fakeRun({ id: `bench-run-${String(i).padStart(3, '0')}`, runsDir: first.runsDir }));
+    for (let i = 1; i < nRuns; i++)
+      runs.push(fakeRun({ id: `bench-run-${String(i).padStart(3, '0')}`, runsDir: first.runsDir }));
     // Runs at different points: some finished a round, some barely started.
-    runs.forEach((r, i) => { for (let k = 0; k < (i * 7) % 40; k++) r.step(); });
-    const dash = await startDashboard({ redisUrl: ctx.redisUrl, prefix: benchPrefix('dash'), runsDir: first.runsDir, maxSseClients: nPages + 10 });
+    runs.forEach((r, i) => {
+      for (let k = 0; k < (i * 7) % 40; k++) r.step();
+    });
+    const dash = await startDashboard({
+      redisUrl: ctx.redisUrl,
+      prefix: benchPrefix('dash'),
+      runsDir: first.runsDir,
+      maxSseClients: nPages + 10,
+    });
     const moving = runs.slice(0, 4);
     const ticker = setInterval(() => moving.forEach((r) => r.step()), 250);
     const pages: SseClient[] = [];
@@ -50,17 +58,22 @@ export const dashboard: Benchmark = {
         const r = runs[i % runs.length];
         pages.push(await SseClient.open(new URL(`/api/events?run=${r.store.id}`, dash.url).href));
       }
-      if (pages.some((p) => p.status !== 200)) throw new Error(`only ${pages.filter((p) => p.status === 200).length} of ${nPages} live pages were accepted`);
+      if (pages.some((p) => p.status !== 200))
+        throw new Error(`only ${pages.filter((p) => p.status === 200).length} of ${nPages} live pages were accepted`);
       await Promise.all(pages.map((p) => p.next('snapshot', () => true, 60_000)));
       const loaded = await listLatency(dash.url, reps);
-      ctx.log(`dashboard: with ${dash.stats().sseClients} live pages /api/runs median ${loaded.sort((a, b) => a - b)[loaded.length >> 1].toFixed(1)} ms`);
+      ctx.log(
+        `dashboard: with ${dash.stats().sseClients} live pages /api/runs median ${loaded.sort((a, b) => a - b)[loaded.length >> 1].toFixed(1)} ms`,
+      );
       return {
         name: 'dashboard',
         title: `Dashboard: /api/runs with ${nPages} live pages on ${nRuns} runs`,
         ours: `GET /api/runs while ${nPages} SSE pages (${nPages / nRuns} per run) are open`,
         baseline: 'GET /api/runs on the same dashboard and runs with no page open',
         rows: [row(`/api/runs latency, ${nPages} live pages vs none`, 'ms', loaded, idle, atMost(2))],
-        notes: [`${reps} sequential requests each; 4 runs take a step every 250 ms in both phases; snapshots built ${dash.stats().builds} times in all.`],
+        notes: [
+          `${reps} sequential requests each; 4 runs take a step every 250 ms in both phases; snapshots built ${dash.stats().builds} times in all.`,
+        ],
         seconds: (now() - t0) / 1000,
       };
     } finally {

@@ -31,7 +31,13 @@ type Variant = 'flat' | 'flows' | 'chained' | 'ideal';
 /** The plan as one BullMQ flow, children first (the design before issue 24). */
 function asFlow(n: PlanNode, recipe: Recipe, isRoot = true): FlowJob {
   const j = jobFor(n, { id: 'fan', dir: '/nonexistent' }, recipe);
-  return { name: j.name, queueName: j.queue, data: j.data, opts: { ...j.opts, ...(isRoot ? {} : { failParentOnFailure: true }) }, children: n.children.map((c) => asFlow(c, recipe, false)) };
+  return {
+    name: j.name,
+    queueName: j.queue,
+    data: j.data,
+    opts: { ...j.opts, ...(isRoot ? {} : { failParentOnFailure: true }) },
+    children: n.children.map((c) => asFlow(c, recipe, false)),
+  };
 }
 const QUEUES: QueueKind[] = ['sample', 'verify', 'revise', 'pair', 'train', 'eval', 'control'];
 
@@ -46,7 +52,12 @@ async function redisCpuUs(redis: Redis): Promise<number> {
  * One variant once: the wall time from queueing to the last job done, and the CPU it took per job
  * (this process plus Redis), which a busy shared machine disturbs far less than wall time.
  */
-async function once(redis: Redis, variant: Variant, shards: number, runs: NoopRuns): Promise<{ ms: number; cpuUs: number }> {
+async function once(
+  redis: Redis,
+  variant: Variant,
+  shards: number,
+  runs: NoopRuns,
+): Promise<{ ms: number; cpuUs: number }> {
   const recipe = runs.recipe;
   const prefix = benchPrefix(`fan-${variant}`);
   const { perShard, perRound } = roundStages(recipe, 1);
@@ -57,7 +68,8 @@ async function once(redis: Redis, variant: Variant, shards: number, runs: NoopRu
   let done = 0;
   let finish!: () => void;
   const finished = new Promise<void>((res) => (finish = res));
-  const add = (stage: Stage, shard: number) => queues.get(STAGE_QUEUE[stage])!.add(stage, { stage, shard }, { jobId: `${stage}-${shard}` });
+  const add = (stage: Stage, shard: number) =>
+    queues.get(STAGE_QUEUE[stage])!.add(stage, { stage, shard }, { jobId: `${stage}-${shard}` });
   const processor = async (job: Job) => {
     if (variant === 'chained') {
       const { stage, shard } = job.data as { stage: Stage; shard: number };
@@ -74,22 +86,53 @@ async function once(redis: Redis, variant: Variant, shards: number, runs: NoopRu
     if (++done === total) finish();
     return {};
   };
-  const workers = variant === 'flat' ? [new Worker('sample', processor, { connection: redis.duplicate(), prefix, concurrency: CONCURRENCY })] : QUEUES.map((q) => new Worker(q, processor, { connection: redis.duplicate(), prefix, concurrency: q === 'control' ? 4 : CONCURRENCY }));
+  const workers =
+    variant === 'flat'
+      ? [new Worker('sample', processor, { connection: redis.duplicate(), prefix, concurrency: CONCURRENCY })]
+      : QUEUES.map(
+          (q) =>
+            new Worker(q, processor, {
+              connection: redis.duplicate(),
+              prefix,
+              concurrency: q === 'control' ? 4 : CONCURRENCY,
+            }),
+        );
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const t = now();
   const cpu0 = process.cpuUsage();
   const redis0 = await redisCpuUs(redis);
   if (variant === 'flat') {
-    await queues.get('sample')!.addBulk(Array.from({ length: total }, (_, i) => ({ name: 'x', data: { i }, opts: { jobId: `j${i}` } })));
+    await queues
+      .get('sample')!
+      .addBulk(Array.from({ length: total }, (_, i) => ({ name: 'x', data: { i }, opts: { jobId: `j${i}` } })));
   } else if (variant === 'ideal') {
-    const jobs = [...Array.from({ length: shards }, (_, s) => chain.map((stage) => ({ stage, shard: s }))).flat(), ...tail.map((stage) => ({ stage, shard: 0 }))];
-    await Promise.all(QUEUES.map((q) => queues.get(q)!.addBulk(jobs.filter((j) => STAGE_QUEUE[j.stage] === q).map((j) => ({ name: j.stage, data: j, opts: { jobId: `${j.stage}-${j.shard}` } })))));
+    const jobs = [
+      ...Array.from({ length: shards }, (_, s) => chain.map((stage) => ({ stage, shard: s }))).flat(),
+      ...tail.map((stage) => ({ stage, shard: 0 })),
+    ];
+    await Promise.all(
+      QUEUES.map((q) =>
+        queues
+          .get(q)!
+          .addBulk(
+            jobs
+              .filter((j) => STAGE_QUEUE[j.stage] === q)
+              .map((j) => ({ name: j.stage, data: j, opts: { jobId: `${j.stage}-${j.shard}` } })),
+          ),
+      ),
+    );
   } else if (variant === 'flows') {
     const producer = new FlowProducer({ connection: redis, prefix });
     await producer.add(asFlow(planRound(recipe, 'fan', 1, shards)!, recipe));
     await producer.close();
   } else {
-    await queues.get('sample')!.addBulk(Array.from({ length: shards }, (_, s) => ({ name: chain[0], data: { stage: chain[0], shard: s }, opts: { jobId: `${chain[0]}-${s}` } })));
+    await queues.get('sample')!.addBulk(
+      Array.from({ length: shards }, (_, s) => ({
+        name: chain[0],
+        data: { stage: chain[0], shard: s },
+        opts: { jobId: `${chain[0]}-${s}` },
+      })),
+    );
   }
   await finished;
   const ms = now() - t;
@@ -121,7 +164,9 @@ export const fanIn: Benchmark = {
           ms[v].push(one.ms);
           cpu[v].push(one.cpuUs);
         }
-        ctx.log(`fanin rep ${r + 1}: ${order.map((v) => `${v} ${(n / (ms[v].at(-1)! / 1000)).toFixed(0)} jobs/s`).join(', ')}`);
+        ctx.log(
+          `fanin rep ${r + 1}: ${order.map((v) => `${v} ${(n / (ms[v].at(-1)! / 1000)).toFixed(0)} jobs/s`).join(', ')}`,
+        );
       }
     } finally {
       await redis.quit();
@@ -135,13 +180,25 @@ export const fanIn: Benchmark = {
       baseline: `${n} independent jobs via addBulk → one bare BullMQ Worker`,
       rows: [
         row('flows (one flow a round, a chain a shard: what addPlan queues)', 'jobs/s', rate(ms.flows), rate(ms.flat)),
-        row('chained adds (each job adds its shard’s next; the last pair adds train)', 'jobs/s', rate(ms.chained), rate(ms.flat)),
-        row('no ordering at all, every job on its stage queue at once (upper bound)', 'jobs/s', rate(ms.ideal), rate(ms.flat)),
+        row(
+          'chained adds (each job adds its shard’s next; the last pair adds train)',
+          'jobs/s',
+          rate(ms.chained),
+          rate(ms.flat),
+        ),
+        row(
+          'no ordering at all, every job on its stage queue at once (upper bound)',
+          'jobs/s',
+          rate(ms.ideal),
+          rate(ms.flat),
+        ),
         row('CPU per job, Node + Redis: flows', 'µs', cpu.flows, cpu.flat),
         row('CPU per job, Node + Redis: chained adds', 'µs', cpu.chained, cpu.flat),
         row('CPU per job, Node + Redis: no ordering (upper bound)', 'µs', cpu.ideal, cpu.flat),
       ],
-      notes: ['Timed from the first add until the last job is done, as counted by the processors. Variants rotate their order every repetition.'],
+      notes: [
+        'Timed from the first add until the last job is done, as counted by the processors. Variants rotate their order every repetition.',
+      ],
       seconds: (now() - t0) / 1000,
     };
   },

@@ -27,16 +27,23 @@ const ALL: Benchmark[] = [control, fanIn, bridge, sampling, training, utilisatio
 const NOT_QUICK = new Set(['utilisation', 'vllm']);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+  });
   const quick = values.quick!;
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only?.filter((n) => !ALL.some((b) => b.name === n)) ?? [];
-  if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${ALL.map((b) => b.name).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${ALL.map((b) => b.name).join(', ')}`);
   const chosen = ALL.filter((b) => (only ? only.includes(b.name) : !(quick && NOT_QUICK.has(b.name))));
   const outDir = resolve(values.out ?? join(import.meta.dirname));
   const started = new Date();
   const t0 = performance.now();
-  const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
+  const log = (msg: string) =>
+    process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
   const m = await machine();
   const redis = await benchRedis();
   const results: BenchResult[] = [];
@@ -48,7 +55,13 @@ async function main(): Promise<void> {
   } finally {
     await redis.stop();
   }
-  const res: Results = { started_at: started.toISOString(), seconds: (performance.now() - t0) / 1000, quick, machine: m, benchmarks: results };
+  const res: Results = {
+    started_at: started.toISOString(),
+    seconds: (performance.now() - t0) / 1000,
+    quick,
+    machine: m,
+    benchmarks: results,
+  };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), JSON.stringify(res, null, 2) + '\n');
   const md = markdown(res);

@@ -22,8 +22,21 @@ export const sampling: Benchmark = {
     const model = await ensureTinyModel();
     const prompts = ctx.quick ? 8 : 16;
     const maxNew = ctx.quick ? 8 : 16;
-    const out = await runPythonJson<Out>('sampling.py', ['--model', model, '--prompts', String(prompts), '--max-new-tokens', String(maxNew), '--batch-size', String(prompts), '--reps', String(ctx.reps)]);
-    ctx.log(`sampling: ours ${out.ours.map((x) => x.toFixed(0)).join(' ')} tok/s; loop ${out.baseline.map((x) => x.toFixed(0)).join(' ')} tok/s`);
+    const out = await runPythonJson<Out>('sampling.py', [
+      '--model',
+      model,
+      '--prompts',
+      String(prompts),
+      '--max-new-tokens',
+      String(maxNew),
+      '--batch-size',
+      String(prompts),
+      '--reps',
+      String(ctx.reps),
+    ]);
+    ctx.log(
+      `sampling: ours ${out.ours.map((x) => x.toFixed(0)).join(' ')} tok/s; loop ${out.baseline.map((x) => x.toFixed(0)).join(' ')} tok/s`,
+    );
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     return {
       name: 'sampling',
@@ -31,7 +44,9 @@ export const sampling: Benchmark = {
       ours: `ipa_worker.models.generation.generate, batch_size ${prompts}`,
       baseline: 'a loop of one-prompt model.generate calls (same sampling settings)',
       rows: [row('generation throughput', 'tokens/s', out.ours, out.baseline, atLeast(5))],
-      notes: [`Tokens generated per repetition (before end-of-turn): ours ${sum(out.tokens_ours) / out.tokens_ours.length}, loop ${sum(out.tokens_baseline) / out.tokens_baseline.length} on average.`],
+      notes: [
+        `Tokens generated per repetition (before end-of-turn): ours ${sum(out.tokens_ours) / out.tokens_ours.length}, loop ${sum(out.tokens_baseline) / out.tokens_baseline.length} on average.`,
+      ],
       seconds: (now() - t0) / 1000,
     };
   },

@@ -20,12 +20,21 @@ import { waitCompleted } from './lib/wait.js';
 
 const SHARD_SIZE = 16;
 
-function scaled(metric: string, sizes: number[], ms: number[][], units: (size: number) => number, unitName: string): Row[] {
+function scaled(
+  metric: string,
+  sizes: number[],
+  ms: number[][],
+  units: (size: number) => number,
+  unitName: string,
+): Row[] {
   const base = stats(ms[0]);
   return sizes.map((size, i) => {
     const s: Stats = stats(ms[i]);
     const ratio = s.median / units(size) / (base.median / units(sizes[0]));
-    return row(`${metric}: ${size.toLocaleString('en')}`, 'ms', s, base, undefined, { value: ratio, note: `cost per ${unitName} vs ${sizes[0].toLocaleString('en')}` });
+    return row(`${metric}: ${size.toLocaleString('en')}`, 'ms', s, base, undefined, {
+      value: ratio,
+      note: `cost per ${unitName} vs ${sizes[0].toLocaleString('en')}`,
+    });
   });
 }
 
@@ -42,13 +51,27 @@ export const scaling: Benchmark = {
     const queues = new QueueSet(redis, prefix);
     const seedPrefix = benchPrefix('scale-seeds');
     const seedQueues = new QueueSet(redis, seedPrefix);
-    const agent = await WorkerAgent.start({ redisUrl: ctx.redisUrl, prefix, concurrency: CONCURRENCY, logger: quietLogger(), runRoots: [runs.recipe.runs_dir] });
+    const agent = await WorkerAgent.start({
+      redisUrl: ctx.redisUrl,
+      prefix,
+      concurrency: CONCURRENCY,
+      logger: quietLogger(),
+      runRoots: [runs.recipe.runs_dir],
+    });
     const pure: number[][] = seedSizes.map(() => []);
     const viaRedis: number[][] = seedSizes.map(() => []);
     const processed: number[][] = shardSizes.map(() => []);
     let planned = 0;
     try {
-      const seeds = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${i}`, images: [`/data/${i}.png`], instruction: 'What is shown?', reference: 'x', task_type: 'vqa', source: 'bench' }));
+      const seeds = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          id: `s${i}`,
+          images: [`/data/${i}.png`],
+          instruction: 'What is shown?',
+          reference: 'x',
+          task_type: 'vqa',
+          source: 'bench',
+        }));
       for (let r = 0; r < ctx.reps; r++) {
         for (const [i, n] of seedSizes.entries()) {
           const rows = seeds(n);
@@ -58,7 +81,12 @@ export const scaling: Benchmark = {
           pure[i].push(now() - t);
           const runId = `redis-${++planned}`;
           t = now();
-          await queueLinks(seedQueues, frontier(recipe, runId, 1, shardRows(rows, SHARD_SIZE).length, new Set()), { id: runId, dir: '/nonexistent' }, recipe);
+          await queueLinks(
+            seedQueues,
+            frontier(recipe, runId, 1, shardRows(rows, SHARD_SIZE).length, new Set()),
+            { id: runId, dir: '/nonexistent' },
+            recipe,
+          );
           viaRedis[i].push(now() - t);
           // No worker serves this prefix: the jobs are only added, then removed so Redis stays small.
           await deleteKeys(redis, seedPrefix);
@@ -66,12 +94,23 @@ export const scaling: Benchmark = {
         for (const [i, s] of shardSizes.entries()) {
           const { store } = await runs.doneRound(redis, prefix, s);
           const t = now();
-          await queueLinks(queues, frontier(recipe, store.id, 1, s, new Set()), { id: store.id, dir: store.dir }, recipe);
-          await waitCompleted(queues.queue('control'), jobId({ runId: store.id, round: 1, stage: 'advance', shard: 0 }));
+          await queueLinks(
+            queues,
+            frontier(recipe, store.id, 1, s, new Set()),
+            { id: store.id, dir: store.dir },
+            recipe,
+          );
+          await waitCompleted(
+            queues.queue('control'),
+            jobId({ runId: store.id, round: 1, stage: 'advance', shard: 0 }),
+          );
           processed[i].push(now() - t);
-          if (flattenPlan(planRound(recipe, store.id, 1, s)).length !== jobsForShards(s)) throw new Error('unexpected plan size');
+          if (flattenPlan(planRound(recipe, store.id, 1, s)).length !== jobsForShards(s))
+            throw new Error('unexpected plan size');
         }
-        ctx.log(`scaling rep ${r + 1}: pure ${pure.map((x) => x.at(-1)!.toFixed(1)).join('/')} ms; redis ${viaRedis.map((x) => x.at(-1)!.toFixed(0)).join('/')} ms; processed ${processed.map((x) => x.at(-1)!.toFixed(0)).join('/')} ms`);
+        ctx.log(
+          `scaling rep ${r + 1}: pure ${pure.map((x) => x.at(-1)!.toFixed(1)).join('/')} ms; redis ${viaRedis.map((x) => x.at(-1)!.toFixed(0)).join('/')} ms; processed ${processed.map((x) => x.at(-1)!.toFixed(0)).join('/')} ms`,
+        );
       }
     } finally {
       await agent.close(5000);
@@ -92,7 +131,9 @@ export const scaling: Benchmark = {
         ...scaled('shard + plan + queue the first jobs; seeds', seedSizes, viaRedis, (n) => n, 'seed'),
         ...scaled('queue as chains + agent processes no-op; shards', shardSizes, processed, jobsForShards, 'job'),
       ],
-      notes: [`Shards of ${SHARD_SIZE} seeds; one round with revision: 5 jobs per shard + 4. Agent concurrency ${CONCURRENCY}.`],
+      notes: [
+        `Shards of ${SHARD_SIZE} seeds; one round with revision: 5 jobs per shard + 4. Agent concurrency ${CONCURRENCY}.`,
+      ],
       seconds: (now() - t0) / 1000,
     };
   },

@@ -33,10 +33,26 @@ export const training: Benchmark = {
       max_steps: ctx.quick ? 1 : 3,
       model: { device: 'cpu', dtype: 'float32', attn_implementation: 'sdpa', min_pixels: 3136, max_pixels: 3136 },
       dpo: {
-        beta: 0.1, loss_type: 'sigmoid', learning_rate: 5e-4, epochs: 1, batch_size: 2, grad_accum: 1, gradient_checkpointing: false,
-        bf16: 'auto', precompute_ref_log_probs: false, max_length: 256, save_steps: 1000, full_finetune: false, seed: 0,
+        beta: 0.1,
+        loss_type: 'sigmoid',
+        learning_rate: 5e-4,
+        epochs: 1,
+        batch_size: 2,
+        grad_accum: 1,
+        gradient_checkpointing: false,
+        bf16: 'auto',
+        precompute_ref_log_probs: false,
+        max_length: 256,
+        save_steps: 1000,
+        full_finetune: false,
+        seed: 0,
       },
-      lora: { r: 8, alpha: 16, dropout: 0, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+      lora: {
+        r: 8,
+        alpha: 16,
+        dropout: 0,
+        target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+      },
     };
     const res = { ours: [] as Out[], trl: [] as Out[] };
     try {
@@ -45,9 +61,16 @@ export const training: Benchmark = {
       for (let r = 0; r < reps; r++) {
         const sides = r % 2 ? (['trl', 'ours'] as const) : (['ours', 'trl'] as const);
         for (const side of sides) {
-          const out = await runPythonJson<Out>(`train_${side}.py`, [model, pairs, join(work, `${side}-${r}`), JSON.stringify(settings)]);
+          const out = await runPythonJson<Out>(`train_${side}.py`, [
+            model,
+            pairs,
+            join(work, `${side}-${r}`),
+            JSON.stringify(settings),
+          ]);
           res[side].push(out);
-          ctx.log(`training rep ${r + 1} ${side}: ${out.steps_per_s.toFixed(3)} steps/s, peak ${out.peak_rss_mib.toFixed(0)} MiB`);
+          ctx.log(
+            `training rep ${r + 1} ${side}: ${out.steps_per_s.toFixed(3)} steps/s, peak ${out.peak_rss_mib.toFixed(0)} MiB`,
+          );
         }
       }
     } finally {

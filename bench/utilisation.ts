@@ -32,7 +32,17 @@ function overheadRow(metric: string, jobs: Job[]): Row {
   const wall = jobs.reduce((a, j) => a + j.wall - j.slotWait, 0);
   const pct = (busy / wall) * 100;
   return {
-    ...row(metric, 'ms', jobs.map((j) => j.busy), jobs.map((j) => j.wall - j.slotWait), undefined, { value: busy / wall, note: `Σ Python busy / Σ stage wall = ${pct.toFixed(2)} %: overhead ${(100 - pct).toFixed(2)} %` }),
+    ...row(
+      metric,
+      'ms',
+      jobs.map((j) => j.busy),
+      jobs.map((j) => j.wall - j.slotWait),
+      undefined,
+      {
+        value: busy / wall,
+        note: `Σ Python busy / Σ stage wall = ${pct.toFixed(2)} %: overhead ${(100 - pct).toFixed(2)} %`,
+      },
+    ),
     goal: { op: '>=', value: 0.98, text: 'overhead ≤ 2 % (ratio ≥ 0.98)' },
     status: busy / wall >= 0.98 ? 'PASS' : 'MISS',
   };
@@ -44,20 +54,30 @@ export const utilisation: Benchmark = {
     const t0 = now();
     process.env.REDIS_URL = ctx.redisUrl;
     const shards = 4;
-    const recipe = tinyRecipe({ name: 'bench-util', data: { synthetic: { train_size: 6 * shards, output_dir: join(REPO, '.cache', 'bench-data', 'synthetic') }, shard_size: 6 } });
+    const recipe = tinyRecipe({
+      name: 'bench-util',
+      data: {
+        synthetic: { train_size: 6 * shards, output_dir: join(REPO, '.cache', 'bench-data', 'synthetic') },
+        shard_size: 6,
+      },
+    });
     const h = await harness('bench-util', recipe);
     const timesFile = join(h.runsDir, '..', 'stage-times.jsonl');
     let runWall = 0;
     let jobs: Job[] = [];
     try {
-      await h.startAgent({ pythonEnv: { PYTHONPATH: join(REPO, 'bench', 'py', 'hooks'), IPA_BENCH_STAGE_TIMES: timesFile } });
+      await h.startAgent({
+        pythonEnv: { PYTHONPATH: join(REPO, 'bench', 'py', 'hooks'), IPA_BENCH_STAGE_TIMES: timesFile },
+      });
       const t = now();
       const store = await h.submit();
       const state = await h.wait(store, 900_000);
       runWall = now() - t;
       if (state !== 'completed') throw new Error(`utilisation run ended ${state}: ${store.info().error}`);
       const times = new Map<string, Timing>();
-      if (existsSync(timesFile)) for (const l of readFileSync(timesFile, 'utf8').trim().split('\n')) times.set((JSON.parse(l) as Timing).job_id, JSON.parse(l) as Timing);
+      if (existsSync(timesFile))
+        for (const l of readFileSync(timesFile, 'utf8').trim().split('\n'))
+          times.set((JSON.parse(l) as Timing).job_id, JSON.parse(l) as Timing);
       const intervals = [...times.values()];
       jobs = store
         .doneRecords()
@@ -66,8 +86,17 @@ export const utilisation: Benchmark = {
           const py = times.get(r.job_id)!;
           const started = Date.parse(r.started_at) / 1000;
           // The slot was busy until the last other stage that ended before this one began in Python.
-          const busyUntil = Math.max(started, ...intervals.filter((o) => o !== py && o.end <= py.start).map((o) => o.end));
-          return { id: r.job_id, stage: r.stage, wall: r.duration_ms, busy: (py.end - py.start) * 1000, slotWait: (busyUntil - started) * 1000 };
+          const busyUntil = Math.max(
+            started,
+            ...intervals.filter((o) => o !== py && o.end <= py.start).map((o) => o.end),
+          );
+          return {
+            id: r.job_id,
+            stage: r.stage,
+            wall: r.duration_ms,
+            busy: (py.end - py.start) * 1000,
+            slotWait: (busyUntil - started) * 1000,
+          };
         });
       ctx.log(`utilisation: ${jobs.length} Python stage jobs in ${(runWall / 1000).toFixed(1)} s`);
     } finally {
@@ -90,7 +119,10 @@ export const utilisation: Benchmark = {
         overheadRow('all Python stages', jobs),
         overheadRow('inference stages (long-lived process)', inference),
         ...(fresh.length ? [overheadRow('train (fresh process: start-up counted as overhead)', fresh)] : []),
-        row('whole run: Σ Python busy vs run wall time', 'ms', [busyTotal], [runWall], undefined, { value: busyTotal / runWall, note: 'includes queueing, Node-only advance jobs and the 300 ms poll of the wait' }),
+        row('whole run: Σ Python busy vs run wall time', 'ms', [busyTotal], [runWall], undefined, {
+          value: busyTotal / runWall,
+          note: 'includes queueing, Node-only advance jobs and the 300 ms poll of the wait',
+        }),
       ],
       notes: [
         `${jobs.length} stage jobs (${inference.length} inference, ${fresh.length} fresh-process). Per-job overhead: median ${perJob.median.toFixed(2)} %, min ${perJob.min.toFixed(2)} %, max ${perJob.max.toFixed(2)} %.`,

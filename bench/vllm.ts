@@ -51,9 +51,14 @@ export const vllm: Benchmark = {
   name: 'vllm',
   async run(ctx: BenchContext): Promise<BenchResult> {
     const t0 = now();
-    const base = { name: 'vllm', title: TITLE, ours: 'ipa_worker.models.vllm_engine (a role on the one engine); the stages with generation.backend vllm' };
+    const base = {
+      name: 'vllm',
+      title: TITLE,
+      ours: 'ipa_worker.models.vllm_engine (a role on the one engine); the stages with generation.backend vllm',
+    };
     if (!existsSync(VLLM_PYTHON)) {
-      const why = 'skipped: the optional vLLM environment (.venv-vllm) is absent; run scripts/setup-vllm.sh (about 6 GB, cached outside the clone), then npx tsx bench/run.ts --only vllm';
+      const why =
+        'skipped: the optional vLLM environment (.venv-vllm) is absent; run scripts/setup-vllm.sh (about 6 GB, cached outside the clone), then npx tsx bench/run.ts --only vllm';
       ctx.log(`vllm: ${why}`);
       return { ...base, baseline: 'none (skipped)', rows: [], notes: [why], seconds: (now() - t0) / 1000 };
     }
@@ -64,18 +69,39 @@ export const vllm: Benchmark = {
     try {
       const out = await runPythonJson<Out>(
         'vllm_sampling.py',
-        ['--model', model, '--work', work, '--seeds', String(seeds), '--per-seed', '2', '--max-new-tokens', String(maxNew), '--reps', String(ctx.quick ? 1 : ctx.reps)],
+        [
+          '--model',
+          model,
+          '--work',
+          work,
+          '--seeds',
+          String(seeds),
+          '--per-seed',
+          '2',
+          '--max-new-tokens',
+          String(maxNew),
+          '--reps',
+          String(ctx.quick ? 1 : ctx.reps),
+        ],
         1_800_000,
         VLLM_PYTHON,
       );
-      ctx.log(`vllm: engine start ${out.engine_start_s.toFixed(0)} s; vllm ${out.vllm.map((x) => x.toFixed(0)).join(' ')} tok/s, hf ${out.hf.map((x) => x.toFixed(0)).join(' ')} tok/s`);
+      ctx.log(
+        `vllm: engine start ${out.engine_start_s.toFixed(0)} s; vllm ${out.vllm.map((x) => x.toFixed(0)).join(' ')} tok/s, hf ${out.hf.map((x) => x.toFixed(0)).join(' ')} tok/s`,
+      );
       return {
         ...base,
-        baseline: 'the hf backend (generation.generate, one torch thread, all prompts in one batch); a bare offline vLLM script (LLM.generate) on the same engine',
+        baseline:
+          'the hf backend (generation.generate, one torch thread, all prompts in one batch); a bare offline vLLM script (LLM.generate) on the same engine',
         rows: [
           row('sampling throughput: vllm backend vs hf backend', 'tokens/s', out.vllm, out.hf),
           row('sample stage on vLLM vs bare vLLM script (our overhead)', 's', out.stage_s, out.bare_s, atMost(1.05)),
-          row("a round's generation (sample + verify + revise + verify_revisions): vllm vs hf", 's', out.round_vllm_s, out.round_hf_s),
+          row(
+            "a round's generation (sample + verify + revise + verify_revisions): vllm vs hf",
+            's',
+            out.round_vllm_s,
+            out.round_hf_s,
+          ),
         ],
         notes: [
           `${out.prompts} prompts (${seeds} seeds × 2 samples, one 56×56 image each), ≤ ${maxNew} new tokens, temperature 1, top-p 0.95, each request seeded with its sample's seed.`,

@@ -33,7 +33,9 @@ export class Deadline {
    */
   async settle<T>(work: Promise<T>): Promise<Settled<T>> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<Settled<T>>((res) => (timer = setTimeout(() => res({ ok: false, reason: 'no answer in time' }), this.left())));
+    const late = new Promise<Settled<T>>(
+      (res) => (timer = setTimeout(() => res({ ok: false, reason: 'no answer in time' }), this.left())),
+    );
     const done = work.then(
       (value): Settled<T> => ({ ok: true, value }),
       (err: unknown): Settled<T> => ({ ok: false, reason: err instanceof Error ? err.message : String(err) }),

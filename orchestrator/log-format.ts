@@ -26,7 +26,12 @@ export function firstLine(text: string): string {
 function detail(entry: Record<string, unknown>, msg: string): string {
   for (const k of DETAIL_FIELDS) {
     const v = entry[k];
-    const text = typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string' ? (v as { message: string }).message : undefined;
+    const text =
+      typeof v === 'string'
+        ? v
+        : v && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string'
+          ? (v as { message: string }).message
+          : undefined;
     if (text && !msg.includes(firstLine(text))) return firstLine(text);
   }
   return '';

@@ -84,13 +84,20 @@ export class LogSink {
   private toJobFile(entry: Record<string, unknown>): void {
     const job = entry.job;
     // Info and above only (debug lines repeat the Python log lines the file already holds).
-    if (typeof job !== 'string' || !SAFE_JOB_ID.test(job) || typeof entry.run !== 'string' || Number(entry.level) < LEVELS.info) return;
+    if (
+      typeof job !== 'string' ||
+      !SAFE_JOB_ID.test(job) ||
+      typeof entry.run !== 'string' ||
+      Number(entry.level) < LEVELS.info
+    )
+      return;
     const dir = this.runDir(entry);
     const file = join('logs', `${job}.log`);
     if (!dir || !staysInside(join(dir, file), dir)) return;
     // The file is the job's own: the place ("round 1 · sample · shard 2: ") its lines start with elsewhere goes.
     const place = typeof entry.place === 'string' ? `${entry.place}: ` : '';
-    const msg = typeof entry.msg === 'string' && place && entry.msg.startsWith(place) ? entry.msg.slice(place.length) : entry.msg;
+    const msg =
+      typeof entry.msg === 'string' && place && entry.msg.startsWith(place) ? entry.msg.slice(place.length) : entry.msg;
     try {
       mkdirSync(join(dir, 'logs'), { recursive: true, mode: 0o750 });
       appendRegular(join(dir, file), `${humanLogLine({ ...entry, msg })}\n`, 0o640);

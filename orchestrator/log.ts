@@ -15,7 +15,10 @@ export { LOG_FORMATS, ORCHESTRATOR_LOG, type LogFormat } from './log-sink.js';
 export const logSink = new LogSink();
 
 /** Root logger; level from IPA_LOG_LEVEL (default info); stdout stays for command output. */
-export const rootLogger: Logger = pino({ level: process.env.IPA_LOG_LEVEL ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, logSink);
+export const rootLogger: Logger = pino(
+  { level: process.env.IPA_LOG_LEVEL ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+  logSink,
+);
 
 /** Sets how the console shows log lines (format, where they are printed, which are shown). */
 export function configureConsoleLog(opts: ConsoleOptions): void {
@@ -40,6 +43,13 @@ export interface WorkCoordinates {
  * also go to that job's log in the run (log-sink.ts).
  */
 export function jobLogger(parent: Logger, c: WorkCoordinates & { job?: string; place?: string }): Logger {
-  const bindings = { run: c.run, round: c.round, stage: c.stage, shard: c.shard, ...(c.job ? { job: c.job } : {}), ...(c.place ? { place: c.place } : {}) };
+  const bindings = {
+    run: c.run,
+    round: c.round,
+    stage: c.stage,
+    shard: c.shard,
+    ...(c.job ? { job: c.job } : {}),
+    ...(c.place ? { place: c.place } : {}),
+  };
   return c.place ? parent.child(bindings, { msgPrefix: `${c.place}: ` }) : parent.child(bindings);
 }

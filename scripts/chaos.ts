@@ -20,7 +20,14 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { flattenPlan, planPreparation, planRound, roundCount, roundSettings, shardStages } from '../orchestrator/plan/planner.js';
+import {
+  flattenPlan,
+  planPreparation,
+  planRound,
+  roundCount,
+  roundSettings,
+  shardStages,
+} from '../orchestrator/plan/planner.js';
 import { jobId } from '../orchestrator/plan/stages.js';
 import { connect } from '../orchestrator/queue/connection.js';
 import { LocalRedis } from '../orchestrator/queue/local-redis.js';
@@ -60,7 +67,11 @@ export interface ChaosReport {
   /** Stage files cut in half: finished ones (the record stays) and half-written ones of unfinished jobs. */
   truncations: Array<{ file: string; done_record: boolean; reader_pending?: boolean }>;
   /** Each `ipa resume` that repaired damage: after the run failed on it, or after `ipa verify` found it. */
-  repairs: Array<{ after: 'run failed' | 'verify after completion' | 'FLUSHALL'; damaged: string[]; dependents: string[] }>;
+  repairs: Array<{
+    after: 'run failed' | 'verify after completion' | 'FLUSHALL';
+    damaged: string[];
+    dependents: string[];
+  }>;
   /** `ipa verify` of the finished run (every output against its done record): exit 0. */
   final_verify_ok: boolean;
   /** Worker agents started during the run under faults (replacements and late joiners included). */
@@ -100,13 +111,25 @@ function chaosRecipe(work: string, reduced: boolean): Record<string, unknown> {
     name: 'chaos',
     seed: 3,
     model: { base: ensureAnsweringModel(), build_tiny: false, device: 'cpu', dtype: 'float32' },
-    data: { synthetic: { enabled: true, output_dir: join(REPO, '.cache', 'chaos-data', `synthetic-${seeds}`), train_size: seeds, heldout_size: 4, seed: 0 }, shard_size: reduced ? 3 : 16 },
+    data: {
+      synthetic: {
+        enabled: true,
+        output_dir: join(REPO, '.cache', 'chaos-data', `synthetic-${seeds}`),
+        train_size: seeds,
+        heldout_size: 4,
+        seed: 0,
+      },
+      shard_size: reduced ? 3 : 16,
+    },
     sampling: { num_normal: 4, num_contrastive: 4, max_new_tokens: 6, batch_size: 32 },
     verifier: { kind: 'rule' },
     reviser: { max_new_tokens: 8, max_revisions_per_seed: 1, feedbacks_per_response: 1 },
     pairs: { max_pairs_per_seed: 8, feedback_pairs: false },
     rounds: [{ name: 'automated' }],
-    training: { train_reviser: false, dpo: { batch_size: 32, epochs: reduced ? 1 : 0.25, learning_rate: 1e-4, max_length: 128, save_steps: 2 } },
+    training: {
+      train_reviser: false,
+      dpo: { batch_size: 32, epochs: reduced ? 1 : 0.25, learning_rate: 1e-4, max_length: 128, save_steps: 2 },
+    },
     eval: { after: 'none', max_new_tokens: 6 },
     // Every kill costs a try: leave room so the faults, not the retry budget, are what is tested.
     orchestration: { attempts: 10, backoff_ms: 200 },
@@ -117,8 +140,17 @@ function chaosRecipe(work: string, reduced: boolean): Record<string, unknown> {
 
 /** Agent flags; `--stalled-ms` only when this checkout's `ipa worker` has it (else lock expiry + BullMQ's default check). */
 function agentFlags(): string[] {
-  const help = execFileSync(process.execPath, ['--import', 'tsx', CLI, 'worker', '--help'], { cwd: REPO, encoding: 'utf8' });
-  return ['--lock-ms', '4000', '--grace-ms', '1000', ...(help.includes('--stalled-ms') ? ['--stalled-ms', '2000'] : [])];
+  const help = execFileSync(process.execPath, ['--import', 'tsx', CLI, 'worker', '--help'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
+  return [
+    '--lock-ms',
+    '4000',
+    '--grace-ms',
+    '1000',
+    ...(help.includes('--stalled-ms') ? ['--stalled-ms', '2000'] : []),
+  ];
 }
 
 class Fleet {
@@ -136,11 +168,15 @@ class Fleet {
 
   start(): ChildProcess {
     const out = openSync(join(this.logDir, `agent-${this.prefix}-${this.n++}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--redis-url', this.url(), '--prefix', this.prefix, ...this.flags], {
-      cwd: REPO,
-      stdio: ['ignore', out, out],
-      env: { ...process.env, IPA_LOG_LEVEL: process.env.IPA_LOG_LEVEL ?? 'info' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'worker', '--redis-url', this.url(), '--prefix', this.prefix, ...this.flags],
+      {
+        cwd: REPO,
+        stdio: ['ignore', out, out],
+        env: { ...process.env, IPA_LOG_LEVEL: process.env.IPA_LOG_LEVEL ?? 'info' },
+      },
+    );
     this.agents.add(child);
     child.once('exit', () => this.agents.delete(child));
     return child;
@@ -168,7 +204,10 @@ class Fleet {
 /** The agent's Python processes (its direct children running the bridge server). */
 function pythonChildren(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid), '-f', 'ipa_worker'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid), '-f', 'ipa_worker'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -196,7 +235,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * job that keeps reporting is working, not hung.
  */
 export function progressSignature(store: RunStore): string {
-  const running = readJobProgress(store.dir).map((p) => `${p.job_id}#${p.attempt}:${p.done}/${p.total}:${String(p.metrics.phase ?? '')}`);
+  const running = readJobProgress(store.dir).map(
+    (p) => `${p.job_id}#${p.attempt}:${p.done}/${p.total}:${String(p.metrics.phase ?? '')}`,
+  );
   return [store.doneIds().size, ...running].join('|');
 }
 
@@ -220,13 +261,18 @@ async function waitRun(store: RunStore, stallMs: number, onTick?: (done: number)
 }
 
 function readJsonl(p: string): Record<string, unknown>[] {
-  return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(p, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** Every pair row of a run directory as written, round by round. */
 function pairRows(store: RunStore): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
-  for (const d of readdirSync(store.dir).filter((x) => x.startsWith('round-')).sort()) {
+  for (const d of readdirSync(store.dir)
+    .filter((x) => x.startsWith('round-'))
+    .sort()) {
     let files: string[] = [];
     try {
       files = readdirSync(store.abs(`${d}/pairs`)).filter((f) => f.endsWith('.jsonl'));
@@ -247,7 +293,12 @@ export function canonicalPairs(store: RunStore): string[] {
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sortKeys(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
   return v;
 }
 
@@ -255,7 +306,8 @@ function sortKeys(v: unknown): unknown {
 function plannedJobs(store: RunStore): string[] {
   const recipe = store.recipe();
   const nodes = flattenPlan(planPreparation(recipe, store.id));
-  for (let r = 1; r <= roundCount(recipe); r++) nodes.push(...flattenPlan(planRound(recipe, store.id, r, shardCount(store, r))));
+  for (let r = 1; r <= roundCount(recipe); r++)
+    nodes.push(...flattenPlan(planRound(recipe, store.id, r, shardCount(store, r))));
   return nodes.map((n) => `${store.id}.r${n.round}.${n.stage}.s${String(n.shard).padStart(3, '0')}`).sort();
 }
 
@@ -267,7 +319,8 @@ function rowsPerShard(store: RunStore, problems: string[]): Map<string, number> 
       out.set(`r${rec.round}.${rec.stage}.s${rec.shard}.${name}`, o.rows);
       if (o.path.endsWith('.jsonl')) {
         const lines = readFileSync(o.path, 'utf8').split('\n').filter(Boolean).length;
-        if (lines !== o.rows) problems.push(`${rec.job_id} ${name}: done record says ${o.rows} rows, file has ${lines}`);
+        if (lines !== o.rows)
+          problems.push(`${rec.job_id} ${name}: done record says ${o.rows} rows, file has ${lines}`);
       }
     }
   }
@@ -289,7 +342,10 @@ async function submit(url: string, prefix: string, recipeFile: string): Promise<
 /** Runs `ipa ARGS…` as a separate process, as a user would; resolves with its exit code and output. */
 function ipa(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     c.stdout?.on('data', (b) => (stdout += String(b)));
@@ -302,12 +358,18 @@ function ipa(args: string[]): Promise<{ code: number; stdout: string; stderr: st
  * `ipa resume` of a run; while a job of the round still runs (the queue cannot be rebuilt around
  * damage then) it is tried again every second, up to a minute. The parsed `--json` answer, or the error.
  */
-async function resumeCli(dir: string, url: string, prefix: string): Promise<{ ok: true; damaged: string[]; dependents: string[] } | { ok: false; error: string }> {
+async function resumeCli(
+  dir: string,
+  url: string,
+  prefix: string,
+): Promise<{ ok: true; damaged: string[]; dependents: string[] } | { ok: false; error: string }> {
   let last = '';
   for (let i = 0; i < 60; i++) {
     const r = await ipa(['resume', dir, '--redis-url', url, '--prefix', prefix, '--json']);
     if (r.code === 0) {
-      const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { repair: { damaged: string[]; dependents: string[] } };
+      const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        repair: { damaged: string[]; dependents: string[] };
+      };
       return { ok: true, damaged: j.repair.damaged, dependents: j.repair.dependents };
     }
     last = `exit ${r.code}: ${r.stderr.trim()}`;
@@ -334,7 +396,9 @@ async function waitIdle(url: string, prefix: string, maxMs: number): Promise<voi
 }
 
 /** The shard jobs of the run's latest opened round, with the outputs of the finished ones, and the keys of finished jobs. */
-function shardJobs(run: RunStore): { jobs: ShardJob[]; finished: Set<string>; stages: ReturnType<typeof shardStages> } | undefined {
+function shardJobs(
+  run: RunStore,
+): { jobs: ShardJob[]; finished: Set<string>; stages: ReturnType<typeof shardStages> } | undefined {
   const recipe = run.recipe();
   let round = 0;
   for (let r = 1; r <= roundCount(recipe); r++) if (shardCount(run, r) > 0) round = r;
@@ -348,7 +412,11 @@ function shardJobs(run: RunStore): { jobs: ShardJob[]; finished: Set<string>; st
     for (const stage of stages) {
       const rec = run.doneRecord(id(stage, shard));
       if (rec) finished.add(shardJobKey({ stage, round, shard }));
-      const outputs = rec ? Object.values(rec.outputs).map((o) => o.path).filter((p) => p.endsWith('.jsonl') && statSync(p).size > 1) : undefined;
+      const outputs = rec
+        ? Object.values(rec.outputs)
+            .map((o) => o.path)
+            .filter((p) => p.endsWith('.jsonl') && statSync(p).size > 1)
+        : undefined;
       jobs.push({ stage, round, shard, ...(rec ? { outputs } : {}) });
     }
   return { jobs, finished, stages };
@@ -381,21 +449,30 @@ function audit(ref: RunStore, run: RunStore, expected: string[], problems: strin
   for (let i = 0; i < compared; i++) if (found[i] !== undefined && found[i] === expected[i]) equalRows++;
   const digest = (xs: string[]) => createHash('sha256').update(xs.join('\n')).digest('hex');
   const pairsEqual = digest(found) === digest(expected);
-  if (!pairsEqual) problems.push(`pairs differ from the undisturbed run (${found.length} vs ${expected.length}, ${equalRows} rows equal)`);
+  if (!pairsEqual)
+    problems.push(
+      `pairs differ from the undisturbed run (${found.length} vs ${expected.length}, ${equalRows} rows equal)`,
+    );
   if (lost) problems.push(`${lost} pair(s) lost`);
   const planned = plannedJobs(run);
   const done = run.doneIds();
   const missing = planned.filter((id) => !done.has(id));
   const unexpected = [...done].filter((id) => !planned.includes(id)).sort();
-  for (const id of done) if (run.doneRecord(id)?.job_id !== id) problems.push(`done record ${id} names ${run.doneRecord(id)?.job_id}`);
+  for (const id of done)
+    if (run.doneRecord(id)?.job_id !== id) problems.push(`done record ${id} names ${run.doneRecord(id)?.job_id}`);
   if (missing.length) problems.push(`planned jobs without a done record: ${missing.join(', ')}`);
   if (unexpected.length) problems.push(`done records outside the plan: ${unexpected.join(', ')}`);
   const dup = duplicatePairRows(run);
   if (dup) problems.push(`${dup} duplicate pair row id(s)`);
   const refRows = rowsPerShard(ref, problems);
   const runRows = rowsPerShard(run, problems);
-  const rowMismatch = [...new Set([...refRows.keys(), ...runRows.keys()])].filter((k) => refRows.get(k) !== runRows.get(k)).sort();
-  if (rowMismatch.length) problems.push(`rows per shard differ: ${rowMismatch.map((k) => `${k} ${refRows.get(k)}≠${runRows.get(k)}`).join(', ')}`);
+  const rowMismatch = [...new Set([...refRows.keys(), ...runRows.keys()])]
+    .filter((k) => refRows.get(k) !== runRows.get(k))
+    .sort();
+  if (rowMismatch.length)
+    problems.push(
+      `rows per shard differ: ${rowMismatch.map((k) => `${k} ${refRows.get(k)}≠${runRows.get(k)}`).join(', ')}`,
+    );
   return { found, lost, compared, equalRows, pairsEqual, missing, unexpected, dup, rowMismatch };
 }
 
@@ -434,7 +511,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const refState = await waitRun(ref, 300_000, sampleLoad);
     await refFleet.stopAll();
     const tRef = Date.now();
-    if (refState !== 'completed') throw new Error(`the undisturbed run ended ${refState}: see ${logDir} and ${ref.dir}`);
+    if (refState !== 'completed')
+      throw new Error(`the undisturbed run ended ${refState}: see ${logDir} and ${ref.dir}`);
     const expected = canonicalPairs(ref);
     if (!expected.length) throw new Error('the undisturbed run made no pairs: nothing to compare (change the recipe)');
     log(`undisturbed: ${expected.length} pairs, ${plannedJobs(ref).length} jobs, ${((tRef - t0) / 1000).toFixed(0)} s`);
@@ -481,7 +559,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const pick = pickTruncation(shards.jobs, shards.finished, shards.stages, rand);
       if (!pick.afterRecord) return false; // nothing finished yet: a second later
       truncateInPlace(pick.afterRecord);
-      truncations.push({ file: relative(run.dir, pick.afterRecord), done_record: true, reader_pending: pick.consumerPending });
+      truncations.push({
+        file: relative(run.dir, pick.afterRecord),
+        done_record: true,
+        reader_pending: pick.consumerPending,
+      });
       if (pick.beforeRecord) {
         const like = shards.jobs.find((j) => j.stage === pick.beforeRecord!.stage && j.outputs?.length)?.outputs?.[0];
         const files = plantHalfWritten(run.dir, pick.beforeRecord, like);
@@ -522,7 +604,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       await conn.quit();
       const r = await resumeCli(run.dir, redis.url, 'chaos-run');
       if (!r.ok) problems.push(`ipa resume after FLUSHALL failed: ${r.error}`);
-      else if (r.damaged.length) repairs.push({ after: 'FLUSHALL', damaged: r.damaged.map(short), dependents: r.dependents.map(short) });
+      else if (r.damaged.length)
+        repairs.push({ after: 'FLUSHALL', damaged: r.damaged.map(short), dependents: r.dependents.map(short) });
       return true;
     };
     // A run that fails on a damaged input, or completes with damage `ipa verify` finds, is repaired by `ipa resume`.
@@ -541,13 +624,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         problems.push(`ipa resume of the damaged run failed: ${r.error}`);
         break;
       }
-      repairs.push({ after: state === 'failed' ? 'run failed' : 'verify after completion', damaged: r.damaged.map(short), dependents: r.dependents.map(short) });
-      log(`repair after the run ${state === 'failed' ? 'failed' : 'completed'}: ${r.damaged.length} damaged job(s), ${r.dependents.length} made from them, recomputed`);
+      repairs.push({
+        after: state === 'failed' ? 'run failed' : 'verify after completion',
+        damaged: r.damaged.map(short),
+        dependents: r.dependents.map(short),
+      });
+      log(
+        `repair after the run ${state === 'failed' ? 'failed' : 'completed'}: ${r.damaged.length} damaged job(s), ${r.dependents.length} made from them, recomputed`,
+      );
     }
     if (state === 'completed') survived += pending.length;
     // Not a loss, but the run did not face what it claims to: the figure needs every fault fired.
     const notFired = plan.map((f) => f.kind);
-    if (notFired.length) problems.push(`${notFired.length} scheduled fault(s) did not fire before the run finished (${notFired.join(', ')}): narrow the window or enlarge the recipe`);
+    if (notFired.length)
+      problems.push(
+        `${notFired.length} scheduled fault(s) did not fire before the run finished (${notFired.join(', ')}): narrow the window or enlarge the recipe`,
+      );
     const agentsStarted = fleet.startedCount;
     await fleet.stopAll();
     const tRun = Date.now();
@@ -555,7 +647,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (finalVerify.code !== 0) problems.push(`ipa verify of the finished run: ${finalVerify.stdout.trim()}`);
 
     // 3. Compare and audit.
-    if (state !== 'completed') problems.push(`the run under faults ended ${state} (${run.info().error ?? 'no error recorded'}): see ${logDir} and ${run.dir}`);
+    if (state !== 'completed')
+      problems.push(
+        `the run under faults ended ${state} (${run.info().error ?? 'no error recorded'}): see ${logDir} and ${run.dir}`,
+      );
     const a = audit(ref, run, expected, problems);
     const lostTries = [...run.allAttempts()].filter(([, n]) => n > 1).map(([id]) => short(id));
     const recomputed = [...new Set([...lostTries, ...repairs.flatMap((r) => [...r.damaged, ...r.dependents])])].sort();
@@ -588,7 +683,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       shard_row_mismatches: a.rowMismatch,
       chaos_state: state,
       wall_s: { undisturbed: (tRef - t0) / 1000, chaos: (tRun - tRef) / 1000, total: (tRun - t0) / 1000 },
-      load: { start: load0, end: loadavg()[0], mean: loads.length ? Math.round((loads.reduce((x, y) => x + y, 0) / loads.length) * 100) / 100 : load0, cores: cpus().length },
+      load: {
+        start: load0,
+        end: loadavg()[0],
+        mean: loads.length ? Math.round((loads.reduce((x, y) => x + y, 0) / loads.length) * 100) / 100 : load0,
+        cores: cpus().length,
+      },
       ok,
       problems,
     };
@@ -600,29 +700,59 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 }
 
 function printReport(r: ChaosReport): void {
-  const kinds = Object.entries(r.faults_injected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+  const kinds = Object.entries(r.faults_injected)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
   const cut = r.truncations.filter((t) => t.done_record).length;
-  const repaired = r.repairs.map((x) => `${x.damaged.length} damaged + ${x.dependents.length} made from them (${x.after})`).join('; ');
-  console.log(`Faults: ${r.faults_injected_total} injected (${kinds}); the run survived ${r.faults_survived} of them${r.faults_not_fired.length ? `; ${r.faults_not_fired.length} did not fire because the run finished first (${r.faults_not_fired.join(', ')})` : ''}.`);
-  console.log(`Truncated files: ${cut} finished output(s) cut in half with their done record kept, ${r.truncations.length - cut} half-written file(s) planted for unfinished jobs.`);
-  console.log(`Repairs by ipa resume: ${r.repairs.length ? repaired : 'none'}; ipa verify of the finished run: ${r.final_verify_ok ? 'clean' : 'DAMAGE LEFT'}.`);
-  console.log(`Shards recomputed: ${r.shards_recomputed}${r.recomputed_jobs.length ? ` (${r.recomputed_jobs.join(', ')})` : ''}; worker agents started under faults: ${r.agents_started}.`);
-  console.log(`Pairs: ${r.pairs_expected} expected, ${r.pairs_found} found, ${r.pairs_compared} compared row for row, ${r.pairs_equal_rows} equal, ${r.pairs_lost} lost.`);
-  console.log(`Wall time: ${r.wall_s.total.toFixed(0)} s (undisturbed run ${r.wall_s.undisturbed.toFixed(0)} s, run under faults ${r.wall_s.chaos.toFixed(0)} s).`);
-  console.log(`Load average (1 min) on ${r.load.cores} cores: ${r.load.start.toFixed(1)} at the start, ${r.load.mean.toFixed(1)} on average, ${r.load.end.toFixed(1)} at the end. Machine: ${r.machine}.`);
+  const repaired = r.repairs
+    .map((x) => `${x.damaged.length} damaged + ${x.dependents.length} made from them (${x.after})`)
+    .join('; ');
+  console.log(
+    `Faults: ${r.faults_injected_total} injected (${kinds}); the run survived ${r.faults_survived} of them${r.faults_not_fired.length ? `; ${r.faults_not_fired.length} did not fire because the run finished first (${r.faults_not_fired.join(', ')})` : ''}.`,
+  );
+  console.log(
+    `Truncated files: ${cut} finished output(s) cut in half with their done record kept, ${r.truncations.length - cut} half-written file(s) planted for unfinished jobs.`,
+  );
+  console.log(
+    `Repairs by ipa resume: ${r.repairs.length ? repaired : 'none'}; ipa verify of the finished run: ${r.final_verify_ok ? 'clean' : 'DAMAGE LEFT'}.`,
+  );
+  console.log(
+    `Shards recomputed: ${r.shards_recomputed}${r.recomputed_jobs.length ? ` (${r.recomputed_jobs.join(', ')})` : ''}; worker agents started under faults: ${r.agents_started}.`,
+  );
+  console.log(
+    `Pairs: ${r.pairs_expected} expected, ${r.pairs_found} found, ${r.pairs_compared} compared row for row, ${r.pairs_equal_rows} equal, ${r.pairs_lost} lost.`,
+  );
+  console.log(
+    `Wall time: ${r.wall_s.total.toFixed(0)} s (undisturbed run ${r.wall_s.undisturbed.toFixed(0)} s, run under faults ${r.wall_s.chaos.toFixed(0)} s).`,
+  );
+  console.log(
+    `Load average (1 min) on ${r.load.cores} cores: ${r.load.start.toFixed(1)} at the start, ${r.load.mean.toFixed(1)} on average, ${r.load.end.toFixed(1)} at the end. Machine: ${r.machine}.`,
+  );
   for (const p of r.problems) console.log(`PROBLEM: ${p}`);
   console.log(r.ok ? 'chaos: ok' : 'chaos: FAILED');
 }
 
 async function cli(): Promise<number> {
-  const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, faults: { type: 'string', default: '24' }, reduced: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      seed: { type: 'string', default: '1' },
+      faults: { type: 'string', default: '24' },
+      reduced: { type: 'boolean', default: false },
+    },
+  });
   const seed = Number(values.seed);
   const faults = Number(values.faults);
   if (!Number.isInteger(seed) || !Number.isInteger(faults) || faults < 0) {
     console.error('usage: chaos.ts [--seed N] [--faults N] [--reduced]   (N: whole numbers, faults ≥ 0)');
     return 2;
   }
-  const report = await runChaos({ seed, faults: values.reduced ? FAULT_KINDS.length : faults, reduced: values.reduced, log: (l) => console.error(`[chaos] ${l}`) });
+  const report = await runChaos({
+    seed,
+    faults: values.reduced ? FAULT_KINDS.length : faults,
+    reduced: values.reduced,
+    log: (l) => console.error(`[chaos] ${l}`),
+  });
   mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
   writeFileSync(join(REPO, 'test-artifacts', 'chaos.json'), JSON.stringify(report, null, 2) + '\n');
   printReport(report);

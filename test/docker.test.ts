@@ -23,7 +23,9 @@ function compose(file: string | string[], env: Record<string, string>, extra: st
     encoding: 'utf8',
   });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error('`docker` is not on PATH: install the Docker CLI and its compose plugin to check docker/compose*.yaml');
+    throw new Error(
+      '`docker` is not on PATH: install the Docker CLI and its compose plugin to check docker/compose*.yaml',
+    );
   }
   return r;
 }
@@ -59,7 +61,8 @@ function expectDevicesMatchReservations(services: Record<string, any>): void {
     expect(svc.environment.IPA_HEALTH_GPU, name).toBe('1');
   }
 }
-const workers = (services: Record<string, any>) => Object.entries(services).filter(([n]) => n !== 'redis' && n !== 'orchestrator') as [string, any][];
+const workers = (services: Record<string, any>) =>
+  Object.entries(services).filter(([n]) => n !== 'redis' && n !== 'orchestrator') as [string, any][];
 
 describe('docker/compose.yaml', () => {
   const password = 'test-only-password';
@@ -148,12 +151,22 @@ describe('docker/compose.yaml', () => {
 });
 
 describe('docker/compose.8gpu.yaml on top of compose.yaml', () => {
-  const cfg = () => renderOk(['docker/compose.yaml', 'docker/compose.8gpu.yaml'], { REDIS_PASSWORD: 'pw', IPA_DASHBOARD_TOKEN: 'tok' });
+  const cfg = () =>
+    renderOk(['docker/compose.yaml', 'docker/compose.8gpu.yaml'], { REDIS_PASSWORD: 'pw', IPA_DASHBOARD_TOKEN: 'tok' });
 
   it('six generation workers on GPUs 0-5, the train worker on GPUs 6 and 7 as two processes', () => {
     const s = cfg().services;
-    const gen = Object.keys(s).filter((n) => n.startsWith('gen-worker')).sort();
-    expect(gen).toEqual(['gen-worker-0', 'gen-worker-1', 'gen-worker-2', 'gen-worker-3', 'gen-worker-4', 'gen-worker-5']);
+    const gen = Object.keys(s)
+      .filter((n) => n.startsWith('gen-worker'))
+      .sort();
+    expect(gen).toEqual([
+      'gen-worker-0',
+      'gen-worker-1',
+      'gen-worker-2',
+      'gen-worker-3',
+      'gen-worker-4',
+      'gen-worker-5',
+    ]);
     expect(gen.map((n) => gpuIds(s[n]))).toEqual([['0'], ['1'], ['2'], ['3'], ['4'], ['5']]);
     expect(gpuIds(s['train-worker'])).toEqual(['6', '7']);
     expect(flag(s['train-worker'], '--gpus')).toBe('0,1');
@@ -188,7 +201,12 @@ describe('docker/compose.workers.yaml', () => {
   });
 
   it('refuses to start without the shared Redis, runs folder and HF cache', () => {
-    const r = compose('docker/compose.workers.yaml', { IPA_RUNS_HOST_DIR: '/x', IPA_MODELS_HOST_DIR: '/y', IPA_DATA_HOST_DIR: '/z', IPA_HF_HOST_DIR: '/h' });
+    const r = compose('docker/compose.workers.yaml', {
+      IPA_RUNS_HOST_DIR: '/x',
+      IPA_MODELS_HOST_DIR: '/y',
+      IPA_DATA_HOST_DIR: '/z',
+      IPA_HF_HOST_DIR: '/h',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/REDIS_URL/);
     const { IPA_HF_HOST_DIR: _, ...noHf } = env;
@@ -197,18 +215,31 @@ describe('docker/compose.workers.yaml', () => {
 });
 
 describe('docker/compose.train-group.yaml: training jobs across nodes', () => {
-  it('gives each node\'s train worker --nodes, its address and the host network; refuses without the address', () => {
+  it("gives each node's train worker --nodes, its address and the host network; refuses without the address", () => {
     const node1 = renderOk(['docker/compose.yaml', 'docker/compose.8gpu.yaml', 'docker/compose.train-group.yaml'], {
       REDIS_PASSWORD: 'pw', IPA_DASHBOARD_TOKEN: 'tok', REDIS_BIND: '10.0.0.5', IPA_NODE_ADDR: '10.0.0.5', IPA_TRAIN_NODES: '2',
-    }).services['train-worker'];  // prettier-ignore
-    expect([flag(node1, '--nodes'), flag(node1, '--node-addr'), flag(node1, '--gpus'), node1.network_mode]).toEqual(['2', '10.0.0.5', '0,1', 'host']);
+    }).services['train-worker']; // prettier-ignore
+    expect([flag(node1, '--nodes'), flag(node1, '--node-addr'), flag(node1, '--gpus'), node1.network_mode]).toEqual([
+      '2',
+      '10.0.0.5',
+      '0,1',
+      'host',
+    ]);
     // On the host network the name `redis` does not resolve: Redis where compose.yaml publishes it.
     expect(node1.environment.REDIS_URL).toBe('redis://:pw@10.0.0.5:6379/0');
     const node2 = renderOk(['docker/compose.workers.yaml', 'docker/compose.train-group.yaml'], {
       REDIS_URL: 'redis://:pw@10.0.0.5:6379/0', IPA_NODE_ADDR: '10.0.0.6', IPA_RUNS_HOST_DIR: '/r', IPA_MODELS_HOST_DIR: '/m', IPA_DATA_HOST_DIR: '/d', IPA_HF_HOST_DIR: '/h',
-    }, ['--profile', 'train']).services['train-worker'];  // prettier-ignore
-    expect([flag(node2, '--nodes'), flag(node2, '--node-addr'), node2.network_mode, node2.environment.REDIS_URL]).toEqual(['2', '10.0.0.6', 'host', 'redis://:pw@10.0.0.5:6379/0']);
-    const r = compose(['docker/compose.yaml', 'docker/compose.train-group.yaml'], { REDIS_PASSWORD: 'pw', IPA_DASHBOARD_TOKEN: 'tok' });
+    }, ['--profile', 'train']).services['train-worker']; // prettier-ignore
+    expect([
+      flag(node2, '--nodes'),
+      flag(node2, '--node-addr'),
+      node2.network_mode,
+      node2.environment.REDIS_URL,
+    ]).toEqual(['2', '10.0.0.6', 'host', 'redis://:pw@10.0.0.5:6379/0']);
+    const r = compose(['docker/compose.yaml', 'docker/compose.train-group.yaml'], {
+      REDIS_PASSWORD: 'pw',
+      IPA_DASHBOARD_TOKEN: 'tok',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/IPA_NODE_ADDR/);
   });
@@ -237,9 +268,15 @@ docker() {
 ${block}
 env -0 > "$OUT/env-$BLOCK"
 `;
-    const r = spawnSync('bash', ['-c', script], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OUT: dir, ...env }, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', script], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OUT: dir, ...env },
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
-    const out = readFileSync(join(dir, `env-${env.BLOCK}`), 'utf8').split('\0').filter(Boolean);
+    const out = readFileSync(join(dir, `env-${env.BLOCK}`), 'utf8')
+      .split('\0')
+      .filter(Boolean);
     return Object.fromEntries(out.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   }
 
@@ -250,23 +287,36 @@ env -0 > "$OUT/env-$BLOCK"
     spawnSync('cp', ['-r', join(root, 'recipes'), join(dir, 'recipes')]);
     const node1Env = runBlock(blocks[0], dir, { BLOCK: '1' });
     runBlock(blocks[1], dir, { BLOCK: '2', REDIS_PASSWORD: node1Env.REDIS_PASSWORD });
-    runBlock(blocks[2], dir, { BLOCK: '3', REDIS_PASSWORD: node1Env.REDIS_PASSWORD, IPA_DASHBOARD_TOKEN: node1Env.IPA_DASHBOARD_TOKEN });
+    runBlock(blocks[2], dir, {
+      BLOCK: '3',
+      REDIS_PASSWORD: node1Env.REDIS_PASSWORD,
+      IPA_DASHBOARD_TOKEN: node1Env.IPA_DASHBOARD_TOKEN,
+    });
     const node1 = JSON.parse(readFileSync(join(dir, 'config-1-1.json'), 'utf8')).services;
     const node2 = JSON.parse(readFileSync(join(dir, 'config-2-1.json'), 'utf8')).services;
     for (const s of [node1, node2]) {
       expectDevicesMatchReservations(s);
-      expect(Object.values(s).flatMap((svc) => gpuIds(svc)).sort()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+      expect(
+        Object.values(s)
+          .flatMap((svc) => gpuIds(svc))
+          .sort(),
+      ).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
       expect(runsMount(s['train-worker']).source).toBe('/mnt/ipa/runs');
       expect(flag(s['train-worker'], '--nodes')).toBe('2');
     }
     expect(node1.redis.ports[0].host_ip).toBe('10.0.0.5');
     expect(node2['train-worker'].environment.REDIS_URL).toBe(`redis://:${node1Env.REDIS_PASSWORD}@10.0.0.5:6379/0`);
     expect(node1['train-worker'].environment.REDIS_URL).toBe(node2['train-worker'].environment.REDIS_URL);
-    expect([flag(node1['train-worker'], '--node-addr'), flag(node2['train-worker'], '--node-addr')]).toEqual(['10.0.0.5', '10.0.0.6']);
+    expect([flag(node1['train-worker'], '--node-addr'), flag(node2['train-worker'], '--node-addr')]).toEqual([
+      '10.0.0.5',
+      '10.0.0.6',
+    ]);
     // The recipe copy the third block submits: twelve generation workers' worth of queue limits.
     const { recipe } = loadRecipe(join(dir, 'recipes', 'qwen2vl-7b-ipa-2x8.yaml'), { missingAsWarnings: true });
     expect(recipe.orchestration.concurrency).toMatchObject({ sample: 12, verify: 12, revise: 12, train: 1 });
-    expect(readFileSync(join(dir, 'runs.txt'), 'utf8')).toMatch(/-f docker\/compose\.yaml run --rm orchestrator submit recipes\/qwen2vl-7b-ipa-2x8\.yaml/);
+    expect(readFileSync(join(dir, 'runs.txt'), 'utf8')).toMatch(
+      /-f docker\/compose\.yaml run --rm orchestrator submit recipes\/qwen2vl-7b-ipa-2x8\.yaml/,
+    );
   });
 });
 
@@ -277,18 +327,33 @@ describe('docker/healthcheck.sh (run against a fake /proc)', () => {
       mkdirSync(join(proc, String(100 + i)));
       writeFileSync(join(proc, String(100 + i), 'cmdline'), argv.join('\0') + '\0');
     });
-    return spawnSync('sh', [join(root, 'docker/healthcheck.sh')], { env: { PATH: process.env.PATH ?? '', PROC_ROOT: proc, ...env }, encoding: 'utf8' });
+    return spawnSync('sh', [join(root, 'docker/healthcheck.sh')], {
+      env: { PATH: process.env.PATH ?? '', PROC_ROOT: proc, ...env },
+      encoding: 'utf8',
+    });
   }
   const agent = ['node', '/usr/local/bin/ipa', 'worker', '--queues', 'control,prepare,pair'];
 
   it('healthy with the agent alive and no GPU asked for (the helper); unhealthy, saying why, otherwise', () => {
-    expect(check([['tini', '--', 'ipa', 'worker'], agent], { IPA_HEALTH_GPU: '0' })).toMatchObject({ status: 0, stdout: 'healthy\n' });
+    expect(check([['tini', '--', 'ipa', 'worker'], agent], { IPA_HEALTH_GPU: '0' })).toMatchObject({
+      status: 0,
+      stdout: 'healthy\n',
+    });
     // tini outlives nothing (it exits with its child), but its own line must not count as the agent.
-    const dead = check([['tini', '--', 'ipa', 'worker', '--queues', 'control'], ['node', '/usr/local/bin/ipa', 'workers']], { IPA_HEALTH_GPU: '0' });
+    const dead = check(
+      [
+        ['tini', '--', 'ipa', 'worker', '--queues', 'control'],
+        ['node', '/usr/local/bin/ipa', 'workers'],
+      ],
+      { IPA_HEALTH_GPU: '0' },
+    );
     expect([dead.status, dead.stdout]).toEqual([1, 'unhealthy: no ipa worker agent process is running\n']);
     // A GPU service on a machine whose torch sees no CUDA device (this one).
     const noGpu = check([agent], { IPA_HEALTH_GPU: '1', IPA_PYTHON: join(root, '.venv', 'bin', 'python') });
-    expect([noGpu.status, noGpu.stdout]).toEqual([1, 'unhealthy: CUDA sees no usable GPU in a service that reserved one (IPA_HEALTH_GPU=1)\n']);
+    expect([noGpu.status, noGpu.stdout]).toEqual([
+      1,
+      'unhealthy: CUDA sees no usable GPU in a service that reserved one (IPA_HEALTH_GPU=1)\n',
+    ]);
   });
 });
 
@@ -307,7 +372,12 @@ function instructions(file: string): { op: string; args: string }[] {
 
 describe.each(['docker/worker.Dockerfile', 'docker/orchestrator.Dockerfile'])('%s', (file) => {
   const ins = instructions(file);
-  const stageNames = new Set(ins.filter((i) => i.op === 'FROM').map((i) => i.args.split(/\s+AS\s+/i)[1]).filter(Boolean));
+  const stageNames = new Set(
+    ins
+      .filter((i) => i.op === 'FROM')
+      .map((i) => i.args.split(/\s+AS\s+/i)[1])
+      .filter(Boolean),
+  );
 
   it('pins every base image by tag, never latest', () => {
     const refs = [
@@ -336,7 +406,9 @@ describe.each(['docker/worker.Dockerfile', 'docker/orchestrator.Dockerfile'])('%
       for (const m of i.args.matchAll(/\b(?:uv )?pip3? (install|sync)\s+([^&;|]*)/g)) {
         const words = m[2].split(/\s+/).filter(Boolean);
         const fromLock = m[1] === 'sync' || words.some((w) => /^(-r|--requirement|-c)$/.test(w));
-        const pkgs = words.filter((w, k) => !w.startsWith('-') && !/^(-r|--requirement|-c|--python)$/.test(words[k - 1] ?? ''));
+        const pkgs = words.filter(
+          (w, k) => !w.startsWith('-') && !/^(-r|--requirement|-c|--python)$/.test(words[k - 1] ?? ''),
+        );
         if (!fromLock) for (const p of pkgs) expect(p, `${file}: ${p}`).toMatch(/==/);
         if (m[1] === 'sync') expect(pkgs.join(' ')).toMatch(/\.lock$/);
       }
@@ -351,7 +423,9 @@ describe.each(['docker/worker.Dockerfile', 'docker/orchestrator.Dockerfile'])('%
 
 describe('the worker image', () => {
   it('starts the worker with `ipa worker`', () => {
-    expect(instructions('docker/worker.Dockerfile').find((i) => i.op === 'ENTRYPOINT')?.args).toMatch(/"ipa", "worker"/);
+    expect(instructions('docker/worker.Dockerfile').find((i) => i.op === 'ENTRYPOINT')?.args).toMatch(
+      /"ipa", "worker"/,
+    );
   });
 });
 
@@ -364,28 +438,55 @@ describe('the worker image runs its own jobs (what docs/deployment.md says it is
   );
 
   it('has a compiler: the CUDA devel base (nvcc) and build-essential (gcc, g++)', () => {
-    const base = ins.filter((i) => i.op === 'FROM').at(-1)!.args.split(/\s+/)[0];
+    const base = ins
+      .filter((i) => i.op === 'FROM')
+      .at(-1)!
+      .args.split(/\s+/)[0];
     expect(base).toMatch(/^nvidia\/cuda:13\.0\.\d+-cudnn-devel-ubuntu24\.04$/);
     expect(docs).toContain(`\`${base}\``);
-    expect(ins.filter((i) => i.op === 'RUN').map((i) => i.args).join(' ')).toMatch(/apt-get install[^&]*\bbuild-essential\b/);
+    expect(
+      ins
+        .filter((i) => i.op === 'RUN')
+        .map((i) => i.args)
+        .join(' '),
+    ).toMatch(/apt-get install[^&]*\bbuild-essential\b/);
   });
 
   it('sets HOME and every cache to explicit paths any uid can write, as the docs list them', () => {
-    const caches = ['HOME', 'XDG_CACHE_HOME', 'HF_HOME', 'TRITON_CACHE_DIR', 'VLLM_CACHE_ROOT', 'TORCHINDUCTOR_CACHE_DIR', 'MPLCONFIGDIR'];
-    const run = ins.filter((i) => i.op === 'RUN').map((i) => i.args).join(' ');
+    const caches = [
+      'HOME',
+      'XDG_CACHE_HOME',
+      'HF_HOME',
+      'TRITON_CACHE_DIR',
+      'VLLM_CACHE_ROOT',
+      'TORCHINDUCTOR_CACHE_DIR',
+      'MPLCONFIGDIR',
+    ];
+    const run = ins
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join(' ');
     const created = [...run.matchAll(/mkdir -p ([^&]+)/g)].flatMap((m) => m[1].trim().split(/\s+/));
     const open = [...run.matchAll(/chmod 1777 ([^&]+)/g)].flatMap((m) => m[1].trim().split(/\s+/));
     for (const name of caches) {
       expect(env[name], name).toMatch(/^\/opt\/ipa\//);
       expect(created, name).toContain(env[name]);
       // mode 1777 on the folder itself, or on a parent listed with a glob (/opt/ipa/cache/*).
-      expect(open.some((p) => p === env[name] || (p.endsWith('/*') && env[name].startsWith(p.slice(0, -1)))), name).toBe(true);
+      expect(
+        open.some((p) => p === env[name] || (p.endsWith('/*') && env[name].startsWith(p.slice(0, -1)))),
+        name,
+      ).toBe(true);
       expect(docs, name).toContain(`\`${name}=${env[name]}\``);
     }
-    expect(ins.filter((i) => i.op === 'COPY').map((i) => i.args).join('\n')).not.toMatch(/^recipes\b/m); // mounted, not baked
+    expect(
+      ins
+        .filter((i) => i.op === 'COPY')
+        .map((i) => i.args)
+        .join('\n'),
+    ).not.toMatch(/^recipes\b/m); // mounted, not baked
   });
 
-  it('the HF cache every compose worker mounts is the image\'s HF_HOME', () => {
+  it("the HF cache every compose worker mounts is the image's HF_HOME", () => {
     const services = renderOk('docker/compose.yaml', { REDIS_PASSWORD: 'pw', IPA_DASHBOARD_TOKEN: 'tok' }).services;
     for (const [name, svc] of workers(services)) expect(mountAt(svc, env.HF_HOME), name).toBeTruthy();
   });

@@ -18,7 +18,8 @@ describe('README references', () => {
     );
     expect(refs.length).toBeGreaterThan(0);
     const lines = readme.split('\n');
-    const found = (s: string) => lines.some((l) => /^#+ /.test(l) ? l.replace(/^#+ /, '') === s : l.startsWith(`${s}:`));
+    const found = (s: string) =>
+      lines.some((l) => (/^#+ /.test(l) ? l.replace(/^#+ /, '') === s : l.startsWith(`${s}:`)));
     expect(refs.filter((r) => !found(r.section))).toEqual([]);
   });
 });

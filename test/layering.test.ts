@@ -46,7 +46,8 @@ const area = (file: string): string => {
   return rel.length === 1 ? '.' : rel[0];
 };
 
-const imports = (source: string): string[] => ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
+const imports = (source: string): string[] =>
+  ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
 
 /** Every broken rule, one line each, for files given as path → source text. */
 function violations(files: Record<string, string>): string[] {
@@ -63,12 +64,15 @@ function violations(files: Record<string, string>): string[] {
         const target = resolve(dirname(file), spec);
         const to = area(target);
         if (relative(ROOT, target).startsWith('..')) out.push(`${name}: imports ${spec}, outside orchestrator/`);
-        else if (LAYERS[to] === undefined) out.push(`${name}: imports ${spec} from orchestrator/${to}/, which has no layer`);
-        else if (LAYERS[to] > LAYERS[from]) out.push(`${name}: imports ${spec} (${to}, layer ${LAYERS[to]}) from layer ${LAYERS[from]} (${from})`);
+        else if (LAYERS[to] === undefined)
+          out.push(`${name}: imports ${spec} from orchestrator/${to}/, which has no layer`);
+        else if (LAYERS[to] > LAYERS[from])
+          out.push(`${name}: imports ${spec} (${to}, layer ${LAYERS[to]}) from layer ${LAYERS[from]} (${from})`);
       } else if (from === 'plan') {
         const bare = spec.replace(/^node:/, '').split('/')[0];
         const builtin = spec.startsWith('node:') || builtinModules.includes(bare);
-        if (builtin ? !PURE_NODE.has(bare) : !PURE_PACKAGES.has(spec)) out.push(`${name}: the planner imports ${spec} (it does no I/O)`);
+        if (builtin ? !PURE_NODE.has(bare) : !PURE_PACKAGES.has(spec))
+          out.push(`${name}: the planner imports ${spec} (it does no I/O)`);
       }
     }
   }
@@ -91,8 +95,10 @@ describe('orchestrator/ layering', () => {
     const f = (p: string) => join(ROOT, p);
     expect(
       violations({
-        [f('recipe/x.ts')]: "import { CliError } from '../cli/command.js';\nexport type { Y } from '../store/run-store.js';",
-        [f('plan/x.ts')]: "import { existsSync } from 'node:fs';\nimport { execa } from 'execa';\nconst m = await import('fs/promises');\nimport { join } from 'node:path';\nimport { z } from 'zod';",
+        [f('recipe/x.ts')]:
+          "import { CliError } from '../cli/command.js';\nexport type { Y } from '../store/run-store.js';",
+        [f('plan/x.ts')]:
+          "import { existsSync } from 'node:fs';\nimport { execa } from 'execa';\nconst m = await import('fs/promises');\nimport { join } from 'node:path';\nimport { z } from 'zod';",
         [f('store/x.ts')]: "import { RunStore } from './run-store.js';\nimport { Recipe } from '../recipe/schema.js';",
         [f('misc/x.ts')]: '',
       }),

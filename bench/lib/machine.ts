@@ -7,11 +7,19 @@ import { PYTHON, pythonEnv } from './python.js';
 import type { Machine } from './types.js';
 
 export async function machine(): Promise<Machine> {
-  const py = await execa(PYTHON, ['-c', 'import json, sys, importlib.metadata as m; print(json.dumps({"python": sys.version.split()[0], **{k: m.version(k) for k in ("torch", "transformers", "trl")}}))'], { env: pythonEnv(), reject: false });
+  const py = await execa(
+    PYTHON,
+    [
+      '-c',
+      'import json, sys, importlib.metadata as m; print(json.dumps({"python": sys.version.split()[0], **{k: m.version(k) for k in ("torch", "transformers", "trl")}}))',
+    ],
+    { env: pythonEnv(), reject: false },
+  );
   const versions = py.exitCode === 0 ? (JSON.parse(String(py.stdout)) as Record<string, string>) : {};
   const redis = await execa('redis-server', ['--version'], { reject: false });
   const bullmq = (createRequire(import.meta.url)('bullmq/package.json') as { version: string }).version;
-  const model = cpus()[0]?.model ?? readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown';
+  const model =
+    cpus()[0]?.model ?? readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown';
   return {
     cpu: model.trim(),
     cores: cpus().length,

@@ -42,19 +42,42 @@ export class NoopRuns {
 
   /** A new run, registered on `redis` under `prefix` as `ipa submit` does (the agent trusts only registered runs). */
   async create(redis: Redis, prefix: string): Promise<RunStore> {
-    const store = RunStore.create({ runsDir: this.recipe.runs_dir, recipe: this.recipe, recipeFile: this.recipeFile, queuePrefix: prefix, id: `bench-${++this.n}` });
+    const store = RunStore.create({
+      runsDir: this.recipe.runs_dir,
+      recipe: this.recipe,
+      recipeFile: this.recipeFile,
+      queuePrefix: prefix,
+      id: `bench-${++this.n}`,
+    });
     await redis.hset(keys.runs(prefix), store.id, store.dir);
     return store;
   }
 
   /** Marks every given job of `store` done (plain writes: this is set-up, not the measured path). */
-  markDone(store: RunStore, nodes: Array<Pick<JobDescriptor, 'round' | 'stage' | 'shard'>>, outputs: DoneRecord['outputs'] = {}): void {
+  markDone(
+    store: RunStore,
+    nodes: Array<Pick<JobDescriptor, 'round' | 'stage' | 'shard'>>,
+    outputs: DoneRecord['outputs'] = {},
+  ): void {
     const dir = join(store.dir, 'jobs');
     mkdirSync(dir, { recursive: true });
     const at = new Date().toISOString();
     for (const n of nodes) {
       const id = jobId({ runId: store.id, ...n });
-      const rec: DoneRecord = { job_id: id, stage: n.stage, round: n.round, shard: n.shard, outputs, metrics: {}, failed_items: [], attempts: 1, started_at: at, finished_at: at, duration_ms: 0, worker: 'bench' };
+      const rec: DoneRecord = {
+        job_id: id,
+        stage: n.stage,
+        round: n.round,
+        shard: n.shard,
+        outputs,
+        metrics: {},
+        failed_items: [],
+        attempts: 1,
+        started_at: at,
+        finished_at: at,
+        duration_ms: 0,
+        worker: 'bench',
+      };
       writeFileSync(join(dir, `${id}.json`), JSON.stringify(rec));
     }
   }
@@ -86,4 +109,5 @@ export class NoopRuns {
 }
 
 /** The agent's logger as deployed (JSON lines at info), written to /dev/null instead of a terminal. */
-export const quietLogger = () => pino({ level: 'info', base: { pid: process.pid } }, pino.destination({ dest: '/dev/null', sync: false }));
+export const quietLogger = () =>
+  pino({ level: 'info', base: { pid: process.pid } }, pino.destination({ dest: '/dev/null', sync: false }));

@@ -14,9 +14,20 @@ export function pythonEnv(extra: Record<string, string> = {}): Record<string, st
   return { PYTHONPATH: path ? `${join(REPO, 'workers')}:${path}` : join(REPO, 'workers'), ...extra };
 }
 
-export async function runPythonJson<T>(script: string, args: string[], timeoutMs = 600_000, python = PYTHON): Promise<T> {
-  const r = await execa(python, [join(REPO, 'bench', 'py', script), ...args], { env: pythonEnv(), timeout: timeoutMs, reject: false, cwd: REPO });
-  if (r.exitCode !== 0) throw new Error(`${script} exited ${r.exitCode}:\n${String(r.stderr).split('\n').slice(-25).join('\n')}`);
+export async function runPythonJson<T>(
+  script: string,
+  args: string[],
+  timeoutMs = 600_000,
+  python = PYTHON,
+): Promise<T> {
+  const r = await execa(python, [join(REPO, 'bench', 'py', script), ...args], {
+    env: pythonEnv(),
+    timeout: timeoutMs,
+    reject: false,
+    cwd: REPO,
+  });
+  if (r.exitCode !== 0)
+    throw new Error(`${script} exited ${r.exitCode}:\n${String(r.stderr).split('\n').slice(-25).join('\n')}`);
   const lines = String(r.stdout).trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as T;
 }

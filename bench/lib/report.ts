@@ -29,12 +29,22 @@ export function markdown(r: Results): string {
   for (const b of r.benchmarks) {
     for (const row of b.rows) {
       const ratio = `${row.ratio.toFixed(3)}${row.ratio_note ? ` (${row.ratio_note})` : ''}`;
-      out.push(`| ${b.name} | ${row.metric} | ${row.unit} | ${row.ours.n} | ${cell(row.ours)} | ${cell(row.baseline)} | ${ratio} | ${row.goal?.text ?? '—'} | ${row.status === 'info' ? '—' : `**${row.status}**`} |`);
+      out.push(
+        `| ${b.name} | ${row.metric} | ${row.unit} | ${row.ours.n} | ${cell(row.ours)} | ${cell(row.baseline)} | ${ratio} | ${row.goal?.text ?? '—'} | ${row.status === 'info' ? '—' : `**${row.status}**`} |`,
+      );
     }
   }
   out.push('');
   for (const b of r.benchmarks) {
-    out.push(`## ${b.title}`, '', `- ours: ${b.ours}`, `- baseline: ${b.baseline}`, ...b.notes.map((n) => `- ${n}`), `- took ${b.seconds.toFixed(1)} s`, '');
+    out.push(
+      `## ${b.title}`,
+      '',
+      `- ours: ${b.ours}`,
+      `- baseline: ${b.baseline}`,
+      ...b.notes.map((n) => `- ${n}`),
+      `- took ${b.seconds.toFixed(1)} s`,
+      '',
+    );
   }
   return out.join('\n');
 }

@@ -12,12 +12,28 @@ export function stats(samples: readonly number[]): Stats {
 export const atLeast = (value: number): Goal => ({ op: '>=', value, text: `≥ ${value}×` });
 export const atMost = (value: number): Goal => ({ op: '<=', value, text: `≤ ${value}×` });
 
-export function row(metric: string, unit: string, ours: readonly number[] | Stats, baseline: readonly number[] | Stats, goal?: Goal, ratio?: { value: number; note: string }): Row {
+export function row(
+  metric: string,
+  unit: string,
+  ours: readonly number[] | Stats,
+  baseline: readonly number[] | Stats,
+  goal?: Goal,
+  ratio?: { value: number; note: string },
+): Row {
   const o = 'median' in ours ? ours : stats(ours);
   const b = 'median' in baseline ? baseline : stats(baseline);
   const r = ratio?.value ?? o.median / b.median;
   const status = !goal ? 'info' : (goal.op === '>=' ? r >= goal.value : r <= goal.value) ? 'PASS' : 'MISS';
-  return { metric, unit, ours: o, baseline: b, ratio: r, ...(ratio ? { ratio_note: ratio.note } : {}), ...(goal ? { goal } : {}), status };
+  return {
+    metric,
+    unit,
+    ours: o,
+    baseline: b,
+    ratio: r,
+    ...(ratio ? { ratio_note: ratio.note } : {}),
+    ...(goal ? { goal } : {}),
+    status,
+  };
 }
 
 /** Milliseconds since an arbitrary origin, sub-millisecond resolution. */

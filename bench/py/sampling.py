@@ -6,13 +6,12 @@ import argparse
 import json
 import time
 
-from PIL import Image
-
 from ipa_worker.contract import recipe_defaults
+from ipa_worker.models.engines import Engines
 from ipa_worker.models.generation import generate
 from ipa_worker.models.messages import user_messages
-from ipa_worker.models.engines import Engines
 from ipa_worker.models.tiny_model import build_tiny_model
+from PIL import Image
 
 # The recipe's model settings, on the CPU in float32 with 56x56 images.
 CFG = {**recipe_defaults()["model"], "device": "cpu", "dtype": "float32", "min_pixels": 56 * 56, "max_pixels": 56 * 56}
@@ -23,7 +22,9 @@ def prompts(n):
     out = []
     for i in range(n):
         text = f"What colour is shape {i}?" + " Answer briefly." * (i % 3)  # mixed lengths: batching pads
-        out.append({"images": [Image.new("RGB", (56, 56), COLOURS[i % len(COLOURS)])], "messages": user_messages(text, 1)})
+        out.append(
+            {"images": [Image.new("RGB", (56, 56), COLOURS[i % len(COLOURS)])], "messages": user_messages(text, 1)}
+        )
     return out
 
 
@@ -38,7 +39,15 @@ def one_at_a_time(lm, ps, max_new_tokens, seed):
         inputs = lm.processor(text=[text], images=p["images"], return_tensors="pt")
         torch.manual_seed(seed + i)
         with torch.inference_mode():
-            out = lm.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=True, temperature=1.0, top_p=1.0, top_k=0, pad_token_id=tok.pad_token_id)
+            out = lm.model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                do_sample=True,
+                temperature=1.0,
+                top_p=1.0,
+                top_k=0,
+                pad_token_id=tok.pad_token_id,
+            )
         row = out[0, inputs["input_ids"].shape[1] :].tolist()
         total += next((k for k, t in enumerate(row) if t in eos), len(row))
     return total
@@ -58,7 +67,12 @@ def main():
     generate(lm, ps[:2], temperature=1.0, max_new_tokens=2, seed=0, batch_size=2)  # warm-up
     for r in range(a.reps):
         t = time.perf_counter()
-        toks = sum(x["num_tokens"] for x in generate(lm, ps, temperature=1.0, top_p=1.0, max_new_tokens=a.max_new_tokens, seed=r, batch_size=a.batch_size))
+        toks = sum(
+            x["num_tokens"]
+            for x in generate(
+                lm, ps, temperature=1.0, top_p=1.0, max_new_tokens=a.max_new_tokens, seed=r, batch_size=a.batch_size
+            )
+        )
         res["ours"].append(toks / (time.perf_counter() - t))
         res["tokens_ours"].append(toks)
         t = time.perf_counter()

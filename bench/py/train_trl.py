@@ -8,15 +8,15 @@ import time
 
 import torch
 from datasets import Dataset, Image, List
-from peft import LoraConfig
-from timing import LoopTimer, peak_rss_mib
-from transformers import AutoModelForImageTextToText
-from trl import DPOConfig, DPOTrainer
 
 # Only for the processor: AutoProcessor needs torchvision for Qwen2-VL's video part, which this
 # environment may lack; the loader builds the same image processor and tokenizer without it.
 from ipa_worker.contract import recipe_defaults
 from ipa_worker.models.processor import load_processor
+from peft import LoraConfig
+from timing import LoopTimer, peak_rss_mib
+from transformers import AutoModelForImageTextToText
+from trl import DPOConfig, DPOTrainer
 
 
 def main(model_dir: str, pairs: str, out: str, settings: str) -> None:
@@ -28,7 +28,9 @@ def main(model_dir: str, pairs: str, out: str, settings: str) -> None:
     t = time.perf_counter()
     with open(pairs) as f:
         rows = [json.loads(line) for line in f]
-    ds = Dataset.from_list([{k: r[k] for k in ("images", "prompt", "chosen", "rejected")} for r in rows]).cast_column("images", List(Image()))
+    ds = Dataset.from_list([{k: r[k] for k in ("images", "prompt", "chosen", "rejected")} for r in rows]).cast_column(
+        "images", List(Image())
+    )
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa")
     processor = load_processor(model_dir, m["min_pixels"], m["max_pixels"])
     lora = {**defaults["training"]["lora"], **s["lora"]}

@@ -40,9 +40,6 @@ def main():
     import copy
 
     import torch
-    from PIL import Image
-    from vllm import SamplingParams
-
     from ipa_worker.context import StageContext
     from ipa_worker.contract import recipe_defaults
     from ipa_worker.data.jsonl_io import read_jsonl
@@ -50,6 +47,8 @@ def main():
     from ipa_worker.models.messages import user_messages
     from ipa_worker.stages import revise, sample, verify, verify_revisions
     from ipa_worker.tools.gpu_check.stage_runs import ROUND, payload, write_seeds
+    from PIL import Image
+    from vllm import SamplingParams
 
     work = Path(a.work)
     run_dir = work / "run"
@@ -59,7 +58,9 @@ def main():
     recipe["model"].update(base=a.model, device="cpu", dtype="float32", min_pixels=56 * 56, max_pixels=56 * 56)
     recipe["generation"]["backend"] = "vllm"
     recipe["generation"]["vllm"]["max_model_len"] = 1024  # every payload here asks for the same engine
-    recipe["sampling"].update(num_normal=a.per_seed, num_contrastive=0, max_new_tokens=a.max_new_tokens, batch_size=a.seeds * a.per_seed)
+    recipe["sampling"].update(
+        num_normal=a.per_seed, num_contrastive=0, max_new_tokens=a.max_new_tokens, batch_size=a.seeds * a.per_seed
+    )
     recipe["verifier"].update(kind="model", max_new_tokens=a.max_new_tokens)
     recipe["reviser"].update(max_new_tokens=a.max_new_tokens, max_revisions_per_seed=1, feedbacks_per_response=1)
     hf_recipe = copy.deepcopy(recipe)
@@ -75,7 +76,12 @@ def main():
         for k in range(a.per_seed):
             g = sample.sample_seed(recipe["seed"], ROUND, f"{s['id']}/n{k}")
             prompts.append({"images": [img], "messages": user_messages(s["instruction"], 1), "seed": g})
-    gen = dict(temperature=float(sampling["temperature"]), top_p=float(sampling["top_p"]), max_new_tokens=a.max_new_tokens, batch_size=len(prompts))
+    gen = dict(
+        temperature=float(sampling["temperature"]),
+        top_p=float(sampling["top_p"]),
+        max_new_tokens=a.max_new_tokens,
+        batch_size=len(prompts),
+    )
 
     t0 = time.perf_counter()
     vllm_role = vllm_engines.role(payload(run_dir, "sample", recipe, {"seeds": seeds_path}), "generator")
@@ -89,11 +95,17 @@ def main():
         reqs, params = [], []
         for s in read_jsonl(seeds_path):
             img = Image.open(s["images"][0]).convert("RGB")
-            text = processor.apply_chat_template(user_messages(s["instruction"], 1), tokenize=False, add_generation_prompt=True)
+            text = processor.apply_chat_template(
+                user_messages(s["instruction"], 1), tokenize=False, add_generation_prompt=True
+            )
             for k in range(a.per_seed):
                 reqs.append({"prompt": text, "multi_modal_data": {"image": img}})
                 g = sample.sample_seed(recipe["seed"], ROUND, f"{s['id']}/n{k}") % (2**31 - 1)
-                params.append(SamplingParams(temperature=gen["temperature"], top_p=gen["top_p"], max_tokens=a.max_new_tokens, seed=g))
+                params.append(
+                    SamplingParams(
+                        temperature=gen["temperature"], top_p=gen["top_p"], max_tokens=a.max_new_tokens, seed=g
+                    )
+                )
         return sum(len(o.outputs[0].token_ids) for o in llm.generate(reqs, params, use_tqdm=False))
 
     def one_round(rec: dict, engines: Engines, tag: str) -> dict:
@@ -105,7 +117,11 @@ def main():
         def run(module, name: str, inputs: dict, rec_: dict = rec) -> dict:
             p = payload(d, name, rec_, inputs)
             res = module.run(p, StageContext(models=engines))
-            out["stages"][name] = {k: res["metrics"][k] for k in ("generated_tokens", "generation_s")} if res["metrics"].get("engine") else None
+            out["stages"][name] = (
+                {k: res["metrics"][k] for k in ("generated_tokens", "generation_s")}
+                if res["metrics"].get("engine")
+                else None
+            )
             return res
 
         responses = run(sample, "sample", {"seeds": seeds_path})["outputs"]["responses"]["path"]
@@ -114,14 +130,29 @@ def main():
         rule["verifier"]["kind"] = "rule"
         p = payload(d / "rule", "verify", rule, {"seeds": seeds_path, "responses": responses})
         verdicts = verify.run(p, StageContext(models=engines))["outputs"]["verdicts"]["path"]
-        revisions = run(revise, "revise", {"seeds": seeds_path, "responses": responses, "verdicts": verdicts})["outputs"]["revisions"]["path"]
+        revisions = run(revise, "revise", {"seeds": seeds_path, "responses": responses, "verdicts": verdicts})[
+            "outputs"
+        ]["revisions"]["path"]
         run(verify_revisions, "verify_revisions", {"seeds": seeds_path, "revisions": revisions})
         out["seconds"] = time.perf_counter() - t
         return out
 
     ctx = StageContext(models=vllm_engines)
     p = payload(run_dir, "sample", recipe, {"seeds": seeds_path})
-    keys = ("hf", "vllm", "tokens_hf", "tokens_vllm", "stage_s", "bare_s", "tokens_stage", "tokens_bare", "round_vllm_s", "round_hf_s", "round_vllm", "round_hf")
+    keys = (
+        "hf",
+        "vllm",
+        "tokens_hf",
+        "tokens_vllm",
+        "stage_s",
+        "bare_s",
+        "tokens_stage",
+        "tokens_bare",
+        "round_vllm_s",
+        "round_hf_s",
+        "round_vllm",
+        "round_hf",
+    )
     res = {k: [] for k in keys}
     res.update(engine_start_s=engine_start_s, prompts=len(prompts))
     for _ in range(a.reps):

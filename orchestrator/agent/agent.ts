@@ -23,10 +23,25 @@ import { Deadline, DEFAULT_STOP_MS } from '../deadline.js';
 import { freePort } from '../free-port.js';
 import { parseStageResult } from '../contract/stage-result.js';
 import { jobLogger, logToRunDir, rootLogger, type Logger } from '../log.js';
-import { FRESH_PROCESS_STAGES, jobId, jobPlace, QUEUE_KINDS, STAGE_QUEUE, type JobDescriptor, type QueueKind, type Stage } from '../plan/stages.js';
+import {
+  FRESH_PROCESS_STAGES,
+  jobId,
+  jobPlace,
+  QUEUE_KINDS,
+  STAGE_QUEUE,
+  type JobDescriptor,
+  type QueueKind,
+  type Stage,
+} from '../plan/stages.js';
 import type { ActiveJob, JobProgress } from '../queue/active-jobs.js';
 import { closeConnection, connect } from '../queue/connection.js';
-import { keys, DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
+import {
+  keys,
+  DEFAULT_LOCK_DURATION_MS,
+  DEFAULT_PREFIX,
+  DEFAULT_STALLED_INTERVAL_MS,
+  QueueSet,
+} from '../queue/queues.js';
 import { checkEvictionPolicy } from '../queue/redis-policy.js';
 import { describeOutputs, duration } from '../report/stage-words.js';
 import { openNextRound, queueNextRound } from '../run/advance.js';
@@ -140,7 +155,10 @@ export class WorkerAgent {
   private readonly log: Logger;
   private readonly workers: Worker[] = [];
   private readonly slots: SlotPool;
-  private readonly active = new Map<string, { runId: string; abort: AbortController; info: WorkerInfo['current'][number]; progress?: JobProgress }>();
+  private readonly active = new Map<
+    string,
+    { runId: string; abort: AbortController; info: WorkerInfo['current'][number]; progress?: JobProgress }
+  >();
   private heartbeat?: NodeJS.Timeout;
   private subscriber?: Redis;
   private redis!: Redis;
@@ -168,16 +186,33 @@ export class WorkerAgent {
   /** What the worker's Python reported at start (none before, or on a control-only worker). */
   private devices: Device[] = [];
 
-  private constructor(private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number }) {
+  private constructor(
+    private readonly opts: AgentOptions & { prefix: string; queues: readonly QueueKind[]; concurrency: number },
+  ) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
     this.log = (opts.logger ?? rootLogger).child({ worker: this.id });
     this.trainProcesses = opts.trainProcesses ?? (opts.gpu ? opts.gpu.split(',').length : 1);
     this.nodes = opts.nodes ?? 1;
     this.nodeAddr = opts.nodeAddr ?? hostname();
     this.anchor = new RunAnchor({ roots: opts.runRoots });
-    const env: Record<string, string> = { ...(opts.pythonEnv ?? {}), ...deviceEnv({ visible: opts.gpu, trainProcesses: this.trainProcesses }) };
-    this.slots = new SlotPool({ size: opts.concurrency, python: opts.python, env, payloadSchema: stagePayloadJsonSchema(), logger: this.log });
-    this.memory = new MemoryGate({ queues: opts.queues, trainProcesses: this.trainProcesses, devices: () => this.devices, cardGib: opts.cardGib, skip: opts.skipMemoryCheck });
+    const env: Record<string, string> = {
+      ...(opts.pythonEnv ?? {}),
+      ...deviceEnv({ visible: opts.gpu, trainProcesses: this.trainProcesses }),
+    };
+    this.slots = new SlotPool({
+      size: opts.concurrency,
+      python: opts.python,
+      env,
+      payloadSchema: stagePayloadJsonSchema(),
+      logger: this.log,
+    });
+    this.memory = new MemoryGate({
+      queues: opts.queues,
+      trainProcesses: this.trainProcesses,
+      devices: () => this.devices,
+      cardGib: opts.cardGib,
+      skip: opts.skipMemoryCheck,
+    });
   }
 
   static async start(opts: AgentOptions): Promise<WorkerAgent> {
@@ -260,14 +295,26 @@ export class WorkerAgent {
       this.workers.push(w);
     }
     if (this.nodes > 1 && o.queues.includes('train')) this.joining = this.joinLoop();
-    this.log.info({ queues: o.queues, gpu: o.gpu ?? null, train_processes: this.trainProcesses, nodes: this.nodes, concurrency: o.concurrency }, `worker ${this.id} started: queues ${o.queues.join(', ')}${o.gpu !== undefined ? `, GPU ${o.gpu}` : ''}${this.trainProcesses > 1 ? `, ${this.trainProcesses} training processes` : ''}${this.nodes > 1 ? `, training groups of ${this.nodes} nodes (this one reached at ${this.nodeAddr})` : ''}, ${o.concurrency} slot${o.concurrency === 1 ? '' : 's'}`);
+    this.log.info(
+      {
+        queues: o.queues,
+        gpu: o.gpu ?? null,
+        train_processes: this.trainProcesses,
+        nodes: this.nodes,
+        concurrency: o.concurrency,
+      },
+      `worker ${this.id} started: queues ${o.queues.join(', ')}${o.gpu !== undefined ? `, GPU ${o.gpu}` : ''}${this.trainProcesses > 1 ? `, ${this.trainProcesses} training processes` : ''}${this.nodes > 1 ? `, training groups of ${this.nodes} nodes (this one reached at ${this.nodeAddr})` : ''}, ${o.concurrency} slot${o.concurrency === 1 ? '' : 's'}`,
+    );
   }
 
   /** A queue worker's error, said once until Redis answers again (a lost Redis fails every queue every few seconds). */
   private onQueueError(queue: string, err: Error): void {
     if (this.queueErrors.has(err.message)) return;
     this.queueErrors.add(err.message);
-    this.log.warn({ err: err.message, queue }, `queue worker error: ${err.message}${this.redis.status === 'ready' ? '' : ' (Redis is unreachable: no job is taken until it answers again)'}`);
+    this.log.warn(
+      { err: err.message, queue },
+      `queue worker error: ${err.message}${this.redis.status === 'ready' ? '' : ' (Redis is unreachable: no job is taken until it answers again)'}`,
+    );
   }
 
   private async beat(): Promise<void> {
@@ -299,7 +346,14 @@ export class WorkerAgent {
 
   /** The jobs this agent runs now, with the progress each last reported (for `ipa worker`'s live line). */
   activeJobs(): ActiveJob[] {
-    return [...this.active.entries()].map(([id, a]) => ({ id, round: a.info.round, stage: a.info.stage as Stage, shard: a.info.shard, startedAt: Date.parse(a.info.started_at), progress: a.progress }));
+    return [...this.active.entries()].map(([id, a]) => ({
+      id,
+      round: a.info.round,
+      stage: a.info.stage as Stage,
+      shard: a.info.shard,
+      startedAt: Date.parse(a.info.started_at),
+      progress: a.progress,
+    }));
   }
 
   /** Pids of this agent's live Python processes: the slots' inference ones and any training one. */
@@ -310,7 +364,14 @@ export class WorkerAgent {
   /** Checks the job (agent/job-trust.ts); a refusal that a round being opened may lift is held back and looked at again first. */
   private async trust(job: Job, token?: string) {
     try {
-      return await trustJob(job, { redis: this.redis, prefix: this.opts.prefix, queue: job.queueName as QueueKind, anchor: this.anchor, runs: this.trusted, signer: this.queues.signer });
+      return await trustJob(job, {
+        redis: this.redis,
+        prefix: this.opts.prefix,
+        queue: job.queueName as QueueKind,
+        anchor: this.anchor,
+        runs: this.trusted,
+        signer: this.queues.signer,
+      });
     } catch (err) {
       if (err instanceof UntrustedJob && err.pending) return this.holdBack(job, token, err);
       throw err;
@@ -323,7 +384,10 @@ export class WorkerAgent {
     const holds = (job.attemptsStarted ?? 1) - 1 - job.attemptsMade;
     if (holds >= UNTRUSTED_HOLDS || !token) throw err;
     const wait = UNTRUSTED_HOLD_MS * 2 ** holds;
-    this.log.warn({ job: job.id, queue: job.queueName, err: err.message, hold: holds + 1 }, `held back job ${job.id}: ${err.message}; looking again in ${duration(wait)} (${holds + 1} of ${UNTRUSTED_HOLDS} before it is refused)`);
+    this.log.warn(
+      { job: job.id, queue: job.queueName, err: err.message, hold: holds + 1 },
+      `held back job ${job.id}: ${err.message}; looking again in ${duration(wait)} (${holds + 1} of ${UNTRUSTED_HOLDS} before it is refused)`,
+    );
     await job.moveToDelayed(Date.now() + wait, token);
     throw new DelayedError();
   }
@@ -331,7 +395,14 @@ export class WorkerAgent {
   private async process(job: Job, token?: string): Promise<unknown> {
     // Before anything touches the disk: the job must prove it belongs (agent/job-trust.ts).
     const { id, data: d, store, recipe, info, shards } = await this.trust(job, token);
-    const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id, place: jobPlace(d) });
+    const log = jobLogger(this.log, {
+      run: d.runId,
+      round: d.round,
+      stage: d.stage,
+      shard: d.shard,
+      job: id,
+      place: jobPlace(d),
+    });
     // This agent's lines about the run go to its logs/orchestrator.jsonl too (only once the job is trusted).
     logToRunDir(d.runId, store.dir);
     const state = info.state;
@@ -353,8 +424,18 @@ export class WorkerAgent {
     }
     // Queued only after its predecessors' records were written; a job without them (added by
     // hand, or left from before `ipa resume` set outputs aside) waits, then is refused.
-    const missing = predecessors(recipe, d.round, d.stage, d.shard, shards).filter((l) => !store.hasRecord(jobId({ runId: d.runId, ...l })));
-    if (missing.length) await this.holdBack(job, token, new UntrustedJob(`${id}: ${missing.length} job(s) it follows are not done (${jobPlace(missing[0])}${missing.length > 1 ? ', …' : ''})`, true));
+    const missing = predecessors(recipe, d.round, d.stage, d.shard, shards).filter(
+      (l) => !store.hasRecord(jobId({ runId: d.runId, ...l })),
+    );
+    if (missing.length)
+      await this.holdBack(
+        job,
+        token,
+        new UntrustedJob(
+          `${id}: ${missing.length} job(s) it follows are not done (${jobPlace(missing[0])}${missing.length > 1 ? ', …' : ''})`,
+          true,
+        ),
+      );
     const attempt = job.attemptsMade + 1;
 
     // The run's memory plan on this worker's card: printed once, and a plan that cannot fit refuses its jobs.
@@ -398,31 +479,61 @@ export class WorkerAgent {
       const entry = { attempt, worker: this.id, started_at: startedAt.toISOString(), batch_scale: d.batchScale ?? 1 };
       store.recordAttempt(id, entry);
       const payload = buildPayload(store, recipe, d, attempt, d.batchScale ?? 1);
-      if (call) payload.group = { nnodes: call.nnodes, endpoint: call.endpoint, id: call.group_id, host: true, node_addr: this.nodeAddr };
+      if (call)
+        payload.group = {
+          nnodes: call.nnodes,
+          endpoint: call.endpoint,
+          id: call.group_id,
+          host: true,
+          node_addr: this.nodeAddr,
+        };
       const scaled = payload.options.batch_scale < 1 ? `, batch × ${payload.options.batch_scale}` : '';
-      log.info({ event: 'stage_started', attempt, batch_scale: payload.options.batch_scale }, `started (attempt ${attempt}${scaled}) on worker ${this.id}`);
-      if (call) log.info({ group: call.group_id, endpoint: call.endpoint }, `leading a training group of ${call.nnodes} nodes at ${call.endpoint}: waiting for ${call.nnodes - 1} more to join`);
+      log.info(
+        { event: 'stage_started', attempt, batch_scale: payload.options.batch_scale },
+        `started (attempt ${attempt}${scaled}) on worker ${this.id}`,
+      );
+      if (call)
+        log.info(
+          { group: call.group_id, endpoint: call.endpoint },
+          `leading a training group of ${call.nnodes} nodes at ${call.endpoint}: waiting for ${call.nnodes - 1} more to join`,
+        );
       const raw = await this.runStage(slot, payload, run, log);
       // Global rank 0 ran on a node that joined: that node writes the done record.
-      const rec = raw === null && call ? await this.recordOfGroup(store, id, log) : this.writeResult(raw, id, d, store, startedAt, log);
+      const rec =
+        raw === null && call
+          ? await this.recordOfGroup(store, id, log)
+          : this.writeResult(raw, id, d, store, startedAt, log);
       await this.queueNext(store, recipe, d, shards, log);
       return summary(rec);
     } catch (err) {
-      const handBack = abort.signal.reason === SHUTDOWN && ((err instanceof PythonError && err.type === 'Cancelled') || err instanceof PythonProcessExited);
+      const handBack =
+        abort.signal.reason === SHUTDOWN &&
+        ((err instanceof PythonError && err.type === 'Cancelled') || err instanceof PythonProcessExited);
       if (handBack && token) {
         // Stopped by close(), not by the job: it goes back to the queue untouched (no attempt
         // used, the run not failed) for another agent, which resumes from what is on disk.
         if (err instanceof PythonProcessExited) this.slots.lost(slot, run.proc);
-        const back = this.redis.status === 'ready' ? await (this.stopBy ?? Deadline.in(DEFAULT_STOP_MS)).settle(job.moveToWait(token)) : { ok: false as const, reason: 'Redis is unreachable' };
+        const back =
+          this.redis.status === 'ready'
+            ? await (this.stopBy ?? Deadline.in(DEFAULT_STOP_MS)).settle(job.moveToWait(token))
+            : { ok: false as const, reason: 'Redis is unreachable' };
         if (back.ok) log.info('the worker is stopping: job handed back to the queue (recomputed later)');
         else {
           const lockS = Math.round((this.opts.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS) / 1000);
-          this.notDone.push(`job ${id} was not handed back (${back.reason}): it goes back to the queue ${lockS} s after Redis answers again (its lock expires), or \`ipa resume ${d.runId}\` queues it again; nothing it finished is lost`);
+          this.notDone.push(
+            `job ${id} was not handed back (${back.reason}): it goes back to the queue ${lockS} s after Redis answers again (its lock expires), or \`ipa resume ${d.runId}\` queues it again; nothing it finished is lost`,
+          );
         }
         throw new WaitingError();
       }
       const cause = call && err instanceof PythonError ? await this.groupCause(err, call) : err;
-      throw await classifyFailure(cause, { job, data: d, store, log, onProcessLost: () => this.slots.lost(slot, run.proc) });
+      throw await classifyFailure(cause, {
+        job,
+        data: d,
+        store,
+        log,
+        onProcessLost: () => this.slots.lost(slot, run.proc),
+      });
     } finally {
       if (call) await this.groups.withdraw(call).catch(() => undefined);
       run.end();
@@ -439,7 +550,13 @@ export class WorkerAgent {
    * Posts the calls for a group led by this agent, after joining, one by one, the groups that
    * were still waiting for nodes (the atomic step of TrainGroups.leadOrFollow). Returns the call.
    */
-  private async leadGroup(slot: Slot, id: string, d: AgentJobData, attempt: number, recipe: Recipe): Promise<GroupCall> {
+  private async leadGroup(
+    slot: Slot,
+    id: string,
+    d: AgentJobData,
+    attempt: number,
+    recipe: Recipe,
+  ): Promise<GroupCall> {
     for (;;) {
       const call: GroupCall = {
         job_id: id,
@@ -462,7 +579,14 @@ export class WorkerAgent {
   /** Why a group try failed: a joining node's out-of-memory or bad input says more than this node's lost peer. */
   private async groupCause(err: PythonError, call: GroupCall): Promise<PythonError> {
     const other = groupFailureType(err.type, await this.groups.failures(call.group_id, GROUP_FAILURE_WAIT_MS));
-    return other ? new PythonError(other.type, `${other.message} (on the node of worker ${other.worker})`, err.traceback, err.method) : err;
+    return other
+      ? new PythonError(
+          other.type,
+          `${other.message} (on the node of worker ${other.worker})`,
+          err.traceback,
+          err.method,
+        )
+      : err;
   }
 
   /** The done record a joining node wrote for this agent's job (its node ran global rank 0). */
@@ -471,10 +595,16 @@ export class WorkerAgent {
     for (;;) {
       const rec = store.verifiedDoneRecord(id);
       if (rec) {
-        log.info({ event: 'stage_done', written_by: rec.worker }, `done on the group's rank-0 node (worker ${rec.worker} wrote the record)`);
+        log.info(
+          { event: 'stage_done', written_by: rec.worker },
+          `done on the group's rank-0 node (worker ${rec.worker} wrote the record)`,
+        );
         return rec;
       }
-      if (Date.now() > end) throw new Error(`the training group finished, but the node that ran rank 0 wrote no done record for ${id} within ${GROUP_RECORD_WAIT_MS / 1000} s`);
+      if (Date.now() > end)
+        throw new Error(
+          `the training group finished, but the node that ran rank 0 wrote no done record for ${id} within ${GROUP_RECORD_WAIT_MS / 1000} s`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -493,7 +623,8 @@ export class WorkerAgent {
           if (call?.leader === this.id) await this.groups.putBack(call);
           else if (call) await this.follow(call, slot);
         } catch (err) {
-          if (!this.closing) this.log.warn({ err: (err as Error).message }, 'looking for training groups to join failed');
+          if (!this.closing)
+            this.log.warn({ err: (err as Error).message }, 'looking for training groups to join failed');
         } finally {
           await this.slots.release(slot, undefined);
         }
@@ -513,22 +644,48 @@ export class WorkerAgent {
     if (!job || (await job.getState()) !== 'active') return; // its try is over
     let trusted;
     try {
-      trusted = await trustJob(job, { redis: this.redis, prefix: this.opts.prefix, queue: call.queue, anchor: this.anchor, runs: this.trusted, signer: this.queues.signer });
+      trusted = await trustJob(job, {
+        redis: this.redis,
+        prefix: this.opts.prefix,
+        queue: call.queue,
+        anchor: this.anchor,
+        runs: this.trusted,
+        signer: this.queues.signer,
+      });
     } catch (err) {
-      this.log.warn({ job: call.job_id, err: (err as Error).message }, `did not join the training group of ${call.job_id}: ${(err as Error).message}`);
+      this.log.warn(
+        { job: call.job_id, err: (err as Error).message },
+        `did not join the training group of ${call.job_id}: ${(err as Error).message}`,
+      );
       return;
     }
     const { id, data: d, store, recipe, info } = trusted;
     if (info.state !== 'running' && info.state !== 'queued') return;
-    const log = jobLogger(this.log, { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: id, place: jobPlace(d) });
+    const log = jobLogger(this.log, {
+      run: d.runId,
+      round: d.round,
+      stage: d.stage,
+      shard: d.shard,
+      job: id,
+      place: jobPlace(d),
+    });
     logToRunDir(d.runId, store.dir);
     const startedAt = new Date();
     const abort = new AbortController();
     const run = this.startJobRun(job, id, d, store, call.attempt, startedAt, abort);
     try {
       const payload = buildPayload(store, recipe, d, call.attempt, call.batch_scale);
-      payload.group = { nnodes: call.nnodes, endpoint: call.endpoint, id: call.group_id, host: false, node_addr: this.nodeAddr };
-      log.info({ group: call.group_id, leader: call.leader }, `joined the training group of ${call.nnodes} nodes led by worker ${call.leader} at ${call.endpoint} (attempt ${call.attempt})`);
+      payload.group = {
+        nnodes: call.nnodes,
+        endpoint: call.endpoint,
+        id: call.group_id,
+        host: false,
+        node_addr: this.nodeAddr,
+      };
+      log.info(
+        { group: call.group_id, leader: call.leader },
+        `joined the training group of ${call.nnodes} nodes led by worker ${call.leader} at ${call.endpoint} (attempt ${call.attempt})`,
+      );
       const raw = await this.runStage(slot, payload, run, log);
       if (raw !== null) this.writeResult(raw, id, d, store, startedAt, log);
       else log.info('this node trained its part of the group; the node that ran rank 0 writes the done record');
@@ -536,8 +693,14 @@ export class WorkerAgent {
       const type = err instanceof PythonError ? err.type : 'Internal';
       if (err instanceof PythonProcessExited) this.slots.lost(slot, run.proc);
       const message = err instanceof Error ? err.message : String(err);
-      store.appendLog(id, `${type} on the joining node of worker ${this.id}: ${message}${err instanceof PythonError ? `\n${err.traceback}` : ''}`);
-      log.warn({ type, err: message }, `this node's part of the training group failed (${type}); the leader retries the job`);
+      store.appendLog(
+        id,
+        `${type} on the joining node of worker ${this.id}: ${message}${err instanceof PythonError ? `\n${err.traceback}` : ''}`,
+      );
+      log.warn(
+        { type, err: message },
+        `this node's part of the training group failed (${type}); the leader retries the job`,
+      );
       await this.groups.reportFailure(call.group_id, { type, message, worker: this.id }).catch(() => undefined);
     } finally {
       run.end();
@@ -546,11 +709,38 @@ export class WorkerAgent {
   }
 
   /** A job's bookkeeping while it runs here: the active entry (cancel, registry), progress to BullMQ and the run folder, log lines. */
-  private startJobRun(job: Job, id: string, d: AgentJobData, store: RunStore, attempt: number, startedAt: Date, abort: AbortController): JobRun {
-    this.active.set(id, { runId: d.runId, abort, info: { job_id: id, stage: d.stage, run: d.runId, round: d.round, shard: d.shard, started_at: startedAt.toISOString() } });
-    const throttle = new ProgressThrottle<Record<string, unknown>>(2, (p) => void job.updateProgress(p).catch(() => undefined));
+  private startJobRun(
+    job: Job,
+    id: string,
+    d: AgentJobData,
+    store: RunStore,
+    attempt: number,
+    startedAt: Date,
+    abort: AbortController,
+  ): JobRun {
+    this.active.set(id, {
+      runId: d.runId,
+      abort,
+      info: {
+        job_id: id,
+        stage: d.stage,
+        run: d.runId,
+        round: d.round,
+        shard: d.shard,
+        started_at: startedAt.toISOString(),
+      },
+    });
+    const throttle = new ProgressThrottle<Record<string, unknown>>(
+      2,
+      (p) => void job.updateProgress(p).catch(() => undefined),
+    );
     // The same progress in the run folder, for whoever reads it without Redis (store/job-progress.ts).
-    const progressFile = new JobProgressFile(store.dir, { job_id: id, worker: this.id, attempt, started_at: startedAt.toISOString() });
+    const progressFile = new JobProgressFile(store.dir, {
+      job_id: id,
+      worker: this.id,
+      attempt,
+      started_at: startedAt.toISOString(),
+    });
     const progress = (p: JobProgress) => {
       const a = this.active.get(id);
       if (a) a.progress = p;
@@ -591,14 +781,26 @@ export class WorkerAgent {
   }
 
   /** Checks a stage's result against the contract and writes its done record. */
-  private writeResult(raw: unknown, id: string, d: AgentJobData, store: RunStore, startedAt: Date, log: Logger): DoneRecord {
+  private writeResult(
+    raw: unknown,
+    id: string,
+    d: AgentJobData,
+    store: RunStore,
+    startedAt: Date,
+    log: Logger,
+  ): DoneRecord {
     const result = parseStageResult(raw, id);
     const rec = this.record(id, d, result.outputs, result.metrics, result.failed_items, startedAt, store.attempts(id));
     store.writeDone(rec);
     this.finished++;
     const failedItems = rec.failed_items.length ? `; ${rec.failed_items.length} items failed (see ipa logs)` : '';
     log.info(
-      { event: 'stage_done', duration_ms: rec.duration_ms, failed_items: rec.failed_items.length, ...flatMetrics(rec.metrics) },
+      {
+        event: 'stage_done',
+        duration_ms: rec.duration_ms,
+        failed_items: rec.failed_items.length,
+        ...flatMetrics(rec.metrics),
+      },
       `${describeOutputs(d.stage, rowCounts(rec), rec.metrics)} in ${duration(rec.duration_ms)}${failedItems}`,
     );
     return rec;
@@ -609,7 +811,13 @@ export class WorkerAgent {
    * first stage once every shard is finished (the fan-in: a Redis count, checked against the run
    * directory), the next round stage, or — for an advance — the next round.
    */
-  private async queueNext(store: RunStore, recipe: Recipe, d: JobDescriptor, shards: number, log: Logger): Promise<void> {
+  private async queueNext(
+    store: RunStore,
+    recipe: Recipe,
+    d: JobDescriptor,
+    shards: number,
+    log: Logger,
+  ): Promise<void> {
     if (d.stage === 'advance') {
       const queued = await queueNextRound(store, recipe, d.round, this.queues);
       if (queued) log.debug({ jobs_queued: queued }, `queued ${queued} jobs of round ${d.round + 1}`);
@@ -620,7 +828,9 @@ export class WorkerAgent {
     if (next.kind === 'none') return;
     if (next.kind === 'fan-in') {
       if ((await finishShard(this.queues, d.runId, d.round, d.shard)) < shards) return;
-      const open = predecessors(recipe, d.round, next.link.stage, 0, shards).some((l) => !store.hasRecord(jobId({ runId: d.runId, ...l })));
+      const open = predecessors(recipe, d.round, next.link.stage, 0, shards).some(
+        (l) => !store.hasRecord(jobId({ runId: d.runId, ...l })),
+      );
       if (open) return;
     }
     await queueLinks(this.queues, [next.link], { id: store.id, dir: store.dir }, recipe);
@@ -631,20 +841,34 @@ export class WorkerAgent {
     if (!job) return;
     if (isUntrusted(err)) {
       // Its data named the run: the one thing it must not get to do is write there.
-      this.log.warn({ job: job.id, queue: job.queueName, err: err.message }, 'refused an untrusted job: nothing written');
+      this.log.warn(
+        { job: job.id, queue: job.queueName, err: err.message },
+        'refused an untrusted job: nothing written',
+      );
       return;
     }
     const d = job.data as JobDescriptor;
     try {
       if (failRunOf(job, err, new RunStore(d.runDir))) {
-        this.log.error({ run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: job.id, err: err.message }, `${jobPlace(d)}: failed for good, so run ${d.runId} failed (ipa logs ${d.runId} --round ${d.round} --stage ${d.stage})`);
+        this.log.error(
+          { run: d.runId, round: d.round, stage: d.stage, shard: d.shard, job: job.id, err: err.message },
+          `${jobPlace(d)}: failed for good, so run ${d.runId} failed (ipa logs ${d.runId} --round ${d.round} --stage ${d.stage})`,
+        );
       }
     } catch (e) {
       this.log.warn({ err: String(e) }, `could not mark run ${d.runId} failed`);
     }
   }
 
-  private record(id: string, d: JobDescriptor, outputs: DoneRecord['outputs'], metrics: Record<string, unknown>, failed: DoneRecord['failed_items'], startedAt: Date, attempts: number): DoneRecord {
+  private record(
+    id: string,
+    d: JobDescriptor,
+    outputs: DoneRecord['outputs'],
+    metrics: Record<string, unknown>,
+    failed: DoneRecord['failed_items'],
+    startedAt: Date,
+    attempts: number,
+  ): DoneRecord {
     const finished = new Date();
     return {
       job_id: id,
@@ -688,23 +912,38 @@ export class WorkerAgent {
     // The cancel lands at Python's next batch; what is still running halfway is stopped.
     await this.drainedBy(Deadline.in(stopMs / 2));
     const killed = await this.slots.stop(jobsBy);
-    if (killed.length) this.notDone.push(`Python process${killed.length > 1 ? 'es' : ''} ${killed.join(', ')} did not stop when asked: killed`);
-    if (!(await this.drainedBy(jobsBy))) this.notDone.push(`job${this.active.size > 1 ? 's' : ''} ${[...this.active.keys()].join(', ')} did not end in time: ${this.active.size > 1 ? 'they are' : 'it is'} computed again later`);
+    if (killed.length)
+      this.notDone.push(
+        `Python process${killed.length > 1 ? 'es' : ''} ${killed.join(', ')} did not stop when asked: killed`,
+      );
+    if (!(await this.drainedBy(jobsBy)))
+      this.notDone.push(
+        `job${this.active.size > 1 ? 's' : ''} ${[...this.active.keys()].join(', ')} did not end in time: ${this.active.size > 1 ? 'they are' : 'it is'} computed again later`,
+      );
     // BullMQ's own close ends with Redis; without it there is nothing to wait for.
     if (this.redis.status === 'ready') await stop.settle(closing);
-    const registered = this.redis.status === 'ready' && (await stop.settle(removeWorker(this.redis, this.opts.prefix, this.id))).ok;
-    if (!registered) this.notDone.push(`this worker was not removed from the list of workers (Redis did not answer): it drops off by itself within ${HEARTBEAT_TTL_S} s`);
+    const registered =
+      this.redis.status === 'ready' && (await stop.settle(removeWorker(this.redis, this.opts.prefix, this.id))).ok;
+    if (!registered)
+      this.notDone.push(
+        `this worker was not removed from the list of workers (Redis did not answer): it drops off by itself within ${HEARTBEAT_TTL_S} s`,
+      );
     for (const w of this.workers) void w.disconnect().catch(() => undefined);
     await this.queues.close(stop);
-    await Promise.all([this.subscriber, this.redis, ...this.workerConnections].map((c) => (c ? closeConnection(c, stop) : undefined)));
+    await Promise.all(
+      [this.subscriber, this.redis, ...this.workerConnections].map((c) => (c ? closeConnection(c, stop) : undefined)),
+    );
     const took = `${duration(Date.now() - t0)}`;
     for (const n of this.notDone) this.log.warn(`while stopping: ${n}`);
-    this.log.info(`worker ${this.id} stopped in ${took}${this.notDone.length ? ` (${this.notDone.length} thing${this.notDone.length > 1 ? 's' : ''} not done, above)` : ''}`);
+    this.log.info(
+      `worker ${this.id} stopped in ${took}${this.notDone.length ? ` (${this.notDone.length} thing${this.notDone.length > 1 ? 's' : ''} not done, above)` : ''}`,
+    );
   }
 
   /** Whether every job of this agent ended by the deadline (polled: jobs end on their own schedule). */
   private async drainedBy(deadline: Deadline): Promise<boolean> {
-    while (this.active.size && deadline.left() > 0) await new Promise((r) => setTimeout(r, Math.min(25, deadline.left())));
+    while (this.active.size && deadline.left() > 0)
+      await new Promise((r) => setTimeout(r, Math.min(25, deadline.left())));
     return this.active.size === 0;
   }
 }

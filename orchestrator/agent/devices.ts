@@ -46,17 +46,22 @@ export function deviceList(spec: string): string[] {
 export function deviceSetup(f: DeviceFlags): DeviceSetup {
   const nodes = f.nodes ?? 1;
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`--nodes takes a positive whole number, got ${f.nodes}`);
-  if (f.gpu !== undefined && f.gpus !== undefined) throw new Error('--gpu and --gpus both given: use --gpu for one device, --gpus for several');
+  if (f.gpu !== undefined && f.gpus !== undefined)
+    throw new Error('--gpu and --gpus both given: use --gpu for one device, --gpus for several');
   if (f.gpu !== undefined) {
-    if (!/^\d+$/.test(f.gpu.trim())) throw new Error(`--gpu takes one device index, got "${f.gpu}" (several: --gpus ${f.gpu})`);
-    if (f.trainProcs !== undefined && f.trainProcs !== 1) throw new Error(`--train-procs ${f.trainProcs} needs as many devices: use --gpus`);
+    if (!/^\d+$/.test(f.gpu.trim()))
+      throw new Error(`--gpu takes one device index, got "${f.gpu}" (several: --gpus ${f.gpu})`);
+    if (f.trainProcs !== undefined && f.trainProcs !== 1)
+      throw new Error(`--train-procs ${f.trainProcs} needs as many devices: use --gpus`);
     return { visible: f.gpu.trim(), trainProcesses: 1, nodes };
   }
   if (f.gpus !== undefined) {
     const list = deviceList(f.gpus);
     if (new Set(list).size !== list.length) throw new Error(`--gpus lists a device twice: "${f.gpus}"`);
     if (f.trainProcs !== undefined && f.trainProcs !== list.length) {
-      throw new Error(`--train-procs ${f.trainProcs} does not match the ${list.length} devices of --gpus (one training process per device)`);
+      throw new Error(
+        `--train-procs ${f.trainProcs} does not match the ${list.length} devices of --gpus (one training process per device)`,
+      );
     }
     return { visible: list.join(','), trainProcesses: list.length, nodes };
   }

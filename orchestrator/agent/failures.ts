@@ -47,13 +47,19 @@ export async function classifyFailure(err: unknown, ctx: FailureContext): Promis
   // Tracebacks and stderr go to the job's log only (logs/<job-id>.log): the agent's own lines
   // reach a terminal, and one failure must not print a traceback there once per try.
   if (err instanceof PythonProcessExited) {
-    log.warn({ code: err.code, signal: err.signal, log: store.logPath(job.id ?? '') }, `the Python process died (exit code ${err.code}, signal ${err.signal}): the job will be retried`);
+    log.warn(
+      { code: err.code, signal: err.signal, log: store.logPath(job.id ?? '') },
+      `the Python process died (exit code ${err.code}, signal ${err.signal}): the job will be retried`,
+    );
     ctx.onProcessLost();
     if (store.info().state === 'cancelled') return new UnrecoverableError('run cancelled');
     return new Error(`python process exited (code ${err.code}, signal ${err.signal})`);
   }
   if (err instanceof PythonError) {
-    log.warn({ type: err.type, message: err.message, log: store.logPath(job.id ?? '') }, `failed with ${err.type} (traceback: ipa logs ${data.runId} --round ${data.round} --stage ${data.stage})`);
+    log.warn(
+      { type: err.type, message: err.message, log: store.logPath(job.id ?? '') },
+      `failed with ${err.type} (traceback: ipa logs ${data.runId} --round ${data.round} --stage ${data.stage})`,
+    );
     store.appendLog(job.id ?? '', `${err.type}: ${err.message}\n${err.traceback ?? ''}`);
     if (err.type === 'BadInput') return new UnrecoverableError(`bad input: ${err.message}`);
     if (err.type === 'Cancelled') return new UnrecoverableError('cancelled');
@@ -71,7 +77,11 @@ export async function classifyFailure(err: unknown, ctx: FailureContext): Promis
 /** Whether BullMQ will not try the job again: unrecoverable, or out of attempts (a delay is no failure). */
 export function isFinalFailure(job: Job, err: Error): boolean {
   if (err instanceof DelayedError || err.name === 'DelayedError') return false;
-  return err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+  return (
+    err instanceof UnrecoverableError ||
+    err.name === 'UnrecoverableError' ||
+    job.attemptsMade >= (job.opts.attempts ?? 1)
+  );
 }
 
 /**

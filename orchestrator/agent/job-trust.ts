@@ -91,15 +91,26 @@ export async function trustJob(job: { id?: string; data: unknown }, ctx: TrustCo
   }
   const { sig, ...d } = parsed.data;
   const id = jobId(d);
-  if (job.id !== id) throw new UntrustedJob(`job id ${JSON.stringify(job.id)} does not match its data (expected ${id})`);
-  if (STAGE_QUEUE[d.stage] !== ctx.queue) throw new UntrustedJob(`${id}: stage ${d.stage} runs on queue ${STAGE_QUEUE[d.stage]}, not ${ctx.queue}`);
-  if (ctx.signer && !ctx.signer.verifyJob(id, d, sig)) throw new UntrustedJob(`${id}: ${sig === undefined ? 'unsigned' : 'its signature does not match its data'}, and this worker has a queue secret (IPA_SECRET_FILE): only ipa submit/resume with the same secret make jobs it runs`);
+  if (job.id !== id)
+    throw new UntrustedJob(`job id ${JSON.stringify(job.id)} does not match its data (expected ${id})`);
+  if (STAGE_QUEUE[d.stage] !== ctx.queue)
+    throw new UntrustedJob(`${id}: stage ${d.stage} runs on queue ${STAGE_QUEUE[d.stage]}, not ${ctx.queue}`);
+  if (ctx.signer && !ctx.signer.verifyJob(id, d, sig))
+    throw new UntrustedJob(
+      `${id}: ${sig === undefined ? 'unsigned' : 'its signature does not match its data'}, and this worker has a queue secret (IPA_SECRET_FILE): only ipa submit/resume with the same secret make jobs it runs`,
+    );
 
   const registered = await readRegistration(ctx.redis, ctx.prefix, d.runId);
-  if (!registered) throw new UntrustedJob(`${id}: run ${d.runId} was not submitted on this Redis under prefix "${ctx.prefix}" (not in the runs registry; \`ipa resume\` registers a run again)`);
-  if (ctx.signer && !registrationSigned(ctx.signer, ctx.prefix, d.runId, registered)) throw new UntrustedJob(`${id}: the registry entry of run ${d.runId} is not signed with this worker's queue secret`);
+  if (!registered)
+    throw new UntrustedJob(
+      `${id}: run ${d.runId} was not submitted on this Redis under prefix "${ctx.prefix}" (not in the runs registry; \`ipa resume\` registers a run again)`,
+    );
+  if (ctx.signer && !registrationSigned(ctx.signer, ctx.prefix, d.runId, registered))
+    throw new UntrustedJob(`${id}: the registry entry of run ${d.runId} is not signed with this worker's queue secret`);
   if (resolve(registered.dir) !== resolve(d.runDir) || basename(d.runDir) !== d.runId) {
-    throw new UntrustedJob(`${id}: run directory ${d.runDir} is not the one registered for run ${d.runId} (${registered.dir})`);
+    throw new UntrustedJob(
+      `${id}: run directory ${d.runDir} is not the one registered for run ${d.runId} (${registered.dir})`,
+    );
   }
   const refusal = ctx.anchor.refusal(d.runId, d.runDir);
   if (refusal) throw new UntrustedJob(`${id}: ${refusal}`);
@@ -109,13 +120,19 @@ export async function trustJob(job: { id?: string; data: unknown }, ctx: TrustCo
   let recipe: Recipe;
   try {
     info = run.info();
-    if (info.id !== d.runId) throw new UntrustedJob(`${id}: ${run.store.abs('run.json')} names run ${info.id}, not ${d.runId}`);
-    if (info.queue_prefix !== ctx.prefix) throw new UntrustedJob(`${id}: run ${d.runId} uses queue prefix "${info.queue_prefix}", not "${ctx.prefix}"`);
+    if (info.id !== d.runId)
+      throw new UntrustedJob(`${id}: ${run.store.abs('run.json')} names run ${info.id}, not ${d.runId}`);
+    if (info.queue_prefix !== ctx.prefix)
+      throw new UntrustedJob(`${id}: run ${d.runId} uses queue prefix "${info.queue_prefix}", not "${ctx.prefix}"`);
     recipe = run.recipe();
   } catch (err) {
     if (err instanceof RunDamaged) throw new UntrustedJob(`${id}: ${err.message}`);
     throw err;
   }
-  if (!run.holds(recipe, d.round, d.stage, d.shard)) throw new UntrustedJob(`${id}: round ${d.round}, stage ${d.stage}, shard ${d.shard} is not in the plan of run ${d.runId}`, true);
+  if (!run.holds(recipe, d.round, d.stage, d.shard))
+    throw new UntrustedJob(
+      `${id}: round ${d.round}, stage ${d.stage}, shard ${d.shard} is not in the plan of run ${d.runId}`,
+      true,
+    );
   return { id, data: d, store: run.store, info, recipe, shards: run.shards(recipe, d.round) };
 }

@@ -22,16 +22,29 @@ export function workerCard(devices: readonly Device[], cardGib?: number): Card |
 }
 
 /** The plans of `recipe` on `card` for a worker serving `queues`, or undefined when the model's config.json is not there yet. */
-export function recipePlans(recipe: Recipe, card: Card, queues: readonly string[], trainProcesses: number): MemoryPlan[] | undefined {
+export function recipePlans(
+  recipe: Recipe,
+  card: Card,
+  queues: readonly string[],
+  trainProcesses: number,
+): MemoryPlan[] | undefined {
   const config = join(recipe.model.base, 'config.json');
   if (!existsSync(config)) return undefined;
-  return memoryPlans(recipe, modelShape(JSON.parse(readFileSync(config, 'utf8'))), card, queues.filter((q) => GPU_QUEUES.has(q)), trainProcesses);
+  return memoryPlans(
+    recipe,
+    modelShape(JSON.parse(readFileSync(config, 'utf8'))),
+    card,
+    queues.filter((q) => GPU_QUEUES.has(q)),
+    trainProcesses,
+  );
 }
 
 /** Why a plan refuses, in one message: every part that cannot fit, with its numbers and the setting to change. */
 export function refusal(plans: readonly MemoryPlan[]): string | undefined {
   const bad = plans.filter((p) => !p.fits);
-  return bad.length ? `memory plan: ${bad.map((p) => `${p.part} on ${p.card.name} cannot fit: ${p.problem}`).join('; ')}` : undefined;
+  return bad.length
+    ? `memory plan: ${bad.map((p) => `${p.part} on ${p.card.name} cannot fit: ${p.problem}`).join('; ')}`
+    : undefined;
 }
 
 export interface MemoryGateOptions {
@@ -70,6 +83,9 @@ export class MemoryGate {
     if (!plans) return {}; // the model is not built yet: look again at the next job
     const why = this.opts.skip ? '' : (refusal(plans) ?? '');
     this.checked.set(runId, why);
-    return { lines: [`memory plan of run ${runId} on this worker:`, ...plans.flatMap(planLines)], refusal: why || undefined };
+    return {
+      lines: [`memory plan of run ${runId} on this worker:`, ...plans.flatMap(planLines)],
+      refusal: why || undefined,
+    };
   }
 }

@@ -19,17 +19,33 @@ import { staysInside } from '../real-path.js';
 /** A job writes only inside its run directory: a link planted in it cannot send an output elsewhere. */
 function holdInside(store: RunStore, paths: readonly string[]): void {
   for (const p of paths) {
-    if (!staysInside(p, store.dir)) throw new IntegrityError({ kind: 'outside-run', file: p, reason: `resolves outside the run directory ${store.dir} (a symbolic link on the way?); nothing was written` });
+    if (!staysInside(p, store.dir))
+      throw new IntegrityError({
+        kind: 'outside-run',
+        file: p,
+        reason: `resolves outside the run directory ${store.dir} (a symbolic link on the way?); nothing was written`,
+      });
   }
 }
 
 /** The payload of a Python stage's job, checked against the contract before it is sent. */
-export function buildPayload(store: RunStore, recipe: Recipe, d: JobDescriptor, attempt: number, batchScale: number): StagePayload {
+export function buildPayload(
+  store: RunStore,
+  recipe: Recipe,
+  d: JobDescriptor,
+  attempt: number,
+  batchScale: number,
+): StagePayload {
   if (!isPythonStage(d.stage)) throw new ContractError(`stage ${d.stage} runs in Node and has no payload`);
   const settings = d.round >= 1 ? roundSettings(recipe, d.round) : undefined;
   // The report draws from results computed here, once (orchestrator/report/report-input.ts).
-  const inputs = d.stage === 'report' ? { results: writeReportInput(store, d.runId) } : stageInputs(store, recipe, d.stage, d.round, d.shard);
-  const outputs = Object.fromEntries(Object.entries(stageOutputs(d.stage, d.round, d.shard)).map(([k, v]) => [k, store.abs(v)]));
+  const inputs =
+    d.stage === 'report'
+      ? { results: writeReportInput(store, d.runId) }
+      : stageInputs(store, recipe, d.stage, d.round, d.shard);
+  const outputs = Object.fromEntries(
+    Object.entries(stageOutputs(d.stage, d.round, d.shard)).map(([k, v]) => [k, store.abs(v)]),
+  );
   const models = jobModels(store, recipe, d.stage, d.round);
   holdInside(store, Object.values(outputs));
   // Every input, model folders included, must still be what its done record says it is, and lie

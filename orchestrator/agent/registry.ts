@@ -19,7 +19,15 @@ export interface WorkerInfo {
   versions: Record<string, string>;
   started_at: string;
   heartbeat_at: string;
-  current: Array<{ job_id: string; stage: string; run: string; round: number; shard: number; started_at: string; progress?: unknown }>;
+  current: Array<{
+    job_id: string;
+    stage: string;
+    run: string;
+    round: number;
+    shard: number;
+    started_at: string;
+    progress?: unknown;
+  }>;
 }
 
 /** @defaultValue 15 s: three missed heartbeats. */

@@ -52,7 +52,12 @@ export class RunAnchor {
     const real = realPath(dir);
     if (this.roots.some((root) => isWithin(real, root))) return undefined;
     if (this.registered.get().get(runId)?.has(real)) return undefined;
-    const roots = this.roots.length ? `under none of its run roots (${this.roots.join(', ')})` : 'and it was given no run roots';
-    return `run ${runId} in ${dir} was not registered on this host (${this.file}) ${roots}; ` + '`ipa resume <run>` on this host registers it, or start the worker with --run-root <folder holding it>';
+    const roots = this.roots.length
+      ? `under none of its run roots (${this.roots.join(', ')})`
+      : 'and it was given no run roots';
+    return (
+      `run ${runId} in ${dir} was not registered on this host (${this.file}) ${roots}; ` +
+      '`ipa resume <run>` on this host registers it, or start the worker with --run-root <folder holding it>'
+    );
   }
 }

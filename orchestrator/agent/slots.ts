@@ -130,7 +130,9 @@ export class SlotPool {
   /** The slot's long-lived inference process, (re)started when missing or dead. */
   private async inference(slot: Slot): Promise<PythonProcess> {
     if (!slot.proc || slot.proc.exitInfo) {
-      slot.proc = await this.start(this.opts.logger.child({ slot: slot.index }), (line) => this.stderrSinks.get(slot.index)?.(line));
+      slot.proc = await this.start(this.opts.logger.child({ slot: slot.index }), (line) =>
+        this.stderrSinks.get(slot.index)?.(line),
+      );
     }
     return slot.proc;
   }

@@ -88,7 +88,14 @@ export class TrainGroups {
 
   /** Takes an open call of another group (returned: join it first), or posts `call`'s nnodes-1 calls (undefined: lead). */
   async leadOrFollow(call: GroupCall, now = Date.now()): Promise<GroupCall | undefined> {
-    const raw = (await this.redis.eval(LEAD_OR_FOLLOW, 1, groupKeys.calls(this.prefix, call.nnodes), JSON.stringify(call), call.nnodes - 1, now)) as string | null;
+    const raw = (await this.redis.eval(
+      LEAD_OR_FOLLOW,
+      1,
+      groupKeys.calls(this.prefix, call.nnodes),
+      JSON.stringify(call),
+      call.nnodes - 1,
+      now,
+    )) as string | null;
     return parseCall(raw);
   }
 

@@ -35,7 +35,8 @@ export function recipePathOutsideRoots(recipe: Recipe): string | undefined {
   for (const f of findPathFields(RecipeSchema, recipe)) {
     if (f.rule.need === 'roots') continue;
     const p = f.value as string;
-    if (!p.startsWith('/') || !roots.some((r) => isWithin(realPath(p), r))) return `${f.path.join('.')} = ${JSON.stringify(p)} lies outside the recipe's allowed roots (${recipe.allowed_roots.join(', ')})`;
+    if (!p.startsWith('/') || !roots.some((r) => isWithin(realPath(p), r)))
+      return `${f.path.join('.')} = ${JSON.stringify(p)} lies outside the recipe's allowed roots (${recipe.allowed_roots.join(', ')})`;
   }
   return undefined;
 }
@@ -62,7 +63,12 @@ class TrustedRun {
   /** The recipe; `RunDamaged` when it fails the schema or names a path outside its roots. */
   recipe(): Recipe {
     const r = this.recipeJson.get();
-    if (r.outside) throw new RunDamaged(this.store.abs('recipe.json'), r.outside, 'recipe.json is written by `ipa submit` from a validated recipe; restore it from recipe.yaml');
+    if (r.outside)
+      throw new RunDamaged(
+        this.store.abs('recipe.json'),
+        r.outside,
+        'recipe.json is written by `ipa submit` from a validated recipe; restore it from recipe.yaml',
+      );
     return r.recipe;
   }
 

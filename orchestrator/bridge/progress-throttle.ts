@@ -31,10 +31,13 @@ export class ProgressThrottle<T> {
       return;
     }
     this.held = { value };
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, Math.max(0, wait));
+    this.timer ??= setTimeout(
+      () => {
+        this.timer = undefined;
+        this.flush();
+      },
+      Math.max(0, wait),
+    );
     this.timer.unref?.();
   }
 

@@ -187,7 +187,8 @@ export class PythonProcess extends EventEmitter<PythonProcessEvents> {
     child.once('exit', (code, signal) => void this.onExit(code, signal));
     // A failed spawn (no interpreter) emits no 'exit': the promise still settles.
     void child.then((r) => {
-      if (r.exitCode === undefined && r.signal === undefined && r.failed) this.onStderrLine(r.originalMessage ?? r.message ?? 'spawn failed');
+      if (r.exitCode === undefined && r.signal === undefined && r.failed)
+        this.onStderrLine(r.originalMessage ?? r.message ?? 'spawn failed');
       return this.onExit(r.exitCode ?? null, (r.signal as NodeJS.Signals | undefined) ?? null);
     });
   }
@@ -238,13 +239,18 @@ export class PythonProcess extends EventEmitter<PythonProcessEvents> {
    */
   request<T = unknown>(method: string, params: object = {}, opts?: RequestOptions): Promise<T> {
     if (this.exit) return Promise.reject(this.exitedError());
-    if (opts?.signal?.aborted) return Promise.reject(new PythonError('Cancelled', 'aborted before it was sent', '', method));
+    if (opts?.signal?.aborted)
+      return Promise.reject(new PythonError('Cancelled', 'aborted before it was sent', '', method));
     const id = ++this.nextId;
     return new Promise<T>((resolve, reject) => {
       // Encoded first: params that cannot be serialised reject here and leave nothing pending.
       const line = `{"v":${PROTOCOL_VERSION},"type":"request","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}\n`;
       if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
-        reject(new ContractError(`${method} request of ${Buffer.byteLength(line)} bytes is longer than the protocol's ${MAX_LINE_BYTES}-byte line limit`));
+        reject(
+          new ContractError(
+            `${method} request of ${Buffer.byteLength(line)} bytes is longer than the protocol's ${MAX_LINE_BYTES}-byte line limit`,
+          ),
+        );
         return;
       }
       const p: Pending = { method, resolve, reject, opts };
@@ -412,7 +418,11 @@ export class PythonProcess extends EventEmitter<PythonProcessEvents> {
     if (!parsed.success) {
       this.log.warn({ line: line.slice(0, 500), issues: parsed.error.issues.slice(0, 3) }, 'invalid protocol message');
       if ((raw as { type?: unknown } | null)?.type === 'ready') {
-        this.readyWaiter?.reject(new Error(`invalid ready message (this orchestrator speaks protocol ${PROTOCOL_VERSION}): ${line.slice(0, 500)}`));
+        this.readyWaiter?.reject(
+          new Error(
+            `invalid ready message (this orchestrator speaks protocol ${PROTOCOL_VERSION}): ${line.slice(0, 500)}`,
+          ),
+        );
       }
       return;
     }

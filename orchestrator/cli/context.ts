@@ -54,7 +54,8 @@ export const LOG_HELP = `Output:
 /** The --log-format flag (usage error when unknown), applied to the console. */
 export function logFormat(values: { 'log-format'?: string }): LogFormat {
   const f = values['log-format'] ?? 'human';
-  if (!(LOG_FORMATS as readonly string[]).includes(f)) throw new CliError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`, ExitCode.usage);
+  if (!(LOG_FORMATS as readonly string[]).includes(f))
+    throw new CliError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`, ExitCode.usage);
   configureConsoleLog({ format: f as LogFormat });
   return f as LogFormat;
 }
@@ -69,13 +70,21 @@ export function intFlag(values: Record<string, unknown>, name: string, min: numb
 }
 
 /** The agent options the worker timing flags give. */
-export function workerTiming(values: { 'lock-ms'?: string; 'stalled-ms'?: string }): { lockDurationMs?: number; stalledIntervalMs?: number } {
+export function workerTiming(values: { 'lock-ms'?: string; 'stalled-ms'?: string }): {
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+} {
   return { lockDurationMs: intFlag(values, 'lock-ms', 1), stalledIntervalMs: intFlag(values, 'stalled-ms', 1) };
 }
 
 export function parse<O extends ParseArgsConfig['options']>(argv: string[], options: O, positionals = true) {
   try {
-    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, allowPositionals: positionals, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { ...commonOptions, ...options },
+      allowPositionals: positionals,
+      strict: true,
+    });
   } catch (err) {
     throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.usage);
   }
@@ -107,7 +116,11 @@ export function prefix(v: Common): string {
  */
 export function runPrefix(v: Common, store: RunStore): string {
   const own = store.info().queue_prefix;
-  if (v.prefix !== undefined && v.prefix !== own) throw new CliError(`run ${store.id} was submitted under queue prefix "${own}"; with --prefix ${v.prefix} no worker would take its jobs (leave --prefix out)`, ExitCode.usage);
+  if (v.prefix !== undefined && v.prefix !== own)
+    throw new CliError(
+      `run ${store.id} was submitted under queue prefix "${own}"; with --prefix ${v.prefix} no worker would take its jobs (leave --prefix out)`,
+      ExitCode.usage,
+    );
   return own;
 }
 
@@ -118,7 +131,10 @@ export async function reachableRedis(v: Common): Promise<string> {
   try {
     await ping(url);
   } catch (err) {
-    throw new CliError(`cannot reach Redis at ${redactUrl(url)}: ${err instanceof Error ? err.message : err}`, ExitCode.redisUnavailable);
+    throw new CliError(
+      `cannot reach Redis at ${redactUrl(url)}: ${err instanceof Error ? err.message : err}`,
+      ExitCode.redisUnavailable,
+    );
   }
   return url;
 }
@@ -146,14 +162,23 @@ export function findRun(v: Common, ref: string | undefined): RunStore {
     case 'found':
       return found.store;
     case 'ambiguous':
-      throw new CliError(`'${ref}' fits ${found.candidates.length} runs; give more of the id:\n${runTable(found.candidates)}`, ExitCode.usage);
+      throw new CliError(
+        `'${ref}' fits ${found.candidates.length} runs; give more of the id:\n${runTable(found.candidates)}`,
+        ExitCode.usage,
+      );
     case 'gone':
       throw new CliError(`run ${found.run.id} was at ${found.run.dir}, which no longer exists`, ExitCode.notFound);
     case 'none': {
       // A typo'd id gets the run it most likely meant.
-      const guess = closest(ref, new Set([...RunStore.listAll(runsDir(v)).map((r) => r.id), ...registeredRuns().map((r) => r.id)]));
+      const guess = closest(
+        ref,
+        new Set([...RunStore.listAll(runsDir(v)).map((r) => r.id), ...registeredRuns().map((r) => r.id)]),
+      );
       const hint = guess ? ` (did you mean '${guess}'?)` : '';
-      throw new CliError(`no run '${ref}'${hint} under ${runsDir(v)} or in ${registryFile()} (\`ipa list\` shows the runs it knows; a run directory path works too)`, ExitCode.notFound);
+      throw new CliError(
+        `no run '${ref}'${hint} under ${runsDir(v)} or in ${registryFile()} (\`ipa list\` shows the runs it knows; a run directory path works too)`,
+        ExitCode.notFound,
+      );
     }
   }
 }

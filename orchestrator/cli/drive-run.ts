@@ -36,7 +36,9 @@ import { LiveTerminal } from './terminal.js';
 
 export interface DriveOptions {
   /** A new run from a recipe, or an existing run to continue. */
-  start: { recipe: Recipe; recipeFile: string; id?: string; runsDir?: string; allowEviction?: boolean } | { store: RunStore };
+  start:
+    | { recipe: Recipe; recipeFile: string; id?: string; runsDir?: string; allowEviction?: boolean }
+    | { store: RunStore };
   /** @defaultValue a private redis-server */
   redisUrl?: string;
   prefix: string;
@@ -53,9 +55,16 @@ export interface DriveOptions {
 }
 
 export async function driveRun(o: DriveOptions): Promise<number> {
-  const term = new LiveTerminal(process.stderr, o.logFormat === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
+  const term = new LiveTerminal(
+    process.stderr,
+    o.logFormat === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb',
+  );
   // The run's own lines say what the in-process worker did; its info lines stay in the JSON log.
-  configureConsoleLog({ format: o.logFormat, writeLine: (t) => term.line(t), show: (e) => !(e.worker && Number(e.level) < LEVELS.warn) });
+  configureConsoleLog({
+    format: o.logFormat,
+    writeLine: (t) => term.line(t),
+    show: (e) => !(e.worker && Number(e.level) < LEVELS.warn),
+  });
   const log = rootLogger;
   let session: LocalSession | undefined;
   let store: RunStore | undefined;
@@ -63,15 +72,23 @@ export async function driveRun(o: DriveOptions): Promise<number> {
   let onStop: (signal: NodeJS.Signals) => void = () => undefined;
   const stopRequested = new Promise<'interrupted'>((res) => (onStop = () => res('interrupted')));
   const sayContinue = (s: RunStore) => {
-    log.info({ run: s.id, event: 'interrupted' }, `run ${s.id} interrupted: everything finished so far is kept in ${shortPath(s.dir)}`);
-    log.info({ run: s.id, event: 'continue', command: continueCommand(s, o.runsDir, o.redisUrl) }, `continue it with:  ${continueCommand(s, o.runsDir, o.redisUrl)}`);
+    log.info(
+      { run: s.id, event: 'interrupted' },
+      `run ${s.id} interrupted: everything finished so far is kept in ${shortPath(s.dir)}`,
+    );
+    log.info(
+      { run: s.id, event: 'continue', command: continueCommand(s, o.runsDir, o.redisUrl) },
+      `continue it with:  ${continueCommand(s, o.runsDir, o.redisUrl)}`,
+    );
   };
   const dispose = onInterrupt({
     first(signal) {
       interrupted = signal;
       // Written before anything else: a forced exit a moment later still leaves a resumable run.
       store?.setState('interrupted');
-      log.warn(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping — running jobs go back to the queue${session?.privateRedis ? ', the private Redis stops' : ''} (Ctrl-C again to exit at once)`);
+      log.warn(
+        `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping — running jobs go back to the queue${session?.privateRedis ? ', the private Redis stops' : ''} (Ctrl-C again to exit at once)`,
+      );
       exitAfter(o.stopMs, ExitCode.interrupted, () => session?.pythonPids() ?? []);
       onStop(signal);
     },
@@ -86,7 +103,10 @@ export async function driveRun(o: DriveOptions): Promise<number> {
   let ticker: ProgressTicker | undefined;
   try {
     session = await LocalSession.open({ redisUrl: o.redisUrl, prefix: o.prefix, worker: o.worker });
-    if (session.privateRedis) log.info(`started a private redis-server on 127.0.0.1:${session.privateRedis.port} (stopped when this command ends)`);
+    if (session.privateRedis)
+      log.info(
+        `started a private redis-server on 127.0.0.1:${session.privateRedis.port} (stopped when this command ends)`,
+      );
     const resumed = 'store' in o.start;
     if (!interrupted) {
       store = 'store' in o.start ? o.start.store : await submitRun({ ...o.start, queues: session.queues });
@@ -101,12 +121,16 @@ export async function driveRun(o: DriveOptions): Promise<number> {
       const r = await resumeRun(store, session.queues);
       // Damaged outputs found on the way (run/repair.ts) are computed again: say which.
       // One line each: a terminal line shows a message's first line only.
-      if (r.repair.damage.length) for (const line of repairLines(store.id, r.repair)) log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, line.trim());
+      if (r.repair.damage.length)
+        for (const line of repairLines(store.id, r.repair))
+          log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, line.trim());
       if (r.completed) {
         log.info(`run ${store.id} is complete: nothing to do`);
         return finish(store, 'completed', o);
       }
-      log.info(`continuing run ${store.id} (${shortPath(store.dir)}): round ${r.round}, ${r.enqueued} jobs queued, ${r.kept} finished jobs kept`);
+      log.info(
+        `continuing run ${store.id} (${shortPath(store.dir)}): round ${r.round}, ${r.enqueued} jobs queued, ${r.kept} finished jobs kept`,
+      );
     } else log.info(`run ${store.id} → ${shortPath(store.dir)}`);
     if (interrupted) store.setState('interrupted');
     if (o.localWorker && !(await session.hasWorkers())) {
@@ -120,7 +144,9 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     const line = async (now: number) => {
       if (!latest) return undefined;
       const stages = stageProgress(latest, await activeJobsOf(queues, run.id).catch(() => []), now);
-      return stages.length ? progressLine({ elapsedMs: runDurationMs(latest.run, now), stages, now, width: term.width }) : undefined;
+      return stages.length
+        ? progressLine({ elapsedMs: runDurationMs(latest.run, now), stages, now, width: term.width })
+        : undefined;
     };
     ticker = new ProgressTicker({ term, log: log.child({ run: run.id }), line }).start();
     const waited = waitForRun(run, {
@@ -149,7 +175,11 @@ export async function driveRun(o: DriveOptions): Promise<number> {
  * "run X: completed in 52m10s": the run's time as `ipa status` counts it (store/run-duration.ts),
  * from its first start, pauses included, not this command's session.
  */
-export function outcomeLine(id: string, state: RunState, info: Pick<RunInfo, 'state' | 'created_at' | 'updated_at'>): string {
+export function outcomeLine(
+  id: string,
+  state: RunState,
+  info: Pick<RunInfo, 'state' | 'created_at' | 'updated_at'>,
+): string {
   return `run ${id}: ${state} in ${duration(runDurationMs(info))}`;
 }
 
@@ -157,13 +187,25 @@ export function outcomeLine(id: string, state: RunState, info: Pick<RunInfo, 'st
 function finish(store: RunStore, state: RunState, o: DriveOptions): number {
   const results = roundResults(store);
   const info = store.info();
-  if (o.json) console.log(JSON.stringify({ id: store.id, dir: store.dir, state, seconds: runDurationMs(info) / 1000, results }, null, 2));
+  if (o.json)
+    console.log(
+      JSON.stringify({ id: store.id, dir: store.dir, state, seconds: runDurationMs(info) / 1000, results }, null, 2),
+    );
   else {
     console.log(`\n${outcomeLine(store.id, state, info)}\n`);
     console.log(resultsTable(results));
     const report = store.abs('report.md');
-    if (existsSync(report)) console.log(`\nreport: ${report}${existsSync(store.abs('accuracy.png')) ? `\nplot:   ${store.abs('accuracy.png')}` : ''}`);
+    if (existsSync(report))
+      console.log(
+        `\nreport: ${report}${existsSync(store.abs('accuracy.png')) ? `\nplot:   ${store.abs('accuracy.png')}` : ''}`,
+      );
     if (state === 'failed') console.log(`\nerror: ${store.info().error ?? 'see logs'} (ipa logs ${store.id})`);
   }
-  return state === 'completed' ? ExitCode.ok : state === 'cancelled' ? ExitCode.cancelled : state === 'interrupted' ? ExitCode.interrupted : ExitCode.failed;
+  return state === 'completed'
+    ? ExitCode.ok
+    : state === 'cancelled'
+      ? ExitCode.cancelled
+      : state === 'interrupted'
+        ? ExitCode.interrupted
+        : ExitCode.failed;
 }

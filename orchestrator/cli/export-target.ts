@@ -23,7 +23,10 @@ function markerRun(dir: string): string | undefined {
 }
 
 function some(names: string[]): string {
-  const shown = names.slice(0, 3).map((n) => JSON.stringify(n)).join(', ');
+  const shown = names
+    .slice(0, 3)
+    .map((n) => JSON.stringify(n))
+    .join(', ');
   return `${names.length} entr${names.length === 1 ? 'y' : 'ies'}: ${shown}${names.length > 3 ? ', …' : ''}`;
 }
 
@@ -41,14 +44,19 @@ export function exportTargetProblem(out: string, format: string, runId: string, 
   const keep = 'nothing was written';
   const folder = format === 'hf';
   if (st.isSymbolicLink()) return `--out ${out} is a symbolic link; ${keep}. Choose a path that is not a link`;
-  if (folder && !st.isDirectory()) return `--out ${out} is a file, not a folder (--format hf writes a dataset folder); ${keep}. Choose a new --out`;
-  if (!folder && st.isDirectory()) return `--out ${out} is a folder, not a file (--format ${format} writes one file); ${keep}. Choose a file path, e.g. ${out.replace(/\/+$/, '')}/pairs.${format}`;
+  if (folder && !st.isDirectory())
+    return `--out ${out} is a file, not a folder (--format hf writes a dataset folder); ${keep}. Choose a new --out`;
+  if (!folder && st.isDirectory())
+    return `--out ${out} is a folder, not a file (--format ${format} writes one file); ${keep}. Choose a file path, e.g. ${out.replace(/\/+$/, '')}/pairs.${format}`;
   if (force) return undefined;
-  if (!folder) return `--out ${out} already exists (${st.size} bytes); ${keep}. Pass --force to replace it, or choose a new --out`;
+  if (!folder)
+    return `--out ${out} already exists (${st.size} bytes); ${keep}. Pass --force to replace it, or choose a new --out`;
   const names = readdirSync(out).sort();
   if (!names.length) return undefined;
   const owner = markerRun(out);
   if (owner === runId) return undefined;
-  const what = owner ? `holds an export of another run (${owner})` : `is not empty (${some(names)}) and holds no export of run ${runId} (no ${EXPORT_MARKER})`;
+  const what = owner
+    ? `holds an export of another run (${owner})`
+    : `is not empty (${some(names)}) and holds no export of run ${runId} (no ${EXPORT_MARKER})`;
   return `--out ${out} ${what}; ${keep}. Pass --force to replace everything in it, or choose a new or empty folder`;
 }

@@ -14,7 +14,10 @@ export interface InterruptHandlers {
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /** Installs the handlers; returns the function that removes them. */
-export function onInterrupt(h: InterruptHandlers, opts: { sameWithinMs?: number; now?: () => number } = {}): () => void {
+export function onInterrupt(
+  h: InterruptHandlers,
+  opts: { sameWithinMs?: number; now?: () => number } = {},
+): () => void {
   const sameWithin = opts.sameWithinMs ?? 300;
   const now = opts.now ?? Date.now;
   let firstAt: number | undefined;

@@ -24,20 +24,39 @@ export function fit(text: string, width: number | undefined): string {
   return `${text.slice(0, width - 1)}…`;
 }
 
-export function progressLine(opts: { elapsedMs: number; stages: readonly StageProgress[]; now: number; width?: number }): string {
+export function progressLine(opts: {
+  elapsedMs: number;
+  stages: readonly StageProgress[];
+  now: number;
+  width?: number;
+}): string {
   const shown = opts.stages.filter((s) => !QUIET_STAGES.has(s.stage) || s.active.length);
   const rounds = [...new Set(shown.map((s) => s.round))];
   const counts = rounds.map((r) => {
-    const parts = shown.filter((s) => s.round === r).map((s) => `${s.stage} ${s.done}/${s.jobs}${s.etaMs !== undefined ? ` ~${duration(s.etaMs)}` : ''}`);
+    const parts = shown
+      .filter((s) => s.round === r)
+      .map((s) => `${s.stage} ${s.done}/${s.jobs}${s.etaMs !== undefined ? ` ~${duration(s.etaMs)}` : ''}`);
     return `round ${r}: ${parts.join(', ')}`;
   });
   const active = opts.stages.flatMap((s) => s.active);
-  const now = active.length ? `now ${active.map((a) => jobText(a, opts.now)).join('; ')}` : shown.length ? 'waiting for a free worker' : 'finishing';
+  const now = active.length
+    ? `now ${active.map((a) => jobText(a, opts.now)).join('; ')}`
+    : shown.length
+      ? 'waiting for a free worker'
+      : 'finishing';
   return fit(`[${duration(opts.elapsedMs)}] ${[...counts, now].join(' | ')}`, opts.width);
 }
 
 /** `ipa worker`'s live line: time up, jobs done, and each running job with its progress. */
-export function workerLine(opts: { upMs: number; done: number; jobs: readonly ActiveJob[]; now: number; width?: number }): string {
-  const now = opts.jobs.length ? `now ${opts.jobs.map((j) => jobText(j, opts.now, true)).join('; ')}` : 'idle: waiting for jobs';
+export function workerLine(opts: {
+  upMs: number;
+  done: number;
+  jobs: readonly ActiveJob[];
+  now: number;
+  width?: number;
+}): string {
+  const now = opts.jobs.length
+    ? `now ${opts.jobs.map((j) => jobText(j, opts.now, true)).join('; ')}`
+    : 'idle: waiting for jobs';
   return fit(`[${duration(opts.upMs)}] ${opts.done} job${opts.done === 1 ? '' : 's'} done | ${now}`, opts.width);
 }

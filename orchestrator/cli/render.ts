@@ -60,7 +60,8 @@ export function statusBody(m: Manifest, o: StatusOptions): string[] {
   const now = o.now ?? Date.now();
   const lines: string[] = [];
   if (m.run.error) lines.push(`error: ${m.run.error}`);
-  if (m.run.state === 'interrupted' && o.continueWith) lines.push(`interrupted (Ctrl-C); continue it with:  ${o.continueWith}`);
+  if (m.run.state === 'interrupted' && o.continueWith)
+    lines.push(`interrupted (Ctrl-C); continue it with:  ${o.continueWith}`);
   const running = o.running ?? [];
   const etas = ENDED_STATES.has(m.run.state) ? [] : stageProgress(m, running.map(activeFromProgress), now);
   for (const r of m.rounds) {

@@ -22,7 +22,8 @@ export function runTable(runs: readonly KnownRun[], cwd = process.cwd()): string
   const width = Math.max(2, ...runs.map((r) => r.id.length));
   return runs
     .map((r) => {
-      if (r.conflict) return `  ${r.id.padEnd(width)}  ${'conflict'.padEnd(11)} ${''.padEnd(9)} ${when(r.created_at)}  ${shortPath(r.dir, cwd)}: ${r.conflict}`;
+      if (r.conflict)
+        return `  ${r.id.padEnd(width)}  ${'conflict'.padEnd(11)} ${''.padEnd(9)} ${when(r.created_at)}  ${shortPath(r.dir, cwd)}: ${r.conflict}`;
       const { info, damaged } = readInfo(r);
       const state = r.missing ? 'gone' : damaged ? 'damaged' : (info?.state ?? 'unreadable');
       const rounds = info ? `${info.rounds} round${info.rounds === 1 ? '' : 's'}` : '';

@@ -49,7 +49,9 @@ export function exitNow(pids: readonly number[], code: number): never {
  */
 export function exitAfter(ms: number, code: number, pids: () => readonly number[]): () => void {
   const timer = setTimeout(() => {
-    rootLogger.warn(`the stop took longer than ${ms} ms: exiting now (Python processes killed; what was not handed back is computed again on continue)`);
+    rootLogger.warn(
+      `the stop took longer than ${ms} ms: exiting now (Python processes killed; what was not handed back is computed again on continue)`,
+    );
     exitNow(pids(), code);
   }, ms);
   timer.unref();

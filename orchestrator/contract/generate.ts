@@ -15,7 +15,14 @@ import { stageOutputs } from '../plan/paths.js';
 import { STAGES } from '../plan/stages.js';
 
 /** Where the generated files live: inside the Python package, which ships them. */
-export const CONTRACT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'workers', 'ipa_worker', 'contract');
+export const CONTRACT_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'workers',
+  'ipa_worker',
+  'contract',
+);
 
 /** Values of the two fields without a default, so the defaults file is a complete recipe. */
 export const DEFAULTS_PLACEHOLDERS = { name: 'defaults', model: { base: '/path/to/model' } } as const;
@@ -30,7 +37,10 @@ export function stagePathTemplates(): Record<string, Record<string, string>> {
   for (const stage of STAGES) {
     if (stage === 'advance') continue;
     out[stage] = Object.fromEntries(
-      Object.entries(stageOutputs(stage, ROUND, SHARD)).map(([k, v]) => [k, v.replaceAll(String(ROUND), '{round}').replaceAll(String(SHARD), '{shard:03d}')]),
+      Object.entries(stageOutputs(stage, ROUND, SHARD)).map(([k, v]) => [
+        k,
+        v.replaceAll(String(ROUND), '{round}').replaceAll(String(SHARD), '{shard:03d}'),
+      ]),
     );
   }
   return out;
@@ -57,6 +67,10 @@ export function writeContractFiles(dir = CONTRACT_DIR): string[] {
   });
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv.includes('--write')) {
+if (
+  process.argv[1] &&
+  resolve(process.argv[1]) === fileURLToPath(import.meta.url) &&
+  process.argv.includes('--write')
+) {
   for (const p of writeContractFiles()) console.log(`wrote ${p}`);
 }

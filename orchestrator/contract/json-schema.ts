@@ -40,7 +40,8 @@ export function stagePayloadJsonSchema(): JsonSchema {
 }
 
 /** The `type` of each message of a discriminated union, in order. */
-const messageTypes = (union: z.ZodDiscriminatedUnion): string[] => union.options.map((o) => String((o as z.ZodObject).shape.type.value));
+const messageTypes = (union: z.ZodDiscriminatedUnion): string[] =>
+  union.options.map((o) => String((o as z.ZodObject).shape.type.value));
 
 /**
  * The bridge protocol for Python: its version, line limit and methods, which message types each
@@ -64,7 +65,10 @@ export function protocolSpec(): JsonSchema {
     from_worker: messageTypes(WorkerMessageSchema),
     from_orchestrator: messageTypes(OrchestratorMessageSchema),
     messages: Object.fromEntries(
-      Object.entries(messages).map(([type, schema]) => [type, toJson(schema, `https://ipa.local/schemas/protocol/${type}.json`, `ipa ${type} message`, 'input')]),
+      Object.entries(messages).map(([type, schema]) => [
+        type,
+        toJson(schema, `https://ipa.local/schemas/protocol/${type}.json`, `ipa ${type} message`, 'input'),
+      ]),
     ),
   };
 }

@@ -21,8 +21,11 @@ export type PythonStage = z.output<typeof PythonStageSchema>;
 export const TrainGroupSchema = z
   .object({
     nnodes: z.number().int().min(2).describe('Nodes in the group, this one included.'),
-    endpoint: z.string().regex(/^[^\s:]+:\d{1,5}$/).describe('host:port of the c10d rendezvous store, on the leading node.'),
-    id: z.string().min(1).describe("The rendezvous id: one per try of the job, the same on every node."),
+    endpoint: z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/)
+      .describe('host:port of the c10d rendezvous store, on the leading node.'),
+    id: z.string().min(1).describe('The rendezvous id: one per try of the job, the same on every node.'),
     host: z.boolean().describe('This node serves the rendezvous store (the leading node).'),
     node_addr: z.string().min(1).optional().describe("This node's address as the others reach it."),
   })
@@ -40,7 +43,9 @@ export const StagePayloadSchema = z
     shard: z.number().int().min(0),
     attempt: z.number().int().min(1).describe('1 on the first try; the worker resumes checkpoints on later ones.'),
     recipe: RecipeSchema.describe('The validated recipe (recipe.json): defaults filled, paths absolute.'),
-    inputs: z.record(z.string(), z.union([AbsolutePathSchema, z.array(AbsolutePathSchema)])).describe('Input files by name; training gets lists (pairs of several rounds).'),
+    inputs: z
+      .record(z.string(), z.union([AbsolutePathSchema, z.array(AbsolutePathSchema)]))
+      .describe('Input files by name; training gets lists (pairs of several rounds).'),
     outputs: z.record(z.string(), AbsolutePathSchema).describe('Files to write atomically, by name.'),
     models: StageModelsSchema,
     options: z
@@ -48,10 +53,16 @@ export const StagePayloadSchema = z
         contrastive: z.boolean(),
         revision: z.boolean(),
         reference_guided: z.boolean(),
-        batch_scale: z.number().gt(0).max(1).describe('Multiplies batch sizes; halves after each CUDA out-of-memory retry.'),
+        batch_scale: z
+          .number()
+          .gt(0)
+          .max(1)
+          .describe('Multiplies batch sizes; halves after each CUDA out-of-memory retry.'),
       })
       .strict(),
-    group: TrainGroupSchema.optional().describe('Set on a train or sft job that runs across nodes; absent: this node alone.'),
+    group: TrainGroupSchema.optional().describe(
+      'Set on a train or sft job that runs across nodes; absent: this node alone.',
+    ),
   })
   .strict();
 

@@ -24,7 +24,12 @@ export type RequestId = z.infer<typeof RequestIdSchema>;
 
 export const DeviceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cpu') }),
-  z.object({ kind: z.literal('cuda'), index: z.number().int().min(0), name: z.string(), memory_bytes: z.number().int().min(0) }),
+  z.object({
+    kind: z.literal('cuda'),
+    index: z.number().int().min(0),
+    name: z.string(),
+    memory_bytes: z.number().int().min(0),
+  }),
 ]);
 export type Device = z.infer<typeof DeviceSchema>;
 

@@ -22,12 +22,53 @@ interface Field {
   convert: (v: string) => string;
 }
 
-const PY_KEYWORDS = new Set(['and', 'as', 'assert', 'async', 'await', 'break', 'class', 'continue', 'def', 'del', 'elif', 'else', 'except', 'finally', 'for', 'from', 'global', 'if', 'import', 'in', 'is', 'lambda', 'nonlocal', 'not', 'or', 'pass', 'raise', 'return', 'try', 'while', 'with', 'yield', 'None', 'True', 'False']);
+const PY_KEYWORDS = new Set([
+  'and',
+  'as',
+  'assert',
+  'async',
+  'await',
+  'break',
+  'class',
+  'continue',
+  'def',
+  'del',
+  'elif',
+  'else',
+  'except',
+  'finally',
+  'for',
+  'from',
+  'global',
+  'if',
+  'import',
+  'in',
+  'is',
+  'lambda',
+  'nonlocal',
+  'not',
+  'or',
+  'pass',
+  'raise',
+  'return',
+  'try',
+  'while',
+  'with',
+  'yield',
+  'None',
+  'True',
+  'False',
+]);
 
 const pascal = (path: string[]): string =>
   path
     .filter((p) => p !== '[]')
-    .map((p) => p.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(''))
+    .map((p) =>
+      p
+        .split('_')
+        .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+        .join(''),
+    )
     .join('') + (path.at(-1) === '[]' ? 'Item' : '');
 
 /** An optional field: None when the recipe leaves it out (zod gives it no default). */
@@ -68,7 +109,10 @@ class Generator {
         const item = this.field(node.items, [...path, '[]'], depth + 1);
         const x = `x${depth}`;
         const same = item.convert(x) === x;
-        return { type: `list[${item.type}]`, convert: (v) => (same ? `list(${v})` : `[${item.convert(x)} for ${x} in ${v}]`) };
+        return {
+          type: `list[${item.type}]`,
+          convert: (v) => (same ? `list(${v})` : `[${item.convert(x)} for ${x} in ${v}]`),
+        };
       }
       case 'object':
         return { type: 'dict[str, Any]', convert: (v) => `dict(${v})` };
@@ -85,7 +129,10 @@ class Generator {
       const attr = PY_KEYWORDS.has(key) ? `${key}_` : key;
       return required.has(key)
         ? { line: `    ${attr}: ${f.type}`, init: `${attr}=${f.convert(`d[${JSON.stringify(key)}]`)}` }
-        : { line: `    ${attr}: ${f.type}${f.type.endsWith('| None') || f.type === 'Any' ? '' : ' | None'} = None`, init: `${attr}=${optional(key, f)}` };
+        : {
+            line: `    ${attr}: ${f.type}${f.type.endsWith('| None') || f.type === 'Any' ? '' : ' | None'} = None`,
+            init: `${attr}=${optional(key, f)}`,
+          };
     });
     const where = path.length ? path.join('.').replaceAll('.[]', '[]') : 'the recipe';
     this.classes.push(
@@ -114,7 +161,7 @@ export function recipePythonTypes(schema: JsonSchema): string {
     'orchestrator/contract/python-types.ts (`npm run contract`). Never edit by hand.',
     '',
     '`Recipe.from_dict(payload["recipe"])` gives a stage its settings as typed attributes; numbers',
-    'become floats there, once, and the defaults are the recipe\'s own (zod filled them in).',
+    "become floats there, once, and the defaults are the recipe's own (zod filled them in).",
     '"""',
     '',
     '# fmt: off',

@@ -16,7 +16,10 @@ export const StageOutputSchema = z.object({
 export const StageResultSchema = z.object({
   outputs: z.record(z.string(), StageOutputSchema),
   metrics: z.record(z.string(), z.unknown()).default({}),
-  failed_items: z.array(z.object({ id: z.string(), reason: z.string() })).default([]).describe('Items skipped without failing the job.'),
+  failed_items: z
+    .array(z.object({ id: z.string(), reason: z.string() }))
+    .default([])
+    .describe('Items skipped without failing the job.'),
 });
 
 export type StageResult = z.output<typeof StageResultSchema>;

@@ -30,9 +30,12 @@ export function isLoopback(host: string): boolean {
  * loopback (anyone on the machine could otherwise edit jobs); a blank token counts as none.
  */
 export function checkBinding(host: string, token: string | undefined, queueAdmin = false): void {
-  if (token !== undefined && token.trim() === '') throw new DashboardConfigError('the dashboard token is empty; give a non-empty --token or IPA_DASHBOARD_TOKEN');
+  if (token !== undefined && token.trim() === '')
+    throw new DashboardConfigError('the dashboard token is empty; give a non-empty --token or IPA_DASHBOARD_TOKEN');
   if (queueAdmin && token === undefined)
-    throw new DashboardConfigError('--queue-admin lets the board add, edit and delete jobs: it needs a token, even on loopback. Pass --token T (or set IPA_DASHBOARD_TOKEN).');
+    throw new DashboardConfigError(
+      '--queue-admin lets the board add, edit and delete jobs: it needs a token, even on loopback. Pass --token T (or set IPA_DASHBOARD_TOKEN).',
+    );
   if (!isLoopback(host) && token === undefined)
     throw new DashboardConfigError(
       `refusing to serve the dashboard on ${host} without a token: anyone who can reach it could read runs and retry or delete jobs. ` +
@@ -95,6 +98,10 @@ export function authMiddleware(opts: { token?: string }): RequestHandler {
       res.cookie(SESSION_COOKIE, session, { httpOnly: true, sameSite: 'strict', path: '/' });
       return next();
     }
-    return deny(res, 401, 'unauthorized: give the dashboard token (Authorization: Bearer T, or open the URL with ?token=T once)');
+    return deny(
+      res,
+      401,
+      'unauthorized: give the dashboard token (Authorization: Bearer T, or open the URL with ?token=T once)',
+    );
   };
 }

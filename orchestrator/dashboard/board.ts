@@ -19,7 +19,8 @@ export const BOARD_PATH = '/queues';
  * bull-board's page links web fonts from a CDN; this policy keeps the browser from fetching
  * anything off this server (the fonts fall back to local ones).
  */
-const BOARD_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+const BOARD_CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
 export interface BoardOptions {
   /** Allow retry, add, edit, remove, pause, clean and obliterate. @defaultValue false (read-only) */
@@ -38,14 +39,23 @@ export function queueBoard(queues: QueueSet, opts: BoardOptions = {}): Router {
     // @bull-board/express pins its own copy of @bull-board/api (9.10.1 beside our 9.10.2): the
     // classes are the same at runtime, but TypeScript sees two declarations of BaseAdapter.
     serverAdapter: adapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
-    options: { uiConfig: { boardTitle: admin ? 'ipa queues (admin)' : 'ipa queues (read-only)', hideDocsLink: true, miscLinks: [{ text: 'Runs dashboard', url: '/' }] } },
+    options: {
+      uiConfig: {
+        boardTitle: admin ? 'ipa queues (admin)' : 'ipa queues (read-only)',
+        hideDocsLink: true,
+        miscLinks: [{ text: 'Runs dashboard', url: '/' }],
+      },
+    },
   });
   const r = Router();
   r.use((req: Request, res: Response, next: NextFunction) => {
     res.set('Content-Security-Policy', BOARD_CSP);
     // bull-board's read-only mode guards the routes it knows; this refuses every other write too.
     if (!admin && !READ_METHODS.has(req.method)) {
-      res.status(405).type('text/plain').send('the queue board is read-only: start `ipa dashboard --queue-admin` (token required) to act on jobs');
+      res
+        .status(405)
+        .type('text/plain')
+        .send('the queue board is read-only: start `ipa dashboard --queue-admin` (token required) to act on jobs');
       return;
     }
     next();

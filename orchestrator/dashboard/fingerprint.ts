@@ -46,7 +46,11 @@ export async function runFingerprint(dir: string): Promise<string> {
     dirStamp(join(dir, PROGRESS_DIR)),
     ...rounds.flatMap((d) => {
       const r = Number(d.slice(6));
-      return [dirStamp(join(dir, roundDir(r), 'seeds')), dirStamp(join(dir, roundDir(r), 'pairs')), fileStamp(join(dir, roundDir(r), 'train_metrics.jsonl'))];
+      return [
+        dirStamp(join(dir, roundDir(r), 'seeds')),
+        dirStamp(join(dir, roundDir(r), 'pairs')),
+        fileStamp(join(dir, roundDir(r), 'train_metrics.jsonl')),
+      ];
     }),
   ]);
   return [...rounds, ...parts].join('|');
@@ -55,6 +59,8 @@ export async function runFingerprint(dir: string): Promise<string> {
 /** Run folders (those holding a run.json) under `runsDir`, by name. */
 export async function runFolders(runsDir: string): Promise<string[]> {
   const all = await names(runsDir);
-  const found = await Promise.all(all.map(async (d) => ((await fileStamp(join(runsDir, d, 'run.json'))) === '-' ? undefined : d)));
+  const found = await Promise.all(
+    all.map(async (d) => ((await fileStamp(join(runsDir, d, 'run.json'))) === '-' ? undefined : d)),
+  );
   return found.filter((d): d is string => d !== undefined);
 }

@@ -23,7 +23,8 @@ export interface RouteDeps {
 }
 
 /** Strict CSP: the page is self-contained, so nothing else may load or run. */
-const PAGE_CSP = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 function fail(res: Response, err: unknown): void {
   res.status(500).json({ error: err instanceof Error ? err.message : String(err) });
@@ -33,7 +34,10 @@ export function dashboardRoutes(deps: RouteDeps): Router {
   const r = Router();
   // Read per request, so editing the page needs no restart (it is small).
   r.get('/', (_req: Request, res: Response) => {
-    res.set({ 'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).type('html').send(readFileSync(PAGE_FILE, 'utf8'));
+    res
+      .set({ 'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
+      .type('html')
+      .send(readFileSync(PAGE_FILE, 'utf8'));
   });
   r.get('/api/runs', async (_req: Request, res: Response) => {
     try {

@@ -41,7 +41,8 @@ export class RunCache {
     if (!store) return undefined;
     const fp = await runFingerprint(store.dir);
     const hit = this.snapshots.get(store.id);
-    if (hit && hit.fingerprint === fp && Date.now() - hit.builtAt < this.maxAgeMs) return { id: store.id, json: hit.value };
+    if (hit && hit.fingerprint === fp && Date.now() - hit.builtAt < this.maxAgeMs)
+      return { id: store.id, json: hit.value };
     this.builds++;
     const json = JSON.stringify(runSnapshot(store));
     this.snapshots.set(store.id, { fingerprint: fp, builtAt: Date.now(), value: json });

@@ -34,7 +34,8 @@ function tail(path: string, max: number): string {
 }
 
 /** A line that opens an error: the agent's `<Type>: message` lines, Python exceptions, ERROR log lines. */
-const HEADLINE = /^(BadInput|OutOfMemory|Cancelled|Internal|[A-Za-z_][\w.]*(Error|Exception)):|^Traceback \(most recent call last\):|\bERROR\b|"level"\s*:\s*"(error|fatal)"/;
+const HEADLINE =
+  /^(BadInput|OutOfMemory|Cancelled|Internal|[A-Za-z_][\w.]*(Error|Exception)):|^Traceback \(most recent call last\):|\bERROR\b|"level"\s*:\s*"(error|fatal)"/;
 const CHAINED = /^(During handling of the above exception|The above exception was the direct cause)/;
 const MAX_BLOCK_LINES = 200;
 

@@ -62,7 +62,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const conn = opts.redisUrl ? connect(opts.redisUrl) : undefined;
   conn?.on('error', () => undefined); // shown per request (workers route, bull-board), not fatal to the server
   const queues = conn ? new QueueSet(conn, opts.prefix) : undefined;
-  const queue: QueueState = conn ? { connected: true } : { connected: false, reason: opts.noQueueReason ?? 'no Redis configured' };
+  const queue: QueueState = conn
+    ? { connected: true }
+    : { connected: false, reason: opts.noQueueReason ?? 'no Redis configured' };
   // Without a queue there are no workers to list: an empty list, and the page says why (`queue`).
   const workers = conn ? () => listWorkers(conn, opts.prefix) : async () => [];
   const cache = new RunCache(opts.runsDir);

@@ -47,7 +47,11 @@ export interface DamagedSnapshot {
 }
 
 /** A run in the list: its info plus overall progress, or (`damaged`) why it cannot be read. */
-export type RunListEntry = Partial<RunInfo> & { id: string; progress: { done: number; jobs: number; fraction: number }; damaged?: string };
+export type RunListEntry = Partial<RunInfo> & {
+  id: string;
+  progress: { done: number; jobs: number; fraction: number };
+  damaged?: string;
+};
 
 function progressOf(m: Manifest): RunSnapshot['progress'] {
   return { done: m.totals.done, jobs: m.totals.jobs, fraction: m.totals.jobs ? m.totals.done / m.totals.jobs : 0 };
@@ -64,7 +68,8 @@ export function runSnapshot(store: RunStore): RunSnapshot | DamagedSnapshot {
     store.info(); // run.json first: its problem is the one to name
     manifest = buildManifest(store);
   } catch (err) {
-    if (err instanceof RunDamaged) return { run: { id: store.id, state: 'damaged' }, damaged: `${err.file}: ${err.reason}` };
+    if (err instanceof RunDamaged)
+      return { run: { id: store.id, state: 'damaged' }, damaged: `${err.file}: ${err.reason}` };
     throw err;
   }
   const rounds = manifest.rounds.length - 1;
@@ -102,7 +107,11 @@ export function listEntry(runsDir: string, id: string): RunListEntry {
     return { ...info, progress: progressOf(buildManifest(store)) };
   } catch (err) {
     // recipe.json damaged, or a file caught mid-write: listed without progress.
-    return { ...info, progress: NO_PROGRESS, ...(err instanceof RunDamaged ? { damaged: `${err.file}: ${err.reason}` } : {}) };
+    return {
+      ...info,
+      progress: NO_PROGRESS,
+      ...(err instanceof RunDamaged ? { damaged: `${err.file}: ${err.reason}` } : {}),
+    };
   }
 }
 

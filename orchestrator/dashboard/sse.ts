@@ -75,7 +75,9 @@ export class EventHub {
       res
         .status(503)
         .set({ 'Retry-After': '30', 'Cache-Control': 'no-store' })
-        .json({ error: `the dashboard already serves ${this.maxClients} live pages (ipa dashboard --max-sse-clients); this page refreshes by polling instead` });
+        .json({
+          error: `the dashboard already serves ${this.maxClients} live pages (ipa dashboard --max-sse-clients); this page refreshes by polling instead`,
+        });
       return;
     }
     const run = typeof req.query.run === 'string' ? req.query.run : undefined;
@@ -135,7 +137,9 @@ export class EventHub {
 
   private async greet(client: Client): Promise<void> {
     try {
-      const runs = await this.greetings.run('runs', async () => EventHub.event('runs', JSON.stringify(await this.opts.cache.list())));
+      const runs = await this.greetings.run('runs', async () =>
+        EventHub.event('runs', JSON.stringify(await this.opts.cache.list())),
+      );
       this.send(client, runs);
       if (client.run) {
         const run = client.run;
@@ -145,27 +149,45 @@ export class EventHub {
         });
         this.send(client, snap);
       }
-      this.send(client, await this.greetings.run('workers', async () => EventHub.event('workers', JSON.stringify(await this.opts.workers()))));
+      this.send(
+        client,
+        await this.greetings.run('workers', async () =>
+          EventHub.event('workers', JSON.stringify(await this.opts.workers())),
+        ),
+      );
     } catch (err) {
-      this.send(client, EventHub.event('problem', JSON.stringify({ message: err instanceof Error ? err.message : String(err) })));
+      this.send(
+        client,
+        EventHub.event('problem', JSON.stringify({ message: err instanceof Error ? err.message : String(err) })),
+      );
     }
   }
 
   /** One poll for everyone: the run list, each watched run, the workers. */
   private async tick(): Promise<void> {
     await Promise.all([
-      this.refresh(this.runs, async () => EventHub.event('runs', JSON.stringify(await this.opts.cache.list())), () => true),
+      this.refresh(
+        this.runs,
+        async () => EventHub.event('runs', JSON.stringify(await this.opts.cache.list())),
+        () => true,
+      ),
       ...[...this.watched].map(([ref, topic]) =>
         this.refresh(
           topic,
           async () => {
             const snap = await this.opts.cache.snapshotJson(ref);
-            return snap ? EventHub.event('snapshot', snap.json) : EventHub.event('missing', JSON.stringify({ run: ref }));
+            return snap
+              ? EventHub.event('snapshot', snap.json)
+              : EventHub.event('missing', JSON.stringify({ run: ref }));
           },
           (c) => c.run === ref,
         ),
       ),
-      this.refresh(this.workersTopic, async () => EventHub.event('workers', JSON.stringify(await this.opts.workers())), () => true),
+      this.refresh(
+        this.workersTopic,
+        async () => EventHub.event('workers', JSON.stringify(await this.opts.workers())),
+        () => true,
+      ),
     ]);
   }
 
@@ -181,7 +203,10 @@ export class EventHub {
       }
     } catch (err) {
       // A file caught mid-write or a Redis hiccup: report it and try again on the next tick.
-      this.broadcast(EventHub.event('problem', JSON.stringify({ message: err instanceof Error ? err.message : String(err) })), to);
+      this.broadcast(
+        EventHub.event('problem', JSON.stringify({ message: err instanceof Error ? err.message : String(err) })),
+        to,
+      );
     } finally {
       topic.busy = false;
     }

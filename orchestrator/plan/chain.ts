@@ -37,18 +37,30 @@ function nextOf(chain: readonly Link[], isDone: (l: Link) => boolean): Link | un
  * each unfinished shard's next link, or — when every shard is finished — the round's next stage.
  * Empty when the round is complete.
  */
-export function frontier(recipe: Recipe, runId: string, round: number, shards: number, done: ReadonlySet<string>): Link[] {
+export function frontier(
+  recipe: Recipe,
+  runId: string,
+  round: number,
+  shards: number,
+  done: ReadonlySet<string>,
+): Link[] {
   const { perShard, perRound } = executionOrder(recipe, round);
   const isDone = (l: Link) => done.has(jobId({ runId, ...l }));
   const out: Link[] = [];
   if (perShard.length) {
     for (let s = 0; s < shards; s++) {
-      const next = nextOf(perShard.map((stage) => ({ stage, round, shard: s })), isDone);
+      const next = nextOf(
+        perShard.map((stage) => ({ stage, round, shard: s })),
+        isDone,
+      );
       if (next) out.push(next);
     }
     if (out.length) return out;
   }
-  const next = nextOf(perRound.map((stage) => ({ stage, round, shard: 0 })), isDone);
+  const next = nextOf(
+    perRound.map((stage) => ({ stage, round, shard: 0 })),
+    isDone,
+  );
   return next ? [next] : [];
 }
 
@@ -65,10 +77,14 @@ export function successor(recipe: Recipe, round: number, stage: Stage, shard: nu
   const { perShard, perRound } = executionOrder(recipe, round);
   const i = perShard.indexOf(stage);
   if (i >= 0) {
-    return i < perShard.length - 1 ? { kind: 'next', link: { stage: perShard[i + 1], round, shard } } : { kind: 'fan-in', link: { stage: perRound[0], round, shard: 0 } };
+    return i < perShard.length - 1
+      ? { kind: 'next', link: { stage: perShard[i + 1], round, shard } }
+      : { kind: 'fan-in', link: { stage: perRound[0], round, shard: 0 } };
   }
   const j = perRound.indexOf(stage);
-  return j >= 0 && j < perRound.length - 1 ? { kind: 'next', link: { stage: perRound[j + 1], round, shard: 0 } } : { kind: 'none' };
+  return j >= 0 && j < perRound.length - 1
+    ? { kind: 'next', link: { stage: perRound[j + 1], round, shard: 0 } }
+    : { kind: 'none' };
 }
 
 /** The last stage of each shard's chain in round `round` (undefined when the round has none). */

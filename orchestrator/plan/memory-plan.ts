@@ -25,7 +25,17 @@ export interface ModelShape {
   headDim: number;
   tiedEmbeddings: boolean;
   /** `gated`: a SwiGLU MLP of three matrices (Qwen2.5-VL) rather than two (Qwen2-VL). */
-  vision: { depth: number; embed: number; mlpHidden: number; gated: boolean; patch: number; merge: number; temporalPatch: number; inChannels: number; outHidden: number };
+  vision: {
+    depth: number;
+    embed: number;
+    mlpHidden: number;
+    gated: boolean;
+    patch: number;
+    merge: number;
+    temporalPatch: number;
+    inChannels: number;
+    outHidden: number;
+  };
 }
 
 const num = (o: Record<string, unknown>, k: string, fallback?: number): number => {
@@ -96,7 +106,9 @@ export function paramCounts(s: ModelShape): { language: number; vision: number; 
   const layer = attention + 3 * s.hidden * s.intermediate + 2 * s.hidden;
   const language = s.vocab * s.hidden * (s.tiedEmbeddings ? 1 : 2) + s.layers * layer + s.hidden;
   const v = s.vision;
-  const mlp = v.gated ? 3 * v.embed * v.mlpHidden + 2 * v.mlpHidden + v.embed : 2 * v.embed * v.mlpHidden + v.mlpHidden + v.embed;
+  const mlp = v.gated
+    ? 3 * v.embed * v.mlpHidden + 2 * v.mlpHidden + v.embed
+    : 2 * v.embed * v.mlpHidden + v.mlpHidden + v.embed;
   const block = 4 * v.embed + (3 * v.embed * v.embed + 3 * v.embed) + (v.embed * v.embed + v.embed) + mlp;
   const merged = v.embed * v.merge * v.merge;
   const merger = 2 * v.embed + (merged * merged + merged) + (merged * v.outHidden + v.outHidden);
@@ -170,7 +182,12 @@ export function tokensPerImage(recipe: Recipe, s: ModelShape): number {
 export function sequenceBound(recipe: Recipe, s: ModelShape, imagesPerPrompt = 1): number {
   if (recipe.generation.vllm.max_model_len) return recipe.generation.vllm.max_model_len;
   const quoted = recipe.sampling.max_new_tokens + recipe.reviser.max_new_tokens;
-  const generated = Math.max(recipe.sampling.max_new_tokens, recipe.reviser.max_new_tokens, recipe.verifier.max_new_tokens, recipe.eval.max_new_tokens);
+  const generated = Math.max(
+    recipe.sampling.max_new_tokens,
+    recipe.reviser.max_new_tokens,
+    recipe.verifier.max_new_tokens,
+    recipe.eval.max_new_tokens,
+  );
   return imagesPerPrompt * (tokensPerImage(recipe, s) + 2) + TEXT_ALLOWANCE + TEMPLATE_ALLOWANCE + quoted + generated;
 }
 
@@ -207,14 +224,31 @@ function hfGeneration(recipe: Recipe, s: ModelShape, card: Card): MemoryPlan {
   const lm = layerActivations(s, batch * seq, bytes) + batch * s.vocab * 4 * 2;
   const vision = visionActivations(recipe, s, batch, bytes);
   const items: MemoryItem[] = [
-    { what: 'base weights (once)', bytes: p.total * bytes, how: `${fmt(p.total)} parameters x ${bytes} B: every role on one base` },
-    { what: 'LoRA adapters', bytes: adapters * lora * 4, how: `up to ${adapters} adapters (generator, reviser, the previous round's) x ${fmt(lora)} parameters x 4 B (PEFT keeps them in fp32)` },
-    { what: 'KV cache', bytes: batch * seq * kvBytesPerToken(s, bytes), how: `batch ${batch} x ${fmt(seq)} tokens x ${fmt(kvBytesPerToken(s, bytes))} B per token` },
-    { what: 'activations', bytes: Math.max(lm, vision), how: `estimate: the larger of one layer's prefill over ${batch} x ${fmt(seq)} tokens with the last token's fp32 logits, and the vision tower over ${batch} images` },
+    {
+      what: 'base weights (once)',
+      bytes: p.total * bytes,
+      how: `${fmt(p.total)} parameters x ${bytes} B: every role on one base`,
+    },
+    {
+      what: 'LoRA adapters',
+      bytes: adapters * lora * 4,
+      how: `up to ${adapters} adapters (generator, reviser, the previous round's) x ${fmt(lora)} parameters x 4 B (PEFT keeps them in fp32)`,
+    },
+    {
+      what: 'KV cache',
+      bytes: batch * seq * kvBytesPerToken(s, bytes),
+      how: `batch ${batch} x ${fmt(seq)} tokens x ${fmt(kvBytesPerToken(s, bytes))} B per token`,
+    },
+    {
+      what: 'activations',
+      bytes: Math.max(lm, vision),
+      how: `estimate: the larger of one layer's prefill over ${batch} x ${fmt(seq)} tokens with the last token's fp32 logits, and the vision tower over ${batch} images`,
+    },
     { what: 'CUDA context and allocator slack', bytes: CUDA_OVERHEAD, how: 'estimate (ours)' },
   ];
   const plan = finish('generation (hf)', card, items, []);
-  if (!plan.fits) plan.problem = `${plan.problem}: lower sampling.batch_size and eval.batch_size (${batch} now), or model.max_pixels (${fmt(recipe.model.max_pixels)}: ${fmt(tokensPerImage(recipe, s))} visual tokens per image)`;
+  if (!plan.fits)
+    plan.problem = `${plan.problem}: lower sampling.batch_size and eval.batch_size (${batch} now), or model.max_pixels (${fmt(recipe.model.max_pixels)}: ${fmt(tokensPerImage(recipe, s))} visual tokens per image)`;
   return plan;
 }
 
@@ -233,15 +267,37 @@ function vllmGeneration(recipe: Recipe, s: ModelShape, card: Card): MemoryPlan {
   const { batchedTokens, maxSeqs } = vllmDefaults(card);
   const weights = p.total * bytes;
   const loras = VLLM_MAX_LORAS * loraParams(s, slot, recipe.training.lora.target_modules) * bytes;
-  const activations = Math.max(layerActivations(s, batchedTokens, bytes), visionActivations(recipe, s, Math.max(1, Math.floor(batchedTokens / tokensPerImage(recipe, s))), bytes)) + maxSeqs * s.vocab * 4 * 2 + 1 * GiB;
+  const activations =
+    Math.max(
+      layerActivations(s, batchedTokens, bytes),
+      visionActivations(recipe, s, Math.max(1, Math.floor(batchedTokens / tokensPerImage(recipe, s))), bytes),
+    ) +
+    maxSeqs * s.vocab * 4 * 2 +
+    1 * GiB;
   const kv = share - weights - loras - activations;
   const perToken = kvBytesPerToken(s, bytes);
   const sequences = Math.max(0, Math.floor(kv / perToken / seq));
   const items: MemoryItem[] = [
-    { what: 'base weights (once)', bytes: weights, how: `${fmt(p.total)} parameters x ${bytes} B, inside the engine's share: every role a LoRA request on one base` },
-    { what: 'LoRA slots', bytes: loras, how: `${VLLM_MAX_LORAS} slots of rank ${slot} (training.lora.r ${recipe.training.lora.r}) in the model's dtype` },
-    { what: 'engine activations and CUDA graphs', bytes: activations, how: `estimate: one layer over vLLM's ${fmt(batchedTokens)} batched tokens (or the vision tower on as many image tokens), ${fmt(maxSeqs)} sequences' fp32 logits, 1 GiB of CUDA graphs` },
-    { what: 'KV cache', bytes: Math.max(0, kv), how: `the rest of the share (${util} x ${gib(card.bytes)}): ${fmt(Math.max(0, Math.floor(kv / perToken)))} tokens` },
+    {
+      what: 'base weights (once)',
+      bytes: weights,
+      how: `${fmt(p.total)} parameters x ${bytes} B, inside the engine's share: every role a LoRA request on one base`,
+    },
+    {
+      what: 'LoRA slots',
+      bytes: loras,
+      how: `${VLLM_MAX_LORAS} slots of rank ${slot} (training.lora.r ${recipe.training.lora.r}) in the model's dtype`,
+    },
+    {
+      what: 'engine activations and CUDA graphs',
+      bytes: activations,
+      how: `estimate: one layer over vLLM's ${fmt(batchedTokens)} batched tokens (or the vision tower on as many image tokens), ${fmt(maxSeqs)} sequences' fp32 logits, 1 GiB of CUDA graphs`,
+    },
+    {
+      what: 'KV cache',
+      bytes: Math.max(0, kv),
+      how: `the rest of the share (${util} x ${gib(card.bytes)}): ${fmt(Math.max(0, Math.floor(kv / perToken)))} tokens`,
+    },
     { what: 'CUDA context and allocator slack (outside the share)', bytes: CUDA_OVERHEAD, how: 'estimate (ours)' },
   ];
   const notes = [`the KV cache holds ${fmt(sequences)} sequences of ${fmt(seq)} tokens at once`];
@@ -263,18 +319,36 @@ function train(recipe: Recipe, s: ModelShape, card: Card, processes: number): Me
   if (dpo.full_finetune) {
     const shard = processes > 1 ? ` / ${processes} processes (FSDP full-shard)` : '';
     items.push(
-      { what: 'policy weights, gradients and Adam state', bytes: (p.total * (bytes + bytes + 8)) / processes, how: `${fmt(p.total)} parameters x (${bytes} + ${bytes} + 8) B${shard}` },
-      { what: 'reference model', bytes: (p.total * bytes) / processes, how: `a second copy of the weights${shard} (TRL computes image datasets' reference log-probs on the fly)` },
+      {
+        what: 'policy weights, gradients and Adam state',
+        bytes: (p.total * (bytes + bytes + 8)) / processes,
+        how: `${fmt(p.total)} parameters x (${bytes} + ${bytes} + 8) B${shard}`,
+      },
+      {
+        what: 'reference model',
+        bytes: (p.total * bytes) / processes,
+        how: `a second copy of the weights${shard} (TRL computes image datasets' reference log-probs on the fly)`,
+      },
     );
   } else {
     const lora = loraParams(s, recipe.training.lora.r, recipe.training.lora.target_modules);
     items.push(
-      { what: 'base weights (once)', bytes: p.total * bytes, how: `${fmt(p.total)} parameters x ${bytes} B; the DPO reference is the same base with the adapter off` },
-      { what: 'adapter, gradients and Adam state', bytes: lora * 16, how: `${fmt(lora)} LoRA parameters x 16 B (fp32 weight, gradient, two moments)` },
+      {
+        what: 'base weights (once)',
+        bytes: p.total * bytes,
+        how: `${fmt(p.total)} parameters x ${bytes} B; the DPO reference is the same base with the adapter off`,
+      },
+      {
+        what: 'adapter, gradients and Adam state',
+        bytes: lora * 16,
+        how: `${fmt(lora)} LoRA parameters x 16 B (fp32 weight, gradient, two moments)`,
+      },
     );
   }
   const saved = dpo.gradient_checkpointing ? tokens * s.hidden * bytes * s.layers : 0;
-  const live = dpo.gradient_checkpointing ? layerActivations(s, tokens, bytes) : layerActivations(s, tokens, bytes) * s.layers;
+  const live = dpo.gradient_checkpointing
+    ? layerActivations(s, tokens, bytes)
+    : layerActivations(s, tokens, bytes) * s.layers;
   items.push(
     {
       what: 'activations',
@@ -284,7 +358,8 @@ function train(recipe: Recipe, s: ModelShape, card: Card, processes: number): Me
     { what: 'CUDA context and allocator slack', bytes: CUDA_OVERHEAD, how: 'estimate (ours)' },
   );
   const plan = finish(`train (${dpo.full_finetune ? 'full DPO' : 'LoRA DPO'})`, card, items, []);
-  if (!plan.fits) plan.problem = `${plan.problem}: lower training.dpo.batch_size (${dpo.batch_size}) or max_length (${dpo.max_length})${dpo.gradient_checkpointing ? '' : ', or turn on training.dpo.gradient_checkpointing'}`;
+  if (!plan.fits)
+    plan.problem = `${plan.problem}: lower training.dpo.batch_size (${dpo.batch_size}) or max_length (${dpo.max_length})${dpo.gradient_checkpointing ? '' : ', or turn on training.dpo.gradient_checkpointing'}`;
   return plan;
 }
 
@@ -294,9 +369,18 @@ const GENERATION_QUEUES = new Set(['sample', 'verify', 'revise', 'eval']);
  * The plans of a worker serving `queues` on `card`: its generation process (the recipe's
  * backend) and its training process, each alone on the card (the agent stops one before the other).
  */
-export function memoryPlans(recipe: Recipe, shape: ModelShape, card: Card, queues: readonly string[], trainProcesses = 1): MemoryPlan[] {
+export function memoryPlans(
+  recipe: Recipe,
+  shape: ModelShape,
+  card: Card,
+  queues: readonly string[],
+  trainProcesses = 1,
+): MemoryPlan[] {
   const plans: MemoryPlan[] = [];
-  if (queues.some((q) => GENERATION_QUEUES.has(q))) plans.push(recipe.generation.backend === 'vllm' ? vllmGeneration(recipe, shape, card) : hfGeneration(recipe, shape, card));
+  if (queues.some((q) => GENERATION_QUEUES.has(q)))
+    plans.push(
+      recipe.generation.backend === 'vllm' ? vllmGeneration(recipe, shape, card) : hfGeneration(recipe, shape, card),
+    );
   if (queues.includes('train')) plans.push(train(recipe, shape, card, trainProcesses));
   return plans;
 }

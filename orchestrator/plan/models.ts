@@ -51,7 +51,12 @@ function trained(dir: string, initial: ModelSpec, exists: (p: string) => boolean
 }
 
 /** The newest model of `kind` trained in rounds < `round` (a round with no pairs trains nothing). */
-export function latestTrained(kind: 'policy' | 'reviser', round: number, recipe: Recipe, ctx: ModelContext): ModelSpec | undefined {
+export function latestTrained(
+  kind: 'policy' | 'reviser',
+  round: number,
+  recipe: Recipe,
+  ctx: ModelContext,
+): ModelSpec | undefined {
   const initial = initialModel(recipe, ctx);
   for (let k = round - 1; k >= 1; k--) {
     const spec = trained(ctx.abs(kind === 'policy' ? policyDir(k) : reviserDir(k)), initial, ctx.exists);
@@ -76,7 +81,12 @@ export function stageModels(recipe: Recipe, stage: Stage, round: number, ctx: Mo
     const startReviser = previous ? (latestTrained('reviser', round, recipe, ctx) ?? initial) : initial;
     const reference = recipe.training.reference_model === 'initial' ? initial : startPolicy;
     // The verifier that judged this round's responses: what the verifier gate audits before training.
-    return { generator: startPolicy, reviser: startReviser, verifier: roundRoles(recipe, round, ctx).verifier, reference };
+    return {
+      generator: startPolicy,
+      reviser: startReviser,
+      verifier: roundRoles(recipe, round, ctx).verifier,
+      reference,
+    };
   }
   return roundRoles(recipe, round, ctx);
 }
@@ -87,7 +97,8 @@ function roundRoles(recipe: Recipe, round: number, ctx: ModelContext): StageMode
   const s = roundSettings(recipe, round);
   const evolve = s.selfEvolve && round > 1;
   const generator = evolve ? (latestTrained('policy', round, recipe, ctx) ?? initial) : initial;
-  const reviser = evolve && recipe.training.train_reviser ? (latestTrained('reviser', round, recipe, ctx) ?? initial) : initial;
+  const reviser =
+    evolve && recipe.training.train_reviser ? (latestTrained('reviser', round, recipe, ctx) ?? initial) : initial;
   const verifier = recipe.verifier.model === 'generator' ? generator : initial;
   return { generator, reviser, verifier };
 }

@@ -10,7 +10,8 @@ import { pad3 } from './stages.js';
 export const AbsolutePathSchema = z.string().regex(/^\//, 'an absolute path');
 
 export const roundDir = (round: number): string => `round-${round}`;
-export const shardFile = (round: number, kind: string, shard: number): string => `${roundDir(round)}/${kind}/shard-${pad3(shard)}.jsonl`;
+export const shardFile = (round: number, kind: string, shard: number): string =>
+  `${roundDir(round)}/${kind}/shard-${pad3(shard)}.jsonl`;
 export const SEEDS_FILE = 'data/seeds.jsonl';
 export const REJECTED_SEEDS_FILE = 'data/rejected_seeds.jsonl';
 export const SFT_MODEL_DIR = 'models/sft';
@@ -21,7 +22,17 @@ export const policyDir = (round: number): string => `${roundDir(round)}/models/p
 export const reviserDir = (round: number): string => `${roundDir(round)}/models/reviser`;
 
 /** Per-shard data files a round produces, by the name stages use in `inputs`/`outputs`. */
-export const SHARD_KINDS = ['seeds', 'responses', 'verdicts', 'revisions', 'revision_verdicts', 'pairs', 'feedback_pairs', 'challenging', 'accepted'] as const;
+export const SHARD_KINDS = [
+  'seeds',
+  'responses',
+  'verdicts',
+  'revisions',
+  'revision_verdicts',
+  'pairs',
+  'feedback_pairs',
+  'challenging',
+  'accepted',
+] as const;
 export type ShardKind = (typeof SHARD_KINDS)[number];
 
 /** Outputs of a stage job (relative paths), keyed by output name. */
@@ -41,7 +52,12 @@ export function stageOutputs(stage: Stage, round: number, shard: number): Record
     case 'verify_revisions':
       return { revision_verdicts: f('revision_verdicts') };
     case 'pair':
-      return { pairs: f('pairs'), feedback_pairs: f('feedback_pairs'), challenging: f('challenging'), accepted: f('accepted') };
+      return {
+        pairs: f('pairs'),
+        feedback_pairs: f('feedback_pairs'),
+        challenging: f('challenging'),
+        accepted: f('accepted'),
+      };
     case 'train':
       return {
         policy: policyDir(round),

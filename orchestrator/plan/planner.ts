@@ -118,7 +118,12 @@ export function roundStages(recipe: Recipe, round: number): { perRound: Stage[];
  * Whether round `round` with `shards` seed shards holds the job (stage, shard): O(1) given the
  * round's stages, where `flattenPlan(planRound(...))` is O(shards).
  */
-export function inRound(stages: { perRound: readonly Stage[]; perShard: readonly Stage[] }, shards: number, stage: Stage, shard: number): boolean {
+export function inRound(
+  stages: { perRound: readonly Stage[]; perShard: readonly Stage[] },
+  shards: number,
+  stage: Stage,
+  shard: number,
+): boolean {
   if (stages.perRound.includes(stage)) return shard === 0;
   return stages.perShard.includes(stage) && shard < shards;
 }
@@ -130,12 +135,23 @@ export function planPreparation(recipe: Recipe, runId: string, done: Done = new 
 }
 
 /** Round r ≥ 1 with `shards` seed shards. */
-export function planRound(recipe: Recipe, runId: string, round: number, shards: number, done: Done = new Set()): PlanNode | undefined {
+export function planRound(
+  recipe: Recipe,
+  runId: string,
+  round: number,
+  shards: number,
+  done: Done = new Set(),
+): PlanNode | undefined {
   const { perRound, perShard } = roundStages(recipe, round);
   const links: Link[] = perRound.map((stage) => ({ stage, round, shard: 0 }));
   const shardChains: PlanNode[] = [];
   for (let s = 0; s < shards; s++) {
-    const c = chain(runId, perShard.map((stage) => ({ stage, round, shard: s })), [], done);
+    const c = chain(
+      runId,
+      perShard.map((stage) => ({ stage, round, shard: s })),
+      [],
+      done,
+    );
     if (c) shardChains.push(c);
   }
   return chain(runId, links, shardChains, done);

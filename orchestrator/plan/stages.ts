@@ -41,7 +41,13 @@ export const STAGE_QUEUE: Record<Stage, QueueKind> = {
 export const FRESH_PROCESS_STAGES: ReadonlySet<Stage> = new Set<Stage>(['sft', 'train']);
 
 /** Stages with one job per shard; the others have one job per round (shard 0). */
-export const SHARDED_STAGES: ReadonlySet<Stage> = new Set<Stage>(['sample', 'verify', 'revise', 'verify_revisions', 'pair']);
+export const SHARDED_STAGES: ReadonlySet<Stage> = new Set<Stage>([
+  'sample',
+  'verify',
+  'revise',
+  'verify_revisions',
+  'pair',
+]);
 
 /** What a BullMQ job carries: coordinates only; data lives in the run directory. */
 export interface JobDescriptor {

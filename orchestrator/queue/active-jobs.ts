@@ -30,7 +30,11 @@ export function asProgress(p: unknown): JobProgress | undefined {
   if (!p || typeof p !== 'object') return undefined;
   const o = p as Record<string, unknown>;
   if (typeof o.done !== 'number' || typeof o.total !== 'number') return undefined;
-  return { done: o.done, total: o.total, metrics: o.metrics && typeof o.metrics === 'object' ? (o.metrics as Record<string, unknown>) : {} };
+  return {
+    done: o.done,
+    total: o.total,
+    metrics: o.metrics && typeof o.metrics === 'object' ? (o.metrics as Record<string, unknown>) : {},
+  };
 }
 
 /** The run's active jobs on every queue, oldest first. */
@@ -40,7 +44,14 @@ export async function activeJobsOf(queues: QueueSet, runId: string): Promise<Act
     for (const job of await queues.queue(kind).getActive()) {
       const at = job?.id ? parseJobId(job.id) : undefined;
       if (!job || !at || at.runId !== runId) continue;
-      out.push({ id: job.id!, round: at.round, stage: at.stage, shard: at.shard, startedAt: job.processedOn ?? Date.now(), progress: asProgress(job.progress) });
+      out.push({
+        id: job.id!,
+        round: at.round,
+        stage: at.stage,
+        shard: at.shard,
+        startedAt: job.processedOn ?? Date.now(),
+        progress: asProgress(job.progress),
+      });
     }
   }
   return out.sort((a, b) => a.startedAt - b.startedAt);

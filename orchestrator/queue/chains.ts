@@ -22,19 +22,39 @@ export interface QueuedJob {
 
 /** The BullMQ job of one link of run `run`: coordinates only, signed when a queue secret is set. */
 export function jobFor(link: Link, run: { id: string; dir: string }, recipe: Recipe, signer?: JobSigner): QueuedJob {
-  const coords: JobDescriptor = { runId: run.id, runDir: run.dir, round: link.round, stage: link.stage, shard: link.shard };
+  const coords: JobDescriptor = {
+    runId: run.id,
+    runDir: run.dir,
+    round: link.round,
+    stage: link.stage,
+    shard: link.shard,
+  };
   const id = jobId(coords);
-  return { name: id, queue: STAGE_QUEUE[link.stage], data: signer ? { ...coords, sig: signer.signJob(id, coords) } : coords, opts: { ...jobOptions(recipe), jobId: id } };
+  return {
+    name: id,
+    queue: STAGE_QUEUE[link.stage],
+    data: signer ? { ...coords, sig: signer.signJob(id, coords) } : coords,
+    opts: { ...jobOptions(recipe), jobId: id },
+  };
 }
 
 /** Adds the links' jobs (one bulk add per queue); a job whose id is already queued is left as it is. */
-export async function queueLinks(queues: QueueSet, links: readonly Link[], run: { id: string; dir: string }, recipe: Recipe): Promise<number> {
+export async function queueLinks(
+  queues: QueueSet,
+  links: readonly Link[],
+  run: { id: string; dir: string },
+  recipe: Recipe,
+): Promise<number> {
   const byQueue = new Map<QueueKind, QueuedJob[]>();
   for (const l of links) {
     const j = jobFor(l, run, recipe, queues.signer);
     byQueue.set(j.queue, [...(byQueue.get(j.queue) ?? []), j]);
   }
-  await Promise.all([...byQueue].map(([q, jobs]) => queues.queue(q).addBulk(jobs.map(({ name, data, opts }) => ({ name, data, opts })))));
+  await Promise.all(
+    [...byQueue].map(([q, jobs]) =>
+      queues.queue(q).addBulk(jobs.map(({ name, data, opts }) => ({ name, data, opts }))),
+    ),
+  );
   return links.length;
 }
 
@@ -49,8 +69,14 @@ export async function finishShard(queues: QueueSet, runId: string, round: number
   return Number(res?.[1]?.[1] ?? 0);
 }
 
-export async function recordFinishedShards(queues: QueueSet, runId: string, round: number, shards: readonly number[]): Promise<void> {
-  if (shards.length) await queues.connection.sadd(keys.finishedShards(queues.prefix, runId, round), ...shards.map(String));
+export async function recordFinishedShards(
+  queues: QueueSet,
+  runId: string,
+  round: number,
+  shards: readonly number[],
+): Promise<void> {
+  if (shards.length)
+    await queues.connection.sadd(keys.finishedShards(queues.prefix, runId, round), ...shards.map(String));
 }
 
 export async function forgetFinishedShards(queues: QueueSet, runId: string, round: number): Promise<void> {

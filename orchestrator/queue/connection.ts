@@ -39,7 +39,12 @@ export function redactUrl(url: string): string {
 
 /** Resolves once the server answers PING, or rejects with a short reason after `timeoutMs`. */
 export async function ping(url: string, timeoutMs = 3000): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 0, lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
+  const r = new Redis(url, {
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+  });
   // ioredis reports the server's reason (WRONGPASS, NOAUTH, a TLS certificate error) as an
   // 'error' event and then rejects with a bare "Connection is closed": keep the reason.
   let reason: Error | undefined;

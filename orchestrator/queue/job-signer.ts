@@ -15,7 +15,11 @@ export class JobSigner {
 
   static fromSecret(secret: string | Buffer): JobSigner {
     const key = Buffer.isBuffer(secret) ? secret : Buffer.from(secret, 'utf8');
-    if (key.length < 16) throw new IpaError('the queue secret is too short: use at least 16 bytes (e.g. `openssl rand -hex 32 > FILE`)', ExitCode.usage);
+    if (key.length < 16)
+      throw new IpaError(
+        'the queue secret is too short: use at least 16 bytes (e.g. `openssl rand -hex 32 > FILE`)',
+        ExitCode.usage,
+      );
     return new JobSigner(key);
   }
 
@@ -32,9 +36,16 @@ export class JobSigner {
       mode = statSync(file).mode;
       text = readFileSync(file, 'utf8').trim();
     } catch (err) {
-      throw new IpaError(`IPA_SECRET_FILE=${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); create it with \`openssl rand -hex 32 > ${file} && chmod 600 ${file}\``, ExitCode.usage);
+      throw new IpaError(
+        `IPA_SECRET_FILE=${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); create it with \`openssl rand -hex 32 > ${file} && chmod 600 ${file}\``,
+        ExitCode.usage,
+      );
     }
-    if (mode & 0o077) throw new IpaError(`IPA_SECRET_FILE=${file} is readable by others (mode ${(mode & 0o777).toString(8)}); \`chmod 600 ${file}\``, ExitCode.usage);
+    if (mode & 0o077)
+      throw new IpaError(
+        `IPA_SECRET_FILE=${file} is readable by others (mode ${(mode & 0o777).toString(8)}); \`chmod 600 ${file}\``,
+        ExitCode.usage,
+      );
     return JobSigner.fromSecret(text);
   }
 

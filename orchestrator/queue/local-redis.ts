@@ -47,13 +47,27 @@ export class LocalRedis {
   }
 
   get url(): string {
-    return this.opts.password ? `redis://:${encodeURIComponent(this.opts.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
+    return this.opts.password
+      ? `redis://:${encodeURIComponent(this.opts.password)}@127.0.0.1:${this.port}`
+      : `redis://127.0.0.1:${this.port}`;
   }
 
   private async spawn(): Promise<void> {
     // The password goes in through stdin (`redis-server -` reads configuration there), so it is in
     // no file and never on a command line, which any user of the host can read in /proc.
-    const args = ['-', '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dataDir, '--save', '', '--maxmemory-policy', this.opts.maxmemoryPolicy ?? 'noeviction'];
+    const args = [
+      '-',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dataDir,
+      '--save',
+      '',
+      '--maxmemory-policy',
+      this.opts.maxmemoryPolicy ?? 'noeviction',
+    ];
     args.push('--appendonly', this.opts.appendonly ? 'yes' : 'no');
     const proc = spawn('redis-server', args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     proc.stdin?.on('error', () => undefined); // a server that failed to start closed it; its exit says why
@@ -63,7 +77,9 @@ export class LocalRedis {
     let stderr = '';
     proc.stderr?.on('data', (b) => (stderr += String(b)));
     const failed = new Promise<never>((_, rej) => {
-      proc.once('error', (e) => rej(new Error(`cannot start redis-server (is it installed? make setup installs it): ${e.message}`)));
+      proc.once('error', (e) =>
+        rej(new Error(`cannot start redis-server (is it installed? make setup installs it): ${e.message}`)),
+      );
       proc.once('exit', (code) => rej(new Error(`redis-server exited with ${code}: ${stderr.trim()}`)));
     });
     failed.catch(() => undefined); // only observed through the race below
@@ -74,7 +90,12 @@ export class LocalRedis {
         await Promise.race([ping(this.url, 500), failed]);
         return;
       } catch (err) {
-        if (Date.now() > deadline || (err instanceof Error && err.message.startsWith('redis-server') ) || (err instanceof Error && err.message.startsWith('cannot start'))) throw err;
+        if (
+          Date.now() > deadline ||
+          (err instanceof Error && err.message.startsWith('redis-server')) ||
+          (err instanceof Error && err.message.startsWith('cannot start'))
+        )
+          throw err;
         await new Promise((r) => setTimeout(r, 50));
       }
     }

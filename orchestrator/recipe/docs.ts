@@ -59,7 +59,7 @@ export function renderRecipeDocs(): string {
     'A recipe is a YAML file describing one IPA run. Check one with `ipa validate FILE`; print every',
     'default with `ipa recipe defaults` and the JSON Schema with `ipa recipe schema`.',
     '',
-    'Relative paths are resolved against the recipe\'s folder and must stay inside the allowed roots:',
+    "Relative paths are resolved against the recipe's folder and must stay inside the allowed roots:",
     'that folder, the repository root (for recipes inside it) and the folders in `allowed_roots`.',
     'Referenced inputs (model, sources, templates, benchmarks) must exist. Unknown keys are errors.',
     '',
@@ -77,7 +77,8 @@ function collect(node: Node, path: string, rows: Row[], required = false): void 
   if (node.type === 'object' && node.properties) {
     // List items get no row of their own: the list's row above says what it holds.
     if (path && !path.endsWith('[]')) rows.push(row(path, node, required));
-    for (const [key, child] of Object.entries(node.properties)) collect(child, join(key), rows, node.required?.includes(key) ?? false);
+    for (const [key, child] of Object.entries(node.properties))
+      collect(child, join(key), rows, node.required?.includes(key) ?? false);
     return;
   }
   rows.push(row(path, node, required));
@@ -108,7 +109,9 @@ function typeOf(n: Node): string {
   if (n.type === 'array') {
     if (n.prefixItems) return `[${n.prefixItems.map(typeOf).join(', ')}]`;
     const item = n.items ? typeOf(n.items) : 'unknown';
-    const limits = [n.minItems ? `≥ ${n.minItems}` : '', n.maxItems !== undefined ? `≤ ${n.maxItems}` : ''].filter(Boolean);
+    const limits = [n.minItems ? `≥ ${n.minItems}` : '', n.maxItems !== undefined ? `≤ ${n.maxItems}` : ''].filter(
+      Boolean,
+    );
     return `${/[ |]/.test(item) ? `(${item})` : item}[]${limits.length ? ` (${limits.join(', ')} items)` : ''}`;
   }
   const bounds = [
@@ -121,7 +124,11 @@ function typeOf(n: Node): string {
   return `${n.type ?? 'any'}${bounds.length ? ` (${bounds.join(', ')})` : ''}${pattern}`;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv.includes('--write')) {
+if (
+  process.argv[1] &&
+  resolve(process.argv[1]) === fileURLToPath(import.meta.url) &&
+  process.argv.includes('--write')
+) {
   writeFileSync(RECIPE_DOCS_PATH, renderRecipeDocs());
   console.log(`wrote ${RECIPE_DOCS_PATH}`);
 }

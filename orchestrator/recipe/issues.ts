@@ -20,7 +20,12 @@ export function schemaIssues(issue: ZodIssue, schema: z.ZodType, data: unknown, 
       const moved = MOVED_SETTINGS[formatPath([...path, k])];
       if (moved) return at.issue([...path, k], 'key', 'no longer a recipe setting', moved);
       const guess = closest(k, known) ?? initialsOf(k, known);
-      return at.issue([...path, k], 'key', 'unknown key', guess ? `did you mean "${guess}"?` : known.length ? `known keys: ${known.join(', ')}` : undefined);
+      return at.issue(
+        [...path, k],
+        'key',
+        'unknown key',
+        guess ? `did you mean "${guess}"?` : known.length ? `known keys: ${known.join(', ')}` : undefined,
+      );
     });
   }
   const value = valueAt(data, path);
@@ -29,7 +34,14 @@ export function schemaIssues(issue: ZodIssue, schema: z.ZodType, data: unknown, 
 
 /** The one known key whose words' initials spell `k` ("lr" → learning_rate, "bs" → batch_size), if exactly one does. */
 function initialsOf(k: string, known: readonly string[]): string | undefined {
-  const hits = known.filter((c) => c.includes('_') && c.split('_').map((w) => w[0]).join('') === k.toLowerCase());
+  const hits = known.filter(
+    (c) =>
+      c.includes('_') &&
+      c
+        .split('_')
+        .map((w) => w[0])
+        .join('') === k.toLowerCase(),
+  );
   return hits.length === 1 ? hits[0] : undefined;
 }
 
@@ -44,7 +56,9 @@ function messageFor(issue: ZodIssue, value: unknown): string {
       if ('discriminator' in issue && issue.discriminator) {
         const options = (issue as { options?: unknown[] }).options ?? [];
         const list = options.map((v) => JSON.stringify(v)).join(', ');
-        return value === undefined ? `missing "${issue.discriminator}": one of ${list}` : `must be one of ${list} (got ${show(value)})`;
+        return value === undefined
+          ? `missing "${issue.discriminator}": one of ${list}`
+          : `must be one of ${list} (got ${show(value)})`;
       }
       return issue.message;
     case 'invalid_format':
@@ -60,15 +74,28 @@ function messageFor(issue: ZodIssue, value: unknown): string {
 
 function bound(origin: string, inclusive: boolean, n: number, side: 'min' | 'max', value: unknown): string {
   if (origin === 'array' || origin === 'set') {
-    return side === 'min' ? `must have at least ${n} item${n === 1 ? '' : 's'}` : `must have at most ${n} item${n === 1 ? '' : 's'}`;
+    return side === 'min'
+      ? `must have at least ${n} item${n === 1 ? '' : 's'}`
+      : `must have at most ${n} item${n === 1 ? '' : 's'}`;
   }
-  if (origin === 'string') return side === 'min' ? (n === 1 ? 'must not be empty' : `must have at least ${n} characters`) : `must have at most ${n} characters`;
+  if (origin === 'string')
+    return side === 'min'
+      ? n === 1
+        ? 'must not be empty'
+        : `must have at least ${n} characters`
+      : `must have at most ${n} characters`;
   const op = side === 'min' ? (inclusive ? '>=' : '>') : inclusive ? '<=' : '<';
   return `must be ${op} ${n} (got ${show(value)})`;
 }
 
 function typeName(expected: string): string {
-  return expected === 'int' ? 'an integer' : expected === 'array' || expected === 'tuple' ? 'a list' : expected === 'object' ? 'a mapping' : `a ${expected}`;
+  return expected === 'int'
+    ? 'an integer'
+    : expected === 'array' || expected === 'tuple'
+      ? 'a list'
+      : expected === 'object'
+        ? 'a mapping'
+        : `a ${expected}`;
 }
 
 function show(value: unknown): string {
@@ -78,4 +105,3 @@ function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   return String(value);
 }
-

@@ -42,7 +42,8 @@ export function parseRecipe(text: string, file: string, opts: LoadOptions = {}):
   const dir = dirname(resolve(file));
   const { data, at } = parseSource(text, file);
   const parsed = RecipeSchema.safeParse(data);
-  if (!parsed.success) throw new RecipeError(parsed.error.issues.flatMap((i) => schemaIssues(i, RecipeSchema, data, at)));
+  if (!parsed.success)
+    throw new RecipeError(parsed.error.issues.flatMap((i) => schemaIssues(i, RecipeSchema, data, at)));
   const { recipe, warnings } = normalise(parsed.data, dir, opts, at);
   return { recipe, warnings: [...warnings, ...recipeWarnings(recipe, at)], source: text, dir };
 }
@@ -51,7 +52,9 @@ export function parseRecipe(text: string, file: string, opts: LoadOptions = {}):
 export function describeRecipe(recipe: Recipe): string {
   const rounds = recipe.rounds.map((r, i) => r.name ?? `round ${i + 1}`).join(', ');
   const data = [
-    recipe.data.sources.length ? `${recipe.data.sources.length} source${recipe.data.sources.length === 1 ? '' : 's'}` : '',
+    recipe.data.sources.length
+      ? `${recipe.data.sources.length} source${recipe.data.sources.length === 1 ? '' : 's'}`
+      : '',
     recipe.data.synthetic.enabled ? 'synthetic data' : '',
   ]
     .filter(Boolean)

@@ -12,7 +12,14 @@ export class Locator {
   /** An issue at a source offset (syntax errors). */
   offset(offset: number, path: string, message: string, hint?: string): RecipeIssue {
     const { line, col } = this.lines.linePos(Math.max(0, offset));
-    return { file: this.file, line: Math.max(1, line), column: Math.max(1, col), path, message, ...(hint ? { hint } : {}) };
+    return {
+      file: this.file,
+      line: Math.max(1, line),
+      column: Math.max(1, col),
+      path,
+      message,
+      ...(hint ? { hint } : {}),
+    };
   }
 
   /**

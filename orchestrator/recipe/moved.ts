@@ -13,7 +13,8 @@ export const RENAMED_SETTINGS: Readonly<Record<string, string>> = {
 
 /** Dotted path → what to use instead. */
 export const MOVED_SETTINGS: Readonly<Record<string, string>> = {
-  'training.dpo.lora': 'renamed to `training.lora` (the SFT baselines and vLLM read it too, not only DPO): move the block up one level',
+  'training.dpo.lora':
+    'renamed to `training.lora` (the SFT baselines and vLLM read it too, not only DPO): move the block up one level',
   'sampling.backend':
     'moved to `generation.backend`: every role generates with it now (sample, verify, revise, the built-in evaluation), not only sampling',
   'sampling.vllm': 'moved to `generation.vllm`: the one engine every role generates with (move the block as it is)',

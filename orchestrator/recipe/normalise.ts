@@ -40,7 +40,12 @@ export interface NormaliseOptions {
  * The recipe with absolute paths, and warnings (missing inputs, under `missingAsWarnings`);
  * throws one `RecipeError` with every path problem.
  */
-export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at: Locator): { recipe: Recipe; warnings: RecipeIssue[] } {
+export function normalise(
+  input: Recipe,
+  dir: string,
+  opts: NormaliseOptions,
+  at: Locator,
+): { recipe: Recipe; warnings: RecipeIssue[] } {
   const recipe = structuredClone(input);
   const issues: RecipeIssue[] = [];
   const warnings: RecipeIssue[] = [];
@@ -52,7 +57,11 @@ export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at
 
   const rootLists = fields.filter((f) => f.rule.need === 'roots');
   const repoRoot = resolve(opts.repoRoot ?? REPO_ROOT);
-  const roots = [dir, ...(inside(real(dir), real(repoRoot)) ? [repoRoot] : []), ...rootLists.flatMap((f) => (f.value as string[]).map(abs))];
+  const roots = [
+    dir,
+    ...(inside(real(dir), real(repoRoot)) ? [repoRoot] : []),
+    ...rootLists.flatMap((f) => (f.value as string[]).map(abs)),
+  ];
   const realRoots = roots.map(real);
   // The validated recipe lists every root in effect, so the workers apply the same rule to the
   // paths they meet in the data (image paths in seed rows).
@@ -61,14 +70,31 @@ export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at
   const check = (path: Seg[], value: string, need: PathNeed): string => {
     const p = abs(value);
     if (!realRoots.some((r) => inside(real(p), r))) {
-      issues.push(at.issue(path, 'value', `path ${JSON.stringify(value)} resolves to ${p}, outside the allowed roots`, `allowed: ${roots.join(', ')}; add a folder to allowed_roots to use it`));
+      issues.push(
+        at.issue(
+          path,
+          'value',
+          `path ${JSON.stringify(value)} resolves to ${p}, outside the allowed roots`,
+          `allowed: ${roots.join(', ')}; add a folder to allowed_roots to use it`,
+        ),
+      );
       return p;
     }
     if (opts.checkFiles === false || need === 'none') return p;
     const hint = isAbsolute(value) ? undefined : `relative paths are resolved against the recipe's folder ${dir}`;
-    if (!existsSync(p)) missing.push(at.issue(path, 'value', `${need === 'dir' ? 'folder' : need === 'file' ? 'file' : 'path'} not found: ${p}${later}`, hint));
-    else if (need === 'file' && !statSync(p).isFile()) missing.push(at.issue(path, 'value', `expected a file, got a folder: ${p}${later}`));
-    else if (need === 'dir' && !statSync(p).isDirectory()) missing.push(at.issue(path, 'value', `expected a folder, got a file: ${p}${later}`));
+    if (!existsSync(p))
+      missing.push(
+        at.issue(
+          path,
+          'value',
+          `${need === 'dir' ? 'folder' : need === 'file' ? 'file' : 'path'} not found: ${p}${later}`,
+          hint,
+        ),
+      );
+    else if (need === 'file' && !statSync(p).isFile())
+      missing.push(at.issue(path, 'value', `expected a file, got a folder: ${p}${later}`));
+    else if (need === 'dir' && !statSync(p).isDirectory())
+      missing.push(at.issue(path, 'value', `expected a folder, got a file: ${p}${later}`));
     return p;
   };
   for (const f of fields) {
@@ -77,14 +103,39 @@ export function normalise(input: Recipe, dir: string, opts: NormaliseOptions, at
   }
 
   if (recipe.data.sources.length === 0 && !recipe.data.synthetic.enabled) {
-    issues.push(at.issue(['data', 'sources'], 'value', 'no seed data: list at least one source', 'or set data.synthetic.enabled: true'));
+    issues.push(
+      at.issue(
+        ['data', 'sources'],
+        'value',
+        'no seed data: list at least one source',
+        'or set data.synthetic.enabled: true',
+      ),
+    );
   }
   const syn = recipe.data.synthetic;
-  if (recipe.warmup.sft.enabled && recipe.warmup.sft.data === 'synthetic_warmup' && (!syn.enabled || syn.warmup_size === 0)) {
-    issues.push(at.issue(['warmup', 'sft', 'data'], 'value', 'the synthetic warm-up split is empty', 'set data.synthetic.enabled: true and data.synthetic.warmup_size'));
+  if (
+    recipe.warmup.sft.enabled &&
+    recipe.warmup.sft.data === 'synthetic_warmup' &&
+    (!syn.enabled || syn.warmup_size === 0)
+  ) {
+    issues.push(
+      at.issue(
+        ['warmup', 'sft', 'data'],
+        'value',
+        'the synthetic warm-up split is empty',
+        'set data.synthetic.enabled: true and data.synthetic.warmup_size',
+      ),
+    );
   }
   if (syn.enabled && syn.eval_split === 'validation' && syn.validation_size === 0) {
-    issues.push(at.issue(['data', 'synthetic', 'eval_split'], 'value', 'the validation split is empty', 'set data.synthetic.validation_size'));
+    issues.push(
+      at.issue(
+        ['data', 'synthetic', 'eval_split'],
+        'value',
+        'the validation split is empty',
+        'set data.synthetic.validation_size',
+      ),
+    );
   }
   if (issues.length) throw new RecipeError(issues);
   return { recipe, warnings };

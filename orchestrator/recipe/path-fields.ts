@@ -49,7 +49,11 @@ function pathText(): z.ZodString {
     .superRefine((s, ctx) => {
       if (s.includes('\0')) ctx.addIssue({ code: 'custom', message: 'a path cannot contain a NUL byte (\\0)' });
       const bad = firstUnsafe(s);
-      if (bad) ctx.addIssue({ code: 'custom', message: `a path cannot contain a bidirectional control character or an unpaired surrogate (${bad.escaped} at character ${bad.at}): what is shown would not be the path used` });
+      if (bad)
+        ctx.addIssue({
+          code: 'custom',
+          message: `a path cannot contain a bidirectional control character or an unpaired surrogate (${bad.escaped} at character ${bad.at}): what is shown would not be the path used`,
+        });
     });
 }
 
@@ -75,7 +79,7 @@ export interface FoundPath {
 }
 
 function ruleOf(s: z.ZodType): PathRule | undefined {
-  for (let cur = s; ; ) {
+  for (let cur = s; ;) {
     const rule = PATH_RULES.get(cur);
     if (rule) return rule;
     const next = unwrapOnce(cur);
@@ -91,9 +95,13 @@ export function findPathFields(schema: z.ZodType, data: unknown): FoundPath[] {
     if (value === undefined) return;
     const rule = ruleOf(s);
     if (rule) {
-      const ok = rule.need === 'roots' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === 'string';
+      const ok =
+        rule.need === 'roots'
+          ? Array.isArray(value) && value.every((v) => typeof v === 'string')
+          : typeof value === 'string';
       if (!ok) return;
-      const created = rule.createdWhen !== undefined && (parent as Record<string, unknown> | undefined)?.[rule.createdWhen] === true;
+      const created =
+        rule.createdWhen !== undefined && (parent as Record<string, unknown> | undefined)?.[rule.createdWhen] === true;
       found.push({ path, value: value as string | string[], rule: created ? { need: 'none' } : rule });
       return;
     }
@@ -101,7 +109,8 @@ export function findPathFields(schema: z.ZodType, data: unknown): FoundPath[] {
       value.forEach((item, i) => childSchemas(s, value, i).forEach((c) => walk(c, item, [...path, i], value)));
     } else if (value !== null && typeof value === 'object') {
       const keys = new Set(candidates(s, value).flatMap((c) => Object.keys(defOf(c).shape ?? {})));
-      for (const k of keys) childSchemas(s, value, k).forEach((c) => walk(c, (value as Record<string, unknown>)[k], [...path, k], value));
+      for (const k of keys)
+        childSchemas(s, value, k).forEach((c) => walk(c, (value as Record<string, unknown>)[k], [...path, k], value));
     }
   };
   walk(schema, data, [], undefined);

@@ -5,7 +5,18 @@
  * only plain data comes out. Every problem is a `RecipeIssue` at its line and column.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import { fileIssue, formatPath, RecipeError, type RecipeIssue } from './errors.js';
 import { Locator } from './locator.js';
 import type { Seg } from './schema-walk.js';
@@ -21,12 +32,14 @@ const CORE_TAGS = new Set(['map', 'seq', 'str', 'int', 'float', 'bool', 'null'].
 export function readRecipeFile(file: string): string {
   let bytes: Buffer;
   try {
-    if (statSync(file).size > MAX_RECIPE_BYTES) throw new RecipeError([fileIssue(file, `recipe is larger than ${MAX_RECIPE_BYTES} bytes`)]);
+    if (statSync(file).size > MAX_RECIPE_BYTES)
+      throw new RecipeError([fileIssue(file, `recipe is larger than ${MAX_RECIPE_BYTES} bytes`)]);
     bytes = readFileSync(file);
   } catch (err) {
     if (err instanceof RecipeError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message;
     throw new RecipeError([fileIssue(file, `cannot read recipe: ${why}`)]);
   }
   return decodeUtf8(bytes, file);
@@ -41,25 +54,43 @@ export interface ParsedSource {
 
 /** Parses recipe text into plain data; `file` names it in issues. Throws `RecipeError`. */
 export function parseSource(text: string, file: string): ParsedSource {
-  if (text.length > MAX_RECIPE_BYTES) throw new RecipeError([fileIssue(file, `recipe is larger than ${MAX_RECIPE_BYTES} bytes`)]);
+  if (text.length > MAX_RECIPE_BYTES)
+    throw new RecipeError([fileIssue(file, `recipe is larger than ${MAX_RECIPE_BYTES} bytes`)]);
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  if (source.trim() === '') throw new RecipeError([fileIssue(file, 'recipe is empty', 'a recipe needs at least `name` and `model.base`')]);
+  if (source.trim() === '')
+    throw new RecipeError([fileIssue(file, 'recipe is empty', 'a recipe needs at least `name` and `model.base`')]);
 
   const lineCounter = new LineCounter();
   // uniqueKeys is off so that duplicates are reported by our own walk, which knows their path.
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false, version: '1.2', schema: 'core' });
+  const doc = parseDocument(source, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: false,
+    version: '1.2',
+    schema: 'core',
+  });
   const at = new Locator(doc, lineCounter, file);
 
   const syntax = [
     ...doc.errors.map((e) =>
-      at.offset(e.pos[0], '', e.code === 'MULTIPLE_DOCS' ? 'a recipe is a single YAML document (found a second `---`)' : `YAML syntax error: ${e.message}`),
+      at.offset(
+        e.pos[0],
+        '',
+        e.code === 'MULTIPLE_DOCS'
+          ? 'a recipe is a single YAML document (found a second `---`)'
+          : `YAML syntax error: ${e.message}`,
+      ),
     ),
-    ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED').map((w) => at.offset(w.pos[0], '', `YAML: ${w.message}`)),
+    ...doc.warnings
+      .filter((w) => w.code !== 'TAG_RESOLVE_FAILED')
+      .map((w) => at.offset(w.pos[0], '', `YAML: ${w.message}`)),
     ...unsafeNodes(doc, at),
   ];
   if (syntax.length) throw new RecipeError(syntax);
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
-    throw new RecipeError([fileIssue(file, 'recipe is empty (only comments)', 'a recipe needs at least `name` and `model.base`')]);
+    throw new RecipeError([
+      fileIssue(file, 'recipe is empty (only comments)', 'a recipe needs at least `name` and `model.base`'),
+    ]);
   }
   if (!isMap(doc.contents)) {
     const got = isSeq(doc.contents) ? 'a list' : 'a single value';
@@ -84,7 +115,12 @@ function toPlainData(doc: Document, at: Locator): unknown {
     let first: Node | undefined;
     visit(doc, { Alias: (_key, node) => void (first ??= node) });
     throw new RecipeError([
-      at.offset(first?.range?.[0] ?? 0, '', `aliases expand to more than ${MAX_ALIAS_EXPANSION} values (aliases of anchors that hold aliases)`, 'write the values out; a recipe may share a block by alias, not build one from chains of them'),
+      at.offset(
+        first?.range?.[0] ?? 0,
+        '',
+        `aliases expand to more than ${MAX_ALIAS_EXPANSION} values (aliases of anchors that hold aliases)`,
+        'write the values out; a recipe may share a block by alias, not build one from chains of them',
+      ),
     ]);
   }
 }
@@ -126,7 +162,13 @@ function firstInvalidUtf8(b: Buffer): number {
     }
     // Overlong forms, surrogates and code points above U+10FFFF.
     const d1 = b[i + 1];
-    if ((c === 0xe0 && d1 < 0xa0) || (c === 0xed && d1 > 0x9f) || (c === 0xf0 && d1 < 0x90) || (c === 0xf4 && d1 > 0x8f)) return i;
+    if (
+      (c === 0xe0 && d1 < 0xa0) ||
+      (c === 0xed && d1 > 0x9f) ||
+      (c === 0xf0 && d1 < 0x90) ||
+      (c === 0xf4 && d1 > 0x8f)
+    )
+      return i;
     i += n + 1;
   }
   return Math.max(0, b.length - 1);
@@ -140,17 +182,25 @@ function unsafeNodes(doc: Document, at: Locator): RecipeIssue[] {
   const issues: RecipeIssue[] = [];
   const anchors = new Set<string>();
   let aliases = 0;
-  const here = (node: Node, path: Seg[], message: string, hint?: string) => issues.push(at.offset(node.range?.[0] ?? 0, formatPath(path), message, hint));
+  const here = (node: Node, path: Seg[], message: string, hint?: string) =>
+    issues.push(at.offset(node.range?.[0] ?? 0, formatPath(path), message, hint));
 
   const walk = (node: unknown, path: Seg[]): void => {
     if (isAlias(node)) {
       aliases++;
-      if (aliases === MAX_ALIASES + 1) here(node, path, `more than ${MAX_ALIASES} aliases`, 'write the values out; large alias expansions are refused');
+      if (aliases === MAX_ALIASES + 1)
+        here(
+          node,
+          path,
+          `more than ${MAX_ALIASES} aliases`,
+          'write the values out; large alias expansions are refused',
+        );
       else if (!anchors.has(node.source)) here(node, path, `alias *${node.source} refers to no earlier anchor`);
       return;
     }
     if (!isMap(node) && !isSeq(node) && !isScalar(node)) return;
-    if (node.tag && !CORE_TAGS.has(node.tag)) here(node, path, `YAML tag ${node.tag} is not allowed`, 'recipes are plain data; remove the tag');
+    if (node.tag && !CORE_TAGS.has(node.tag))
+      here(node, path, `YAML tag ${node.tag} is not allowed`, 'recipes are plain data; remove the tag');
     if (isMap(node)) {
       const seen = new Set<string>();
       for (const pair of node.items) {
@@ -161,9 +211,12 @@ function unsafeNodes(doc: Document, at: Locator): RecipeIssue[] {
         }
         const name = String(pair.key.value);
         const keyPath = [...path, name];
-        if (pair.key.tag && !CORE_TAGS.has(pair.key.tag)) here(pair.key, keyPath, `YAML tag ${pair.key.tag} is not allowed`);
-        if (name === '__proto__' || name === 'constructor' || name === 'prototype') here(pair.key, keyPath, `reserved key "${name}"`);
-        else if (seen.has(name)) here(pair.key, keyPath, `duplicate key "${name}"`, 'each key may appear once per mapping');
+        if (pair.key.tag && !CORE_TAGS.has(pair.key.tag))
+          here(pair.key, keyPath, `YAML tag ${pair.key.tag} is not allowed`);
+        if (name === '__proto__' || name === 'constructor' || name === 'prototype')
+          here(pair.key, keyPath, `reserved key "${name}"`);
+        else if (seen.has(name))
+          here(pair.key, keyPath, `duplicate key "${name}"`, 'each key may appear once per mapping');
         seen.add(name);
         walk(pair.value, keyPath);
       }

@@ -37,7 +37,8 @@ export function canPair(recipe: Recipe, i: number): boolean {
 export function nothingEvaluated(recipe: Recipe): string | null {
   if (recipe.eval.after === 'none') return 'eval.after is none: no round is evaluated';
   const local = recipe.eval.benchmarks.length > 0 || recipe.data.synthetic.enabled;
-  if (!local && !recipe.eval.lmms_eval.enabled) return 'there is nothing to evaluate: no eval.benchmarks, no synthetic held-out split, lmms-eval off';
+  if (!local && !recipe.eval.lmms_eval.enabled)
+    return 'there is nothing to evaluate: no eval.benchmarks, no synthetic held-out split, lmms-eval off';
   return null;
 }
 
@@ -47,23 +48,47 @@ function trainingWarnings(recipe: Recipe): RecipeWarning[] {
   const rounds = recipe.rounds.map((_, i) => i);
   const sampling = `sampling.num_normal is ${recipe.sampling.num_normal}, num_contrastive ${recipe.sampling.num_contrastive}`;
   if (rounds.every((i) => samplesPerSeed(recipe, i) === 0)) {
-    out.push({ path: ['sampling', 'num_normal'], message: `the recipe samples nothing (${sampling}): no responses, no pairs, nothing trained` });
+    out.push({
+      path: ['sampling', 'num_normal'],
+      message: `the recipe samples nothing (${sampling}): no responses, no pairs, nothing trained`,
+    });
   } else if (recipe.training.objective !== 'dpo') {
     // rft, sft_reference and sft_oracle train on accepted responses or seed answers, not on pairs.
   } else if (rounds.every((i) => !canPair(recipe, i))) {
-    out.push({ path: ['rounds'], message: 'the recipe trains on nothing: no round can build a pair (each needs two responses per seed, or one and revision on)', hint: sampling });
+    out.push({
+      path: ['rounds'],
+      message:
+        'the recipe trains on nothing: no round can build a pair (each needs two responses per seed, or one and revision on)',
+      hint: sampling,
+    });
   } else {
     for (const i of rounds) {
-      if (samplesPerSeed(recipe, i) === 0) out.push({ path: ['rounds', i], message: `round ${i + 1} samples nothing (${sampling}${recipe.rounds[i].contrastive ? '' : ', contrastive off'})` });
-      else if (!canPair(recipe, i)) out.push({ path: ['rounds', i], message: `round ${i + 1} can build no pair: one response per seed and revision off, so no seed has both a passing and a failing response` });
+      if (samplesPerSeed(recipe, i) === 0)
+        out.push({
+          path: ['rounds', i],
+          message: `round ${i + 1} samples nothing (${sampling}${recipe.rounds[i].contrastive ? '' : ', contrastive off'})`,
+        });
+      else if (!canPair(recipe, i))
+        out.push({
+          path: ['rounds', i],
+          message: `round ${i + 1} can build no pair: one response per seed and revision off, so no seed has both a passing and a failing response`,
+        });
     }
   }
   if (recipe.training.train_reviser && recipe.training.objective === 'dpo') {
     const hint = 'set training.train_reviser: false to say so';
     if (!recipe.pairs.feedback_pairs) {
-      out.push({ path: ['pairs', 'feedback_pairs'], message: 'training.train_reviser is on but pairs.feedback_pairs is off: the reviser is never trained', hint });
+      out.push({
+        path: ['pairs', 'feedback_pairs'],
+        message: 'training.train_reviser is on but pairs.feedback_pairs is off: the reviser is never trained',
+        hint,
+      });
     } else if (!recipe.rounds.some((r) => r.revision)) {
-      out.push({ path: ['rounds'], message: 'no round revises, so there are no feedback pairs and the reviser is never trained', hint });
+      out.push({
+        path: ['rounds'],
+        message: 'no round revises, so there are no feedback pairs and the reviser is never trained',
+        hint,
+      });
     }
   }
   return out;

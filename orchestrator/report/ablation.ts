@@ -27,12 +27,19 @@ export function withoutContrastive(recipe: RecipeInput, name: string): RecipeInp
   const first = recipe.rounds?.[0] ?? {};
   const sampling = recipe.sampling ?? {};
   const k = (sampling.num_normal ?? 4) + (sampling.num_contrastive ?? 4);
-  return { ...recipe, sampling: { ...sampling, num_normal: k, num_contrastive: 0 }, rounds: [{ ...first, name, contrastive: false }] };
+  return {
+    ...recipe,
+    sampling: { ...sampling, num_normal: k, num_contrastive: 0 },
+    rounds: [{ ...first, name, contrastive: false }],
+  };
 }
 
 /** The variant for row 2: one round, no contrastive samples, the same K + K' samples per seed. */
 export function noContrastiveVariant(recipe: RecipeInput): RecipeInput {
-  return { ...withoutContrastive(recipe, recipe.rounds?.[0]?.name ?? 'automated'), name: `${recipe.name}-nocontrastive` };
+  return {
+    ...withoutContrastive(recipe, recipe.rounds?.[0]?.name ?? 'automated'),
+    name: `${recipe.name}-nocontrastive`,
+  };
 }
 
 /** The rows need the per-round evaluations of a three-round recipe; anything else is refused. */
@@ -71,7 +78,11 @@ export function sameOrdering(rows: AblationRow[]): boolean {
 }
 
 export function ablationTable(rows: AblationRow[]): string {
-  const lines = ['| row | paper (Qwen2-VL-7B, mean of 7 benchmarks) | ours (tiny, held-out accuracy) |', '|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.row} | ${r.paper.toFixed(1)} | ${r.ours === null ? '–' : r.ours.toFixed(1)} |`);
+  const lines = [
+    '| row | paper (Qwen2-VL-7B, mean of 7 benchmarks) | ours (tiny, held-out accuracy) |',
+    '|---|---|---|',
+  ];
+  for (const r of rows)
+    lines.push(`| ${r.row} | ${r.paper.toFixed(1)} | ${r.ours === null ? '–' : r.ours.toFixed(1)} |`);
   return lines.join('\n');
 }

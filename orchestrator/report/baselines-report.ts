@@ -8,7 +8,10 @@ import { baselineRows, baselinesTable, factsComplianceTable, ROWS, type SeedResu
 import { comparisons, comparisonTable, noiseFloorTable, premiseCriterion } from './premise-comparison.js';
 
 /** The first run of each seed, and the reruns (a seed given again) beside the run they repeat. */
-export function splitReruns(results: SeedResults[]): { unique: SeedResults[]; reruns: Array<[SeedResults, SeedResults]> } {
+export function splitReruns(results: SeedResults[]): {
+  unique: SeedResults[];
+  reruns: Array<[SeedResults, SeedResults]>;
+} {
   const unique: SeedResults[] = [];
   const reruns: Array<[SeedResults, SeedResults]> = [];
   for (const r of results) {
@@ -28,10 +31,30 @@ export function baselinesMarkdown(results: SeedResults[], split: string): string
   if (fc) out.push('', '### Fact accuracy / compliance / success (points)', '', fc);
   const premise = unique.some((s) => s.items && Object.values(s.items).some((i) => i.success));
   if (premise) {
-    out.push('', '### Paired differences (IPA = the policy after round 3; round 1 where named)', '', comparisonTable(comparisons(unique), seeds));
+    out.push(
+      '',
+      '### Paired differences (IPA = the policy after round 3; round 1 where named)',
+      '',
+      comparisonTable(comparisons(unique), seeds),
+    );
     const c = premiseCriterion(unique);
-    out.push('', `### Pre-registered criterion: ${c.cannotJudge ? 'CANNOT JUDGE (warm-up gate)' : c.met ? 'MET' : 'NOT MET'}`, '', ...c.lines.map((l) => `- ${l}`));
-    for (const [first, rerun] of reruns) out.push('', `### Noise floor: seed ${first.seed} run twice`, '', noiseFloorTable(first, rerun, ROWS.map((r) => r.row)));
+    out.push(
+      '',
+      `### Pre-registered criterion: ${c.cannotJudge ? 'CANNOT JUDGE (warm-up gate)' : c.met ? 'MET' : 'NOT MET'}`,
+      '',
+      ...c.lines.map((l) => `- ${l}`),
+    );
+    for (const [first, rerun] of reruns)
+      out.push(
+        '',
+        `### Noise floor: seed ${first.seed} run twice`,
+        '',
+        noiseFloorTable(
+          first,
+          rerun,
+          ROWS.map((r) => r.row),
+        ),
+      );
   }
   return out.join('\n');
 }

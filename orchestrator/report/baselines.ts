@@ -39,7 +39,12 @@ export function seededRecipe(recipe: RecipeInput, seed: number, split?: 'heldout
  * IPA run trained. `runsRoot` (the IPA run's runs folder) becomes an allowed root so the path is
  * accepted wherever the runs live.
  */
-export function baselineVariant(ipa: RecipeInput, variant: BaselineVariant, warmModel: string, runsRoot: string): RecipeInput {
+export function baselineVariant(
+  ipa: RecipeInput,
+  variant: BaselineVariant,
+  warmModel: string,
+  runsRoot: string,
+): RecipeInput {
   const first = ipa.rounds?.[0] ?? {};
   const training = ipa.training ?? {};
   const base: RecipeInput = {
@@ -143,7 +148,12 @@ export function baselineRows(seeds: SeedResults[]): BaselineRow[] {
 const f1 = (v: number | null) => (v === null ? '–' : v.toFixed(1));
 
 export function baselinesTable(rows: BaselineRow[], seeds: number[], split: string): string {
-  const head = ['row', `ours: mean ± std over ${seeds.length} seeds (${split} split, points)`, ...seeds.map((s) => `seed ${s}`), 'paper (Qwen2-VL-7B, mean of 7 benchmarks)'];
+  const head = [
+    'row',
+    `ours: mean ± std over ${seeds.length} seeds (${split} split, points)`,
+    ...seeds.map((s) => `seed ${s}`),
+    'paper (Qwen2-VL-7B, mean of 7 benchmarks)',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const ours = r.mean === null ? '–' : r.std === null ? f1(r.mean) : `${f1(r.mean)} ± ${f1(r.std)}`;
@@ -155,7 +165,11 @@ export function baselinesTable(rows: BaselineRow[], seeds: number[], split: stri
 /** Premise task: each row's fact accuracy and compliance per seed (points), beside success. */
 export function factsComplianceTable(rows: BaselineRow[], seeds: number[]): string {
   if (!rows.some((r) => r.facts.some((v) => v !== null))) return '';
-  const head = ['row', ...seeds.map((s) => `seed ${s}: facts / compliance / success`), 'mean facts / compliance / success'];
+  const head = [
+    'row',
+    ...seeds.map((s) => `seed ${s}: facts / compliance / success`),
+    'mean facts / compliance / success',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const cells = seeds.map((_, i) => `${f1(r.facts[i])} / ${f1(r.compliance[i])} / ${f1(r.perSeed[i])}`);

@@ -53,22 +53,39 @@ export function formatValue(v: number | null, backend: BenchmarkMeasure['backend
 export function formatChange(v: number | null, backend: BenchmarkMeasure['backend']): string {
   if (v === null || !Number.isFinite(v)) return '–';
   const sign = v > 0 ? '+' : v < 0 ? '−' : '±';
-  return backend === 'builtin' ? `${sign}${Math.abs(100 * v).toFixed(1)} pt` : `${sign}${Number(Math.abs(v).toPrecision(4))}`;
+  return backend === 'builtin'
+    ? `${sign}${Math.abs(100 * v).toFixed(1)} pt`
+    : `${sign}${Number(Math.abs(v).toPrecision(4))}`;
 }
 
 /** A row's numbers as the tables show them (the dashboard takes these as they are). */
 export function shownValues(r: BenchmarkRow): { values: Record<string, string>; change: string } {
-  return { values: Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, formatValue(v, r.backend)])), change: formatChange(r.change, r.backend) };
+  return {
+    values: Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, formatValue(v, r.backend)])),
+    change: formatChange(r.change, r.backend),
+  };
 }
 
 /** Markdown: benchmark, backend and metric, one column per evaluated round, change baseline → final. */
 export function benchmarkTable(rows: BenchmarkRow[]): string {
   const rounds = [...new Set(rows.flatMap((r) => Object.keys(r.values).map(Number)))].sort((a, b) => a - b);
-  const head = ['benchmark', 'backend', 'metric', ...rounds.map((r) => (r === 0 ? 'round 0 (baseline)' : `round ${r}`)), 'change'];
+  const head = [
+    'benchmark',
+    'backend',
+    'metric',
+    ...rounds.map((r) => (r === 0 ? 'round 0 (baseline)' : `round ${r}`)),
+    'change',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const shown = shownValues(r);
-    const cells = [r.benchmark, r.backend === 'builtin' ? 'built-in' : 'lmms-eval', r.metric ?? '–', ...rounds.map((k) => shown.values[String(k)] ?? '–'), shown.change];
+    const cells = [
+      r.benchmark,
+      r.backend === 'builtin' ? 'built-in' : 'lmms-eval',
+      r.metric ?? '–',
+      ...rounds.map((k) => shown.values[String(k)] ?? '–'),
+      shown.change,
+    ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');

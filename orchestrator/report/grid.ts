@@ -17,7 +17,9 @@ export interface GridPoint {
 }
 
 export function gridPoints(objectives: readonly GridObjective[], lrs: number[], epochs: number[]): GridPoint[] {
-  return objectives.flatMap((objective) => lrs.flatMap((learning_rate) => epochs.map((e) => ({ objective, learning_rate, epochs: e }))));
+  return objectives.flatMap((objective) =>
+    lrs.flatMap((learning_rate) => epochs.map((e) => ({ objective, learning_rate, epochs: e }))),
+  );
 }
 
 export const pointName = (p: GridPoint) => `${p.objective}-lr${p.learning_rate}-e${p.epochs}`;
@@ -32,9 +34,21 @@ export function gridVariant(ipa: RecipeInput, p: GridPoint, warmModel: string, r
   const training = base.training ?? {};
   const name = `${ipa.name}-${pointName(p)}`.replace(/[^A-Za-z0-9._-]/g, '_');
   if (p.objective === 'dpo') {
-    return { ...base, name, training: { ...training, objective: 'dpo', dpo: { ...(training.dpo ?? {}), learning_rate: p.learning_rate, epochs: p.epochs } } };
+    return {
+      ...base,
+      name,
+      training: {
+        ...training,
+        objective: 'dpo',
+        dpo: { ...(training.dpo ?? {}), learning_rate: p.learning_rate, epochs: p.epochs },
+      },
+    };
   }
-  return { ...base, name, training: { ...training, sft: { ...(training.sft ?? {}), learning_rate: p.learning_rate, epochs: p.epochs } } };
+  return {
+    ...base,
+    name,
+    training: { ...training, sft: { ...(training.sft ?? {}), learning_rate: p.learning_rate, epochs: p.epochs } },
+  };
 }
 
 export interface GridResult extends GridPoint {
@@ -60,7 +74,11 @@ export function bestPoints(results: GridResult[]): Map<GridObjective, GridPoint>
     const o = rs[0].objective;
     const cur = out.get(o);
     const curRs = cur ? groups.get(key(cur))! : undefined;
-    if (!curRs || mean(rs, 'success') > mean(curRs, 'success') || (mean(rs, 'success') === mean(curRs, 'success') && mean(rs, 'steps') < mean(curRs, 'steps'))) {
+    if (
+      !curRs ||
+      mean(rs, 'success') > mean(curRs, 'success') ||
+      (mean(rs, 'success') === mean(curRs, 'success') && mean(rs, 'steps') < mean(curRs, 'steps'))
+    ) {
       out.set(o, { objective: o, learning_rate: rs[0].learning_rate, epochs: rs[0].epochs });
     }
   }
@@ -69,11 +87,16 @@ export function bestPoints(results: GridResult[]): Map<GridObjective, GridPoint>
 
 export function gridTable(results: GridResult[]): string {
   const best = bestPoints(results);
-  const lines = ['| objective | learning rate | epochs | seed | steps | validation success | fact accuracy | compliance | run |', '|---|---|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| objective | learning rate | epochs | seed | steps | validation success | fact accuracy | compliance | run |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const r of results) {
     const b = best.get(r.objective);
     const mark = b && b.learning_rate === r.learning_rate && b.epochs === r.epochs ? ' **(best)**' : '';
-    lines.push(`| ${r.objective}${mark} | ${r.learning_rate} | ${r.epochs} | ${r.seed} | ${r.steps ?? '–'} | ${f1(r.success)} | ${f1(r.facts)} | ${f1(r.compliance)} | ${r.run} |`);
+    lines.push(
+      `| ${r.objective}${mark} | ${r.learning_rate} | ${r.epochs} | ${r.seed} | ${r.steps ?? '–'} | ${f1(r.success)} | ${f1(r.facts)} | ${f1(r.compliance)} | ${r.run} |`,
+    );
   }
   return lines.join('\n');
 }

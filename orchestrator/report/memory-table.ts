@@ -38,7 +38,9 @@ const cell = (p: MemoryPlan, what: RegExp): string => {
 
 /** The markdown block between the markers. */
 export function renderMemoryTable(): string {
-  const shape = modelShape(JSON.parse(readFileSync(join(REPO, 'docs', 'models', 'qwen2-vl-7b-instruct.config.json'), 'utf8')));
+  const shape = modelShape(
+    JSON.parse(readFileSync(join(REPO, 'docs', 'models', 'qwen2-vl-7b-instruct.config.json'), 'utf8')),
+  );
   const rows: string[] = [];
   for (const card of CARDS) {
     const kinds: Array<[string, MemoryPlan]> = [
@@ -48,8 +50,16 @@ export function renderMemoryTable(): string {
     ];
     for (const [kind, p] of kinds) {
       const extra = [...(p.notes ?? []), ...(p.problem ? [`does not fit: ${p.problem}`] : [])].join('; ');
-      const cells = [cell(p, /weights/), cell(p, /LoRA|adapter/), cell(p, /KV cache/), cell(p, /activations/), gib(p.total)];
-      rows.push(`| ${card.name} | ${kind} | ${cells.join(' | ')} | ${p.fits ? 'yes' : '**no**'}${extra ? ` (${extra})` : ''} |`);
+      const cells = [
+        cell(p, /weights/),
+        cell(p, /LoRA|adapter/),
+        cell(p, /KV cache/),
+        cell(p, /activations/),
+        gib(p.total),
+      ];
+      rows.push(
+        `| ${card.name} | ${kind} | ${cells.join(' | ')} | ${p.fits ? 'yes' : '**no**'}${extra ? ` (${extra})` : ''} |`,
+      );
     }
   }
   return [

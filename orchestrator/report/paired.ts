@@ -40,7 +40,8 @@ export function itemDifferences(a: Outcomes, b: Outcomes): number[] {
   return out;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * sorted.length)))];
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * sorted.length)))];
 
 /**
  * The mean over seeds of each seed's mean difference, and its bootstrap interval: each resample

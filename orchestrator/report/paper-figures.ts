@@ -17,10 +17,17 @@ const PaperFigureSchema = z.object({
   baseline: z.number(),
   ipa: z.number(),
 });
-const PaperFiguresSchema = z.object({ source: z.string(), model: z.string(), note: z.string(), benchmarks: z.array(PaperFigureSchema) });
+const PaperFiguresSchema = z.object({
+  source: z.string(),
+  model: z.string(),
+  note: z.string(),
+  benchmarks: z.array(PaperFigureSchema),
+});
 export type PaperFigures = z.output<typeof PaperFiguresSchema>;
 
-export const PAPER_FIGURES: PaperFigures = PaperFiguresSchema.parse(JSON.parse(readFileSync(new URL('./paper-benchmarks.json', import.meta.url), 'utf8')));
+export const PAPER_FIGURES: PaperFigures = PaperFiguresSchema.parse(
+  JSON.parse(readFileSync(new URL('./paper-benchmarks.json', import.meta.url), 'utf8')),
+);
 
 export interface PaperComparison {
   benchmark: string;
@@ -58,7 +65,8 @@ export function paperComparison(evals: EvalResult[], figures: PaperFigures = PAP
 }
 
 const fmt = (v: number | null) => (v === null ? '–' : String(Number(v.toFixed(2))));
-const delta = (a: number | null, b: number | null) => (a === null || b === null ? '–' : `${b - a >= 0 ? '+' : '−'}${Number(Math.abs(b - a).toFixed(2))}`);
+const delta = (a: number | null, b: number | null) =>
+  a === null || b === null ? '–' : `${b - a >= 0 ? '+' : '−'}${Number(Math.abs(b - a).toFixed(2))}`;
 
 /** Markdown: paper baseline → IPA beside ours baseline → final, with the source. */
 export function paperTable(rows: PaperComparison[], figures: PaperFigures = PAPER_FIGURES): string {
@@ -69,7 +77,9 @@ export function paperTable(rows: PaperComparison[], figures: PaperFigures = PAPE
   for (const r of rows) {
     const task = r.task ? `${r.task} (${r.metric})` : 'no lmms-eval task';
     const final = r.ours_final_round === null ? fmt(null) : `${fmt(r.ours_final)} (round ${r.ours_final_round})`;
-    lines.push(`| ${r.benchmark} | ${task} | ${fmt(r.paper_baseline)} → ${fmt(r.paper_ipa)} | ${delta(r.paper_baseline, r.paper_ipa)} | ${fmt(r.ours_baseline)} → ${final} | ${delta(r.ours_baseline, r.ours_final)} |`);
+    lines.push(
+      `| ${r.benchmark} | ${task} | ${fmt(r.paper_baseline)} → ${fmt(r.paper_ipa)} | ${delta(r.paper_baseline, r.paper_ipa)} | ${fmt(r.ours_baseline)} → ${final} | ${delta(r.ours_baseline, r.ours_final)} |`,
+    );
   }
   lines.push('', `Paper: ${figures.source}. ${figures.note}`);
   return lines.join('\n');

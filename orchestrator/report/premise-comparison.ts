@@ -31,7 +31,12 @@ function diffs(s: SeedResults, a: string, b: string, figure: 'success' | 'facts'
   return x && y ? itemDifferences(x, y) : [];
 }
 
-export function compare(seeds: SeedResults[], a: string, b: string, figure: 'success' | 'facts' = 'success'): Comparison {
+export function compare(
+  seeds: SeedResults[],
+  a: string,
+  b: string,
+  figure: 'success' | 'facts' = 'success',
+): Comparison {
   const per = seeds.map((s) => diffs(s, a, b, figure));
   return { a, b, figure, perSeed: per.map((d) => pairedBootstrap([d])), pooled: pairedBootstrap(per) };
 }
@@ -66,12 +71,20 @@ export function premiseCriterion(seeds: SeedResults[]): { met: boolean; cannotJu
   const gated = seeds.filter((s) => s.ipa.find((r) => r.round === 0)?.warmup_gate?.passed === false);
   for (const s of gated) {
     const g = s.ipa.find((r) => r.round === 0)!.warmup_gate!;
-    lines.push(`seed ${s.seed}: the warm-up's fact accuracy on validation is ${((g.fact_accuracy ?? 0) * 100).toFixed(1)} %, below the gate's ${(g.level * 100).toFixed(0)} %: cannot judge`);
+    lines.push(
+      `seed ${s.seed}: the warm-up's fact accuracy on validation is ${((g.fact_accuracy ?? 0) * 100).toFixed(1)} %, below the gate's ${(g.level * 100).toFixed(0)} %: cannot judge`,
+    );
   }
   seeds.forEach((s, i) => {
     const checks: Array<[boolean, string]> = [
-      [vsRef.perSeed[i].diff >= 10 && vsRef.perSeed[i].lo > 0, `vs SFT on references ${formatInterval(vsRef.perSeed[i])} (needs ≥ +10, interval above 0)`],
-      [vsWarm.perSeed[i].diff >= 5 && vsWarm.perSeed[i].lo > 0, `vs warm-up ${formatInterval(vsWarm.perSeed[i])} (needs ≥ +5, interval above 0)`],
+      [
+        vsRef.perSeed[i].diff >= 10 && vsRef.perSeed[i].lo > 0,
+        `vs SFT on references ${formatInterval(vsRef.perSeed[i])} (needs ≥ +10, interval above 0)`,
+      ],
+      [
+        vsWarm.perSeed[i].diff >= 5 && vsWarm.perSeed[i].lo > 0,
+        `vs warm-up ${formatInterval(vsWarm.perSeed[i])} (needs ≥ +5, interval above 0)`,
+      ],
       [facts.perSeed[i].diff >= -2, `fact accuracy vs warm-up ${formatInterval(facts.perSeed[i])} (needs ≥ −2)`],
     ];
     for (const [ok, text] of checks) {

@@ -13,7 +13,8 @@ export interface Problem {
   text: string;
 }
 
-const metric = (s: StageSummary | undefined, k: string): number => (s && typeof s.metrics[k] === 'number' ? s.metrics[k] : 0);
+const metric = (s: StageSummary | undefined, k: string): number =>
+  s && typeof s.metrics[k] === 'number' ? s.metrics[k] : 0;
 
 /** Why a finished round has no pairs, from its verify and pair counts. */
 export function noPairsReason(stages: readonly StageSummary[]): string {
@@ -38,11 +39,17 @@ export function runProblems(m: Manifest, runDir: string, runRef = m.run.id): Pro
     for (const s of r.stages) {
       const rejected = s.stage === 'prepare' ? metric(s, 'rejected') : 0;
       if (rejected > 0) {
-        out.push({ key: 'rejected-seeds', text: `${rejected} seed row${rejected === 1 ? '' : 's'} rejected — see ${runDir}/${REJECTED_SEEDS_FILE}` });
+        out.push({
+          key: 'rejected-seeds',
+          text: `${rejected} seed row${rejected === 1 ? '' : 's'} rejected — see ${runDir}/${REJECTED_SEEDS_FILE}`,
+        });
       }
       if (s.failed_items > 0) {
         const where = jobPlace({ round: r.round, stage: s.stage, shard: 0 }).replace(/ · shard \d+$/, '');
-        out.push({ key: `failed-items-${r.round}-${s.stage}-${s.failed_items}`, text: `${where}: ${s.failed_items} item${s.failed_items === 1 ? '' : 's'} failed and were left out — ipa logs ${runRef} --round ${r.round} --stage ${s.stage}` });
+        out.push({
+          key: `failed-items-${r.round}-${s.stage}-${s.failed_items}`,
+          text: `${where}: ${s.failed_items} item${s.failed_items === 1 ? '' : 's'} failed and were left out — ipa logs ${runRef} --round ${r.round} --stage ${s.stage}`,
+        });
       }
     }
     const pair = r.stages.find((s) => s.stage === 'pair');

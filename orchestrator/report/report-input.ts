@@ -38,7 +38,8 @@ export interface ReportInput {
   heldout_note: string | null;
 }
 
-const pct = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
+const pct = (v: number | null | undefined) =>
+  typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–';
 
 /**
  * What the held-out accuracy panel shows in place of a curve. The report runs after the run's
@@ -48,37 +49,72 @@ export function heldoutNote(recipe: Recipe, rounds: RoundResult[], evals: EvalRe
   if (rounds.some((r) => r.heldout_accuracy !== null)) return null;
   const nothing = nothingEvaluated(recipe);
   if (nothing) return `not evaluated: ${nothing}`;
-  if (evals.some((e) => Object.keys(e.benchmarks).length > 0)) return 'no local benchmark: the lmms-eval results are in report.md';
+  if (evals.some((e) => Object.keys(e.benchmarks).length > 0))
+    return 'no local benchmark: the lmms-eval results are in report.md';
   return 'no evaluation file was written (see the eval jobs in ipa logs)';
 }
 
 /** The benchmark sections of the report (and of `ipa status`): empty when the held-out column says it all. */
 export function benchmarkSections(rows: BenchmarkRow[], paper: PaperComparison[] | null): string[] {
   const lines: string[] = [];
-  if (hasBenchmarksBeyondHeldout(rows)) lines.push('## Benchmarks (round 0 = the starting model)', '', benchmarkTable(rows), '');
+  if (hasBenchmarksBeyondHeldout(rows))
+    lines.push('## Benchmarks (round 0 = the starting model)', '', benchmarkTable(rows), '');
   if (paper) lines.push('## Beside the paper', '', paperTable(paper), '');
   return lines;
 }
 
 /** A run's benchmark rows and, when its recipe asks, the paper's figures beside them. */
-export function benchmarkReport(store: RunStore): { benchmarks: BenchmarkRow[]; paper: PaperComparison[] | null; evals: EvalResult[] } {
+export function benchmarkReport(store: RunStore): {
+  benchmarks: BenchmarkRow[];
+  paper: PaperComparison[] | null;
+  evals: EvalResult[];
+} {
   const recipe = store.recipe();
   const evals = readEvals(store, roundCount(recipe));
-  return { benchmarks: benchmarkRows(evals), paper: recipe.eval.compare_with_paper ? paperComparison(evals) : null, evals };
+  return {
+    benchmarks: benchmarkRows(evals),
+    paper: recipe.eval.compare_with_paper ? paperComparison(evals) : null,
+    evals,
+  };
 }
 
 /** The markdown of `report.md`: the results table, the benchmarks, then held-out accuracy by task per evaluated round. */
-export function reportMarkdown(runId: string, rounds: RoundResult[], evals: EvalResult[], sections: string[] = []): string {
-  const lines = [`# IPA report — ${runId}`, '', '## Rounds', '', resultsTable(rounds), '', ...sections, '## Held-out accuracy by task type', ''];
+export function reportMarkdown(
+  runId: string,
+  rounds: RoundResult[],
+  evals: EvalResult[],
+  sections: string[] = [],
+): string {
+  const lines = [
+    `# IPA report — ${runId}`,
+    '',
+    '## Rounds',
+    '',
+    resultsTable(rounds),
+    '',
+    ...sections,
+    '## Held-out accuracy by task type',
+    '',
+  ];
   const tasks = [...new Set(evals.flatMap((e) => Object.keys(e.by_task)))].sort();
   if (tasks.length) {
-    lines.push(`| round | ${tasks.join(' | ')} | overall | n |`, `|${Array(tasks.length + 3).fill('---').join('|')}|`);
-    for (const e of evals.filter((x) => x.overall !== null)) lines.push(`| ${e.round} | ${tasks.map((t) => pct(e.by_task[t])).join(' | ')} | ${pct(e.overall)} | ${e.n} |`);
+    lines.push(
+      `| round | ${tasks.join(' | ')} | overall | n |`,
+      `|${Array(tasks.length + 3)
+        .fill('---')
+        .join('|')}|`,
+    );
+    for (const e of evals.filter((x) => x.overall !== null))
+      lines.push(`| ${e.round} | ${tasks.map((t) => pct(e.by_task[t])).join(' | ')} | ${pct(e.overall)} | ${e.n} |`);
   } else {
     lines.push('–');
   }
   lines.push(...familySection(rounds));
-  lines.push('', 'Round 0 is the initial model (before any preference round); “–” marks numbers this run has not produced.', '');
+  lines.push(
+    '',
+    'Round 0 is the initial model (before any preference round); “–” marks numbers this run has not produced.',
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -87,9 +123,20 @@ export function familySection(rounds: RoundResult[]): string[] {
   const evaluated = rounds.filter((r) => Object.keys(r.by_family).length);
   const families = [...new Set(evaluated.flatMap((r) => Object.keys(r.by_family)))].sort();
   if (!families.length) return [];
-  const lines = ['', '## Premise task by family: fact accuracy / compliance / success', '', `| round | ${families.join(' | ')} |`, `|${Array(families.length + 1).fill('---').join('|')}|`];
+  const lines = [
+    '',
+    '## Premise task by family: fact accuracy / compliance / success',
+    '',
+    `| round | ${families.join(' | ')} |`,
+    `|${Array(families.length + 1)
+      .fill('---')
+      .join('|')}|`,
+  ];
   for (const r of evaluated) {
-    const cell = (f: string) => (r.by_family[f] ? `${pct(r.by_family[f].fact_accuracy)} / ${pct(r.by_family[f].compliance)} / ${pct(r.by_family[f].success)}` : '–');
+    const cell = (f: string) =>
+      r.by_family[f]
+        ? `${pct(r.by_family[f].fact_accuracy)} / ${pct(r.by_family[f].compliance)} / ${pct(r.by_family[f].success)}`
+        : '–';
     lines.push(`| ${r.round} | ${families.map(cell).join(' | ')} |`);
   }
   return lines;
@@ -102,7 +149,9 @@ export function reportInput(store: RunStore, runId: string): ReportInput {
   const curves: Record<string, MarginPoint[]> = {};
   for (const c of readCurves(store, last)) {
     if (c.model !== 'policy') continue;
-    const points = c.points.filter((p) => p.margins !== null).map((p) => ({ step: p.step, margin: p.margins as number }));
+    const points = c.points
+      .filter((p) => p.margins !== null)
+      .map((p) => ({ step: p.step, margin: p.margins as number }));
     if (points.length) curves[String(c.round)] = points;
   }
   const { benchmarks, paper, evals } = benchmarkReport(store);

@@ -58,7 +58,10 @@ export interface RoundResult {
   /** Premise task: facts right and compliant (equals heldout_accuracy). */
   success: number | null;
   /** Premise task, per requirement family: the three figures. */
-  by_family: Record<string, { fact_accuracy: number | null; compliance: number | null; success: number | null; n: number }>;
+  by_family: Record<
+    string,
+    { fact_accuracy: number | null; compliance: number | null; success: number | null; n: number }
+  >;
   /** Per verifier check against the checker (verifier.audit: checker): precision and recall of "yes". */
   check_audit: Record<string, { precision: number | null; recall: number | null; unjudged: number }>;
   /** Share of responses and refinements the verifier judged (after its second judgement). */
@@ -76,7 +79,8 @@ export interface RoundResult {
 const CHECKS = ['entailed', 'complete', 'no_contradiction', 'instruction_followed'] as const;
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const sum = (xs: Array<number | null>): number | null => (xs.some((x) => x !== null) ? xs.reduce<number>((a, x) => a + (x ?? 0), 0) : null);
+const sum = (xs: Array<number | null>): number | null =>
+  xs.some((x) => x !== null) ? xs.reduce<number>((a, x) => a + (x ?? 0), 0) : null;
 const rows = (recs: DoneRecord[], out: string) => sum(recs.map((r) => num(r.outputs[out]?.rows)));
 
 /** Pass rate weighted by items: Σ passed / Σ judged over shards (n where a shard predates `judged`). */
@@ -131,11 +135,15 @@ export function roundResults(store: RunStore): RoundResult[] {
     const ev = readRunJson(store, evalFile(r));
     const advancePrev = recs.find((x) => x.stage === 'advance' && x.round === r - 1);
     const judging = [...of('verify'), ...of('verify_revisions')];
-    const premise = ev?.premise as { fact_accuracy: number; compliance: number; success: number; by_family: Record<string, Family> } | null | undefined;
+    const premise = ev?.premise as
+      | { fact_accuracy: number; compliance: number; success: number; by_family: Record<string, Family> }
+      | null
+      | undefined;
     const gate = ev?.warmup_gate as RoundResult['warmup_gate'] | undefined;
     out.push({
       round: r,
-      seeds: r === 0 ? num(recs.find((x) => x.stage === 'prepare')?.outputs.seeds?.rows) : num(advancePrev?.metrics.seeds),
+      seeds:
+        r === 0 ? num(recs.find((x) => x.stage === 'prepare')?.outputs.seeds?.rows) : num(advancePrev?.metrics.seeds),
       responses_normal: sum(sample.map((x) => num(x.metrics.normal))),
       responses_contrastive: sum(sample.map((x) => num(x.metrics.contrastive))),
       refined: rows(of('revise'), 'revisions'),
@@ -147,7 +155,10 @@ export function roundResults(store: RunStore): RoundResult[] {
       challenging: rows(of('pair'), 'challenging'),
       ...audit(of('verify')),
       true_repair_rate: ratio(total(of('verify_revisions'), 'audit_true'), total(of('verify_revisions'), 'n')),
-      chosen_correct_rate: ratio(total(of('pair'), 'chosen_correct'), total(of('pair'), 'chosen_correct') === null ? null : rows(of('pair'), 'pairs')),
+      chosen_correct_rate: ratio(
+        total(of('pair'), 'chosen_correct'),
+        total(of('pair'), 'chosen_correct') === null ? null : rows(of('pair'), 'pairs'),
+      ),
       reward_accuracy_train: num(train?.metrics.reward_accuracy_train_pairs),
       reward_margin_train: num(train?.metrics.reward_margin_train_pairs),
       reward_accuracy_heldout: num(train?.metrics.reward_accuracy_heldout_pairs),
@@ -163,7 +174,10 @@ export function roundResults(store: RunStore): RoundResult[] {
       check_audit: checkAudit(of('verify')),
       coverage: ratio(total(judging, 'judged'), total(judging, 'n')),
       unjudged_seeds: total(of('pair'), 'unjudged_seeds'),
-      control_repair_rate: ratio(total(of('verify_revisions'), 'audit_control_true'), total(of('verify_revisions'), 'control_n')),
+      control_repair_rate: ratio(
+        total(of('verify_revisions'), 'audit_control_true'),
+        total(of('verify_revisions'), 'control_n'),
+      ),
       gate_accuracy: num(train?.metrics.gate_accuracy),
       warmup_gate: gate ? { fact_accuracy: num(gate.fact_accuracy), level: gate.level, passed: gate.passed } : null,
     });
@@ -172,9 +186,14 @@ export function roundResults(store: RunStore): RoundResult[] {
 }
 
 /** One figure's per-item outcomes of round `round`'s evaluation (premise task), by item id; null when absent. */
-export function evalItems(store: RunStore, round: number, figure: 'success' | 'facts_ok' | 'complies' = 'success'): Map<string, boolean> | null {
+export function evalItems(
+  store: RunStore,
+  round: number,
+  figure: 'success' | 'facts_ok' | 'complies' = 'success',
+): Map<string, boolean> | null {
   // A run file like every other the report reads (store/metrics-files.ts): absent or damaged is null.
-  const premise = readRunJson(store, evalFile(round))?.premise as { items?: Array<Record<string, unknown>> } | undefined;
+  const premise = readRunJson(store, evalFile(round))?.premise as
+    { items?: Array<Record<string, unknown>> } | undefined;
   const items = premise?.items;
   return items ? new Map(items.map((i) => [String(i.id), Boolean(i[figure])])) : null;
 }
@@ -207,7 +226,11 @@ export function resultsTable(results: RoundResult[]): string {
   const collected = table(results, [
     { head: 'round', cell: roundLabel },
     { head: 'seeds in', cell: (r) => int(r.seeds) },
-    { head: 'responses (normal/contrastive/refined)', cell: (r) => (r.round === 0 ? '–' : `${int(r.responses_normal)}/${int(r.responses_contrastive)}/${int(r.refined)}`) },
+    {
+      head: 'responses (normal/contrastive/refined)',
+      cell: (r) =>
+        r.round === 0 ? '–' : `${int(r.responses_normal)}/${int(r.responses_contrastive)}/${int(r.refined)}`,
+    },
     { head: 'verifier pass', cell: (r) => pct(r.pass_rate) },
     { head: 'refined pass', cell: (r) => pct(r.refined_pass_rate) },
     { head: 'unjudged', cell: (r) => int(r.unjudged), when: (r) => (r.unjudged ?? 0) > 0 },
@@ -219,18 +242,56 @@ export function resultsTable(results: RoundResult[]): string {
   ]);
   const quality = table(results, [
     { head: 'round', cell: roundLabel },
-    { head: 'verifier vs truth: acc / precision / recall', cell: (r) => (r.verifier_accuracy === null ? '–' : `${pct(r.verifier_accuracy)} / ${pct(r.verifier_precision)} / ${pct(r.verifier_recall)}`), when: (r) => r.verifier_accuracy !== null },
-    { head: 'refinements truly correct', cell: (r) => pct(r.true_repair_rate), when: (r) => r.true_repair_rate !== null },
-    { head: 'control: refined with empty feedback', cell: (r) => pct(r.control_repair_rate), when: (r) => r.control_repair_rate !== null },
-    { head: 'chosen truly correct', cell: (r) => pct(r.chosen_correct_rate), when: (r) => r.chosen_correct_rate !== null },
-    { head: 'DPO reward acc (train pairs / held-out pairs)', cell: (r) => (r.reward_accuracy_train === null ? '–' : `${pct(r.reward_accuracy_train)} / ${pct(r.reward_accuracy_heldout)}`), when: (r) => r.reward_accuracy_train !== null },
-    { head: 'before training', cell: (r) => (r.reward_accuracy_train_before === null ? '–' : `${pct(r.reward_accuracy_train_before)} / ${pct(r.reward_accuracy_heldout_before)}`), when: (r) => r.reward_accuracy_train_before !== null },
+    {
+      head: 'verifier vs truth: acc / precision / recall',
+      cell: (r) =>
+        r.verifier_accuracy === null
+          ? '–'
+          : `${pct(r.verifier_accuracy)} / ${pct(r.verifier_precision)} / ${pct(r.verifier_recall)}`,
+      when: (r) => r.verifier_accuracy !== null,
+    },
+    {
+      head: 'refinements truly correct',
+      cell: (r) => pct(r.true_repair_rate),
+      when: (r) => r.true_repair_rate !== null,
+    },
+    {
+      head: 'control: refined with empty feedback',
+      cell: (r) => pct(r.control_repair_rate),
+      when: (r) => r.control_repair_rate !== null,
+    },
+    {
+      head: 'chosen truly correct',
+      cell: (r) => pct(r.chosen_correct_rate),
+      when: (r) => r.chosen_correct_rate !== null,
+    },
+    {
+      head: 'DPO reward acc (train pairs / held-out pairs)',
+      cell: (r) =>
+        r.reward_accuracy_train === null ? '–' : `${pct(r.reward_accuracy_train)} / ${pct(r.reward_accuracy_heldout)}`,
+      when: (r) => r.reward_accuracy_train !== null,
+    },
+    {
+      head: 'before training',
+      cell: (r) =>
+        r.reward_accuracy_train_before === null
+          ? '–'
+          : `${pct(r.reward_accuracy_train_before)} / ${pct(r.reward_accuracy_heldout_before)}`,
+      when: (r) => r.reward_accuracy_train_before !== null,
+    },
     { head: 'verifier gate (audit set)', cell: (r) => pct(r.gate_accuracy), when: (r) => r.gate_accuracy !== null },
-    { head: 'DPO margin (train / held-out)', cell: (r) => (r.reward_margin_train === null ? '–' : `${signed(r.reward_margin_train)} / ${signed(r.reward_margin_heldout)}`), when: (r) => r.reward_margin_train !== null },
+    {
+      head: 'DPO margin (train / held-out)',
+      cell: (r) =>
+        r.reward_margin_train === null ? '–' : `${signed(r.reward_margin_train)} / ${signed(r.reward_margin_heldout)}`,
+      when: (r) => r.reward_margin_train !== null,
+    },
     { head: 'held-out acc', cell: (r) => pct(r.heldout_accuracy) },
     ...tasks.map((t) => ({ head: `acc ${t}`, cell: (r: RoundResult) => pct(num(r.heldout_by_task[t])) })),
   ]);
-  const sections = [collected, quality, premiseTable(results), checkTable(results), warmupGateLine(results)].filter((x) => x);
+  const sections = [collected, quality, premiseTable(results), checkTable(results), warmupGateLine(results)].filter(
+    (x) => x,
+  );
   return sections.join('\n\n');
 }
 
@@ -245,7 +306,12 @@ export function premiseTable(results: RoundResult[]): string {
   ]);
 }
 
-const CHECK_WORDS: Record<string, string> = { entailed: 'entailed', complete: 'complete', no_contradiction: 'no contradiction', instruction_followed: 'instruction followed' };
+const CHECK_WORDS: Record<string, string> = {
+  entailed: 'entailed',
+  complete: 'complete',
+  no_contradiction: 'no contradiction',
+  instruction_followed: 'instruction followed',
+};
 
 /** Each verifier check against the checker, per round: precision / recall of its "yes"; empty without a checker audit. */
 export function checkTable(results: RoundResult[]): string {
@@ -255,7 +321,8 @@ export function checkTable(results: RoundResult[]): string {
     { head: 'round', cell: roundLabel },
     ...CHECKS.map((c) => ({
       head: `${CHECK_WORDS[c]}: precision / recall`,
-      cell: (r: RoundResult) => (r.check_audit[c] ? `${pct(r.check_audit[c].precision)} / ${pct(r.check_audit[c].recall)}` : '–'),
+      cell: (r: RoundResult) =>
+        r.check_audit[c] ? `${pct(r.check_audit[c].precision)} / ${pct(r.check_audit[c].recall)}` : '–',
     })),
   ]);
 }
@@ -265,6 +332,7 @@ export function warmupGateLine(results: RoundResult[]): string {
   const gate = results.find((r) => r.round === 0)?.warmup_gate;
   if (!gate) return '';
   const level = `${(100 * gate.level).toFixed(0)}%`;
-  if (gate.passed) return `warm-up fact accuracy on the validation split: ${pct(gate.fact_accuracy)} (gate ${level}): passed, so form, not perception, is what the variants differ in.`;
+  if (gate.passed)
+    return `warm-up fact accuracy on the validation split: ${pct(gate.fact_accuracy)} (gate ${level}): passed, so form, not perception, is what the variants differ in.`;
   return `warm-up fact accuracy on the validation split: ${pct(gate.fact_accuracy)}, below the gate's ${level}: this run cannot judge IPA's premise (perception, not form, limits every variant), and its figures make no claim.`;
 }

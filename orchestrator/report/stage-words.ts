@@ -10,7 +10,8 @@ import type { LiveJob } from '../store/job-progress.js';
 /** Row counts by output name (a done record's `outputs[name].rows`, or their sum over jobs). */
 export type OutputCounts = Record<string, number>;
 
-const num = (m: Record<string, unknown>, k: string): number | undefined => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k] as number) : undefined);
+const num = (m: Record<string, unknown>, k: string): number | undefined =>
+  typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k] as number) : undefined;
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
@@ -27,7 +28,9 @@ function passed(m: Record<string, unknown>): string {
 
 function lossText(first: number | undefined, last: number | undefined): string {
   if (last === undefined) return '';
-  return first !== undefined && first !== last ? `, loss ${first.toFixed(3)} → ${last.toFixed(3)}` : `, loss ${last.toFixed(3)}`;
+  return first !== undefined && first !== last
+    ? `, loss ${first.toFixed(3)} → ${last.toFixed(3)}`
+    : `, loss ${last.toFixed(3)}`;
 }
 
 /** DPO reward accuracy over held-out pairs when the run kept some out, else over the training pairs. */
@@ -42,11 +45,21 @@ function training(m: Record<string, unknown>, o: OutputCounts): string {
   const steps = num(m, 'steps') ?? 0;
   const objective = typeof m.objective === 'string' ? m.objective : 'dpo';
   const parts: string[] = [];
-  if (typeof m.skipped === 'string' || (steps === 0 && !num(m, 'train_rows'))) parts.push(`${m.skipped ?? 'nothing to train on'}: the policy is its start model unchanged`);
-  else if (objective === 'dpo') parts.push(`policy DPO on ${plural(num(m, 'train_rows') ?? 0, 'pair')}, ${plural(steps, 'step')}${lossText(undefined, num(m, 'final_loss'))}${rewardAccuracy(m)}`);
-  else parts.push(`policy SFT (${objective}) on ${plural(num(m, 'train_rows') ?? 0, 'example')}, ${plural(steps, 'step')}${lossText(num(m, 'first_loss'), num(m, 'final_loss'))}`);
+  if (typeof m.skipped === 'string' || (steps === 0 && !num(m, 'train_rows')))
+    parts.push(`${m.skipped ?? 'nothing to train on'}: the policy is its start model unchanged`);
+  else if (objective === 'dpo')
+    parts.push(
+      `policy DPO on ${plural(num(m, 'train_rows') ?? 0, 'pair')}, ${plural(steps, 'step')}${lossText(undefined, num(m, 'final_loss'))}${rewardAccuracy(m)}`,
+    );
+  else
+    parts.push(
+      `policy SFT (${objective}) on ${plural(num(m, 'train_rows') ?? 0, 'example')}, ${plural(steps, 'step')}${lossText(num(m, 'first_loss'), num(m, 'final_loss'))}`,
+    );
   const rsteps = num(m, 'reviser_steps') ?? 0;
-  if (rsteps > 0 || o.reviser) parts.push(`reviser DPO on ${plural(num(m, 'reviser_train_rows') ?? 0, 'feedback pair')}, ${plural(rsteps, 'step')}${rewardAccuracy(m, 'reviser_')}`);
+  if (rsteps > 0 || o.reviser)
+    parts.push(
+      `reviser DPO on ${plural(num(m, 'reviser_train_rows') ?? 0, 'feedback pair')}, ${plural(rsteps, 'step')}${rewardAccuracy(m, 'reviser_')}`,
+    );
   else parts.push('reviser unchanged (no feedback pairs)');
   return parts.join('; ');
 }
@@ -59,7 +72,10 @@ export function describeOutputs(stage: Stage, o: OutputCounts, m: Record<string,
     case 'sft':
       return `warm-up model: ${plural(num(m, 'steps') ?? 0, 'step')} on ${plural(num(m, 'train_rows') ?? 0, 'example')}${num(m, 'examples_items') !== undefined ? ` from ${plural(num(m, 'examples_items')!, 'item')}` : ''}${lossText(num(m, 'first_loss'), num(m, 'final_loss'))}`;
     case 'sample': {
-      const split = num(m, 'normal') !== undefined ? ` (${num(m, 'normal')} normal, ${num(m, 'contrastive') ?? 0} contrastive)` : '';
+      const split =
+        num(m, 'normal') !== undefined
+          ? ` (${num(m, 'normal')} normal, ${num(m, 'contrastive') ?? 0} contrastive)`
+          : '';
       return `${plural(o.responses ?? 0, 'response')}${split}`;
     }
     case 'verify':
@@ -74,7 +90,9 @@ export function describeOutputs(stage: Stage, o: OutputCounts, m: Record<string,
       return training(m, o);
     case 'eval': {
       const overall = num(m, 'overall');
-      return overall !== undefined ? `held-out accuracy ${pct(overall)}${num(m, 'n') ? ` on ${plural(num(m, 'n')!, 'item')}` : ''}` : 'evaluated';
+      return overall !== undefined
+        ? `held-out accuracy ${pct(overall)}${num(m, 'n') ? ` on ${plural(num(m, 'n')!, 'item')}` : ''}`
+        : 'evaluated';
     }
     case 'report':
       return 'report.md and accuracy.png written';

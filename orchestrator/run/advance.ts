@@ -49,7 +49,10 @@ export function openNextRound(store: RunStore, recipe: Recipe, round: number): A
   const shards = shardRows(rows, recipe.data.shard_size);
   // The recipe's own bound covers the seeds known before the data was read; this covers the rest.
   if (shards.length > MAX_SHARDS) {
-    throw new IpaError(`round ${next} would have ${rows.length} seeds in ${shards.length} shards of ${recipe.data.shard_size}, more than the ${MAX_SHARDS} a round may have; raise data.shard_size to at least ${Math.ceil(rows.length / MAX_SHARDS)} or set data.max_seeds`, ExitCode.invalidInput);
+    throw new IpaError(
+      `round ${next} would have ${rows.length} seeds in ${shards.length} shards of ${recipe.data.shard_size}, more than the ${MAX_SHARDS} a round may have; raise data.shard_size to at least ${Math.ceil(rows.length / MAX_SHARDS)} or set data.max_seeds`,
+      ExitCode.invalidInput,
+    );
   }
   const outputs: Record<string, OutputRecord> = {};
   shards.forEach((shardRowsK, k) => {
@@ -64,7 +67,12 @@ export function openNextRound(store: RunStore, recipe: Recipe, round: number): A
  * advance (an agent killed between the record and the queueing) queues it then; a job already
  * queued stays as it is. Returns the number of jobs the round's frontier holds.
  */
-export async function queueNextRound(store: RunStore, recipe: Recipe, round: number, queues: QueueSet): Promise<number> {
+export async function queueNextRound(
+  store: RunStore,
+  recipe: Recipe,
+  round: number,
+  queues: QueueSet,
+): Promise<number> {
   if (round >= roundCount(recipe)) return 0;
   const queued = await queueFrontier(store, recipe, round + 1, queues);
   await forgetFinishedShards(queues, store.id, round);

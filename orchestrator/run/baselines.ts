@@ -12,7 +12,14 @@ import { SFT_MODEL_DIR } from '../plan/paths.js';
 import { jobId } from '../plan/stages.js';
 import { loadRecipe } from '../recipe/load.js';
 import type { RecipeInput } from '../recipe/schema.js';
-import { BASELINE_VARIANTS, baselineVariant, ROWS, seededRecipe, type BaselineVariant, type SeedResults } from '../report/baselines.js';
+import {
+  BASELINE_VARIANTS,
+  baselineVariant,
+  ROWS,
+  seededRecipe,
+  type BaselineVariant,
+  type SeedResults,
+} from '../report/baselines.js';
 import { evalItems, roundResults } from '../report/results.js';
 import { FINAL_STATES, type RunStore } from '../store/run-store.js';
 import type { QueueSet } from '../queue/queues.js';
@@ -38,7 +45,12 @@ function writeVariant(recipeFile: string, name: string, recipe: RecipeInput): st
 
 export async function submitVariant(opts: BaselinesOptions, label: string, recipe: RecipeInput): Promise<RunStore> {
   const file = writeVariant(opts.recipeFile, String(recipe.name), recipe);
-  const store = await submitRun({ recipe: loadRecipe(file).recipe, recipeFile: file, queues: opts.queues, runsDir: opts.runsDir });
+  const store = await submitRun({
+    recipe: loadRecipe(file).recipe,
+    recipeFile: file,
+    queues: opts.queues,
+    runsDir: opts.runsDir,
+  });
   opts.onSubmit?.(label, store);
   return store;
 }
@@ -49,7 +61,8 @@ export async function warmModel(store: RunStore, pollMs: number): Promise<string
   for (;;) {
     if (store.doneRecord(id) && existsSync(store.abs(SFT_MODEL_DIR))) return store.abs(SFT_MODEL_DIR);
     const state = store.info().state;
-    if (FINAL_STATES.has(state)) throw new IpaError(`run ${store.id} ended ${state} before its warm-up model was ready`, ExitCode.failed);
+    if (FINAL_STATES.has(state))
+      throw new IpaError(`run ${store.id} ended ${state} before its warm-up model was ready`, ExitCode.failed);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
@@ -60,11 +73,16 @@ async function oneSeed(opts: BaselinesOptions, source: RecipeInput, seed: number
   const warm = await warmModel(ipa, opts.pollMs ?? 1000);
   const runsRoot = dirname(ipa.dir);
   const stores = {} as Record<BaselineVariant, RunStore>;
-  for (const v of BASELINE_VARIANTS) stores[v] = await submitVariant(opts, `seed ${seed}: ${v}`, baselineVariant(ipaRecipe, v, warm, runsRoot));
+  for (const v of BASELINE_VARIANTS)
+    stores[v] = await submitVariant(opts, `seed ${seed}: ${v}`, baselineVariant(ipaRecipe, v, warm, runsRoot));
   const all = [ipa, ...Object.values(stores)];
   const states = await Promise.all(all.map((s) => waitForRun(s, { pollMs: opts.pollMs })));
   const bad = all.filter((_, i) => states[i] !== 'completed');
-  if (bad.length) throw new IpaError(`baseline runs did not complete: ${bad.map((s) => `${s.id} (${s.info().state})`).join(', ')}`, ExitCode.failed);
+  if (bad.length)
+    throw new IpaError(
+      `baseline runs did not complete: ${bad.map((s) => `${s.id} (${s.info().state})`).join(', ')}`,
+      ExitCode.failed,
+    );
   const results: SeedResults = {
     seed,
     ipa: roundResults(ipa),

@@ -78,5 +78,13 @@ export function stageProgress(m: Manifest, active: readonly ActiveJob[], now: nu
 
 /** A job running now as its progress file shows it (store/job-progress.ts), in the shape the estimates take. */
 export function activeFromProgress(l: LiveJob): ActiveJob {
-  return { id: l.job_id, round: l.round, stage: l.stage, shard: l.shard, startedAt: Date.parse(l.started_at), progress: { done: l.done, total: l.total, metrics: l.metrics }, etaMs: l.eta_ms };
+  return {
+    id: l.job_id,
+    round: l.round,
+    stage: l.stage,
+    shard: l.shard,
+    startedAt: Date.parse(l.started_at),
+    progress: { done: l.done, total: l.total, metrics: l.metrics },
+    etaMs: l.eta_ms,
+  };
 }

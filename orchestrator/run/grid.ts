@@ -9,7 +9,14 @@ import { parse as parseYaml } from 'yaml';
 import { ExitCode, IpaError } from '../errors.js';
 import type { RecipeInput } from '../recipe/schema.js';
 import { seededRecipe } from '../report/baselines.js';
-import { gridPoints, gridVariant, pointName, type GridObjective, type GridPoint, type GridResult } from '../report/grid.js';
+import {
+  gridPoints,
+  gridVariant,
+  pointName,
+  type GridObjective,
+  type GridPoint,
+  type GridResult,
+} from '../report/grid.js';
 import { roundResults } from '../report/results.js';
 import type { RunStore } from '../store/run-store.js';
 import { submitVariant, warmModel, type BaselinesOptions } from './baselines.js';
@@ -46,18 +53,36 @@ async function oneSeed(opts: GridOptions, source: RecipeInput, seed: number): Pr
     ...ipa,
     name: `${ipa.name}-${pointName(first)}`,
     rounds: [ipa.rounds?.[0] ?? {}],
-    training: { ...(ipa.training ?? {}), dpo: { ...(ipa.training?.dpo ?? {}), learning_rate: first.learning_rate, epochs: first.epochs } },
+    training: {
+      ...(ipa.training ?? {}),
+      dpo: { ...(ipa.training?.dpo ?? {}), learning_rate: first.learning_rate, epochs: first.epochs },
+    },
   };
-  const warmRun = await submitVariant({ ...opts, split: 'validation' }, `seed ${seed}: warm-up${first ? ` + ${pointName(first)}` : ''}`, firstRecipe ?? { ...ipa, name: `${ipa.name}-warmup`, rounds: [ipa.rounds?.[0] ?? {}] });
+  const warmRun = await submitVariant(
+    { ...opts, split: 'validation' },
+    `seed ${seed}: warm-up${first ? ` + ${pointName(first)}` : ''}`,
+    firstRecipe ?? { ...ipa, name: `${ipa.name}-warmup`, rounds: [ipa.rounds?.[0] ?? {}] },
+  );
   const warm = await warmModel(warmRun, opts.pollMs ?? 1000);
   const runs: Array<[GridPoint, RunStore]> = first ? [[first, warmRun]] : [];
   for (const p of points) {
     if (p === first) continue;
-    runs.push([p, await submitVariant({ ...opts, split: 'validation' }, `seed ${seed}: ${pointName(p)}`, gridVariant(ipa, p, warm, dirname(warmRun.dir)))]);
+    runs.push([
+      p,
+      await submitVariant(
+        { ...opts, split: 'validation' },
+        `seed ${seed}: ${pointName(p)}`,
+        gridVariant(ipa, p, warm, dirname(warmRun.dir)),
+      ),
+    ]);
   }
   const states = await Promise.all(runs.map(([, s]) => waitForRun(s, { pollMs: opts.pollMs })));
   const bad = runs.filter((_, i) => states[i] !== 'completed');
-  if (bad.length) throw new IpaError(`grid runs did not complete: ${bad.map(([, s]) => `${s.id} (${s.info().state})`).join(', ')}`, ExitCode.failed);
+  if (bad.length)
+    throw new IpaError(
+      `grid runs did not complete: ${bad.map(([, s]) => `${s.id} (${s.info().state})`).join(', ')}`,
+      ExitCode.failed,
+    );
   return runs.map(([p, s]) => result(s, p, seed));
 }
 

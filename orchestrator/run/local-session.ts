@@ -39,7 +39,9 @@ export class LocalSession {
   static async open(opts: LocalSessionOptions): Promise<LocalSession> {
     // Loopback is not private on a shared host: anyone on it could write the queues, so the
     // private server also takes a random password that only this process knows.
-    const privateRedis = opts.redisUrl ? undefined : await LocalRedis.start({ password: randomBytes(24).toString('hex') });
+    const privateRedis = opts.redisUrl
+      ? undefined
+      : await LocalRedis.start({ password: randomBytes(24).toString('hex') });
     const url = opts.redisUrl ?? privateRedis!.url;
     const conn = connect(url);
     conn.on('error', () => undefined); // a lost Redis is reported by the agent and by what waits on it
@@ -57,7 +59,11 @@ export class LocalSession {
 
   /** Starts the in-process agent on every queue (once). */
   async startWorker(): Promise<WorkerAgent> {
-    this.agent ??= await WorkerAgent.start({ ...this.opts.worker, redisUrl: this.redisUrl, prefix: this.queues.prefix });
+    this.agent ??= await WorkerAgent.start({
+      ...this.opts.worker,
+      redisUrl: this.redisUrl,
+      prefix: this.queues.prefix,
+    });
     return this.agent;
   }
 

@@ -39,10 +39,16 @@ export class RunMonitor {
   /** Reports everything that changed since the previous manifest. */
   update(m: Manifest): void {
     const first = this.state === undefined;
-    const done = Object.entries(m.jobs).filter(([, j]) => j.done).map(([id]) => id);
+    const done = Object.entries(m.jobs)
+      .filter(([, j]) => j.done)
+      .map(([id]) => id);
     if (first && this.opts.replayDone === false) {
       done.forEach((id) => this.seen.add(id));
-      if (done.length) this.log.info({ event: 'resumed', done: done.length }, `${done.length} of ${m.totals.jobs} jobs planned so far are done: kept, not computed again`);
+      if (done.length)
+        this.log.info(
+          { event: 'resumed', done: done.length },
+          `${done.length} of ${m.totals.jobs} jobs planned so far are done: kept, not computed again`,
+        );
     }
     const fresh = done.filter((id) => !this.seen.has(id));
     const records = fresh.map((id) => this.store.doneRecord(id)).filter((r): r is DoneRecord => !!r);
@@ -61,11 +67,21 @@ export class RunMonitor {
 
   private sayDone(rec: DoneRecord): void {
     const stage = rec.stage as Stage;
-    const at = { run: this.store.id, round: rec.round, stage, shard: rec.shard, job: rec.job_id, place: jobPlace({ round: rec.round, stage, shard: rec.shard }) };
+    const at = {
+      run: this.store.id,
+      round: rec.round,
+      stage,
+      shard: rec.shard,
+      job: rec.job_id,
+      place: jobPlace({ round: rec.round, stage, shard: rec.shard }),
+    };
     const outputs = Object.fromEntries(Object.entries(rec.outputs).map(([k, o]) => [k, o.rows]));
     const failed = rec.failed_items.length ? `; ${rec.failed_items.length} items failed` : '';
     const took = rec.stage === 'advance' ? '' : ` in ${duration(rec.duration_ms)}`;
-    jobLogger(this.log, at).info({ event: 'stage_done', duration_ms: rec.duration_ms, outputs }, `${describeOutputs(stage, outputs, rec.metrics)}${took}${failed}`);
+    jobLogger(this.log, at).info(
+      { event: 'stage_done', duration_ms: rec.duration_ms, outputs },
+      `${describeOutputs(stage, outputs, rec.metrics)}${took}${failed}`,
+    );
   }
 
   private sayState(m: Manifest): void {

@@ -7,7 +7,11 @@ import type { RunStore } from '../store/run-store.js';
 
 export function pauseRun(store: RunStore): void {
   const s = store.info().state;
-  if (s === 'interrupted') throw new IpaError(`run ${store.id} is interrupted: nothing is running it; continue it with \`ipa run ${store.id}\``);
-  if (s !== 'running' && s !== 'queued') throw new IpaError(`run ${store.id} is ${s}; only queued or running runs can be paused`);
+  if (s === 'interrupted')
+    throw new IpaError(
+      `run ${store.id} is interrupted: nothing is running it; continue it with \`ipa run ${store.id}\``,
+    );
+  if (s !== 'running' && s !== 'queued')
+    throw new IpaError(`run ${store.id} is ${s}; only queued or running runs can be paused`);
   store.setState('paused');
 }

@@ -57,10 +57,15 @@ export function taintedJobs(store: RunStore, recipe: Recipe, damaged: ReadonlySe
   for (const r of records) for (const o of Object.values(r.outputs)) producedBy.set(realPath(o.path), r.job_id);
   // A damaged job whose record cannot be read still wrote its outputs where the plan puts them.
   for (const id of damaged) for (const p of plannedOutputs(store, id)) producedBy.set(realPath(p), id);
-  const reads = new Map(records.map((r) => [r.job_id, jobInputPaths(store, recipe, r.stage as PlanNode['stage'], r.round, r.shard).map(realPath)]));
+  const reads = new Map(
+    records.map((r) => [
+      r.job_id,
+      jobInputPaths(store, recipe, r.stage as PlanNode['stage'], r.round, r.shard).map(realPath),
+    ]),
+  );
   const parents = planned(store, recipe);
   const tainted = new Set(damaged);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const r of records) {
       if (tainted.has(r.job_id)) continue;
@@ -95,11 +100,20 @@ function stamp(): string {
 export function repairRun(store: RunStore): RepairResult {
   const damage = scanRun(store);
   const runFile = damage.find((d) => d.kind === 'run-file');
-  if (runFile) throw new RunDamaged(runFile.file, runFile.reason, 'restore it from a backup before resuming; recipe.yaml holds the recipe as written');
+  if (runFile)
+    throw new RunDamaged(
+      runFile.file,
+      runFile.reason,
+      'restore it from a backup before resuming; recipe.yaml holds the recipe as written',
+    );
   const links = damage.filter((d) => d.kind === 'outside-link');
   if (links.length) {
     throw new IpaError(
-      [`run ${store.id} holds ${links.length} symbolic link${links.length === 1 ? '' : 's'} leading out of the run directory, so it is not repaired; nothing was moved or changed:`, ...links.map((d) => `  ${d.file} ${d.reason}`), `then run \`ipa resume ${store.id}\` again`].join('\n'),
+      [
+        `run ${store.id} holds ${links.length} symbolic link${links.length === 1 ? '' : 's'} leading out of the run directory, so it is not repaired; nothing was moved or changed:`,
+        ...links.map((d) => `  ${d.file} ${d.reason}`),
+        `then run \`ipa resume ${store.id}\` again`,
+      ].join('\n'),
       ExitCode.invalidInput,
     );
   }
@@ -107,7 +121,10 @@ export function repairRun(store: RunStore): RepairResult {
   const damaged = new Set(damage.filter((d) => d.kind !== 'stray-file' && d.job).map((d) => d.job!));
   const tainted = damaged.size ? taintedJobs(store, recipe, damaged) : new Set<string>();
   const strays = damage.filter((d) => d.kind === 'stray-file').map((d) => d.file);
-  const moves = [...[...tainted].map((id) => store.abs(join('jobs', `${id}.json`))).filter((p) => existsSync(p)), ...strays];
+  const moves = [
+    ...[...tainted].map((id) => store.abs(join('jobs', `${id}.json`))).filter((p) => existsSync(p)),
+    ...strays,
+  ];
   let quarantine: string | undefined;
   if (moves.length) {
     quarantine = join('quarantine', stamp());

@@ -67,7 +67,10 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
   // The round's unfinished jobs as Redis holds them: live ones carry on, unless damage is being
   // recomputed (then they may stand on set-aside outputs); stale ones (failed, or completed with
   // their record set aside) would block the same ids from being queued again.
-  const plan = round === 0 ? planPreparation(recipe, store.id, done) : planRound(recipe, store.id, round, shardCount(store, round), done);
+  const plan =
+    round === 0
+      ? planPreparation(recipe, store.id, done)
+      : planRound(recipe, store.id, round, shardCount(store, round), done);
   let live = 0;
   for (const n of flattenPlan(plan)) {
     const job = await queues.queue(STAGE_QUEUE[n.stage]).getJob(jobId({ runId: store.id, ...n }));
@@ -95,5 +98,6 @@ export async function resumeRun(store: RunStore, queues: QueueSet): Promise<Resu
 function registerHere(store: RunStore): void {
   if (registeredRuns().some((r) => r.id === store.id && resolve(r.dir) === resolve(store.dir))) return;
   const problem = registerRun({ id: store.id, dir: store.dir, created_at: store.info().created_at });
-  if (problem) rootLogger.warn({ run: store.id }, `${problem}; workers on this host serve the run only under a --run-root`);
+  if (problem)
+    rootLogger.warn({ run: store.id }, `${problem}; workers on this host serve the run only under a --run-root`);
 }

@@ -12,7 +12,14 @@ import { writeManifest } from '../store/manifest.js';
 import { registerRun } from '../store/run-registry.js';
 import { RunStore } from '../store/run-store.js';
 
-export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runsDir?: string; queues: QueueSet; id?: string; allowEviction?: boolean }): Promise<RunStore> {
+export async function submitRun(opts: {
+  recipe: Recipe;
+  recipeFile: string;
+  runsDir?: string;
+  queues: QueueSet;
+  id?: string;
+  allowEviction?: boolean;
+}): Promise<RunStore> {
   // Before anything is written: a Redis that evicts keys would lose the run's jobs.
   await checkEvictionPolicy(opts.queues.connection, { allow: opts.allowEviction });
   const store = RunStore.create({
@@ -23,7 +30,8 @@ export async function submitRun(opts: { recipe: Recipe; recipeFile: string; runs
     id: opts.id,
   });
   const unregistered = registerRun({ id: store.id, dir: store.dir, created_at: store.info().created_at });
-  if (unregistered) rootLogger.warn({ run: store.id }, `${unregistered}; find the run by its directory or with --runs-dir`);
+  if (unregistered)
+    rootLogger.warn({ run: store.id }, `${unregistered}; find the run by its directory or with --runs-dir`);
   await opts.queues.applyConcurrency(opts.recipe);
   await registerOnQueue(opts.queues, store.id, store.dir);
   await queueFrontier(store, opts.recipe, 0, opts.queues);

@@ -25,7 +25,8 @@ export async function waitForRun(store: RunStore, opts: WaitOptions = {}): Promi
       opts.onChange?.(m);
     }
     if (ENDED_STATES.has(m.run.state)) return m.run.state;
-    if (opts.timeoutMs && Date.now() - started > opts.timeoutMs) throw new Error(`run ${store.id} did not finish within ${opts.timeoutMs} ms (state ${m.run.state}, ${sig})`);
+    if (opts.timeoutMs && Date.now() - started > opts.timeoutMs)
+      throw new Error(`run ${store.id} did not finish within ${opts.timeoutMs} ms (state ${m.run.state}, ${sig})`);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
   }
 }

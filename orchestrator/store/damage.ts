@@ -35,11 +35,13 @@ function parseProblem(err: unknown): string {
 export function readJsonObject(path: string, hint?: string): Record<string, unknown> {
   let text: string;
   try {
-    if (lstatSync(path).isSymbolicLink()) throw new RunDamaged(path, 'is a symbolic link; run files are never links', hint);
+    if (lstatSync(path).isSymbolicLink())
+      throw new RunDamaged(path, 'is a symbolic link; run files are never links', hint);
     text = readRegularText(path);
   } catch (err) {
     if (err instanceof RunDamaged) throw err;
-    if (err instanceof NotRegularFile) throw new RunDamaged(path, `is a ${err.kind}, not a regular file; it was not read`, hint);
+    if (err instanceof NotRegularFile)
+      throw new RunDamaged(path, `is a ${err.kind}, not a regular file; it was not read`, hint);
     const code = (err as NodeJS.ErrnoException).code;
     throw new RunDamaged(path, code === 'ENOENT' ? 'is missing' : `cannot be read (${code ?? String(err)})`, hint);
   }
@@ -49,6 +51,7 @@ export function readJsonObject(path: string, hint?: string): Record<string, unkn
   } catch (err) {
     throw new RunDamaged(path, parseProblem(err), hint);
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new RunDamaged(path, 'is not a JSON object', hint);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new RunDamaged(path, 'is not a JSON object', hint);
   return value as Record<string, unknown>;
 }

@@ -54,7 +54,8 @@ export interface ScanOptions {
 }
 
 /** What a failed job tells the user to do about damage (the same commands as `ipa verify`'s advice). */
-export const REPAIR_HINT = 'run `ipa verify <run>` to list all damage, then `ipa run <run>` (for workers on a shared Redis: `ipa resume <run>`) to compute the damaged outputs and what was made from them again';
+export const REPAIR_HINT =
+  'run `ipa verify <run>` to list all damage, then `ipa run <run>` (for workers on a shared Redis: `ipa resume <run>`) to compute the damaged outputs and what was made from them again';
 
 /** An input of a job does not match the done record that produced it: the job fails for good. */
 export class IntegrityError extends IpaError {
@@ -70,32 +71,61 @@ export function describeDamage(d: Damage): string {
 }
 
 /** Checks one recorded output; undefined when it is as recorded. */
-export function checkOutput(store: RunStore, rec: Pick<DoneRecord, 'job_id'>, name: string, out: OutputRecord, opts: ScanOptions = {}): Damage | undefined {
+export function checkOutput(
+  store: RunStore,
+  rec: Pick<DoneRecord, 'job_id'>,
+  name: string,
+  out: OutputRecord,
+  opts: ScanOptions = {},
+): Damage | undefined {
   const at = { file: out.path, job: rec.job_id };
-  if (!staysInside(out.path, store.dir)) return { kind: 'outside-run', ...at, reason: `output "${name}" of ${rec.job_id} lies outside the run directory` };
+  if (!staysInside(out.path, store.dir))
+    return { kind: 'outside-run', ...at, reason: `output "${name}" of ${rec.job_id} lies outside the run directory` };
   let st;
   try {
     st = lstatSync(out.path);
   } catch {
     return { kind: 'missing-output', ...at, reason: `output "${name}" of ${rec.job_id} is missing` };
   }
-  if (st.isSymbolicLink()) return { kind: 'outside-run', ...at, reason: `output "${name}" of ${rec.job_id} is a symbolic link` };
+  if (st.isSymbolicLink())
+    return { kind: 'outside-run', ...at, reason: `output "${name}" of ${rec.job_id} is a symbolic link` };
   const folder = st.isDirectory();
-  const special = (kind: string) => ({ kind: 'special-file' as const, ...at, reason: `output "${name}" of ${rec.job_id} is a ${kind}, not a file or folder; it was not read` });
+  const special = (kind: string) => ({
+    kind: 'special-file' as const,
+    ...at,
+    reason: `output "${name}" of ${rec.job_id} is a ${kind}, not a file or folder; it was not read`,
+  });
   if (!folder && !st.isFile()) return special(fileKind(st));
   // A record that holds no digest cannot vouch for anything: its output is not trusted.
-  if (!out.sha256) return { kind: 'no-digest', ...at, reason: `the done record of ${rec.job_id} holds no sha256 for output "${name}", so the output cannot be checked and is not trusted` };
+  if (!out.sha256)
+    return {
+      kind: 'no-digest',
+      ...at,
+      reason: `the done record of ${rec.job_id} holds no sha256 for output "${name}", so the output cannot be checked and is not trusted`,
+    };
   if (folder ? opts.folders === false : opts.files === false) return undefined;
   let actual: string;
   try {
     actual = folder ? folderDigest(out.path) : fileDigest(out.path);
   } catch (err) {
-    if (err instanceof FolderEntryError) return { kind: 'outside-run', ...at, file: err.path, reason: `inside output "${name}" of ${rec.job_id}: ${err.message}` };
+    if (err instanceof FolderEntryError)
+      return {
+        kind: 'outside-run',
+        ...at,
+        file: err.path,
+        reason: `inside output "${name}" of ${rec.job_id}: ${err.message}`,
+      };
     if (err instanceof NotRegularFile) return special(err.kind);
     throw err;
   }
   if (actual === out.sha256) return undefined;
-  return { kind: 'hash-mismatch', ...at, reason: `output "${name}" of ${rec.job_id} does not match its done record (changed after it was written)`, expected: out.sha256, actual };
+  return {
+    kind: 'hash-mismatch',
+    ...at,
+    reason: `output "${name}" of ${rec.job_id} does not match its done record (changed after it was written)`,
+    expected: out.sha256,
+    actual,
+  };
 }
 
 /**
@@ -112,7 +142,13 @@ function producerRecord(store: RunStore, path: string): { rec: DoneRecord; name:
   try {
     rec = store.readRecord(id);
   } catch (err) {
-    if (err instanceof RunDamaged) throw new IntegrityError({ kind: 'unreadable-record', file: err.file, job: id, reason: `the done record of ${id}, which produced ${path}, ${err.reason}` });
+    if (err instanceof RunDamaged)
+      throw new IntegrityError({
+        kind: 'unreadable-record',
+        file: err.file,
+        job: id,
+        reason: `the done record of ${id}, which produced ${path}, ${err.reason}`,
+      });
     throw err;
   }
   if (!rec) throw fail(`has no done record: ${id} never finished writing it`);
@@ -130,7 +166,11 @@ function producerRecord(store: RunStore, path: string): { rec: DoneRecord; name:
 export function verifyInputs(store: RunStore, paths: readonly string[]): void {
   for (const path of paths) {
     if (!staysInside(path, store.dir)) {
-      throw new IntegrityError({ kind: 'outside-run', file: path, reason: `resolves to ${realPath(path)}, outside the run directory ${store.dir} (a done record naming a path elsewhere, or a symbolic link on the way); it was not read; ${REPAIR_HINT}` });
+      throw new IntegrityError({
+        kind: 'outside-run',
+        file: path,
+        reason: `resolves to ${realPath(path)}, outside the run directory ${store.dir} (a done record naming a path elsewhere, or a symbolic link on the way); it was not read; ${REPAIR_HINT}`,
+      });
     }
     const { rec, name, out } = producerRecord(store, path);
     const damage = checkOutput(store, rec, name, out);
@@ -144,7 +184,10 @@ export function verifyInputs(store: RunStore, paths: readonly string[]): void {
  * named inside it must resolve inside and match its done record.
  */
 export function verifyModelInputs(store: RunStore, paths: readonly string[]): void {
-  verifyInputs(store, paths.filter((p) => isWithin(resolve(p), resolve(store.dir))));
+  verifyInputs(
+    store,
+    paths.filter((p) => isWithin(resolve(p), resolve(store.dir))),
+  );
 }
 
 /**
@@ -160,10 +203,14 @@ function dataFiles(store: RunStore, leaving: ReadonlySet<string>): string[] {
     } catch {
       return [];
     }
-    return entries.filter((e) => !e.name.startsWith('.') && keep(e)).map((e) => join(dir, e.name)).filter((p) => !leaving.has(p));
+    return entries
+      .filter((e) => !e.name.startsWith('.') && keep(e))
+      .map((e) => join(dir, e.name))
+      .filter((p) => !leaving.has(p));
   };
   const out: string[] = [];
-  for (const d of list(store.dir, (e) => /^round-\d+$/.test(e.name))) for (const kind of SHARD_KINDS) out.push(...list(join(d, kind), () => true));
+  for (const d of list(store.dir, (e) => /^round-\d+$/.test(e.name)))
+    for (const kind of SHARD_KINDS) out.push(...list(join(d, kind), () => true));
   out.push(...list(join(store.dir, 'eval'), (e) => !e.isDirectory()));
   return out;
 }
@@ -178,7 +225,8 @@ function pendingOutputs(store: RunStore, recipe: Recipe): { files: Set<string>; 
   const files = new Set<string>();
   const dirs: string[] = [];
   const nodes = flattenPlan(planPreparation(recipe, store.id));
-  for (let r = 1; r <= roundCount(recipe); r++) nodes.push(...flattenPlan(planRound(recipe, store.id, r, shardCount(store, r))));
+  for (let r = 1; r <= roundCount(recipe); r++)
+    nodes.push(...flattenPlan(planRound(recipe, store.id, r, shardCount(store, r))));
   for (const n of nodes) {
     if (store.doneRecord(jobId({ runId: store.id, ...n }))) continue;
     if (n.stage === 'advance') dirs.push(realPath(store.abs(roundDir(n.round + 1))));
@@ -234,7 +282,11 @@ export function scanRun(store: RunStore, opts: ScanOptions = {}): Damage[] {
     if (recorded.has(real) || pending.files.has(real) || pending.dirs.some((d) => real.startsWith(d + sep))) continue;
     const kind = kindAt(f);
     const what = kind === 'regular file' ? '' : ` (a ${kind}: never read)`;
-    damage.push({ kind: 'stray-file', file: f, reason: `no done record names this file and no job of the plan writes it: it is never used (added by hand, or left by an earlier plan)${what}` });
+    damage.push({
+      kind: 'stray-file',
+      file: f,
+      reason: `no done record names this file and no job of the plan writes it: it is never used (added by hand, or left by an earlier plan)${what}`,
+    });
   }
   return damage;
 }

@@ -21,7 +21,8 @@ export function trainingInputs(store: RunStore, recipe: Recipe, round: number): 
   const out: Record<string, string[]> = { pairs: [], feedback_pairs: [], accepted: [], seeds: [] };
   for (const rec of store.doneRecords()) {
     if (rec.stage === 'pair' && rec.round >= from && rec.round <= round) {
-      for (const name of ['pairs', 'feedback_pairs', 'accepted'] as const) if (rec.outputs[name]) out[name].push(rec.outputs[name].path);
+      for (const name of ['pairs', 'feedback_pairs', 'accepted'] as const)
+        if (rec.outputs[name]) out[name].push(rec.outputs[name].path);
     }
     // Round r's seed shards are written by advance(r - 1).
     if (rec.stage === 'advance' && rec.round + 1 >= from && rec.round + 1 <= round) {
@@ -44,10 +45,18 @@ export function seedSources(store: RunStore, recipe: Recipe, next: number): stri
 }
 
 /** The named inputs of a Python stage's job (the report's is written by the agent, not here). */
-export function stageInputs(store: RunStore, recipe: Recipe, stage: Stage, round: number, shard: number): Record<string, string | string[]> {
+export function stageInputs(
+  store: RunStore,
+  recipe: Recipe,
+  stage: Stage,
+  round: number,
+  shard: number,
+): Record<string, string | string[]> {
   if (SHARDED_STAGES.has(stage) || stage === 'sft') {
     const revision = round >= 1 ? roundSettings(recipe, round).revision : false;
-    return Object.fromEntries(Object.entries(shardInputs(stage, round, shard, revision)).map(([k, v]) => [k, store.abs(v)]));
+    return Object.fromEntries(
+      Object.entries(shardInputs(stage, round, shard, revision)).map(([k, v]) => [k, store.abs(v)]),
+    );
   }
   if (stage === 'train') return trainingInputs(store, recipe, round);
   return {};
@@ -67,7 +76,10 @@ export function modelPaths(models: StageModels): string[] {
 export function jobInputPaths(store: RunStore, recipe: Recipe, stage: Stage, round: number, shard: number): string[] {
   if (stage === 'advance') return round < roundCount(recipe) ? seedSources(store, recipe, round + 1) : [];
   if (stage === 'report') return [];
-  return [...Object.values(stageInputs(store, recipe, stage, round, shard)).flat(), ...modelPaths(jobModels(store, recipe, stage, round))];
+  return [
+    ...Object.values(stageInputs(store, recipe, stage, round, shard)).flat(),
+    ...modelPaths(jobModels(store, recipe, stage, round)),
+  ];
 }
 
 /** The pair files of every finished `pair` job, in round then shard order: what `ipa export` writes out. */

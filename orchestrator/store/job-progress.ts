@@ -90,7 +90,12 @@ export class JobProgressFile {
     if (this.closed) return;
     const now = Date.now();
     const eta = this.rate.etaMs(p, now);
-    this.current = { ...this.base, reported_at: new Date(now).toISOString(), ...p, ...(eta !== undefined ? { eta_ms: eta } : {}) };
+    this.current = {
+      ...this.base,
+      reported_at: new Date(now).toISOString(),
+      ...p,
+      ...(eta !== undefined ? { eta_ms: eta } : {}),
+    };
     this.held = p;
     const wait = this.last + this.minIntervalMs - now;
     if (wait <= 0) return this.write();
@@ -142,7 +147,8 @@ export function readJobProgress(runDir: string): JobProgressRecord[] {
   for (const n of names) {
     try {
       const v = readJsonObject(join(runDir, PROGRESS_DIR, n));
-      if (typeof v.job_id === 'string' && typeof v.done === 'number' && typeof v.total === 'number') out.push(v as unknown as JobProgressRecord);
+      if (typeof v.job_id === 'string' && typeof v.done === 'number' && typeof v.total === 'number')
+        out.push(v as unknown as JobProgressRecord);
     } catch {
       // being replaced, or removed as the job ended
     }

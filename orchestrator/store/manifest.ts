@@ -38,7 +38,10 @@ export interface RoundSummary {
 export interface Manifest {
   run: RunInfo;
   rounds: RoundSummary[];
-  jobs: Record<string, { stage: Stage; round: number; shard: number; done: boolean; attempts: number; rows: number; duration_ms?: number }>;
+  jobs: Record<
+    string,
+    { stage: Stage; round: number; shard: number; done: boolean; attempts: number; rows: number; duration_ms?: number }
+  >;
   totals: { jobs: number; done: number; attempts: number; recomputed: number };
 }
 
@@ -77,7 +80,8 @@ export function buildManifest(store: RunStore): Manifest {
   for (let r = 0; r <= roundCount(recipe); r++) {
     const shards = r === 0 ? 1 : shardCount(store, r);
     const opened = r === 0 || done.has(jobId({ runId: store.id, round: r - 1, stage: 'advance', shard: 0 }));
-    const plan = r === 0 ? planPreparation(recipe, store.id) : opened ? planRound(recipe, store.id, r, shards) : undefined;
+    const plan =
+      r === 0 ? planPreparation(recipe, store.id) : opened ? planRound(recipe, store.id, r, shards) : undefined;
     const nodes = flattenPlan(plan);
     const byStage = new Map<Stage, StageSummary & { counts: Record<string, number> }>();
     for (const n of nodes) {
@@ -87,10 +91,29 @@ export function buildManifest(store: RunStore): Manifest {
       // A done job took at least one try, also one with no attempt line (a Node advance before
       // they were recorded): attempts never read as fewer than the jobs done.
       const tries = Math.max(attempts.get(id) ?? 0, rec ? 1 : 0);
-      jobs[id] = { stage: n.stage, round: n.round, shard: n.shard, done: !!rec, attempts: tries, rows, duration_ms: rec?.duration_ms };
+      jobs[id] = {
+        stage: n.stage,
+        round: n.round,
+        shard: n.shard,
+        done: !!rec,
+        attempts: tries,
+        rows,
+        duration_ms: rec?.duration_ms,
+      };
       let s = byStage.get(n.stage);
       if (!s) {
-        s = { stage: n.stage, jobs: 0, done: 0, attempts: 0, rows: 0, outputs: {}, failed_items: 0, duration_ms: 0, metrics: {}, counts: {} };
+        s = {
+          stage: n.stage,
+          jobs: 0,
+          done: 0,
+          attempts: 0,
+          rows: 0,
+          outputs: {},
+          failed_items: 0,
+          duration_ms: 0,
+          metrics: {},
+          counts: {},
+        };
         byStage.set(n.stage, s);
       }
       s.jobs++;
@@ -114,7 +137,11 @@ export function buildManifest(store: RunStore): Manifest {
     const summary: RoundSummary = { round: r, shards: r === 0 ? 0 : shards, stages };
     const e = readRunJson(store, evalFile(r));
     if (e) {
-      summary.eval = { overall: typeof e.overall === 'number' ? e.overall : null, by_task: (e.by_task as Record<string, number>) ?? {}, n: typeof e.n === 'number' ? e.n : 0 };
+      summary.eval = {
+        overall: typeof e.overall === 'number' ? e.overall : null,
+        by_task: (e.by_task as Record<string, number>) ?? {},
+        n: typeof e.n === 'number' ? e.n : 0,
+      };
     }
     rounds.push(summary);
   }

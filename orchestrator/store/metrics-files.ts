@@ -119,7 +119,8 @@ export function readCurves(store: RunStore, rounds: number): Curve[] {
       });
       byModel.set(model, points);
     }
-    for (const [model, points] of [...byModel].sort(([a], [b]) => a.localeCompare(b))) curves.push({ round: r, model, points: points.sort((a, b) => a.step - b.step) });
+    for (const [model, points] of [...byModel].sort(([a], [b]) => a.localeCompare(b)))
+      curves.push({ round: r, model, points: points.sort((a, b) => a.step - b.step) });
   }
   return curves;
 }
@@ -169,4 +170,3 @@ export function readEvals(store: RunStore, rounds: number): EvalResult[] {
   }
   return out;
 }
-

@@ -68,7 +68,12 @@ export function runFolder(runDir: string, name: string): string {
     // missing: created below
   }
   const target = link ? linkTarget(dir) : realPath(dir);
-  if (!isWithin(target, realPath(runDir))) throw new RunDamaged(dir, `resolves to ${target}, outside the run directory (a symbolic link); nothing was written there`, `remove the link: rm ${JSON.stringify(dir)}`);
+  if (!isWithin(target, realPath(runDir)))
+    throw new RunDamaged(
+      dir,
+      `resolves to ${target}, outside the run directory (a symbolic link); nothing was written there`,
+      `remove the link: rm ${JSON.stringify(dir)}`,
+    );
   ensureDir(dir);
   return dir;
 }

@@ -54,8 +54,10 @@ export function knownRuns(runsDir: string, registered: readonly RegisteredRun[])
     const run: KnownRun = { id: r.id, dir: r.dir, created_at: r.created_at, missing: r.missing };
     if (!r.missing) {
       const held = folderId(r.dir);
-      if (held !== undefined && held !== r.id) run.conflict = `a registry line names this folder as run ${r.id}, but its run.json holds id ${held}; the line is ignored`;
-      else if (owner.has(r.id) && owner.get(r.id) !== r.dir) run.conflict = `a later registry line gives id ${r.id} to this folder, but ${owner.get(r.id)} already holds it; the line is ignored`;
+      if (held !== undefined && held !== r.id)
+        run.conflict = `a registry line names this folder as run ${r.id}, but its run.json holds id ${held}; the line is ignored`;
+      else if (owner.has(r.id) && owner.get(r.id) !== r.dir)
+        run.conflict = `a later registry line gives id ${r.id} to this folder, but ${owner.get(r.id)} already holds it; the line is ignored`;
       else owner.set(r.id, r.dir);
     } else if (entries.some((o) => o.id === r.id && !o.missing)) continue; // superseded by a present folder
     if (run.conflict) conflicts.push(run);
@@ -68,7 +70,9 @@ export function knownRuns(runsDir: string, registered: readonly RegisteredRun[])
       byDir.set(dir, { id: d, dir, created_at: createdAt(dir), missing: false });
     }
   }
-  return [...byDir.values(), ...conflicts].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  return [...byDir.values(), ...conflicts].sort(
+    (a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id),
+  );
 }
 
 function createdAt(dir: string): string {

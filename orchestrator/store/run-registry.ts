@@ -39,7 +39,11 @@ export function registerRun(run: RegisteredRun, env: NodeJS.ProcessEnv = process
   try {
     // Private (file-modes.ts): a worker serves the runs listed here.
     ensureDir(stateDir(env), PRIVATE_DIR_MODE);
-    appendFileSync(registryFile(env), JSON.stringify({ id: run.id, dir: resolve(run.dir), created_at: run.created_at }) + '\n', { mode: PRIVATE_FILE_MODE });
+    appendFileSync(
+      registryFile(env),
+      JSON.stringify({ id: run.id, dir: resolve(run.dir), created_at: run.created_at }) + '\n',
+      { mode: PRIVATE_FILE_MODE },
+    );
     return undefined;
   } catch (err) {
     return `could not record run ${run.id} in ${registryFile(env)}: ${err instanceof Error ? err.message : err}`;

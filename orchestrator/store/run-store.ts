@@ -86,8 +86,10 @@ const RUN_FILE_HINT = 'restore the file from a backup; recipe.yaml in the same f
 /** The fields of run.json every reader relies on; a file without them is damaged. */
 function checkInfo(path: string, v: Record<string, unknown>): RunInfo {
   const bad = (why: string) => new RunDamaged(path, why, RUN_FILE_HINT);
-  for (const k of ['id', 'name', 'created_at', 'queue_prefix'] as const) if (typeof v[k] !== 'string') throw bad(`field "${k}" is missing or not text`);
-  if (!(RUN_STATES as readonly unknown[]).includes(v.state)) throw bad(`field "state" is ${JSON.stringify(v.state)}, not one of ${RUN_STATES.join(', ')}`);
+  for (const k of ['id', 'name', 'created_at', 'queue_prefix'] as const)
+    if (typeof v[k] !== 'string') throw bad(`field "${k}" is missing or not text`);
+  if (!(RUN_STATES as readonly unknown[]).includes(v.state))
+    throw bad(`field "state" is ${JSON.stringify(v.state)}, not one of ${RUN_STATES.join(', ')}`);
   if (!Number.isInteger(v.rounds)) throw bad('field "rounds" is missing or not an integer');
   return v as unknown as RunInfo;
 }
@@ -98,7 +100,8 @@ function checkRecord(jobId: string, v: Record<string, unknown>): string | undefi
   if (!v.outputs || typeof v.outputs !== 'object' || Array.isArray(v.outputs)) return 'has no "outputs" object';
   for (const [name, o] of Object.entries(v.outputs as Record<string, unknown>)) {
     const out = o as Partial<OutputRecord> | null;
-    if (!out || typeof out.path !== 'string' || !Number.isInteger(out.rows)) return `output "${name}" lacks a path or a row count`;
+    if (!out || typeof out.path !== 'string' || !Number.isInteger(out.rows))
+      return `output "${name}" lacks a path or a row count`;
   }
   if (!v.metrics || typeof v.metrics !== 'object') return 'has no "metrics" object';
   return undefined;
@@ -112,9 +115,19 @@ export class RunStore {
   constructor(readonly dir: string) {}
 
   /** Creates `runs/<id>/` with the recipe copy (bytes as written) and its validated form. */
-  static create(opts: { runsDir: string; recipe: Recipe; recipeFile: string; queuePrefix: string; id?: string }): RunStore {
+  static create(opts: {
+    runsDir: string;
+    recipe: Recipe;
+    recipeFile: string;
+    queuePrefix: string;
+    id?: string;
+  }): RunStore {
     const id = opts.id ?? `${opts.recipe.name}-${stamp()}-${randomBytes(2).toString('hex')}`;
-    if (!isSafeRunId(id)) throw new IpaError(`run id ${JSON.stringify(id)} is not a plain folder name (letters, digits, ".", "_", "-"; no "..")`, ExitCode.usage);
+    if (!isSafeRunId(id))
+      throw new IpaError(
+        `run id ${JSON.stringify(id)} is not a plain folder name (letters, digits, ".", "_", "-"; no "..")`,
+        ExitCode.usage,
+      );
     const dir = resolve(opts.runsDir, id);
     if (existsSync(join(dir, 'run.json'))) throw new Error(`run ${id} already exists at ${dir}`);
     ensureDir(dir);
@@ -142,8 +155,7 @@ export class RunStore {
 
   /** Readable runs under `runsDir`, oldest first; a run whose run.json is damaged is left out (see `listAll`). */
   static list(runsDir: string): RunInfo[] {
-    return RunStore.listAll(runsDir)
-      .flatMap((r) => (r.info ? [r.info] : []));
+    return RunStore.listAll(runsDir).flatMap((r) => (r.info ? [r.info] : []));
   }
 
   /** Every run folder under `runsDir`, oldest first; damaged ones (unreadable run.json) last, with the reason. */
@@ -205,7 +217,11 @@ export class RunStore {
     const parsed = RecipeSchema.safeParse(recipe);
     if (!parsed.success) {
       const first = parsed.error.issues[0];
-      throw new RunDamaged(path, `does not match the recipe schema (${first.path.join('.') || 'the whole file'}: ${first.message})`, RUN_FILE_HINT);
+      throw new RunDamaged(
+        path,
+        `does not match the recipe schema (${first.path.join('.') || 'the whole file'}: ${first.message})`,
+        RUN_FILE_HINT,
+      );
     }
     return parsed.data;
   }
@@ -236,7 +252,12 @@ export class RunStore {
   readRecord(jobId: string): DoneRecord | undefined {
     const p = this.recordPath(jobId);
     if (!existsSync(p)) return undefined;
-    if (!this.jobsInside()) throw new RunDamaged(p, 'lies outside the run directory (its jobs folder is a symbolic link); it was not read', 'remove the link; ipa resume computes the job again');
+    if (!this.jobsInside())
+      throw new RunDamaged(
+        p,
+        'lies outside the run directory (its jobs folder is a symbolic link); it was not read',
+        'remove the link; ipa resume computes the job again',
+      );
     const v = readJsonObject(p, 'ipa resume computes the job again');
     const problem = checkRecord(jobId, v);
     if (problem) throw new RunDamaged(p, problem, 'ipa resume computes the job again');
@@ -299,7 +320,9 @@ export class RunStore {
     const p = join(this.dir, 'jobs', `${jobId}.attempts`);
     if (!existsSync(p) || !this.jobsInside()) return 0;
     try {
-      return readRegularText(p).split('\n').filter((l) => l.trim()).length;
+      return readRegularText(p)
+        .split('\n')
+        .filter((l) => l.trim()).length;
     } catch {
       return 0;
     }
@@ -310,7 +333,8 @@ export class RunStore {
     const dir = join(this.dir, 'jobs');
     const out = new Map<string, number>();
     if (!existsSync(dir) || !this.jobsInside()) return out;
-    for (const f of readdirSync(dir)) if (f.endsWith('.attempts')) out.set(f.slice(0, -9), this.attempts(f.slice(0, -9)));
+    for (const f of readdirSync(dir))
+      if (f.endsWith('.attempts')) out.set(f.slice(0, -9), this.attempts(f.slice(0, -9)));
     return out;
   }
 

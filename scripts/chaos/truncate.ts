@@ -39,9 +39,14 @@ export interface TruncationPick {
 const key = (j: Pick<ShardJob, 'stage' | 'round' | 'shard'>) => `${j.round}.${j.stage}.${j.shard}`;
 
 /** The first job that reads a shard job's outputs: the next stage of its shard, or the round's training after `pair`. */
-export function consumerOf(job: Pick<ShardJob, 'stage' | 'round' | 'shard'>, stages: readonly Stage[]): Pick<ShardJob, 'stage' | 'round' | 'shard'> {
+export function consumerOf(
+  job: Pick<ShardJob, 'stage' | 'round' | 'shard'>,
+  stages: readonly Stage[],
+): Pick<ShardJob, 'stage' | 'round' | 'shard'> {
   const i = stages.indexOf(job.stage);
-  return i >= 0 && i < stages.length - 1 ? { stage: stages[i + 1], round: job.round, shard: job.shard } : { stage: 'train', round: job.round, shard: 0 };
+  return i >= 0 && i < stages.length - 1
+    ? { stage: stages[i + 1], round: job.round, shard: job.shard }
+    : { stage: 'train', round: job.round, shard: 0 };
 }
 
 /**
@@ -50,7 +55,12 @@ export function consumerOf(job: Pick<ShardJob, 'stage' | 'round' | 'shard'>, sta
  * (it is running or next). `stages`: a shard's stages in order (planner `shardStages`); `rand`
  * picks among equals.
  */
-export function pickTruncation(jobs: readonly ShardJob[], finished: ReadonlySet<string>, stages: readonly Stage[], rand: () => number): TruncationPick {
+export function pickTruncation(
+  jobs: readonly ShardJob[],
+  finished: ReadonlySet<string>,
+  stages: readonly Stage[],
+  rand: () => number,
+): TruncationPick {
   const pick = <T>(xs: T[]): T | undefined => (xs.length ? xs[Math.floor(rand() * xs.length)] : undefined);
   const done = jobs.filter((j) => j.outputs?.length);
   const unread = done.filter((j) => !finished.has(key(consumerOf(j, stages))));
@@ -82,8 +92,13 @@ export function truncateInPlace(path: string): number {
  * bytes (a finished file of the same kind, else a cut JSON line) at the output path and in a
  * temp file beside it. Returns the paths written.
  */
-export function plantHalfWritten(runDir: string, job: { stage: Stage; round: number; shard: number }, like?: string): string[] {
-  const full = like && existsSync(like) ? readFileSync(like) : Buffer.from('{"id": "half-written", "response": "a line cut o');
+export function plantHalfWritten(
+  runDir: string,
+  job: { stage: Stage; round: number; shard: number },
+  like?: string,
+): string[] {
+  const full =
+    like && existsSync(like) ? readFileSync(like) : Buffer.from('{"id": "half-written", "response": "a line cut o');
   const half = full.subarray(0, Math.max(1, Math.floor(full.length / 2)));
   const out: string[] = [];
   for (const rel of Object.values(stageOutputs(job.stage, job.round, job.shard))) {

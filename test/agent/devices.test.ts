@@ -32,7 +32,9 @@ describe('device flags', () => {
     expect(() => deviceSetup({ gpu: '0,1' })).toThrow('several: --gpus 0,1');
     expect(() => deviceSetup({ gpus: '0,x' })).toThrow('--gpus takes device indices');
     expect(() => deviceSetup({ gpus: '0,0' })).toThrow('lists a device twice');
-    expect(() => deviceSetup({ gpus: '0,1,2,3', trainProcs: 2 })).toThrow('--train-procs 2 does not match the 4 devices of --gpus');
+    expect(() => deviceSetup({ gpus: '0,1,2,3', trainProcs: 2 })).toThrow(
+      '--train-procs 2 does not match the 4 devices of --gpus',
+    );
     expect(() => deviceSetup({ gpu: '0', trainProcs: 2 })).toThrow('--train-procs 2 needs as many devices');
   });
 
@@ -41,7 +43,9 @@ describe('device flags', () => {
     const orig = console.error;
     console.error = (...a: unknown[]) => void err.push(a.join(' '));
     try {
-      expect(await main(['worker', '--gpus', '0,1', '--train-procs', '3', '--redis-url', 'redis://127.0.0.1:1'])).toBe(ExitCode.usage);
+      expect(await main(['worker', '--gpus', '0,1', '--train-procs', '3', '--redis-url', 'redis://127.0.0.1:1'])).toBe(
+        ExitCode.usage,
+      );
     } finally {
       console.error = orig;
     }

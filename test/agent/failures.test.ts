@@ -12,7 +12,13 @@ describe('what a failed try means', () => {
   const ctx = () => {
     const store = new RunStore(mkdtempSync(join(tmpdir(), 'ipa-fail-')));
     const job = { id: 'j' } as unknown as Job;
-    return { job, data: { runId: 'r', runDir: store.dir, round: 1, stage: 'advance' as const, shard: 0 }, store, log: pino({ level: 'silent' }), onProcessLost: () => undefined };
+    return {
+      job,
+      data: { runId: 'r', runDir: store.dir, round: 1, stage: 'advance' as const, shard: 0 },
+      store,
+      log: pino({ level: 'silent' }),
+      onProcessLost: () => undefined,
+    };
   };
 
   it('bad input found in Node fails for good (an oversized round cannot succeed on a retry); other errors are retried', async () => {

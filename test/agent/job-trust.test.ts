@@ -46,17 +46,37 @@ describe('job trust through a real agent', () => {
 
     // As filed: any id, a runDir holding a run.json and a recipe.json.
     const attacks: Array<{ id: string; data: Record<string, unknown>; why: RegExp }> = [
-      { id: `../../../../../../../../..${target}/PWNED`, data: { runId: store.id, runDir: forged, round: 0, stage: 'advance', shard: 0 }, why: /does not match its data/ },
-      { id: jobId({ runId: store.id, round: 1, stage: 'advance', shard: 0 }), data: { runId: store.id, runDir: forged, round: 1, stage: 'advance', shard: 0 }, why: /is not the one registered/ },
-      { id: jobId({ runId: 'forged-run', round: 0, stage: 'advance', shard: 0 }), data: { runId: 'forged-run', runDir: forgedRunDir(store, 'forged-run'), round: 0, stage: 'advance', shard: 0 }, why: /run forged-run was not submitted/ },
-      { id: 'x', data: { runId: store.id, runDir: '/etc', round: 0, stage: 'advance', shard: 0, extra: 1 }, why: /malformed data/ },
+      {
+        id: `../../../../../../../../..${target}/PWNED`,
+        data: { runId: store.id, runDir: forged, round: 0, stage: 'advance', shard: 0 },
+        why: /does not match its data/,
+      },
+      {
+        id: jobId({ runId: store.id, round: 1, stage: 'advance', shard: 0 }),
+        data: { runId: store.id, runDir: forged, round: 1, stage: 'advance', shard: 0 },
+        why: /is not the one registered/,
+      },
+      {
+        id: jobId({ runId: 'forged-run', round: 0, stage: 'advance', shard: 0 }),
+        data: { runId: 'forged-run', runDir: forgedRunDir(store, 'forged-run'), round: 0, stage: 'advance', shard: 0 },
+        why: /run forged-run was not submitted/,
+      },
+      {
+        id: 'x',
+        data: { runId: store.id, runDir: '/etc', round: 0, stage: 'advance', shard: 0, extra: 1 },
+        why: /malformed data/,
+      },
     ];
     for (const a of attacks) await control.add(a.id, a.data, { jobId: a.id, attempts: 3 });
     for (const a of attacks) {
-      const job = await waitFor(`${a.id} to fail`, async () => {
-        const j = await control.getJob(a.id);
-        return j && (await j.getState()) === 'failed' ? control.getJob(a.id) : undefined;
-      }, 60_000);
+      const job = await waitFor(
+        `${a.id} to fail`,
+        async () => {
+          const j = await control.getJob(a.id);
+          return j && (await j.getState()) === 'failed' ? control.getJob(a.id) : undefined;
+        },
+        60_000,
+      );
       expect(job?.failedReason).toMatch(/^untrusted job: /);
       expect(job?.failedReason).toMatch(a.why);
       expect(job?.attemptsMade).toBe(1); // unrecoverable: no retry
@@ -79,10 +99,14 @@ describe('job trust through a real agent', () => {
     const job = await prepare.getJob(id);
     await job!.updateData({ ...job!.data, runDir: '/etc' });
     await h.startAgent({ queues: ['prepare'], ...fakeWorker() });
-    const failed = await waitFor('the edited job to fail', async () => {
-      const j = await prepare.getJob(id);
-      return j && (await j.getState()) === 'failed' ? prepare.getJob(id) : undefined;
-    }, 60_000);
+    const failed = await waitFor(
+      'the edited job to fail',
+      async () => {
+        const j = await prepare.getJob(id);
+        return j && (await j.getState()) === 'failed' ? prepare.getJob(id) : undefined;
+      },
+      60_000,
+    );
     expect(failed?.failedReason).toMatch(/untrusted job: .*run directory \/etc is not the one registered/);
     expect(store.info().state).toBe('queued');
   }, 120_000);
@@ -99,8 +123,21 @@ describe('trustJob checks', () => {
     h = await harness('trust-unit', tinyRecipe());
     const store = await h.submit();
     // One cache for every call, as in an agent: each change below must be seen on the next check.
-    const ctx: TrustContext = { redis: h.queues.connection, prefix: h.prefix, queue: 'prepare', anchor: new RunAnchor(), runs: new TrustedRuns() };
-    const d = (over: Partial<JobDescriptor> = {}): JobDescriptor => ({ runId: store.id, runDir: store.dir, round: 0, stage: 'prepare', shard: 0, ...over });
+    const ctx: TrustContext = {
+      redis: h.queues.connection,
+      prefix: h.prefix,
+      queue: 'prepare',
+      anchor: new RunAnchor(),
+      runs: new TrustedRuns(),
+    };
+    const d = (over: Partial<JobDescriptor> = {}): JobDescriptor => ({
+      runId: store.id,
+      runDir: store.dir,
+      round: 0,
+      stage: 'prepare',
+      shard: 0,
+      ...over,
+    });
     const job = (data: JobDescriptor | Record<string, unknown>, id = jobId(data as JobDescriptor)) => ({ id, data });
 
     const ok = await trustJob(job(d()), ctx);
@@ -118,10 +155,19 @@ describe('trustJob checks', () => {
     await refused(job(d(), 'other-id'), /job id "other-id" does not match its data/);
     await refused(job(d()), /stage prepare runs on queue prepare, not sample/, { ...ctx, queue: 'sample' });
     await refused(job(d()), /not submitted on this Redis under prefix "elsewhere"/, { ...ctx, prefix: 'elsewhere' });
-    await refused(job(d({ runId: 'never-submitted', runDir: '/tmp/never-submitted' })), /run never-submitted was not submitted/);
+    await refused(
+      job(d({ runId: 'never-submitted', runDir: '/tmp/never-submitted' })),
+      /run never-submitted was not submitted/,
+    );
     // Not in the plan: a round beyond the recipe, a round not yet opened, a shard that does not exist.
-    await refused(job(d({ round: 7, stage: 'eval' })), /round 7, stage eval, shard 0 is not in the plan/, { ...ctx, queue: 'eval' });
-    await refused(job(d({ round: 1, stage: 'sample' })), /round 1, stage sample, shard 0 is not in the plan/, { ...ctx, queue: 'sample' });
+    await refused(job(d({ round: 7, stage: 'eval' })), /round 7, stage eval, shard 0 is not in the plan/, {
+      ...ctx,
+      queue: 'eval',
+    });
+    await refused(job(d({ round: 1, stage: 'sample' })), /round 1, stage sample, shard 0 is not in the plan/, {
+      ...ctx,
+      queue: 'sample',
+    });
     await refused(job(d({ shard: 3 })), /round 0, stage prepare, shard 3 is not in the plan/);
 
     // The registry and the run's own run.json must agree.
@@ -139,7 +185,14 @@ describe('trustJob checks', () => {
     const store = await h.submit();
     const outside = mkdtempSync(join(tmpdir(), 'ipa-outside-'));
     symlinkSync(outside, store.abs('data'));
-    const build = () => buildPayload(store, store.recipe(), { runId: store.id, runDir: store.dir, round: 0, stage: 'prepare', shard: 0 }, 1, 1);
+    const build = () =>
+      buildPayload(
+        store,
+        store.recipe(),
+        { runId: store.id, runDir: store.dir, round: 0, stage: 'prepare', shard: 0 },
+        1,
+        1,
+      );
     expect(build).toThrow(IntegrityError);
     expect(build).toThrow(/data\/seeds\.jsonl: resolves outside the run directory/);
   }, 60_000);

@@ -26,12 +26,19 @@ function model7b(): string {
   return dir;
 }
 
-const H100 = [{ kind: 'cpu' as const }, { kind: 'cuda' as const, index: 0, name: 'NVIDIA H100 80GB HBM3', memory_bytes: 79.6 * GiB }];
+const H100 = [
+  { kind: 'cpu' as const },
+  { kind: 'cuda' as const, index: 0, name: 'NVIDIA H100 80GB HBM3', memory_bytes: 79.6 * GiB },
+];
 
 describe('memory gate', () => {
   it('plans a run once per worker, from its recipe, model config and card; refuses one that cannot fit', () => {
     const base = model7b();
-    const small = RecipeSchema.parse({ name: 'r', model: { base, dtype: 'bfloat16' }, generation: { backend: 'vllm', vllm: { gpu_memory_utilization: 0.25 } } });
+    const small = RecipeSchema.parse({
+      name: 'r',
+      model: { base, dtype: 'bfloat16' },
+      generation: { backend: 'vllm', vllm: { gpu_memory_utilization: 0.25 } },
+    });
     const gate = new MemoryGate({ queues: ['sample', 'verify'], trainProcesses: 1, devices: () => H100 });
     const first = gate.check('run-a', small, 'sample');
     expect(first.lines?.[0]).toBe('memory plan of run run-a on this worker:');
@@ -41,11 +48,25 @@ describe('memory gate', () => {
     expect(gate.check('run-a', small, 'prepare')).toEqual({}); // not a GPU job
     const fine = RecipeSchema.parse({ name: 'r', model: { base, dtype: 'bfloat16' }, generation: { backend: 'vllm' } });
     expect(gate.check('run-b', fine, 'sample').refusal).toBeUndefined();
-    expect(new MemoryGate({ queues: ['sample'], trainProcesses: 1, devices: () => H100, skip: true }).check('run-a', small, 'sample').refusal).toBeUndefined();
+    expect(
+      new MemoryGate({ queues: ['sample'], trainProcesses: 1, devices: () => H100, skip: true }).check(
+        'run-a',
+        small,
+        'sample',
+      ).refusal,
+    ).toBeUndefined();
     // No card (a CPU worker): nothing to check; no config.json yet (a tiny model not built): checked at a later job.
-    expect(new MemoryGate({ queues: ['sample'], trainProcesses: 1, devices: () => [{ kind: 'cpu' }] }).check('run-a', small, 'sample')).toEqual({});
+    expect(
+      new MemoryGate({ queues: ['sample'], trainProcesses: 1, devices: () => [{ kind: 'cpu' }] }).check(
+        'run-a',
+        small,
+        'sample',
+      ),
+    ).toEqual({});
     const unbuilt = RecipeSchema.parse({ name: 'r', model: { base: join(base, 'missing') } });
-    expect(new MemoryGate({ queues: ['sample'], trainProcesses: 1, devices: () => H100 }).check('run-c', unbuilt, 'sample')).toEqual({});
+    expect(
+      new MemoryGate({ queues: ['sample'], trainProcesses: 1, devices: () => H100 }).check('run-c', unbuilt, 'sample'),
+    ).toEqual({});
   });
 });
 
@@ -61,12 +82,32 @@ describe('ipa worker and the memory plan', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipa-worker-plan-'));
     const file = join(dir, 'r.yaml');
     const base = model7b();
-    const recipe = { name: 'r', model: { base, dtype: 'bfloat16' }, allowed_roots: [base], data: { synthetic: { enabled: true } }, generation: { backend: 'vllm', vllm: { gpu_memory_utilization: 0.25 } } };
+    const recipe = {
+      name: 'r',
+      model: { base, dtype: 'bfloat16' },
+      allowed_roots: [base],
+      data: { synthetic: { enabled: true } },
+      generation: { backend: 'vllm', vllm: { gpu_memory_utilization: 0.25 } },
+    };
     writeFileSync(file, stringify(recipe));
     const err: string[] = [];
     vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
-    const code = await main(['worker', '--queues', 'sample,verify', '--recipe', file, '--card-gib', '80', '--redis-url', redisUrl(), '--prefix', uniquePrefix('plan')]);
+    vi.spyOn(process.stderr, 'write').mockImplementation(
+      (chunk: string | Uint8Array) => (err.push(String(chunk)), true),
+    );
+    const code = await main([
+      'worker',
+      '--queues',
+      'sample,verify',
+      '--recipe',
+      file,
+      '--card-gib',
+      '80',
+      '--redis-url',
+      redisUrl(),
+      '--prefix',
+      uniquePrefix('plan'),
+    ]);
     const text = err.join('\n');
     expect(code).toBe(ExitCode.invalidInput);
     expect(text).toContain('generation (vllm) on a 80 GiB card (--card-gib) (80.0 GiB)');
@@ -74,15 +115,21 @@ describe('ipa worker and the memory plan', () => {
     expect(text).toContain('raise generation.vllm.gpu_memory_utilization');
   }, 120_000);
 
-  it('a run whose plan cannot fit the card is refused at its first GPU job: the run fails with the plan\'s words', async () => {
+  it("a run whose plan cannot fit the card is refused at its first GPU job: the run fails with the plan's words", async () => {
     h = await harness('memgate', sampleRecipe());
     // The tiny model on a card of 1 MiB: its weights alone do not fit.
     await h.startAgent({ queues: SAMPLE_QUEUES, cardGib: 1 / 1024 });
     const store = await h.submit();
     const id = idOf(store, 'sample');
-    const info = await waitFor('the run to fail', () => (store.info().state === 'failed' ? store.info() : undefined), 300_000);
+    const info = await waitFor(
+      'the run to fail',
+      () => (store.info().state === 'failed' ? store.info() : undefined),
+      300_000,
+    );
     expect(store.doneRecord(id)).toBeUndefined();
-    expect(info.error ?? '').toContain('memory plan: generation (hf) on a 0.0009765625 GiB card (--card-gib) cannot fit');
+    expect(info.error ?? '').toContain(
+      'memory plan: generation (hf) on a 0.0009765625 GiB card (--card-gib) cannot fit',
+    );
     expect(info.error ?? '').toContain('lower sampling.batch_size and eval.batch_size');
   }, 300_000);
 });

@@ -16,11 +16,19 @@ const HEX = 'a'.repeat(64);
 describe('parseStageResult', () => {
   it('fills the defaults of a good result', () => {
     const out = { path: '/r/x.jsonl', rows: 2, sha256: HEX };
-    expect(parseStageResult({ outputs: { x: out } }, 'j')).toEqual({ outputs: { x: out }, metrics: {}, failed_items: [] });
+    expect(parseStageResult({ outputs: { x: out } }, 'j')).toEqual({
+      outputs: { x: out },
+      metrics: {},
+      failed_items: [],
+    });
   });
 
   it('names every bad field with its path and problem', () => {
-    const bad = () => parseStageResult({ outputs: { seeds: { path: 'seeds.jsonl', rows: 2, sha256: 'xyz' } }, failed_items: [{ id: 1 }] }, 'run.r0.prepare.s000');
+    const bad = () =>
+      parseStageResult(
+        { outputs: { seeds: { path: 'seeds.jsonl', rows: 2, sha256: 'xyz' } }, failed_items: [{ id: 1 }] },
+        'run.r0.prepare.s000',
+      );
     expect(bad).toThrow(ContractError);
     expect(bad).toThrow(
       /^stage result of run\.r0\.prepare\.s000 is malformed: outputs\.seeds\.path: an absolute path; outputs\.seeds\.sha256: a lowercase hex SHA-256; failed_items\[0\]\.id: .+; failed_items\[0\]\.reason: .+$/,

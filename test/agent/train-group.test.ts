@@ -6,11 +6,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { groupFailureType, groupId, groupKeys, TrainGroups, type GroupCall } from '../../orchestrator/agent/train-group.js';
+import {
+  groupFailureType,
+  groupId,
+  groupKeys,
+  TrainGroups,
+  type GroupCall,
+} from '../../orchestrator/agent/train-group.js';
 import { deletePrefix, testConnection, uniquePrefix } from '../helpers/redis.js';
 
 function call(job: string, over: Partial<GroupCall> = {}): GroupCall {
-  return { job_id: job, queue: 'train', attempt: 1, batch_scale: 1, nnodes: 3, endpoint: '10.0.0.5:29500', group_id: groupId(job, 1), leader: `agent-${job}`, expires_at: Date.now() + 60_000, ...over };
+  return {
+    job_id: job,
+    queue: 'train',
+    attempt: 1,
+    batch_scale: 1,
+    nnodes: 3,
+    endpoint: '10.0.0.5:29500',
+    group_id: groupId(job, 1),
+    leader: `agent-${job}`,
+    expires_at: Date.now() + 60_000,
+    ...over,
+  };
 }
 
 describe('training groups in Redis', () => {
@@ -55,7 +72,10 @@ describe('training groups in Redis', () => {
     await redis.rpush(groupKeys.calls(prefix, 3), JSON.stringify(stale));
     // The stale call is dropped, so this worker leads.
     expect(await groups.leadOrFollow(call('job-f'))).toBeUndefined();
-    expect((await redis.lrange(groupKeys.calls(prefix, 3), 0, -1)).map((r) => JSON.parse(r).job_id)).toEqual(['job-f', 'job-f']);
+    expect((await redis.lrange(groupKeys.calls(prefix, 3), 0, -1)).map((r) => JSON.parse(r).job_id)).toEqual([
+      'job-f',
+      'job-f',
+    ]);
     await redis.del(groupKeys.calls(prefix, 3));
     await redis.rpush(groupKeys.calls(prefix, 3), JSON.stringify(stale));
     expect(await groups.take(blocking, 3, 1)).toBeUndefined();

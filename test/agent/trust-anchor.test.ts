@@ -43,7 +43,13 @@ function forgeRun(real: RunStore, prefix: string, target: string): { id: string;
   return { id, dir };
 }
 
-const prepareOf = (runId: string, runDir: string): JobDescriptor => ({ runId, runDir, round: 0, stage: 'prepare', shard: 0 });
+const prepareOf = (runId: string, runDir: string): JobDescriptor => ({
+  runId,
+  runDir,
+  round: 0,
+  stage: 'prepare',
+  shard: 0,
+});
 
 describe('a run registered on Redis alone is not trusted', () => {
   let h: Harness | undefined;
@@ -64,11 +70,17 @@ describe('a run registered on Redis alone is not trusted', () => {
     await prepare.add(jobId(d), d, { jobId: jobId(d), attempts: 3 });
     await h.startAgent({ queues: ['prepare'], ...fakeWorker() });
     // Read again once failed: the state can be seen before the failure's reason is written.
-    const failed = await waitFor('the forged job to fail', async () => {
-      const j = await prepare.getJob(jobId(d));
-      return j && (await j.getState()) === 'failed' ? prepare.getJob(jobId(d)) : undefined;
-    }, 60_000);
-    expect(failed.failedReason).toMatch(/^untrusted job: .*run forged-run in .* was not registered on this host .* and it was given no run roots/);
+    const failed = await waitFor(
+      'the forged job to fail',
+      async () => {
+        const j = await prepare.getJob(jobId(d));
+        return j && (await j.getState()) === 'failed' ? prepare.getJob(jobId(d)) : undefined;
+      },
+      60_000,
+    );
+    expect(failed.failedReason).toMatch(
+      /^untrusted job: .*run forged-run in .* was not registered on this host .* and it was given no run roots/,
+    );
     expect(failed.attemptsMade).toBe(1);
     // Nothing written: not in the forged folder (no attempt line, log, record), not at the target.
     expect(readdirSync(forged.dir).sort()).toEqual(['recipe.json', 'run.json']);
@@ -81,7 +93,13 @@ describe('a run registered on Redis alone is not trusted', () => {
     const target = mkdtempSync(join(tmpdir(), 'ipa-target-'));
     const forged = forgeRun(real, h.prefix, target);
     await h.queues.connection.hset(`${h.prefix}:ipa:runs`, forged.id, forged.dir);
-    const ctx = (roots: string[] = []): TrustContext => ({ redis: h!.queues.connection, prefix: h!.prefix, queue: 'prepare', anchor: new RunAnchor({ roots }), runs: new TrustedRuns() });
+    const ctx = (roots: string[] = []): TrustContext => ({
+      redis: h!.queues.connection,
+      prefix: h!.prefix,
+      queue: 'prepare',
+      anchor: new RunAnchor({ roots }),
+      runs: new TrustedRuns(),
+    });
     const job = { id: jobId(prepareOf(forged.id, forged.dir)), data: prepareOf(forged.id, forged.dir) };
     await expect(trustJob(job, ctx())).rejects.toThrow(/was not registered on this host/);
     // Under a root given to the agent the folder is served: its recipe (allowed_roots ['/']) passes.
@@ -99,19 +117,32 @@ describe('a run registered on Redis alone is not trusted', () => {
     h = await harness('anchor-secret', tinyRecipe());
     const store = await h.submit(); // registered unsigned: the harness has no secret
     const signer = JobSigner.fromSecret('a secret of at least sixteen bytes');
-    const ctx: TrustContext = { redis: h.queues.connection, prefix: h.prefix, queue: 'prepare', anchor: new RunAnchor(), runs: new TrustedRuns(), signer };
+    const ctx: TrustContext = {
+      redis: h.queues.connection,
+      prefix: h.prefix,
+      queue: 'prepare',
+      anchor: new RunAnchor(),
+      runs: new TrustedRuns(),
+      signer,
+    };
     const d = prepareOf(store.id, store.dir);
     const id = jobId(d);
     await expect(trustJob({ id, data: d }, ctx)).rejects.toThrow(/unsigned, and this worker has a queue secret/);
-    await expect(trustJob({ id, data: { ...d, sig: signer.signJob(id, d) } }, ctx)).rejects.toThrow(/registry entry of run .* is not signed/);
+    await expect(trustJob({ id, data: { ...d, sig: signer.signJob(id, d) } }, ctx)).rejects.toThrow(
+      /registry entry of run .* is not signed/,
+    );
     const signed = new QueueSet(h.queues.connection, h.prefix, signer);
     await registerOnQueue(signed, store.id, store.dir);
     await expect(trustJob({ id, data: { ...d, sig: signer.signJob(id, d) } }, ctx)).resolves.toMatchObject({ id });
     // A signature made for one job does not carry over to another, nor to other data.
     const other = { ...d, runDir: '/etc' };
-    await expect(trustJob({ id, data: { ...other, sig: signer.signJob(id, d) } }, ctx)).rejects.toThrow(/signature does not match its data/);
+    await expect(trustJob({ id, data: { ...other, sig: signer.signJob(id, d) } }, ctx)).rejects.toThrow(
+      /signature does not match its data/,
+    );
     const wrongKey = JobSigner.fromSecret('another secret, sixteen bytes or more');
-    await expect(trustJob({ id, data: { ...d, sig: wrongKey.signJob(id, d) } }, ctx)).rejects.toThrow(/signature does not match/);
+    await expect(trustJob({ id, data: { ...d, sig: wrongKey.signJob(id, d) } }, ctx)).rejects.toThrow(
+      /signature does not match/,
+    );
     // The jobs ipa submit and the agents queue with the secret carry valid signatures.
     for (const link of flattenPlan(planRound(store.recipe(), store.id, 1, 3))) {
       const j = jobFor(link, { id: store.id, dir: store.dir }, store.recipe(), signer);
@@ -173,14 +204,23 @@ describe('trusted run cache', () => {
   it('a tampered recipe.json or run.json between two jobs is caught on the second, and a restored one is taken again', async () => {
     h = await harness('trust-cache', tinyRecipe());
     const store = await h.submit();
-    const ctx: TrustContext = { redis: h.queues.connection, prefix: h.prefix, queue: 'prepare', anchor: new RunAnchor(), runs: new TrustedRuns() };
+    const ctx: TrustContext = {
+      redis: h.queues.connection,
+      prefix: h.prefix,
+      queue: 'prepare',
+      anchor: new RunAnchor(),
+      runs: new TrustedRuns(),
+    };
     const d = prepareOf(store.id, store.dir);
     const job = { id: jobId(d), data: d };
     await trustJob(job, ctx);
     const recipeText = readFileSync(store.abs('recipe.json'), 'utf8');
     const recipe = JSON.parse(recipeText);
     // Same size, so only the stamp's mtime/ctime tells: a cache keyed on size would miss it.
-    const swapped = recipeText.replace(recipe.data.synthetic.output_dir, '/'.padEnd(recipe.data.synthetic.output_dir.length, 'x'));
+    const swapped = recipeText.replace(
+      recipe.data.synthetic.output_dir,
+      '/'.padEnd(recipe.data.synthetic.output_dir.length, 'x'),
+    );
     expect(swapped.length).toBe(recipeText.length);
     writeFileSync(store.abs('recipe.json'), swapped);
     await expect(trustJob(job, ctx)).rejects.toThrow(/output_dir = "\/x+" lies outside the recipe's allowed roots/);
@@ -196,12 +236,21 @@ describe('trusted run cache', () => {
   it('a round is in the plan once its opening is recorded, with the shard count that record gives', async () => {
     h = await harness('trust-rounds', tinyRecipe());
     const store = await h.submit();
-    const ctx: TrustContext = { redis: h.queues.connection, prefix: h.prefix, queue: 'sample', anchor: new RunAnchor(), runs: new TrustedRuns() };
+    const ctx: TrustContext = {
+      redis: h.queues.connection,
+      prefix: h.prefix,
+      queue: 'sample',
+      anchor: new RunAnchor(),
+      runs: new TrustedRuns(),
+    };
     const sample = (shard: number) => {
       const d: JobDescriptor = { runId: store.id, runDir: store.dir, round: 1, stage: 'sample', shard };
       return { id: jobId(d), data: d };
     };
-    await expect(trustJob(sample(0), ctx)).rejects.toMatchObject({ pending: true, message: expect.stringMatching(/round 1, stage sample, shard 0 is not in the plan/) });
+    await expect(trustJob(sample(0), ctx)).rejects.toMatchObject({
+      pending: true,
+      message: expect.stringMatching(/round 1, stage sample, shard 0 is not in the plan/),
+    });
     // The opening: advance(0)'s record naming two seed shards.
     mkdirSync(store.abs('round-1/seeds'), { recursive: true });
     const outputs: Record<string, { path: string; rows: number }> = {};
@@ -211,12 +260,33 @@ describe('trusted run cache', () => {
       outputs[`seeds_${k}`] = { path: p, rows: 0 };
     }
     const advance = jobId({ runId: store.id, round: 0, stage: 'advance', shard: 0 });
-    store.writeDone({ job_id: advance, stage: 'advance', round: 0, shard: 0, outputs, metrics: {}, failed_items: [], attempts: 1, started_at: '', finished_at: '', duration_ms: 0, worker: 't' });
+    store.writeDone({
+      job_id: advance,
+      stage: 'advance',
+      round: 0,
+      shard: 0,
+      outputs,
+      metrics: {},
+      failed_items: [],
+      attempts: 1,
+      started_at: '',
+      finished_at: '',
+      duration_ms: 0,
+      worker: 't',
+    });
     await expect(trustJob(sample(0), ctx)).resolves.toMatchObject({ id: sample(0).id });
     await expect(trustJob(sample(1), ctx)).resolves.toMatchObject({ id: sample(1).id });
     await expect(trustJob(sample(2), ctx)).rejects.toThrow(/round 1, stage sample, shard 2 is not in the plan/);
-    const train = { id: jobId({ runId: store.id, round: 1, stage: 'train', shard: 0 }), data: { runId: store.id, runDir: store.dir, round: 1, stage: 'train', shard: 0 } };
+    const train = {
+      id: jobId({ runId: store.id, round: 1, stage: 'train', shard: 0 }),
+      data: { runId: store.id, runDir: store.dir, round: 1, stage: 'train', shard: 0 },
+    };
     await expect(trustJob(train, { ...ctx, queue: 'train' })).resolves.toMatchObject({ id: train.id });
-    await expect(trustJob({ id: jobId({ ...train.data, shard: 1 } as JobDescriptor), data: { ...train.data, shard: 1 } }, { ...ctx, queue: 'train' })).rejects.toThrow(/shard 1 is not in the plan/);
+    await expect(
+      trustJob(
+        { id: jobId({ ...train.data, shard: 1 } as JobDescriptor), data: { ...train.data, shard: 1 } },
+        { ...ctx, queue: 'train' },
+      ),
+    ).rejects.toThrow(/shard 1 is not in the plan/);
   }, 60_000);
 });

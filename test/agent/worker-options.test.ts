@@ -40,17 +40,31 @@ describe('worker timing options reach BullMQ', () => {
       redisUrl: redisUrl(),
       prefix,
       // The prepare job runs 4 s in the fake worker: long enough to read its lock.
-      worker: { lockDurationMs: LOCK_MS, stalledIntervalMs: STALLED_MS, queues: ['prepare'], ...fakeWorker({ stageMs: 4000 }) },
+      worker: {
+        lockDurationMs: LOCK_MS,
+        stalledIntervalMs: STALLED_MS,
+        queues: ['prepare'],
+        ...fakeWorker({ stageMs: 4000 }),
+      },
     });
-    const store = await submitRun({ recipe: loadRecipe(h.recipeFile).recipe, recipeFile: h.recipeFile, queues: session.queues });
+    const store = await submitRun({
+      recipe: loadRecipe(h.recipeFile).recipe,
+      recipeFile: h.recipeFile,
+      queues: session.queues,
+    });
     expect(await session.hasWorkers()).toBe(false);
     await session.startWorker();
 
     const id = jobId({ runId: store.id, round: 0, stage: 'prepare', shard: 0 });
-    const lockTtl = await waitFor('the prepare job to hold its lock', async () => {
-      const ttl = await session!.connection.pttl(`${prefix}:prepare:${id}:lock`);
-      return ttl > 0 ? ttl : undefined;
-    }, 30_000, 20);
+    const lockTtl = await waitFor(
+      'the prepare job to hold its lock',
+      async () => {
+        const ttl = await session!.connection.pttl(`${prefix}:prepare:${id}:lock`);
+        return ttl > 0 ? ttl : undefined;
+      },
+      30_000,
+      20,
+    );
     // Set at LOCK_MS when the job started, a few seconds ago at most; the default would be <= 60000.
     expect(lockTtl).toBeLessThanOrEqual(LOCK_MS);
     expect(lockTtl).toBeGreaterThan(LOCK_MS - 20_000);
@@ -60,15 +74,21 @@ describe('worker timing options reach BullMQ', () => {
     expect(stallTtl).toBeGreaterThan(DEFAULT_STALLED_INTERVAL_MS);
   }, 120_000);
 
-  it.each(['run', 'ablate'])('ipa %s refuses a --lock-ms or --stalled-ms that is not a positive integer (exit 2)', async (cmd) => {
-    const errors: string[] = [];
-    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
-    try {
-      expect(await main([cmd, 'recipes/tiny.yaml', '--lock-ms', '0'])).toBe(2);
-      expect(await main([cmd, 'recipes/tiny.yaml', '--stalled-ms', 'soon'])).toBe(2);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(errors).toEqual([`ipa ${cmd}: --lock-ms must be an integer >= 1`, `ipa ${cmd}: --stalled-ms must be an integer >= 1`]);
-  });
+  it.each(['run', 'ablate'])(
+    'ipa %s refuses a --lock-ms or --stalled-ms that is not a positive integer (exit 2)',
+    async (cmd) => {
+      const errors: string[] = [];
+      const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+      try {
+        expect(await main([cmd, 'recipes/tiny.yaml', '--lock-ms', '0'])).toBe(2);
+        expect(await main([cmd, 'recipes/tiny.yaml', '--stalled-ms', 'soon'])).toBe(2);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(errors).toEqual([
+        `ipa ${cmd}: --lock-ms must be an integer >= 1`,
+        `ipa ${cmd}: --stalled-ms must be an integer >= 1`,
+      ]);
+    },
+  );
 });

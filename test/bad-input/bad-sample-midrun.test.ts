@@ -36,14 +36,20 @@ describe('a bad sample during a running round', () => {
       if (Date.now() > deadline) throw new Error('prepare never finished');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const seeds = readFileSync(run.abs('data/seeds.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const seeds = readFileSync(run.abs('data/seeds.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const victim = seeds[0];
     unlinkSync(victim.images[0]);
     expect(existsSync(victim.images[0])).toBe(false);
     const WIDE = join(REPO, 'test', 'fixtures', 'bad-inputs', 'images', 'wide-4000x10.png');
     const odd = seeds[1];
     copyFileSync(WIDE, odd.images[0]);
-    const heldout = readFileSync(join(DATA, 'heldout.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))[0];
+    const heldout = readFileSync(join(DATA, 'heldout.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))[0];
     copyFileSync(WIDE, join(DATA, heldout.images[0]));
     expect([...run.doneIds()].some((id) => id.includes('.r1.sample.'))).toBe(false); // deleted before any sample ran
 
@@ -52,17 +58,25 @@ describe('a bad sample during a running round', () => {
     const failed = samples.flatMap((r) => r.failed_items);
     expect(failed).toEqual([
       { id: victim.id, reason: expect.stringMatching(/image file not found/) },
-      { id: odd.id, reason: `${odd.images[0]}: aspect ratio 400:1 (4000x10) is over the Qwen2-VL processor's limit of 200:1` },
+      {
+        id: odd.id,
+        reason: `${odd.images[0]}: aspect ratio 400:1 (4000x10) is over the Qwen2-VL processor's limit of 200:1`,
+      },
     ]);
     for (const shard of samples.filter((r) => r.failed_items.length)) {
-      const responses = readFileSync(shard.outputs.responses.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const responses = readFileSync(shard.outputs.responses.path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       expect(responses.some((x) => x.seed_id === victim.id || x.seed_id === odd.id)).toBe(false);
       expect(new Set(responses.map((x) => x.seed_id)).size).toBeGreaterThan(0);
     }
     // Every job ran once: nothing deterministic was retried.
     expect([...run.allAttempts().values()].every((n) => n === 1)).toBe(true);
     const evalRound1 = run.doneRecords().find((r) => r.stage === 'eval' && r.round === 1)!;
-    expect(evalRound1.failed_items).toEqual([{ id: `synthetic/${heldout.id}`, reason: expect.stringMatching(/aspect ratio 400:1 \(4000x10\)/) }]);
+    expect(evalRound1.failed_items).toEqual([
+      { id: `synthetic/${heldout.id}`, reason: expect.stringMatching(/aspect ratio 400:1 \(4000x10\)/) },
+    ]);
     expect(agentLog.join('')).not.toMatch(/Traceback/);
   }, 900_000);
 });

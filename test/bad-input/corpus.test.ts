@@ -64,7 +64,8 @@ const rowCases: Record<string, RegExp> = {
   'instruction-not-text.jsonl': /instruction is not text \(dict\)/,
   'duplicate-id.jsonl': /duplicate id 'dup'/,
   // What the Qwen2-VL processor refuses (issue 14, finding 5): rejected here, not mid-run.
-  'extreme-aspect.jsonl': /wide-4000x10\.png: aspect ratio 400:1 \(4000x10\) is over the Qwen2-VL processor's limit of 200:1/,
+  'extreme-aspect.jsonl':
+    /wide-4000x10\.png: aspect ratio 400:1 \(4000x10\) is over the Qwen2-VL processor's limit of 200:1/,
   'animated-image.jsonl': /animated\.gif: image has 2 frames \(an animation or a multi-page file\)/,
   'deep-image.jsonl': /deep-16bit\.png: pixel mode I;16 \(16-bit per pixel\) would be clipped/,
 };
@@ -72,10 +73,19 @@ const rowCases: Record<string, RegExp> = {
 /** Sources that give no usable seed at all: the job fails with one BadInput saying so. */
 const sourceCases: Record<string, { format?: string; message: RegExp }> = {
   'empty-dataset.jsonl': { message: /no usable seed in any source \(0 rows rejected\)/ },
-  'all-bad.jsonl': { message: /no usable seed in any source \(2 rows rejected: all-bad:1: image unusable: .*image file is empty; all-bad:2: invalid JSON/ },
-  'sharegpt-not-json.json': { format: 'sharegpt', message: /sharegpt source .*sharegpt-not-json\.json is not a UTF-8 JSON file/ },
+  'all-bad.jsonl': {
+    message:
+      /no usable seed in any source \(2 rows rejected: all-bad:1: image unusable: .*image file is empty; all-bad:2: invalid JSON/,
+  },
+  'sharegpt-not-json.json': {
+    format: 'sharegpt',
+    message: /sharegpt source .*sharegpt-not-json\.json is not a UTF-8 JSON file/,
+  },
   // A corrupt Parquet page: bad input (never retried), not an internal error.
-  'corrupt-page.parquet': { format: 'parquet', message: /parquet file .*corrupt-page\.parquet is corrupt after row 0: / },
+  'corrupt-page.parquet': {
+    format: 'parquet',
+    message: /parquet file .*corrupt-page\.parquet is corrupt after row 0: /,
+  },
 };
 
 describe('bad-input corpus', () => {
@@ -98,17 +108,25 @@ describe('bad-input corpus', () => {
         issues = (err as RecipeError).issues;
       }
       expect(issues.length).toBeGreaterThan(0);
-      for (const i of issues) expect(out).toContain(`${path}:${i.line}:${i.column} ${i.path ? `${i.path}: ` : ''}${i.message}`);
+      for (const i of issues)
+        expect(out).toContain(`${path}:${i.line}:${i.column} ${i.path ? `${i.path}: ` : ''}${i.message}`);
       for (const line of out.split('\n')) expect(line).toMatch(/^.+\.yaml:\d+:\d+ \S/);
     });
 
     // The same contract as a real process: what a shell sees, stderr included.
-    it.each(['custom-tag.yaml', 'non-utf8.yaml', 'alias-bomb.yaml'])('%s as a process: exit code 3, no stack trace', (file) => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrator', 'cli', 'main.ts'), 'validate', join(BAD_RECIPES, file)], { cwd: REPO, encoding: 'utf8' });
-      expect(r.status).toBe(3);
-      expect(r.stderr).toMatch(/\.yaml:\d+:\d+ /);
-      expect(r.stderr + r.stdout).not.toMatch(STACK);
-    });
+    it.each(['custom-tag.yaml', 'non-utf8.yaml', 'alias-bomb.yaml'])(
+      '%s as a process: exit code 3, no stack trace',
+      (file) => {
+        const r = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', join(REPO, 'orchestrator', 'cli', 'main.ts'), 'validate', join(BAD_RECIPES, file)],
+          { cwd: REPO, encoding: 'utf8' },
+        );
+        expect(r.status).toBe(3);
+        expect(r.stderr).toMatch(/\.yaml:\d+:\d+ /);
+        expect(r.stderr + r.stdout).not.toMatch(STACK);
+      },
+    );
   });
 
   describe('malformed seed data through the prepare stage', () => {
@@ -127,17 +145,26 @@ describe('bad-input corpus', () => {
       rmSync(work, { recursive: true, force: true });
     });
 
-    const prepare = (name: string, sources: Array<{ path: string; format?: string }>) => runPrepare(py, join(work, 'recipe'), name, sources);
+    const prepare = (name: string, sources: Array<{ path: string; format?: string }>) =>
+      runPrepare(py, join(work, 'recipe'), name, sources);
 
-    it.each(Object.entries(rowCases))('%s: the row is rejected with its reason, the good rows are kept', async (file, reason) => {
-      const stem = file.replace(/\.jsonl$/, '');
-      const { seeds, rejected } = await prepare(stem, [{ path: 'data/rows/good.jsonl' }, { path: `data/rows/${file}` }]);
-      expect(seeds.map((s) => s.id).sort()).toEqual(file === 'duplicate-id.jsonl' ? ['dup', 'good-1', 'good-2'] : ['good-1', 'good-2']);
-      expect(rejected).toHaveLength(1);
-      expect(rejected[0]).toMatchObject({ source: stem, line: file === 'duplicate-id.jsonl' ? 2 : 1 });
-      expect(rejected[0].reason).toMatch(reason);
-      expect(rejected[0].reason).not.toMatch(/Traceback|File ".*", line/);
-    });
+    it.each(Object.entries(rowCases))(
+      '%s: the row is rejected with its reason, the good rows are kept',
+      async (file, reason) => {
+        const stem = file.replace(/\.jsonl$/, '');
+        const { seeds, rejected } = await prepare(stem, [
+          { path: 'data/rows/good.jsonl' },
+          { path: `data/rows/${file}` },
+        ]);
+        expect(seeds.map((s) => s.id).sort()).toEqual(
+          file === 'duplicate-id.jsonl' ? ['dup', 'good-1', 'good-2'] : ['good-1', 'good-2'],
+        );
+        expect(rejected).toHaveLength(1);
+        expect(rejected[0]).toMatchObject({ source: stem, line: file === 'duplicate-id.jsonl' ? 2 : 1 });
+        expect(rejected[0].reason).toMatch(reason);
+        expect(rejected[0].reason).not.toMatch(/Traceback|File ".*", line/);
+      },
+    );
 
     it('mixed good and bad rows: every good row kept in order of ids, each bad one rejected with its line', async () => {
       const { seeds, rejected } = await prepare('mixed', [{ path: 'data/rows/mixed.jsonl' }]);
@@ -147,11 +174,17 @@ describe('bad-input corpus', () => {
         [3, 'mixed-3'],
         [5, 'mixed-no-ref'],
       ]);
-      expect(rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/truncated image data|corrupt image data/), expect.stringMatching(/invalid JSON/), 'reference is missing']);
+      expect(rejected.map((r) => r.reason)).toEqual([
+        expect.stringMatching(/truncated image data|corrupt image data/),
+        expect.stringMatching(/invalid JSON/),
+        'reference is missing',
+      ]);
     });
 
     it.each(Object.entries(sourceCases))('%s: the job fails with one clear BadInput', async (file, c) => {
-      const err = await prepare(file.split('.')[0], [{ path: `data/rows/${file}`, ...(c.format ? { format: c.format } : {}) }]).then(
+      const err = await prepare(file.split('.')[0], [
+        { path: `data/rows/${file}`, ...(c.format ? { format: c.format } : {}) },
+      ]).then(
         () => undefined,
         (e: unknown) => e,
       );

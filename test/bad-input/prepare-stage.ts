@@ -18,7 +18,13 @@ export interface Prepared {
 }
 
 /** `dir` holds the recipe (and is its allowed root); source paths are relative to it. */
-export async function runPrepare(py: PythonProcess, dir: string, name: string, sources: Array<{ path: string; format?: string }>, extra: Record<string, unknown> = {}): Promise<Prepared> {
+export async function runPrepare(
+  py: PythonProcess,
+  dir: string,
+  name: string,
+  sources: Array<{ path: string; format?: string }>,
+  extra: Record<string, unknown> = {},
+): Promise<Prepared> {
   const recipeFile = join(dir, `${name}.yaml`);
   writeFileSync(
     recipeFile,
@@ -35,8 +41,18 @@ export async function runPrepare(py: PythonProcess, dir: string, name: string, s
   );
   const { recipe } = loadRecipe(recipeFile);
   const store = RunStore.create({ runsDir: recipe.runs_dir, recipe, recipeFile, queuePrefix: 'unused' });
-  const payload = buildPayload(store, recipe, { runId: store.id, runDir: store.dir, round: 0, stage: 'prepare', shard: 0 }, 1, 1);
+  const payload = buildPayload(
+    store,
+    recipe,
+    { runId: store.id, runDir: store.dir, round: 0, stage: 'prepare', shard: 0 },
+    1,
+    1,
+  );
   const result = await py.request<{ outputs: Record<string, { path: string }> }>('stage', payload);
-  const read = (p: string) => readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const read = (p: string) =>
+    readFileSync(p, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   return { store, seeds: read(result.outputs.seeds.path), rejected: read(result.outputs.rejected.path) };
 }

@@ -20,7 +20,11 @@ describe('bench/run.ts --quick --only bridge,control', () => {
   let stdout: string;
 
   beforeAll(async () => {
-    const r = await execa('npx', ['tsx', 'bench/run.ts', '--quick', '--only', 'bridge,control', '--out', out], { cwd: REPO, env: { REDIS_URL: redisUrl() }, reject: false });
+    const r = await execa('npx', ['tsx', 'bench/run.ts', '--quick', '--only', 'bridge,control', '--out', out], {
+      cwd: REPO,
+      env: { REDIS_URL: redisUrl() },
+      reject: false,
+    });
     if (r.exitCode !== 0) throw new Error(`bench exited ${r.exitCode}:\n${r.stderr}`);
     stdout = String(r.stdout);
     results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
@@ -32,7 +36,8 @@ describe('bench/run.ts --quick --only bridge,control', () => {
   it('describes the machine and the run', () => {
     expect(results.quick).toBe(true);
     expect(results.machine.cores).toBeGreaterThan(0);
-    for (const k of ['cpu', 'node', 'python', 'torch', 'bullmq', 'redis'] as const) expect(typeof results.machine[k]).toBe('string');
+    for (const k of ['cpu', 'node', 'python', 'torch', 'bullmq', 'redis'] as const)
+      expect(typeof results.machine[k]).toBe('string');
     expect(results.seconds).toBeGreaterThan(0);
   });
 
@@ -66,7 +71,9 @@ describe('bench/run.ts --quick --only bridge,control', () => {
   it('writes and prints the Markdown table, with a goal column for the goal rows', () => {
     expect(stdout.trim()).toBe(markdown.trim());
     expect(markdown).toContain('| benchmark | metric | unit | n | ours | baseline | ratio | goal | result |');
-    expect(markdown).toMatch(/\| control \| throughput: planner \+ flows \+ agent \|.*\| ≥ 0\.8× \| \*\*(PASS|MISS)\*\* \|/);
+    expect(markdown).toMatch(
+      /\| control \| throughput: planner \+ flows \+ agent \|.*\| ≥ 0\.8× \| \*\*(PASS|MISS)\*\* \|/,
+    );
     expect(markdown).toMatch(/\| bridge \| sequential round trip \|.*\| ≤ 2× \| \*\*(PASS|MISS)\*\* \|/);
   });
 

@@ -17,7 +17,20 @@ describe('bench vllm without .venv-vllm', () => {
     expect(r.rows).toEqual([]);
     expect(r.notes[0]).toMatch(/^skipped: .*\.venv-vllm.* scripts\/setup-vllm\.sh/);
     expect(logs.join('\n')).toContain('scripts/setup-vllm.sh');
-    const machine: Machine = { cpu: 'cpu', cores: 2, load_average: [0, 0, 0], memory_gib: 1, node: 'v20', python: '3.11', torch: '-', transformers: '-', trl: '-', bullmq: '-', redis: '-', os: 'linux' };
+    const machine: Machine = {
+      cpu: 'cpu',
+      cores: 2,
+      load_average: [0, 0, 0],
+      memory_gib: 1,
+      node: 'v20',
+      python: '3.11',
+      torch: '-',
+      transformers: '-',
+      trl: '-',
+      bullmq: '-',
+      redis: '-',
+      os: 'linux',
+    };
     const md = markdown({ started_at: 'now', seconds: 1, quick: true, machine, benchmarks: [r] });
     expect(md).toContain(`- ${r.notes[0]}`);
   });

@@ -71,7 +71,11 @@ describe('ProgressThrottle', () => {
   it('uses an injected clock', () => {
     let now = 0;
     const out: number[] = [];
-    const t = new ProgressThrottle<number>(10, (v) => out.push(v), () => now);
+    const t = new ProgressThrottle<number>(
+      10,
+      (v) => out.push(v),
+      () => now,
+    );
     t.push(1);
     now = 50;
     t.push(2);

@@ -125,7 +125,11 @@ describe('PythonProcess with a shared worker', () => {
   it('delivers progress at most about 2 a second, ending with done = total', async () => {
     const seen: Array<Progress & { at: number }> = [];
     const t0 = Date.now();
-    const result = await py.request('sleep', { seconds: 1.5, steps: 60 }, { onProgress: (p) => seen.push({ ...p, at: Date.now() }) });
+    const result = await py.request(
+      'sleep',
+      { seconds: 1.5, steps: 60 },
+      { onProgress: (p) => seen.push({ ...p, at: Date.now() }) },
+    );
     const seconds = (Date.now() - t0) / 1000;
     expect(result).toEqual({ seconds: 1.5, steps: 60 });
     expect(seen.length).toBeGreaterThanOrEqual(2);
@@ -137,7 +141,11 @@ describe('PythonProcess with a shared worker', () => {
   it('cancels through an AbortSignal: rejects with Cancelled and stays usable', async () => {
     const abort = new AbortController();
     const t0 = Date.now();
-    const running = py.request('sleep', { seconds: 30, steps: 300 }, { signal: abort.signal, onProgress: () => abort.abort() });
+    const running = py.request(
+      'sleep',
+      { seconds: 30, steps: 300 },
+      { signal: abort.signal, onProgress: () => abort.abort() },
+    );
     const err = await rejection(running);
     expect(err).toBeInstanceOf(PythonError);
     expect(err.type).toBe('Cancelled');
@@ -165,7 +173,13 @@ describe('PythonProcess with a shared worker', () => {
     const logs: LogEntry[] = [];
     await py.request('pollute', { text: 'STRAY-OUTPUT' }, { onLog: (l) => logs.push(l) });
     expect(await py.echo('after')).toBe('after');
-    expect(logs).toEqual([expect.objectContaining({ level: 'info', msg: 'polluted stdout', fields: expect.objectContaining({ text: 'STRAY-OUTPUT' }) })]);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        msg: 'polluted stdout',
+        fields: expect.objectContaining({ text: 'STRAY-OUTPUT' }),
+      }),
+    ]);
   });
 });
 
@@ -230,7 +244,9 @@ describe('PythonProcess lifecycle', () => {
   });
 
   it('fails start with the stderr tail when the process exits before ready', async () => {
-    const err = await rejection(start({ args: ['-c', 'import sys; sys.stderr.write("boom: no worker here\\n"); sys.exit(4)'] }));
+    const err = await rejection(
+      start({ args: ['-c', 'import sys; sys.stderr.write("boom: no worker here\\n"); sys.exit(4)'] }),
+    );
     expect(err).toBeInstanceOf(PythonProcessExited);
     expect(err.code).toBe(4);
     expect(err.stderrTail).toContain('boom: no worker here');
@@ -243,7 +259,12 @@ describe('PythonProcess lifecycle', () => {
   });
 
   it('fails start with PythonStartTimeout when ready never comes', async () => {
-    const err = await rejection(start({ args: ['-c', 'import sys, time; print("starting", file=sys.stderr, flush=True); time.sleep(60)'], readyTimeoutMs: 500 }));
+    const err = await rejection(
+      start({
+        args: ['-c', 'import sys, time; print("starting", file=sys.stderr, flush=True); time.sleep(60)'],
+        readyTimeoutMs: 500,
+      }),
+    );
     expect(err).toBeInstanceOf(PythonStartTimeout);
     expect(err.stderrTail).toContain('starting');
   });

@@ -21,7 +21,11 @@ describe('chaos schedule', () => {
   });
 
   it('gives fewer faults than kinds as the first kinds, and refuses a count that is not a whole number', () => {
-    expect(schedule({ faults: 2, refMs: 1000 }, prng(3)).map((f) => f.kind).sort()).toEqual(['agent-kill', 'python-kill']);
+    expect(
+      schedule({ faults: 2, refMs: 1000 }, prng(3))
+        .map((f) => f.kind)
+        .sort(),
+    ).toEqual(['agent-kill', 'python-kill']);
     expect(schedule({ faults: 0, refMs: 1000 }, prng(3))).toEqual([]);
     expect(() => schedule({ faults: 1.5, refMs: 1000 }, prng(3))).toThrow(/whole number/);
   });

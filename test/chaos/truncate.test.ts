@@ -8,19 +8,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prng } from '../../scripts/chaos/schedule.js';
-import { consumerOf, pickTruncation, plantHalfWritten, shardJobKey, truncateInPlace, type ShardJob } from '../../scripts/chaos/truncate.js';
+import {
+  consumerOf,
+  pickTruncation,
+  plantHalfWritten,
+  shardJobKey,
+  truncateInPlace,
+  type ShardJob,
+} from '../../scripts/chaos/truncate.js';
 
 const STAGES = ['sample', 'verify', 'pair'] as const;
-const job = (stage: ShardJob['stage'], shard: number, outputs?: string[]): ShardJob => ({ stage, round: 1, shard, ...(outputs ? { outputs } : {}) });
+const job = (stage: ShardJob['stage'], shard: number, outputs?: string[]): ShardJob => ({
+  stage,
+  round: 1,
+  shard,
+  ...(outputs ? { outputs } : {}),
+});
 
 describe('truncation target', () => {
-  it('reads a shard output with the next stage of its shard, and the last stage with the round\'s training', () => {
-    expect(consumerOf({ stage: 'sample', round: 2, shard: 3 }, STAGES)).toEqual({ stage: 'verify', round: 2, shard: 3 });
+  it("reads a shard output with the next stage of its shard, and the last stage with the round's training", () => {
+    expect(consumerOf({ stage: 'sample', round: 2, shard: 3 }, STAGES)).toEqual({
+      stage: 'verify',
+      round: 2,
+      shard: 3,
+    });
     expect(consumerOf({ stage: 'pair', round: 2, shard: 3 }, STAGES)).toEqual({ stage: 'train', round: 2, shard: 0 });
   });
 
   it('cuts a finished output whose reader has not finished, and plants half a file for a job whose predecessor finished', () => {
-    const jobs = [job('sample', 0, ['/r/s0']), job('verify', 0, ['/r/v0']), job('pair', 0), job('sample', 1, ['/r/s1']), job('verify', 1), job('pair', 1)];
+    const jobs = [
+      job('sample', 0, ['/r/s0']),
+      job('verify', 0, ['/r/v0']),
+      job('pair', 0),
+      job('sample', 1, ['/r/s1']),
+      job('verify', 1),
+      job('pair', 1),
+    ];
     const finished = new Set(jobs.filter((j) => j.outputs).map(shardJobKey));
     for (let seed = 0; seed < 20; seed++) {
       const p = pickTruncation(jobs, finished, STAGES, prng(seed));
@@ -57,10 +80,15 @@ describe('truncated files', () => {
     writeFileSync(f, text);
     expect(truncateInPlace(f)).toBe(Math.floor(text.length / 2));
     expect(readFileSync(f, 'utf8')).toBe(text.slice(0, Math.floor(text.length / 2)));
-    expect(() => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))).toThrow();
+    expect(() =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    ).toThrow();
   });
 
-  it('leaves half a file at an unfinished job\'s output path and a half-written temp file beside it', () => {
+  it("leaves half a file at an unfinished job's output path and a half-written temp file beside it", () => {
     dir = mkdtempSync(join(tmpdir(), 'ipa-trunc-'));
     mkdirSync(join(dir, 'round-1', 'verdicts'), { recursive: true });
     const like = join(dir, 'like.jsonl');
@@ -68,7 +96,9 @@ describe('truncated files', () => {
     const files = plantHalfWritten(dir, { stage: 'verify', round: 1, shard: 2 }, like);
     expect(files[0]).toBe(join(dir, 'round-1', 'verdicts', 'shard-002.jsonl'));
     expect(readFileSync(files[0], 'utf8')).toBe('01234');
-    const temps = readdirSync(join(dir, 'round-1', 'verdicts')).filter((f) => f.startsWith('.shard-002.jsonl.') && f.endsWith('.tmp'));
+    const temps = readdirSync(join(dir, 'round-1', 'verdicts')).filter(
+      (f) => f.startsWith('.shard-002.jsonl.') && f.endsWith('.tmp'),
+    );
     expect(temps).toHaveLength(1);
     expect(readFileSync(join(dir, 'round-1', 'verdicts', temps[0]), 'utf8')).toBe('01234');
   });

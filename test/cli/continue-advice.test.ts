@@ -22,7 +22,12 @@ afterEach(() => cleanup.splice(0).forEach((c) => c()));
 
 /** Sentences of the README and docs/ that speak of continuing or repairing without a Redis. */
 function noRedisSentences(): Array<{ file: string; text: string }> {
-  const files = ['README.md', ...readdirSync(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+  const files = [
+    'README.md',
+    ...readdirSync(join(REPO, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join('docs', f)),
+  ];
   return files.flatMap((file) =>
     readFileSync(join(REPO, file), 'utf8')
       .replace(/\s+/g, ' ')
@@ -46,15 +51,21 @@ describe('continuing a run without a Redis: one story', () => {
     expect(found.length).toBeGreaterThan(0);
     for (const { file, text } of found) {
       expect({ file, text, names_ipa_run: /ipa run[ `]/.test(text) }).toMatchObject({ names_ipa_run: true });
-      expect({ file, text }).not.toMatchObject({ text: expect.stringMatching(/ipa resume <id>` without a Redis|ipa resume <id>` \(without/) });
+      expect({ file, text }).not.toMatchObject({
+        text: expect.stringMatching(/ipa resume <id>` without a Redis|ipa resume <id>` \(without/),
+      });
     }
   });
 
   it('--help of resume and run, and the failure hint, tell the same story', async () => {
     const resume = (await ipaInProcess('resume', '--help')).out;
-    expect(resume).toMatch(/It needs a Redis \(--redis-url or REDIS_URL\) that workers serve: it queues and returns\. Without\s+one, continue the run here with `ipa run RUN`/);
+    expect(resume).toMatch(
+      /It needs a Redis \(--redis-url or REDIS_URL\) that workers serve: it queues and returns\. Without\s+one, continue the run here with `ipa run RUN`/,
+    );
     const run = (await ipaInProcess('run', '--help')).out;
-    expect(run).toMatch(/`ipa run RUN` continues a run[^]*It is the command to use\s+without a Redis of your own; `ipa resume RUN` re-queues a run on a Redis for `ipa worker`s\./);
+    expect(run).toMatch(
+      /`ipa run RUN` continues a run[^]*It is the command to use\s+without a Redis of your own; `ipa resume RUN` re-queues a run on a Redis for `ipa worker`s\./,
+    );
     expect(REPAIR_HINT).toContain('then `ipa run <run>` (for workers on a shared Redis: `ipa resume <run>`)');
   });
 
@@ -81,7 +92,12 @@ describe('continuing a run without a Redis: one story', () => {
       const resume = await ipaInProcess('resume', store.id, ...at);
       expect(resume.code).toBe(4);
       expect(resume.err).toContain(`no Redis configured, so run ${store.id} (completed) cannot be re-queued. Either:`);
-      expect(resume.err).toMatch(new RegExp(`^ {2}ipa run ${store.id} +continue it here: a private Redis and an in-process worker compute only what is missing$`, 'm'));
+      expect(resume.err).toMatch(
+        new RegExp(
+          `^ {2}ipa run ${store.id} +continue it here: a private Redis and an in-process worker compute only what is missing$`,
+          'm',
+        ),
+      );
       expect(store.doneRecord(pair)).toBeDefined(); // it changed nothing
     } finally {
       if (saved !== undefined) process.env.REDIS_URL = saved;

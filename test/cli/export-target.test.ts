@@ -50,7 +50,9 @@ describe('ipa export never destroys what is at --out', () => {
     writeFileSync(out, 'my own notes\n');
     const r = await ipa(['export', store.dir, '--format', 'jsonl', '--out', out]);
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toContain(`--out ${out} already exists (13 bytes); nothing was written. Pass --force to replace it, or choose a new --out`);
+    expect(r.stderr).toContain(
+      `--out ${out} already exists (13 bytes); nothing was written. Pass --force to replace it, or choose a new --out`,
+    );
     expect(readFileSync(out, 'utf8')).toBe('my own notes\n');
 
     const forced = await ipa(['export', store.dir, '--format', 'jsonl', '--out', out, '--force']);
@@ -66,7 +68,9 @@ describe('ipa export never destroys what is at --out', () => {
     mkdirSync(join(dir, 'data'));
     const r = await ipa(['export', store.dir, '--format', 'hf', '--out', `${dir}/.`]);
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toContain(`--out ${dir} is not empty (2 entries: "data", "thesis.tex") and holds no export of run export-dir-0001 (no ${EXPORT_MARKER}); nothing was written. Pass --force to replace everything in it, or choose a new or empty folder`);
+    expect(r.stderr).toContain(
+      `--out ${dir} is not empty (2 entries: "data", "thesis.tex") and holds no export of run export-dir-0001 (no ${EXPORT_MARKER}); nothing was written. Pass --force to replace everything in it, or choose a new or empty folder`,
+    );
     expect(readdirSync(dir).sort()).toEqual(['data', 'thesis.tex']);
     expect(readFileSync(join(dir, 'thesis.tex'), 'utf8')).toBe('years of work\n');
   }, 60_000);
@@ -76,7 +80,11 @@ describe('ipa export never destroys what is at --out', () => {
     const out = join(a.root, 'hf-pairs');
     const r = await ipa(['export', a.store.dir, '--format', 'hf', '--out', out], {}, 120_000);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(out, EXPORT_MARKER), 'utf8'))).toMatchObject({ run_id: 'export-hf-0001', kind: 'pairs', rows: 6 });
+    expect(JSON.parse(readFileSync(join(out, EXPORT_MARKER), 'utf8'))).toMatchObject({
+      run_id: 'export-hf-0001',
+      kind: 'pairs',
+      rows: 6,
+    });
     expect(noTemps(a.root)).toEqual([]);
     // The same run may export there again (the Python side replaces the folder by rename: test_export.py).
     expect(exportTargetProblem(out, 'hf', 'export-hf-0001', false)).toBeUndefined();
@@ -85,8 +93,12 @@ describe('ipa export never destroys what is at --out', () => {
       `--out ${out} holds an export of another run (export-hf-0001); nothing was written. Pass --force to replace everything in it, or choose a new or empty folder`,
     );
     expect(exportTargetProblem(out, 'hf', 'other-run-0002', true)).toBeUndefined();
-    expect(exportTargetProblem(join(out, EXPORT_MARKER), 'hf', 'export-hf-0001', true)).toMatch(/is a file, not a folder/);
-    expect(exportTargetProblem(out, 'parquet', 'export-hf-0001', true)).toMatch(/is a folder, not a file .*pairs\.parquet/);
+    expect(exportTargetProblem(join(out, EXPORT_MARKER), 'hf', 'export-hf-0001', true)).toMatch(
+      /is a file, not a folder/,
+    );
+    expect(exportTargetProblem(out, 'parquet', 'export-hf-0001', true)).toMatch(
+      /is a folder, not a file .*pairs\.parquet/,
+    );
     expect(existsSync(join(a.root, 'fresh'))).toBe(false);
     expect(exportTargetProblem(join(a.root, 'fresh'), 'hf', 'export-hf-0001', false)).toBeUndefined();
   }, 240_000);

@@ -25,7 +25,13 @@ const temp = (name: string) => mkdtempSync(join(tmpdir(), `ipa-${name}-`));
 function makeRun(runsDir: string, id: string, register = true): RunStore {
   const recipeFile = join(temp('recipe'), 'r.yaml');
   writeFileSync(recipeFile, 'name: s\nmodel: {base: /m}\n');
-  const s = RunStore.create({ runsDir, recipe: RecipeSchema.parse({ name: 's', model: { base: '/m' } }), recipeFile, queuePrefix: 'p', id });
+  const s = RunStore.create({
+    runsDir,
+    recipe: RecipeSchema.parse({ name: 's', model: { base: '/m' } }),
+    recipeFile,
+    queuePrefix: 'p',
+    id,
+  });
   if (register) registerRun({ id: s.id, dir: s.dir, created_at: s.info().created_at });
   return s;
 }
@@ -43,7 +49,9 @@ describe('finding runs', () => {
 
   it('an id prefix that fits several runs lists them all (exit 2) instead of "no run"', async () => {
     const runsDir = join(temp('runs'), 'runs');
-    const ids = ['tiny1-20261126-0900-aaaa', 'tiny1-20261126-0910-bbbb', 'tiny1-20261126-0920-cccc'].map((id) => makeRun(runsDir, id).id);
+    const ids = ['tiny1-20261126-0900-aaaa', 'tiny1-20261126-0910-bbbb', 'tiny1-20261126-0920-cccc'].map(
+      (id) => makeRun(runsDir, id).id,
+    );
     const r = await ipa('status', 'tiny1', '--runs-dir', runsDir);
     expect(r.code).toBe(2);
     expect(r.err).toContain("ipa status: 'tiny1' fits 3 runs; give more of the id:");
@@ -54,7 +62,14 @@ describe('finding runs', () => {
   it('a run submitted from a recipe kept outside the repository is found by its id from anywhere, and listed with its place', async () => {
     const away = temp('away');
     const recipeFile = join(away, 'mine.yaml');
-    writeFileSync(recipeFile, stringify({ name: 'faraway', model: { base: 'model', build_tiny: true }, data: { synthetic: { enabled: true } } }));
+    writeFileSync(
+      recipeFile,
+      stringify({
+        name: 'faraway',
+        model: { base: 'model', build_tiny: true },
+        data: { synthetic: { enabled: true } },
+      }),
+    );
     const prefix = uniquePrefix('away');
     const conn = testConnection();
     try {
@@ -86,11 +101,19 @@ describe('ipa logs filters', () => {
       { round: 1, shards: 6, stages: [stage('sample', { jobs: 6 }), stage('train')] },
       { round: 2, shards: 0, stages: [] },
     ]);
-    expect(checkLogFilter(m, { stage: 'trian' })).toEqual({ problem: "run run-1 has no stage 'trian' (did you mean 'train'?); its stages: prepare, eval, sample, train" });
-    expect(checkLogFilter(m, { round: '7' })).toEqual({ problem: 'run run-1 has no round 7; its rounds: 0–2 (0 is the preparation)' });
-    expect(checkLogFilter(m, { round: '1', shard: '6' })).toEqual({ problem: 'round 1 of run run-1 has no shard 6; its shards: 0–5' });
+    expect(checkLogFilter(m, { stage: 'trian' })).toEqual({
+      problem: "run run-1 has no stage 'trian' (did you mean 'train'?); its stages: prepare, eval, sample, train",
+    });
+    expect(checkLogFilter(m, { round: '7' })).toEqual({
+      problem: 'run run-1 has no round 7; its rounds: 0–2 (0 is the preparation)',
+    });
+    expect(checkLogFilter(m, { round: '1', shard: '6' })).toEqual({
+      problem: 'round 1 of run run-1 has no shard 6; its shards: 0–5',
+    });
     expect(checkLogFilter(m, { round: 'two' })).toEqual({ problem: "--round must be a whole number >= 0, got 'two'" });
-    expect(checkLogFilter(m, { round: '1', stage: 'sample', shard: '5' })).toEqual({ filter: { round: 1, stage: 'sample', shard: 5 } });
+    expect(checkLogFilter(m, { round: '1', stage: 'sample', shard: '5' })).toEqual({
+      filter: { round: 1, stage: 'sample', shard: 5 },
+    });
     expect(checkLogFilter(m, {})).toEqual({ filter: { round: undefined, stage: undefined, shard: undefined } });
   });
 
@@ -99,20 +122,32 @@ describe('ipa logs filters', () => {
     const r = await ipa('logs', s.dir, '--stage', 'trian');
     expect(r.code).toBe(2);
     // The recipe's round 1 will have a train stage: the typo gets its "did you mean".
-    expect(r.err).toContain("run logs-check has no stage 'trian' (did you mean 'train'?); its stages: prepare, eval, advance, sample, verify, revise, verify_revisions, pair, train, report");
-    expect(checkLogFilter(buildManifest(s), { round: '0' })).toEqual({ filter: { round: 0, stage: undefined, shard: undefined } });
+    expect(r.err).toContain(
+      "run logs-check has no stage 'trian' (did you mean 'train'?); its stages: prepare, eval, advance, sample, verify, revise, verify_revisions, pair, train, report",
+    );
+    expect(checkLogFilter(buildManifest(s), { round: '0' })).toEqual({
+      filter: { round: 0, stage: undefined, shard: undefined },
+    });
   });
 
   it('stages and rounds the recipe will have are accepted before they are planned, and --follow waits for their logs', async () => {
     const s = makeRun(join(temp('runs'), 'runs'), 'logs-later');
     const m = buildManifest(s);
     expect(m.rounds[1].stages).toEqual([]); // round 1 is not planned yet
-    expect(checkLogFilter(m, { round: '1', stage: 'train' }, s.recipe())).toEqual({ filter: { round: 1, stage: 'train', shard: undefined } });
-    expect(checkLogFilter(m, { stage: 'sample', shard: '4' }, s.recipe())).toEqual({ filter: { round: undefined, stage: 'sample', shard: 4 } });
-    expect(checkLogFilter(m, { round: '0', stage: 'train' }, s.recipe())).toMatchObject({ problem: "round 0 of run logs-later has no stage 'train'; its stages: prepare, eval, advance" });
+    expect(checkLogFilter(m, { round: '1', stage: 'train' }, s.recipe())).toEqual({
+      filter: { round: 1, stage: 'train', shard: undefined },
+    });
+    expect(checkLogFilter(m, { stage: 'sample', shard: '4' }, s.recipe())).toEqual({
+      filter: { round: undefined, stage: 'sample', shard: 4 },
+    });
+    expect(checkLogFilter(m, { round: '0', stage: 'train' }, s.recipe())).toMatchObject({
+      problem: "round 0 of run logs-later has no stage 'train'; its stages: prepare, eval, advance",
+    });
     const now = await ipa('logs', s.dir, '--stage', 'train');
     expect(now.code).toBe(0);
-    expect(now.err).toContain('no job logs yet for that selection of run logs-later: its jobs have not started (--follow waits for them)');
+    expect(now.err).toContain(
+      'no job logs yet for that selection of run logs-later: its jobs have not started (--follow waits for them)',
+    );
     // --follow: waits until the job's log appears and the run ends.
     const followed = ipa('logs', s.dir, '--stage', 'train', '--follow');
     await new Promise((r) => setTimeout(r, 700));
@@ -125,14 +160,16 @@ describe('ipa logs filters', () => {
 });
 
 describe('checking a recipe before downloading anything', () => {
-  it('the README\'s first example: --offline turns missing model and data into warnings that say submit needs them', async () => {
+  it("the README's first example: --offline turns missing model and data into warnings that say submit needs them", async () => {
     const file = join(REPO, 'recipes', 'qwen2vl-7b-ipa.yaml');
     const strict = await ipa('validate', file);
     expect(strict.code).toBe(3);
     const offline = await ipa('validate', '--offline', file);
     expect(offline.code).toBe(0);
     expect(offline.out).toMatch(/^ok: qwen2vl-7b-ipa: 3 rounds/);
-    expect(offline.err).toMatch(/^warning: .*qwen2vl-7b-ipa\.yaml:\d+:\d+ model\.base: path not found: .*; `ipa submit` and `ipa run` need it there/m);
+    expect(offline.err).toMatch(
+      /^warning: .*qwen2vl-7b-ipa\.yaml:\d+:\d+ model\.base: path not found: .*; `ipa submit` and `ipa run` need it there/m,
+    );
     expect(offline.err).toMatch(/^warning: .* data\.sources\[0\]\.path: path not found/m);
   });
 
@@ -149,21 +186,50 @@ describe('checking a recipe before downloading anything', () => {
     const dir = temp('warn');
     const write = (name: string, body: Record<string, unknown>) => {
       const f = join(dir, name);
-      writeFileSync(f, stringify({ name: 'w', model: { base: 'm', build_tiny: true }, data: { synthetic: { enabled: true } }, ...body }));
+      writeFileSync(
+        f,
+        stringify({
+          name: 'w',
+          model: { base: 'm', build_tiny: true },
+          data: { synthetic: { enabled: true } },
+          ...body,
+        }),
+      );
       return f;
     };
     const nothing = await ipa('validate', write('a.yaml', { sampling: { num_normal: 0, num_contrastive: 0 } }));
     expect(nothing.code).toBe(0);
-    expect(nothing.err).toMatch(/^warning: .*a\.yaml:\d+:\d+ sampling\.num_normal: the recipe samples nothing \(sampling\.num_normal is 0, num_contrastive 0\)/m);
-    const noPairs = await ipa('validate', write('b.yaml', { sampling: { num_normal: 1, num_contrastive: 0 }, rounds: [{ revision: false }], training: { train_reviser: false } }));
+    expect(nothing.err).toMatch(
+      /^warning: .*a\.yaml:\d+:\d+ sampling\.num_normal: the recipe samples nothing \(sampling\.num_normal is 0, num_contrastive 0\)/m,
+    );
+    const noPairs = await ipa(
+      'validate',
+      write('b.yaml', {
+        sampling: { num_normal: 1, num_contrastive: 0 },
+        rounds: [{ revision: false }],
+        training: { train_reviser: false },
+      }),
+    );
     expect(noPairs.err).toMatch(/rounds: the recipe trains on nothing: no round can build a pair/);
     // rft trains on accepted responses, not pairs: one response per seed is enough.
-    const rft = await ipa('validate', write('b2.yaml', { sampling: { num_normal: 1, num_contrastive: 0 }, rounds: [{ revision: false }], training: { objective: 'rft', train_reviser: false } }));
+    const rft = await ipa(
+      'validate',
+      write('b2.yaml', {
+        sampling: { num_normal: 1, num_contrastive: 0 },
+        rounds: [{ revision: false }],
+        training: { objective: 'rft', train_reviser: false },
+      }),
+    );
     expect(rft.err).toBe('');
-    const someRounds = await ipa('validate', write('c.yaml', { sampling: { num_normal: 0, num_contrastive: 4 }, rounds: [{}, { contrastive: false }] }));
+    const someRounds = await ipa(
+      'validate',
+      write('c.yaml', { sampling: { num_normal: 0, num_contrastive: 4 }, rounds: [{}, { contrastive: false }] }),
+    );
     expect(someRounds.err).toMatch(/rounds\[1\]: round 2 samples nothing/);
     const reviser = await ipa('validate', write('d.yaml', { pairs: { feedback_pairs: false } }));
-    expect(reviser.err).toMatch(/pairs\.feedback_pairs: training\.train_reviser is on but pairs\.feedback_pairs is off: the reviser is never trained/);
+    expect(reviser.err).toMatch(
+      /pairs\.feedback_pairs: training\.train_reviser is on but pairs\.feedback_pairs is off: the reviser is never trained/,
+    );
     expect((await ipa('validate', write('e.yaml', {}))).err).toBe('');
   });
 });
@@ -189,7 +255,9 @@ describe('what to do next', () => {
   it('an interrupted run cannot be paused: nothing runs it; the message says how to continue', () => {
     const s = makeRun(join(temp('runs'), 'runs'), 'stopped-run', false);
     s.setState('interrupted');
-    expect(() => pauseRun(s)).toThrow('run stopped-run is interrupted: nothing is running it; continue it with `ipa run stopped-run`');
+    expect(() => pauseRun(s)).toThrow(
+      'run stopped-run is interrupted: nothing is running it; continue it with `ipa run stopped-run`',
+    );
     expect(s.setState('running', { force: true }).state).toBe('running');
   });
 });

@@ -23,7 +23,11 @@ import { alive, sleep, waitFor } from '../integration/faults-support.js';
  * 12 seeds in 2 shards, one round with revision, no evaluation: every stage kind, about a minute.
  * 32 new tokens: with shorter random answers no response contains its reference, so no pairs.
  */
-const RECIPE = tinyRecipe({ data: { synthetic: { train_size: 12 }, shard_size: 6 }, sampling: { max_new_tokens: 32 }, eval: { after: 'none' } });
+const RECIPE = tinyRecipe({
+  data: { synthetic: { train_size: 12 }, shard_size: 6 },
+  sampling: { max_new_tokens: 32 },
+  eval: { after: 'none' },
+});
 const IPA = `${shellQuote(process.execPath)} --import tsx ${shellQuote(join(REPO, 'orchestrator', 'cli', 'main.ts'))}`;
 /** No REDIS_URL: `ipa run` starts (and must stop) its own redis-server. */
 const ENV = { REDIS_URL: '', TERM: 'xterm-256color' };
@@ -66,10 +70,16 @@ describe('ipa run in a terminal', () => {
     const progressLines = new Set<string>();
     const watchHeaders = new Set<string>();
     while (!/^\[exit \d+\]$/m.test(run.visible())) {
-      const shown = run.visible().split('\n').filter((l) => PROGRESS.test(l));
+      const shown = run
+        .visible()
+        .split('\n')
+        .filter((l) => PROGRESS.test(l));
       expect(shown.length).toBeLessThanOrEqual(1); // redrawn, never appended
       shown.forEach((l) => progressLines.add(l));
-      const headers = watch.visible().split('\n').filter((l) => l.startsWith(`run ${id}  `));
+      const headers = watch
+        .visible()
+        .split('\n')
+        .filter((l) => l.startsWith(`run ${id}  `));
       expect(headers.length).toBeLessThanOrEqual(1);
       headers.forEach((l) => watchHeaders.add(l));
       await sleep(700);
@@ -98,7 +108,12 @@ describe('ipa run in a terminal', () => {
     expect(await watch.exitCode(30_000)).toBe(0);
     expect(watchHeaders.size).toBeGreaterThan(1);
     expect([...watchHeaders].some((h) => / elapsed \d/.test(h))).toBe(true);
-    expect(watch.visible().split('\n').filter((l) => l.startsWith(`run ${id}  `))).toEqual([expect.stringMatching(new RegExp(`^run ${id}  completed  \\d+ of \\d+ jobs done  took `))]);
+    expect(
+      watch
+        .visible()
+        .split('\n')
+        .filter((l) => l.startsWith(`run ${id}  `)),
+    ).toEqual([expect.stringMatching(new RegExp(`^run ${id}  completed  \\d+ of \\d+ jobs done  took `))]);
     // Job logs hold words and phase marks, not library bars, warnings or printed dicts.
     const train = store.logPath(jobId({ runId: id, round: 1, stage: 'train', shard: 0 }));
     const log = readFileSync(train, 'utf8');
@@ -114,13 +129,20 @@ describe('ipa run in a terminal', () => {
     sessions.push(run);
     const { id, store, port } = await started(run);
     // Mid-round: a shard paired, the round not trained yet.
-    await waitFor('a pair job to finish', () => store.doneIds().has(jobId({ runId: id, round: 1, stage: 'pair', shard: 0 })), 600_000, 200);
+    await waitFor(
+      'a pair job to finish',
+      () => store.doneIds().has(jobId({ runId: id, round: 1, stage: 'pair', shard: 0 })),
+      600_000,
+      200,
+    );
     const tree = processTree(run.commandPid()!);
     expect(tree.length).toBeGreaterThan(1); // ipa run and its Python process (redis-server runs in its own group)
     run.keys('C-c');
     expect(await run.exitCode(120_000)).toBe(130);
     const screen = run.screen();
-    expect(screen).toContain('Ctrl-C: stopping — running jobs go back to the queue, the private Redis stops (Ctrl-C again to exit at once)');
+    expect(screen).toContain(
+      'Ctrl-C: stopping — running jobs go back to the queue, the private Redis stops (Ctrl-C again to exit at once)',
+    );
     expect(screen).toContain(`run ${id} interrupted: everything finished so far is kept in `);
     expect(screen).toContain(`continue it with:  ipa run ${id}`);
     expect(store.info().state).toBe('interrupted');
@@ -133,18 +155,27 @@ describe('ipa run in a terminal', () => {
     sessions.push(cont);
     expect(await cont.exitCode(900_000)).toBe(0);
     const again = cont.screen();
-    expect(again).toMatch(new RegExp(`continuing run ${id} \\(.*\\): round 1, \\d+ jobs queued, ${doneAtStop.size} finished jobs kept`));
+    expect(again).toMatch(
+      new RegExp(`continuing run ${id} \\(.*\\): round 1, \\d+ jobs queued, ${doneAtStop.size} finished jobs kept`),
+    );
     expect(again).toContain(`run ${id} is completed`);
     expect(store.info().state).toBe('completed');
     expect(canonicalPairs(store)).toEqual(reference);
     // Done records are the truth: nothing finished before the Ctrl-C was computed again.
-    for (const j of doneAtStop) expect({ j, attempts: store.attempts(j) }).toEqual({ j, attempts: j.endsWith('advance.s000') ? 0 : 1 });
+    for (const j of doneAtStop)
+      expect({ j, attempts: store.attempts(j) }).toEqual({ j, attempts: j.endsWith('advance.s000') ? 0 : 1 });
   }, 1_500_000);
 
   it('Ctrl-C twice: exits at once while a job will not stop, the run still interrupted and resumable, no orphan Redis', async () => {
     // A stage that runs for ten minutes and ignores cancel: the orderly stop would wait for the
     // bridge's cancel grace (10 s), so only the second Ctrl-C can end the command sooner.
-    const env = { ...ENV, IPA_PYTHON: FAKE_PYTHON, FAKE_WORKER_NODE: process.execPath, FAKE_STAGE_MS: '600000', FAKE_IGNORE_CANCEL: '1' };
+    const env = {
+      ...ENV,
+      IPA_PYTHON: FAKE_PYTHON,
+      FAKE_WORKER_NODE: process.execPath,
+      FAKE_STAGE_MS: '600000',
+      FAKE_IGNORE_CANCEL: '1',
+    };
     const run = TmuxSession.start(`${IPA} run ${shellQuote(recipeFile('twice'))}`, { cwd: REPO, env });
     sessions.push(run);
     const { id, store, port } = await started(run);
@@ -161,6 +192,11 @@ describe('ipa run in a terminal', () => {
     expect(screen).toContain('second Ctrl-C: exiting now, without waiting for running jobs');
     expect(screen).toContain(`continue it with:  ipa run ${id}`);
     expect(store.info().state).toBe('interrupted');
-    await waitFor('the private Redis and the worker to be gone', () => redisServersOn(port).length === 0 && tree.every((p) => !alive(p)), 5_000, 100);
+    await waitFor(
+      'the private Redis and the worker to be gone',
+      () => redisServersOn(port).length === 0 && tree.every((p) => !alive(p)),
+      5_000,
+      100,
+    );
   }, 300_000);
 });

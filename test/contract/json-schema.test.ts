@@ -26,7 +26,9 @@ for c in json.load(sys.stdin):
 print(json.dumps(out))
 `;
   const { python, env } = pythonCommand();
-  return JSON.parse(execFileSync(python, ['-c', script], { input: JSON.stringify(cases), env, encoding: 'utf8' })) as string[][];
+  return JSON.parse(
+    execFileSync(python, ['-c', script], { input: JSON.stringify(cases), env, encoding: 'utf8' }),
+  ) as string[][];
 }
 
 function payload(over: Partial<StagePayload> = {}): StagePayload {
@@ -43,7 +45,11 @@ function payload(over: Partial<StagePayload> = {}): StagePayload {
     recipe,
     inputs: { seeds: '/runs/full-example-1/round-1/seeds/shard-000.jsonl' },
     outputs: { responses: '/runs/full-example-1/round-1/responses/shard-000.jsonl' },
-    models: { generator: model, reviser: { base: model.base, adapter: '/runs/x/round-1/models/reviser' }, verifier: model },
+    models: {
+      generator: model,
+      reviser: { base: model.base, adapter: '/runs/x/round-1/models/reviser' },
+      verifier: model,
+    },
     options: { contrastive: true, revision: true, reference_guided: false, batch_scale: 1 },
     ...over,
   };
@@ -69,7 +75,11 @@ describe('JSON Schema export', () => {
     const minimal = loadRecipe(join(fixtures, 'minimal.yaml')).recipe;
     const full = loadRecipe(join(fixtures, 'full.yaml')).recipe;
     const good = payload();
-    const trainPayload = payload({ stage: 'train', inputs: { pairs: ['/a.jsonl', '/b.jsonl'], feedback_pairs: [] }, models: { ...good.models, reference: good.models.verifier } });
+    const trainPayload = payload({
+      stage: 'train',
+      inputs: { pairs: ['/a.jsonl', '/b.jsonl'], feedback_pairs: [] },
+      models: { ...good.models, reference: good.models.verifier },
+    });
     const results = pythonValidate([
       { schema: recipeJsonSchema(), instance: JSON.parse(JSON.stringify(minimal)) },
       { schema: recipeJsonSchema(), instance: JSON.parse(JSON.stringify(full)) },
@@ -102,7 +112,11 @@ describe('stage payload and result schemas (Node side)', () => {
 
   it('a stage result gets empty metrics and failed items by default and checks hashes', () => {
     const out = { path: '/r/x.jsonl', rows: 3, sha256: 'a'.repeat(64) };
-    expect(StageResultSchema.parse({ outputs: { x: out } })).toEqual({ outputs: { x: out }, metrics: {}, failed_items: [] });
+    expect(StageResultSchema.parse({ outputs: { x: out } })).toEqual({
+      outputs: { x: out },
+      metrics: {},
+      failed_items: [],
+    });
     expect(StageResultSchema.safeParse({ outputs: { x: { ...out, sha256: 'xyz' } } }).success).toBe(false);
     expect(StageResultSchema.safeParse({ outputs: { x: { ...out, rows: -1 } } }).success).toBe(false);
   });

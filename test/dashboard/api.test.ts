@@ -31,7 +31,16 @@ describe('dashboard API', () => {
     versions: {},
     started_at: new Date().toISOString(),
     heartbeat_at: new Date().toISOString(),
-    current: [{ job_id: 'dash-run-0001.r1.sample.s001', stage: 'sample', run: 'dash-run-0001', round: 1, shard: 1, started_at: new Date().toISOString() }],
+    current: [
+      {
+        job_id: 'dash-run-0001.r1.sample.s001',
+        stage: 'sample',
+        run: 'dash-run-0001',
+        round: 1,
+        shard: 1,
+        started_at: new Date().toISOString(),
+      },
+    ],
   };
 
   beforeAll(async () => {
@@ -64,7 +73,11 @@ describe('dashboard API', () => {
     expect(status).toBe(200);
     const m = buildManifest(run.store);
     expect(body).toHaveLength(1);
-    expect(body[0]).toMatchObject({ id: run.store.id, state: 'running', progress: { done: m.totals.done, jobs: m.totals.jobs } });
+    expect(body[0]).toMatchObject({
+      id: run.store.id,
+      state: 'running',
+      progress: { done: m.totals.done, jobs: m.totals.jobs },
+    });
   });
 
   it('/api/runs/:id equals buildManifest and roundResults, with curves, eval and errors from the run dir', async () => {
@@ -74,10 +87,21 @@ describe('dashboard API', () => {
     const m = buildManifest(run.store);
     expect(body.manifest).toEqual(plain(m));
     expect(body.results).toEqual(plain(roundResults(run.store)));
-    expect(body.progress).toEqual({ done: m.totals.done, jobs: m.totals.jobs, fraction: m.totals.done / m.totals.jobs });
+    expect(body.progress).toEqual({
+      done: m.totals.done,
+      jobs: m.totals.jobs,
+      fraction: m.totals.done / m.totals.jobs,
+    });
 
     const r1 = body.results[1];
-    expect(r1).toMatchObject({ seeds: 10, responses_normal: 20, responses_contrastive: 20, pairs: 23, challenging: 4, reward_accuracy_train: 0.7 });
+    expect(r1).toMatchObject({
+      seeds: 10,
+      responses_normal: 20,
+      responses_contrastive: 20,
+      pairs: 23,
+      challenging: 4,
+      reward_accuracy_train: 0.7,
+    });
     expect(r1.pass_rate).toBeCloseTo(26 / 40);
     const verify = body.manifest.rounds[1].stages.find((s) => s.stage === 'verify');
     expect(verify).toMatchObject({ jobs: 3, done: 3, attempts: 4 });
@@ -86,18 +110,30 @@ describe('dashboard API', () => {
       [1, 'policy', 6],
       [1, 'reviser', 6],
     ]);
-    expect(body.curves[0].points[5]).toMatchObject({ step: 6, margins: expect.closeTo(0.6, 6), accuracies: expect.closeTo(0.98, 6) });
+    expect(body.curves[0].points[5]).toMatchObject({
+      step: 6,
+      margins: expect.closeTo(0.6, 6),
+      accuracies: expect.closeTo(0.98, 6),
+    });
     expect(body.eval.map((e) => [e.round, e.overall, e.n])).toEqual([
       [0, 0.4, 8],
       [1, 0.45, 8],
     ]);
     expect(body.eval[1].by_benchmark).toEqual({ synthetic: 0.45, pope: 0.81 });
     // Benchmarks baseline → final from both backends, and the paper's POPE beside ours (F1 × 100).
-    expect(body.benchmarks.map((b) => [b.benchmark, b.backend, b.metric, b.baseline, b.final, b.shown.change])).toEqual([
-      ['synthetic', 'builtin', 'accuracy', 0.4, 0.45, '+5.0 pt'],
-      ['pope', 'lmms_eval', 'pope_accuracy', 0.8, 0.81, '+0.01'],
-    ]);
-    expect(body.paper?.find((p) => p.benchmark === 'POPE')).toMatchObject({ paper_baseline: 86.2, paper_ipa: 87.2, ours_baseline: expect.closeTo(79, 6), ours_final: expect.closeTo(80, 6), ours_final_round: 1 });
+    expect(body.benchmarks.map((b) => [b.benchmark, b.backend, b.metric, b.baseline, b.final, b.shown.change])).toEqual(
+      [
+        ['synthetic', 'builtin', 'accuracy', 0.4, 0.45, '+5.0 pt'],
+        ['pope', 'lmms_eval', 'pope_accuracy', 0.8, 0.81, '+0.01'],
+      ],
+    );
+    expect(body.paper?.find((p) => p.benchmark === 'POPE')).toMatchObject({
+      paper_baseline: 86.2,
+      paper_ipa: 87.2,
+      ours_baseline: expect.closeTo(79, 6),
+      ours_final: expect.closeTo(80, 6),
+      ours_final_round: 1,
+    });
 
     expect(body.errors).toHaveLength(1);
     expect(body.errors[0].job_id).toBe(`${run.store.id}.r1.verify.s000`);

@@ -35,7 +35,17 @@ function worker(job: string, progress: { done: number; total: number }): WorkerI
     versions: {},
     started_at: now,
     heartbeat_at: now,
-    current: [{ job_id: `${run.store.id}.${job}`, stage, run: run.store.id, round: Number(round), shard: Number(shard), started_at: now, progress }],
+    current: [
+      {
+        job_id: `${run.store.id}.${job}`,
+        stage,
+        run: run.store.id,
+        round: Number(round),
+        shard: Number(shard),
+        started_at: now,
+        progress,
+      },
+    ],
   };
 }
 
@@ -50,7 +60,8 @@ describe('dashboard in a browser', () => {
   const prefix = uniquePrefix('dash-ui');
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup-system.sh --browser (apt-get install chromium)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: run scripts/setup-system.sh --browser (apt-get install chromium)`);
     run = fakeRun({ id: 'tiny-20261126-101500-ab12' });
     // Mid round 1: every shard sampled, two of three verified, revision not started.
     run.stepUntil((s) => s.doneIds().has(`${s.id}.r1.verify.s001`));
@@ -95,9 +106,13 @@ describe('dashboard in a browser', () => {
     for (const r of results)
       for (const key of ['seeds', 'pass_rate', 'pairs', 'challenging'] as const) {
         const v = r[key];
-        expect(await attr(page, `result-r${r.round}-${key}`, 'data-value'), `${key} r${r.round}`).toBe(v === null ? '' : String(v));
+        expect(await attr(page, `result-r${r.round}-${key}`, 'data-value'), `${key} r${r.round}`).toBe(
+          v === null ? '' : String(v),
+        );
       }
-    expect(await page.textContent('[data-testid="result-r1-pass_rate"]')).toBe(`${(100 * results[1].pass_rate!).toFixed(1)}%`);
+    expect(await page.textContent('[data-testid="result-r1-pass_rate"]')).toBe(
+      `${(100 * results[1].pass_rate!).toFixed(1)}%`,
+    );
     expect(await attr(page, 'eval-r0-overall', 'data-value')).toBe('0.4');
     expect(await page.textContent('[data-testid="eval-r0-overall"]')).toBe('40.0%');
     // lmms-eval numbers keep their own unit and table; the held-out table shows built-in ones only.
@@ -109,7 +124,9 @@ describe('dashboard in a browser', () => {
     expect(await page.textContent('[data-testid="workers-count"]')).toBe('(1)');
     expect(await page.textContent('[data-testid="worker-jobs-gpu-node-1.4711.g0"]')).toContain('r1 revise s0 · 38%');
     expect(await attr(page, 'cell-r1-revise', 'data-running')).toBe('1');
-    expect(await page.textContent(`[data-testid="error-${run.store.id}.r1.verify.s000"]`)).toContain('Internal: CUDA error');
+    expect(await page.textContent(`[data-testid="error-${run.store.id}.r1.verify.s000"]`)).toContain(
+      'Internal: CUDA error',
+    );
     // Advance writes one seeds file per shard of the next round: counted together, in words.
     expect(await page.textContent('[data-testid="cell-r0-advance-rows"]')).toBe(`${SEEDS} seeds`);
     expect(pageErrors).toEqual([]);
@@ -152,7 +169,9 @@ describe('dashboard in a browser', () => {
 
   it('opens a traceback and saves a screenshot mid-run', async () => {
     await page.click(`[data-testid="error-${run.store.id}.r1.verify.s000"] summary`);
-    expect(await page.textContent(`[data-testid="error-${run.store.id}.r1.verify.s000"] pre`)).toContain('RuntimeError: CUDA error');
+    expect(await page.textContent(`[data-testid="error-${run.store.id}.r1.verify.s000"] pre`)).toContain(
+      'RuntimeError: CUDA error',
+    );
     mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
@@ -173,10 +192,14 @@ describe('dashboard in a browser', () => {
     writeFileSync(join(broken, 'run.json'), '{"id": "broken-20261126-0000');
     try {
       await page.waitForSelector('[data-testid="run-damaged-broken-20261126-000000-0000"]', { timeout: 5000 });
-      expect(await page.textContent('[data-testid="run-damaged-broken-20261126-000000-0000"]')).toMatch(/run\.json: truncated JSON/);
+      expect(await page.textContent('[data-testid="run-damaged-broken-20261126-000000-0000"]')).toMatch(
+        /run\.json: truncated JSON/,
+      );
       expect(await page.textContent(`[data-testid="run-${run.store.id}"]`)).toContain('completed');
       await page.click('[data-testid="run-broken-20261126-000000-0000"]');
-      await expect.poll(() => page.textContent('[data-testid="run-damaged"]'), { timeout: 5000 }).toMatch(/run\.json: truncated JSON.*the other runs are unaffected/);
+      await expect
+        .poll(() => page.textContent('[data-testid="run-damaged"]'), { timeout: 5000 })
+        .toMatch(/run\.json: truncated JSON.*the other runs are unaffected/);
       await page.click(`[data-testid="run-${run.store.id}"]`);
       await expect.poll(() => page.textContent('[data-testid="run-state"]'), { timeout: 5000 }).toBe('completed');
     } finally {

@@ -63,7 +63,13 @@ describe('dashboard: a burst of new event streams', () => {
       stores.push(r.store);
     }
     // Polls far apart: what is measured is the greeting of new pages, not the periodic poll.
-    dash = await startDashboard({ redisUrl: redisUrl(), prefix: uniquePrefix('dash-burst'), runsDir: first.runsDir, pollMs: 60_000, maxSseClients: PAGES });
+    dash = await startDashboard({
+      redisUrl: redisUrl(),
+      prefix: uniquePrefix('dash-burst'),
+      runsDir: first.runsDir,
+      pollMs: 60_000,
+      maxSseClients: PAGES,
+    });
   }, 120_000);
   afterAll(async () => {
     await dash?.close();
@@ -110,7 +116,7 @@ describe('dashboard: a burst of new event streams', () => {
           `${cost} snapshot/list builds for the burst; test process RSS ${(rss / 2 ** 20).toFixed(0)} → ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`,
       );
       // Builds come in shared flights (a list entry per run and a snapshot each), not one per page.
-      expect(cost).toBeLessThan(PAGES * (RUNS + 1) / 4);
+      expect(cost).toBeLessThan((PAGES * (RUNS + 1)) / 4);
       expect(ratio).toBeLessThanOrEqual(5);
     } finally {
       clearInterval(live);
@@ -120,7 +126,11 @@ describe('dashboard: a burst of new event streams', () => {
 
   it('simultaneous cache misses share one build', async () => {
     const cache = new RunCache(runsDir);
-    const [a, b, c] = await Promise.all([cache.snapshotJson(stores[1].id), cache.snapshotJson(stores[1].id), cache.snapshotJson(stores[1].id)]);
+    const [a, b, c] = await Promise.all([
+      cache.snapshotJson(stores[1].id),
+      cache.snapshotJson(stores[1].id),
+      cache.snapshotJson(stores[1].id),
+    ]);
     expect(cache.builds).toBe(1);
     expect(a!.json).toBe(b!.json);
     expect(c!.json).toBe(a!.json);
@@ -164,7 +174,10 @@ describe('dashboard: memory per stream is bounded', () => {
     expect(stalled.res.ended).toBe(false);
     expect(hub.connections).toBe(1);
     // A second large snapshot would put 1.2 MB in its buffer: closed instead of growing.
-    (hub as unknown as { broadcast: (t: string, to: () => boolean) => void }).broadcast(`event: snapshot\ndata: ${big}\n\n`, () => true);
+    (hub as unknown as { broadcast: (t: string, to: () => boolean) => void }).broadcast(
+      `event: snapshot\ndata: ${big}\n\n`,
+      () => true,
+    );
     expect(stalled.res.ended).toBe(true);
     expect(hub.connections).toBe(0);
     expect(hub.dropped).toBe(1);

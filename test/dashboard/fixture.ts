@@ -32,7 +32,12 @@ export interface FakeRun {
 const rowsOf = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 
 /** Rows and metrics each stage reports for (round, shard); deterministic so tests can predict them. */
-function fake(stage: Stage, round: number, shard: number, seedsInShard: number): { rows: Record<string, number>; metrics: Record<string, unknown> } {
+function fake(
+  stage: Stage,
+  round: number,
+  shard: number,
+  seedsInShard: number,
+): { rows: Record<string, number>; metrics: Record<string, unknown> } {
   const n = seedsInShard;
   switch (stage) {
     case 'prepare':
@@ -46,9 +51,19 @@ function fake(stage: Stage, round: number, shard: number, seedsInShard: number):
     case 'verify_revisions':
       return { rows: { revision_verdicts: n * 2 }, metrics: { n: n * 2, passed: n } };
     case 'pair':
-      return { rows: { pairs: n * 2 + shard, feedback_pairs: n, challenging: Math.max(0, n - 1 - round) }, metrics: {} };
+      return {
+        rows: { pairs: n * 2 + shard, feedback_pairs: n, challenging: Math.max(0, n - 1 - round) },
+        metrics: {},
+      };
     case 'train':
-      return { rows: {}, metrics: { reward_accuracy_train_pairs: 0.6 + 0.1 * round, reward_accuracy_heldout_pairs: 0.5 + 0.1 * round, steps: 6 } };
+      return {
+        rows: {},
+        metrics: {
+          reward_accuracy_train_pairs: 0.6 + 0.1 * round,
+          reward_accuracy_heldout_pairs: 0.5 + 0.1 * round,
+          steps: 6,
+        },
+      };
     default:
       return { rows: {}, metrics: {} };
   }
@@ -96,7 +111,17 @@ export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string }
         for (const model of ['policy', 'reviser']) {
           for (let step = 1; step <= 6; step++) {
             const margin = 0.1 * step * (model === 'policy' ? 1 : 0.6) * round;
-            lines.push(JSON.stringify({ model, step, loss: 0.69 - margin / 4, 'rewards/chosen': margin / 2, 'rewards/rejected': -margin / 2, 'rewards/margins': margin, 'rewards/accuracies': Math.min(1, 0.5 + step * 0.08) }));
+            lines.push(
+              JSON.stringify({
+                model,
+                step,
+                loss: 0.69 - margin / 4,
+                'rewards/chosen': margin / 2,
+                'rewards/rejected': -margin / 2,
+                'rewards/margins': margin,
+                'rewards/accuracies': Math.min(1, 0.5 + step * 0.08),
+              }),
+            );
           }
         }
         outputs[name] = { path: abs, rows: lines.length, sha256: atomicWrite(abs, lines.join('\n') + '\n') };
@@ -105,10 +130,36 @@ export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string }
         // Both backends: the built-in held-out accuracy and one lmms-eval task with its own metrics.
         const pope = { pope_accuracy: 0.8 + 0.01 * round, pope_f1_score: 0.79 + 0.01 * round };
         const benchmarks = {
-          synthetic: { backend: 'builtin', kind: 'task', metric: 'accuracy', value: overall, higher_is_better: true, n: 8 },
-          pope: { backend: 'lmms_eval', kind: 'task', metric: 'pope_accuracy', value: pope.pope_accuracy, higher_is_better: true, n: 9000, metrics: pope },
+          synthetic: {
+            backend: 'builtin',
+            kind: 'task',
+            metric: 'accuracy',
+            value: overall,
+            higher_is_better: true,
+            n: 8,
+          },
+          pope: {
+            backend: 'lmms_eval',
+            kind: 'task',
+            metric: 'pope_accuracy',
+            value: pope.pope_accuracy,
+            higher_is_better: true,
+            n: 9000,
+            metrics: pope,
+          },
         };
-        const sha256 = atomicWrite(abs, JSON.stringify({ round, model: `round-${round}`, overall, by_task: { color: overall + 0.1, count: overall - 0.1 }, by_benchmark: { synthetic: overall, pope: pope.pope_accuracy }, benchmarks, n: 8 }));
+        const sha256 = atomicWrite(
+          abs,
+          JSON.stringify({
+            round,
+            model: `round-${round}`,
+            overall,
+            by_task: { color: overall + 0.1, count: overall - 0.1 },
+            by_benchmark: { synthetic: overall, pope: pope.pope_accuracy },
+            benchmarks,
+            n: 8,
+          }),
+        );
         metrics.overall = overall;
         outputs[name] = { path: abs, rows: 1, sha256 };
       } else if (stage === 'report') {
@@ -124,7 +175,10 @@ export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string }
         const next = round + 1;
         const n = seedsForRound(next);
         for (let k = 0; k * SHARD_SIZE < n; k++) {
-          outputs[`seeds_${k}`] = atomicWriteJsonl(store.abs(shardFile(next, 'seeds', k)), rowsOf(Math.min(SHARD_SIZE, n - k * SHARD_SIZE)));
+          outputs[`seeds_${k}`] = atomicWriteJsonl(
+            store.abs(shardFile(next, 'seeds', k)),
+            rowsOf(Math.min(SHARD_SIZE, n - k * SHARD_SIZE)),
+          );
         }
         metrics.next_round = next;
         metrics.seeds = n;
@@ -182,7 +236,19 @@ export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string }
 }
 
 /** Execution order within a round (round 0 only has prepare, eval, advance). */
-const RUN_ORDER: Stage[] = ['prepare', 'sft', 'sample', 'verify', 'revise', 'verify_revisions', 'pair', 'train', 'eval', 'report', 'advance'];
+const RUN_ORDER: Stage[] = [
+  'prepare',
+  'sft',
+  'sample',
+  'verify',
+  'revise',
+  'verify_revisions',
+  'pair',
+  'train',
+  'eval',
+  'report',
+  'advance',
+];
 const order = (s: Stage) => RUN_ORDER.indexOf(s);
 
 export const evalPath = (store: RunStore, round: number) => store.abs(evalFile(round));

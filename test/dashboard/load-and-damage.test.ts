@@ -27,7 +27,8 @@ describe('dashboard: damaged runs and many live pages', () => {
   function copyRun(id: string): RunStore {
     const dir = join(run.runsDir, id);
     mkdirSync(dir);
-    for (const f of ['run.json', 'recipe.json']) writeFileSync(join(dir, f), readFileSync(run.store.abs(f), 'utf8').replaceAll(run.store.id, id));
+    for (const f of ['run.json', 'recipe.json'])
+      writeFileSync(join(dir, f), readFileSync(run.store.abs(f), 'utf8').replaceAll(run.store.id, id));
     return new RunStore(dir);
   }
 
@@ -60,13 +61,22 @@ describe('dashboard: damaged runs and many live pages', () => {
 
       const broken = await get<DamagedSnapshot>('/api/runs/bad-info-0001');
       expect(broken.status).toBe(200);
-      expect(broken.body).toEqual({ run: { id: 'bad-info-0001', state: 'damaged' }, damaged: expect.stringMatching(/run\.json: truncated JSON/) });
+      expect(broken.body).toEqual({
+        run: { id: 'bad-info-0001', state: 'damaged' },
+        damaged: expect.stringMatching(/run\.json: truncated JSON/),
+      });
 
       // The truncated record: the job counts as not done, and the snapshot says why.
       const snap = await get<RunSnapshot>(`/api/runs/${run.store.id}`);
       expect(snap.status).toBe(200);
       expect(snap.body.manifest.jobs[`${run.store.id}.r1.sample.s000`].done).toBe(false);
-      expect(snap.body.damage).toContainEqual(expect.objectContaining({ kind: 'unreadable-record', job: `${run.store.id}.r1.sample.s000`, reason: expect.stringMatching(/^done record truncated JSON/) }));
+      expect(snap.body.damage).toContainEqual(
+        expect.objectContaining({
+          kind: 'unreadable-record',
+          job: `${run.store.id}.r1.sample.s000`,
+          reason: expect.stringMatching(/^done record truncated JSON/),
+        }),
+      );
     } finally {
       writeFileSync(rec, saved);
     }
@@ -81,7 +91,9 @@ describe('dashboard: damaged runs and many live pages', () => {
       const res = await fetch(url);
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('30');
-      expect(((await res.json()) as { error: string }).error).toMatch(/already serves 12 live pages .*--max-sse-clients.*polling/);
+      expect(((await res.json()) as { error: string }).error).toMatch(
+        /already serves 12 live pages .*--max-sse-clients.*polling/,
+      );
       expect(dash.stats().sseClients).toBe(12);
       pages.pop()!.close();
       await expect.poll(() => dash.stats().sseClients).toBe(11);
@@ -104,7 +116,10 @@ describe('dashboard: damaged runs and many live pages', () => {
       const before = dash.stats().builds;
       const done = (await get<RunSnapshot>(`/api/runs/${run.store.id}`)).body.progress.done;
       expect(run.step()).toBe(true);
-      for (const p of pages) expect((await p.next<RunSnapshot>('snapshot', (s) => s.progress.done > done, 5000)).progress.done).toBe(done + 1);
+      for (const p of pages)
+        expect((await p.next<RunSnapshot>('snapshot', (s) => s.progress.done > done, 5000)).progress.done).toBe(
+          done + 1,
+        );
       // One snapshot and one list entry for the change (the /api/runs/:id read above may add one more).
       expect(dash.stats().builds - before).toBeLessThanOrEqual(3);
     } finally {

@@ -20,7 +20,12 @@ describe('dashboard without a queue', () => {
   beforeAll(async () => {
     run = fakeRun();
     run.stepUntil((s) => s.doneIds().has(`${s.id}.r1.pair.s000`));
-    dash = await startDashboard({ prefix: 'unused', runsDir: run.runsDir, pollMs: 200, noQueueReason: 'cannot reach Redis at redis://127.0.0.1:1' });
+    dash = await startDashboard({
+      prefix: 'unused',
+      runsDir: run.runsDir,
+      pollMs: 200,
+      noQueueReason: 'cannot reach Redis at redis://127.0.0.1:1',
+    });
   });
   afterAll(async () => {
     await dash?.close();
@@ -34,28 +39,56 @@ describe('dashboard without a queue', () => {
     expect(list.map((r) => r.id)).toEqual([run.store.id]);
     const snap = (await (await get(`/api/runs/${run.store.id}`)).json()) as RunSnapshot;
     expect(snap.manifest.run.id).toBe(run.store.id);
-    expect(await (await get('/api/queue')).json()).toEqual({ connected: false, reason: 'cannot reach Redis at redis://127.0.0.1:1' });
+    expect(await (await get('/api/queue')).json()).toEqual({
+      connected: false,
+      reason: 'cannot reach Redis at redis://127.0.0.1:1',
+    });
     expect(await (await get('/api/workers')).json()).toEqual([]);
     const board = await get('/queues');
     expect(board.status).toBe(503);
     expect(await board.text()).toContain('the queue is not connected (cannot reach Redis at redis://127.0.0.1:1)');
   });
 
-  it('shows a running job\'s step, loss and estimate from its progress file', async () => {
+  it("shows a running job's step, loss and estimate from its progress file", async () => {
     const job = `${run.store.id}.r1.train.s000`;
     const now = Date.now();
     atomicWriteJson(join(run.store.dir, 'progress', `${job}.json`), {
-      job_id: job, worker: 'gpu-7', attempt: 1, started_at: new Date(now - 65_000).toISOString(), updated_at: new Date(now).toISOString(), reported_at: new Date(now).toISOString(),
-      done: 264, total: 992, metrics: { phase: 'policy DPO', loss: 0.115 }, eta_ms: 600_000,
+      job_id: job,
+      worker: 'gpu-7',
+      attempt: 1,
+      started_at: new Date(now - 65_000).toISOString(),
+      updated_at: new Date(now).toISOString(),
+      reported_at: new Date(now).toISOString(),
+      done: 264,
+      total: 992,
+      metrics: { phase: 'policy DPO', loss: 0.115 },
+      eta_ms: 600_000,
     });
     const snap = (await (await get(`/api/runs/${run.store.id}`)).json()) as RunSnapshot;
     expect(snap.running).toHaveLength(1);
     expect(snap.running[0]).toMatchObject({ job_id: job, stage: 'train', done: 264, total: 992, phase: 'policy DPO' });
-    expect(snap.running[0].words).toMatch(/^policy DPO 264\/992, loss 0\.115, ~(10m00s|9m59s) left \(1m0\ds, worker gpu-7\)$/);
+    expect(snap.running[0].words).toMatch(
+      /^policy DPO 264\/992, loss 0\.115, ~(10m00s|9m59s) left \(1m0\ds, worker gpu-7\)$/,
+    );
   });
 
   it('`ipa dashboard` starts without a reachable Redis and serves the runs (it used to refuse with exit 4)', async () => {
-    const c = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrator', 'cli', 'main.ts'), 'dashboard', '--port', '0', '--redis-url', 'redis://127.0.0.1:1', '--runs-dir', run.runsDir], { cwd: REPO });
+    const c = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO, 'orchestrator', 'cli', 'main.ts'),
+        'dashboard',
+        '--port',
+        '0',
+        '--redis-url',
+        'redis://127.0.0.1:1',
+        '--runs-dir',
+        run.runsDir,
+      ],
+      { cwd: REPO },
+    );
     let out = '';
     c.stderr.on('data', (b) => (out += String(b)));
     const exited = new Promise<number | null>((res) => c.once('exit', (code) => res(code)));

@@ -33,7 +33,13 @@ describe('queue board', () => {
 
   beforeAll(async () => {
     run = fakeRun();
-    await queues.queue('control').add('victim', { runId: 'r', runDir: '/tmp/r', round: 0, stage: 'advance', shard: 0 }, { jobId: 'victim', delay: 3_600_000 });
+    await queues
+      .queue('control')
+      .add(
+        'victim',
+        { runId: 'r', runDir: '/tmp/r', round: 0, stage: 'advance', shard: 0 },
+        { jobId: 'victim', delay: 3_600_000 },
+      );
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((d) => d.close()));
@@ -47,7 +53,11 @@ describe('queue board', () => {
   it('read-only by default: adding, editing, retrying, removing and obliterating are refused; reading works', async () => {
     const d = await start();
     const writes: Array<[string, string, unknown]> = [
-      ['POST', '/queues/api/queues/control/add', { name: '../../../../tmp/x/PWNED', data: { runDir: '/tmp/x' }, options: { jobId: '../../../../tmp/x/PWNED' } }],
+      [
+        'POST',
+        '/queues/api/queues/control/add',
+        { name: '../../../../tmp/x/PWNED', data: { runDir: '/tmp/x' }, options: { jobId: '../../../../tmp/x/PWNED' } },
+      ],
       ['PATCH', '/queues/api/queues/control/victim/update-data', { jobData: { runDir: '/etc' } }],
       ['PUT', '/queues/api/queues/control/obliterate', {}],
       ['PUT', '/queues/api/queues/control/retry/failed', {}],

@@ -14,11 +14,15 @@ export const ANSWERING_MODEL = join(REPO, '.cache', 'test-models', 'tiny-qwen2vl
 
 /** Builds the model unless an identical build is cached; returns its folder. */
 export function ensureAnsweringModel(): string {
-  execFileSync(defaultPython(), ['-m', 'ipa_worker.tools.answering_model', ANSWERING_MODEL, '--base', RANDOM_TINY_MODEL], {
-    cwd: REPO,
-    env: { ...process.env, PYTHONPATH: join(REPO, 'workers') },
-    stdio: ['ignore', 'ignore', 'inherit'],
-    timeout: 1_200_000,
-  });
+  execFileSync(
+    defaultPython(),
+    ['-m', 'ipa_worker.tools.answering_model', ANSWERING_MODEL, '--base', RANDOM_TINY_MODEL],
+    {
+      cwd: REPO,
+      env: { ...process.env, PYTHONPATH: join(REPO, 'workers') },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 1_200_000,
+    },
+  );
   return ANSWERING_MODEL;
 }

@@ -12,7 +12,9 @@ export const FAKE_PYTHON = join(REPO, 'test', 'fixtures', 'fake-worker', 'python
  * `stageMs`: how long each stage request takes; `result`: what it answers; `seeds`: write every
  * output for real (prepare writes that many seed rows), so a whole run completes.
  */
-export function fakeWorker(opts: { stageMs?: number; result?: unknown; seeds?: number } = {}): Pick<AgentOptions, 'python' | 'pythonEnv'> {
+export function fakeWorker(
+  opts: { stageMs?: number; result?: unknown; seeds?: number } = {},
+): Pick<AgentOptions, 'python' | 'pythonEnv'> {
   const env: Record<string, string> = { FAKE_WORKER_NODE: process.execPath, FAKE_STAGE_MS: String(opts.stageMs ?? 0) };
   if (opts.result !== undefined) env.FAKE_STAGE_RESULT = JSON.stringify(opts.result);
   if (opts.seeds !== undefined) env.FAKE_SEEDS = String(opts.seeds);

@@ -21,9 +21,21 @@ export interface FakeWorkspace {
 export function fakeWorkspace(overrides: Record<string, unknown> = {}): FakeWorkspace {
   const work = mkdtempSync(join(tmpdir(), 'ipa-fake-'));
   mkdirSync(join(work, 'model'));
-  const recipe = tinyRecipe({ model: { base: join(work, 'model') }, data: { synthetic: { output_dir: join(work, 'synthetic') } }, eval: { after: 'none' }, ...overrides });
+  const recipe = tinyRecipe({
+    model: { base: join(work, 'model') },
+    data: { synthetic: { output_dir: join(work, 'synthetic') } },
+    eval: { after: 'none' },
+    ...overrides,
+  });
   const file = join(work, 'recipe.yaml');
   writeFileSync(file, stringify({ ...recipe, runs_dir: join(work, 'runs'), allowed_roots: [work] }));
-  const env = { IPA_PYTHON: FAKE_PYTHON, FAKE_WORKER_NODE: process.execPath, FAKE_SEEDS: '12', IPA_STATE_DIR: join(work, 'state'), IPA_RUNS_DIR: join(work, 'runs'), REDIS_URL: '' };
+  const env = {
+    IPA_PYTHON: FAKE_PYTHON,
+    FAKE_WORKER_NODE: process.execPath,
+    FAKE_SEEDS: '12',
+    IPA_STATE_DIR: join(work, 'state'),
+    IPA_RUNS_DIR: join(work, 'runs'),
+    REDIS_URL: '',
+  };
   return { file, runsDir: join(work, 'runs'), env, remove: () => rmSync(work, { recursive: true, force: true }) };
 }

@@ -29,7 +29,10 @@ export function tinyRecipe(overrides: Record<string, unknown> = {}): Record<stri
     name: 'itest',
     seed: 3,
     model: { base: ANSWERING_MODEL, build_tiny: false, device: 'cpu', dtype: 'float32' },
-    data: { synthetic: { enabled: true, output_dir: TINY_DATA, train_size: 12, heldout_size: 8, seed: 0 }, shard_size: 6 },
+    data: {
+      synthetic: { enabled: true, output_dir: TINY_DATA, train_size: 12, heldout_size: 8, seed: 0 },
+      shard_size: 6,
+    },
     sampling: { num_normal: 2, num_contrastive: 2, max_new_tokens: 6, batch_size: 16 },
     verifier: { kind: 'rule' },
     reviser: { max_new_tokens: 8, max_revisions_per_seed: 1 },
@@ -46,7 +49,10 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const cur = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur) ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
+        ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
@@ -81,7 +87,13 @@ export async function harness(name: string, recipe: Record<string, unknown>): Pr
     recipeFile,
     agents,
     async startAgent(opts = {}) {
-      const a = await WorkerAgent.start({ redisUrl: redisUrl(), prefix, lockDurationMs: 5000, stalledIntervalMs: 1000, ...opts });
+      const a = await WorkerAgent.start({
+        redisUrl: redisUrl(),
+        prefix,
+        lockDurationMs: 5000,
+        stalledIntervalMs: 1000,
+        ...opts,
+      });
       agents.push(a);
       return a;
     },

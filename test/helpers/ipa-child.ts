@@ -14,8 +14,14 @@ export class IpaChild {
 
   /** `env` is added to this process's environment; a value of '' removes the variable. */
   constructor(argv: string[], env: Record<string, string> = {}) {
-    const merged = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined && v !== ''));
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrator', 'cli', 'main.ts'), ...argv], { cwd: REPO, env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
+    const merged = Object.fromEntries(
+      Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined && v !== ''),
+    );
+    this.child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrator', 'cli', 'main.ts'), ...argv], {
+      cwd: REPO,
+      env: merged,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const keep = (b: Buffer) => (this.text += b.toString());
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
@@ -42,8 +48,12 @@ export class IpaChild {
     for (;;) {
       const m = re.exec(this.text);
       if (m) return m;
-      if (this.exit) throw new Error(`ipa exited (${this.exit.code ?? this.exit.signal}) before printing ${re}; it printed:\n${this.text}`);
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${re}; it printed:\n${this.text}`);
+      if (this.exit)
+        throw new Error(
+          `ipa exited (${this.exit.code ?? this.exit.signal}) before printing ${re}; it printed:\n${this.text}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${re}; it printed:\n${this.text}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

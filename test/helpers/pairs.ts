@@ -6,7 +6,9 @@ import type { RunStore } from '../../orchestrator/store/run-store.js';
 /** Pairs without run-specific fields, in a stable order. */
 export function canonicalPairs(store: RunStore): string[] {
   const out: string[] = [];
-  for (const d of readdirSync(store.dir).filter((x) => x.startsWith('round-')).sort()) {
+  for (const d of readdirSync(store.dir)
+    .filter((x) => x.startsWith('round-'))
+    .sort()) {
     const dir = store.abs(`${d}/pairs`);
     let files: string[] = [];
     try {
@@ -14,7 +16,9 @@ export function canonicalPairs(store: RunStore): string[] {
     } catch {
       continue;
     }
-    for (const f of files) for (const p of readJsonl(`${dir}/${f}`)) out.push(JSON.stringify([p.seed_id, p.prompt, p.chosen, p.rejected, p.images]));
+    for (const f of files)
+      for (const p of readJsonl(`${dir}/${f}`))
+        out.push(JSON.stringify([p.seed_id, p.prompt, p.chosen, p.rejected, p.images]));
   }
   return out.sort();
 }

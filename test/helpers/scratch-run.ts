@@ -9,5 +9,11 @@ export function scratchRun(id: string): RunStore {
   const root = mkdtempSync(join(tmpdir(), 'ipa-run-'));
   const recipeFile = join(root, 'r.yaml');
   writeFileSync(recipeFile, 'name: s\nmodel: {base: /m}\n');
-  return RunStore.create({ runsDir: join(root, 'runs'), recipe: RecipeSchema.parse({ name: 's', model: { base: '/m' } }), recipeFile, queuePrefix: 'p', id });
+  return RunStore.create({
+    runsDir: join(root, 'runs'),
+    recipe: RecipeSchema.parse({ name: 's', model: { base: '/m' } }),
+    recipeFile,
+    queuePrefix: 'p',
+    id,
+  });
 }

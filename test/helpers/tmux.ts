@@ -35,8 +35,34 @@ export class TmuxSession {
     const s = new TmuxSession(socket, 'main');
     const script = `${command}; echo "[exit $?]"; sleep 3600`;
     // An env value of '' removes the variable (REDIS_URL: '' makes `ipa run` start its own Redis).
-    const env = Object.fromEntries(Object.entries({ ...process.env, ...o.env }).filter(([, v]) => v !== undefined && v !== ''));
-    execFileSync('tmux', ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', s.name, '-x', String(o.width ?? 200), '-y', String(o.height ?? 50), '-c', o.cwd, 'bash', '--norc', '--noprofile', '-c', script], { env });
+    const env = Object.fromEntries(
+      Object.entries({ ...process.env, ...o.env }).filter(([, v]) => v !== undefined && v !== ''),
+    );
+    execFileSync(
+      'tmux',
+      [
+        '-L',
+        socket,
+        '-f',
+        '/dev/null',
+        'new-session',
+        '-d',
+        '-s',
+        s.name,
+        '-x',
+        String(o.width ?? 200),
+        '-y',
+        String(o.height ?? 50),
+        '-c',
+        o.cwd,
+        'bash',
+        '--norc',
+        '--noprofile',
+        '-c',
+        script,
+      ],
+      { env },
+    );
     execFileSync('tmux', ['-L', socket, 'set-option', '-t', s.name, 'history-limit', '5000']);
     return s;
   }
@@ -76,7 +102,8 @@ export class TmuxSession {
     for (;;) {
       const s = this.screen();
       if (test(s)) return s;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the screen:\n${s}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the screen:\n${s}`);
       await sleep(everyMs);
     }
   }
@@ -120,7 +147,9 @@ export function redisServersOn(port: number): number[] {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split(/[\0 ]+/).filter(Boolean);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8')
+        .split(/[\0 ]+/)
+        .filter(Boolean);
       if (!cmd[0]?.endsWith('redis-server') || !alive(Number(d))) continue;
       const byArgs = cmd.includes('--port') && cmd[cmd.indexOf('--port') + 1] === String(port);
       const byTitle = cmd.slice(1).some((w) => w.endsWith(`:${port}`));

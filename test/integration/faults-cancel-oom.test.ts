@@ -9,7 +9,17 @@ import { main } from '../../orchestrator/cli/main.js';
 import { buildManifest } from '../../orchestrator/store/manifest.js';
 import { harness, type Harness } from '../helpers/harness.js';
 import { redisUrl } from '../helpers/redis.js';
-import { alive, attemptLines, idOf, jsonlRows, sampleRecipe, SAMPLE_QUEUES, sleep, waitFor, waitMidway } from './faults-support.js';
+import {
+  alive,
+  attemptLines,
+  idOf,
+  jsonlRows,
+  sampleRecipe,
+  SAMPLE_QUEUES,
+  sleep,
+  waitFor,
+  waitMidway,
+} from './faults-support.js';
 
 describe('faults: cancel and out-of-memory', () => {
   let h: Harness | undefined;
@@ -31,10 +41,15 @@ describe('faults: cancel and out-of-memory', () => {
     expect(await main(['cancel', store.dir, '--redis-url', redisUrl(), '--prefix', h.prefix])).toBe(0);
     // The state is read after the job's hash: a job that failed in between would come back as
     // 'failed' with the hash read before the failure (no failedReason). Read it again once failed.
-    const job = await waitFor('the cancelled job to fail', async () => {
-      const j = await h!.queues.queue('sample').getJob(id);
-      return j && (await j.getState()) === 'failed' ? h!.queues.queue('sample').getJob(id) : undefined;
-    }, 60_000, 50);
+    const job = await waitFor(
+      'the cancelled job to fail',
+      async () => {
+        const j = await h!.queues.queue('sample').getJob(id);
+        return j && (await j.getState()) === 'failed' ? h!.queues.queue('sample').getJob(id) : undefined;
+      },
+      60_000,
+      50,
+    );
     const stopMs = Date.now() - t0;
 
     expect(store.info().state).toBe('cancelled');
@@ -58,8 +73,17 @@ describe('faults: cancel and out-of-memory', () => {
     expect([...store.doneIds()].sort()).toEqual(done);
     expect(attempts.filter((a) => !done.includes(a))).toEqual([id]);
     for (const kind of SAMPLE_QUEUES.concat(['verify', 'pair', 'train', 'eval'])) {
-      const counts = await h.queues.queue(kind).getJobCounts('waiting', 'delayed', 'waiting-children', 'active', 'prioritized');
-      expect({ kind, ...counts }).toEqual({ kind, waiting: 0, delayed: 0, 'waiting-children': 0, active: 0, prioritized: 0 });
+      const counts = await h.queues
+        .queue(kind)
+        .getJobCounts('waiting', 'delayed', 'waiting-children', 'active', 'prioritized');
+      expect({ kind, ...counts }).toEqual({
+        kind,
+        waiting: 0,
+        delayed: 0,
+        'waiting-children': 0,
+        active: 0,
+        prioritized: 0,
+      });
     }
   }, 300_000);
 

@@ -10,7 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJsonl, sha256File } from '../../orchestrator/store/atomic.js';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
 import { harness, type Harness } from '../helpers/harness.js';
-import { AgentProcess, alive, attemptLines, idOf, jsonlRows, lastCompleteCheckpoint, pythonChildren, ROUND_QUEUES, ROUND_RECIPE, ROUND_RESPONSES, waitFor, waitMidway } from './faults-support.js';
+import {
+  AgentProcess,
+  alive,
+  attemptLines,
+  idOf,
+  jsonlRows,
+  lastCompleteCheckpoint,
+  pythonChildren,
+  ROUND_QUEUES,
+  ROUND_RECIPE,
+  ROUND_RESPONSES,
+  waitFor,
+  waitMidway,
+} from './faults-support.js';
 
 /** Short lock and stall check so that recovery takes seconds. */
 const FAST_STALL = ['--lock-ms', '2000', '--stalled-ms', '1000', '--grace-ms', '1000'];
@@ -58,7 +71,11 @@ describe('kill -9 of the Node worker agent', () => {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, '{"seed_id": "half-writ');
 
-    const second = await h.startAgent({ queues: ROUND_QUEUES.filter((q) => q !== 'train'), lockDurationMs: 2000, stalledIntervalMs: 500 });
+    const second = await h.startAgent({
+      queues: ROUND_QUEUES.filter((q) => q !== 'train'),
+      lockDurationMs: 2000,
+      stalledIntervalMs: 500,
+    });
     const rec = await waitFor(`${id} done`, () => store.doneRecord(id));
 
     expect(orphanGoneMs).toBeLessThan(60_000);
@@ -104,7 +121,9 @@ describe('kill -9 of the Node worker agent', () => {
     expect(rec.attempts).toBe(2);
     expect(rec.metrics.resumed_from_step).toBe(step);
     expect(rec.metrics.steps).toBe(uninterrupted);
-    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl')).filter((r) => r.model === 'policy').map((r) => r.step);
+    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl'))
+      .filter((r) => r.model === 'policy')
+      .map((r) => r.step);
     expect(steps).toEqual(Array.from({ length: uninterrupted }, (_, i) => i + 1));
   }, 300_000);
 });

@@ -8,7 +8,19 @@ import type { WorkerAgent } from '../../orchestrator/agent/agent.js';
 import { readJsonl } from '../../orchestrator/store/atomic.js';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
 import { harness, type Harness } from '../helpers/harness.js';
-import { alive, attemptLines, idOf, jsonlRows, lastCompleteCheckpoint, ROUND_QUEUES, ROUND_RECIPE, ROUND_RESPONSES, sleep, waitFor, waitMidway } from './faults-support.js';
+import {
+  alive,
+  attemptLines,
+  idOf,
+  jsonlRows,
+  lastCompleteCheckpoint,
+  ROUND_QUEUES,
+  ROUND_RECIPE,
+  ROUND_RESPONSES,
+  sleep,
+  waitFor,
+  waitMidway,
+} from './faults-support.js';
 
 describe('kill -9 of the Python process', () => {
   let h: Harness;
@@ -57,17 +69,22 @@ describe('kill -9 of the Python process', () => {
     const ckpts = store.abs('round-1/checkpoints/policy');
     // Stop the trainer between two saves: SIGKILL in the middle of writing a checkpoint is a
     // different fault (see the report), and the freeze makes the kill land where we looked.
-    const { pid, step } = await waitFor('a complete checkpoint at step >= 2', async () => {
-      if (lastCompleteCheckpoint(ckpts) < 2) return undefined;
-      const pids = agent.pythonPids();
-      if (pids.length !== 1) return undefined;
-      process.kill(pids[0], 'SIGSTOP');
-      await sleep(100);
-      const s = lastCompleteCheckpoint(ckpts);
-      if (s >= 2) return { pid: pids[0], step: s };
-      process.kill(pids[0], 'SIGCONT');
-      return undefined;
-    }, 300_000, 30);
+    const { pid, step } = await waitFor(
+      'a complete checkpoint at step >= 2',
+      async () => {
+        if (lastCompleteCheckpoint(ckpts) < 2) return undefined;
+        const pids = agent.pythonPids();
+        if (pids.length !== 1) return undefined;
+        process.kill(pids[0], 'SIGSTOP');
+        await sleep(100);
+        const s = lastCompleteCheckpoint(ckpts);
+        if (s >= 2) return { pid: pids[0], step: s };
+        process.kill(pids[0], 'SIGCONT');
+        return undefined;
+      },
+      300_000,
+      30,
+    );
     process.kill(pid, 'SIGKILL');
     const rec = await waitFor(`${id} done`, () => store.doneRecord(id));
 
@@ -85,7 +102,9 @@ describe('kill -9 of the Python process', () => {
     expect(rec.metrics.resumed_from_step).toBe(step);
     expect(rec.metrics.steps).toBe(uninterrupted);
     // One metrics line per step, none logged twice across the two tries.
-    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl')).filter((r) => r.model === 'policy').map((r) => r.step);
+    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl'))
+      .filter((r) => r.model === 'policy')
+      .map((r) => r.step);
     expect(steps).toEqual(Array.from({ length: uninterrupted }, (_, i) => i + 1));
   }, 300_000);
 });

@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunStore } from '../../orchestrator/store/run-store.js';
 import { harness, type Harness } from '../helpers/harness.js';
-import { alive, attemptLines, idOf, jsonlRows, sampleRecipe, SAMPLE_QUEUES, waitFor, waitMidway } from './faults-support.js';
+import {
+  alive,
+  attemptLines,
+  idOf,
+  jsonlRows,
+  sampleRecipe,
+  SAMPLE_QUEUES,
+  waitFor,
+  waitMidway,
+} from './faults-support.js';
 
 describe('graceful shutdown of a worker agent', () => {
   let h: Harness;
@@ -23,17 +32,22 @@ describe('graceful shutdown of a worker agent', () => {
 
   /** Waits until one of the two sample shards is mid-way; returns its id. */
   async function runningShard(): Promise<string> {
-    return waitFor('a sample shard mid-way', async () => {
-      for (const id of ids) {
-        try {
-          await waitMidway(h, 'sample', id, 1);
-          return id;
-        } catch {
-          // not this one (yet)
+    return waitFor(
+      'a sample shard mid-way',
+      async () => {
+        for (const id of ids) {
+          try {
+            await waitMidway(h, 'sample', id, 1);
+            return id;
+          } catch {
+            // not this one (yet)
+          }
         }
-      }
-      return undefined;
-    }, 300_000, 50);
+        return undefined;
+      },
+      300_000,
+      50,
+    );
   }
 
   it('a job that ends within the grace period finishes; no new job is taken meanwhile', async () => {

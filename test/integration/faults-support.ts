@@ -43,7 +43,12 @@ export const SAMPLE_QUEUES: QueueKind[] = ['control', 'prepare', 'sample'];
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 300_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 300_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -53,30 +58,53 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
-export const idOf = (store: RunStore, stage: Stage, round = 1, shard = 0) => jobId({ runId: store.id, round, stage, shard });
+export const idOf = (store: RunStore, stage: Stage, round = 1, shard = 0) =>
+  jobId({ runId: store.id, round, stage, shard });
 
 /** Waits until the job's reported progress is strictly between start and end: it is mid-way. */
 /**
  * Waits until the job reports progress strictly inside (0, total); `maxFraction` asks for an early
  * point, so a fault injected next still finds work left (progress reaches Redis at most 2×/s).
  */
-export async function waitMidway(h: Harness, queue: QueueKind, id: string, timeoutMs = 300_000, maxFraction = 1): Promise<{ done: number; total: number }> {
-  return waitFor(`${id} to report progress`, async () => {
-    const job = await h.queues.queue(queue).getJob(id);
-    const p = job?.progress as { done?: number; total?: number } | undefined;
-    const ok = p && typeof p.done === 'number' && typeof p.total === 'number' && p.done > 0 && p.done < p.total && p.done <= p.total * maxFraction;
-    return ok ? { done: p.done!, total: p.total! } : undefined;
-  }, timeoutMs, 50);
+export async function waitMidway(
+  h: Harness,
+  queue: QueueKind,
+  id: string,
+  timeoutMs = 300_000,
+  maxFraction = 1,
+): Promise<{ done: number; total: number }> {
+  return waitFor(
+    `${id} to report progress`,
+    async () => {
+      const job = await h.queues.queue(queue).getJob(id);
+      const p = job?.progress as { done?: number; total?: number } | undefined;
+      const ok =
+        p &&
+        typeof p.done === 'number' &&
+        typeof p.total === 'number' &&
+        p.done > 0 &&
+        p.done < p.total &&
+        p.done <= p.total * maxFraction;
+      return ok ? { done: p.done!, total: p.total! } : undefined;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 export function attemptLines(store: RunStore, id: string): Array<Record<string, unknown>> {
   const p = store.abs(`jobs/${id}.attempts`);
   if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  return readFileSync(p, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
 }
 
 export function jsonlRows(path: string): number {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).length;
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim()).length;
 }
 
 /** Alive means present and not a zombie (a container's init may never reap an orphan). */
@@ -125,7 +153,19 @@ export class AgentProcess {
   readonly exited: Promise<void>;
 
   constructor(h: Harness, queues: readonly QueueKind[], extra: string[] = []) {
-    const args = ['--import', 'tsx', 'orchestrator/cli/main.ts', 'worker', '--redis-url', redisUrl(), '--prefix', h.prefix, '--queues', queues.join(','), ...extra];
+    const args = [
+      '--import',
+      'tsx',
+      'orchestrator/cli/main.ts',
+      'worker',
+      '--redis-url',
+      redisUrl(),
+      '--prefix',
+      h.prefix,
+      '--queues',
+      queues.join(','),
+      ...extra,
+    ];
     this.child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer) => (this.output = (this.output + b.toString()).slice(-20_000));
     this.child.stdout!.on('data', keep);

@@ -51,10 +51,12 @@ describe('one IPA round end to end', () => {
     await h?.close();
   });
 
-  it('the dashboard followed the live run and ends on the run store\'s numbers', async () => {
+  it("the dashboard followed the live run and ends on the run store's numbers", async () => {
     expect(seen.size).toBeGreaterThan(2);
     const m = buildManifest(store);
-    await expect.poll(() => page.getAttribute('[data-testid="run-progress"]', 'data-done'), { timeout: 10_000 }).toBe(String(m.totals.done));
+    await expect
+      .poll(() => page.getAttribute('[data-testid="run-progress"]', 'data-done'), { timeout: 10_000 })
+      .toBe(String(m.totals.done));
     expect(await page.getAttribute('[data-testid="run-progress"]', 'data-jobs')).toBe(String(m.totals.jobs));
     await page.screenshot({ path: join(REPO, 'test-artifacts', 'dashboard-live-run.png'), fullPage: true });
   });
@@ -66,7 +68,17 @@ describe('one IPA round end to end', () => {
     expect(m.totals.recomputed).toBe(0);
     const r1 = m.rounds[1];
     expect(r1.shards).toBe(2);
-    expect(r1.stages.map((s) => s.stage)).toEqual(['sample', 'verify', 'revise', 'verify_revisions', 'pair', 'train', 'eval', 'report', 'advance']);
+    expect(r1.stages.map((s) => s.stage)).toEqual([
+      'sample',
+      'verify',
+      'revise',
+      'verify_revisions',
+      'pair',
+      'train',
+      'eval',
+      'report',
+      'advance',
+    ]);
   });
 
   it('keeps the recipe copy, response shards, HF-format pairs and the adapter in the run directory', () => {
@@ -84,7 +96,8 @@ describe('one IPA round end to end', () => {
       expect(Array.isArray(p.images)).toBe(true);
     }
     const results = roundResults(store);
-    if ((results[1].pairs ?? 0) > 0) expect(existsSync(store.abs('round-1/models/policy/adapter_config.json'))).toBe(true);
+    if ((results[1].pairs ?? 0) > 0)
+      expect(existsSync(store.abs('round-1/models/policy/adapter_config.json'))).toBe(true);
     expect(existsSync(store.abs('report.md'))).toBe(true);
   });
 

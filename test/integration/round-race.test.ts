@@ -36,11 +36,18 @@ describe('a round is trusted from the moment its jobs can be taken', () => {
       ...fakeWorker({ seeds: 12 }),
       afterRoundQueued: async (runId, round) => {
         if (runId !== store.id || round !== 0) return;
-        const job = await waitFor('agent B to take round 1’s first job', async () => {
-          const state = await sampleQueue.getJobState(first);
-          const j = state === 'completed' || state === 'failed' || state === 'delayed' ? await sampleQueue.getJob(first) : undefined;
-          return j ? { j, state } : undefined;
-        }, 30_000);
+        const job = await waitFor(
+          'agent B to take round 1’s first job',
+          async () => {
+            const state = await sampleQueue.getJobState(first);
+            const j =
+              state === 'completed' || state === 'failed' || state === 'delayed'
+                ? await sampleQueue.getJob(first)
+                : undefined;
+            return j ? { j, state } : undefined;
+          },
+          30_000,
+        );
         seenWhileHeld = { state: job.state, failedReason: job.j.failedReason, taken: job.j.attemptsStarted };
       },
     });
@@ -61,18 +68,26 @@ describe('a round is trusted from the moment its jobs can be taken', () => {
     const sampleQueue = h.queues.queue('sample');
     await sampleQueue.add(jobId(d), d, { jobId: jobId(d), attempts: 3 });
     await h.startAgent({ queues: ['sample'], ...fakeWorker({ seeds: 12 }) });
-    const held = await waitFor('the job to be held back', async () => {
-      const j = await sampleQueue.getJob(jobId(d));
-      return j && (await j.getState()) === 'delayed' ? j : undefined;
-    }, 30_000);
+    const held = await waitFor(
+      'the job to be held back',
+      async () => {
+        const j = await sampleQueue.getJob(jobId(d));
+        return j && (await j.getState()) === 'delayed' ? j : undefined;
+      },
+      30_000,
+    );
     expect(held.attemptsMade).toBe(0);
     // Once the run opens round 1 the same job is taken and runs.
     await h.startAgent({ queues: ['control', 'prepare'], ...fakeWorker({ seeds: 12 }) });
     // Read again once completed: a job read before its state was checked may be older than the state.
-    const done = await waitFor('the held job to complete', async () => {
-      const j = await sampleQueue.getJob(jobId(d));
-      return j && (await j.getState()) === 'completed' ? sampleQueue.getJob(jobId(d)) : undefined;
-    }, 60_000);
+    const done = await waitFor(
+      'the held job to complete',
+      async () => {
+        const j = await sampleQueue.getJob(jobId(d));
+        return j && (await j.getState()) === 'completed' ? sampleQueue.getJob(jobId(d)) : undefined;
+      },
+      60_000,
+    );
     expect(done.attemptsMade).toBe(1);
     expect(store.doneRecord(jobId(d))).toBeDefined();
   }, 120_000);

@@ -58,14 +58,19 @@ async function noneAlive(pids: number[]): Promise<void> {
 }
 
 describe('a stop signal ends each long-lived command in bounded time when Redis is gone', () => {
-
   it('--help states the bound of each', async () => {
     for (const cmd of ['run', 'worker', 'dashboard', 'ablate']) {
       const help = await ipaInProcess(cmd, '--help');
       expect(help.code).toBe(0);
-      expect(help.out, cmd).toMatch(new RegExp(`--stop-ms MS +after SIGTERM or Ctrl-C the command ends within this long \\(default ${DEFAULT_STOP_MS}\\),\\s+whether or not Redis answers`));
+      expect(help.out, cmd).toMatch(
+        new RegExp(
+          `--stop-ms MS +after SIGTERM or Ctrl-C the command ends within this long \\(default ${DEFAULT_STOP_MS}\\),\\s+whether or not Redis answers`,
+        ),
+      );
     }
-    expect((await ipaInProcess('worker', '--help')).out).toContain(`The whole stop takes at most --grace-ms + --stop-ms (${(DEFAULT_GRACE_MS + DEFAULT_STOP_MS) / 1000} s by default)`);
+    expect((await ipaInProcess('worker', '--help')).out).toContain(
+      `The whole stop takes at most --grace-ms + --stop-ms (${(DEFAULT_GRACE_MS + DEFAULT_STOP_MS) / 1000} s by default)`,
+    );
   });
 
   it('ipa run: its private Redis killed, then SIGTERM: exit 130 within the bound, the run interrupted; `ipa run <id>` then finishes it', async () => {
@@ -115,7 +120,9 @@ describe('a stop signal ends each long-lived command in bounded time when Redis 
     const out = worker.output();
     expect(out).not.toContain(NO_BACKSTOP);
     expect(out).toContain(`job ${prepareOf(store)} was not handed back (Redis is unreachable)`);
-    expect(out).toMatch(/this worker was not removed from the list of workers \(Redis did not answer\): it drops off by itself within 15 s/);
+    expect(out).toMatch(
+      /this worker was not removed from the list of workers \(Redis did not answer\): it drops off by itself within 15 s/,
+    );
     await noneAlive(tree);
 
     // Redis comes back empty (it kept nothing): the documented repair queues the run again.
@@ -134,7 +141,20 @@ describe('a stop signal ends each long-lived command in bounded time when Redis 
   it('ipa dashboard: with a live page and the queue board open, Redis killed, then SIGTERM: exits within the bound', async () => {
     const w = workspace();
     const redis = await privateRedis();
-    const dash = ipa(['dashboard', '--port', '0', '--redis-url', redis.url, '--prefix', uniquePrefix('stop-dash'), '--runs-dir', w.runsDir], w.env);
+    const dash = ipa(
+      [
+        'dashboard',
+        '--port',
+        '0',
+        '--redis-url',
+        redis.url,
+        '--prefix',
+        uniquePrefix('stop-dash'),
+        '--runs-dir',
+        w.runsDir,
+      ],
+      w.env,
+    );
     const [, url] = await dash.waitFor(/dashboard: (\S+)/, 60_000);
     for (const path of ['api/workers', 'queues/api/queues?page=1']) expect((await fetch(url + path)).status).toBe(200);
     const page = new AbortController();
@@ -152,8 +172,11 @@ describe('a stop signal ends each long-lived command in bounded time when Redis 
     expect(dash.output()).not.toContain(NO_BACKSTOP);
   }, 120_000);
 
-  it("ipa ablate: Redis killed, then SIGTERM: exit 130 within the bound, both runs interrupted and each continued with `ipa run <id>`", async () => {
-    const w = workspace({ rounds: [{ name: 'automated' }, { name: 'evolved' }, { name: 'reference' }], eval: { after: 'every_round' } });
+  it('ipa ablate: Redis killed, then SIGTERM: exit 130 within the bound, both runs interrupted and each continued with `ipa run <id>`', async () => {
+    const w = workspace({
+      rounds: [{ name: 'automated' }, { name: 'evolved' }, { name: 'reference' }],
+      eval: { after: 'every_round' },
+    });
     const redis = await privateRedis();
     const on = ['--redis-url', redis.url, '--prefix', uniquePrefix('stop-ablate')];
     const ablate = ipa(['ablate', w.file, ...on], { ...w.env, ...SLOW });

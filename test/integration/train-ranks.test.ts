@@ -30,11 +30,24 @@ const PAIRS = 24;
 const RECIPE = tinyRecipe({
   rounds: [{ name: 'automated', revision: false }],
   eval: { after: 'none' },
-  training: { train_reviser: false, dpo: { batch_size: 2, grad_accum: 2, epochs: 1, learning_rate: 1e-2, max_length: 128, save_steps: 1, loss_type: 'sigmoid', heldout_pairs: 0 } },
+  training: {
+    train_reviser: false,
+    dpo: {
+      batch_size: 2,
+      grad_accum: 2,
+      epochs: 1,
+      learning_rate: 1e-2,
+      max_length: 128,
+      save_steps: 1,
+      loss_type: 'sigmoid',
+      heldout_pairs: 0,
+    },
+  },
 });
 const STEPS = PAIRS / 4;
 
-const py = (args: string[]) => execa(defaultPython(), args, { cwd: REPO, env: { ...process.env, PYTHONPATH: join(REPO, 'workers') } });
+const py = (args: string[]) =>
+  execa(defaultPython(), args, { cwd: REPO, env: { ...process.env, PYTHONPATH: join(REPO, 'workers') } });
 
 /** Pids of live training ranks (`-m ipa_worker.launch.rank`) anywhere on the machine. */
 function rankPids(): number[] {
@@ -42,7 +55,9 @@ function rankPids(): number[] {
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
       try {
-        return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes('ipa_worker.launch.rank') && alive(Number(d));
+        return (
+          readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes('ipa_worker.launch.rank') && alive(Number(d))
+        );
       } catch {
         return false;
       }
@@ -82,12 +97,18 @@ async function trainReady(h: Harness): Promise<{ store: RunStore; queueTrain: ()
   const pairJob = jobId({ runId: store.id, round: 1, stage: 'pair', shard: 0 });
   const now = new Date().toISOString();
   store.writeDone({ job_id: pairJob, stage: 'pair', round: 1, shard: 0, outputs: { pairs: { path: pairsFile, rows: PAIRS, sha256: sha256File(pairsFile) } },
-    metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
+    metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' }); // prettier-ignore
   // Round 1 is open (the agent checks a job against the plan of a round its predecessor opened).
   const seeds = atomicWriteJsonl(store.abs(shardFile(1, 'seeds', 0)), []);
   store.writeDone({ job_id: jobId({ runId: store.id, round: 0, stage: 'advance', shard: 0 }), stage: 'advance', round: 0, shard: 0, outputs: { seeds_0: seeds },
-    metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });  // prettier-ignore
-  return { store, queueTrain: () => queueLinks(h.queues, [{ stage: 'train', round: 1, shard: 0 }], { id: store.id, dir: store.dir }, recipe).then(() => undefined) };
+    metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' }); // prettier-ignore
+  return {
+    store,
+    queueTrain: () =>
+      queueLinks(h.queues, [{ stage: 'train', round: 1, shard: 0 }], { id: store.id, dir: store.dir }, recipe).then(
+        () => undefined,
+      ),
+  };
 }
 
 describe('training on two processes under a worker agent', () => {
@@ -118,15 +139,20 @@ describe('training on two processes under a worker agent', () => {
     });
     expect(pids).toHaveLength(2);
     // Freeze both ranks between two saves, so the kill lands mid-training at a known checkpoint.
-    const step = await waitFor('a checkpoint both ranks finished', async () => {
-      if (lastMarked(ckpts) < 1) return undefined;
-      for (const p of pids) process.kill(p, 'SIGSTOP');
-      await sleep(100);
-      const s = lastMarked(ckpts);
-      if (s >= 1 && s < STEPS) return s;
-      for (const p of pids) process.kill(p, 'SIGCONT');
-      return undefined;
-    }, 300_000, 20);
+    const step = await waitFor(
+      'a checkpoint both ranks finished',
+      async () => {
+        if (lastMarked(ckpts) < 1) return undefined;
+        for (const p of pids) process.kill(p, 'SIGSTOP');
+        await sleep(100);
+        const s = lastMarked(ckpts);
+        if (s >= 1 && s < STEPS) return s;
+        for (const p of pids) process.kill(p, 'SIGCONT');
+        return undefined;
+      },
+      300_000,
+      20,
+    );
     const t0 = performance.now();
     process.kill(pids[1], 'SIGKILL');
     process.kill(pids[0], 'SIGCONT');
@@ -146,7 +172,9 @@ describe('training on two processes under a worker agent', () => {
     const job = await h.queues.queue('train').getJob(id);
     expect(job?.stacktrace?.[0]).toMatch(/rank 1 \(pid \d+\) was killed by SIGKILL/);
     // One metrics line per step across both tries, written by rank 0 only.
-    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl')).filter((r) => r.model === 'policy').map((r) => r.step);
+    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl'))
+      .filter((r) => r.model === 'policy')
+      .map((r) => r.step);
     expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     expect(existsSync(join(rec.outputs.policy.path, 'adapter_model.safetensors'))).toBe(true);
   }, 900_000);
@@ -183,7 +211,11 @@ describe('one queued training job on two agents acting as two nodes', () => {
     expect(rec.metrics.steps).toBe(STEPS);
     expect(existsSync(join(rec.outputs.policy.path, 'adapter_model.safetensors'))).toBe(true);
     // Written once, by the agent whose node ran global rank 0; the BullMQ job completed on the leader.
-    await waitFor('the job to complete', async () => ((await h.queues.queue('train').getJob(id))?.finishedOn ? true : undefined), 150_000);
+    await waitFor(
+      'the job to complete',
+      async () => ((await h.queues.queue('train').getJob(id))?.finishedOn ? true : undefined),
+      150_000,
+    );
     expect(agents.map((a) => a.jobsDone).sort()).toEqual([0, 1]);
     expect(agents.map((a) => a.id)).toContain(rec.worker);
     const log = readFileSync(store.abs(`logs/${id}.log`), 'utf8');
@@ -192,7 +224,9 @@ describe('one queued training job on two agents acting as two nodes', () => {
     const ranks = readdirSync(store.abs(`logs/ranks/${id}/attempt-1`)).sort();
     expect(ranks).toEqual(['rank-0.stderr.log', 'rank-0.stdout.log', 'rank-1.stderr.log', 'rank-1.stdout.log']);
     // One metrics line per step, by rank 0 alone.
-    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl')).filter((r) => r.model === 'policy').map((r) => r.step);
+    const steps = readJsonl(store.abs('round-1/train_metrics.jsonl'))
+      .filter((r) => r.model === 'policy')
+      .map((r) => r.step);
     expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     // No call is left open for a third node.
     expect(await h.queues.connection.llen(groupKeys.calls(h.prefix, 2))).toBe(0);

@@ -7,12 +7,20 @@ const res = (accs: number[]): RoundResult[] =>
 
 describe('ablation', () => {
   it('builds the no-contrastive variant as one round with contrastive off, at the same sample budget', () => {
-    const v = noContrastiveVariant({ name: 'x', model: { base: 'm' }, sampling: { num_normal: 4, num_contrastive: 3 }, rounds: [{ name: 'a', revision: true }, {}, {}] });
+    const v = noContrastiveVariant({
+      name: 'x',
+      model: { base: 'm' },
+      sampling: { num_normal: 4, num_contrastive: 3 },
+      rounds: [{ name: 'a', revision: true }, {}, {}],
+    });
     expect(v.rounds).toEqual([{ name: 'a', revision: true, contrastive: false }]);
     expect(v.name).toBe('x-nocontrastive');
     expect(v.sampling).toMatchObject({ num_normal: 7, num_contrastive: 0 });
     // the schema's defaults (4 + 4) when the recipe leaves them out
-    expect(noContrastiveVariant({ name: 'x', model: { base: 'm' } }).sampling).toMatchObject({ num_normal: 8, num_contrastive: 0 });
+    expect(noContrastiveVariant({ name: 'x', model: { base: 'm' } }).sampling).toMatchObject({
+      num_normal: 8,
+      num_contrastive: 0,
+    });
   });
 
   it('takes baseline and rounds 1–3 from the full run, row 2 from the variant', () => {

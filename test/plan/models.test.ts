@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { stageModels } from '../../orchestrator/plan/models.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 
-const recipe = (extra: Record<string, unknown> = {}) => RecipeSchema.parse({ name: 'p', model: { base: '/m' }, ...extra });
+const recipe = (extra: Record<string, unknown> = {}) =>
+  RecipeSchema.parse({ name: 'p', model: { base: '/m' }, ...extra });
 const ctx = (files: string[]) => ({ abs: (p: string) => `/run/${p}`, exists: (p: string) => files.includes(p) });
 
 describe('stage models (IPA roles)', () => {
@@ -30,7 +31,7 @@ describe('stage models (IPA roles)', () => {
     expect(m.generator.adapter).toBe('/run/round-1/models/policy');
   });
 
-  it('eval after round r uses round r\'s policy; round 0 the initial model', () => {
+  it("eval after round r uses round r's policy; round 0 the initial model", () => {
     const files = ['/run/round-2/models/policy/adapter_config.json'];
     expect(stageModels(recipe(), 'eval', 2, ctx(files)).generator.adapter).toBe('/run/round-2/models/policy');
     expect(stageModels(recipe(), 'eval', 0, ctx(files)).generator.adapter).toBeNull();
@@ -39,7 +40,12 @@ describe('stage models (IPA roles)', () => {
   it('training starts fresh from the initial model unless adapters_from is previous', () => {
     const files = ['/run/round-1/models/policy/adapter_config.json'];
     expect(stageModels(recipe(), 'train', 2, ctx(files)).generator.adapter).toBeNull();
-    const prev = stageModels(recipe({ training: { adapters_from: 'previous', reference_model: 'round_start' } }), 'train', 2, ctx(files));
+    const prev = stageModels(
+      recipe({ training: { adapters_from: 'previous', reference_model: 'round_start' } }),
+      'train',
+      2,
+      ctx(files),
+    );
     expect(prev.generator.adapter).toBe('/run/round-1/models/policy');
     expect(prev.reference?.adapter).toBe('/run/round-1/models/policy');
   });
@@ -48,7 +54,12 @@ describe('stage models (IPA roles)', () => {
     const files = ['/run/round-1/models/policy/adapter_config.json'];
     expect(stageModels(recipe(), 'train', 2, ctx(files)).verifier).toEqual({ base: '/m', adapter: null });
     const judging = recipe({ verifier: { model: 'generator' } });
-    expect(stageModels(judging, 'train', 2, ctx(files)).verifier).toEqual({ base: '/m', adapter: '/run/round-1/models/policy' });
-    expect(stageModels(judging, 'train', 2, ctx(files)).verifier).toEqual(stageModels(judging, 'verify', 2, ctx(files)).verifier);
+    expect(stageModels(judging, 'train', 2, ctx(files)).verifier).toEqual({
+      base: '/m',
+      adapter: '/run/round-1/models/policy',
+    });
+    expect(stageModels(judging, 'train', 2, ctx(files)).verifier).toEqual(
+      stageModels(judging, 'verify', 2, ctx(files)).verifier,
+    );
   });
 });

@@ -67,11 +67,23 @@ const cases: Record<string, [string, number, string]> = {
   'moved-worker-settings.yaml': ['orchestration.lock_duration_ms', 10, 'no longer a recipe setting'],
   'renamed-dpo-lora.yaml': ['training.dpo.lora', 11, 'no longer a recipe setting'],
   // Issue 25, findings 9 and 12: spoofed paths, task files outside the roots, sizes no machine holds.
-  'bidi-in-path.yaml': ['runs_dir', 8, 'a path cannot contain a bidirectional control character or an unpaired surrogate (\\u202e at character 6)'],
+  'bidi-in-path.yaml': [
+    'runs_dir',
+    8,
+    'a path cannot contain a bidirectional control character or an unpaired surrogate (\\u202e at character 6)',
+  ],
   'lone-surrogate-in-path.yaml': ['model.base', 3, '(\\ud800 at character 2)'],
-  'task-path-outside.yaml': ['eval.lmms_eval.tasks[1]', 11, 'path "/etc/evil.yaml" resolves to /etc/evil.yaml, outside the allowed roots'],
+  'task-path-outside.yaml': [
+    'eval.lmms_eval.tasks[1]',
+    11,
+    'path "/etc/evil.yaml" resolves to /etc/evil.yaml, outside the allowed roots',
+  ],
   'huge-train-size.yaml': ['data.synthetic.train_size', 8, 'must be <= 1000000 (got 1000000000000000)'],
-  'millions-of-shards.yaml': ['data.shard_size', 9, '50000000 seeds in shards of 1 make 50000000 shards, more than the 100000 a round may have'],
+  'millions-of-shards.yaml': [
+    'data.shard_size',
+    9,
+    '50000000 seeds in shards of 1 make 50000000 shards, more than the 100000 a round may have',
+  ],
   'moved-sampling-backend.yaml': ['sampling.backend', 10, 'no longer a recipe setting'],
 };
 
@@ -140,7 +152,9 @@ describe('malformed recipes', () => {
 
   it('issues print as file:line:column path: message (hint)', () => {
     const err = failure('unknown-key-typo.yaml');
-    expect(err.message).toBe(`${join(dir, 'unknown-key-typo.yaml')}:10:3 sampling.tempreature: unknown key (did you mean "temperature"?)`);
+    expect(err.message).toBe(
+      `${join(dir, 'unknown-key-typo.yaml')}:10:3 sampling.tempreature: unknown key (did you mean "temperature"?)`,
+    );
   });
 
   it('an unknown key is located at the key itself, a bad value at the value', () => {

@@ -51,7 +51,13 @@ describe('ipa validate', () => {
     expect(r.code).toBe(3);
     const body = JSON.parse(r.out);
     expect(body.ok).toBe(false);
-    expect(body.issues[0]).toMatchObject({ line: 10, column: 3, path: 'sampling.tempreature', message: 'unknown key', hint: 'did you mean "temperature"?' });
+    expect(body.issues[0]).toMatchObject({
+      line: 10,
+      column: 3,
+      path: 'sampling.tempreature',
+      message: 'unknown key',
+      hint: 'did you mean "temperature"?',
+    });
   });
 
   it('--json on a valid recipe gives the normalised recipe', async () => {
@@ -79,42 +85,60 @@ describe('ipa validate', () => {
     const r = await ipa('validate', file);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^ok: small:/);
-    expect(r.err).toBe(`warning: ${file}:9:10 eval.after: this run will evaluate nothing (eval.after is none: no round is evaluated); ipa status and the report show "–" for every round (add eval.benchmarks, enable data.synthetic or eval.lmms_eval, or set eval.after to every_round or final)`);
+    expect(r.err).toBe(
+      `warning: ${file}:9:10 eval.after: this run will evaluate nothing (eval.after is none: no round is evaluated); ipa status and the report show "–" for every round (add eval.benchmarks, enable data.synthetic or eval.lmms_eval, or set eval.after to every_round or final)`,
+    );
     const json = JSON.parse((await ipa('validate', file, '--json')).out);
-    expect(json.warnings).toEqual([expect.objectContaining({ path: 'eval.after', line: 9, message: expect.stringContaining('evaluate nothing') })]);
+    expect(json.warnings).toEqual([
+      expect.objectContaining({ path: 'eval.after', line: 9, message: expect.stringContaining('evaluate nothing') }),
+    ]);
 
     const none = await ipa('validate', recipeFile(SMALL + SEEDS));
-    expect(none.err).toContain('eval: this run will evaluate nothing (there is nothing to evaluate: no eval.benchmarks, no synthetic held-out split, lmms-eval off)');
+    expect(none.err).toContain(
+      'eval: this run will evaluate nothing (there is nothing to evaluate: no eval.benchmarks, no synthetic held-out split, lmms-eval off)',
+    );
     expect((await ipa('validate', join(fixtures, 'minimal.yaml'))).err).toBe('');
   });
 
-  it('asks the worker\'s Python whether lmms-eval is installed when the recipe enables it', { timeout: 60_000 }, async () => {
-    const file = recipeFile(`${SMALL}${SEEDS}eval:\n  lmms_eval:\n    enabled: true\n    tasks: [pope]\n    limit: 8\n`);
-    // The project's environment has it: valid, with a warning that 8 documents are not the task.
-    const ok = await ipa('validate', file);
-    expect(ok.code).toBe(0);
-    expect(ok.err).toContain('eval.lmms_eval.limit: lmms-eval evaluates at most 8 documents per task');
+  it(
+    "asks the worker's Python whether lmms-eval is installed when the recipe enables it",
+    { timeout: 60_000 },
+    async () => {
+      const file = recipeFile(
+        `${SMALL}${SEEDS}eval:\n  lmms_eval:\n    enabled: true\n    tasks: [pope]\n    limit: 8\n`,
+      );
+      // The project's environment has it: valid, with a warning that 8 documents are not the task.
+      const ok = await ipa('validate', file);
+      expect(ok.code).toBe(0);
+      expect(ok.err).toContain('eval.lmms_eval.limit: lmms-eval evaluates at most 8 documents per task');
 
-    // A Python without it (the system's): invalid input, naming the interpreter and the way out.
-    vi.stubEnv('IPA_PYTHON', 'python3');
-    const missing = await ipa('validate', file);
-    expect(missing.code).toBe(3);
-    expect(missing.err).toContain(`${file}:10:14 eval.lmms_eval.enabled: lmms-eval is enabled, but it is not installed in the worker's Python (`);
-    expect(missing.err).toContain('set eval.lmms_eval.enabled: false');
+      // A Python without it (the system's): invalid input, naming the interpreter and the way out.
+      vi.stubEnv('IPA_PYTHON', 'python3');
+      const missing = await ipa('validate', file);
+      expect(missing.code).toBe(3);
+      expect(missing.err).toContain(
+        `${file}:10:14 eval.lmms_eval.enabled: lmms-eval is enabled, but it is not installed in the worker's Python (`,
+      );
+      expect(missing.err).toContain('set eval.lmms_eval.enabled: false');
 
-    // A Python that cannot be started says so, instead of a stack trace.
-    vi.stubEnv('IPA_PYTHON', '/nonexistent/python');
-    const broken = await ipa('validate', file);
-    expect(broken.code).toBe(3);
-    expect(broken.err).toContain("lmms-eval is enabled, but could not ask the worker's Python (/nonexistent/python) what it has installed");
-    expect(broken.err).not.toMatch(/\n\s+at /);
+      // A Python that cannot be started says so, instead of a stack trace.
+      vi.stubEnv('IPA_PYTHON', '/nonexistent/python');
+      const broken = await ipa('validate', file);
+      expect(broken.code).toBe(3);
+      expect(broken.err).toContain(
+        "lmms-eval is enabled, but could not ask the worker's Python (/nonexistent/python) what it has installed",
+      );
+      expect(broken.err).not.toMatch(/\n\s+at /);
 
-    // --offline checks a recipe before the workers' environment is set up: the same finding is a warning.
-    vi.stubEnv('IPA_PYTHON', 'python3');
-    const offline = await ipa('validate', '--offline', file);
-    expect(offline.code).toBe(0);
-    expect(offline.err).toMatch(/^warning: .*:10:14 eval\.lmms_eval\.enabled: lmms-eval is enabled, but it is not installed in the worker's Python/m);
-  });
+      // --offline checks a recipe before the workers' environment is set up: the same finding is a warning.
+      vi.stubEnv('IPA_PYTHON', 'python3');
+      const offline = await ipa('validate', '--offline', file);
+      expect(offline.code).toBe(0);
+      expect(offline.err).toMatch(
+        /^warning: .*:10:14 eval\.lmms_eval\.enabled: lmms-eval is enabled, but it is not installed in the worker's Python/m,
+      );
+    },
+  );
 
   it('--help describes it', async () => {
     const r = await ipa('validate', '--help');

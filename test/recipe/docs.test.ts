@@ -18,7 +18,9 @@ describe('docs/recipe.md', () => {
   });
 
   it('escapes pipes so enum types stay in one table cell', () => {
-    const row = renderRecipeDocs().split('\n').find((l) => l.startsWith('| `generation.backend`'))!;
+    const row = renderRecipeDocs()
+      .split('\n')
+      .find((l) => l.startsWith('| `generation.backend`'))!;
     expect(row).toContain('"hf" \\| "vllm"');
     expect(row.split(/(?<!\\)\|/).length).toBe(6);
   });

@@ -36,7 +36,51 @@ function loadsOrFailsCleanly(text: string, file = join(scratch, 'r.yaml')): void
 const yamlish = fc
   .array(
     fc.oneof(
-      fc.constantFrom(':', ': ', '- ', '\n', '\n  ', '\t', '{', '}', '[', ']', ',', '"', "'", '&a ', '*a', '!tag ', '!!binary ', '? ', '|', '>', '#', '---', '...', '%YAML 1.2', '<<: ', '~', 'null', '.inf', '-.nan', '0x1F', '1e999', '__proto__', 'name', 'model', 'base', 'rounds', 'sampling', 'temperature', 'data', 'sources', 'path', '../../..', '/etc/passwd'),
+      fc.constantFrom(
+        ':',
+        ': ',
+        '- ',
+        '\n',
+        '\n  ',
+        '\t',
+        '{',
+        '}',
+        '[',
+        ']',
+        ',',
+        '"',
+        "'",
+        '&a ',
+        '*a',
+        '!tag ',
+        '!!binary ',
+        '? ',
+        '|',
+        '>',
+        '#',
+        '---',
+        '...',
+        '%YAML 1.2',
+        '<<: ',
+        '~',
+        'null',
+        '.inf',
+        '-.nan',
+        '0x1F',
+        '1e999',
+        '__proto__',
+        'name',
+        'model',
+        'base',
+        'rounds',
+        'sampling',
+        'temperature',
+        'data',
+        'sources',
+        'path',
+        '../../..',
+        '/etc/passwd',
+      ),
       fc.string({ maxLength: 8 }),
       fc.integer().map(String),
     ),
@@ -66,14 +110,23 @@ function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[
 
 describe('loader fuzzing', () => {
   it('random YAML-ish text never throws anything but RecipeError', () => {
-    fc.assert(fc.property(yamlish, (text) => loadsOrFailsCleanly(text)), { numRuns: 600 });
+    fc.assert(
+      fc.property(yamlish, (text) => loadsOrFailsCleanly(text)),
+      { numRuns: 600 },
+    );
   });
 
   it('random unicode text never throws anything but RecipeError', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => loadsOrFailsCleanly(text)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => loadsOrFailsCleanly(text)),
+      { numRuns: 300 },
+    );
   });
 
-  for (const [name, base] of [['minimal', minimal], ['full', full]] as const) {
+  for (const [name, base] of [
+    ['minimal', minimal],
+    ['full', full],
+  ] as const) {
     const data = parseDocument(base).toJS() as Record<string, unknown>;
     const targets = paths(data).filter((p) => p.length > 0);
 
@@ -105,7 +158,10 @@ describe('loader fuzzing', () => {
 
     it(`random line-level edits of ${name}.yaml never throw anything but RecipeError`, () => {
       const lines = base.split('\n');
-      const edit = fc.record({ at: fc.nat(lines.length - 1), text: fc.oneof(yamlish, fc.constantFrom('', '  ', '\t', 'x: *a', '  &a y: 1')) });
+      const edit = fc.record({
+        at: fc.nat(lines.length - 1),
+        text: fc.oneof(yamlish, fc.constantFrom('', '  ', '\t', 'x: *a', '  &a y: 1')),
+      });
       fc.assert(
         fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
           const copy = [...lines];

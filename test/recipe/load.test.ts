@@ -34,7 +34,13 @@ describe('valid recipes', () => {
     expect(recipe.data.synthetic.output_dir).toBe(join(repo, '.cache', 'data', 'synthetic'));
     expect(recipe.rounds).toHaveLength(2);
     expect(recipe.rounds[0]).toEqual({ name: 'automated', contrastive: true, revision: true, reference_guided: false });
-    expect(recipe.sampling.perturbations.map((p) => p.kind)).toEqual(['gaussian_noise', 'blur', 'downscale', 'crop', 'color_jitter']);
+    expect(recipe.sampling.perturbations.map((p) => p.kind)).toEqual([
+      'gaussian_noise',
+      'blur',
+      'downscale',
+      'crop',
+      'color_jitter',
+    ]);
     expect(recipe.orchestration.concurrency.train).toBe(1);
     expect(recipe.training.lora.r).toBe(4);
   });
@@ -45,18 +51,28 @@ describe('valid recipes', () => {
     expect(recipe.model.base).toBe(a('model'));
     expect(recipe.data.sources[0]).toMatchObject({ path: a('data/seeds.jsonl'), image_root: a('data'), weight: 2 });
     expect(recipe.verifier.template).toBe(a('templates/verify.txt'));
-    expect(recipe.reviser).toMatchObject({ feedback_template: a('templates/feedback.txt'), refine_template: a('templates/refine.txt') });
+    expect(recipe.reviser).toMatchObject({
+      feedback_template: a('templates/feedback.txt'),
+      refine_template: a('templates/refine.txt'),
+    });
     expect(recipe.eval.benchmarks[0].path).toBe(a('bench.jsonl'));
     // Every root in effect: the recipe's folder, the repository holding it, then the listed ones.
-    expect(recipe.allowed_roots).toEqual([fixtures, resolve(import.meta.dirname, '..', '..'), join(fixtures, 'assets')]);
+    expect(recipe.allowed_roots).toEqual([
+      fixtures,
+      resolve(import.meta.dirname, '..', '..'),
+      join(fixtures, 'assets'),
+    ]);
     expect(recipe.sampling.perturbations[0]).toEqual({ kind: 'blur', weight: 1, radius: [1, 2] });
     expect(recipe.sampling.perturbations[1]).toEqual({ kind: 'crop', weight: 2, fraction: [0.5, 0.8] });
     expect(recipe.orchestration.concurrency).toEqual({ sample: 2, verify: 1, revise: 1, train: 1, eval: 1 });
   });
 
-  it('a recipe of two lines gets the paper\'s three rounds', () => {
+  it("a recipe of two lines gets the paper's three rounds", () => {
     const dir = scratch();
-    const { recipe } = parseRecipe('name: x\nmodel: {base: m, build_tiny: true}\ndata: {synthetic: {enabled: true}}\n', join(dir, 'r.yaml'));
+    const { recipe } = parseRecipe(
+      'name: x\nmodel: {base: m, build_tiny: true}\ndata: {synthetic: {enabled: true}}\n',
+      join(dir, 'r.yaml'),
+    );
     expect(recipe.rounds.map((r) => r.name)).toEqual(['automated', 'self-evolution', 'reference-guided']);
     expect(recipe.runs_dir).toBe(join(dir, 'runs'));
     expect(recipe).toEqual(RecipeSchema.parse(recipe));
@@ -67,7 +83,9 @@ describe('valid recipes', () => {
     const other = scratch();
     writeFileSync(join(other, 'seeds.jsonl'), '{}\n');
     const text = `name: x\nallowed_roots: [${other}]\nmodel: {base: m, build_tiny: true}\ndata:\n  sources: [{path: ${join(other, 'seeds.jsonl')}}]\n`;
-    expect(issuesOf(() => parseRecipe(text.replace(/allowed_roots.*\n/, ''), join(dir, 'r.yaml')))[0].path).toBe('data.sources[0].path');
+    expect(issuesOf(() => parseRecipe(text.replace(/allowed_roots.*\n/, ''), join(dir, 'r.yaml')))[0].path).toBe(
+      'data.sources[0].path',
+    );
     expect(parseRecipe(text, join(dir, 'r.yaml')).recipe.data.sources[0].path).toBe(join(other, 'seeds.jsonl'));
   });
 
@@ -76,7 +94,12 @@ describe('valid recipes', () => {
     const outside = scratch();
     writeFileSync(join(outside, 'seeds.jsonl'), '{}\n');
     symlinkSync(outside, join(dir, 'link'));
-    const issues = issuesOf(() => parseRecipe('name: x\nmodel: {base: m, build_tiny: true}\ndata: {sources: [{path: link/seeds.jsonl}]}\n', join(dir, 'r.yaml')));
+    const issues = issuesOf(() =>
+      parseRecipe(
+        'name: x\nmodel: {base: m, build_tiny: true}\ndata: {sources: [{path: link/seeds.jsonl}]}\n',
+        join(dir, 'r.yaml'),
+      ),
+    );
     expect(issues[0]).toMatchObject({ path: 'data.sources[0].path', line: 3 });
     expect(issues[0].message).toContain('outside the allowed roots');
   });
@@ -85,7 +108,13 @@ describe('valid recipes', () => {
     const dir = scratch();
     const text = 'name: x\nmodel: {base: nowhere}\ndata: {sources: [{path: missing.jsonl}]}\n';
     expect(parseRecipe(text, join(dir, 'r.yaml'), { checkFiles: false }).recipe.model.base).toBe(join(dir, 'nowhere'));
-    expect(issuesOf(() => parseRecipe('name: x\nmodel: {base: /etc}\ndata: {synthetic: {enabled: true}}\n', join(dir, 'r.yaml'), { checkFiles: false }))[0].path).toBe('model.base');
+    expect(
+      issuesOf(() =>
+        parseRecipe('name: x\nmodel: {base: /etc}\ndata: {synthetic: {enabled: true}}\n', join(dir, 'r.yaml'), {
+          checkFiles: false,
+        }),
+      )[0].path,
+    ).toBe('model.base');
   });
 
   it('the repository root is allowed only for recipes inside it', () => {
@@ -93,8 +122,13 @@ describe('valid recipes', () => {
     mkdirSync(join(dir, 'recipes'));
     writeFileSync(join(dir, 'model.bin'), '');
     const text = 'name: x\nmodel: {base: ../model.bin}\ndata: {synthetic: {enabled: true}}\n';
-    expect(parseRecipe(text, join(dir, 'recipes', 'r.yaml'), { repoRoot: dir }).recipe.model.base).toBe(join(dir, 'model.bin'));
-    expect(issuesOf(() => parseRecipe(text, join(dir, 'recipes', 'r.yaml'), { repoRoot: join(dir, 'recipes', 'x') }))[0].message).toContain('outside');
+    expect(parseRecipe(text, join(dir, 'recipes', 'r.yaml'), { repoRoot: dir }).recipe.model.base).toBe(
+      join(dir, 'model.bin'),
+    );
+    expect(
+      issuesOf(() => parseRecipe(text, join(dir, 'recipes', 'r.yaml'), { repoRoot: join(dir, 'recipes', 'x') }))[0]
+        .message,
+    ).toContain('outside');
   });
 
   it('a byte-order mark is accepted; the source is returned as read', () => {
@@ -107,7 +141,9 @@ describe('valid recipes', () => {
   it('describeRecipe gives one line', () => {
     const line = describeRecipe(loadRecipe(join(fixtures, 'full.yaml')).recipe);
     expect(line).not.toContain('\n');
-    expect(line).toMatch(/^full-example: 3 rounds \(automated, self-evolution, reference-guided\), model .*assets\/model, data 1 source \+ synthetic data, model verifier, K=3\+2, generating on hf$/);
+    expect(line).toMatch(
+      /^full-example: 3 rounds \(automated, self-evolution, reference-guided\), model .*assets\/model, data 1 source \+ synthetic data, model verifier, K=3\+2, generating on hf$/,
+    );
   });
 });
 
@@ -121,7 +157,8 @@ describe('file-level errors', () => {
   });
 
   it('collects every schema problem of a file at once, sorted by line', () => {
-    const text = 'name: x\nmodel: {base: m, build_tiny: true}\ngeneration: {backend: nope}\nsampling:\n  num_normal: -1\nrounds: []\n';
+    const text =
+      'name: x\nmodel: {base: m, build_tiny: true}\ngeneration: {backend: nope}\nsampling:\n  num_normal: -1\nrounds: []\n';
     const issues = issuesOf(() => parseRecipe(text, join(scratch(), 'r.yaml')));
     expect(issues.map((i) => [i.path, i.line])).toEqual([
       ['generation.backend', 3],
@@ -130,13 +167,19 @@ describe('file-level errors', () => {
     ]);
   });
 
-  it('a missing field of a nested mapping points at the mapping\'s key', () => {
-    const text = 'name: x\nmodel: {base: m, build_tiny: true}\ndata: {synthetic: {enabled: true}}\neval:\n  benchmarks:\n    - name: b\n';
-    expect(issuesOf(() => parseRecipe(text, join(scratch(), 'r.yaml')))[0]).toMatchObject({ path: 'eval.benchmarks[0].path', line: 6, column: 7 });
+  it("a missing field of a nested mapping points at the mapping's key", () => {
+    const text =
+      'name: x\nmodel: {base: m, build_tiny: true}\ndata: {synthetic: {enabled: true}}\neval:\n  benchmarks:\n    - name: b\n';
+    expect(issuesOf(() => parseRecipe(text, join(scratch(), 'r.yaml')))[0]).toMatchObject({
+      path: 'eval.benchmarks[0].path',
+      line: 6,
+      column: 7,
+    });
   });
 
   it('aliases within the limit are fine and expand to plain data', () => {
-    const text = 'name: x\nmodel: {base: m, build_tiny: true}\ndata: {synthetic: {enabled: true}}\ntraining:\n  lora: &l {r: 4, alpha: 8}\nwarmup: {sft: {lora: *l}}\n';
+    const text =
+      'name: x\nmodel: {base: m, build_tiny: true}\ndata: {synthetic: {enabled: true}}\ntraining:\n  lora: &l {r: 4, alpha: 8}\nwarmup: {sft: {lora: *l}}\n';
     expect(parseRecipe(text, join(scratch(), 'r.yaml')).recipe.warmup.sft.lora.r).toBe(4);
   });
 
@@ -154,8 +197,12 @@ describe('error helpers', () => {
   });
 
   it('formatIssue leaves out an empty path and a missing hint', () => {
-    expect(formatIssue({ file: 'r.yaml', line: 1, column: 1, path: '', message: 'recipe is empty' })).toBe('r.yaml:1:1 recipe is empty');
-    expect(formatIssue({ file: 'r.yaml', line: 12, column: 5, path: 'a.b', message: 'm', hint: 'h' })).toBe('r.yaml:12:5 a.b: m (h)');
+    expect(formatIssue({ file: 'r.yaml', line: 1, column: 1, path: '', message: 'recipe is empty' })).toBe(
+      'r.yaml:1:1 recipe is empty',
+    );
+    expect(formatIssue({ file: 'r.yaml', line: 12, column: 5, path: 'a.b', message: 'm', hint: 'h' })).toBe(
+      'r.yaml:12:5 a.b: m (h)',
+    );
   });
 
   it('levenshtein and closest', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { withoutMovedSettings } from '../../orchestrator/recipe/moved.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 
-describe('withoutMovedSettings (an old run directory\'s recipe.json)', () => {
+describe("withoutMovedSettings (an old run directory's recipe.json)", () => {
   const old = () => ({
     name: 'old',
     model: { base: '/m' },
@@ -20,9 +20,21 @@ describe('withoutMovedSettings (an old run directory\'s recipe.json)', () => {
   });
 
   it('carries the backend and its engine settings from sampling to generation', () => {
-    const out = withoutMovedSettings({ name: 'old', model: { base: '/m' }, sampling: { backend: 'vllm', vllm: { max_model_len: 2048 }, num_normal: 2 } });
-    expect(out).toEqual({ name: 'old', model: { base: '/m' }, sampling: { num_normal: 2 }, generation: { backend: 'vllm', vllm: { max_model_len: 2048 } } });
-    expect(RecipeSchema.parse(out).generation).toEqual({ backend: 'vllm', vllm: { gpu_memory_utilization: 0.9, max_model_len: 2048 } });
+    const out = withoutMovedSettings({
+      name: 'old',
+      model: { base: '/m' },
+      sampling: { backend: 'vllm', vllm: { max_model_len: 2048 }, num_normal: 2 },
+    });
+    expect(out).toEqual({
+      name: 'old',
+      model: { base: '/m' },
+      sampling: { num_normal: 2 },
+      generation: { backend: 'vllm', vllm: { max_model_len: 2048 } },
+    });
+    expect(RecipeSchema.parse(out).generation).toEqual({
+      backend: 'vllm',
+      vllm: { gpu_memory_utilization: 0.9, max_model_len: 2048 },
+    });
   });
 
   it('keeps the new place when both are set, and leaves a recipe without them alone', () => {

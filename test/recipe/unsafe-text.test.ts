@@ -29,10 +29,14 @@ describe('bidirectional controls and unpaired surrogates', () => {
   });
 
   it('in a path: ipa validate refuses with the place and the character escaped, never raw (text and --json)', async () => {
-    const file = recipe(`name: spoof\nmodel:\n  base: m\n  build_tiny: true\ndata:\n  synthetic:\n    enabled: true\nruns_dir: "runs/\\u202Egpj.exe"\n`);
+    const file = recipe(
+      `name: spoof\nmodel:\n  base: m\n  build_tiny: true\ndata:\n  synthetic:\n    enabled: true\nruns_dir: "runs/\\u202Egpj.exe"\n`,
+    );
     const r = await ipa('validate', file);
     expect(r.code).toBe(3);
-    expect(r.err).toContain(`${file}:8:11 runs_dir: a path cannot contain a bidirectional control character or an unpaired surrogate (\\u202e at character 6)`);
+    expect(r.err).toContain(
+      `${file}:8:11 runs_dir: a path cannot contain a bidirectional control character or an unpaired surrogate (\\u202e at character 6)`,
+    );
     expect(r.out + r.err).not.toMatch(RAW);
     const j = await ipa('validate', file, '--json');
     expect(j.out).not.toMatch(RAW);
@@ -40,7 +44,9 @@ describe('bidirectional controls and unpaired surrogates', () => {
   });
 
   it('elsewhere: a round name with a right-to-left override is printed escaped', async () => {
-    const file = recipe(`name: spoof\nmodel:\n  base: m\n  build_tiny: true\ndata:\n  synthetic:\n    enabled: true\nrounds:\n  - name: "abc${RLO}def"\n`);
+    const file = recipe(
+      `name: spoof\nmodel:\n  base: m\n  build_tiny: true\ndata:\n  synthetic:\n    enabled: true\nrounds:\n  - name: "abc${RLO}def"\n`,
+    );
     const r = await ipa('validate', file, '--offline');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('(abc\\u202edef)');

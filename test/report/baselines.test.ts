@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { baselineRows, baselinesTable, baselineVariant, meanStd, seededRecipe, type SeedResults } from '../../orchestrator/report/baselines.js';
+import {
+  baselineRows,
+  baselinesTable,
+  baselineVariant,
+  meanStd,
+  seededRecipe,
+  type SeedResults,
+} from '../../orchestrator/report/baselines.js';
 import type { RoundResult } from '../../orchestrator/report/results.js';
 import { RecipeSchema, type RecipeInput } from '../../orchestrator/recipe/schema.js';
 
@@ -14,20 +21,31 @@ const recipe: RecipeInput = {
   training: { dpo: { beta: 0.2 } },
 };
 
-const rounds = (accs: Array<number | null>): RoundResult[] => accs.map((a, round) => ({ round, heldout_accuracy: a }) as unknown as RoundResult);
+const rounds = (accs: Array<number | null>): RoundResult[] =>
+  accs.map((a, round) => ({ round, heldout_accuracy: a }) as unknown as RoundResult);
 
 describe('baselines', () => {
   it('seeds sampling and training draws, and scores the asked split', () => {
     const r = seededRecipe(recipe, 8, 'validation');
-    expect(r).toMatchObject({ name: 'tiny-s8', seed: 8, training: { dpo: { beta: 0.2, seed: 8 } }, data: { synthetic: { eval_split: 'validation', train_size: 10 } } });
+    expect(r).toMatchObject({
+      name: 'tiny-s8',
+      seed: 8,
+      training: { dpo: { beta: 0.2, seed: 8 } },
+      data: { synthetic: { eval_split: 'validation', train_size: 10 } },
+    });
     expect(RecipeSchema.safeParse({ ...r, model: { base: '/m' } }).success).toBe(true);
   });
 
-  it('starts every baseline from the IPA run\'s warm-up model, one round, evaluated at the end', () => {
+  it("starts every baseline from the IPA run's warm-up model, one round, evaluated at the end", () => {
     const ipa = seededRecipe(recipe, 7);
     for (const v of ['nocontrastive', 'rft', 'sftref'] as const) {
       const b = baselineVariant(ipa, v, '/runs/tiny-s7-x/models/sft', '/runs');
-      expect(b).toMatchObject({ name: `tiny-s7-${v}`, model: { base: '/runs/tiny-s7-x/models/sft', build_tiny: false }, warmup: { sft: { enabled: false } }, eval: { after: 'final' } });
+      expect(b).toMatchObject({
+        name: `tiny-s7-${v}`,
+        model: { base: '/runs/tiny-s7-x/models/sft', build_tiny: false },
+        warmup: { sft: { enabled: false } },
+        eval: { after: 'final' },
+      });
       expect(b.rounds).toHaveLength(1);
       expect(b.allowed_roots).toContain('/runs');
       expect(RecipeSchema.safeParse(b).success).toBe(true);

@@ -9,7 +9,9 @@ describe('docs/deployment.md memory table', () => {
   });
 
   it('has a row per worker kind on each card, every one of which fits', () => {
-    const rows = renderMemoryTable().split('\n').filter((l) => l.startsWith('| a'));
+    const rows = renderMemoryTable()
+      .split('\n')
+      .filter((l) => l.startsWith('| a'));
     expect(rows.map((r) => r.split(' | ').slice(0, 2).join(' | '))).toEqual([
       '| an 80 GB card (H100) | generation, `generation.backend: vllm`',
       '| an 80 GB card (H100) | generation, `generation.backend: hf`',

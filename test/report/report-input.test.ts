@@ -32,14 +32,24 @@ function emptyRun(): RunStore {
   roots.push(root);
   const recipeFile = join(root, 'recipe.yaml');
   writeFileSync(recipeFile, 'name: report\n');
-  const recipe = RecipeSchema.parse({ name: 'report', model: { base: '/m' }, rounds: [{ name: 'one' }, { name: 'two' }] });
+  const recipe = RecipeSchema.parse({
+    name: 'report',
+    model: { base: '/m' },
+    rounds: [{ name: 'one' }, { name: 'two' }],
+  });
   return RunStore.create({ runsDir: join(root, 'runs'), recipe, recipeFile, queuePrefix: 'test', id: RUN_ID });
 }
 
 /** Round 0 evaluated, round 1 complete, round 2 not started: a run stopped part-way. */
 function fabricatedRun(): RunStore {
   const store = emptyRun();
-  const done = (stage: Stage, round: number, rows: Record<string, number>, metrics: Record<string, unknown>, extra: Record<string, OutputRecord> = {}) =>
+  const done = (
+    stage: Stage,
+    round: number,
+    rows: Record<string, number>,
+    metrics: Record<string, unknown>,
+    extra: Record<string, OutputRecord> = {},
+  ) =>
     store.writeDone({
       job_id: jobId({ runId: RUN_ID, round, stage, shard: 0 }),
       stage,
@@ -48,7 +58,13 @@ function fabricatedRun(): RunStore {
       // Real files at the stage's paths: a done record counts only while its outputs exist.
       outputs: {
         ...Object.fromEntries(
-          Object.entries(rows).map(([k, n]) => [k, atomicWriteJsonl(store.abs(stageOutputs(stage, round, 0)[k]), Array.from({ length: n }, (_, i) => ({ i })))]),
+          Object.entries(rows).map(([k, n]) => [
+            k,
+            atomicWriteJsonl(
+              store.abs(stageOutputs(stage, round, 0)[k]),
+              Array.from({ length: n }, (_, i) => ({ i })),
+            ),
+          ]),
         ),
         ...extra,
       },
@@ -61,9 +77,26 @@ function fabricatedRun(): RunStore {
       worker: 'w1',
     });
   done('prepare', 0, { seeds: 20, rejected: 0 }, { seeds: 20, rejected: 0 });
-  atomicWriteJson(store.abs(evalFile(0)), { round: 0, overall: 0.25, by_task: { colour: 0.5, count: 0 }, by_benchmark: {}, n: 8 });
+  atomicWriteJson(store.abs(evalFile(0)), {
+    round: 0,
+    overall: 0.25,
+    by_task: { colour: 0.5, count: 0 },
+    by_benchmark: {},
+    n: 8,
+  });
   // advance(0) wrote round 1's seed shard: the sample job's input, checked against this record.
-  done('advance', 0, {}, { seeds: 10, next_round: 1 }, { seeds_0: atomicWriteJsonl(store.abs(shardFile(1, 'seeds', 0)), Array.from({ length: 10 }, (_, i) => ({ i }))) });
+  done(
+    'advance',
+    0,
+    {},
+    { seeds: 10, next_round: 1 },
+    {
+      seeds_0: atomicWriteJsonl(
+        store.abs(shardFile(1, 'seeds', 0)),
+        Array.from({ length: 10 }, (_, i) => ({ i })),
+      ),
+    },
+  );
   done('sample', 1, { responses: 80 }, { seeds: 10, normal: 40, contrastive: 40 });
   done('verify', 1, { verdicts: 80 }, { n: 80, passed: 40, pass_rate: 0.5 });
   done('revise', 1, { revisions: 12 }, {});
@@ -77,7 +110,13 @@ function fabricatedRun(): RunStore {
     { model: 'reviser', step: 1, loss: 0.69, 'rewards/margins': 0.3 },
   ];
   atomicWrite(store.abs(`${roundDir(1)}/train_metrics.jsonl`), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  atomicWriteJson(store.abs(evalFile(1)), { round: 1, overall: 0.375, by_task: { colour: 0.75, count: 0 }, by_benchmark: {}, n: 8 });
+  atomicWriteJson(store.abs(evalFile(1)), {
+    round: 1,
+    overall: 0.375,
+    by_task: { colour: 0.75, count: 0 },
+    by_benchmark: {},
+    n: 8,
+  });
   return store;
 }
 
@@ -95,12 +134,19 @@ describe('report input (results.json)', () => {
     expect(md).toContain('| 1 | 10 | 40/40/12 | 50.0% | 25.0% | 9 | 3 | 4 |');
     expect(md).toContain('| 2 | – | –/–/– | – | – | – | – | – |');
     expect(md).toContain('| 2 | – | – | – | – |');
-    expect(md).toContain('## Held-out accuracy by task type\n\n| round | colour | count | overall | n |\n|---|---|---|---|---|\n| 0 | 50.0% | 0.0% | 25.0% | 8 |\n| 1 | 75.0% | 0.0% | 37.5% | 8 |\n');
+    expect(md).toContain(
+      '## Held-out accuracy by task type\n\n| round | colour | count | overall | n |\n|---|---|---|---|---|\n| 0 | 50.0% | 0.0% | 25.0% | 8 |\n| 1 | 75.0% | 0.0% | 37.5% | 8 |\n',
+    );
     expect(md.endsWith('“–” marks numbers this run has not produced.\n')).toBe(true);
   });
 
   it('carries the policy margin curves only, by round', () => {
-    expect(reportInput(fabricatedRun(), RUN_ID).curves).toEqual({ '1': [{ step: 1, margin: 0.01 }, { step: 2, margin: 0.2 }] });
+    expect(reportInput(fabricatedRun(), RUN_ID).curves).toEqual({
+      '1': [
+        { step: 1, margin: 0.01 },
+        { step: 2, margin: 0.2 },
+      ],
+    });
   });
 
   it('renders a run with nothing done yet', () => {
@@ -117,10 +163,22 @@ describe('report input (results.json)', () => {
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(reportInput(store, RUN_ID));
 
     const recipe = store.recipe();
-    const payload = buildPayload(store, recipe, { runId: RUN_ID, runDir: store.dir, round: 2, stage: 'report', shard: 0 }, 1, 1);
+    const payload = buildPayload(
+      store,
+      recipe,
+      { runId: RUN_ID, runDir: store.dir, round: 2, stage: 'report', shard: 0 },
+      1,
+      1,
+    );
     expect(payload.inputs).toEqual({ results: store.abs(RESULTS_FILE) });
     expect(StagePayloadSchema.safeParse(payload).success).toBe(true);
-    const sample = buildPayload(store, recipe, { runId: RUN_ID, runDir: store.dir, round: 1, stage: 'sample', shard: 0 }, 1, 1);
+    const sample = buildPayload(
+      store,
+      recipe,
+      { runId: RUN_ID, runDir: store.dir, round: 1, stage: 'sample', shard: 0 },
+      1,
+      1,
+    );
     expect(sample.inputs).not.toHaveProperty('results');
   });
 

@@ -4,7 +4,12 @@ import { fractionDone, stageProgress } from '../../orchestrator/run/eta.js';
 import { manifest, stage } from '../helpers/manifest.js';
 
 const NOW = 1_000_000;
-const job = (stage: ActiveJob['stage'], startedAgoMs: number, progress?: ActiveJob['progress'], shard = 0): ActiveJob => ({
+const job = (
+  stage: ActiveJob['stage'],
+  startedAgoMs: number,
+  progress?: ActiveJob['progress'],
+  shard = 0,
+): ActiveJob => ({
   id: `r.r1.${stage}.s00${shard}`,
   round: 1,
   stage,
@@ -16,7 +21,10 @@ const job = (stage: ActiveJob['stage'], startedAgoMs: number, progress?: ActiveJ
 describe('estimates per stage', () => {
   it('a running job needs its elapsed time scaled by what is left; jobs still waiting take the mean of finished ones', () => {
     // 2 of 6 sample jobs done in 20 s each; shard 2 is half-way after 8 s; 3 still wait.
-    const m = manifest([{ round: 0, stages: [] }, { round: 1, stages: [stage('sample', { jobs: 6, done: 2, duration_ms: 40_000 })] }]);
+    const m = manifest([
+      { round: 0, stages: [] },
+      { round: 1, stages: [stage('sample', { jobs: 6, done: 2, duration_ms: 40_000 })] },
+    ]);
     const [p] = stageProgress(m, [job('sample', 8_000, { done: 32, total: 64, metrics: {} }, 2)], NOW);
     expect(p).toMatchObject({ round: 1, stage: 'sample', jobs: 6, done: 2 });
     expect(p.etaMs).toBe(8_000 + 3 * 20_000);
@@ -28,12 +36,16 @@ describe('estimates per stage', () => {
       { round: 1, stages: [stage('train', { done: 1, duration_ms: 90_000 })] },
       { round: 2, stages: [stage('train', { done: 0 })] },
     ]);
-    expect(stageProgress(m, [], NOW)).toEqual([{ round: 2, stage: 'train', jobs: 1, done: 0, active: [], etaMs: 90_000 }]);
+    expect(stageProgress(m, [], NOW)).toEqual([
+      { round: 2, stage: 'train', jobs: 1, done: 0, active: [], etaMs: 90_000 },
+    ]);
   });
 
   it('says nothing rather than guess: no finished job anywhere and no fraction reported yet', () => {
     const m = manifest([{ round: 0, stages: [stage('sft')] }]);
-    expect(stageProgress(m, [job('sft', 5_000, { done: 0, total: 0, metrics: { phase: 'loading model' } })], NOW)[0].etaMs).toBeUndefined();
+    expect(
+      stageProgress(m, [job('sft', 5_000, { done: 0, total: 0, metrics: { phase: 'loading model' } })], NOW)[0].etaMs,
+    ).toBeUndefined();
     expect(fractionDone(job('sft', 1, { done: 3, total: 4, metrics: {} }))).toBe(0.75);
   });
 

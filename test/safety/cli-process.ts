@@ -11,7 +11,10 @@ export interface CliResult {
 
 export function ipa(argv: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((res, rej) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrator', 'cli', 'main.ts'), ...argv], { cwd: REPO, env: { ...process.env, ...env } });
+    const c = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'orchestrator', 'cli', 'main.ts'), ...argv], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (b) => (stdout += String(b)));

@@ -27,8 +27,13 @@ const TEAMMATE = 65534;
  */
 export function unreadableByTeammate(paths: string[]): string[] {
   if (process.getuid?.() === 0) {
-    const script = 'for p in "$@"; do if [ -d "$p" ]; then ls "$p" >/dev/null 2>&1 || echo "$p"; else cat "$p" >/dev/null 2>&1 || echo "$p"; fi; done';
-    const r = spawnSync('setpriv', [`--reuid=${TEAMMATE}`, `--regid=${TEAMMATE}`, '--clear-groups', 'sh', '-c', script, 'sh', ...paths], { encoding: 'utf8' });
+    const script =
+      'for p in "$@"; do if [ -d "$p" ]; then ls "$p" >/dev/null 2>&1 || echo "$p"; else cat "$p" >/dev/null 2>&1 || echo "$p"; fi; done';
+    const r = spawnSync(
+      'setpriv',
+      [`--reuid=${TEAMMATE}`, `--regid=${TEAMMATE}`, '--clear-groups', 'sh', '-c', script, 'sh', ...paths],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`setpriv failed: ${r.stderr || r.error}`);
     return r.stdout.split('\n').filter(Boolean);
   }
@@ -45,7 +50,12 @@ async function writtenRun(py: PythonProcess, work: string): Promise<RunStore> {
   // An embedded image makes prepare create data/images/ and write a file there.
   const rows = [
     { id: 'file', images: ['good.png'], instruction: 'What colour?', reference: 'red' },
-    { id: 'embedded', images: [`data:image/png;base64,${png.toString('base64')}`], instruction: 'What colour?', reference: 'red' },
+    {
+      id: 'embedded',
+      images: [`data:image/png;base64,${png.toString('base64')}`],
+      instruction: 'What colour?',
+      reference: 'red',
+    },
   ];
   writeFileSync(join(work, 'rows.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const { store, seeds } = await runPrepare(py, work, 'modes', [{ path: 'rows.jsonl' }]);
@@ -54,7 +64,20 @@ async function writtenRun(py: PythonProcess, work: string): Promise<RunStore> {
   store.recordAttempt(probe, { attempt: 1, worker: 'test', started_at: new Date().toISOString() });
   store.appendLog(probe, 'a log line');
   const now = new Date().toISOString();
-  store.writeDone({ job_id: probe, stage: 'prepare', round: 0, shard: 0, outputs: {}, metrics: {}, failed_items: [], attempts: 1, started_at: now, finished_at: now, duration_ms: 0, worker: 'test' });
+  store.writeDone({
+    job_id: probe,
+    stage: 'prepare',
+    round: 0,
+    shard: 0,
+    outputs: {},
+    metrics: {},
+    failed_items: [],
+    attempts: 1,
+    started_at: now,
+    finished_at: now,
+    duration_ms: 0,
+    worker: 'test',
+  });
   logToRunDir(store.id, store.dir);
   rootLogger.info({ run: store.id }, 'a line about the run');
   return store;
@@ -105,10 +128,20 @@ describe('file modes of a run directory', () => {
     const store = await writtenRun(py, work);
     const paths = walk(store.dir);
     // Node and Python writers both: run.json, recipe.*, jobs/, logs/ and data/ (seeds, images).
-    for (const f of ['run.json', 'recipe.yaml', 'recipe.json', 'data/seeds.jsonl', 'data/rejected_seeds.jsonl', 'logs/orchestrator.jsonl']) expect(paths).toContain(join(store.dir, f));
+    for (const f of [
+      'run.json',
+      'recipe.yaml',
+      'recipe.json',
+      'data/seeds.jsonl',
+      'data/rejected_seeds.jsonl',
+      'logs/orchestrator.jsonl',
+    ])
+      expect(paths).toContain(join(store.dir, f));
     expect(paths.some((p) => p.includes('/data/images/'))).toBe(true);
     expect(unreadableByTeammate(paths)).toEqual([]);
-    const modes = new Set(paths.map((p) => `${lstatSync(p).isDirectory() ? 'dir' : 'file'} ${(lstatSync(p).mode & 0o777).toString(8)}`));
+    const modes = new Set(
+      paths.map((p) => `${lstatSync(p).isDirectory() ? 'dir' : 'file'} ${(lstatSync(p).mode & 0o777).toString(8)}`),
+    );
     expect([...modes].sort()).toEqual(['dir 755', 'file 644']);
   });
 
@@ -116,7 +149,9 @@ describe('file modes of a run directory', () => {
     process.umask(0o002);
     work = mkdtempSync(join(tmpdir(), 'ipa-modes-'));
     const env = { IPA_STATE_DIR: join(work, 'state', 'ipa') };
-    expect(registerRun({ id: 'r', dir: join(work, 'runs', 'r'), created_at: new Date().toISOString() }, env)).toBeUndefined();
+    expect(
+      registerRun({ id: 'r', dir: join(work, 'runs', 'r'), created_at: new Date().toISOString() }, env),
+    ).toBeUndefined();
     expect((lstatSync(registryFile(env)).mode & 0o777).toString(8)).toBe('600');
     expect((lstatSync(env.IPA_STATE_DIR).mode & 0o777).toString(8)).toBe('700');
   });

@@ -20,7 +20,14 @@ describe('recipe and dataset content is inert', () => {
     work = mkdtempSync(join(tmpdir(), 'ipa-inert-'));
     marker = join(work, 'EXECUTED');
     const touch = `touch ${marker}`;
-    payloads = [`$(${touch})`, `\`${touch}\``, `\${require('child_process').execSync('${touch}')}`, `__import__('os').system('${touch}')`, `{{ cycler.__init__.__globals__.os.popen('${touch}') }}`, `{__class__.__init__.__globals__}`];
+    payloads = [
+      `$(${touch})`,
+      `\`${touch}\``,
+      `\${require('child_process').execSync('${touch}')}`,
+      `__import__('os').system('${touch}')`,
+      `{{ cycler.__init__.__globals__.os.popen('${touch}') }}`,
+      `{__class__.__init__.__globals__}`,
+    ];
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -59,7 +66,11 @@ rounds:
     writeFileSync(file, recipeText(value(marker)));
     const r = await ipa(['validate', file]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:13:\\d+ rounds\\[0\\]\\.name: YAML tag .+ is not allowed`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:13:\\d+ rounds\\[0\\]\\.name: YAML tag .+ is not allowed`,
+      ),
+    );
     expect(r.stdout + r.stderr).not.toMatch(STACK_FRAME);
     expect(existsSync(marker)).toBe(false);
   });
@@ -77,12 +88,26 @@ rounds:
       const dir = join(work, 'data-case');
       mkdirSync(join(dir, 'images'), { recursive: true });
       cpSync(join(REPO, 'test', 'fixtures', 'bad-inputs', 'images', 'good.png'), join(dir, 'images', 'good.png'));
-      const rows = payloads.map((p, i) => ({ id: `${p}#${i}`, images: ['images/good.png'], instruction: p, reference: p }));
-      rows.push({ id: 'shell-path', images: [`images/$(touch ${marker}).png`], instruction: 'What colour?', reference: 'red' });
+      const rows = payloads.map((p, i) => ({
+        id: `${p}#${i}`,
+        images: ['images/good.png'],
+        instruction: p,
+        reference: p,
+      }));
+      rows.push({
+        id: 'shell-path',
+        images: [`images/$(touch ${marker}).png`],
+        instruction: 'What colour?',
+        reference: 'red',
+      });
       writeFileSync(join(dir, 'rows.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
       const { seeds, rejected } = await runPrepare(py, dir, 'inert', [{ path: 'rows.jsonl' }]);
-      expect(seeds.map((s) => [s.id, s.instruction, s.reference]).sort()).toEqual(payloads.map((p, i) => [`${p}#${i}`, p, p]).sort());
-      expect(rejected).toEqual([expect.objectContaining({ id: 'shell-path', reason: expect.stringMatching(/image file not found/) })]);
+      expect(seeds.map((s) => [s.id, s.instruction, s.reference]).sort()).toEqual(
+        payloads.map((p, i) => [`${p}#${i}`, p, p]).sort(),
+      );
+      expect(rejected).toEqual([
+        expect.objectContaining({ id: 'shell-path', reason: expect.stringMatching(/image file not found/) }),
+      ]);
       expect(existsSync(marker)).toBe(false);
     });
   });

@@ -43,7 +43,9 @@ describe('Redis with a password', () => {
       const r = await ipa([...cmd, '--redis-url', url(redis.port)]);
       const out = r.stdout + r.stderr;
       expect(r.code).toBe(4);
-      expect(r.stderr).toMatch(/^ipa workers?: cannot reach Redis at redis:\/\/(:\*\*\*@)?127\.0\.0\.1:\d+\/?: (WRONGPASS|NOAUTH)/);
+      expect(r.stderr).toMatch(
+        /^ipa workers?: cannot reach Redis at redis:\/\/(:\*\*\*@)?127\.0\.0\.1:\d+\/?: (WRONGPASS|NOAUTH)/,
+      );
       expect(out).not.toMatch(STACK_FRAME);
       expect(out).not.toContain(PASSWORD);
       expect(out).not.toContain(encodeURIComponent(PASSWORD));
@@ -53,7 +55,9 @@ describe('Redis with a password', () => {
   it('a password given as ?password= is redacted too (issue 14, finding 6)', async () => {
     const url = `redis://127.0.0.1:${redis.port}/?password=not-${encodeURIComponent(PASSWORD)}&db=0`;
     expect(redactUrl(url)).toBe(`redis://127.0.0.1:${redis.port}/?password=***&db=0`);
-    expect(redactUrl('rediss://u:pw@h:1/?auth=x&sentinelPassword=y&family=4')).toBe('rediss://u:***@h:1/?auth=***&sentinelPassword=***&family=4');
+    expect(redactUrl('rediss://u:pw@h:1/?auth=x&sentinelPassword=y&family=4')).toBe(
+      'rediss://u:***@h:1/?auth=***&sentinelPassword=***&family=4',
+    );
     const r = await ipa(['workers', '--redis-url', url]);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/\?password=\*\*\*&db=0: WRONGPASS/);

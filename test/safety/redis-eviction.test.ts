@@ -28,7 +28,9 @@ describe('Redis that may evict keys', () => {
     const conn = connect(redis.url);
     try {
       expect(await evictionPolicy(conn)).toBe('allkeys-lru');
-      await expect(checkEvictionPolicy(conn)).rejects.toThrow(/maxmemory-policy allkeys-lru.*BullMQ would lose queued jobs.*--allow-eviction/);
+      await expect(checkEvictionPolicy(conn)).rejects.toThrow(
+        /maxmemory-policy allkeys-lru.*BullMQ would lose queued jobs.*--allow-eviction/,
+      );
       await expect(checkEvictionPolicy(conn)).rejects.toMatchObject({ exitCode: 4 });
       expect(await checkEvictionPolicy(conn, { allow: true })).toBe('allkeys-lru');
     } finally {
@@ -42,10 +44,15 @@ describe('Redis that may evict keys', () => {
     // Inside the repository, like the harness's recipes: the tiny model is then an allowed path.
     const recipeFile = join(REPO, '.cache', `${prefix}.yaml`);
     writeFileSync(recipeFile, stringify({ ...tinyRecipe(), runs_dir: join(work, 'runs'), allowed_roots: [work] }));
-    for (const argv of [['submit', recipeFile], ['worker', '--queues', 'control']]) {
+    for (const argv of [
+      ['submit', recipeFile],
+      ['worker', '--queues', 'control'],
+    ]) {
       const r = await ipa([...argv, '--redis-url', redis.url, '--prefix', prefix]);
       expect(r.code, r.stderr).toBe(4);
-      expect(r.stderr).toMatch(new RegExp(`^ipa ${argv[0]}: Redis evicts keys under memory pressure \\(maxmemory-policy allkeys-lru\\)`));
+      expect(r.stderr).toMatch(
+        new RegExp(`^ipa ${argv[0]}: Redis evicts keys under memory pressure \\(maxmemory-policy allkeys-lru\\)`),
+      );
       expect(r.stderr).toContain('--allow-eviction');
       expect(r.stdout + r.stderr).not.toMatch(STACK_FRAME);
     }

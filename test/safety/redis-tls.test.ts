@@ -27,20 +27,66 @@ describe('Redis over TLS (rediss://)', () => {
   let port: number;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ipa-tls-'));
-    const cert = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    const cert = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(cert.status, cert.stderr).toBe(0);
     port = await freePort();
-    server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-ca-cert-file', join(dir, 'cert.pem'), '--tls-auth-clients', 'no', '--save', '', '--dir', dir], { stdio: 'ignore' });
+    server = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--tls-cert-file',
+        join(dir, 'cert.pem'),
+        '--tls-key-file',
+        join(dir, 'key.pem'),
+        '--tls-ca-cert-file',
+        join(dir, 'cert.pem'),
+        '--tls-auth-clients',
+        'no',
+        '--save',
+        '',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
     // Ready once the TLS port accepts a verified connection.
     for (let i = 0; i < 100; i++) {
-      const r = await ipa(['workers', '--redis-url', `rediss://127.0.0.1:${port}`], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') });
+      const r = await ipa(['workers', '--redis-url', `rediss://127.0.0.1:${port}`], {
+        NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+      });
       if (r.code === 0) return;
       await new Promise((res) => setTimeout(res, 100));
     }
     throw new Error('TLS redis-server did not come up');
   });
   afterAll(async () => {
-    if (server && server.exitCode === null) await new Promise((res) => (server.once('exit', res), server.kill('SIGTERM')));
+    if (server && server.exitCode === null)
+      await new Promise((res) => (server.once('exit', res), server.kill('SIGTERM')));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -55,7 +101,9 @@ describe('Redis over TLS (rediss://)', () => {
   });
 
   it('`ipa workers` works over TLS with a trusted certificate', async () => {
-    const r = await ipa(['workers', '--redis-url', `rediss://127.0.0.1:${port}`], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') });
+    const r = await ipa(['workers', '--redis-url', `rediss://127.0.0.1:${port}`], {
+      NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('no workers connected');
   });

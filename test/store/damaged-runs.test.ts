@@ -44,7 +44,9 @@ describe('a truncated run file damages its run only', () => {
     for (const cmd of ['status', 'resume']) {
       const r = await ipa([cmd, 'bad-0002', '--runs-dir', runsDir, '--redis-url', redisUrl()]);
       expect(r.code, `${cmd}: ${r.stderr}`).toBe(3);
-      expect(r.stderr).toMatch(new RegExp(`^ipa ${cmd}: .*bad-0002/run\\.json: truncated JSON .*\\(restore the file from a backup`));
+      expect(r.stderr).toMatch(
+        new RegExp(`^ipa ${cmd}: .*bad-0002/run\\.json: truncated JSON .*\\(restore the file from a backup`),
+      );
       expect(r.stderr + r.stdout).not.toMatch(STACK_FRAME);
       expect(r.stderr).not.toMatch(/SyntaxError/);
     }
@@ -64,7 +66,8 @@ describe('tampered and stray files are found and never used', () => {
     const run = fakeRun({ id: 'tamper-0001' });
     run.stepUntil(() => false);
     const pairs = run.store.abs('round-1/pairs/shard-000.jsonl');
-    const before = run.store.doneRecord(jobId({ runId: run.store.id, round: 1, stage: 'pair', shard: 0 }))!.outputs.pairs.sha256!;
+    const before = run.store.doneRecord(jobId({ runId: run.store.id, round: 1, stage: 'pair', shard: 0 }))!.outputs
+      .pairs.sha256!;
     appendFileSync(pairs, JSON.stringify({ id: 'injected', chosen: 'evil' }) + '\n');
     writeFileSync(run.store.abs('round-1/pairs/shard-007.jsonl'), JSON.stringify({ id: 'stray' }) + '\n');
     return { run, pairs, before };
@@ -78,7 +81,9 @@ describe('tampered and stray files are found and never used', () => {
     expect(status.stdout).toContain(`hash mismatch: ${pairs}`);
     expect(status.stdout).toContain(`sha256 in the done record ${before}`);
     expect(status.stdout).toMatch(/stray file: .*round-1\/pairs\/shard-007\.jsonl/);
-    expect(status.stdout).toMatch(/`ipa run \S*tamper-0001` computes the damaged outputs, and what was made from them, again \(for workers on a shared Redis: `ipa resume tamper-0001 --redis-url URL`\)/);
+    expect(status.stdout).toMatch(
+      /`ipa run \S*tamper-0001` computes the damaged outputs, and what was made from them, again \(for workers on a shared Redis: `ipa resume tamper-0001 --redis-url URL`\)/,
+    );
 
     const verify = await ipa(['verify', run.store.dir, '--json']);
     expect(verify.code).toBe(3);
@@ -99,9 +104,20 @@ describe('tampered and stray files are found and never used', () => {
 
   it('training would not read the tampered file: the payload check fails the job with both hashes and the way out', () => {
     const { run, pairs, before } = tampered();
-    const build = () => buildPayload(run.store, run.store.recipe(), { runId: run.store.id, runDir: run.store.dir, round: 2, stage: 'train', shard: 0 }, 1, 1);
+    const build = () =>
+      buildPayload(
+        run.store,
+        run.store.recipe(),
+        { runId: run.store.id, runDir: run.store.dir, round: 2, stage: 'train', shard: 0 },
+        1,
+        1,
+      );
     expect(build).toThrow(IntegrityError);
-    expect(build).toThrow(new RegExp(`^${pairs}: output "pairs" of tamper-0001\\.r1\\.pair\\.s000 does not match its done record .*ipa verify .*ipa resume .* \\(sha256 in the record ${before}, on disk [0-9a-f]{64}\\)$`));
+    expect(build).toThrow(
+      new RegExp(
+        `^${pairs}: output "pairs" of tamper-0001\\.r1\\.pair\\.s000 does not match its done record .*ipa verify .*ipa resume .* \\(sha256 in the record ${before}, on disk [0-9a-f]{64}\\)$`,
+      ),
+    );
   });
 
   it('ipa export refuses a tampered file and never reads a shard no record names', async () => {
@@ -109,7 +125,9 @@ describe('tampered and stray files are found and never used', () => {
     const out = `${run.root}/export.jsonl`;
     const r = await ipa(['export', run.store.dir, '--format', 'jsonl', '--out', out]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/ipa export: .*round-1\/pairs\/shard-000\.jsonl: output "pairs" of tamper-0001\.r1\.pair\.s000 does not match/);
+    expect(r.stderr).toMatch(
+      /ipa export: .*round-1\/pairs\/shard-000\.jsonl: output "pairs" of tamper-0001\.r1\.pair\.s000 does not match/,
+    );
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
@@ -119,12 +137,31 @@ describe('tampered and stray files are found and never used', () => {
     const prefix = uniquePrefix('repair');
     const queues = new QueueSet(conn, prefix);
     try {
-      const id = (round: number, stage: string, shard = 0) => `${run.store.id}.r${round}.${stage}.s${String(shard).padStart(3, '0')}`;
+      const id = (round: number, stage: string, shard = 0) =>
+        `${run.store.id}.r${round}.${stage}.s${String(shard).padStart(3, '0')}`;
       const r = await resumeRun(run.store, queues);
       expect(r.repair.damaged).toEqual([id(1, 'pair')]);
       // Round 1's training and everything after it learned from those pairs; shard 1 and 2's chains did not.
-      expect(r.repair.dependents).toEqual(expect.arrayContaining([id(1, 'train'), id(1, 'eval'), id(1, 'advance'), id(2, 'sample'), id(2, 'pair'), id(2, 'train'), id(2, 'report'), id(2, 'advance')]));
-      for (const kept of [id(1, 'sample'), id(1, 'verify'), id(1, 'pair', 1), id(1, 'pair', 2), id(0, 'prepare'), id(0, 'advance')]) {
+      expect(r.repair.dependents).toEqual(
+        expect.arrayContaining([
+          id(1, 'train'),
+          id(1, 'eval'),
+          id(1, 'advance'),
+          id(2, 'sample'),
+          id(2, 'pair'),
+          id(2, 'train'),
+          id(2, 'report'),
+          id(2, 'advance'),
+        ]),
+      );
+      for (const kept of [
+        id(1, 'sample'),
+        id(1, 'verify'),
+        id(1, 'pair', 1),
+        id(1, 'pair', 2),
+        id(0, 'prepare'),
+        id(0, 'advance'),
+      ]) {
         expect(r.repair.dependents).not.toContain(kept);
         expect(run.store.doneRecord(kept), kept).toBeDefined();
       }
@@ -158,7 +195,11 @@ describe('tampered and stray files are found and never used', () => {
       expect((await holder.getNextJob('held-by-test'))?.id).toBe(running);
       const record = run.store.abs(`jobs/${run.store.id}.r1.pair.s000.json`);
       const state = run.store.info().state;
-      await expect(resumeRun(run.store, queues)).rejects.toThrow(new RegExp(`damaged outputs and 1 job\\(s\\) running \\(${running.replace(/\./g, '\\.')}\\).*nothing was changed.*ipa pause`));
+      await expect(resumeRun(run.store, queues)).rejects.toThrow(
+        new RegExp(
+          `damaged outputs and 1 job\\(s\\) running \\(${running.replace(/\./g, '\\.')}\\).*nothing was changed.*ipa pause`,
+        ),
+      );
       expect(existsSync(record)).toBe(true);
       expect(existsSync(run.store.abs('quarantine'))).toBe(false);
       expect(run.store.info().state).toBe(state);

@@ -15,8 +15,14 @@ const PY = process.env.IPA_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
 
 /** Python's digests of several folders in one process (importing the module costs seconds). */
 function pythonDigests(dirs: string[]): string[] {
-  const code = 'import json,sys; from pathlib import Path; from ipa_worker.training.trainable import dir_record; print(json.dumps([dir_record(Path(d))["sha256"] for d in sys.argv[1:]]))';
-  return JSON.parse(execFileSync(PY, ['-c', code, ...dirs], { env: { ...process.env, PYTHONPATH: join(REPO, 'workers') }, encoding: 'utf8' }));
+  const code =
+    'import json,sys; from pathlib import Path; from ipa_worker.training.trainable import dir_record; print(json.dumps([dir_record(Path(d))["sha256"] for d in sys.argv[1:]]))';
+  return JSON.parse(
+    execFileSync(PY, ['-c', code, ...dirs], {
+      env: { ...process.env, PYTHONPATH: join(REPO, 'workers') },
+      encoding: 'utf8',
+    }),
+  );
 }
 
 function folder(): string {

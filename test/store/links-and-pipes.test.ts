@@ -5,7 +5,17 @@
  * command or the agent); a record that cannot vouch for its output is damage.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,14 +37,16 @@ function finished(id: string) {
   return { run, store: run.store, outside };
 }
 
-const job = (store: RunStore, round: number, stage: string, shard = 0) => jobId({ runId: store.id, round, stage: stage as never, shard });
+const job = (store: RunStore, round: number, stage: string, shard = 0) =>
+  jobId({ runId: store.id, round, stage: stage as never, shard });
 const recordFile = (store: RunStore, id: string) => store.abs(`jobs/${id}.json`);
 const editRecord = (store: RunStore, id: string, edit: (rec: any) => void) => {
   const rec = JSON.parse(readFileSync(recordFile(store, id), 'utf8'));
   edit(rec);
   writeFileSync(recordFile(store, id), JSON.stringify(rec));
 };
-const trainPayload = (store: RunStore) => () => buildPayload(store, store.recipe(), { runId: store.id, runDir: store.dir, round: 2, stage: 'train', shard: 0 }, 1, 1);
+const trainPayload = (store: RunStore) => () =>
+  buildPayload(store, store.recipe(), { runId: store.id, runDir: store.dir, round: 2, stage: 'train', shard: 0 }, 1, 1);
 
 /** `mkfifo`: a named pipe that no one writes to, so a plain open or read of it waits forever. */
 function fifo(path: string): void {
@@ -74,11 +86,19 @@ describe('a link planted in a run leads nothing out of it (finding 3)', () => {
     const v = await ipa(['verify', store.dir, '--json']);
     expect(v.code).toBe(3);
     const damage = JSON.parse(v.stdout).damage as Array<{ kind: string; file: string; reason: string }>;
-    expect(damage).toContainEqual(expect.objectContaining({ kind: 'outside-link', file: store.abs('round-1/pairs'), reason: expect.stringContaining(`symbolic link to ${outside}`) }));
+    expect(damage).toContainEqual(
+      expect.objectContaining({
+        kind: 'outside-link',
+        file: store.abs('round-1/pairs'),
+        reason: expect.stringContaining(`symbolic link to ${outside}`),
+      }),
+    );
     // Nothing behind the link is listed as the run's (stray) file.
     expect(damage.filter((d) => d.file.startsWith(outside) || d.file.includes('precious'))).toEqual([]);
 
-    expect(() => repairRun(store)).toThrow(/symbolic link.* leading out of the run directory, so it is not repaired; nothing was moved/);
+    expect(() => repairRun(store)).toThrow(
+      /symbolic link.* leading out of the run directory, so it is not repaired; nothing was moved/,
+    );
     expect(readdirSync(outside).sort()).toEqual(['precious.jsonl', 'sub']);
     expect(readFileSync(join(outside, 'sub', 'notes.txt'), 'utf8')).toBe('mine\n');
     expect(existsSync(store.abs('quarantine'))).toBe(false);
@@ -102,7 +122,9 @@ describe('a done record naming an output outside the run is refused (finding 4)'
 
     expect(trainPayload(store)).toThrow(IntegrityError);
     expect(trainPayload(store)).toThrow(/outside the run directory/);
-    expect(scanRun(store, { folders: false })).toContainEqual(expect.objectContaining({ kind: 'outside-run', job: id }));
+    expect(scanRun(store, { folders: false })).toContainEqual(
+      expect.objectContaining({ kind: 'outside-run', job: id }),
+    );
   }, 60_000);
 });
 
@@ -143,7 +165,9 @@ describe('a named pipe in place of an output is damage, never read (finding 6)',
       }
     `);
     expect(r.timedOut, r.out).toBe(false);
-    expect(r.out).toMatch(/REFUSED IntegrityError: .*shard-000\.jsonl: output "pairs" of fifo-agent-0001\.r1\.pair\.s000 is a named pipe \(FIFO\), not a file or folder; it was not read/);
+    expect(r.out).toMatch(
+      /REFUSED IntegrityError: .*shard-000\.jsonl: output "pairs" of fifo-agent-0001\.r1\.pair\.s000 is a named pipe \(FIFO\), not a file or folder; it was not read/,
+    );
   }, 60_000);
 
   it('a pipe in place of a done record or an eval file is reported, and every reader goes on', async () => {
@@ -156,8 +180,16 @@ describe('a named pipe in place of an output is damage, never read (finding 6)',
     const r = await ipa(['status', store.dir, '--json'], {}, 30_000);
     expect(r.code, r.stderr).toBe(3);
     const damage = JSON.parse(r.stdout).damage as Array<{ kind: string; file: string; reason: string }>;
-    expect(damage).toContainEqual(expect.objectContaining({ kind: 'unreadable-record', file: rec, reason: expect.stringMatching(/named pipe \(FIFO\), not a regular file; it was not read/) }));
-    expect(damage).toContainEqual(expect.objectContaining({ kind: 'special-file', file: store.abs('eval/round-1.json') }));
+    expect(damage).toContainEqual(
+      expect.objectContaining({
+        kind: 'unreadable-record',
+        file: rec,
+        reason: expect.stringMatching(/named pipe \(FIFO\), not a regular file; it was not read/),
+      }),
+    );
+    expect(damage).toContainEqual(
+      expect.objectContaining({ kind: 'special-file', file: store.abs('eval/round-1.json') }),
+    );
   }, 60_000);
 });
 
@@ -172,7 +204,8 @@ describe('links named logs, jobs, quarantine or tracking write nothing outside t
       symlinkSync(targets[name], store.abs(name));
     }
     const damage = scanRun(store, { folders: false });
-    for (const name of ['logs', 'quarantine', 'tracking']) expect(damage).toContainEqual(expect.objectContaining({ kind: 'outside-link', file: store.abs(name) }));
+    for (const name of ['logs', 'quarantine', 'tracking'])
+      expect(damage).toContainEqual(expect.objectContaining({ kind: 'outside-link', file: store.abs(name) }));
 
     // What the agent does around a job: its log lines, the orchestrator's lines about the run.
     store.appendLog(job(store, 1, 'sample'), 'a line that must stay in the run');
@@ -184,7 +217,9 @@ describe('links named logs, jobs, quarantine or tracking write nothing outside t
 
     // A tampered shard makes resume want to quarantine: it refuses, and nothing lands outside.
     writeFileSync(store.abs('round-1/pairs/shard-000.jsonl'), '{"id": "tampered"}\n');
-    expect(() => repairRun(store)).toThrow(/leading out of the run directory, so it is not repaired; nothing was moved/);
+    expect(() => repairRun(store)).toThrow(
+      /leading out of the run directory, so it is not repaired; nothing was moved/,
+    );
     expect(readdirSync(targets.quarantine)).toEqual([]);
     expect(existsSync(recordFile(store, job(store, 1, 'pair')))).toBe(true);
   }, 60_000);
@@ -199,10 +234,16 @@ describe('links named logs, jobs, quarantine or tracking write nothing outside t
     // The records behind the link are not the run's: nothing counts as done.
     expect(store.doneIds().size).toBe(0);
     const id = job(store, 1, 'sample');
-    expect(() => store.recordAttempt(id, { attempt: 9, worker: 'w', started_at: new Date().toISOString() })).toThrow(/jobs: resolves to .*outside the run directory/);
-    expect(() => store.writeDone({ ...JSON.parse(readFileSync(join(real, `${id}.json`), 'utf8')), job_id: `${id}-new` })).toThrow(/outside the run directory/);
+    expect(() => store.recordAttempt(id, { attempt: 9, worker: 'w', started_at: new Date().toISOString() })).toThrow(
+      /jobs: resolves to .*outside the run directory/,
+    );
+    expect(() =>
+      store.writeDone({ ...JSON.parse(readFileSync(join(real, `${id}.json`), 'utf8')), job_id: `${id}-new` }),
+    ).toThrow(/outside the run directory/);
     expect(readdirSync(outside).sort()).toEqual(before);
-    expect(scanRun(store, { folders: false })).toContainEqual(expect.objectContaining({ kind: 'outside-link', file: store.abs('jobs') }));
+    expect(scanRun(store, { folders: false })).toContainEqual(
+      expect.objectContaining({ kind: 'outside-link', file: store.abs('jobs') }),
+    );
   });
 });
 
@@ -213,7 +254,13 @@ describe('a done record without a sha256 is damaged (finding 8)', () => {
     editRecord(store, id, (rec) => delete rec.outputs.pairs.sha256);
     writeFileSync(store.abs('round-1/pairs/shard-000.jsonl'), '{"id": "tampered"}\n');
     expect(scanRun(store, { folders: false })).toContainEqual(
-      expect.objectContaining({ kind: 'no-digest', job: id, reason: expect.stringMatching(/holds no sha256 for output "pairs", so the output cannot be checked and is not trusted/) }),
+      expect.objectContaining({
+        kind: 'no-digest',
+        job: id,
+        reason: expect.stringMatching(
+          /holds no sha256 for output "pairs", so the output cannot be checked and is not trusted/,
+        ),
+      }),
     );
     expect(store.verifiedDoneRecord(id)).toBeUndefined();
     expect(trainPayload(store)).toThrow(/holds no sha256/);

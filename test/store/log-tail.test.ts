@@ -12,11 +12,22 @@ const newRun = () => scratchRun('logs-run');
 describe('log tail', () => {
   it('picks job logs by round, stage and shard, and ignores files that are no job log', () => {
     const s = newRun();
-    for (const id of ['logs-run.r1.sample.s000', 'logs-run.r1.sample.s001', 'logs-run.r2.sample.s000', 'logs-run.r1.train.s000']) s.appendLog(id, 'x');
+    for (const id of [
+      'logs-run.r1.sample.s000',
+      'logs-run.r1.sample.s001',
+      'logs-run.r2.sample.s000',
+      'logs-run.r1.train.s000',
+    ])
+      s.appendLog(id, 'x');
     writeFileSync(s.abs('logs/notes.txt'), 'x');
     writeFileSync(s.abs('logs/whatever.log'), 'x');
     const jobs = (f: Parameters<typeof jobLogFiles>[1]) => jobLogFiles(s, f).map((l) => l.job);
-    expect(jobs({})).toEqual(['logs-run.r1.sample.s000', 'logs-run.r1.sample.s001', 'logs-run.r1.train.s000', 'logs-run.r2.sample.s000']);
+    expect(jobs({})).toEqual([
+      'logs-run.r1.sample.s000',
+      'logs-run.r1.sample.s001',
+      'logs-run.r1.train.s000',
+      'logs-run.r2.sample.s000',
+    ]);
     expect(jobs({ round: 1, stage: 'sample' })).toEqual(['logs-run.r1.sample.s000', 'logs-run.r1.sample.s001']);
     expect(jobs({ shard: 1 })).toEqual(['logs-run.r1.sample.s001']);
   });

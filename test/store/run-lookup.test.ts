@@ -15,7 +15,13 @@ import { ipa } from '../safety/cli-process.js';
 function makeRun(runsDir: string, id: string): RunStore {
   const recipeFile = join(runsDir, '..', `${id}.yaml`);
   writeFileSync(recipeFile, 'name: s\nmodel: {base: /m}\n');
-  return RunStore.create({ runsDir, recipe: RecipeSchema.parse({ name: 's', model: { base: '/m' } }), recipeFile, queuePrefix: 'p', id });
+  return RunStore.create({
+    runsDir,
+    recipe: RecipeSchema.parse({ name: 's', model: { base: '/m' } }),
+    recipeFile,
+    queuePrefix: 'p',
+    id,
+  });
 }
 
 const temp = (name: string) => mkdtempSync(join(tmpdir(), `ipa-${name}-`));
@@ -30,7 +36,10 @@ describe('run registry', () => {
   it('keeps each (id, folder) once, in line order, and skips malformed lines', () => {
     const env = { IPA_STATE_DIR: temp('state') };
     expect(registerRun({ id: 'a', dir: '/x/a', created_at: '1' }, env)).toBeUndefined();
-    writeFileSync(registryFile(env), '{"id":"a","dir":"/x/a","created_at":"1"}\nnot json\n{"id":5}\n{"id":"a","dir":"/y/a","created_at":"2"}\n{"id":"a","dir":"/x/a","created_at":"3"}\n');
+    writeFileSync(
+      registryFile(env),
+      '{"id":"a","dir":"/x/a","created_at":"1"}\nnot json\n{"id":5}\n{"id":"a","dir":"/y/a","created_at":"2"}\n{"id":"a","dir":"/x/a","created_at":"3"}\n',
+    );
     expect(registeredRuns(env)).toEqual([
       { id: 'a', dir: '/x/a', created_at: '1' },
       { id: 'a', dir: '/y/a', created_at: '2' },
@@ -40,7 +49,9 @@ describe('run registry', () => {
   it('says why it could not register instead of throwing', () => {
     const file = join(temp('state'), 'a-file');
     writeFileSync(file, '');
-    expect(registerRun({ id: 'a', dir: '/x', created_at: '' }, { IPA_STATE_DIR: join(file, 'sub') })).toMatch(/^could not record run a in /);
+    expect(registerRun({ id: 'a', dir: '/x', created_at: '' }, { IPA_STATE_DIR: join(file, 'sub') })).toMatch(
+      /^could not record run a in /,
+    );
   });
 });
 
@@ -105,18 +116,29 @@ describe('one id, one run (issue 25, finding 11)', () => {
     expect(lookupRun(runsDir, 'real', registeredRuns(env))).toMatchObject({ kind: 'found', store: { dir: real.dir } });
     const conflicts = knownRuns(runsDir, registeredRuns(env)).filter((r) => r.conflict);
     expect(conflicts.map((r) => [r.dir, r.conflict])).toEqual([
-      [other.dir, expect.stringMatching(/names this folder as run real-run-1, but its run\.json holds id other-run-2; the line is ignored/)],
-      [forged.dir, expect.stringMatching(new RegExp(`gives id real-run-1 to this folder, but ${real.dir} already holds it; the line is ignored`))],
+      [
+        other.dir,
+        expect.stringMatching(
+          /names this folder as run real-run-1, but its run\.json holds id other-run-2; the line is ignored/,
+        ),
+      ],
+      [
+        forged.dir,
+        expect.stringMatching(
+          new RegExp(`gives id real-run-1 to this folder, but ${real.dir} already holds it; the line is ignored`),
+        ),
+      ],
     ]);
 
     const list = await ipa(['list', '--runs-dir', runsDir], env);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`^\\s*real-run-1\\s+queued\\s.*${real.dir}$`, 'm'));
-    expect(list.stdout).toMatch(new RegExp(`^\\s*real-run-1\\s+conflict\\s.*${other.dir}: a registry line names this folder`, 'm'));
+    expect(list.stdout).toMatch(
+      new RegExp(`^\\s*real-run-1\\s+conflict\\s.*${other.dir}: a registry line names this folder`, 'm'),
+    );
     const status = await ipa(['status', 'real-run-1', '--runs-dir', runsDir, '--json'], env);
     // The forged folder's run.json says real-run-1 too: its recipe file tells the two apart.
     expect(JSON.parse(status.stdout).run).toMatchObject({ id: 'real-run-1', recipe_file: real.info().recipe_file });
     expect(real.info().recipe_file).not.toBe(forged.info().recipe_file);
   }, 60_000);
 });
-

@@ -82,7 +82,9 @@ describe('run store', () => {
     const evalStage = buildManifest(s).rounds[0].stages.find((x) => x.stage === 'eval')!;
     expect(evalStage.engines).toEqual(['vllm']);
     expect(evalStage.metrics).toMatchObject({ generated_tokens: 1500, generation_s: 2.5 });
-    const line = renderStatus(buildManifest(s), { dir: s.dir }).split('\n').find((l) => l.trimStart().startsWith('eval'))!;
+    const line = renderStatus(buildManifest(s), { dir: s.dir })
+      .split('\n')
+      .find((l) => l.trimStart().startsWith('eval'))!;
     expect(line).toContain('held-out accuracy 50.0% on 4 items  600 tokens/s on vllm');
     // A stage that generated nothing (a rule verifier: engine null) shows no rate.
     expect(generationRate({ metrics: { generated_tokens: 0, generation_s: 0 }, engines: undefined })).toBe('');
@@ -106,7 +108,11 @@ describe('run directories from before the worker settings left the recipe', () =
     expect(RecipeSchema.safeParse(old).success).toBe(false);
 
     const recipe = s.recipe();
-    expect(recipe.orchestration).toEqual({ attempts: 3, backoff_ms: 2000, concurrency: { sample: 1, verify: 1, revise: 1, train: 1, eval: 1 } });
+    expect(recipe.orchestration).toEqual({
+      attempts: 3,
+      backoff_ms: 2000,
+      concurrency: { sample: 1, verify: 1, revise: 1, train: 1, eval: 1 },
+    });
     const payload = buildPayload(s, recipe, { runId: s.id, runDir: s.dir, round: 0, stage: 'prepare', shard: 0 }, 1, 1);
     expect(StagePayloadSchema.parse(payload).recipe).toEqual(recipe);
   });

@@ -3,9 +3,8 @@ seeds with images and four responses each, and recipe overrides small enough for
 
 from pathlib import Path
 
-from PIL import Image
-
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
+from PIL import Image
 
 SMALL = dict(
     model={"device": "cpu", "max_pixels": 56 * 56},
@@ -22,12 +21,29 @@ def shard(run: Path):
         img = run / "images" / f"s{i}.png"
         img.parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (56, 56), (200, 0, 0) if ref == "red" else (0, 0, 200)).save(img)
-        seeds.append({"id": f"s{i}", "images": [str(img)], "instruction": "What colour is the square?", "reference": ref, "task_type": "vqa", "source": "t"})
+        seeds.append(
+            {
+                "id": f"s{i}",
+                "images": [str(img)],
+                "instruction": "What colour is the square?",
+                "reference": ref,
+                "task_type": "vqa",
+                "source": "t",
+            }
+        )
     seeds_path = run / "round-1" / "seeds" / "shard-000.jsonl"
     atomic_write_jsonl(seeds_path, seeds)
     texts = {"s0": ["red", "It is red.", "green", "a blue square"], "s1": ["yellow", "green", "purple", "pink"]}
     responses = [
-        {"seed_id": sid, "sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "response": t, "gen_seed": 0, "num_tokens": 1}
+        {
+            "seed_id": sid,
+            "sample_id": f"{sid}/n{k}",
+            "kind": "normal",
+            "perturbation": None,
+            "response": t,
+            "gen_seed": 0,
+            "num_tokens": 1,
+        }
         for sid, ts in texts.items()
         for k, t in enumerate(ts)
     ]

@@ -1,6 +1,6 @@
 """A pair file of the tiny task for training tests (pytest and the TypeScript integration tests).
 
-    python workers/tests/pair_files.py FOLDER N   # writes FOLDER/pairs.jsonl and its images, prints the path
+python workers/tests/pair_files.py FOLDER N   # writes FOLDER/pairs.jsonl and its images, prints the path
 """
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PIL import Image
-
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
+from PIL import Image
 
 
 def write_pairs(folder: Path, n: int, name: str = "pairs.jsonl") -> str:
@@ -23,7 +22,12 @@ def write_pairs(folder: Path, n: int, name: str = "pairs.jsonl") -> str:
             {
                 "id": f"p{i}",
                 "images": [str(img)],
-                "prompt": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": f"What colour is shape {i}?"}]}],
+                "prompt": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "image"}, {"type": "text", "text": f"What colour is shape {i}?"}],
+                    }
+                ],
                 "chosen": [{"role": "assistant", "content": [{"type": "text", "text": "green " * (1 + i % 3)}]}],
                 "rejected": [{"role": "assistant", "content": [{"type": "text", "text": "a red circle"}]}],
             }

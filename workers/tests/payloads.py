@@ -9,9 +9,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from jsonschema.validators import validator_for
-
 from ipa_worker.contract import recipe_defaults, recipe_schema, stage_outputs
+from jsonschema.validators import validator_for
 
 _SCHEMA = recipe_schema()
 _VALIDATOR = validator_for(_SCHEMA)(_SCHEMA)
@@ -80,5 +79,11 @@ def build_payload(
         "inputs": inputs or {},
         "outputs": outs,
         "models": models or {"generator": dict(spec), "reviser": dict(spec), "verifier": dict(spec)},
-        "options": {"contrastive": True, "revision": True, "reference_guided": False, "batch_scale": 1.0, **(options or {})},
+        "options": {
+            "contrastive": True,
+            "revision": True,
+            "reference_guided": False,
+            "batch_scale": 1.0,
+            **(options or {}),
+        },
     }

@@ -27,7 +27,13 @@ def write_seed_source(root: Path) -> Path:
     (d / "img" / "b.png").write_bytes(png_bytes("blue"))
     (d / "img" / "broken.png").write_bytes(png_bytes()[:40])
     rows = [
-        {"id": "good-1", "image": "img/a.png", "instruction": "What colour?", "reference": "red", "task_type": "colour"},
+        {
+            "id": "good-1",
+            "image": "img/a.png",
+            "instruction": "What colour?",
+            "reference": "red",
+            "task_type": "colour",
+        },
         {"images": ["img/b.png", "img/a.png"], "question": "Which is blue?", "answer": "first"},  # aliases, no id
         {"id": "no-image", "image": "img/missing.png", "instruction": "x", "reference": "y"},
         {"id": "corrupt", "image": "img/broken.png", "instruction": "x", "reference": "y"},

@@ -67,7 +67,11 @@ def imported_modules(path: Path, source: str) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             out += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else [])) if node.level else node.module or ""
+            base = (
+                ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+                if node.level
+                else node.module or ""
+            )
             if node.module is None or base == PACKAGE:  # `from . import collective`: the names may be modules
                 out += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
             else:
@@ -89,7 +93,9 @@ def violations(files: dict[Path, str]) -> list[str]:
             if there not in LAYERS:
                 out.append(f"{name}:{line}: imports {module} from ipa_worker/{there}, which has no layer")
             elif LAYERS[there] > LAYERS[here]:
-                out.append(f"{name}:{line}: imports {module} ({there}, layer {LAYERS[there]}) from layer {LAYERS[here]} ({here})")
+                out.append(
+                    f"{name}:{line}: imports {module} ({there}, layer {LAYERS[there]}) from layer {LAYERS[here]} ({here})"
+                )
             elif LAYERS[there] == LAYERS[here] and there != here:
                 out.append(f"{name}:{line}: imports {module} from {there}, a sibling in layer {LAYERS[here]}")
     return out
@@ -111,10 +117,16 @@ def test_no_module_imports_a_layer_above_its_own():
 
 def test_the_check_catches_an_upward_import_a_sideways_one_and_an_unknown_folder():
     planted = {
-        ROOT / "data" / "x.py": "from ..stages import sample\nimport ipa_worker.serve.server\nfrom .jsonl_io import read_jsonl\n",
-        ROOT / "training" / "x.py": "def f():\n    from ..context import StageContext\n    from . import collective\n    from .. import errors\n",
+        ROOT
+        / "data"
+        / "x.py": "from ..stages import sample\nimport ipa_worker.serve.server\nfrom .jsonl_io import read_jsonl\n",
+        ROOT
+        / "training"
+        / "x.py": "def f():\n    from ..context import StageContext\n    from . import collective\n    from .. import errors\n",
         ROOT / "errors.py": "from ipa_worker import __version__\nfrom . import seeding\n",
-        ROOT / "launch" / "x.py": "from ..serve import protocol\nfrom ..stages import sample\nfrom .topology import Topology\n",
+        ROOT
+        / "launch"
+        / "x.py": "from ..serve import protocol\nfrom ..stages import sample\nfrom .topology import Topology\n",
         ROOT / "contract" / "__init__.py": "from ..data import images\n",
         ROOT / "misc" / "x.py": "",
     }

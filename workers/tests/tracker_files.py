@@ -43,5 +43,7 @@ def wandb_offline_run(wandb_dir: Path) -> dict:
         for u in updates:
             out["config"][u.key or "/".join(u.nested_key)] = json.loads(u.value_json)
         if kind == "history":
-            out["history"].append({(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in rec.history.item})
+            out["history"].append(
+                {(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in rec.history.item}
+            )
     return out

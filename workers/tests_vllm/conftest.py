@@ -37,7 +37,9 @@ def seeds_file(tmp_path_factory) -> str:
     from ipa_worker.data.synthetic_task import generate_synthetic
 
     data = generate_synthetic(str(tmp_path_factory.mktemp("synth") / "data"), train=6, heldout=0, seed=0)
-    rows = [dict(r, images=[str(Path(data["dir"]) / r["images"][0])], source="synthetic") for r in read_jsonl(data["train"])]
+    rows = [
+        dict(r, images=[str(Path(data["dir"]) / r["images"][0])], source="synthetic") for r in read_jsonl(data["train"])
+    ]
     path = tmp_path_factory.mktemp("seeds") / "shard-000.jsonl"
     atomic_write_jsonl(path, rows)
     return str(path)
@@ -60,4 +62,3 @@ def vllm_engines():
     engines = Engines()
     yield engines
     engines.clear()
-

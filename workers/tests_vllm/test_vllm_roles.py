@@ -8,13 +8,12 @@ role follows its adapter on both. A 12 MP image reaches vLLM's engine bounded by
 
 from __future__ import annotations
 
-from method_shard import shard
-from vllm_payloads import ENGINE, PIXELS, payload, publish_random_adapter
-
 from ipa_worker.context import StageContext
 from ipa_worker.data.image_limits import ProcessorLimits, image_tokens
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.stages import revise, verify
+from method_shard import shard
+from vllm_payloads import ENGINE, PIXELS, payload, publish_random_adapter
 
 JUDGE = {"verifier": {"kind": "model", "max_new_tokens": 8}}
 REVISER = {"reviser": {"temperature": 0.0, "max_new_tokens": 8, "max_revisions_per_seed": 2}}
@@ -28,7 +27,9 @@ def _verify(base, run, seeds, responses, engines, backend):
 
 
 def _revise(base, run, seeds, responses, verdicts, engines, backend, adapter=None):
-    p = payload(base, "revise", run, backend, inputs={"seeds": seeds, "responses": responses, "verdicts": verdicts}, **REVISER)
+    p = payload(
+        base, "revise", run, backend, inputs={"seeds": seeds, "responses": responses, "verdicts": verdicts}, **REVISER
+    )
     p["models"]["reviser"]["adapter"] = adapter
     result = revise.run(p, StageContext(models=engines))
     assert result["metrics"]["engine"] == backend
@@ -42,7 +43,14 @@ def test_the_judge_and_the_reviser_on_vllm_equal_the_hf_backend(tiny_model_dir, 
     assert len(vl) == 8 and vl == hf  # verdicts, checks, reasons and the judge's raw text
 
     # Revision needs failed responses: the rule's verdicts (a random judge states no checks).
-    rule = payload(tiny_model_dir, "verify", tmp_path / "rule", "hf", inputs={"seeds": seeds, "responses": responses}, verifier={"kind": "rule"})
+    rule = payload(
+        tiny_model_dir,
+        "verify",
+        tmp_path / "rule",
+        "hf",
+        inputs={"seeds": seeds, "responses": responses},
+        verifier={"kind": "rule"},
+    )
     verdicts = verify.run(rule, StageContext(models=hf_engines))["outputs"]["verdicts"]["path"]
     base_hf = _revise(tiny_model_dir, tmp_path / "rh", seeds, responses, verdicts, hf_engines, "hf")
     base_vl = _revise(tiny_model_dir, tmp_path / "rv", seeds, responses, verdicts, vllm_engines, "vllm")
@@ -56,17 +64,20 @@ def test_the_judge_and_the_reviser_on_vllm_equal_the_hf_backend(tiny_model_dir, 
 
 
 def test_a_large_image_reaches_vllm_bounded_by_max_pixels(tiny_model_dir, tmp_path, vllm_engines):
+    from ipa_worker.models.messages import user_messages
     from PIL import Image
     from vllm import SamplingParams
-
-    from ipa_worker.models.messages import user_messages
 
     seeds, _ = shard(tmp_path / "run")
     vllm_engines.role(payload(tiny_model_dir, "sample", tmp_path, "vllm", inputs={"seeds": seeds}), "generator")
     engine = vllm_engines.current
     big = Image.new("RGB", (4000, 3000), (200, 30, 30))
     text = engine.render(user_messages("What colour?", 1))
-    out = engine.llm.generate([{"prompt": text, "multi_modal_data": {"image": big}}], SamplingParams(max_tokens=1, temperature=0.0), use_tqdm=False)
+    out = engine.llm.generate(
+        [{"prompt": text, "multi_modal_data": {"image": big}}],
+        SamplingParams(max_tokens=1, temperature=0.0),
+        use_tqdm=False,
+    )
     pad = engine.processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
     visual = sum(1 for t in out[0].prompt_token_ids if t == pad)
     limits = ProcessorLimits.from_processor(engine.processor)

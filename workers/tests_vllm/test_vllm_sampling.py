@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import shutil
 
-from vllm_payloads import payload, publish_random_adapter
-
+from ipa_worker.context import StageContext
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.models.generation import answer
-from ipa_worker.context import StageContext
 from ipa_worker.stages import sample
+from vllm_payloads import payload, publish_random_adapter
 
 COMPARED = ("seed_id", "sample_id", "kind", "perturbation", "image_sha256", "response", "num_tokens")
 
@@ -57,19 +56,29 @@ def test_sampled_rows_reproduce_from_their_seeds(tiny_model_dir, seeds_file, tmp
     assert all(0 <= r["num_tokens"] <= 8 for r in a)
 
 
-def test_lora_roles_follow_the_adapter_and_its_republished_weights(tiny_model_dir, seeds_file, tmp_path, hf_engines, vllm_engines):
+def test_lora_roles_follow_the_adapter_and_its_republished_weights(
+    tiny_model_dir, seeds_file, tmp_path, hf_engines, vllm_engines
+):
     folder = tmp_path / "round-1" / "models" / "policy"
     adapter = publish_random_adapter(tiny_model_dir, folder, seed=1)
     base_rows = run_sample(tiny_model_dir, seeds_file, tmp_path / "base", vllm_engines, backend="vllm", temperature=0.0)
-    first = run_sample(tiny_model_dir, seeds_file, tmp_path / "v1", vllm_engines, backend="vllm", temperature=0.0, adapter=adapter)
-    first_hf = run_sample(tiny_model_dir, seeds_file, tmp_path / "h1", hf_engines, backend="hf", temperature=0.0, adapter=adapter)
+    first = run_sample(
+        tiny_model_dir, seeds_file, tmp_path / "v1", vllm_engines, backend="vllm", temperature=0.0, adapter=adapter
+    )
+    first_hf = run_sample(
+        tiny_model_dir, seeds_file, tmp_path / "h1", hf_engines, backend="hf", temperature=0.0, adapter=adapter
+    )
     assert compared(first) == compared(first_hf)
     assert [r["response"] for r in first] != [r["response"] for r in base_rows]
 
     # A retried train job publishes new weights at the same path: both engines must serve them.
     publish_random_adapter(tiny_model_dir, folder, seed=2)
-    second = run_sample(tiny_model_dir, seeds_file, tmp_path / "v2", vllm_engines, backend="vllm", temperature=0.0, adapter=adapter)
-    second_hf = run_sample(tiny_model_dir, seeds_file, tmp_path / "h2", hf_engines, backend="hf", temperature=0.0, adapter=adapter)
+    second = run_sample(
+        tiny_model_dir, seeds_file, tmp_path / "v2", vllm_engines, backend="vllm", temperature=0.0, adapter=adapter
+    )
+    second_hf = run_sample(
+        tiny_model_dir, seeds_file, tmp_path / "h2", hf_engines, backend="hf", temperature=0.0, adapter=adapter
+    )
     assert compared(second) == compared(second_hf)
     assert [r["response"] for r in second] != [r["response"] for r in first]
     shutil.rmtree(folder)
@@ -83,7 +92,9 @@ def test_a_response_that_stops_on_the_end_token_does_not_count_it(tiny_model_dir
     vllm_engines.role(payload(tiny_model_dir, "sample", tmp_path, "vllm", inputs={"seeds": seeds_file}), "generator")
     engine = vllm_engines.current
     assert {0, 2} <= engine.end_ids  # <|endoftext|> and <|im_end|> of the tiny tokenizer
-    out = engine.llm.generate(["hello"], SamplingParams(max_tokens=4, temperature=0.0, allowed_token_ids=[2]), use_tqdm=False)
+    out = engine.llm.generate(
+        ["hello"], SamplingParams(max_tokens=4, temperature=0.0, allowed_token_ids=[2]), use_tqdm=False
+    )
     ids = list(out[0].outputs[0].token_ids)
     assert ids == [2] and out[0].outputs[0].finish_reason == "stop"
     assert answer(engine.processor.tokenizer, ids, engine.end_ids) == {"text": "", "num_tokens": 0}

@@ -16,7 +16,17 @@ ENGINE = {
 }
 
 
-def payload(base: str, stage: str, run_dir, backend: str, *, inputs: dict[str, Any], models: dict[str, Any] | None = None, seed: int = 0, **over: Any) -> dict[str, Any]:
+def payload(
+    base: str,
+    stage: str,
+    run_dir,
+    backend: str,
+    *,
+    inputs: dict[str, Any],
+    models: dict[str, Any] | None = None,
+    seed: int = 0,
+    **over: Any,
+) -> dict[str, Any]:
     recipe_over = deep_merge(deep_merge(ENGINE, {"generation": {"backend": backend}}), over)
     return build_payload(base, stage, run_dir, inputs=inputs, models=models, seed=seed, **recipe_over)
 
@@ -24,11 +34,10 @@ def payload(base: str, stage: str, run_dir, backend: str, *, inputs: dict[str, A
 def publish_random_adapter(base: str, folder: Path, seed: int) -> str:
     """A LoRA adapter with random (non-zero) B matrices on the language model, published in place."""
     import torch
-    from peft import get_peft_model
-    from transformers import AutoModelForImageTextToText
-
     from ipa_worker.contract.recipe_types import TrainingLora
     from ipa_worker.training.trainable import lora_config, publish_dir
+    from peft import get_peft_model
+    from transformers import AutoModelForImageTextToText
 
     cfg = lora_config(TrainingLora(r=8, alpha=16.0, dropout=0.0, target_modules=["q_proj", "v_proj", "down_proj"]))
     cfg.init_lora_weights = False

@@ -23,6 +23,8 @@ if _PATH:
         finally:
             end = time.time()
             with open(_PATH, "a", encoding="utf-8") as f:
-                f.write(json.dumps({"job_id": payload.get("job_id"), "pid": os.getpid(), "start": start, "end": end}) + "\n")
+                f.write(
+                    json.dumps({"job_id": payload.get("job_id"), "pid": os.getpid(), "start": start, "end": end}) + "\n"
+                )
 
     _server.Server._stage = _timed_stage

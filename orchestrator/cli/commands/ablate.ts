@@ -1,6 +1,12 @@
 import { loadRecipe } from '../../recipe/load.js';
 import type { Recipe } from '../../recipe/schema.js';
-import { ablationRows, ablationTable, checkAblatable, sameOrdering, writeNoContrastiveVariant } from '../../report/ablation.js';
+import {
+  ablationRows,
+  ablationTable,
+  checkAblatable,
+  sameOrdering,
+  writeNoContrastiveVariant,
+} from '../../report/ablation.js';
 import { baselinesMarkdown } from '../../report/baselines-report.js';
 import { GRID_OBJECTIVES, gridTable, type GridObjective } from '../../report/grid.js';
 import { roundResults } from '../../report/results.js';
@@ -13,14 +19,24 @@ import { waitForRun } from '../../run/wait.js';
 import { rootLogger } from '../../log.js';
 import type { RunStore } from '../../store/run-store.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, parse, prefix, redisUrl, runsDir, WORKER_TIMING_HELP, workerTiming, workerTimingOptions } from '../context.js';
+import {
+  COMMON_HELP,
+  parse,
+  prefix,
+  redisUrl,
+  runsDir,
+  WORKER_TIMING_HELP,
+  workerTiming,
+  workerTimingOptions,
+} from '../context.js';
 import { continueCommand } from '../continue-command.js';
 import { onInterrupt } from '../interrupt.js';
 import { exitAfter, exitNow, orderlyPart, stopHelp, stopMs, stopOptions } from '../stop.js';
 
 const numbers = (text: string, what: string, integer = false): number[] => {
   const xs = text.split(',').map((x) => Number(x.trim()));
-  if (!xs.length || xs.some((x) => !Number.isFinite(x) || (integer && !Number.isInteger(x)))) throw new CliError(`${what} takes ${integer ? 'integers' : 'numbers'} separated by commas`, ExitCode.usage);
+  if (!xs.length || xs.some((x) => !Number.isFinite(x) || (integer && !Number.isInteger(x))))
+    throw new CliError(`${what} takes ${integer ? 'integers' : 'numbers'} separated by commas`, ExitCode.usage);
   return xs;
 };
 
@@ -80,7 +96,8 @@ ${COMMON_HELP}`,
     });
     const file = positionals[0];
     if (!file) throw new CliError('missing RECIPE', ExitCode.usage);
-    if (values.baselines && values.grid) throw new CliError('--baselines and --grid are separate runs: give one', ExitCode.usage);
+    if (values.baselines && values.grid)
+      throw new CliError('--baselines and --grid are separate runs: give one', ExitCode.usage);
     const worker = workerTiming(values);
     const stop = stopMs(values);
     const { recipe } = loadRecipe(file);
@@ -108,7 +125,9 @@ ${COMMON_HELP}`,
       first(signal) {
         stopping = true;
         submitted.forEach((s) => s.setState('interrupted'));
-        rootLogger.warn(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping — the ablation's runs are marked interrupted, running jobs go back to the queue (Ctrl-C again to exit at once)`);
+        rootLogger.warn(
+          `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping — the ablation's runs are marked interrupted, running jobs go back to the queue (Ctrl-C again to exit at once)`,
+        );
         exitAfter(stop, ExitCode.interrupted, () => session?.pythonPids() ?? []);
         onStop();
       },
@@ -120,33 +139,68 @@ ${COMMON_HELP}`,
       const startWorker = async () => {
         if (!stopping && !(await open.hasWorkers())) await open.startWorker();
       };
-      const common = { recipeFile: file, queues: open.queues, runsDir: values['runs-dir'], onSubmit: (label: string, store: RunStore) => (track(store), console.error(`${label} → ${store.id}`)) };
+      const common = {
+        recipeFile: file,
+        queues: open.queues,
+        runsDir: values['runs-dir'],
+        onSubmit: (label: string, store: RunStore) => (track(store), console.error(`${label} → ${store.id}`)),
+      };
       const work = (async () => {
         if (values.grid) {
-          if (!values.lr || !values.epochs) throw new CliError('--grid needs --lr and --epochs (the same grid for every objective)', ExitCode.usage);
+          if (!values.lr || !values.epochs)
+            throw new CliError('--grid needs --lr and --epochs (the same grid for every objective)', ExitCode.usage);
           const objectives = values.objectives.split(',').map((x) => x.trim()) as GridObjective[];
           const bad = objectives.filter((o) => !GRID_OBJECTIVES.includes(o));
-          if (bad.length) throw new CliError(`--objectives takes ${GRID_OBJECTIVES.join(', ')}; not ${bad.join(', ')}`, ExitCode.usage);
+          if (bad.length)
+            throw new CliError(
+              `--objectives takes ${GRID_OBJECTIVES.join(', ')}; not ${bad.join(', ')}`,
+              ExitCode.usage,
+            );
           const seeds = numbers(values.seeds, '--seeds', true);
           await startWorker();
-          const results = await runGrid({ ...common, seeds, objectives, learningRates: numbers(values.lr, '--lr'), epochs: numbers(values.epochs, '--epochs') });
-          say(`## Tuning grid (validation split)\n\n${gridTable(results)}`, { mode: 'grid', seeds, results }, minutes(), `${results.length} runs`);
+          const results = await runGrid({
+            ...common,
+            seeds,
+            objectives,
+            learningRates: numbers(values.lr, '--lr'),
+            epochs: numbers(values.epochs, '--epochs'),
+          });
+          say(
+            `## Tuning grid (validation split)\n\n${gridTable(results)}`,
+            { mode: 'grid', seeds, results },
+            minutes(),
+            `${results.length} runs`,
+          );
         } else if (values.baselines) {
           const seeds = numbers(values.seeds, '--seeds', true);
-          if (values.split !== undefined && values.split !== 'heldout' && values.split !== 'validation') throw new CliError('--split is heldout or validation', ExitCode.usage);
+          if (values.split !== undefined && values.split !== 'heldout' && values.split !== 'validation')
+            throw new CliError('--split is heldout or validation', ExitCode.usage);
           const split = (values.split as 'heldout' | 'validation' | undefined) ?? recipe.data.synthetic.eval_split;
           await startWorker();
           const results = await runBaselines({ ...common, seeds, split });
           const json = { mode: 'baselines', seeds, split, results: results.map(({ items: _items, ...r }) => r) };
           say(baselinesMarkdown(results, split), json, minutes(), `${seeds.length} seeds, ${5 * seeds.length} runs`);
-        } else await plain(file, recipe, open, values['runs-dir'], track, startWorker, () => stopping, (md, json) => say(md, json, minutes(), '2 runs'));
+        } else
+          await plain(
+            file,
+            recipe,
+            open,
+            values['runs-dir'],
+            track,
+            startWorker,
+            () => stopping,
+            (md, json) => say(md, json, minutes(), '2 runs'),
+          );
       })();
       // Once stopped, what the work still does (a submit, a wait) no longer matters.
       work.catch(() => undefined);
       if ((await Promise.race([work.then(() => 'done' as const), stopped])) === 'done' && !stopping) return ExitCode.ok;
       await open.close({ graceMs: 0, stopMs: orderlyPart(stop) });
       session = undefined;
-      for (const s of submitted.filter((x) => x.info().state === 'interrupted')) rootLogger.info(`run ${s.id} interrupted: continue it with:  ${continueCommand(s, runsDir(values), redisUrl(values))}`);
+      for (const s of submitted.filter((x) => x.info().state === 'interrupted'))
+        rootLogger.info(
+          `run ${s.id} interrupted: continue it with:  ${continueCommand(s, runsDir(values), redisUrl(values))}`,
+        );
       rootLogger.info('ipa ablate prints its table once every run has completed: run it again for new runs');
       return ExitCode.interrupted;
     } finally {
@@ -177,8 +231,14 @@ async function plain(
   await startWorker();
   const states = await Promise.all([waitForRun(full), waitForRun(noc)]);
   if (stopping()) return;
-  if (states.some((s) => s !== 'completed')) throw new CliError(`ablation runs ended ${states.join(', ')}`, ExitCode.failed);
+  if (states.some((s) => s !== 'completed'))
+    throw new CliError(`ablation runs ended ${states.join(', ')}`, ExitCode.failed);
   const rows = ablationRows(roundResults(full), roundResults(noc));
   const ordered = sameOrdering(rows);
-  say(`${ablationTable(rows)}\n\nsame ordering as the paper: ${ordered ? 'yes' : 'no'}`, { mode: 'paper', runs: [full.id, noc.id], rows, same_ordering: ordered });
+  say(`${ablationTable(rows)}\n\nsame ordering as the paper: ${ordered ? 'yes' : 'no'}`, {
+    mode: 'paper',
+    runs: [full.id, noc.id],
+    rows,
+    same_ordering: ordered,
+  });
 }

@@ -16,7 +16,11 @@ export const command: Command = {
     } finally {
       await queues.then(closeQueues, () => undefined);
     }
-    console.log(values.json ? JSON.stringify({ id: store.id, state: 'cancelled', removed }) : `cancelled ${store.id} (${removed} queued jobs removed)`);
+    console.log(
+      values.json
+        ? JSON.stringify({ id: store.id, state: 'cancelled', removed })
+        : `cancelled ${store.id} (${removed} queued jobs removed)`,
+    );
     return ExitCode.ok;
   },
 };

@@ -44,9 +44,11 @@ ${COMMON_HELP}`,
       false,
     );
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be an integer in 0..65535', ExitCode.usage);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new CliError('--port must be an integer in 0..65535', ExitCode.usage);
     const pollMs = Number(values['poll-ms']);
-    if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 1000) throw new CliError('--poll-ms must be in 100..1000', ExitCode.usage);
+    if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 1000)
+      throw new CliError('--poll-ms must be in 100..1000', ExitCode.usage);
     const maxSseClients = intFlag(values, 'max-sse-clients', 1);
     const stop = stopMs(values);
     // The run pages need only the run folders: no Redis is a note on the page, not a refusal.
@@ -61,16 +63,31 @@ ${COMMON_HELP}`,
     const token = values.token ?? process.env.IPA_DASHBOARD_TOKEN;
     let dash;
     try {
-      dash = await startDashboard({ redisUrl: url, noQueueReason, prefix: prefix(values), runsDir: runsDir(values), host: values.host, port, token, pollMs, maxSseClients, queueAdmin: values['queue-admin'] });
+      dash = await startDashboard({
+        redisUrl: url,
+        noQueueReason,
+        prefix: prefix(values),
+        runsDir: runsDir(values),
+        host: values.host,
+        port,
+        token,
+        pollMs,
+        maxSseClients,
+        queueAdmin: values['queue-admin'],
+      });
     } catch (err) {
       if (err instanceof DashboardConfigError) throw new CliError(err.message, ExitCode.usage);
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw new CliError(`port ${port} on ${values.host} is in use; pick another with --port`, ExitCode.failed);
+      if (code === 'EADDRINUSE')
+        throw new CliError(`port ${port} on ${values.host} is in use; pick another with --port`, ExitCode.failed);
       throw err;
     }
     // The token is never printed: it may come from the environment of a shared machine.
-    console.log(`dashboard: ${dash.url}${token ? '  (token required: add ?token=… once, or send Authorization: Bearer …)' : ''}`);
-    if (url) console.log(`queues:    ${dash.url}queues${values['queue-admin'] ? '  (admin actions on)' : '  (read-only)'}`);
+    console.log(
+      `dashboard: ${dash.url}${token ? '  (token required: add ?token=… once, or send Authorization: Bearer …)' : ''}`,
+    );
+    if (url)
+      console.log(`queues:    ${dash.url}queues${values['queue-admin'] ? '  (admin actions on)' : '  (read-only)'}`);
     else console.log(`queues:    not connected (${noQueueReason}); the runs are shown from their folders`);
     let dispose = () => undefined as void;
     await new Promise<void>((res) => {

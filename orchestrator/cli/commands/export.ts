@@ -9,7 +9,7 @@ import { COMMON_HELP, findRun, parse } from '../context.js';
 
 export const command: Command = {
   name: 'export',
-  summary: 'Export a run\'s preference pairs: JSONL, Parquet or a Hugging Face dataset directory',
+  summary: "Export a run's preference pairs: JSONL, Parquet or a Hugging Face dataset directory",
   help: `Usage: ipa export RUN --format jsonl|parquet|hf --out PATH [--feedback] [--force]
 
 The pairs are in TRL's conversational preference format (prompt/chosen/rejected + images) and
@@ -33,7 +33,8 @@ ${COMMON_HELP}`,
     });
     const store = findRun(values, positionals[0]);
     if (!values.out) throw new CliError('missing --out PATH', ExitCode.usage);
-    if (!['jsonl', 'parquet', 'hf'].includes(values.format!)) throw new CliError(`unknown --format ${values.format} (jsonl, parquet, hf)`, ExitCode.usage);
+    if (!['jsonl', 'parquet', 'hf'].includes(values.format!))
+      throw new CliError(`unknown --format ${values.format} (jsonl, parquet, hf)`, ExitCode.usage);
     const out = resolve(values.out);
     const problem = exportTargetProblem(out, values.format!, store.id, !!values.force);
     if (problem) throw new CliError(problem, ExitCode.invalidInput);
@@ -41,10 +42,34 @@ ${COMMON_HELP}`,
     verifyInputs(store, files);
     const { python, env } = pythonCommand();
     const kind = values.feedback ? 'feedback_pairs' : 'pairs';
-    const args = ['-m', 'ipa_worker.tools.export', out, '--format', values.format!, '--inputs-from', '-', '--run-id', store.id, '--run-dir', store.dir, '--kind', kind];
+    const args = [
+      '-m',
+      'ipa_worker.tools.export',
+      out,
+      '--format',
+      values.format!,
+      '--inputs-from',
+      '-',
+      '--run-id',
+      store.id,
+      '--run-dir',
+      store.dir,
+      '--kind',
+      kind,
+    ];
     // The file list goes through stdin: a run with thousands of shards would overflow argv.
-    const r = await execa(python, args, { env, reject: false, stdout: 'pipe', stderr: 'pipe', input: files.join('\n') + '\n' });
-    if (r.exitCode !== 0) throw new CliError(`export failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`, ExitCode.failed);
+    const r = await execa(python, args, {
+      env,
+      reject: false,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      input: files.join('\n') + '\n',
+    });
+    if (r.exitCode !== 0)
+      throw new CliError(
+        `export failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`,
+        ExitCode.failed,
+      );
     console.log(String(r.stdout).trim());
     return ExitCode.ok;
   },

@@ -6,7 +6,7 @@ import { checkLogFilter } from '../log-filter.js';
 
 export const command: Command = {
   name: 'logs',
-  summary: 'Show a run\'s job logs (Python output, errors with tracebacks); filter and follow',
+  summary: "Show a run's job logs (Python output, errors with tracebacks); filter and follow",
   help: `Usage: ipa logs RUN [--round R] [--stage S] [--shard N] [--follow]
 
 Each line is prefixed with its job id (run.round.stage.shard). Every job has a log: when and
@@ -31,11 +31,16 @@ ${COMMON_HELP}`,
     const checked = checkLogFilter(buildManifest(store), values, store.recipe());
     if ('problem' in checked) throw new CliError(checked.problem, ExitCode.usage);
     if (!values.follow && !jobLogFiles(store, checked.filter).length) {
-      console.error(`no job logs yet for that selection of run ${store.id}: its jobs have not started (--follow waits for them)`);
+      console.error(
+        `no job logs yet for that selection of run ${store.id}: its jobs have not started (--follow waits for them)`,
+      );
       return ExitCode.ok;
     }
     const tail = new LogTail(store, checked.filter);
-    await tail.follow(({ job, line }) => console.log(values.json ? JSON.stringify({ job, line }) : `${job} | ${line}`), { follow: values.follow });
+    await tail.follow(
+      ({ job, line }) => console.log(values.json ? JSON.stringify({ job, line }) : `${job} | ${line}`),
+      { follow: values.follow },
+    );
     return ExitCode.ok;
   },
 };

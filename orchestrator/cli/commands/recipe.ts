@@ -23,7 +23,12 @@ Examples:
   async run(argv) {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, options: { payload: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: argv,
+        options: { payload: { type: 'boolean', default: false } },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (err) {
       throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.usage);
     }
@@ -36,13 +41,20 @@ Examples:
         console.log(JSON.stringify(values.payload ? stagePayloadJsonSchema() : recipeJsonSchema(), null, 2));
         return ExitCode.ok;
       case 'defaults':
-        console.log(`# Every setting with its default; name and model.base are placeholders.\n${stringify(RecipeSchema.parse(PLACEHOLDERS))}`);
+        console.log(
+          `# Every setting with its default; name and model.base are placeholders.\n${stringify(RecipeSchema.parse(PLACEHOLDERS))}`,
+        );
         return ExitCode.ok;
       case 'docs':
         process.stdout.write(renderRecipeDocs());
         return ExitCode.ok;
       default:
-        throw new CliError(what ? `unknown sub-command '${what}' (schema, defaults or docs)` : 'missing sub-command (schema, defaults or docs)', ExitCode.usage);
+        throw new CliError(
+          what
+            ? `unknown sub-command '${what}' (schema, defaults or docs)`
+            : 'missing sub-command (schema, defaults or docs)',
+          ExitCode.usage,
+        );
     }
   },
 };

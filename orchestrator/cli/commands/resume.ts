@@ -47,7 +47,11 @@ ${COMMON_HELP}`,
     // A damaged run.json or recipe.json ends here with exit 3, before Redis is needed.
     const state = store.info().state;
     store.recipe();
-    if (!redisUrl(values)) throw new CliError(noRedisAdvice(store.id, state, continueCommand(store, runsDir(values))), ExitCode.redisUnavailable);
+    if (!redisUrl(values))
+      throw new CliError(
+        noRedisAdvice(store.id, state, continueCommand(store, runsDir(values))),
+        ExitCode.redisUnavailable,
+      );
     const queues = await openQueues(values, runPrefix(values, store));
     try {
       const r = await resumeRun(store, queues);
@@ -58,7 +62,10 @@ ${COMMON_HELP}`,
       if (r.repair.damage.length) console.log(repairLines(store.id, r.repair).join('\n'));
       if (r.completed) console.log(`${store.id} is complete: nothing to resume`);
       else if (r.alreadyQueued) console.log(`${store.id}: round ${r.round} is still queued; state set to running`);
-      else console.log(`${store.id}: round ${r.round} re-queued (${r.enqueued} jobs), ${r.kept} finished jobs kept; workers run it (ipa worker)`);
+      else
+        console.log(
+          `${store.id}: round ${r.round} re-queued (${r.enqueued} jobs), ${r.kept} finished jobs kept; workers run it (ipa worker)`,
+        );
       return ExitCode.ok;
     } finally {
       await closeQueues(queues);

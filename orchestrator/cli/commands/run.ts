@@ -4,7 +4,22 @@ import { formatIssue } from '../../recipe/errors.js';
 import { loadRecipe } from '../../recipe/load.js';
 import { RunStore } from '../../store/run-store.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, findRun, LOG_HELP, logFormat, logOptions, parse, prefix, redisUrl, runPrefix, runsDir, WORKER_TIMING_HELP, workerTiming, workerTimingOptions, type Common } from '../context.js';
+import {
+  COMMON_HELP,
+  findRun,
+  LOG_HELP,
+  logFormat,
+  logOptions,
+  parse,
+  prefix,
+  redisUrl,
+  runPrefix,
+  runsDir,
+  WORKER_TIMING_HELP,
+  workerTiming,
+  workerTimingOptions,
+  type Common,
+} from '../context.js';
 import { driveRun } from '../drive-run.js';
 import { stopHelp, stopMs, stopOptions } from '../stop.js';
 
@@ -49,14 +64,23 @@ ${stopHelp('the run is marked interrupted, running jobs are handed back, the pri
 
 ${COMMON_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'no-local-worker': { type: 'boolean', default: false }, 'allow-eviction': { type: 'boolean', default: false }, ...workerTimingOptions, ...logOptions, ...stopOptions });
+    const { values, positionals } = parse(argv, {
+      id: { type: 'string' },
+      'no-local-worker': { type: 'boolean', default: false },
+      'allow-eviction': { type: 'boolean', default: false },
+      ...workerTimingOptions,
+      ...logOptions,
+      ...stopOptions,
+    });
     if (!positionals[0]) throw new CliError('missing RECIPE (or a run to continue)', ExitCode.usage);
-    if (positionals.length > 1) throw new CliError(`expected one RECIPE or RUN, got ${positionals.length}`, ExitCode.usage);
+    if (positionals.length > 1)
+      throw new CliError(`expected one RECIPE or RUN, got ${positionals.length}`, ExitCode.usage);
     const allowEviction = values['allow-eviction'];
     const worker = { ...workerTiming(values), allowEviction };
     const format = logFormat(values);
     const target = runTarget(positionals[0], values);
-    if ('store' in target && values.id) throw new CliError('--id names a new run; it does not go with a run to continue', ExitCode.usage);
+    if ('store' in target && values.id)
+      throw new CliError('--id names a new run; it does not go with a run to continue', ExitCode.usage);
     let start: Parameters<typeof driveRun>[0]['start'];
     if ('store' in target) start = target;
     else {

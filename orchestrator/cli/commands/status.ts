@@ -48,9 +48,22 @@ ${COMMON_HELP}`,
     const running = liveJobProgress(store);
     if (values.json) console.log(JSON.stringify({ ...m, running, results, benchmarks, paper, damage }, null, 2));
     else {
-      const status = renderStatus(m, { dir: store.dir, continueWith: continueCommand(store, runsDir(values)), running });
-      console.log([status, '', resultsTable(results), '', ...benchmarkSections(benchmarks, paper)].join('\n').trimEnd());
-      if (damage.length) console.log([`\ndamaged: ${damageSummary(damage)}`, ...damageLines(damage), `${repairAdvice(store, runsDir(values))}; \`ipa verify ${store.id}\` also checks model folders.`].join('\n'));
+      const status = renderStatus(m, {
+        dir: store.dir,
+        continueWith: continueCommand(store, runsDir(values)),
+        running,
+      });
+      console.log(
+        [status, '', resultsTable(results), '', ...benchmarkSections(benchmarks, paper)].join('\n').trimEnd(),
+      );
+      if (damage.length)
+        console.log(
+          [
+            `\ndamaged: ${damageSummary(damage)}`,
+            ...damageLines(damage),
+            `${repairAdvice(store, runsDir(values))}; \`ipa verify ${store.id}\` also checks model folders.`,
+          ].join('\n'),
+        );
     }
     return damage.length ? ExitCode.invalidInput : ExitCode.ok;
   },

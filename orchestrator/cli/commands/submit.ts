@@ -18,13 +18,23 @@ Examples:
 
 ${COMMON_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { id: { type: 'string' }, 'allow-eviction': { type: 'boolean', default: false } });
+    const { values, positionals } = parse(argv, {
+      id: { type: 'string' },
+      'allow-eviction': { type: 'boolean', default: false },
+    });
     if (!positionals[0]) throw new CliError('missing RECIPE', ExitCode.usage);
     const { recipe, warnings } = loadRecipe(positionals[0]);
     for (const w of warnings) console.error(`warning: ${formatIssue(w)}`);
     const queues = await openQueues(values);
     try {
-      const store = await submitRun({ recipe, recipeFile: positionals[0], queues, id: values.id, runsDir: values['runs-dir'], allowEviction: values['allow-eviction'] });
+      const store = await submitRun({
+        recipe,
+        recipeFile: positionals[0],
+        queues,
+        id: values.id,
+        runsDir: values['runs-dir'],
+        allowEviction: values['allow-eviction'],
+      });
       console.log(values.json ? JSON.stringify({ id: store.id, dir: store.dir }) : store.id);
       return ExitCode.ok;
     } finally {

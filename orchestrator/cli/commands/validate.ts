@@ -34,12 +34,18 @@ Examples:
   async run(argv) {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, offline: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: argv,
+        options: { json: { type: 'boolean', default: false }, offline: { type: 'boolean', default: false } },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (err) {
       throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.usage);
     }
     const { values, positionals } = parsed;
-    if (positionals.length !== 1) throw new CliError(positionals.length ? 'expected one RECIPE' : 'missing RECIPE', ExitCode.usage);
+    if (positionals.length !== 1)
+      throw new CliError(positionals.length ? 'expected one RECIPE' : 'missing RECIPE', ExitCode.usage);
     try {
       const file = positionals[0];
       const { recipe, source, warnings: loadWarnings } = loadRecipe(file, { missingAsWarnings: values.offline });

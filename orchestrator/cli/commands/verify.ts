@@ -26,9 +26,20 @@ ${COMMON_HELP}`,
     const { values, positionals } = parse(argv, { 'no-folders': { type: 'boolean', default: false } });
     const store = findRun(values, positionals[0]);
     const damage = scanRun(store, { folders: !values['no-folders'] });
-    if (values.json) console.log(JSON.stringify({ id: store.id, dir: store.dir, ok: damage.length === 0, damage }, null, 2));
-    else if (!damage.length) console.log(`${store.id}: ok, every done record and output is intact${values['no-folders'] ? ' (model folders not checked)' : ''}`);
-    else console.log([`${store.id}: ${damageSummary(damage)}`, ...damageLines(damage), `${repairAdvice(store, runsDir(values))}.`].join('\n'));
+    if (values.json)
+      console.log(JSON.stringify({ id: store.id, dir: store.dir, ok: damage.length === 0, damage }, null, 2));
+    else if (!damage.length)
+      console.log(
+        `${store.id}: ok, every done record and output is intact${values['no-folders'] ? ' (model folders not checked)' : ''}`,
+      );
+    else
+      console.log(
+        [
+          `${store.id}: ${damageSummary(damage)}`,
+          ...damageLines(damage),
+          `${repairAdvice(store, runsDir(values))}.`,
+        ].join('\n'),
+      );
     return damage.length ? ExitCode.invalidInput : ExitCode.ok;
   },
 };

@@ -30,7 +30,8 @@ ${COMMON_HELP}`,
   async run(argv) {
     const { values, positionals } = parse(argv, { interval: { type: 'string', default: '1000' } });
     const interval = Number(values.interval);
-    if (!Number.isInteger(interval) || interval < 100) throw new CliError('--interval must be an integer >= 100 (milliseconds)', ExitCode.usage);
+    if (!Number.isInteger(interval) || interval < 100)
+      throw new CliError('--interval must be an integer >= 100 (milliseconds)', ExitCode.usage);
     const store = findRun(values, positionals[0]);
     const live = !values.json && !!process.stdout.isTTY && process.env.TERM !== 'dumb';
     const block = new RedrawnBlock(process.stdout);
@@ -46,11 +47,21 @@ ${COMMON_HELP}`,
           last = text;
           return;
         }
-        const body = statusBody(m, { dir: store.dir, now, continueWith: continueCommand(store, runsDir(values)), running });
+        const body = statusBody(m, {
+          dir: store.dir,
+          now,
+          continueWith: continueCommand(store, runsDir(values)),
+          running,
+        });
         if (live) return block.draw([statusHeader(m, now), ...body]);
         // Without a terminal a block is printed only when the run changed (a job finished, a
         // running one reported a step or a new phase), not every second as its clocks move.
-        const key = JSON.stringify([m.run.state, m.totals, m.rounds, running.map((j) => [j.job_id, j.phase, j.done, j.total])]);
+        const key = JSON.stringify([
+          m.run.state,
+          m.totals,
+          m.rounds,
+          running.map((j) => [j.job_id, j.phase, j.done, j.total]),
+        ]);
         if (key !== last) console.log([statusHeader(m, now), ...body].join('\n'));
         last = key;
       },

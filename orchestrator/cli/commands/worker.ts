@@ -8,7 +8,19 @@ import { deviceSetup, type DeviceSetup } from '../../agent/devices.js';
 import { QUEUE_KINDS, type QueueKind } from '../../plan/stages.js';
 import { CliError, ExitCode, type Command } from '../command.js';
 import { configureConsoleLog, rootLogger } from '../../log.js';
-import { COMMON_HELP, intFlag, LOG_HELP, logFormat, logOptions, parse, prefix, reachableRedis, WORKER_TIMING_HELP, workerTiming, workerTimingOptions } from '../context.js';
+import {
+  COMMON_HELP,
+  intFlag,
+  LOG_HELP,
+  logFormat,
+  logOptions,
+  parse,
+  prefix,
+  reachableRedis,
+  WORKER_TIMING_HELP,
+  workerTiming,
+  workerTimingOptions,
+} from '../context.js';
 import { workerLine } from '../progress-line.js';
 import { ProgressTicker } from '../progress-ticker.js';
 import { onInterrupt } from '../interrupt.js';
@@ -108,7 +120,12 @@ ${COMMON_HELP}`,
     const grace = intFlag(values, 'grace-ms', 0)!;
     let devices: DeviceSetup;
     try {
-      devices = deviceSetup({ gpu: values.gpu, gpus: values.gpus, trainProcs: intFlag(values, 'train-procs', 1), nodes: intFlag(values, 'nodes', 1) });
+      devices = deviceSetup({
+        gpu: values.gpu,
+        gpus: values.gpus,
+        trainProcs: intFlag(values, 'train-procs', 1),
+        nodes: intFlag(values, 'nodes', 1),
+      });
     } catch (err) {
       if (err instanceof CliError) throw err;
       throw new CliError((err as Error).message, ExitCode.usage);
@@ -117,15 +134,21 @@ ${COMMON_HELP}`,
     const url = await reachableRedis(values);
     const queues = (values.queues ? values.queues.split(',').map((s) => s.trim()) : [...QUEUE_KINDS]) as QueueKind[];
     const bad = queues.filter((q) => !(QUEUE_KINDS as readonly string[]).includes(q));
-    if (bad.length) throw new CliError(`unknown queue(s): ${bad.join(', ')}; known: ${QUEUE_KINDS.join(', ')}`, ExitCode.usage);
+    if (bad.length)
+      throw new CliError(`unknown queue(s): ${bad.join(', ')}; known: ${QUEUE_KINDS.join(', ')}`, ExitCode.usage);
     const concurrency = Number(values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError('--concurrency must be a positive integer', ExitCode.usage);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new CliError('--concurrency must be a positive integer', ExitCode.usage);
     const timing = workerTiming(values);
     const maxStalledCount = intFlag(values, 'max-stalled', 0);
     const cardGib = values['card-gib'] === undefined ? undefined : Number(values['card-gib']);
-    if (cardGib !== undefined && !(cardGib > 0)) throw new CliError('--card-gib must be a positive number of GiB', ExitCode.usage);
+    if (cardGib !== undefined && !(cardGib > 0))
+      throw new CliError('--card-gib must be a positive number of GiB', ExitCode.usage);
     const recipe = values.recipe ? loadRecipe(values.recipe, { missingAsWarnings: true }).recipe : undefined;
-    const term = new LiveTerminal(process.stderr, format === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb');
+    const term = new LiveTerminal(
+      process.stderr,
+      format === 'human' && !!process.stderr.isTTY && process.env.TERM !== 'dumb',
+    );
     configureConsoleLog({ format, writeLine: (t) => term.line(t) });
     const agent = await WorkerAgent.start({
       redisUrl: url,
@@ -143,13 +166,28 @@ ${COMMON_HELP}`,
       runRoots: values['run-root'] ? values['run-root'].map((r) => resolve(r)) : undefined,
       cardGib,
       skipMemoryCheck: values['skip-memory-check'],
-      beforeServing: recipe ? (ready) => checkRecipeMemory(recipe, values.recipe!, queues, devices.trainProcesses, ready?.devices ?? [], cardGib, values['skip-memory-check']) : undefined,
+      beforeServing: recipe
+        ? (ready) =>
+            checkRecipeMemory(
+              recipe,
+              values.recipe!,
+              queues,
+              devices.trainProcesses,
+              ready?.devices ?? [],
+              cardGib,
+              values['skip-memory-check'],
+            )
+        : undefined,
     });
-    rootLogger.info(`worker ${agent.id} serving ${queues.join(', ')} (Ctrl-C to stop: running jobs get --grace-ms to finish)`);
+    rootLogger.info(
+      `worker ${agent.id} serving ${queues.join(', ')} (Ctrl-C to stop: running jobs get --grace-ms to finish)`,
+    );
     const t0 = Date.now();
     const line = async (now: number) => {
       const jobs = agent.activeJobs();
-      return jobs.length || term.live ? workerLine({ upMs: now - t0, done: agent.jobsDone, jobs, now, width: term.width }) : undefined;
+      return jobs.length || term.live
+        ? workerLine({ upMs: now - t0, done: agent.jobsDone, jobs, now, width: term.width })
+        : undefined;
     };
     const ticker = new ProgressTicker({ term, log: rootLogger, line }).start();
     let dispose = () => undefined as void;
@@ -163,7 +201,9 @@ ${COMMON_HELP}`,
       });
     });
     ticker.stop();
-    rootLogger.info(`stopping: running jobs get ${grace} ms to finish, then go back to the queue (done within ${grace + stop} ms)`);
+    rootLogger.info(
+      `stopping: running jobs get ${grace} ms to finish, then go back to the queue (done within ${grace + stop} ms)`,
+    );
     exitAfter(grace + stop, ExitCode.interrupted, () => agent.pythonPids());
     await agent.close(grace, orderlyPart(stop));
     dispose();
@@ -172,14 +212,28 @@ ${COMMON_HELP}`,
 };
 
 /** `--recipe`: the recipe's memory plan on this worker, printed; a plan that cannot fit stops the start (exit 3). */
-function checkRecipeMemory(recipe: Recipe, file: string, queues: readonly string[], trainProcesses: number, devices: readonly Device[], cardGib: number | undefined, skip: boolean): void {
+function checkRecipeMemory(
+  recipe: Recipe,
+  file: string,
+  queues: readonly string[],
+  trainProcesses: number,
+  devices: readonly Device[],
+  cardGib: number | undefined,
+  skip: boolean,
+): void {
   const card = workerCard(devices, cardGib);
   if (!card) {
-    rootLogger.info(`memory plan of ${file}: no CUDA device here, nothing to check (--card-gib N plans for a card of N GiB)`);
+    rootLogger.info(
+      `memory plan of ${file}: no CUDA device here, nothing to check (--card-gib N plans for a card of N GiB)`,
+    );
     return;
   }
   const plans = recipePlans(recipe, card, queues, trainProcesses);
-  if (!plans) throw new CliError(`memory plan of ${file}: ${recipe.model.base} has no config.json to plan from`, ExitCode.invalidInput);
+  if (!plans)
+    throw new CliError(
+      `memory plan of ${file}: ${recipe.model.base} has no config.json to plan from`,
+      ExitCode.invalidInput,
+    );
   for (const line of [`memory plan of ${file} on this worker:`, ...plans.flatMap(planLines)]) rootLogger.info(line);
   const why = refusal(plans);
   if (why && !skip) throw new CliError(`${why} (or start with --skip-memory-check)`, ExitCode.invalidInput);

@@ -13,8 +13,7 @@ export const command: Command = {
       const ws = await listWorkers(queues.connection, queues.prefix);
       if (values.json) console.log(JSON.stringify(ws, null, 2));
       else if (!ws.length) console.log('no workers connected');
-      else
-        for (const w of ws) console.log(workerSummary(w));
+      else for (const w of ws) console.log(workerSummary(w));
       return ExitCode.ok;
     } finally {
       await closeQueues(queues);
@@ -25,7 +24,9 @@ export const command: Command = {
 /** One worker in words: "host.1.g0  queues sample,verify  gpu 0  slots 1  idle"; devices by kind ("cpu", "cuda, cuda"), never as JSON. */
 export function workerSummary(w: WorkerInfo): string {
   const kinds = w.devices.map((d) => (d as { kind?: string }).kind).filter(Boolean);
-  const dev = (w.gpu !== null ? `gpu ${w.gpu}` : kinds.join(', ') || 'cpu') + ((w.train_processes ?? 1) > 1 ? `  training on ${w.train_processes} processes` : '');
+  const dev =
+    (w.gpu !== null ? `gpu ${w.gpu}` : kinds.join(', ') || 'cpu') +
+    ((w.train_processes ?? 1) > 1 ? `  training on ${w.train_processes} processes` : '');
   const cur = w.current.map((c) => c.job_id).join(', ') || 'idle';
   return `${w.id}  queues ${w.queues.join(',')}  ${dev}  slots ${w.concurrency}  ${cur}`;
 }

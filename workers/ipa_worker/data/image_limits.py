@@ -32,7 +32,7 @@ class ProcessorLimits:
     max_pixels: int
 
     @classmethod
-    def from_checkpoint(cls, base: str, model_cfg: dict[str, Any]) -> "ProcessorLimits":
+    def from_checkpoint(cls, base: str, model_cfg: dict[str, Any]) -> ProcessorLimits:
         """From the checkpoint's preprocessor_config.json, with the recipe's min/max_pixels (as `load_processor` applies them)."""
         cfg: dict[str, Any] = {}
         # transformers 5 nests it in processor_config.json; older checkpoints have preprocessor_config.json.
@@ -46,13 +46,15 @@ class ProcessorLimits:
         return cls(factor=factor, min_pixels=int(model_cfg["min_pixels"]), max_pixels=int(model_cfg["max_pixels"]))
 
     @classmethod
-    def from_processor(cls, processor) -> "ProcessorLimits":
+    def from_processor(cls, processor) -> ProcessorLimits:
         """From a loaded processor (what `generate` and training use)."""
         ip = processor.image_processor
         size = getattr(ip, "size", None) or {}
         min_pixels = getattr(ip, "min_pixels", None) or size.get("shortest_edge")
         max_pixels = getattr(ip, "max_pixels", None) or size.get("longest_edge")
-        return cls(factor=int(ip.patch_size) * int(ip.merge_size), min_pixels=int(min_pixels), max_pixels=int(max_pixels))
+        return cls(
+            factor=int(ip.patch_size) * int(ip.merge_size), min_pixels=int(min_pixels), max_pixels=int(max_pixels)
+        )
 
 
 def _smart_resize():
@@ -69,7 +71,9 @@ def size_problem(width: int, height: int, limits: ProcessorLimits) -> str | None
     if ratio > MAX_ASPECT_RATIO:
         return f"aspect ratio {ratio:.0f}:1 ({width}x{height}) is over the Qwen2-VL processor's limit of {MAX_ASPECT_RATIO}:1"
     try:
-        h, w = _smart_resize()(height, width, factor=limits.factor, min_pixels=limits.min_pixels, max_pixels=limits.max_pixels)
+        h, w = _smart_resize()(
+            height, width, factor=limits.factor, min_pixels=limits.min_pixels, max_pixels=limits.max_pixels
+        )
     except ValueError as exc:  # whatever else the installed processor refuses
         return f"the Qwen2-VL processor refuses a {width}x{height} image: {exc}"
     if h < limits.factor or w < limits.factor:
@@ -81,7 +85,9 @@ def size_problem(width: int, height: int, limits: ProcessorLimits) -> str | None
 
 def image_tokens(width: int, height: int, limits: ProcessorLimits) -> int:
     """Visual tokens the model sees for a `width` x `height` image: one per merged patch group after resizing."""
-    h, w = _smart_resize()(height, width, factor=limits.factor, min_pixels=limits.min_pixels, max_pixels=limits.max_pixels)
+    h, w = _smart_resize()(
+        height, width, factor=limits.factor, min_pixels=limits.min_pixels, max_pixels=limits.max_pixels
+    )
     return (h // limits.factor) * (w // limits.factor)
 
 

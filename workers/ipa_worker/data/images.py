@@ -38,7 +38,9 @@ def _open(fh: io.BufferedIOBase, *, max_side: int, what: str) -> Image.Image:
             if w <= 0 or h <= 0:
                 raise BadInput(f"{what}: image has no pixels ({w}x{h})")
             if max(w, h) > max_side:
-                raise BadInput(f"{what}: image is {w}x{h}, larger than max_image_side {max_side} (possible decompression bomb)")
+                raise BadInput(
+                    f"{what}: image is {w}x{h}, larger than max_image_side {max_side} (possible decompression bomb)"
+                )
             img.load()  # decode now, so truncation surfaces here and not in the model
             _check_frames_and_mode(img, what)
             try:
@@ -61,7 +63,14 @@ def _open(fh: io.BufferedIOBase, *, max_side: int, what: str) -> Image.Image:
 
 
 # High bit depth: converting to the 8-bit RGB the model sees clips the values (mostly white).
-_DEEP_MODES = {"I": "32-bit integer", "F": "32-bit float", "I;16": "16-bit", "I;16L": "16-bit", "I;16B": "16-bit", "I;16N": "16-bit"}
+_DEEP_MODES = {
+    "I": "32-bit integer",
+    "F": "32-bit float",
+    "I;16": "16-bit",
+    "I;16L": "16-bit",
+    "I;16B": "16-bit",
+    "I;16N": "16-bit",
+}
 
 
 def _check_frames_and_mode(img: Image.Image, what: str) -> None:
@@ -69,12 +78,18 @@ def _check_frames_and_mode(img: Image.Image, what: str) -> None:
     frames = int(getattr(img, "n_frames", 1) or 1)
     # MPO (phone cameras) keeps previews or depth maps after the picture: its first frame is the photo.
     if frames > 1 and img.format != "MPO":
-        raise BadInput(f"{what}: image has {frames} frames (an animation or a multi-page file); use a single still image")
+        raise BadInput(
+            f"{what}: image has {frames} frames (an animation or a multi-page file); use a single still image"
+        )
     if img.mode in _DEEP_MODES:
-        raise BadInput(f"{what}: pixel mode {img.mode} ({_DEEP_MODES[img.mode]} per pixel) would be clipped in the 8-bit RGB the model sees; save it as 8-bit RGB or greyscale")
+        raise BadInput(
+            f"{what}: pixel mode {img.mode} ({_DEEP_MODES[img.mode]} per pixel) would be clipped in the 8-bit RGB the model sees; save it as 8-bit RGB or greyscale"
+        )
 
 
-def load_image(path: str | os.PathLike, *, max_bytes: int = _DATA["max_image_bytes"], max_side: int = _DATA["max_image_side"]) -> Image.Image:
+def load_image(
+    path: str | os.PathLike, *, max_bytes: int = _DATA["max_image_bytes"], max_side: int = _DATA["max_image_side"]
+) -> Image.Image:
     """Open, check and decode an image file into an RGB image, or raise BadInput saying why not."""
     p = os.fspath(path)
     try:
@@ -145,7 +160,13 @@ def image_bytes(value: Any) -> bytes | None:
 _SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF", b"II*\x00", b"MM\x00*")
 
 
-def decode_image(data: bytes, *, max_bytes: int = _DATA["max_image_bytes"], max_side: int = _DATA["max_image_side"], what: str = "embedded image") -> Image.Image:
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = _DATA["max_image_bytes"],
+    max_side: int = _DATA["max_image_side"],
+    what: str = "embedded image",
+) -> Image.Image:
     """Decode embedded image bytes (same checks as `load_image`)."""
     if not data:
         raise BadInput(f"{what}: image data is empty")

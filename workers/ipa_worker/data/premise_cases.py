@@ -32,13 +32,25 @@ def broken_answer(spec: dict[str, Any], facts: dict[str, str], rng: random.Rando
     ideal = ideal_answer(spec, facts)
     family, asked = spec["family"], spec["asked"]
     if family == "sentence":
-        return rng.choice([ideal.rstrip("."), ideal[0].lower() + ideal[1:], f"{' '.join(facts[a] for a in asked).capitalize()}."])
+        return rng.choice(
+            [ideal.rstrip("."), ideal[0].lower() + ideal[1:], f"{' '.join(facts[a] for a in asked).capitalize()}."]
+        )
     if family == "one_word":
-        return rng.choice([f"It is {facts[asked[0]]}.", f"{facts[asked[0]]} {facts['shape'] if asked[0] != 'shape' else facts['colour']}"])
+        return rng.choice(
+            [
+                f"It is {facts[asked[0]]}.",
+                f"{facts[asked[0]]} {facts['shape'] if asked[0] != 'shape' else facts['colour']}",
+            ]
+        )
     if family == "json":
         keys = spec["keys"]
         # not JSON at all, or an object that leaves out the last key
-        return rng.choice([", ".join(f"{k}: {facts[k]}" for k in keys), "{" + ", ".join(f'"{k}": "{facts[k]}"' for k in keys[:-1]) + "}"])
+        return rng.choice(
+            [
+                ", ".join(f"{k}: {facts[k]}" for k in keys),
+                "{" + ", ".join(f'"{k}": "{facts[k]}"' for k in keys[:-1]) + "}",
+            ]
+        )
     if family == "omit":  # the omitted attribute mentioned
         if asked == ["shape"]:
             return f"It is a {facts['colour']} {facts['shape']}."
@@ -125,7 +137,9 @@ def fact_feedback(spec: dict[str, Any], facts: dict[str, str], response: str, gu
 
 def feedback_text(spec: dict[str, Any], response: str, guided: bool) -> str:
     """Feedback on a response: the first fact problem, then the broken requirement; "Correct." if none."""
-    parts = [p for p in (fact_feedback(spec, spec["facts"], response, guided), requirement_feedback(spec, response)) if p]
+    parts = [
+        p for p in (fact_feedback(spec, spec["facts"], response, guided), requirement_feedback(spec, response)) if p
+    ]
     return " ".join(parts) or "Correct."
 
 
@@ -160,9 +174,25 @@ def audit_rows(rows: list[dict[str, Any]], rng: random.Random, swapped: float = 
 
 def role_corpus() -> list[str]:
     """The feedback phrases, for the tiny model's tokenizer."""
-    lines = ["Correct.", "Not a full sentence: start with a capital letter.", "Not a full sentence: end with a period.", "Not a full sentence: name the shape."]
+    lines = [
+        "Correct.",
+        "Not a full sentence: start with a capital letter.",
+        "Not a full sentence: end with a period.",
+        "Not a full sentence: name the shape.",
+    ]
     for a in ATTRS:
-        lines += [f"Not one word: give only the {a}.", f"Mentions the {a}: leave it out.", f"Wrong {a}: not", f"Wrong {a}: the {a} is", f"Missing {a}: give the {a}.", f"Missing {a}: the {a} is"]
+        lines += [
+            f"Not one word: give only the {a}.",
+            f"Mentions the {a}: leave it out.",
+            f"Wrong {a}: not",
+            f"Wrong {a}: the {a} is",
+            f"Missing {a}: give the {a}.",
+            f"Missing {a}: the {a} is",
+        ]
     lines += [f"Not {n} words: use exactly {n}." for n in NUMBER_NAMES.values()]
-    lines += ["Not JSON: use keys colour, shape.", "Wrong order: side, shape, colour.", "Wrong form: give colour shape, side."]
+    lines += [
+        "Not JSON: use keys colour, shape.",
+        "Wrong order: side, shape, colour.",
+        "Wrong form: give colour shape, side.",
+    ]
     return lines

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -87,7 +88,9 @@ def _spec(family: str, rng: random.Random) -> dict[str, Any]:
         asked, omit = rng.choice([("shape", "colour"), ("side", "colour"), ("side", "shape")])
         return {"family": family, "asked": [asked], "omit": omit}
     if family == "order":
-        orders = [o for o in ([a, b, c] for a in ATTRS for b in ATTRS for c in ATTRS) if len(set(o)) == 3 and o != list(ATTRS)]
+        orders = [
+            o for o in ([a, b, c] for a in ATTRS for b in ATTRS for c in ATTRS) if len(set(o)) == 3 and o != list(ATTRS)
+        ]
         order = rng.choice(orders)
         return {"family": family, "asked": list(ATTRS), "order": order}
     if family == "length":
@@ -113,7 +116,9 @@ def instruction_of(spec: dict[str, Any], rng: random.Random) -> str:
         return f"Give {_and(keys)} as JSON with keys {', '.join(keys)}."
     if family == "omit":
         what = {"shape": "Name the shape", "side": "Say which side the shape is on"}[asked[0]]
-        return rng.choice([f"{what} without mentioning its {spec['omit']}.", f"{what}. Do not mention its {spec['omit']}."])
+        return rng.choice(
+            [f"{what} without mentioning its {spec['omit']}.", f"{what}. Do not mention its {spec['omit']}."]
+        )
     if family == "order":
         return f"List {_and(spec['order'])}, in that order, separated by commas."
     if family == "length":
@@ -174,7 +179,9 @@ def family_of(index: int, control_share: float, rng: random.Random) -> str:
     return FAMILIES[index % 6]
 
 
-def make_item(split: str, index: int, seed: int, image_size: int, control_share: float) -> tuple[dict[str, Any], Image.Image]:
+def make_item(
+    split: str, index: int, seed: int, image_size: int, control_share: float
+) -> tuple[dict[str, Any], Image.Image]:
     """Row i of a split (a pure function of seed, split and i) and its image."""
     rng = random.Random(stable_seed("premise", seed, split, index))
     facts = {a: rng.choice(VALUES[a]) for a in ATTRS}
@@ -191,7 +198,9 @@ def make_item(split: str, index: int, seed: int, image_size: int, control_share:
     return row, draw_scene(facts, image_size, rng)
 
 
-def make_rows(split: str, n: int, seed: int, image_size: int, control_share: float) -> Iterator[tuple[dict[str, Any], Image.Image]]:
+def make_rows(
+    split: str, n: int, seed: int, image_size: int, control_share: float
+) -> Iterator[tuple[dict[str, Any], Image.Image]]:
     for i in range(n):
         row, img = make_item(split, i, seed, image_size, control_share)
         if split in EVAL_SPLITS:
@@ -214,8 +223,21 @@ def generate_premise(
     """Generate the task into `out_dir` (once per settings); returns `{"dir", <split>: path}`."""
     from .premise_cases import audit_rows  # the labelled audit rows are verifier cases
 
-    sizes = {"warmup": int(warmup), "train": int(train), "validation": int(validation), "heldout": int(heldout), "audit": int(audit)}
-    marker = {"kind": "premise", "version": FORMAT_VERSION, **sizes, "seed": seed, "image_size": image_size, "control_share": control_share}
+    sizes = {
+        "warmup": int(warmup),
+        "train": int(train),
+        "validation": int(validation),
+        "heldout": int(heldout),
+        "audit": int(audit),
+    }
+    marker = {
+        "kind": "premise",
+        "version": FORMAT_VERSION,
+        **sizes,
+        "seed": seed,
+        "image_size": image_size,
+        "control_share": control_share,
+    }
 
     def build(tmp: Path) -> None:
         (tmp / "images").mkdir()
@@ -226,7 +248,9 @@ def generate_premise(
                 rows.append(row)
             if split == "audit":
                 rows = audit_rows(rows, random.Random(stable_seed("premise-audit", seed)))
-            (tmp / f"{split}.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
+            (tmp / f"{split}.jsonl").write_text(
+                "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8"
+            )
 
     target = build_dir_atomically(out_dir, build, lambda p: read_marker(p) == marker, marker)
     return {"dir": str(target), **{split: str(target / f"{split}.jsonl") for split in SPLITS}}

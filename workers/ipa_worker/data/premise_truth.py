@@ -81,7 +81,9 @@ def _sentence(text: str) -> bool:
 
 
 def _kinds_in_order(parts: list[str], kinds: list[str]) -> bool:
-    return len(parts) == len(kinds) and all(len(words(p)) == 1 and _KIND.get(words(p)[0]) == k for p, k in zip(parts, kinds))
+    return len(parts) == len(kinds) and all(
+        len(words(p)) == 1 and _KIND.get(words(p)[0]) == k for p, k in zip(parts, kinds)
+    )
 
 
 def complies(spec: dict[str, Any], response: str) -> bool:
@@ -103,7 +105,11 @@ def complies(spec: dict[str, Any], response: str) -> bool:
         return len(words(text)) == int(spec["words"])
     if family == "control":
         parts = text.split(",")
-        return len(parts) == 2 and _kinds_in_order(parts[0].split(), ["colour", "shape"]) and _kinds_in_order([parts[1]], ["side"])
+        return (
+            len(parts) == 2
+            and _kinds_in_order(parts[0].split(), ["colour", "shape"])
+            and _kinds_in_order([parts[1]], ["side"])
+        )
     raise ValueError(f"unknown family {family!r}")
 
 

@@ -17,8 +17,9 @@ import fcntl
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from ..errors import BadInput
 
@@ -42,7 +43,9 @@ def inside_run(path: str | os.PathLike, run_dir: str | os.PathLike) -> Path:
     real = Path(os.path.realpath(path))
     root = Path(os.path.realpath(run_dir))
     if real != root and root not in real.parents:
-        raise BadInput(f"{path} resolves to {real}, outside the run directory {root} (a symbolic link, or a done record naming a file elsewhere); it was not read")
+        raise BadInput(
+            f"{path} resolves to {real}, outside the run directory {root} (a symbolic link, or a done record naming a file elsewhere); it was not read"
+        )
     return real
 
 

@@ -11,8 +11,9 @@ integer longer than Python converts (4300 digits), is one bad row like any other
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import BadInput
 from .seed_rows import RowError
@@ -74,7 +75,9 @@ def _read_parquet(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
                 batch = next(batches, None)
                 rows = [] if batch is None else batch.to_pylist()
             except Exception as exc:  # a corrupt page: pyarrow raises OSError, ArrowInvalid and others
-                raise BadInput(f"parquet file {f} is corrupt after row {line}: {str(exc).strip().splitlines()[0]}") from exc
+                raise BadInput(
+                    f"parquet file {f} is corrupt after row {line}: {str(exc).strip().splitlines()[0]}"
+                ) from exc
             if batch is None:
                 break
             for row in rows:
@@ -98,7 +101,9 @@ def _read_hf(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
     for name, feature in ds.features.items():
         if isinstance(feature, datasets.Image):
             ds = ds.cast_column(name, datasets.Image(decode=False))
-        elif isinstance(feature, (datasets.Sequence, datasets.List)) and isinstance(getattr(feature, "feature", None), datasets.Image):
+        elif isinstance(feature, (datasets.Sequence, datasets.List)) and isinstance(
+            getattr(feature, "feature", None), datasets.Image
+        ):
             ds = ds.cast_column(name, type(feature)(datasets.Image(decode=False)))
     n = len(ds) if limit is None else min(limit, len(ds))
     for i in range(n):
@@ -123,12 +128,24 @@ def _read_sharegpt(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
             yield i, RowError("conversation is not a JSON object")
             continue
         turns = item.get("conversations") or item.get("messages") or []
-        human = next((k for k, t in enumerate(turns) if isinstance(t, dict) and t.get("from", t.get("role")) in ("human", "user")), None)
+        human = next(
+            (
+                k
+                for k, t in enumerate(turns)
+                if isinstance(t, dict) and t.get("from", t.get("role")) in ("human", "user")
+            ),
+            None,
+        )
         if human is None:
             yield i, RowError("conversation has no human turn")
             continue
         answer = next(
-            (t for t in turns[human + 1 :] if isinstance(t, dict) and t.get("from", t.get("role")) in ("gpt", "assistant")), None
+            (
+                t
+                for t in turns[human + 1 :]
+                if isinstance(t, dict) and t.get("from", t.get("role")) in ("gpt", "assistant")
+            ),
+            None,
         )
         row = {k: v for k, v in item.items() if k not in ("conversations", "messages")}
         row["instruction"] = _strip_image_tokens(str(turns[human].get("value", turns[human].get("content", "")) or ""))

@@ -31,7 +31,7 @@ class Limits:
     processor: ProcessorLimits | None = None
 
     @classmethod
-    def from_recipe(cls, data_cfg: dict[str, Any], processor: ProcessorLimits | None = None) -> "Limits":
+    def from_recipe(cls, data_cfg: dict[str, Any], processor: ProcessorLimits | None = None) -> Limits:
         return cls(
             max_instruction_chars=int(data_cfg["max_instruction_chars"]),
             max_image_bytes=int(data_cfg["max_image_bytes"]),
@@ -88,14 +88,18 @@ class ImageStore:
         real = p.resolve()
         if self.roots and not any(real == r or r in real.parents for r in self.roots):
             shown = ", ".join(str(r) for r in self.roots)
-            raise RowError(f"image path {p} is outside the allowed roots ({shown}); add its folder to the recipe's allowed_roots")
+            raise RowError(
+                f"image path {p} is outside the allowed roots ({shown}); add its folder to the recipe's allowed_roots"
+            )
 
     def resolve(self, ref: Any, root: Path) -> str:
         lim = self.limits
         try:
             data = image_bytes(ref)
             if data is not None:
-                self._fits(decode_image(data, max_bytes=lim.max_image_bytes, max_side=lim.max_image_side), "embedded image")
+                self._fits(
+                    decode_image(data, max_bytes=lim.max_image_bytes, max_side=lim.max_image_side), "embedded image"
+                )
                 return self._store(data)
             path = ref.get("path") if isinstance(ref, dict) else ref
             if not isinstance(path, str) or not path.strip():
@@ -123,11 +127,15 @@ class ImageStore:
         return str(target)
 
 
-def normalise_row(raw: dict[str, Any], *, source: str, index: int, root: Path, store: ImageStore, limits: Limits) -> dict[str, Any]:
+def normalise_row(
+    raw: dict[str, Any], *, source: str, index: int, root: Path, store: ImageStore, limits: Limits
+) -> dict[str, Any]:
     """A seed row `{id, images, instruction, reference, task_type, source}`, or RowError."""
     instruction = _text(_first(raw, "instruction", "question", "prompt"), "instruction")
     if len(instruction) > limits.max_instruction_chars:
-        raise RowError(f"instruction is {len(instruction)} characters, longer than max_instruction_chars {limits.max_instruction_chars}")
+        raise RowError(
+            f"instruction is {len(instruction)} characters, longer than max_instruction_chars {limits.max_instruction_chars}"
+        )
     reference = _text(_first(raw, "reference", "answer", "response"), "reference")
     refs = _first(raw, "images", "image")
     if refs is None:

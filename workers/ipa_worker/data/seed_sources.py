@@ -37,7 +37,7 @@ class Source:
     name: str = ""
 
     @classmethod
-    def from_recipe(cls, d: dict[str, Any], name: str = "") -> "Source":
+    def from_recipe(cls, d: dict[str, Any], name: str = "") -> Source:
         return cls(
             path=str(d["path"]),
             format=d["format"],
@@ -64,7 +64,9 @@ def _source_names(sources: list[Source]) -> None:
         s.name = base if seen[base] == 1 else f"{base}-{seen[base]}"
 
 
-def load_source(source: Source, *, images_dir: Path, limits: Limits, allowed_roots: list[str] | tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
+def load_source(
+    source: Source, *, images_dir: Path, limits: Limits, allowed_roots: list[str] | tuple[str, ...] = ()
+) -> tuple[list[dict], list[dict]]:
     """Valid seed rows and rejected rows of one source (BadInput only when the source itself is unreadable)."""
     path = Path(source.path)
     if source.format not in READERS:
@@ -146,7 +148,10 @@ def load_seeds(
     """
     data_cfg = {**recipe_defaults()["data"], **(data_cfg or {})}
     limits = Limits.from_recipe(data_cfg, processor)
-    srcs = [s if isinstance(s, Source) else Source.from_recipe({**schema_defaults("data", "sources", "[]"), **s}) for s in sources]
+    srcs = [
+        s if isinstance(s, Source) else Source.from_recipe({**schema_defaults("data", "sources", "[]"), **s})
+        for s in sources
+    ]
     _source_names(srcs)
     result = LoadResult()
     per_source: list[list[dict]] = []
@@ -157,7 +162,14 @@ def load_seeds(
         for r in rows:
             line = r.pop("_line")
             if r["id"] in seen:
-                rejected.append({"source": s.name, "line": line, "id": r["id"], "reason": f"duplicate id {r['id']!r} (another source has it)"})
+                rejected.append(
+                    {
+                        "source": s.name,
+                        "line": line,
+                        "id": r["id"],
+                        "reason": f"duplicate id {r['id']!r} (another source has it)",
+                    }
+                )
                 continue
             seen.add(r["id"])
             unique.append(r)
@@ -165,6 +177,6 @@ def load_seeds(
         result.rejected.extend(rejected)
         result.per_source[s.name] = {"valid": len(unique), "rejected": len(rejected)}
     result.seeds = mix(per_source, [s.weight for s in srcs], data_cfg.get("max_seeds"), seed)
-    for s, rows in zip(srcs, per_source):
+    for s in srcs:
         result.per_source[s.name]["used"] = sum(1 for r in result.seeds if r["source"] == s.name)
     return result

@@ -24,10 +24,20 @@ def synthetic_paths(recipe: dict[str, Any], run_dir: str) -> dict[str, str] | No
     syn = recipe["data"]["synthetic"]
     if not syn["enabled"]:
         return None
-    sizes = dict(train=int(syn["train_size"]), heldout=int(syn["heldout_size"]), warmup=int(syn["warmup_size"]), validation=int(syn["validation_size"]))
+    sizes = dict(
+        train=int(syn["train_size"]),
+        heldout=int(syn["heldout_size"]),
+        warmup=int(syn["warmup_size"]),
+        validation=int(syn["validation_size"]),
+    )
     out = resolve(syn["output_dir"], run_dir)
     if syn["task"] == "premise":
         return generate_premise(
-            out, **sizes, audit=int(syn["audit_size"]), seed=int(syn["seed"]), image_size=int(syn["image_size"]), control_share=float(syn["control_share"])
+            out,
+            **sizes,
+            audit=int(syn["audit_size"]),
+            seed=int(syn["seed"]),
+            image_size=int(syn["image_size"]),
+            control_share=float(syn["control_share"]),
         )
     return generate_synthetic(out, **sizes, seed=int(syn["seed"]), image_size=int(syn["image_size"]))

@@ -18,8 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -201,7 +202,7 @@ def generate_synthetic(
 
 def corpus_lines() -> Iterator[str]:
     """Every instruction phrasing with every filler, and every answer: the tokenizer's training text."""
-    for task, templates in INSTRUCTIONS.items():
+    for templates in INSTRUCTIONS.values():
         for template in templates:
             for colour in COLOURS:
                 for shape in SHAPES:
@@ -220,7 +221,9 @@ def corpus_lines() -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipa_worker.data.synthetic_task", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ipa_worker.data.synthetic_task", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("out_dir")
     parser.add_argument("--train", type=int, default=_RECIPE["train_size"])
     parser.add_argument("--heldout", type=int, default=_RECIPE["heldout_size"])
@@ -230,7 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-size", type=int, default=_RECIPE["image_size"])
     args = parser.parse_args(argv)
     paths = generate_synthetic(
-        args.out_dir, train=args.train, heldout=args.heldout, warmup=args.warmup, validation=args.validation, seed=args.seed, image_size=args.image_size
+        args.out_dir,
+        train=args.train,
+        heldout=args.heldout,
+        warmup=args.warmup,
+        validation=args.validation,
+        seed=args.seed,
+        image_size=args.image_size,
     )
     print(json.dumps(paths))
     return 0

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import string
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..data.images import load_image
 from ..data.jsonl_io import iter_jsonl
@@ -23,7 +24,19 @@ from ..textdist import edit_distance
 from .premise_scores import premise_summary, score_item
 
 METRICS = ("exact", "yesno", "contains", "anls", "premise")
-_NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+_NUMBER_WORDS = {
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+}
 _PUNCT = str.maketrans({c: " " for c in string.punctuation})
 
 
@@ -84,8 +97,16 @@ def load_benchmark(bench: Benchmark) -> tuple[list[dict[str, Any]], list[dict[st
         refs = row.get("images", row.get("image"))
         refs = refs if isinstance(refs, list) else [refs] if refs else []
         metric = row.get("metric", "exact")
-        if not refs or "question" not in row or "answer" not in row or metric not in METRICS or (metric == "premise" and "spec" not in row):
-            bad.append({"id": rid, "reason": "row needs image(s), question, answer and a known metric (premise: and spec)"})
+        if (
+            not refs
+            or "question" not in row
+            or "answer" not in row
+            or metric not in METRICS
+            or (metric == "premise" and "spec" not in row)
+        ):
+            bad.append(
+                {"id": rid, "reason": "row needs image(s), question, answer and a known metric (premise: and spec)"}
+            )
             continue
         rows.append(
             {
@@ -119,14 +140,18 @@ def evaluate(
         failed.extend(bad)
         for row in rows:
             try:
-                row["_images"] = [load_image(p, max_bytes=max_image_bytes, max_side=max_image_side) for p in row["images"]]
+                row["_images"] = [
+                    load_image(p, max_bytes=max_image_bytes, max_side=max_image_side) for p in row["images"]
+                ]
             except BadInput as exc:
                 failed.append({"id": row["id"], "reason": str(exc)})
                 continue
             items.append(row)
     prompts = [{"images": r["_images"], "messages": user_messages(r["question"], len(r["_images"]))} for r in items]
     answers = (
-        lm.generate(prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=0, batch_size=batch_size, on_batch=on_batch)
+        lm.generate(
+            prompts, temperature=0.0, max_new_tokens=max_new_tokens, seed=0, batch_size=batch_size, on_batch=on_batch
+        )
         if prompts
         else []
     )
@@ -167,7 +192,10 @@ def summarize(scored: list[dict[str, Any]]) -> dict[str, Any]:
         "overall": _mean([s["score"] for s in scored]),
         "by_task": {k: _mean(v) for k, v in sorted(by_task.items())},
         "by_benchmark": {k: _mean(v) for k, v in sorted(by_bench.items())},
-        "counts": {"by_task": {k: len(v) for k, v in sorted(by_task.items())}, "by_benchmark": {k: len(v) for k, v in sorted(by_bench.items())}},
+        "counts": {
+            "by_task": {k: len(v) for k, v in sorted(by_task.items())},
+            "by_benchmark": {k: len(v) for k, v in sorted(by_bench.items())},
+        },
         "n": len(scored),
         "examples": scored[:5],
         "premise": premise_summary(scored),

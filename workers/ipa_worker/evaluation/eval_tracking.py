@@ -8,15 +8,20 @@ the source of truth: a tracker that fails is reported in the job log and does no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..context import StageContext
 from ..training.tracking import run_name, trackers_of
 
 
 def scalars(by_benchmark: dict[str, Any]) -> dict[str, float]:
-    return {f"eval/{name}": float(v) for name, v in by_benchmark.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {
+        f"eval/{name}": float(v)
+        for name, v in by_benchmark.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
 
 
 def _tensorboard(values: dict[str, float], *, run_dir: str, run_id: str, round: int, **_: Any) -> str:  # noqa: A002
@@ -36,7 +41,12 @@ def _wandb(values: dict[str, float], *, recipe: dict[str, Any], run_dir: str, na
 
     folder = Path(os.environ.get("WANDB_DIR") or Path(run_dir) / "tracking")
     folder.mkdir(parents=True, exist_ok=True)
-    run = wandb.init(project=os.environ.get("WANDB_PROJECT", recipe["name"]), name=name, dir=str(folder), config={"recipe": recipe, "round": round})
+    run = wandb.init(
+        project=os.environ.get("WANDB_PROJECT", recipe["name"]),
+        name=name,
+        dir=str(folder),
+        config={"recipe": recipe, "round": round},
+    )
     run.log(values | {"round": round})
     run.finish()
     return name
@@ -63,10 +73,17 @@ def _trackio(values: dict[str, float], *, recipe: dict[str, Any], name: str, rou
     return name
 
 
-WRITERS: dict[str, Callable[..., str]] = {"tensorboard": _tensorboard, "wandb": _wandb, "mlflow": _mlflow, "trackio": _trackio}
+WRITERS: dict[str, Callable[..., str]] = {
+    "tensorboard": _tensorboard,
+    "wandb": _wandb,
+    "mlflow": _mlflow,
+    "trackio": _trackio,
+}
 
 
-def log_eval(recipe: dict[str, Any], by_benchmark: dict[str, Any], ctx: StageContext, *, run_id: str, run_dir: str, round: int) -> list[str]:  # noqa: A002
+def log_eval(
+    recipe: dict[str, Any], by_benchmark: dict[str, Any], ctx: StageContext, *, run_id: str, run_dir: str, round: int
+) -> list[str]:  # noqa: A002
     """Sends the round's numbers to every configured tracker; returns the trackers that took them."""
     trackers, values = trackers_of(recipe["training"]["report_to"]), scalars(by_benchmark)
     if not trackers or not values:
@@ -77,7 +94,11 @@ def log_eval(recipe: dict[str, Any], by_benchmark: dict[str, Any], ctx: StageCon
         try:
             where = WRITERS[tracker](values, recipe=recipe, run_dir=run_dir, run_id=run_id, round=round, name=name)
         except Exception as exc:  # noqa: BLE001 - the eval file is written; tracking is a copy
-            ctx.log(f"evaluation results not sent to {tracker}: {type(exc).__name__}: {exc}", level="warning", tracker=tracker)
+            ctx.log(
+                f"evaluation results not sent to {tracker}: {type(exc).__name__}: {exc}",
+                level="warning",
+                tracker=tracker,
+            )
             continue
         ctx.log(f"evaluation results sent to {tracker}", tracker=tracker, where=where)
         done.append(tracker)

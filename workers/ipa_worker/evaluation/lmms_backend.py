@@ -12,15 +12,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..models.device import attn_implementation, resolve_device_dtype
 from ..context import StageContext
+from ..models.device import attn_implementation, resolve_device_dtype
 from .lmms_command import lmms_eval_command
 from .lmms_model_dir import prepare_model_dir
 from .lmms_process import run_lmms_eval
 from .lmms_results import parse_results
 
 
-def evaluate_with_lmms(spec: dict[str, Any], recipe: dict[str, Any], out_dir: str, ctx: StageContext, *, batch_size: int) -> dict[str, Any]:
+def evaluate_with_lmms(
+    spec: dict[str, Any], recipe: dict[str, Any], out_dir: str, ctx: StageContext, *, batch_size: int
+) -> dict[str, Any]:
     """Runs the recipe's lmms-eval tasks on `spec` (`{base, adapter}`); returns the parsed results
     (`by_benchmark`, `benchmarks`, `warnings`, `n_shot`, `seconds`) plus `results_file`."""
     lmms, model_cfg = recipe["eval"]["lmms_eval"], recipe["model"]

@@ -18,13 +18,21 @@ from ..errors import BadInput
 BACKENDS = tuple(schema_enum("eval", "lmms_eval", "model"))
 
 
-def model_args(backend: str, pretrained: str, *, device: str, min_pixels: int, max_pixels: int, flash_attention: bool) -> str:
+def model_args(
+    backend: str, pretrained: str, *, device: str, min_pixels: int, max_pixels: int, flash_attention: bool
+) -> str:
     """The `--model_args` string: the backends differ only in how they take the attention kernel."""
     if backend not in BACKENDS:
         raise BadInput(f"eval.lmms_eval.model {backend!r}: one of {', '.join(BACKENDS)}")
     if "," in pretrained or "=" in pretrained:
         raise BadInput(f"cannot pass {pretrained!r} to lmms-eval: its model_args split on ',' and '='")
-    args = [f"pretrained={pretrained}", f"device={device}", f"device_map={device}", f"min_pixels={int(min_pixels)}", f"max_pixels={int(max_pixels)}"]
+    args = [
+        f"pretrained={pretrained}",
+        f"device={device}",
+        f"device_map={device}",
+        f"min_pixels={int(min_pixels)}",
+        f"max_pixels={int(max_pixels)}",
+    ]
     if flash_attention:
         args.append("use_flash_attention_2=True" if backend == "qwen2_vl" else "attn_implementation=flash_attention_2")
     return ",".join(args)

@@ -35,7 +35,9 @@ def source_folder(spec: dict[str, Any]) -> Path:
     if not (folder / marker).is_file():
         raise BadInput(f"cannot evaluate {folder}: it has no {marker}")
     if not (folder / TOKENIZER_CONFIG).is_file():
-        raise BadInput(f"cannot evaluate {folder}: it has no {TOKENIZER_CONFIG} (lmms-eval loads the tokenizer and processor from it)")
+        raise BadInput(
+            f"cannot evaluate {folder}: it has no {TOKENIZER_CONFIG} (lmms-eval loads the tokenizer and processor from it)"
+        )
     return folder
 
 

@@ -17,8 +17,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..errors import BadInput, Cancelled, OutOfMemory, WorkerError
 from ..context import StageContext
+from ..errors import BadInput, Cancelled, OutOfMemory, WorkerError
 from .lmms_failures import explain, failed_reason
 from .lmms_stream import ANSWER_BAR, clean, parse_progress, parse_stdout_line, split_segments
 
@@ -96,7 +96,9 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def run_lmms_eval(cmd: list[str], output_path: str | Path, ctx: StageContext, env: dict[str, str] | None = None) -> Path:
+def run_lmms_eval(
+    cmd: list[str], output_path: str | Path, ctx: StageContext, env: dict[str, str] | None = None
+) -> Path:
     """Runs `cmd`; returns the results file it wrote, or raises with lmms-eval's reason and a hint.
 
     Known mistakes (unreachable datasets, unknown tasks, missing packages) raise BadInput, so the
@@ -138,5 +140,7 @@ def run_lmms_eval(cmd: list[str], output_path: str | Path, ctx: StageContext, en
         return results
     failure = explain(stdout, stderr, proc.returncode)
     ctx.log(failure.text(), level="error", source="lmms-eval", kind=failure.kind)
-    error: type[WorkerError] = OutOfMemory if failure.kind == "out_of_memory" else BadInput if failure.bad_input else WorkerError
+    error: type[WorkerError] = (
+        OutOfMemory if failure.kind == "out_of_memory" else BadInput if failure.bad_input else WorkerError
+    )
     raise error(failure.text())

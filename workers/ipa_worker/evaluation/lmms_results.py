@@ -59,7 +59,9 @@ def _headline(name: str, metrics: dict[str, float], chosen: str | None) -> tuple
     return first, metrics[first], warning
 
 
-def _entry(name: str, doc: dict[str, Any], groups: dict[str, list[str]], n: dict[str, int], chosen: str | None) -> tuple[dict[str, Any], str | None]:
+def _entry(
+    name: str, doc: dict[str, Any], groups: dict[str, list[str]], n: dict[str, int], chosen: str | None
+) -> tuple[dict[str, Any], str | None]:
     metrics = metric_values(doc["results"].get(name) or {})
     metric, value, warning = _headline(name, metrics, chosen)
     better = (doc.get("higher_is_better") or {}).get(name) or {}
@@ -124,4 +126,10 @@ def parse_results(path: str | Path, requested: list[str], chosen_metrics: dict[s
         seconds = round(float(seconds), 3) if seconds is not None else None  # written as a string
     except ValueError:
         seconds = None
-    return {"by_benchmark": by_benchmark, "benchmarks": benchmarks, "warnings": warnings, "n_shot": doc.get("n-shot") or {}, "seconds": seconds}
+    return {
+        "by_benchmark": by_benchmark,
+        "benchmarks": benchmarks,
+        "warnings": warnings,
+        "n_shot": doc.get("n-shot") or {},
+        "seconds": seconds,
+    }

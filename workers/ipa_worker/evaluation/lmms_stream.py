@@ -13,13 +13,23 @@ import re
 from dataclasses import dataclass
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-LOGURU = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \| (?P<level>[A-Z]+)\s*\| (?P<source>[\w.<>]+:[\w<>]+:\d+) - (?P<msg>.*)$")
+LOGURU = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \| (?P<level>[A-Z]+)\s*\| (?P<source>[\w.<>]+:[\w<>]+:\d+) - (?P<msg>.*)$"
+)
 TQDM = re.compile(r"^(?P<desc>[^|\r\n]{0,80}?):?\s*\d{1,3}%\|[^|]*\|\s*(?P<done>\d+)/(?P<total>\d+)")
 # The bar that counts the model's answers; the others (weights, splits, postprocessing) are short.
 ANSWER_BAR = "Model Responding"
 
 # loguru levels → the protocol's log levels
-LEVELS = {"TRACE": "debug", "DEBUG": "debug", "INFO": "info", "SUCCESS": "info", "WARNING": "warning", "ERROR": "error", "CRITICAL": "critical"}
+LEVELS = {
+    "TRACE": "debug",
+    "DEBUG": "debug",
+    "INFO": "info",
+    "SUCCESS": "info",
+    "WARNING": "warning",
+    "ERROR": "error",
+    "CRITICAL": "critical",
+}
 
 
 @dataclass(frozen=True)

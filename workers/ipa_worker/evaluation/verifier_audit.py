@@ -37,7 +37,9 @@ class Auditor:
             return int(self.truth.success(seed, text))
         return rule_verify(text, seed["reference"], "exact")[0]
 
-    def annotate(self, verdicts: list[dict[str, Any]], seeds: dict[str, dict[str, Any]], texts: dict[str, str]) -> dict[str, int]:
+    def annotate(
+        self, verdicts: list[dict[str, Any]], seeds: dict[str, dict[str, Any]], texts: dict[str, str]
+    ) -> dict[str, int]:
         """Adds `truth` (and `truth_checks` with checker) to each verdict row; returns the counts."""
         for v in verdicts:
             seed, text = seeds[v["seed_id"]], texts[v["sample_id"]]

@@ -17,8 +17,8 @@ from ..data.images import load_image
 from ..data.jsonl_io import read_jsonl
 from ..data.synthetic import resolve, synthetic_paths
 from ..errors import BadInput
-from ..prompts import load_template
 from ..method.verifier import CHECKS, model_verify
+from ..prompts import load_template
 
 
 class VerifierBelowGate(BadInput):
@@ -34,10 +34,15 @@ def audit_set(recipe: dict[str, Any], run_dir: str) -> list[dict[str, Any]]:
         syn = recipe["data"]["synthetic"]
         paths = synthetic_paths(recipe, run_dir)
         if paths is None or syn["task"] != "premise" or int(syn["audit_size"]) == 0:
-            raise BadInput("verifier.gate needs verifier.gate.audit_set, or the premise task with data.synthetic.audit_size > 0")
+            raise BadInput(
+                "verifier.gate needs verifier.gate.audit_set, or the premise task with data.synthetic.audit_size > 0"
+            )
         path = paths["audit"]
     folder = Path(path).parent
-    rows = [{**r, "images": [str(p if Path(p).is_absolute() else folder / p) for p in r["images"]]} for r in read_jsonl(path)]
+    rows = [
+        {**r, "images": [str(p if Path(p).is_absolute() else folder / p) for p in r["images"]]}
+        for r in read_jsonl(path)
+    ]
     if not rows:
         raise BadInput(f"verifier.gate: the audit set {path} is empty")
     return rows
@@ -60,7 +65,10 @@ def audit_figures(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> 
     }
     with_checks = [(r, res) for r, res in zip(rows, results) if r.get("checks")]
     if with_checks:
-        figures["checks"] = {c: round(sum(res["checks"].get(c) == r["checks"][c] for r, res in with_checks) / len(with_checks), 4) for c in CHECKS}
+        figures["checks"] = {
+            c: round(sum(res["checks"].get(c) == r["checks"][c] for r, res in with_checks) / len(with_checks), 4)
+            for c in CHECKS
+        }
     return figures
 
 
@@ -69,7 +77,8 @@ def describe(figures: dict[str, Any]) -> str:
     checks = ", ".join(f"{c} {pct(v)}" for c, v in figures.get("checks", {}).items())
     return (
         f"accuracy {pct(figures['accuracy'])} on {figures['n']} labelled rows ({figures['unjudged']} unjudged), "
-        f"precision {pct(figures['precision'])}, recall {pct(figures['recall'])}" + (f"; per check: {checks}" if checks else "")
+        f"precision {pct(figures['precision'])}, recall {pct(figures['recall'])}"
+        + (f"; per check: {checks}" if checks else "")
     )
 
 
@@ -84,7 +93,10 @@ def run_gate(payload: dict[str, Any], ctx: Any) -> dict[str, Any]:
     data = recipe["data"]
     items = [
         {
-            "images": [load_image(p, max_bytes=int(data["max_image_bytes"]), max_side=int(data["max_image_side"])) for p in r["images"]],
+            "images": [
+                load_image(p, max_bytes=int(data["max_image_bytes"]), max_side=int(data["max_image_side"]))
+                for p in r["images"]
+            ],
             "instruction": r["instruction"],
             "response": r["response"],
             "reference": r["reference"],

@@ -15,7 +15,8 @@ import os
 import signal
 import time
 import traceback
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import BadInput, Cancelled, OutOfMemory, WorkerError, classify
 
@@ -69,7 +70,9 @@ def failure_line(rank: int, failure: Any) -> str:
     return f"rank {rank} (pid {failure.pid}) {describe_exit(failure.exitcode)}{said}"
 
 
-def group_error(failures: Mapping[int, Any], world_size: int, *, cancelled: bool, logs: str | None = None) -> WorkerError:
+def group_error(
+    failures: Mapping[int, Any], world_size: int, *, cancelled: bool, logs: str | None = None
+) -> WorkerError:
     """The error for a failed group, from torch's `ChildFailedError.failures` (global rank -> ProcessFailure).
 
     Ranks killed by a signal lead the summary: a rank that died from outside (kill -9, the OOM
@@ -78,7 +81,11 @@ def group_error(failures: Mapping[int, Any], world_size: int, *, cancelled: bool
     ranks = sorted(failures, key=lambda r: (failures[r].exitcode >= 0, r))
     kinds = {r: _ipa_info(failures[r]).get("kind") for r in ranks}
     where = f"; rank logs: {logs}" if logs else ""
-    summary = f"training group of {world_size} process(es) stopped: " + "; ".join(failure_line(r, failures[r]) for r in ranks) + where
+    summary = (
+        f"training group of {world_size} process(es) stopped: "
+        + "; ".join(failure_line(r, failures[r]) for r in ranks)
+        + where
+    )
     if "OutOfMemory" in kinds.values():
         return OutOfMemory(summary)
     bad = [r for r in ranks if kinds[r] == "BadInput"]

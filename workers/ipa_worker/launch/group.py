@@ -20,8 +20,9 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..context import StageContext
 from .failures import RankFailed, group_error
@@ -126,7 +127,9 @@ def _launcher_process_state() -> Iterator[None]:
             os.environ["PYTHONPATH"] = saved_env
 
 
-def run_group(payload: dict[str, Any], ctx: StageContext, topo: Topology, python: str | None = None) -> dict[str, Any] | None:
+def run_group(
+    payload: dict[str, Any], ctx: StageContext, topo: Topology, python: str | None = None
+) -> dict[str, Any] | None:
     """Runs `payload`'s stage as `topo.nproc_per_node` ranks here, in a group of `topo.nnodes` nodes.
 
     Returns rank 0's result, or None on a node where rank 0 did not run (it is another node's).
@@ -158,7 +161,9 @@ def run_group(payload: dict[str, Any], ctx: StageContext, topo: Topology, python
         signals_to_handle=",".join(HANDLED_SIGNALS),
         shutdown_timeout=SHUTDOWN_S,
     )
-    where = f"{topo.nproc_per_node} here" + (f", {topo.nnodes} nodes meeting at {topo.endpoint}" if topo.nnodes > 1 else "")
+    where = f"{topo.nproc_per_node} here" + (
+        f", {topo.nnodes} nodes meeting at {topo.endpoint}" if topo.nnodes > 1 else ""
+    )
     ctx.log(f"training on {topo.world_size} process(es): {where}; rank logs in {logs}", group=topo.group_id)
     relay = _Relay(ctx, control)
     relay.start()
@@ -170,7 +175,9 @@ def run_group(payload: dict[str, Any], ctx: StageContext, topo: Topology, python
                 relay.stop()
                 raise group_error(exc.failures, topo.world_size, cancelled=ctx.cancelled, logs=logs) from None
             except RendezvousError as exc:
-                raise RankFailed(f"the training group of {topo.nnodes} node(s) did not form at {topo.endpoint}: {type(exc).__name__}: {exc}") from None
+                raise RankFailed(
+                    f"the training group of {topo.nnodes} node(s) did not form at {topo.endpoint}: {type(exc).__name__}: {exc}"
+                ) from None
         relay.stop()
         result_file = Path(control, RESULT)
         if result_file.exists():

@@ -17,8 +17,12 @@ from .channel import ChannelWriter
 
 
 class RankContext(StageContext):
-    def __init__(self, channel: ChannelWriter | None, cancel_file: str | None = None, min_progress_interval: float = 0.5):
-        super().__init__(emit=channel.send if channel is not None else None, min_progress_interval=min_progress_interval)
+    def __init__(
+        self, channel: ChannelWriter | None, cancel_file: str | None = None, min_progress_interval: float = 0.5
+    ):
+        super().__init__(
+            emit=channel.send if channel is not None else None, min_progress_interval=min_progress_interval
+        )
         self.checks = 0  # how many shared cancel checks ran (one per training step)
         self._cancel_file = cancel_file
 

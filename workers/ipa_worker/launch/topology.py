@@ -9,8 +9,9 @@ endpoint on the leading node and the group's id. Without it the job trains on th
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import BadInput
 
@@ -49,9 +50,11 @@ class Topology:
         """Whether the job runs as a group of rank processes (else in the worker's own process)."""
         return self.world_size > 1
 
-    def check(self) -> "Topology":
+    def check(self) -> Topology:
         if self.nproc_per_node < 1 or self.nnodes < 1:
-            raise BadInput(f"training processes: need at least 1 per node and 1 node, got {self.nproc_per_node} x {self.nnodes}")
+            raise BadInput(
+                f"training processes: need at least 1 per node and 1 node, got {self.nproc_per_node} x {self.nnodes}"
+            )
         addr, _, port = self.endpoint.rpartition(":")
         if not addr or not port.isdigit() or not 0 <= int(port) < 65536:
             raise BadInput(f"rendezvous endpoint {self.endpoint!r} is not host:port")

@@ -10,7 +10,8 @@ whether the instruction is fulfilled, not in wording.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..contract import recipe_defaults
 from ..models.messages import assistant_messages, user_messages
@@ -66,7 +67,15 @@ def accepted_rows(seed: dict[str, Any], chosen: list[dict[str, Any]], max_rows: 
         text = c["text"].strip()
         if text and text not in seen and len(out) < max_rows:
             seen.add(text)
-            out.append({"seed_id": seed["id"], "sample_id": c["id"], "images": list(seed["images"]), "instruction": seed["instruction"], "text": c["text"]})
+            out.append(
+                {
+                    "seed_id": seed["id"],
+                    "sample_id": c["id"],
+                    "images": list(seed["images"]),
+                    "instruction": seed["instruction"],
+                    "text": c["text"],
+                }
+            )
     return out
 
 
@@ -184,7 +193,13 @@ def feedback_pairs(
                     picked.append((source, g, b))
         per_source.append(picked)
     # Round-robin over sources: the first pair of every response before any second one.
-    ordered = [p for turn in range(max((len(x) for x in per_source), default=0)) for x in per_source if turn < len(x) for p in [x[turn]]]
+    ordered = [
+        p
+        for turn in range(max((len(x) for x in per_source), default=0))
+        for x in per_source
+        if turn < len(x)
+        for p in [x[turn]]
+    ]
     return [
         {
             "id": f"r{round}/{g['id']}~{b['id']}",

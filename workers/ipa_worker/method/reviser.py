@@ -6,10 +6,11 @@ refinement prompt directly: the refinement must come from the feedback (the pape
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ..seeding import stable_seed
 from ..prompts import load_template, render
+from ..seeding import stable_seed
 
 
 class Templates:
@@ -58,24 +59,43 @@ def revise(
     n = len(items)
 
     def prompt(it: dict[str, Any], text: str, step: str) -> dict[str, Any]:
-        return {"images": it["images"], "messages": user_messages(text, len(it["images"])), "seed": stable_seed(step, int(it["seed"]), bits=62)}
+        return {
+            "images": it["images"],
+            "messages": user_messages(text, len(it["images"])),
+            "seed": stable_seed(step, int(it["seed"]), bits=62),
+        }
 
     passes = 3 if control else 2
 
     def progress(offset: int) -> Callable[..., None] | None:
-        return None if on_batch is None else (lambda done, _total, **metrics: on_batch(offset + done, passes * n, **metrics))
+        return (
+            None
+            if on_batch is None
+            else (lambda done, _total, **metrics: on_batch(offset + done, passes * n, **metrics))
+        )
 
     fb_prompts = [
-        prompt(it, feedback_prompt(templates, it["instruction"], it["response"], it["reference"] if reference_guided else None), "feedback")
+        prompt(
+            it,
+            feedback_prompt(
+                templates, it["instruction"], it["response"], it["reference"] if reference_guided else None
+            ),
+            "feedback",
+        )
         for it in items
     ]
     kw = {"temperature": temperature, "top_p": 1.0, "max_new_tokens": max_new_tokens, "batch_size": batch_size}
     feedbacks = [o["text"] for o in lm.generate(fb_prompts, on_batch=progress(0), **kw)]
-    ref_prompts = [prompt(it, refine_prompt(templates, it["instruction"], it["response"], fb), "refine") for it, fb in zip(items, feedbacks)]
+    ref_prompts = [
+        prompt(it, refine_prompt(templates, it["instruction"], it["response"], fb), "refine")
+        for it, fb in zip(items, feedbacks)
+    ]
     refined = [o["text"] for o in lm.generate(ref_prompts, on_batch=progress(n), **kw)]
     out = [{"feedback": fb, "refined": rf} for fb, rf in zip(feedbacks, refined)]
     if control:
-        ctl_prompts = [prompt(it, refine_prompt(templates, it["instruction"], it["response"], ""), "refine") for it in items]
+        ctl_prompts = [
+            prompt(it, refine_prompt(templates, it["instruction"], it["response"], ""), "refine") for it in items
+        ]
         for row, o in zip(out, lm.generate(ctl_prompts, on_batch=progress(2 * n), **kw)):
             row["control_refined"] = o["text"]
     return out

@@ -14,11 +14,16 @@ from ..seeding import stable_seed
 from .perturbations import apply_perturbation, draw_perturbation
 
 
-def plan_samples(seed_row: dict[str, Any], images: list, settings: Recipe, contrastive: bool, round_: int) -> list[dict[str, Any]]:
+def plan_samples(
+    seed_row: dict[str, Any], images: list, settings: Recipe, contrastive: bool, round_: int
+) -> list[dict[str, Any]]:
     """The seed's samples: `{sample_id, kind, perturbation, images}`, normal ones first."""
     sampling = settings.sampling
     sid = seed_row["id"]
-    samples = [{"sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "images": images} for k in range(sampling.num_normal)]
+    samples = [
+        {"sample_id": f"{sid}/n{k}", "kind": "normal", "perturbation": None, "images": images}
+        for k in range(sampling.num_normal)
+    ]
     for k in range(sampling.num_contrastive if contrastive else 0):
         rng = random.Random(stable_seed("perturb", settings.seed, round_, sid, k))
         params = draw_perturbation(sampling.perturbations, rng)

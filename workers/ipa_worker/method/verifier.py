@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..contract import schema_enum
 from ..prompts import load_template, render
@@ -118,15 +119,24 @@ _VALUE = r"(1|0|yes|no|true|false|pass(?:ed)?|fail(?:ed)?|incorrect|correct|acce
 # is captured (not consumed) to tell an explicit value from a hedged one.
 _VERDICT_RE = re.compile(r"verdict\**\s*(?:is\s*)?[:=\-–—]*\s*\**\s*" + _VALUE + r"(?=([^\n]*))", re.IGNORECASE)
 _CHECK_KEYS = {
-    "entailed": "entailed", "entailment": "entailed", "entails": "entailed",
-    "complete": "complete", "completeness": "complete",
-    "no_contradiction": "no_contradiction", "no contradiction": "no_contradiction", "contradiction": "contradiction",
-    "instruction_followed": "instruction_followed", "instruction followed": "instruction_followed",
-    "instruction_following": "instruction_followed", "instruction following": "instruction_followed",
+    "entailed": "entailed",
+    "entailment": "entailed",
+    "entails": "entailed",
+    "complete": "complete",
+    "completeness": "complete",
+    "no_contradiction": "no_contradiction",
+    "no contradiction": "no_contradiction",
+    "contradiction": "contradiction",
+    "instruction_followed": "instruction_followed",
+    "instruction followed": "instruction_followed",
+    "instruction_following": "instruction_followed",
+    "instruction following": "instruction_followed",
 }
 _CHECK_NAMES = r"no[ _]contradiction|contradiction|instruction[ _]follow(?:ed|ing)|entailed|entailment|entails|completeness|complete"
 # A check name starts a word: "INCOMPLETE" is not COMPLETE, "NO_CONTRADICTION" is not CONTRADICTION.
-_CHECK_RE = re.compile(r"(?<![A-Za-z_])(" + _CHECK_NAMES + r")\**\s*[:=\-–—]+\s*\**\s*" + _VALUE + r"(?=([^\n]*))", re.IGNORECASE)
+_CHECK_RE = re.compile(
+    r"(?<![A-Za-z_])(" + _CHECK_NAMES + r")\**\s*[:=\-–—]+\s*\**\s*" + _VALUE + r"(?=([^\n]*))", re.IGNORECASE
+)
 # What may follow an explicit value on its line: punctuation, then nothing or the next key.
 _EXPLICIT_END = re.compile(r"^[\s*.;,]*(?:$|(?:" + _CHECK_NAMES + r"|verdict|reason)\b)", re.IGNORECASE)
 _REASON_RE = re.compile(r"reason\**\s*[:=\-–—]+\s*(.+)", re.IGNORECASE)
@@ -286,11 +296,20 @@ def model_verify(
     prompts = [
         {
             "images": it["images"],
-            "messages": user_messages(verifier_prompt(text, it["instruction"], it["response"], it["reference"]), len(it["images"])),
+            "messages": user_messages(
+                verifier_prompt(text, it["instruction"], it["response"], it["reference"]), len(it["images"])
+            ),
         }
         for it in items
     ]
-    outs = lm.generate(prompts, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, on_batch=on_batch)
+    outs = lm.generate(
+        prompts,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
     results = []
     for out in outs:
         verdict, checks, reason = parse_verdict(out["text"])

@@ -9,7 +9,8 @@ setting closes it first, so a process never holds two engines nor two copies of 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..contract.recipe_types import Recipe
 from .adapters import adapter_rank
@@ -69,7 +70,13 @@ class Engines:
         the run (`run_limits`; `generation.vllm.max_model_len` when set), the LoRA rank slot for
         the recipe's rank and the payload's adapters."""
         recipe = payload["recipe"]
-        limits = run_limits(recipe, payload["run_dir"], base, self._processor(base, pixels), seed_files=_files(payload["inputs"].get("seeds")))
+        limits = run_limits(
+            recipe,
+            payload["run_dir"],
+            base,
+            self._processor(base, pixels),
+            seed_files=_files(payload["inputs"].get("seeds")),
+        )
         adapters = [m["adapter"] for m in payload["models"].values() if m and m.get("adapter")]
         lora_rank = max([Recipe.from_dict(recipe).training.lora.r] + [adapter_rank(a) for a in adapters])
         max_len = recipe["generation"]["vllm"].get("max_model_len") or limits.max_model_len
@@ -105,7 +112,10 @@ class Engines:
         models = [m for m in ((payload or {}).get("models") or {}).values() if m]
         if self.current is not None:
             if self.current.name == "hf" and self.current.base in {str(m["base"]) for m in models}:
-                released += [f"adapter {a}" for a in self.current.drop_adapters({m["adapter"] for m in models if m.get("adapter")})]
+                released += [
+                    f"adapter {a}"
+                    for a in self.current.drop_adapters({m["adapter"] for m in models if m.get("adapter")})
+                ]
             else:
                 released.append(f"the {self.current.name} engine on {self.current.base}")
                 self.clear()

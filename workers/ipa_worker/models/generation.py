@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..data.image_limits import ProcessorLimits, image_problem
 from ..seeding import stable_seed
@@ -87,7 +88,9 @@ def _encode(processor, texts: list[str], images: list) -> Any:
         tokenizer.padding_side = previous_side
 
 
-def _encode_batch(processor, limits: ProcessorLimits, batch: list[dict[str, Any]], texts: list[str]) -> tuple[list[str | None], Any]:
+def _encode_batch(
+    processor, limits: ProcessorLimits, batch: list[dict[str, Any]], texts: list[str]
+) -> tuple[list[str | None], Any]:
     """Why the processor cannot take each prompt's images (None: it can), and the encoded inputs of
     the prompts it can take (None when there are none). The size checks come first; only when the
     processor still refuses the batch is each prompt tried alone: an item fails, never its batch."""
@@ -95,7 +98,9 @@ def _encode_batch(processor, limits: ProcessorLimits, batch: list[dict[str, Any]
     def images(idx: list[int]) -> list:
         return [img for i in idx for img in batch[i].get("images", [])]
 
-    problems = [next((pr for pr in (image_problem(img, limits) for img in p.get("images", [])) if pr), None) for p in batch]
+    problems = [
+        next((pr for pr in (image_problem(img, limits) for img in p.get("images", [])) if pr), None) for p in batch
+    ]
     ok = [i for i, pr in enumerate(problems) if pr is None]
     if not ok:
         return problems, None
@@ -145,13 +150,31 @@ def generate(
     for b in range(n_batches):
         first = b * batch_size
         batch = prompts[first : first + batch_size]
-        texts = [processor.apply_chat_template(p["messages"], tokenize=False, add_generation_prompt=True) for p in batch]
+        texts = [
+            processor.apply_chat_template(p["messages"], tokenize=False, add_generation_prompt=True) for p in batch
+        ]
         problems, inputs = _encode_batch(processor, limits, batch, texts)
-        answers: dict[int, dict[str, Any]] = {i: {"text": "", "num_tokens": 0, "error": pr} for i, pr in enumerate(problems) if pr}
+        answers: dict[int, dict[str, Any]] = {
+            i: {"text": "", "num_tokens": 0, "error": pr} for i, pr in enumerate(problems) if pr
+        }
         if inputs is not None:
             ok = [i for i, pr in enumerate(problems) if pr is None]
             seeds = [int(batch[i].get("seed", fallback[first + i])) for i in ok] if sampling else None
-            answers.update(zip(ok, _generate_batch(lm, inputs, seeds=seeds, eos=eos, pad_id=pad_id, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)))
+            answers.update(
+                zip(
+                    ok,
+                    _generate_batch(
+                        lm,
+                        inputs,
+                        seeds=seeds,
+                        eos=eos,
+                        pad_id=pad_id,
+                        temperature=temperature,
+                        top_p=top_p,
+                        max_new_tokens=max_new_tokens,
+                    ),
+                )
+            )
         results.extend(answers[i] for i in range(len(batch)))
         if on_batch is not None:
             seconds = time.monotonic() - started
@@ -160,7 +183,17 @@ def generate(
     return results
 
 
-def _generate_batch(lm, inputs, *, seeds: list[int] | None, eos: set[int], pad_id: int, temperature: float, top_p: float, max_new_tokens: int) -> list[dict[str, Any]]:
+def _generate_batch(
+    lm,
+    inputs,
+    *,
+    seeds: list[int] | None,
+    eos: set[int],
+    pad_id: int,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+) -> list[dict[str, Any]]:
     """Generate for one encoded batch, greedy or (with `seeds`, one per row) sampled by `PerPromptSampler`; `{"text", "num_tokens"}` per prompt, in order."""
     import torch
     from transformers import LogitsProcessorList
@@ -174,6 +207,6 @@ def _generate_batch(lm, inputs, *, seeds: list[int] | None, eos: set[int], pad_i
     if seeds is not None:
         gen_kwargs["logits_processor"] = LogitsProcessorList([PerPromptSampler(seeds, temperature, top_p)])
     # A role's adapter is switched on for the call (`HfRole.using`): the engine's adapters are shared.
-    with torch.inference_mode(), (lm.using() if hasattr(lm, "using") else contextlib.nullcontext()):
+    with torch.inference_mode(), lm.using() if hasattr(lm, "using") else contextlib.nullcontext():
         out = lm.model.generate(**inputs, **gen_kwargs)  # input_ids, attention_mask, pixel_values, image_grid_thw
     return [answer(tokenizer, row, eos) for row in out[:, inputs["input_ids"].shape[1] :].tolist()]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import BadInput
 from .adapters import adapter_identity
@@ -37,12 +38,14 @@ class HfEngine:
         if not (Path(base) / "config.json").is_file():
             raise BadInput(f"model checkpoint not found: {base} has no config.json")
         self.base, self.device = base, device
-        model = AutoModelForImageTextToText.from_pretrained(base, dtype=getattr(torch, dtype), attn_implementation=attn_implementation(attn, device))
+        model = AutoModelForImageTextToText.from_pretrained(
+            base, dtype=getattr(torch, dtype), attn_implementation=attn_implementation(attn, device)
+        )
         self.model = model.to(device).eval()
         self.processor = load_processor(base, min_pixels, max_pixels)
         self._adapters: OrderedDict[str, str] = OrderedDict()  # name -> folder, least recently used first
 
-    def role(self, adapter: str | None, stats: GenerationStats | None = None) -> "HfRole":
+    def role(self, adapter: str | None, stats: GenerationStats | None = None) -> HfRole:
         if adapter:
             self._load(adapter)
         return HfRole(self, adapter, stats)
@@ -61,7 +64,9 @@ class HfEngine:
             self.model.load_adapter(folder, adapter_name=name, torch_device=self.device)
         else:
             # Wraps the same modules in place: LoRA layers are added, no weight is copied.
-            self.model = PeftModel.from_pretrained(self.model, folder, adapter_name=name, torch_device=self.device).eval()
+            self.model = PeftModel.from_pretrained(
+                self.model, folder, adapter_name=name, torch_device=self.device
+            ).eval()
         self._adapters[name] = folder
         while len(self._adapters) > MAX_ADAPTERS:
             self._delete(next(iter(self._adapters)))

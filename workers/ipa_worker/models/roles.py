@@ -9,8 +9,9 @@ in its done record (`engine`, `generated_tokens`, `generation_s`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass
@@ -57,7 +58,15 @@ class Role:
     ) -> list[dict[str, Any]]:
         """`{"text", "num_tokens"}` per prompt (`"error"` too for a prompt the engine cannot take), as `generation.generate`."""
         t0 = time.monotonic()
-        answers = self._generate(prompts, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed, on_batch=on_batch)
+        answers = self._generate(
+            prompts,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            seed=seed,
+            on_batch=on_batch,
+        )
         self.stats.add(self.engine_name, answers, time.monotonic() - t0)
         return answers
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..contract.recipe_types import Recipe
 from ..data.image_limits import ProcessorLimits
@@ -26,7 +27,7 @@ from .messages import user_messages
 
 SEEDS_FILE = "data/seeds.jsonl"  # written by `prepare`, unchanged for the rest of the run
 BLOCK = 16  # vLLM's KV block: the bound is rounded up to whole blocks
-_CACHE: dict[tuple, "RunLimits"] = {}
+_CACHE: dict[tuple, RunLimits] = {}
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,12 @@ def run_limits(recipe: dict[str, Any], run_dir: str, base: str, processor, seed_
     files = [prepared] if prepared.is_file() else [Path(f) for f in seed_files if f and Path(f).is_file()]
     settings = Recipe.from_dict(recipe)
     benches = [(Path(b.path), b.max_rows) for b in settings.eval.benchmarks if Path(b.path).is_file()]
-    key = (tuple(_stamp(f) for f in files), tuple(_stamp(p) for p, _ in benches), base, json.dumps(recipe, sort_keys=True))
+    key = (
+        tuple(_stamp(f) for f in files),
+        tuple(_stamp(p) for p, _ in benches),
+        base,
+        json.dumps(recipe, sort_keys=True),
+    )
     if key not in _CACHE:
         _CACHE[key] = _compute(recipe, settings, base, processor, files, benches)
     return _CACHE[key]
@@ -96,7 +102,10 @@ def _compute(recipe, settings: Recipe, base: str, processor, files: list[Path], 
     for path in files:
         rows = list(_rows(path))
         max_images = max([max_images] + [_images(r) for r in rows])
-        pairs = tokens([str(r.get("instruction", "")) for r in rows]), tokens([str(r.get("reference", "")) for r in rows])
+        pairs = (
+            tokens([str(r.get("instruction", "")) for r in rows]),
+            tokens([str(r.get("reference", "")) for r in rows]),
+        )
         longest_text = max([longest_text] + [a + b for a, b in zip(*pairs)])
     for path, max_rows in benches:
         rows = list(_rows(path, max_rows))

@@ -211,7 +211,9 @@ def build_tiny_model(out_dir: str, seed: int = recipe_defaults()["model"]["tiny_
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipa_worker.models.tiny_model", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ipa_worker.models.tiny_model", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("out_dir")
     parser.add_argument("--seed", type=int, default=recipe_defaults()["model"]["tiny_seed"])
     args = parser.parse_args(argv)

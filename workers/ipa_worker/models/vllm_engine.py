@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..data.image_limits import ProcessorLimits, image_problem, image_tokens
 from ..errors import BadInput
@@ -49,7 +50,9 @@ def require() -> None:
         )
 
 
-def build_requests(prompts: list[dict[str, Any]], render: Callable[[list[dict[str, Any]]], str]) -> list[dict[str, Any]]:
+def build_requests(
+    prompts: list[dict[str, Any]], render: Callable[[list[dict[str, Any]]], str]
+) -> list[dict[str, Any]]:
     """vLLM prompt dicts: the chat-rendered text plus the images as multi-modal data."""
     out = []
     for p in prompts:
@@ -63,7 +66,10 @@ def build_requests(prompts: list[dict[str, Any]], render: Callable[[list[dict[st
 def request_seeds(prompts: list[dict[str, Any]], seed: int) -> list[int]:
     """One seed per request: the prompt's own "seed" (the hf backend's per-prompt seed, so a
     response depends on its prompt and seed only), else one derived from `seed` and its index."""
-    return [int(p["seed"]) % (2**31 - 1) if "seed" in p else stable_seed("vllm", seed, i) % (2**31 - 1) for i, p in enumerate(prompts)]
+    return [
+        int(p["seed"]) % (2**31 - 1) if "seed" in p else stable_seed("vllm", seed, i) % (2**31 - 1)
+        for i, p in enumerate(prompts)
+    ]
 
 
 def lora_rank_slot(rank: int) -> int:
@@ -71,11 +77,20 @@ def lora_rank_slot(rank: int) -> int:
     for slot in LORA_RANK_SLOTS:
         if slot >= rank:
             return slot
-    raise BadInput(f"LoRA rank {rank} is above the largest vLLM supports ({LORA_RANK_SLOTS[-1]}); lower training.lora.r")
+    raise BadInput(
+        f"LoRA rank {rank} is above the largest vLLM supports ({LORA_RANK_SLOTS[-1]}); lower training.lora.r"
+    )
 
 
 def engine_settings(
-    model_cfg: dict[str, Any], vllm_cfg: dict[str, Any], base: str, *, max_images: int, max_model_len: int, lora_rank: int, batch_scale: float = 1.0
+    model_cfg: dict[str, Any],
+    vllm_cfg: dict[str, Any],
+    base: str,
+    *,
+    max_images: int,
+    max_model_len: int,
+    lora_rank: int,
+    batch_scale: float = 1.0,
 ) -> dict[str, Any]:
     """The `vllm.LLM` arguments: also the engine's identity (other settings build another engine).
 
@@ -146,7 +161,7 @@ class VllmEngine:
     def max_model_len(self) -> int:
         return int(self.settings["max_model_len"])
 
-    def role(self, adapter: str | None, stats: GenerationStats | None = None) -> "VllmRole":
+    def role(self, adapter: str | None, stats: GenerationStats | None = None) -> VllmRole:
         return VllmRole(self, adapter, stats)
 
     def drop_adapters(self, keep: set[str]) -> list[str]:
@@ -175,23 +190,48 @@ class VllmEngine:
             out.append(problem)
         return out
 
-    def generate(self, adapter: str | None, prompts: list[dict[str, Any]], *, temperature: float, top_p: float, max_new_tokens: int, seed: int) -> list[dict[str, Any]]:
+    def generate(
+        self,
+        adapter: str | None,
+        prompts: list[dict[str, Any]],
+        *,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: int,
+        seed: int,
+    ) -> list[dict[str, Any]]:
         """`{"text", "num_tokens"}` per prompt; `{"text": "", "num_tokens": 0, "error"}` for one it cannot take."""
         problems = self.problems(prompts, max_new_tokens)
         seeds = request_seeds(prompts, seed)
         ok = [i for i, pr in enumerate(problems) if pr is None]
-        answers: dict[int, dict[str, Any]] = {i: {"text": "", "num_tokens": 0, "error": pr} for i, pr in enumerate(problems) if pr}
+        answers: dict[int, dict[str, Any]] = {
+            i: {"text": "", "num_tokens": 0, "error": pr} for i, pr in enumerate(problems) if pr
+        }
         if ok:
             kw = dict(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seeds=[seeds[i] for i in ok])
             answers.update(zip(ok, self._generate([prompts[i] for i in ok], adapter, **kw)))
         return [answers[i] for i in range(len(prompts))]
 
-    def _generate(self, prompts: list[dict[str, Any]], adapter: str | None, *, temperature: float, top_p: float, max_new_tokens: int, seeds: list[int]) -> list[dict[str, Any]]:
+    def _generate(
+        self,
+        prompts: list[dict[str, Any]],
+        adapter: str | None,
+        *,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: int,
+        seeds: list[int],
+    ) -> list[dict[str, Any]]:
         from vllm import SamplingParams
         from vllm.lora.request import LoRARequest
 
         params = [
-            SamplingParams(temperature=float(temperature), top_p=float(top_p) if temperature > 0 else 1.0, max_tokens=int(max_new_tokens), seed=s)
+            SamplingParams(
+                temperature=float(temperature),
+                top_p=float(top_p) if temperature > 0 else 1.0,
+                max_tokens=int(max_new_tokens),
+                seed=s,
+            )
             for s in seeds
         ]
         lora = LoRARequest(*adapter_identity(adapter), adapter) if adapter else None
@@ -219,9 +259,25 @@ class VllmRole(Role):
     def processor(self) -> Any:
         return self.engine.processor
 
-    def _generate(self, prompts: list[dict[str, Any]], *, temperature: float, top_p: float, max_new_tokens: int, batch_size: int, seed: int, on_batch) -> list[dict[str, Any]]:
+    def _generate(
+        self,
+        prompts: list[dict[str, Any]],
+        *,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: int,
+        batch_size: int,
+        seed: int,
+        on_batch,
+    ) -> list[dict[str, Any]]:
         # vLLM schedules its own batches: `batch_size` is the hf backend's.
-        answers = self.engine.generate(self.adapter, prompts, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed) if prompts else []
+        answers = (
+            self.engine.generate(
+                self.adapter, prompts, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed
+            )
+            if prompts
+            else []
+        )
         if on_batch is not None:
             on_batch(len(prompts), len(prompts))
         return answers

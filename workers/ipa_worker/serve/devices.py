@@ -39,7 +39,9 @@ def _cuda_devices_here() -> list[dict[str, Any]]:
         mem = ctypes.c_size_t(0)
         cuda.cuDeviceGetName(name, 256, dev)
         cuda.cuDeviceTotalMem_v2(ctypes.byref(mem), dev)
-        devices.append({"kind": "cuda", "index": index, "name": name.value.decode("utf-8", "replace"), "memory_bytes": mem.value})
+        devices.append(
+            {"kind": "cuda", "index": index, "name": name.value.decode("utf-8", "replace"), "memory_bytes": mem.value}
+        )
     return devices
 
 

@@ -11,7 +11,7 @@ here against their message's schema, so the server only ever sees well-formed `r
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from ..contract import protocol_spec
@@ -77,7 +77,9 @@ def encode(msg: dict[str, Any]) -> bytes:
     return (text + "\n").encode("ascii")
 
 
-def ready(pid: int, versions: dict[str, str | None], devices: list[dict[str, Any]], backends: list[str]) -> dict[str, Any]:
+def ready(
+    pid: int, versions: dict[str, str | None], devices: list[dict[str, Any]], backends: list[str]
+) -> dict[str, Any]:
     return {"v": V, "type": "ready", "pid": pid, "versions": versions, "devices": devices, "backends": backends}
 
 
@@ -101,7 +103,7 @@ def error(id: Any, type: str, message: str, traceback: str = "") -> dict[str, An
     return {"v": V, "type": "error", "id": id, "error": {"type": type, "message": message, "traceback": traceback}}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Any:
     """A validator for a message type, or for a request id (`"id"`)."""
     # jsonschema is imported on the first message, not at start-up (the server reports ready first).

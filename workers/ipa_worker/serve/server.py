@@ -23,7 +23,8 @@ import signal
 import sys
 import threading
 import traceback
-from typing import Any, BinaryIO, Callable
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from .. import stages
 from ..context import StageContext
@@ -35,7 +36,13 @@ from .quiet import quiet_libraries
 
 _EOF = object()
 _UNBOUND = object()
-_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error", logging.CRITICAL: "critical"}
+_LEVELS = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+    logging.CRITICAL: "critical",
+}
 # Attributes every LogRecord has; anything else came from `extra=` and goes into `fields`.
 _RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -58,13 +65,13 @@ def redirect_stdio() -> tuple[BinaryIO, BinaryIO]:
     os.dup2(devnull, 0)
     os.close(devnull)
     sys.stdout = sys.stderr
-    sys.stdin = open(os.devnull, "r")
+    sys.stdin = open(os.devnull)
     return os.fdopen(proto_in, "rb"), os.fdopen(proto_out, "wb")
 
 
 def package_versions() -> dict[str, str | None]:
     """Versions from installed metadata: importing torch here would cost seconds of start-up."""
-    out: dict[str, str | None] = {"python": "%d.%d.%d" % sys.version_info[:3]}
+    out: dict[str, str | None] = {"python": ".".join(map(str, sys.version_info[:3]))}
     for name in ("torch", "transformers", "trl", "peft"):
         try:
             out[name] = importlib.metadata.version(name)
@@ -83,7 +90,7 @@ def _message(exc: BaseException) -> str:
 class ProtocolLogHandler(logging.Handler):
     """Sends log records as `log` messages tied to the request being served."""
 
-    def __init__(self, server: "Server", level: int = logging.NOTSET):
+    def __init__(self, server: Server, level: int = logging.NOTSET):
         super().__init__(level)
         self.server = server
         self._fmt = logging.Formatter()
@@ -105,7 +112,14 @@ class ProtocolLogHandler(logging.Handler):
 class Server:
     """One protocol session over `inp`/`out`; `run()` returns the exit code."""
 
-    def __init__(self, inp: BinaryIO, out: BinaryIO, test_methods: bool = False, faults: dict[str, set[str]] | None = None, max_line: int = protocol.MAX_LINE_BYTES):
+    def __init__(
+        self,
+        inp: BinaryIO,
+        out: BinaryIO,
+        test_methods: bool = False,
+        faults: dict[str, set[str]] | None = None,
+        max_line: int = protocol.MAX_LINE_BYTES,
+    ):
         self._in = inp
         self._max_line = max_line
         self._out = out

@@ -13,8 +13,8 @@ import sys
 import time
 from typing import Any
 
-from ..stages.faults import FAULT_KINDS, fail_before, parse_faults, with_faults  # noqa: F401 - the server's fault hooks
 from ..context import StageContext
+from ..stages.faults import FAULT_KINDS, fail_before, parse_faults, with_faults  # noqa: F401 - the server's fault hooks
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,15 @@ retries, the progress callback batched work reports through, and words for train
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from ..data.image_limits import ProcessorLimits, image_problem
 from ..data.images import load_image
 from ..data.jsonl_io import read_jsonl
 from ..errors import BadInput
-from ..context import StageContext
-from ..contract.recipe_types import Recipe
 
 
 def seeds_by_id(path: str) -> dict[str, dict[str, Any]]:

@@ -21,16 +21,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from ..data.jsonl_io import atomic_write_json, sha256_file
+from ..data.synthetic import resolve, synthetic_paths
 from ..evaluation.benchmarks import Benchmark, evaluate
 from ..evaluation.eval_tracking import log_eval
 from ..evaluation.lmms_backend import evaluate_with_lmms
-from ..context import StageContext
-from ..contract.recipe_types import Recipe
 from .common import batch_progress, batch_size
-from ..data.synthetic import resolve, synthetic_paths
 
-NO_BUILTIN = {"overall": None, "by_task": {}, "by_benchmark": {}, "counts": {}, "n": 0, "examples": [], "premise": None, "failed_items": []}
+NO_BUILTIN = {
+    "overall": None,
+    "by_task": {},
+    "by_benchmark": {},
+    "counts": {},
+    "n": 0,
+    "examples": [],
+    "premise": None,
+    "failed_items": [],
+}
 
 
 def benchmarks_of(recipe: dict[str, Any], run_dir: str) -> list[Benchmark]:
@@ -48,7 +57,14 @@ def builtin_details(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """How the built-in evaluator measured each benchmark: item accuracy (a fraction)."""
     counts = result["counts"].get("by_benchmark", {})
     return {
-        name: {"backend": "builtin", "kind": "task", "metric": "accuracy", "value": value, "higher_is_better": True, "n": counts.get(name)}
+        name: {
+            "backend": "builtin",
+            "kind": "task",
+            "metric": "accuracy",
+            "value": value,
+            "higher_is_better": True,
+            "n": counts.get(name),
+        }
         for name, value in result["by_benchmark"].items()
     }
 
@@ -91,7 +107,13 @@ def warmup_gate(payload: dict[str, Any], ctx: StageContext, result: dict[str, An
     if scored is None:
         return None
     accuracy = scored["fact_accuracy"]
-    return {"split": "validation", "fact_accuracy": accuracy, "level": float(level), "passed": accuracy is not None and accuracy >= float(level), "n": scored["n"]}
+    return {
+        "split": "validation",
+        "fact_accuracy": accuracy,
+        "level": float(level),
+        "passed": accuracy is not None and accuracy >= float(level),
+        "n": scored["n"],
+    }
 
 
 def _lmms(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any] | None:
@@ -130,8 +152,21 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     if lmms is not None:
         results = lmms["results_file"]
         outputs["lmms_eval"] = {"path": results, "rows": len(lmms["benchmarks"]), "sha256": sha256_file(results)}
-    log_eval(payload["recipe"], by_benchmark, ctx, run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"])
-    metrics = {"overall": result["overall"], "n": result["n"], "by_task": result["by_task"], "by_benchmark": by_benchmark, **ctx.generation.metrics()}
+    log_eval(
+        payload["recipe"],
+        by_benchmark,
+        ctx,
+        run_id=payload["run_id"],
+        run_dir=payload["run_dir"],
+        round=payload["round"],
+    )
+    metrics = {
+        "overall": result["overall"],
+        "n": result["n"],
+        "by_task": result["by_task"],
+        "by_benchmark": by_benchmark,
+        **ctx.generation.metrics(),
+    }
     if result.get("premise"):
         metrics.update({k: result["premise"][k] for k in ("fact_accuracy", "compliance", "success")})
     if gate is not None:

@@ -31,7 +31,9 @@ def parse_faults(spec: str) -> dict[str, set[str]]:
     for item in filter(None, (part.strip() for part in spec.split(","))):
         kind, _, stage = item.partition(":")
         if kind not in FAULT_KINDS or not STAGE_NAME.fullmatch(stage):
-            raise ValueError(f"IPA_WORKER_FAULTS: bad entry {item!r}; expected <kind>:<stage> with kind in {FAULT_KINDS}")
+            raise ValueError(
+                f"IPA_WORKER_FAULTS: bad entry {item!r}; expected <kind>:<stage> with kind in {FAULT_KINDS}"
+            )
         faults.setdefault(stage, set()).add(kind)
     return faults
 
@@ -87,4 +89,6 @@ def inject_rank_faults(faults: dict[str, set[str]], payload: dict[str, Any], ran
     if "rank-oom" in faults.get(stage, ()) and rank == last and float(payload["options"]["batch_scale"]) == 1.0:
         import torch
 
-        raise torch.OutOfMemoryError(f"CUDA out of memory (injected by IPA_WORKER_FAULTS into rank {rank} of stage {stage!r} at batch_scale 1.0)")
+        raise torch.OutOfMemoryError(
+            f"CUDA out of memory (injected by IPA_WORKER_FAULTS into rank {rank} of stage {stage!r} at batch_scale 1.0)"
+        )

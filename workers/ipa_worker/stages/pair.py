@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
-from ..method.pairing import accepted_rows, candidates, feedback_pairs, group_by_seed, is_challenging, response_pairs
-from ..evaluation.verifier_audit import Auditor
-from ..method.reviser import Templates, feedback_prompt
 from ..context import StageContext
 from ..contract.recipe_types import Recipe
+from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
+from ..evaluation.verifier_audit import Auditor
+from ..method.pairing import accepted_rows, candidates, feedback_pairs, group_by_seed, is_challenging, response_pairs
+from ..method.reviser import Templates, feedback_prompt
 from .common import optional_rows
 
 
@@ -93,5 +93,7 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     auditor = Auditor(recipe, payload["run_dir"])
     if auditor.enabled:
         by_id = {s["id"]: s for s in seeds}
-        metrics["chosen_correct"] = sum(auditor.correct(by_id[p["seed_id"]], p["chosen"][0]["content"][0]["text"]) for p in pairs)
+        metrics["chosen_correct"] = sum(
+            auditor.correct(by_id[p["seed_id"]], p["chosen"][0]["content"][0]["text"]) for p in pairs
+        )
     return {"outputs": result, "metrics": metrics, "failed_items": []}

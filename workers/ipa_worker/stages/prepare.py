@@ -11,13 +11,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from ..data.image_limits import ProcessorLimits
 from ..data.jsonl_io import atomic_write_jsonl
 from ..data.seed_sources import Source, load_seeds
 from ..data.synthetic import resolve, synthetic_paths
 from ..errors import BadInput
-from ..context import StageContext
-from ..contract.recipe_types import Recipe
 from ..models.tiny_model import build_tiny_model, is_complete_checkpoint
 
 
@@ -58,7 +58,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     ctx.progress(1, 1, force=True, seeds=len(result.seeds), rejected=len(result.rejected))
     if not result.seeds:
         reasons = "; ".join(f"{r['source']}:{r['line']}: {r['reason']}" for r in result.rejected[:5])
-        raise BadInput(f"no usable seed in any source ({len(result.rejected)} rows rejected{': ' + reasons if reasons else ''})")
+        raise BadInput(
+            f"no usable seed in any source ({len(result.rejected)} rows rejected{': ' + reasons if reasons else ''})"
+        )
 
     outputs = {
         "seeds": atomic_write_jsonl(payload["outputs"]["seeds"], result.seeds),

@@ -15,11 +15,13 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from ..data.jsonl_io import atomic_write_bytes
 from ..context import StageContext
+from ..data.jsonl_io import atomic_write_bytes
 
 
-def render_plot(rounds: list[dict[str, Any]], curves: dict[str, list[dict[str, Any]]], heldout_note: str | None) -> bytes:
+def render_plot(
+    rounds: list[dict[str, Any]], curves: dict[str, list[dict[str, Any]]], heldout_note: str | None
+) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,12 +33,23 @@ def render_plot(rounds: list[dict[str, Any]], curves: dict[str, list[dict[str, A
         xs = [r["round"] for r in evaluated]
         ax1.plot(xs, [r["heldout_accuracy"] for r in evaluated], marker="o", linewidth=2, label="overall")
         for task in sorted({t for r in evaluated for t in r["heldout_by_task"]}):
-            pts = [(r["round"], r["heldout_by_task"][task]) for r in evaluated if r["heldout_by_task"].get(task) is not None]
+            pts = [
+                (r["round"], r["heldout_by_task"][task])
+                for r in evaluated
+                if r["heldout_by_task"].get(task) is not None
+            ]
             ax1.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", linestyle="--", alpha=0.6, label=task)
         ax1.set_xticks(xs)
         ax1.legend(fontsize=7)
     else:
-        ax1.text(0.5, 0.5, textwrap.fill(heldout_note or "no held-out accuracy", 40), ha="center", va="center", transform=ax1.transAxes)
+        ax1.text(
+            0.5,
+            0.5,
+            textwrap.fill(heldout_note or "no held-out accuracy", 40),
+            ha="center",
+            va="center",
+            transform=ax1.transAxes,
+        )
     ax1.set(title="Held-out accuracy by round", xlabel="round", ylabel="accuracy", ylim=(0, 1))
     for rnd in sorted(curves, key=int):
         points = curves[rnd]
@@ -59,8 +72,16 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     md, rounds = results["markdown"], results["rounds"]
     report_path, plot_path = payload["outputs"]["report"], payload["outputs"]["plot"]
     outputs = {
-        "report": {"path": report_path, "rows": md.count("\n"), "sha256": atomic_write_bytes(report_path, md.encode("utf-8"))},
-        "plot": {"path": plot_path, "rows": 1, "sha256": atomic_write_bytes(plot_path, render_plot(rounds, results["curves"], results["heldout_note"]))},
+        "report": {
+            "path": report_path,
+            "rows": md.count("\n"),
+            "sha256": atomic_write_bytes(report_path, md.encode("utf-8")),
+        },
+        "plot": {
+            "path": plot_path,
+            "rows": 1,
+            "sha256": atomic_write_bytes(plot_path, render_plot(rounds, results["curves"], results["heldout_note"])),
+        },
     }
     ctx.progress(1, 1, force=True)
     accuracies = [r["heldout_accuracy"] for r in rounds if r["heldout_accuracy"] is not None]

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.reviser import Templates, revise
 from ..seeding import stable_seed
-from ..context import StageContext
-from ..contract.recipe_types import Recipe
 from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 
@@ -45,7 +45,11 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     cfg = settings.reviser
     guided = options["reference_guided"]
     seeds = seeds_by_id(payload["inputs"]["seeds"])
-    todo = select_failed(read_jsonl(payload["inputs"]["responses"]), read_jsonl(payload["inputs"]["verdicts"]), cfg.max_revisions_per_seed)
+    todo = select_failed(
+        read_jsonl(payload["inputs"]["responses"]),
+        read_jsonl(payload["inputs"]["verdicts"]),
+        cfg.max_revisions_per_seed,
+    )
     templates = Templates(recipe["reviser"])
     images = SeedImages(settings)
     failed: list[dict[str, Any]] = []
@@ -54,16 +58,32 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         seed = seeds.get(r["seed_id"])
         imgs = images.get(seed) if seed else None
         if imgs is None:
-            failed.append({"id": r["sample_id"], "reason": images.errors.get(r["seed_id"], f"seed {r['seed_id']} not in the seeds shard")})
+            failed.append(
+                {
+                    "id": r["sample_id"],
+                    "reason": images.errors.get(r["seed_id"], f"seed {r['seed_id']} not in the seeds shard"),
+                }
+            )
             continue
         for k in range(cfg.feedbacks_per_response):
             sample_id = f"{r['sample_id']}/r{k}"
             item_seed = stable_seed("revise", settings.seed, payload["round"], sample_id, bits=62)
-            items.append({"images": imgs, "instruction": seed["instruction"], "response": r["response"], "reference": seed["reference"], "seed": item_seed})
+            items.append(
+                {
+                    "images": imgs,
+                    "instruction": seed["instruction"],
+                    "response": r["response"],
+                    "reference": seed["reference"],
+                    "seed": item_seed,
+                }
+            )
             sources.append((r, sample_id))
 
     results = []
-    ctx.phase(f"revising {len(todo)} failed responses: {len(items)} feedback and refinement pairs{' (reference-guided)' if guided else ''}", label="revising")
+    ctx.phase(
+        f"revising {len(todo)} failed responses: {len(items)} feedback and refinement pairs{' (reference-guided)' if guided else ''}",
+        label="revising",
+    )
     if items:
         results = revise(
             ctx.role(payload, "reviser"),

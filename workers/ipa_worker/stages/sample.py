@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
+from ..data.image_limits import ProcessorLimits
 from ..data.images import image_digest
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..method.sampling_plan import plan_samples
 from ..models.messages import user_messages
 from ..seeding import stable_seed
-from ..context import StageContext
-from ..contract.recipe_types import Recipe
-from ..data.image_limits import ProcessorLimits
 from .common import SeedImages, batch_progress, batch_size, first_image_problem
 
 
@@ -62,19 +62,31 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     # Every response has its own seed: a retry, or a retry with half the batch, writes the same texts.
     seeds = [sample_seed(settings.seed, payload["round"], s["sample_id"]) for s in samples]
     prompts = [
-        {"images": s["images"], "messages": user_messages(s["seed"]["instruction"], len(s["images"])), "seed": g} for s, g in zip(samples, seeds)
+        {"images": s["images"], "messages": user_messages(s["seed"]["instruction"], len(s["images"])), "seed": g}
+        for s, g in zip(samples, seeds)
     ]
 
     normal = sum(s["kind"] == "normal" for s in samples)
-    ctx.phase(f"sampling {len(prompts)} responses ({normal} normal, {len(prompts) - normal} contrastive) for {len(seeds_of(samples))} seeds", label="sampling")
+    ctx.phase(
+        f"sampling {len(prompts)} responses ({normal} normal, {len(prompts) - normal} contrastive) for {len(seeds_of(samples))} seeds",
+        label="sampling",
+    )
     sampling = settings.sampling
-    params = dict(temperature=sampling.temperature, top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens, batch_size=bs)
-    answers = ctx.role(payload, "generator").generate(prompts, on_batch=batch_progress(ctx, "sampling"), **params) if prompts else []
+    params = dict(
+        temperature=sampling.temperature, top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens, batch_size=bs
+    )
+    answers = (
+        ctx.role(payload, "generator").generate(prompts, on_batch=batch_progress(ctx, "sampling"), **params)
+        if prompts
+        else []
+    )
 
     rows = []
     for s, a, g in zip(samples, answers, seeds):
         if a.get("error"):  # refused by the processor after all: this sample alone
-            failed.append({"id": s["seed"]["id"], "reason": f"{', '.join(s['seed']['images'])}{_perturbed(s)}: {a['error']}"})
+            failed.append(
+                {"id": s["seed"]["id"], "reason": f"{', '.join(s['seed']['images'])}{_perturbed(s)}: {a['error']}"}
+            )
             continue
         rows.append(
             {

@@ -27,13 +27,15 @@ from ..errors import BadInput
 from ..method.reviser import Templates
 from ..prompts import load_template
 from ..seeding import stable_seed
-from ..training.sft_trainer import SftJob, SftSettings, answer_examples, examples_to_dataset, train_sft
 from ..training import premise_roles, synthetic_roles
+from ..training.sft_trainer import SftJob, SftSettings, answer_examples, examples_to_dataset, train_sft
 from ..training.tracking import tracking_for
 from .common import batch_size, epochs_words
 
 
-def warmup_examples(recipe: dict[str, Any], run_dir: str, seeds_path: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def warmup_examples(
+    recipe: dict[str, Any], run_dir: str, seeds_path: str
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The warm-up's SFT examples and how many of each role."""
     settings = Recipe.from_dict(recipe)
     sft = settings.warmup.sft
@@ -64,7 +66,12 @@ def warmup_examples(recipe: dict[str, Any], run_dir: str, seeds_path: str) -> tu
         examples = premise_roles.role_examples(rows, **common, compliance=roles.compliance)
     else:
         examples = synthetic_roles.role_examples(rows, **common)
-    counts = {"items": len(rows), "answer": len(rows) * roles.answer, "verify": len(rows) * roles.verify, "revise": 2 * len(rows) * roles.revise}
+    counts = {
+        "items": len(rows),
+        "answer": len(rows) * roles.answer,
+        "verify": len(rows) * roles.verify,
+        "revise": 2 * len(rows) * roles.revise,
+    }
     return examples, counts
 
 
@@ -75,12 +82,19 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
     if not examples:
         raise BadInput("sft: warmup.sft.roles asks for no examples")
     roles = ", ".join(f"{n} {role}" for role, n in counts.items() if role != "items")
-    ctx.phase(f"warm-up SFT: {len(examples)} examples ({roles}) from {counts['items']} items, {epochs_words(settings.epochs)}", label="warm-up SFT: loading model")
+    ctx.phase(
+        f"warm-up SFT: {len(examples)} examples ({roles}) from {counts['items']} items, {epochs_words(settings.epochs)}",
+        label="warm-up SFT: loading model",
+    )
     job = SftJob(
         start=payload["models"]["generator"], out_dir=outputs["model"], checkpoint_dir=outputs["checkpoints"],
         batch_size=batch_size(settings.batch_size, payload["options"]), metrics_path=outputs["metrics"],
     )  # fmt: skip
-    tracking = tracking_for(payload["recipe"], run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model="sft")
-    result = train_sft(examples_to_dataset(examples), job, settings, payload["recipe"]["model"], ctx=ctx, tracking=tracking)
+    tracking = tracking_for(
+        payload["recipe"], run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model="sft"
+    )
+    result = train_sft(
+        examples_to_dataset(examples), job, settings, payload["recipe"]["model"], ctx=ctx, tracking=tracking
+    )
     metrics = {**result["metrics"], **{f"examples_{k}": v for k, v in counts.items()}}
     return {"outputs": {"model": result["output"]}, "metrics": metrics, "failed_items": []}

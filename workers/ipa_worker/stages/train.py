@@ -43,11 +43,11 @@ from ..contract.recipe_types import Recipe
 from ..data.image_limits import ProcessorLimits
 from ..data.run_files import iter_jsonl_in
 from ..evaluation.verifier_gate import run_gate
-from ..training.task_truth import TaskTruth
 from ..models.memory import release_memory
 from ..training.dpo_trainer import DpoJob, save_untrained, train_dpo
 from ..training.pair_dataset import read_pair_rows, rows_to_dataset, split_by_seed
 from ..training.sft_trainer import SftJob, SftSettings, answer_examples, examples_to_dataset, train_sft
+from ..training.task_truth import TaskTruth
 from ..training.tracking import tracking_for
 from .common import batch_size, epochs_words
 
@@ -59,16 +59,28 @@ def _paths(value: str | list[str] | None) -> list[str]:
 
 
 def _tracking(payload: dict[str, Any], model: str):
-    return tracking_for(payload["recipe"], run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model=model)
+    return tracking_for(
+        payload["recipe"], run_id=payload["run_id"], run_dir=payload["run_dir"], round=payload["round"], model=model
+    )
 
 
-def _dpo(payload: dict[str, Any], ctx: StageContext, paths: list[str], start: dict[str, Any], name: str, reference, failed: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _dpo(
+    payload: dict[str, Any],
+    ctx: StageContext,
+    paths: list[str],
+    start: dict[str, Any],
+    name: str,
+    reference,
+    failed: list[dict[str, Any]],
+) -> dict[str, Any] | None:
     """DPO of one model on the pairs in `paths`, with held-out seeds scored after; None if no pairs.
     Pairs with an image the processor would refuse are appended to `failed` and left out."""
     recipe, outputs = Recipe.from_dict(payload["recipe"]), payload["outputs"]
     model_cfg = payload["recipe"]["model"]
     dpo = recipe.training.dpo
-    rows, refused = read_pair_rows(paths, ProcessorLimits.from_checkpoint(start["base"], model_cfg), run_dir=payload["run_dir"])
+    rows, refused = read_pair_rows(
+        paths, ProcessorLimits.from_checkpoint(start["base"], model_cfg), run_dir=payload["run_dir"]
+    )
     failed.extend(refused)
     train_rows, held = split_by_seed(rows, dpo.heldout_pairs)
     if not train_rows:
@@ -93,19 +105,35 @@ def _supervised(payload: dict[str, Any], ctx: StageContext, examples: list[dict[
     """LoRA (or full) SFT of the policy for the baseline objectives; publishes like a DPO policy."""
     recipe, outputs = Recipe.from_dict(payload["recipe"]), payload["outputs"]
     settings = SftSettings.baseline(recipe)
-    ctx.phase(f"policy SFT ({recipe.training.objective}): {len(examples)} examples, {epochs_words(settings.epochs)}", label="policy SFT: loading model")
+    ctx.phase(
+        f"policy SFT ({recipe.training.objective}): {len(examples)} examples, {epochs_words(settings.epochs)}",
+        label="policy SFT: loading model",
+    )
     job = SftJob(
         start=payload["models"]["generator"], out_dir=outputs["policy"], checkpoint_dir=str(Path(outputs["checkpoints"]) / "policy"),
         model_name="policy", merge=False, batch_size=batch_size(settings.batch_size, payload["options"]), metrics_path=outputs["metrics"],
     )  # fmt: skip
-    return train_sft(examples_to_dataset(examples), job, settings, payload["recipe"]["model"], ctx=ctx, tracking=_tracking(payload, "policy"))
+    return train_sft(
+        examples_to_dataset(examples),
+        job,
+        settings,
+        payload["recipe"]["model"],
+        ctx=ctx,
+        tracking=_tracking(payload, "policy"),
+    )
 
 
 def _untrained(payload: dict[str, Any], ctx: StageContext, why: str) -> dict[str, Any]:
     words = {"no pairs": "no response pairs", "no examples": "no training examples"}[why]
-    ctx.phase(f"policy: {words}, so the start model is kept unchanged", label="policy: saving the start model", level="warning")
+    ctx.phase(
+        f"policy: {words}, so the start model is kept unchanged",
+        label="policy: saving the start model",
+        level="warning",
+    )
     training = Recipe.from_dict(payload["recipe"]).training
-    out = save_untrained(payload["models"]["generator"], payload["outputs"]["policy"], training, payload["recipe"]["model"])
+    out = save_untrained(
+        payload["models"]["generator"], payload["outputs"]["policy"], training, payload["recipe"]["model"]
+    )
     return {"output": out, "metrics": {"steps": 0, "train_rows": 0, "skipped": why, "final_loss": None}}
 
 
@@ -124,7 +152,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         metrics.update({f"gate_{c}": v for c, v in figures.get("checks", {}).items()})
 
     if objective == "dpo":
-        res = _dpo(payload, ctx, _paths(inputs.get("pairs")), models["generator"], "policy", models.get("reference"), failed)
+        res = _dpo(
+            payload, ctx, _paths(inputs.get("pairs")), models["generator"], "policy", models.get("reference"), failed
+        )
         res = res or _untrained(payload, ctx, "no pairs")
     else:
         # Run files only: a pipe, or a link or record leading out of the run, is refused (data/run_files.py).
@@ -150,7 +180,9 @@ def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
         result_outputs["reviser"] = rev["output"]
         metrics.update({f"reviser_{k}": v for k, v in rev["metrics"].items()})
     else:
-        ctx.phase("reviser: not trained (no feedback pairs, or training.train_reviser is off); the previous reviser stays in use")
+        ctx.phase(
+            "reviser: not trained (no feedback pairs, or training.train_reviser is off); the previous reviser stays in use"
+        )
         metrics["reviser_steps"] = 0
     ctx.progress(1, 1, force=True)
     metrics["failed_pairs"] = len(failed)

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..context import StageContext
+from ..contract.recipe_types import Recipe
 from ..data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ..errors import BadInput
 from ..evaluation.verifier_audit import Auditor
 from ..method.verifier import CHECKS, model_verify, rule_verify
 from ..prompts import load_template
 from ..seeding import stable_seed
-from ..context import StageContext
-from ..contract.recipe_types import Recipe
 from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 
@@ -67,7 +67,14 @@ def judge(
                 failed.append({"id": r["sample_id"], "reason": images.errors[r["seed_id"]]})
                 continue
             seed = seeds[r["seed_id"]]
-            items.append({"images": imgs, "instruction": seed["instruction"], "response": r[text_key], "reference": seed["reference"]})
+            items.append(
+                {
+                    "images": imgs,
+                    "instruction": seed["instruction"],
+                    "response": r[text_key],
+                    "reference": seed["reference"],
+                }
+            )
             judged.append(r)
 
         if items:
@@ -82,11 +89,23 @@ def judge(
             results = model_verify(lm, items, seed=seed, **kw)
             again = [i for i, res in enumerate(results) if res["verdict"] is None] if cfg.rejudge else []
             if again:
-                ctx.phase(f"judging {len(again)} unjudged response{'' if len(again) == 1 else 's'} once more", label="verify: second judgement")
-                second = model_verify(lm, [items[i] for i in again], seed=stable_seed("rejudge", seed), temperature=cfg.rejudge_temperature, **kw)
+                ctx.phase(
+                    f"judging {len(again)} unjudged response{'' if len(again) == 1 else 's'} once more",
+                    label="verify: second judgement",
+                )
+                second = model_verify(
+                    lm,
+                    [items[i] for i in again],
+                    seed=stable_seed("rejudge", seed),
+                    temperature=cfg.rejudge_temperature,
+                    **kw,
+                )
                 for i, res in zip(again, second):
                     results[i] = {**res, "rejudged": True}
-            verdicts = [_row(r, res["verdict"], res["checks"], res["reason"], res["raw"], res.get("rejudged", False)) for r, res in zip(judged, results)]
+            verdicts = [
+                _row(r, res["verdict"], res["checks"], res["reason"], res["raw"], res.get("rejudged", False))
+                for r, res in zip(judged, results)
+            ]
     else:
         raise BadInput(f"unknown verifier.kind {cfg.kind!r}")
 
@@ -113,8 +132,17 @@ def judge(
     return {"outputs": {output: out}, "metrics": metrics, "failed_items": failed}
 
 
-def _row(r: dict[str, Any], verdict: int | None, checks: dict[str, Any], reason: str, raw: str, rejudged: bool = False) -> dict[str, Any]:
-    row = {"seed_id": r["seed_id"], "sample_id": r["sample_id"], "verdict": verdict, "checks": checks, "reason": reason, "raw": raw}
+def _row(
+    r: dict[str, Any], verdict: int | None, checks: dict[str, Any], reason: str, raw: str, rejudged: bool = False
+) -> dict[str, Any]:
+    row = {
+        "seed_id": r["seed_id"],
+        "sample_id": r["sample_id"],
+        "verdict": verdict,
+        "checks": checks,
+        "reason": reason,
+        "raw": raw,
+    }
     return {**row, "rejudged": True} if rejudged else row
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data.jsonl_io import read_jsonl
 from ..context import StageContext
+from ..data.jsonl_io import read_jsonl
 from ..evaluation.verifier_audit import Auditor
 from .common import seeds_by_id
 from .verify import judge
@@ -26,7 +26,10 @@ def control_counts(payload: dict[str, Any], revisions: list[dict[str, Any]]) -> 
         return {}
     seeds = seeds_by_id(payload["inputs"]["seeds"])
     known = [r for r in controls if r["seed_id"] in seeds]
-    return {"control_n": len(known), "audit_control_true": sum(auditor.correct(seeds[r["seed_id"]], r["control_refined"]) for r in known)}
+    return {
+        "control_n": len(known),
+        "audit_control_true": sum(auditor.correct(seeds[r["seed_id"]], r["control_refined"]) for r in known),
+    }
 
 
 def run(payload: dict[str, Any], ctx: StageContext) -> dict[str, Any]:

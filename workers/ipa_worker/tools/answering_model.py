@@ -23,13 +23,21 @@ from pathlib import Path
 
 from ..contract import recipe_defaults
 from ..data.dirbuild import build_dir_atomically, read_marker
-from ..models.tiny_model import FORMAT_VERSION as TINY_FORMAT, build_tiny_model
+from ..models.tiny_model import FORMAT_VERSION as TINY_FORMAT
+from ..models.tiny_model import build_tiny_model
 
 FORMAT_VERSION = 1
 
 
 def _marker(items: int, epochs: float, seed: int) -> dict:
-    return {"kind": "answering_tiny_qwen2_vl", "version": FORMAT_VERSION, "tiny_version": TINY_FORMAT, "items": items, "epochs": epochs, "seed": seed}
+    return {
+        "kind": "answering_tiny_qwen2_vl",
+        "version": FORMAT_VERSION,
+        "tiny_version": TINY_FORMAT,
+        "items": items,
+        "epochs": epochs,
+        "seed": seed,
+    }
 
 
 def build_answering_model(out_dir: str, *, base: str, items: int = 256, epochs: float = 10, seed: int = 0) -> str:
@@ -39,8 +47,8 @@ def build_answering_model(out_dir: str, *, base: str, items: int = 256, epochs: 
     def build(tmp: Path) -> None:
         import torch
 
-        from ..data.synthetic_task import generate_synthetic
         from ..contract.recipe_types import Recipe
+        from ..data.synthetic_task import generate_synthetic
         from ..training.sft_trainer import SftJob, SftSettings, seed_rows_to_dataset, train_sft
 
         torch.manual_seed(seed)
@@ -57,7 +65,11 @@ def build_answering_model(out_dir: str, *, base: str, items: int = 256, epochs: 
             settings = dataclasses.replace(
                 settings, epochs=float(epochs), learning_rate=1e-3, full_finetune=True, batch_size=16, max_length=256, save_steps=1_000_000, bf16="auto", seed=seed
             )  # fmt: skip
-            job = SftJob(start={"base": base, "adapter": None}, out_dir=str(scratch / "model"), checkpoint_dir=str(scratch / "checkpoints"))
+            job = SftJob(
+                start={"base": base, "adapter": None},
+                out_dir=str(scratch / "model"),
+                checkpoint_dir=str(scratch / "checkpoints"),
+            )
             train_sft(seed_rows_to_dataset(rows), job, settings, model_cfg)
             for f in (scratch / "model").iterdir():
                 shutil.move(str(f), tmp / f.name)
@@ -68,7 +80,9 @@ def build_answering_model(out_dir: str, *, base: str, items: int = 256, epochs: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipa_worker.tools.answering_model", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ipa_worker.tools.answering_model", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("out_dir")
     parser.add_argument("--base", required=True, help="the tiny model's folder (built there if missing)")
     parser.add_argument("--items", type=int, default=256)

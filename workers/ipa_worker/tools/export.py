@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,23 @@ def _rows(files: list[str], run_dir: str | None) -> list[dict[str, Any]]:
     return [row for f in files for row in iter_jsonl_in(f, run_dir)]
 
 
-def export_pairs(files: list[str], out: str, fmt: str = "jsonl", *, run_id: str | None = None, run_dir: str | None = None, kind: str = "pairs") -> dict[str, Any]:
+def export_pairs(
+    files: list[str],
+    out: str,
+    fmt: str = "jsonl",
+    *,
+    run_id: str | None = None,
+    run_dir: str | None = None,
+    kind: str = "pairs",
+) -> dict[str, Any]:
     """Write the rows of `files` (pair or feedback pair files, in order) to `out`; returns `{path, rows, sha256}`."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
     rows = _rows(files, run_dir)
     if fmt == "jsonl":
         return atomic_write_jsonl(out, rows)
-    from ..training.trainable import publish_dir
     from ..training.pair_dataset import rows_to_dataset
+    from ..training.trainable import publish_dir
 
     if not rows:
         raise BadInput(f"no rows to export in {len(files)} file(s)")
@@ -68,7 +76,13 @@ def export_pairs(files: list[str], out: str, fmt: str = "jsonl", *, run_id: str 
         ds.to_parquet(str(tmp))
         os.replace(tmp, target)
         return {"path": str(target), "rows": len(rows), "sha256": sha256_file(target)}
-    marker = {"run_id": run_id, "run_dir": run_dir, "kind": kind, "rows": len(rows), "exported_at": datetime.now(timezone.utc).isoformat()}
+    marker = {
+        "run_id": run_id,
+        "run_dir": run_dir,
+        "kind": kind,
+        "rows": len(rows),
+        "exported_at": datetime.now(UTC).isoformat(),
+    }
 
     def write(tmp: Path) -> None:
         ds.save_to_disk(str(tmp))
@@ -100,12 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ipa_worker.tools.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("out")
     parser.add_argument("--format", choices=FORMATS, default="jsonl")
-    parser.add_argument("--inputs-from", required=True, help="a file listing the pair files to export, one a line ('-': stdin)")
+    parser.add_argument(
+        "--inputs-from", required=True, help="a file listing the pair files to export, one a line ('-': stdin)"
+    )
     parser.add_argument("--run-id", help="the run exported (written into an hf export's marker file)")
     parser.add_argument("--run-dir", help="read only regular files inside this run directory")
     parser.add_argument("--kind", default="pairs", choices=("pairs", "feedback_pairs"))
     args = parser.parse_args(argv)
-    rec = export_pairs(_read_list(args.inputs_from), args.out, args.format, run_id=args.run_id, run_dir=args.run_dir, kind=args.kind)
+    rec = export_pairs(
+        _read_list(args.inputs_from), args.out, args.format, run_id=args.run_id, run_dir=args.run_dir, kind=args.kind
+    )
     print(f"{rec['rows']} rows -> {rec['path']}")
     return 0
 

@@ -101,7 +101,9 @@ def group_yaml(group: str, tasks: list[str]) -> str:
     )
 
 
-def write_task(out_dir: str, name: str, bench_path: str, *, max_rows: int | None = None, max_new_tokens: int = 16) -> dict[str, Any]:
+def write_task(
+    out_dir: str, name: str, bench_path: str, *, max_rows: int | None = None, max_new_tokens: int = 16
+) -> dict[str, Any]:
     """Writes `out_dir/name/{name.yaml, test.parquet}`; returns `{name, yaml, data, rows}`."""
     from datasets import Dataset, Image, List
     from datasets.table import embed_table_storage

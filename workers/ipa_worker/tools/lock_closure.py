@@ -72,7 +72,9 @@ def closure(roots: list[str], dependants: dict[str, set[str]], stop_at: frozense
     return seen
 
 
-def wanted(lock_text: str, roots: list[str], exclude_closure_of: list[str], skip: list[str], stop_at: list[str] = ()) -> list[str]:
+def wanted(
+    lock_text: str, roots: list[str], exclude_closure_of: list[str], skip: list[str], stop_at: list[str] = ()
+) -> list[str]:
     """`name==version` of the closure of `roots`, less the closure of `exclude_closure_of` (not
     followed past `stop_at`) and `skip`; an unknown name is an error (a typo would drop a wheel)."""
     pins, dependants = parse_lock(lock_text)

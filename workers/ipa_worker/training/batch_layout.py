@@ -28,7 +28,12 @@ class BatchLayout:
         )
 
     def metrics(self) -> dict[str, int]:
-        return {"world_size": self.world_size, "global_batch": self.global_batch, "per_device_batch": self.per_device, "grad_accum": self.grad_accum}
+        return {
+            "world_size": self.world_size,
+            "global_batch": self.global_batch,
+            "per_device_batch": self.per_device,
+            "grad_accum": self.grad_accum,
+        }
 
 
 def split_batch(global_batch: int, max_per_device: int, world_size: int, *, field: str) -> BatchLayout:
@@ -45,4 +50,6 @@ def split_batch(global_batch: int, max_per_device: int, world_size: int, *, fiel
         )
     per_rank = global_batch // world_size
     per_device = max(d for d in range(1, min(max_per_device, per_rank) + 1) if per_rank % d == 0)
-    return BatchLayout(global_batch=global_batch, world_size=world_size, per_device=per_device, grad_accum=per_rank // per_device)
+    return BatchLayout(
+        global_batch=global_batch, world_size=world_size, per_device=per_device, grad_accum=per_rank // per_device
+    )

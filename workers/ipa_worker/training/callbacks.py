@@ -22,7 +22,15 @@ from .checkpoints import CHECKPOINT_MARK, prune_checkpoints
 
 # `num_tokens`: TRL's running count of non-padding tokens trained on (chosen and rejected, image
 # tokens included); with `seconds` it gives the training's tokens/s (tools/gpu_check reads both).
-LOGGED = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "learning_rate", "num_tokens")
+LOGGED = (
+    "loss",
+    "rewards/chosen",
+    "rewards/rejected",
+    "rewards/margins",
+    "rewards/accuracies",
+    "learning_rate",
+    "num_tokens",
+)
 
 
 class MetricsCallback(TrainerCallback):
@@ -57,7 +65,9 @@ class MetricsCallback(TrainerCallback):
             return
         if self.path and Path(self.path).is_file():
             start = int(state.global_step)
-            self.rows = [r for r in read_jsonl(self.path) if r.get("model") != self.model_name or int(r.get("step", 0)) <= start]
+            self.rows = [
+                r for r in read_jsonl(self.path) if r.get("model") != self.model_name or int(r.get("step", 0)) <= start
+            ]
         if self.ctx is not None:
             self.ctx.progress(int(state.global_step), int(state.max_steps), force=True, phase=self.label)
 
@@ -66,7 +76,11 @@ class MetricsCallback(TrainerCallback):
         if "loss" not in logs:
             return  # the final train summary (train_loss, runtime) is not a step
         now = time.perf_counter()
-        row: dict[str, Any] = {"model": self.model_name, "step": int(state.global_step), "seconds": round(now - self._last_log, 4)}
+        row: dict[str, Any] = {
+            "model": self.model_name,
+            "step": int(state.global_step),
+            "seconds": round(now - self._last_log, 4),
+        }
         self._last_log = now
         for key in LOGGED:
             if key in logs and isinstance(logs[key], (int, float)) and math.isfinite(float(logs[key])):

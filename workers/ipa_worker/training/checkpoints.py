@@ -27,7 +27,11 @@ def checkpoint_complete(folder: Path) -> bool:
     """
     if not (folder / "trainer_state.json").is_file():
         return False
-    return (folder / CHECKPOINT_MARK).is_file() or (folder / "rng_state.pth").is_file() or not any(folder.glob("rng_state_*.pth"))
+    return (
+        (folder / CHECKPOINT_MARK).is_file()
+        or (folder / "rng_state.pth").is_file()
+        or not any(folder.glob("rng_state_*.pth"))
+    )
 
 
 def _checkpoints(checkpoint_dir: str | None) -> list[tuple[int, Path]]:
@@ -57,7 +61,7 @@ def prune_checkpoints(checkpoint_dir: str, keep: int) -> list[str]:
     complete = [(step, d) for step, d in found if checkpoint_complete(d)]
     if not complete:
         return []
-    kept = {d for _, d in complete[-max(1, keep):]}
+    kept = {d for _, d in complete[-max(1, keep) :]}
     newest = complete[-1][0]
     removed = []
     for step, d in found:

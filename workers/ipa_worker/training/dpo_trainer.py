@@ -28,9 +28,9 @@ from ..contract.recipe_types import Training, TrainingDpo
 from . import collective
 from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
+from .checkpoints import last_checkpoint
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
-from .checkpoints import last_checkpoint
 from .trainable import freeze_vision, load_trainable, lora_config, publish_dir, resume_start, use_bf16
 
 
@@ -127,8 +127,15 @@ def train_dpo(
     if full:
         freeze_vision(model)
     ref_model = _full_reference(job, training, model_cfg) if full else None
-    layout = split_batch(dpo.batch_size * dpo.grad_accum, job.batch_size or dpo.batch_size, collective.world_size(), field="training.dpo.batch_size x grad_accum")
-    strategy = resolve_strategy(training.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size)
+    layout = split_batch(
+        dpo.batch_size * dpo.grad_accum,
+        job.batch_size or dpo.batch_size,
+        collective.world_size(),
+        field="training.dpo.batch_size x grad_accum",
+    )
+    strategy = resolve_strategy(
+        training.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size
+    )
     if ctx is not None:
         ctx.log(f"{job.model_name}: {layout.describe()}; strategy {strategy}", **layout.metrics())
     tracking = tracking or Tracking()
@@ -156,7 +163,9 @@ def train_dpo(
     # adapter both are the same weights, so every margin is 0 and the accuracy 0 (ties never count).
     before: dict[str, Any] = {}
     for name, ds in (eval_sets or {}).items():
-        before.update({f"{k}_before": v for k, v in reward_metrics(trainer, ds, name).items() if not k.startswith("pairs_")})
+        before.update(
+            {f"{k}_before": v for k, v in reward_metrics(trainer, ds, name).items() if not k.startswith("pairs_")}
+        )
     out = trainer.train(resume_from_checkpoint=resume)
     record = _publish(trainer, processor, job.out_dir, full=full, fsdp=strategy == "fsdp")
     metrics = summarize(metrics_cb.rows, job.model_name) | before
@@ -177,7 +186,9 @@ def train_dpo(
 def _full_reference(job: DpoJob, training: Training, model_cfg: dict[str, Any]):
     """Full fine-tuning's frozen reference: `job.reference`, else the start (round_start) or the
     start's base without adapter (initial)."""
-    spec = job.reference or (job.start if training.reference_model == "round_start" else {"base": job.start["base"], "adapter": None})
+    spec = job.reference or (
+        job.start if training.reference_model == "round_start" else {"base": job.start["base"], "adapter": None}
+    )
     ref_model, _, _ = load_trainable(spec, model_cfg, merge_adapter=True)
     return ref_model.eval().requires_grad_(False)
 
@@ -229,7 +240,13 @@ def summarize(rows: list[dict[str, Any]], model_name: str) -> dict[str, Any]:
     (one minibatch each: a progress signal, not an accuracy — see reward_metrics)."""
     mine = sorted((r for r in rows if r.get("model") == model_name), key=lambda r: r["step"])
     if not mine:
-        return {"final_loss": None, "first_batch_reward_accuracy": None, "last_batch_reward_accuracy": None, "first_batch_margin": None, "last_batch_margin": None}
+        return {
+            "final_loss": None,
+            "first_batch_reward_accuracy": None,
+            "last_batch_reward_accuracy": None,
+            "first_batch_margin": None,
+            "last_batch_margin": None,
+        }
     first, last = mine[0], mine[-1]
     return {
         "final_loss": last.get("loss"),
@@ -240,7 +257,9 @@ def summarize(rows: list[dict[str, Any]], model_name: str) -> dict[str, Any]:
     }
 
 
-def save_untrained(start: dict[str, Any], out_dir: str, training: Training, model_cfg: dict[str, Any]) -> dict[str, Any] | None:
+def save_untrained(
+    start: dict[str, Any], out_dir: str, training: Training, model_cfg: dict[str, Any]
+) -> dict[str, Any] | None:
     """The output of a training with no pairs: the start model unchanged, in the usual format
     (written by rank 0 alone; None on the other ranks of a group).
 

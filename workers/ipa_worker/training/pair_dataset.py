@@ -8,8 +8,9 @@ image the processor would refuse is left out (and reported), so it cannot stop t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..data.image_limits import ProcessorLimits
 from ..data.images import header_problem
@@ -19,7 +20,9 @@ from ..errors import BadInput
 PAIR_COLUMNS = ("id", "images", "prompt", "chosen", "rejected")
 
 
-def read_pair_rows(paths: Iterable[str], limits: ProcessorLimits | None = None, run_dir: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_pair_rows(
+    paths: Iterable[str], limits: ProcessorLimits | None = None, run_dir: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows of every pair file, with only the columns training needs, and `{id, reason}` for
     each row left out because the processor would refuse one of its images (checked per image
     file, once, from its header: with `limits`). Only regular files are read, and with `run_dir`
@@ -49,7 +52,9 @@ def read_pair_rows(paths: Iterable[str], limits: ProcessorLimits | None = None, 
     return rows, failed
 
 
-def split_by_seed(rows: list[dict[str, Any]], heldout: float, salt: str = "heldout-pairs") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def split_by_seed(
+    rows: list[dict[str, Any]], heldout: float, salt: str = "heldout-pairs"
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(train rows, held-out rows): a seed's pairs all go to one side, by a stable hash of its id,
     so the same seed is held out in every round and a held-out pair shares no seed with training."""
     from ..seeding import stable_seed

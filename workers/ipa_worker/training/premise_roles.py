@@ -49,14 +49,23 @@ def role_examples(
         images, instruction, spec = list(row["images"]), row["instruction"], row["spec"]
         facts = spec["facts"]
 
-        def add(text: str, completion: str) -> None:
-            out.append({"images": images, "prompt": user_messages(text, len(images)), "completion": assistant_messages(completion)})
+        def add(text: str, completion: str, images: list = images) -> None:
+            out.append(
+                {
+                    "images": images,
+                    "prompt": user_messages(text, len(images)),
+                    "completion": assistant_messages(completion),
+                }
+            )
 
         for _ in range(answer):
             add(instruction, ideal_answer(spec, facts) if rng.random() < compliance else reference_of(facts))
         for _ in range(verify):
             shown, response = verify_case(spec, swapped=rng.random() < swapped_references, rng=rng)
-            add(verifier_prompt(verifier_template, instruction, response, reference_of(shown)), checks_text(checks(spec, response, shown)))
+            add(
+                verifier_prompt(verifier_template, instruction, response, reference_of(shown)),
+                checks_text(checks(spec, response, shown)),
+            )
         for k in range(revise):
             guided = k % 2 == 1
             response = failed_response(spec, rng)

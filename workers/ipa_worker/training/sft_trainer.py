@@ -17,9 +17,9 @@ from ..contract.recipe_types import Recipe, TrainingDistributed, TrainingLora, W
 from . import collective
 from .batch_layout import BatchLayout, split_batch
 from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
+from .checkpoints import last_checkpoint
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
-from .checkpoints import last_checkpoint
 from .trainable import freeze_vision, load_trainable, lora_config, publish_dir, resume_start, use_bf16
 
 
@@ -27,16 +27,23 @@ def examples_to_dataset(rows: list[dict[str, Any]]):
     """`{images, prompt, completion}` rows (conversational) -> a Dataset with Image features."""
     from datasets import Dataset, Image, List
 
-    return Dataset.from_list([{"images": list(r["images"]), "prompt": r["prompt"], "completion": r["completion"]} for r in rows]).cast_column(
-        "images", List(Image())
-    )
+    return Dataset.from_list(
+        [{"images": list(r["images"]), "prompt": r["prompt"], "completion": r["completion"]} for r in rows]
+    ).cast_column("images", List(Image()))
 
 
 def answer_examples(rows: list[dict[str, Any]], text_key: str = "reference") -> list[dict[str, Any]]:
     """Rows with images and an instruction -> answer examples whose completion is `row[text_key]`."""
     from ..models.messages import assistant_messages, user_messages
 
-    return [{"images": list(r["images"]), "prompt": user_messages(r["instruction"], len(r["images"])), "completion": assistant_messages(r[text_key])} for r in rows]
+    return [
+        {
+            "images": list(r["images"]),
+            "prompt": user_messages(r["instruction"], len(r["images"])),
+            "completion": assistant_messages(r[text_key]),
+        }
+        for r in rows
+    ]
 
 
 def seed_rows_to_dataset(seeds: list[dict[str, Any]]):
@@ -101,7 +108,9 @@ class SftJob:
     metrics_path: str | None = None
 
 
-def sft_config(settings: SftSettings, *, checkpoint_dir: str, device: str, layout: BatchLayout, strategy: str, tracking: Tracking):
+def sft_config(
+    settings: SftSettings, *, checkpoint_dir: str, device: str, layout: BatchLayout, strategy: str, tracking: Tracking
+):
     """SFTConfig from the settings, the batch layout and the strategy."""
     from trl import SFTConfig
 
@@ -151,12 +160,23 @@ def train_sft(
     model, processor, device = load_trainable(resume_start(job.start, resume, full=full), model_cfg, merge_adapter=True)
     if full and not settings.train_vision:
         freeze_vision(model)
-    layout = split_batch(settings.batch_size, job.batch_size or settings.batch_size, collective.world_size(), field=settings.batch_field)
-    strategy = resolve_strategy(settings.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size)
+    layout = split_batch(
+        settings.batch_size, job.batch_size or settings.batch_size, collective.world_size(), field=settings.batch_field
+    )
+    strategy = resolve_strategy(
+        settings.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size
+    )
     if ctx is not None:
         ctx.log(f"sft: {layout.describe()}; strategy {strategy}", **layout.metrics())
-    args = sft_config(settings, checkpoint_dir=job.checkpoint_dir, device=device, layout=layout, strategy=strategy, tracking=tracking)
-    cb = MetricsCallback(job.metrics_path, job.model_name, ctx, label="warm-up SFT" if job.model_name == "sft" else f"{job.model_name} SFT")
+    args = sft_config(
+        settings, checkpoint_dir=job.checkpoint_dir, device=device, layout=layout, strategy=strategy, tracking=tracking
+    )
+    cb = MetricsCallback(
+        job.metrics_path,
+        job.model_name,
+        ctx,
+        label="warm-up SFT" if job.model_name == "sft" else f"{job.model_name} SFT",
+    )
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -168,7 +188,9 @@ def train_sft(
     quiet_trainer(trainer)
     tracking.attach(trainer)
     out = trainer.train(resume_from_checkpoint=resume)
-    record = _publish(trainer, processor, job.out_dir, adapter_only=not full and not job.merge, full=full, fsdp=strategy == "fsdp")
+    record = _publish(
+        trainer, processor, job.out_dir, adapter_only=not full and not job.merge, full=full, fsdp=strategy == "fsdp"
+    )
     losses = [r["loss"] for r in cb.rows if r.get("model") == job.model_name and "loss" in r]
     return {
         "output": record,

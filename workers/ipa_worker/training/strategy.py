@@ -25,7 +25,7 @@ SETTINGS = tuple(schema_enum("training", "distributed", "strategy"))
 
 
 def resolve_strategy(setting: str, *, full_finetune: bool, device: str, world_size: int) -> str:
-    """"single", "ddp" or "fsdp" for this job."""
+    """ "single", "ddp" or "fsdp" for this job."""
     if world_size == 1:
         return "single"
     if setting == "auto":
@@ -33,7 +33,9 @@ def resolve_strategy(setting: str, *, full_finetune: bool, device: str, world_si
     if setting not in SETTINGS:
         raise BadInput(f"unknown training.distributed.strategy {setting!r}")
     if setting == "fsdp" and not full_finetune:
-        raise BadInput("training.distributed.strategy is fsdp, which is for full fine-tuning; LoRA trains with ddp (auto picks it)")
+        raise BadInput(
+            "training.distributed.strategy is fsdp, which is for full fine-tuning; LoRA trains with ddp (auto picks it)"
+        )
     return setting
 
 

@@ -165,16 +165,30 @@ def role_examples(
     refinement, reference-guided every other time), shuffled."""
     out: list[dict[str, Any]] = []
     for row in rows:
-        images, instruction, reference, task = list(row["images"]), row["instruction"], row["reference"], row["task_type"]
+        images, instruction, reference, task = (
+            list(row["images"]),
+            row["instruction"],
+            row["reference"],
+            row["task_type"],
+        )
 
-        def add(text: str, completion: str) -> None:
-            out.append({"images": images, "prompt": user_messages(text, len(images)), "completion": assistant_messages(completion)})
+        def add(text: str, completion: str, images: list = images) -> None:
+            out.append(
+                {
+                    "images": images,
+                    "prompt": user_messages(text, len(images)),
+                    "completion": assistant_messages(completion),
+                }
+            )
 
         for _ in range(answer):
             add(instruction, reference)
         for _ in range(verify):
             shown, response = verify_case(task, reference, swapped=rng.random() < swapped_references, rng=rng)
-            add(verifier_prompt(verifier_template, instruction, response, shown), checks_text(ground_truth_checks(task, shown, response)))
+            add(
+                verifier_prompt(verifier_template, instruction, response, shown),
+                checks_text(ground_truth_checks(task, shown, response)),
+            )
         for k in range(revise):
             guided = k % 2 == 1
             response = wrong_response(task, reference, rng)[1]
@@ -183,4 +197,3 @@ def role_examples(
             add(refine_prompt(templates, instruction, response, feedback), reference)
     rng.shuffle(out)
     return out
-

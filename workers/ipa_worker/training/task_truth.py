@@ -27,7 +27,9 @@ class TaskTruth:
     def __init__(self, recipe: dict[str, Any], run_dir: str):
         paths = synthetic_paths(recipe, run_dir)
         if paths is None:
-            raise BadInput("the synthetic task's ground truth (verifier.audit: checker, training.objective: sft_oracle) needs data.synthetic.enabled")
+            raise BadInput(
+                "the synthetic task's ground truth (verifier.audit: checker, training.objective: sft_oracle) needs data.synthetic.enabled"
+            )
         self.task = recipe["data"]["synthetic"]["task"]
         self.specs = specs_by_id(paths["train"]) if self.task == "premise" else {}
 

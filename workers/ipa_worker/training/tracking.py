@@ -32,7 +32,12 @@ from ..errors import BadInput
 # The trackers training.report_to names, from the recipe schema (zod owns the list).
 TRACKERS = tuple(name for name in schema_enum("training", "report_to") if name != "none")
 # The Python package each tracker needs, and what to install when it is missing.
-PACKAGES = {"tensorboard": ("tensorboard", "tensorboard"), "wandb": ("wandb", "wandb"), "mlflow": ("mlflow", "mlflow-skinny"), "trackio": ("trackio", "trackio")}
+PACKAGES = {
+    "tensorboard": ("tensorboard", "tensorboard"),
+    "wandb": ("wandb", "wandb"),
+    "mlflow": ("mlflow", "mlflow-skinny"),
+    "trackio": ("trackio", "trackio"),
+}
 
 
 def trackers_of(setting: str | list[str]) -> list[str]:
@@ -50,7 +55,9 @@ def check_installed(trackers: list[str]) -> None:
     for name in trackers:
         module, package = PACKAGES[name]
         if importlib.util.find_spec(module) is None:
-            raise BadInput(f"training.report_to includes {name}, but the worker environment lacks the {module} package (pip install {package})")
+            raise BadInput(
+                f"training.report_to includes {name}, but the worker environment lacks the {module} package (pip install {package})"
+            )
 
 
 def run_name(run_id: str, round: int, model: str) -> str:  # noqa: A002 - the payload's field name
@@ -120,7 +127,13 @@ def tracking_for(recipe: dict[str, Any], *, run_id: str, run_dir: str, round: in
     check_installed(trackers)
     if trackers:
         run_folder(run_dir, "tracking")
-    return Tracking(trackers=trackers, run_name=run_name(run_id, round, model), project=recipe["name"], run_dir=run_dir, recipe=recipe)
+    return Tracking(
+        trackers=trackers,
+        run_name=run_name(run_id, round, model),
+        project=recipe["name"],
+        run_dir=run_dir,
+        recipe=recipe,
+    )
 
 
 class RecipeConfigCallback(TrainerCallback):
@@ -140,7 +153,9 @@ class RecipeConfigCallback(TrainerCallback):
             from torch.utils.tensorboard import SummaryWriter
             from torch.utils.tensorboard.summary import hparams
 
-            with SummaryWriter(log_dir=os.environ.get("TENSORBOARD_LOGGING_DIR") or self.tracking.tensorboard_dir()) as writer:
+            with SummaryWriter(
+                log_dir=os.environ.get("TENSORBOARD_LOGGING_DIR") or self.tracking.tensorboard_dir()
+            ) as writer:
                 writer.add_text("recipe", f"```json\n{json.dumps(recipe, indent=2)}\n```")
                 params = {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in flat(recipe).items()}
                 for summary in hparams(params, {}):

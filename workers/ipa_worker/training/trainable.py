@@ -29,7 +29,9 @@ def load_trainable(spec: dict[str, Any], model_cfg: dict[str, Any], *, merge_ada
     if not (Path(base) / "config.json").is_file():
         raise BadInput(f"model checkpoint not found: {base} has no config.json")
     model = AutoModelForImageTextToText.from_pretrained(
-        base, dtype=getattr(torch, dtype), attn_implementation=attn_implementation(model_cfg["attn_implementation"], device)
+        base,
+        dtype=getattr(torch, dtype),
+        attn_implementation=attn_implementation(model_cfg["attn_implementation"], device),
     )
     adapter = spec["adapter"]
     if adapter:

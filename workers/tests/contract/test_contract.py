@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from jsonschema.validators import validator_for
-
-from ipa_worker.contract import payload_schema, recipe_defaults, recipe_schema, schema_defaults, schema_enum, stage_outputs, stage_paths
+from ipa_worker.contract import (
+    payload_schema,
+    recipe_defaults,
+    recipe_schema,
+    schema_defaults,
+    schema_enum,
+    stage_outputs,
+    stage_paths,
+)
 from ipa_worker.method.perturbations import RANGE_FIELDS
+from jsonschema.validators import validator_for
 
 
 def test_the_defaults_are_a_valid_recipe_and_callers_get_their_own_copy():
@@ -41,7 +48,9 @@ def test_enums_are_read_from_the_recipe_schema():
 
     assert schema_enum("training", "report_to") == ["none", *TRACKERS]
     assert TRACKERS == ("tensorboard", "wandb", "mlflow", "trackio")
-    assert BACKENDS == tuple(recipe_schema()["properties"]["eval"]["properties"]["lmms_eval"]["properties"]["model"]["enum"])
+    assert BACKENDS == tuple(
+        recipe_schema()["properties"]["eval"]["properties"]["lmms_eval"]["properties"]["model"]["enum"]
+    )
     assert schema_enum("data", "sources", "[]", "format") == ["jsonl", "parquet", "hf", "sharegpt"]
     with pytest.raises(KeyError, match="seed has no enum"):
         schema_enum("seed")

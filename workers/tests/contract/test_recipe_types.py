@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from ipa_worker.contract import recipe_defaults, recipe_schema
 from ipa_worker.contract.recipe_types import Recipe, TrainingDpo
 

@@ -8,10 +8,9 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
-
 from ipa_worker.data.images import decode_image, image_bytes, image_digest, image_format, load_image
 from ipa_worker.errors import BadInput
+from PIL import Image
 
 
 def _png(size=(20, 10), colour="red", mode="RGB") -> bytes:

@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from ipa_worker.data.dirbuild import build_dir_atomically
 from ipa_worker.data.jsonl_io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl, make_dirs
 from ipa_worker.training.trainable import publish_dir
@@ -33,7 +32,9 @@ def _write_everything(root: Path) -> None:
     atomic_write_json(root / "eval" / "round-1.json", {"overall": 0.5})
     atomic_write_bytes(root / "report.md", b"# report\n")
     make_dirs(root / "data" / "images")
-    build_dir_atomically(root / "synthetic", lambda tmp: atomic_write_jsonl(tmp / "train.jsonl", [{}]), lambda p: False, {"kind": "test"})
+    build_dir_atomically(
+        root / "synthetic", lambda tmp: atomic_write_jsonl(tmp / "train.jsonl", [{}]), lambda p: False, {"kind": "test"}
+    )
     publish_dir(root / "export", lambda tmp: atomic_write_jsonl(tmp / "pairs.jsonl", [{"id": "p"}]))
 
 
@@ -47,9 +48,28 @@ def _unreadable_by_teammate(paths: list[Path]) -> list[str]:
     containers); else read from the mode bits for "others"."""
     if os.geteuid() == 0 and shutil.which("setpriv"):
         script = 'for p in "$@"; do if [ -d "$p" ]; then ls "$p" >/dev/null 2>&1 || echo "$p"; else cat "$p" >/dev/null 2>&1 || echo "$p"; fi; done'
-        r = subprocess.run(["setpriv", f"--reuid={TEAMMATE}", f"--regid={TEAMMATE}", "--clear-groups", "sh", "-c", script, "sh", *map(str, paths)], capture_output=True, text=True, check=True)
+        r = subprocess.run(
+            [
+                "setpriv",
+                f"--reuid={TEAMMATE}",
+                f"--regid={TEAMMATE}",
+                "--clear-groups",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                *map(str, paths),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return r.stdout.split()
-    return [str(p) for p in paths if (p.stat().st_mode & (0o005 if p.is_dir() else 0o004)) != (0o005 if p.is_dir() else 0o004)]
+    return [
+        str(p)
+        for p in paths
+        if (p.stat().st_mode & (0o005 if p.is_dir() else 0o004)) != (0o005 if p.is_dir() else 0o004)
+    ]
 
 
 @pytest.fixture
@@ -65,7 +85,10 @@ def test_a_teammate_reads_what_a_run_writes_under_umask_022(shared_folder, umask
     root = shared_folder / "run"
     _write_everything(root)
     paths = _walk(root)
-    assert {("dir" if p.is_dir() else "file", oct(p.stat().st_mode & 0o777)) for p in paths} == {("dir", "0o755"), ("file", "0o644")}
+    assert {("dir" if p.is_dir() else "file", oct(p.stat().st_mode & 0o777)) for p in paths} == {
+        ("dir", "0o755"),
+        ("file", "0o644"),
+    }
     assert _unreadable_by_teammate(paths) == []
     # Atomic as before: no temp file or build folder left beside the targets.
     assert [p.name for p in paths if p.name.startswith(".") and p.name != ".ipa-complete.json"] == []

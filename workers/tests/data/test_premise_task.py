@@ -8,9 +8,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from ipa_worker.data.premise_cases import audit_rows, broken_answer, feedback_text, requirement_feedback, response_of
-from ipa_worker.data.premise_task import FAMILIES, facts_of_reference, generate_premise, ideal_answer, make_item, reference_of, specs_by_id
+from ipa_worker.data.premise_task import (
+    FAMILIES,
+    facts_of_reference,
+    generate_premise,
+    ideal_answer,
+    make_item,
+    reference_of,
+    specs_by_id,
+)
 from ipa_worker.data.premise_truth import checks, complies, facts_ok, scores, success, words
 from ipa_worker.method.reviser import Templates
 from ipa_worker.method.verifier import parse_verdict
@@ -42,7 +49,9 @@ def test_the_reference_is_the_terse_facts_whatever_the_instruction():
 def test_the_ideal_answer_succeeds_and_the_reference_complies_only_on_control_items():
     for row in ITEMS:
         s = row["spec"]
-        assert scores(s, ideal_answer(s, s["facts"])) == {"facts_ok": True, "complies": True, "success": True}, row["instruction"]
+        assert scores(s, ideal_answer(s, s["facts"])) == {"facts_ok": True, "complies": True, "success": True}, row[
+            "instruction"
+        ]
         ref = scores(s, row["reference"])
         assert ref["facts_ok"], row["instruction"]
         assert ref["complies"] == (s["family"] == "control"), row["instruction"]
@@ -51,13 +60,43 @@ def test_the_ideal_answer_succeeds_and_the_reference_complies_only_on_control_it
 @pytest.mark.parametrize(
     "family, kw, good, bad",
     [
-        ("sentence", {"asked": ["colour"]}, ["The circle is red.", "The shape is red."], ["the circle is red.", "The circle is red", "Red circle.", "The circle is red. It is left."]),
+        (
+            "sentence",
+            {"asked": ["colour"]},
+            ["The circle is red.", "The shape is red."],
+            ["the circle is red.", "The circle is red", "Red circle.", "The circle is red. It is left."],
+        ),
         ("one_word", {"asked": ["colour"]}, ["red", "Red."], ["red circle", "It is red."]),
-        ("json", {"asked": ["colour", "shape"], "keys": ["colour", "shape"]}, ['{"colour": "red", "shape": "circle"}', '{"shape": "square", "colour": "blue"}'], ['{"colour": "red"}', "colour: red, shape: circle", '{"colour": "red", "shape": "circle", "side": "left"}']),
-        ("omit", {"asked": ["shape"], "omit": "colour"}, ["It is a circle.", "circle"], ["It is a red circle.", "red circle, left"]),
-        ("order", {"order": ["side", "shape", "colour"]}, ["left, circle, red", "right, square, blue"], ["red, circle, left", "left circle red", "left, circle"]),
-        ("length", {"words": 5}, ["red circle on the left", "a b c d e"], ["red circle, left", "a red circle on the left"]),
-        ("control", {}, ["red circle, left", "blue square, right"], ["The circle is red and on the left.", "left, circle, red"]),
+        (
+            "json",
+            {"asked": ["colour", "shape"], "keys": ["colour", "shape"]},
+            ['{"colour": "red", "shape": "circle"}', '{"shape": "square", "colour": "blue"}'],
+            ['{"colour": "red"}', "colour: red, shape: circle", '{"colour": "red", "shape": "circle", "side": "left"}'],
+        ),
+        (
+            "omit",
+            {"asked": ["shape"], "omit": "colour"},
+            ["It is a circle.", "circle"],
+            ["It is a red circle.", "red circle, left"],
+        ),
+        (
+            "order",
+            {"order": ["side", "shape", "colour"]},
+            ["left, circle, red", "right, square, blue"],
+            ["red, circle, left", "left circle red", "left, circle"],
+        ),
+        (
+            "length",
+            {"words": 5},
+            ["red circle on the left", "a b c d e"],
+            ["red circle, left", "a red circle on the left"],
+        ),
+        (
+            "control",
+            {},
+            ["red circle, left", "blue square, right"],
+            ["The circle is red and on the left.", "left, circle, red"],
+        ),
     ],
 )
 def test_complies_checks_the_form_of_each_family(family, kw, good, bad):
@@ -102,7 +141,10 @@ def test_splits_are_disjoint_deterministic_and_rows_keep_the_spec(tmp_path):
     paths = generate_premise(str(tmp_path / "p"), train=10, heldout=6, warmup=8, validation=6, audit=5, seed=3)
     again = generate_premise(str(tmp_path / "p"), train=10, heldout=6, warmup=8, validation=6, audit=5, seed=3)
     assert paths == again
-    rows = {split: [json.loads(x) for x in open(paths[split])] for split in ("warmup", "train", "validation", "heldout", "audit")}
+    rows = {
+        split: [json.loads(x) for x in open(paths[split])]
+        for split in ("warmup", "train", "validation", "heldout", "audit")
+    }
     assert [len(rows[s]) for s in rows] == [8, 10, 6, 6, 5]
     ids = [r["id"] for s in ("warmup", "train", "validation", "heldout") for r in rows[s]]
     assert len(set(ids)) == len(ids)
@@ -136,7 +178,9 @@ VERIFY_TEMPLATE = (RECIPE_TEMPLATES / "tiny-verifier.txt").read_text()
 
 def _examples(compliance: float, **kw) -> list[dict]:
     rows = [{**r, "images": [r["id"]]} for r in ITEMS]  # the image path names the item
-    return role_examples(rows, verifier_template=VERIFY_TEMPLATE, templates=TEMPLATES, rng=random.Random(0), compliance=compliance, **kw)
+    return role_examples(
+        rows, verifier_template=VERIFY_TEMPLATE, templates=TEMPLATES, rng=random.Random(0), compliance=compliance, **kw
+    )
 
 
 def _text(messages: list[dict]) -> str:
@@ -178,7 +222,10 @@ def test_verifier_examples_are_labelled_by_the_checker_including_swapped_referen
 def test_feedback_names_the_broken_requirement_and_unguided_feedback_no_value():
     s = spec("sentence", asked=["colour"])
     assert feedback_text(s, "The circle is red", guided=False) == "Not a full sentence: end with a period."
-    assert feedback_text(spec("omit", asked=["shape"], omit="colour"), "It is a red circle.", guided=False) == "Mentions the colour: leave it out."
+    assert (
+        feedback_text(spec("omit", asked=["shape"], omit="colour"), "It is a red circle.", guided=False)
+        == "Mentions the colour: leave it out."
+    )
     assert feedback_text(s, "The circle is blue.", guided=False) == "Wrong colour: not blue."
     assert feedback_text(s, "The circle is red.", guided=False) == "Correct."
     assert requirement_feedback(spec("length", words=4), "red circle, left") == "Not four words: use exactly four."

@@ -7,7 +7,6 @@ import os
 import threading
 
 import pytest
-
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
 from ipa_worker.data.run_files import iter_jsonl_in, open_regular
 from ipa_worker.errors import BadInput
@@ -85,9 +84,8 @@ def test_tracking_through_a_link_leading_out_of_the_run_is_refused(run, tmp_path
 
 
 def test_an_hf_export_carries_its_marker_and_is_replaced_whole(tmp_path):
-    from PIL import Image as PILImage
-
     from ipa_worker.tools.export import EXPORT_MARKER, export_pairs
+    from PIL import Image as PILImage
 
     img = tmp_path / "img.png"
     PILImage.new("RGB", (28, 28), (10, 60, 200)).save(img)

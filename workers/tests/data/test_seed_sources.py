@@ -7,16 +7,20 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from seed_files import png_bytes, write_jsonl_lines
-
 from ipa_worker.data.seed_sources import _quotas, load_seeds
+from seed_files import png_bytes, write_jsonl_lines
 
 
 def test_jsonl_rows_are_kept_or_rejected_with_the_right_reason(jsonl_source, tmp_path):
-    res = load_seeds([{"path": str(jsonl_source)}], images_dir=tmp_path / "run" / "images", data_cfg={"max_instruction_chars": 100})
+    res = load_seeds(
+        [{"path": str(jsonl_source)}], images_dir=tmp_path / "run" / "images", data_cfg={"max_instruction_chars": 100}
+    )
     assert sorted(r["id"] for r in res.seeds) == ["7", "good-1", "seeds-2"]  # row id, or source name + line
     by_id = {r["id"]: r for r in res.seeds}
-    assert by_id["seeds-2"]["images"] == [str(jsonl_source.parent / "img" / "b.png"), str(jsonl_source.parent / "img" / "a.png")]
+    assert by_id["seeds-2"]["images"] == [
+        str(jsonl_source.parent / "img" / "b.png"),
+        str(jsonl_source.parent / "img" / "a.png"),
+    ]
     assert by_id["seeds-2"]["instruction"] == "Which is blue?" and by_id["seeds-2"]["task_type"] == "general"
     assert by_id["7"]["reference"] == "3"
     assert set(by_id["good-1"]) == {"id", "images", "instruction", "reference", "task_type", "source"}
@@ -53,7 +57,9 @@ def test_parquet_hf_and_sharegpt_with_embedded_images(tmp_path):
 
     ds = datasets.Dataset.from_dict(
         {"image": [{"bytes": png, "path": None}], "instruction": ["Colour?"], "reference": ["green"]},
-        features=datasets.Features({"image": datasets.Image(), "instruction": datasets.Value("string"), "reference": datasets.Value("string")}),
+        features=datasets.Features(
+            {"image": datasets.Image(), "instruction": datasets.Value("string"), "reference": datasets.Value("string")}
+        ),
     )
     ds.save_to_disk(str(tmp_path / "hf"))
 
@@ -74,7 +80,11 @@ def test_parquet_hf_and_sharegpt_with_embedded_images(tmp_path):
         [
             {"path": str(pq_dir), "format": "parquet"},
             {"path": str(tmp_path / "hf"), "format": "hf"},
-            {"path": str(tmp_path / "llava" / "chat.json"), "format": "sharegpt", "image_root": str(tmp_path / "llava" / "imgs")},
+            {
+                "path": str(tmp_path / "llava" / "chat.json"),
+                "format": "sharegpt",
+                "image_root": str(tmp_path / "llava" / "imgs"),
+            },
         ],
         images_dir=images_dir,
     )
@@ -92,7 +102,10 @@ def test_parquet_hf_and_sharegpt_with_embedded_images(tmp_path):
 def test_mixing_by_weight_is_seeded(tmp_path):
     (tmp_path / "a.png").write_bytes(png_bytes())
     for name, n in (("big", 40), ("small", 40), ("tiny", 3)):
-        write_jsonl_lines(tmp_path / f"{name}.jsonl", [{"image": "a.png", "instruction": f"{name} {i}", "reference": "r"} for i in range(n)])
+        write_jsonl_lines(
+            tmp_path / f"{name}.jsonl",
+            [{"image": "a.png", "instruction": f"{name} {i}", "reference": "r"} for i in range(n)],
+        )
     sources = [
         {"path": str(tmp_path / "big.jsonl"), "weight": 3},
         {"path": str(tmp_path / "small.jsonl"), "weight": 1},

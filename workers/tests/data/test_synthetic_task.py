@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from ipa_worker.data.synthetic_task import COLOURS, COUNTS, SHAPES, SIDES, TASK_TYPES, TEXTS, generate_synthetic, main
+from PIL import Image
 
 
 def _rows(path: str) -> list[dict]:
@@ -17,14 +16,23 @@ def _rows(path: str) -> list[dict]:
 
 
 def _tree_digest(d: Path) -> dict[str, str]:
-    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*")) if p.is_file()
+    }
 
 
 def test_rows_and_files(tiny_synth_dir):
     d = Path(tiny_synth_dir)
     train, held = _rows(str(d / "train.jsonl")), _rows(str(d / "heldout.jsonl"))
     assert len(train) == 12 and len(held) == 12
-    answers = set(COLOURS) | set(SHAPES) | set(TEXTS) | set(SIDES) | {str(n) for n in COUNTS} | {f"{c} {s}" for c in COLOURS for s in SHAPES}
+    answers = (
+        set(COLOURS)
+        | set(SHAPES)
+        | set(TEXTS)
+        | set(SIDES)
+        | {str(n) for n in COUNTS}
+        | {f"{c} {s}" for c in COLOURS for s in SHAPES}
+    )
     for row in train + held:
         assert set(row) >= {"id", "images", "instruction", "reference", "task_type"}
         assert row["reference"] in answers and row["task_type"] in TASK_TYPES

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ipa_worker.errors import BadInput
 from ipa_worker.evaluation.benchmarks import normalize_answer, score, summarize
 
@@ -11,7 +10,11 @@ from ipa_worker.evaluation.benchmarks import normalize_answer, score, summarize
 def test_metrics():
     assert normalize_answer(" The Red circle. ") == "red circle" and normalize_answer("Three") == "3"
     assert score("Red.", "red", "exact") == 1.0 and score("dark red", "red", "exact") == 0.0
-    assert score("Yes, it is.", "yes", "yesno") == 1.0 and score("No", "yes", "yesno") == 0.0 and score("maybe", "no", "yesno") == 0.0
+    assert (
+        score("Yes, it is.", "yes", "yesno") == 1.0
+        and score("No", "yes", "yesno") == 0.0
+        and score("maybe", "no", "yesno") == 0.0
+    )
     assert score("it is a red one", "red", "contains") == 1.0 and score("reddish", "red", "contains") == 0.0
     assert score("HELLO", "hello", "anls") == 1.0
     assert score("hellp", "hello", "anls") == pytest.approx(0.8) and score("xyz", "hello", "anls") == 0.0

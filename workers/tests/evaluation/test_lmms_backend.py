@@ -14,20 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from payloads import deep_merge, default_recipe, fill_defaults
-
+from ipa_worker.context import StageContext
 from ipa_worker.contract import stage_outputs
+from ipa_worker.contract.recipe_types import Recipe
+from ipa_worker.data.images import load_image
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.errors import BadInput
-from ipa_worker.data.images import load_image
+from ipa_worker.models.engines import Engines
 from ipa_worker.models.generation import generate
 from ipa_worker.models.messages import user_messages
-from ipa_worker.models.engines import Engines
-from ipa_worker.context import StageContext
 from ipa_worker.stages import eval as eval_stage
 from ipa_worker.tools.lmms_task import write_group, write_task
-from ipa_worker.contract.recipe_types import Recipe
 from ipa_worker.training.dpo_trainer import save_untrained
+from payloads import deep_merge, default_recipe, fill_defaults
 
 MODEL = {"device": "cpu", "min_pixels": 3136, "max_pixels": 3136}
 MAX_NEW_TOKENS = 8
@@ -47,7 +46,13 @@ def _payload(run_dir: Path, base: str, adapter: str | None, eval_cfg: dict[str, 
 
 def _first_words(lm, rows: list[dict[str, Any]]) -> dict[str, str]:
     """The first word of the model's greedy answer to each row, by id."""
-    prompts = [{"images": [load_image(p, max_bytes=1 << 20, max_side=512) for p in r["images"]], "messages": user_messages(r["question"])} for r in rows]
+    prompts = [
+        {
+            "images": [load_image(p, max_bytes=1 << 20, max_side=512) for p in r["images"]],
+            "messages": user_messages(r["question"]),
+        }
+        for r in rows
+    ]
     answers = generate(lm, prompts, temperature=0.0, max_new_tokens=MAX_NEW_TOKENS, seed=0, batch_size=12)
     return {r["id"]: (a["text"].split() or ["?"])[0] for r, a in zip(rows, answers)}
 
@@ -58,7 +63,9 @@ def _benchmarks(tmp: Path, synth_dir: str, pool: Engines, base: str) -> dict[str
     rows = read_jsonl(Path(synth_dir) / "heldout.jsonl")
     for r in rows:
         r["images"] = [str(Path(synth_dir) / p) for p in r["images"]]
-    lm = pool.hf_role({"base": base, "adapter": None}, fill_defaults(deep_merge(default_recipe(base), {"model": MODEL}))["model"])
+    lm = pool.hf_role(
+        {"base": base, "adapter": None}, fill_defaults(deep_merge(default_recipe(base), {"model": MODEL}))["model"]
+    )
     first = _first_words(lm, rows)
     files = {}
     for name, part, own in (("a", rows[:6], {0, 2, 4}), ("b", rows[6:], {0})):
@@ -81,14 +88,21 @@ def runs(tmp_path_factory, tiny_model_dir, tiny_synth_dir):
     write_group(str(tasks), "ipa_ab", ["ipa_a", "ipa_b"])
     defaults = fill_defaults(default_recipe(tiny_model_dir))
     settings = Recipe.from_dict(defaults)
-    adapter = save_untrained({"base": tiny_model_dir, "adapter": None}, str(tmp / "policy"), settings.training, fill_defaults(deep_merge(defaults, {"model": MODEL}))["model"])["path"]
+    adapter = save_untrained(
+        {"base": tiny_model_dir, "adapter": None},
+        str(tmp / "policy"),
+        settings.training,
+        fill_defaults(deep_merge(defaults, {"model": MODEL}))["model"],
+    )["path"]
 
     local = _payload(tmp / "run-local", tiny_model_dir, adapter, {
         "benchmarks": [{"name": "local_a", "path": files["a"]}, {"name": "local_b", "path": files["b"]}],
         "max_new_tokens": MAX_NEW_TOKENS, "batch_size": 4,
         "lmms_eval": {"enabled": True, "tasks": ["ipa_ab", "ipa_a"], "include_path": str(tasks), "batch_size": 4},
     })  # fmt: skip
-    hub = _payload(tmp / "run-hub", tiny_model_dir, None, {"lmms_eval": {"enabled": True, "tasks": ["pope"], "limit": 2}})
+    hub = _payload(
+        tmp / "run-hub", tiny_model_dir, None, {"lmms_eval": {"enabled": True, "tasks": ["pope"], "limit": 2}}
+    )
     out: dict[str, Any] = {"local": local, "hub": hub}
 
     def call(name: str, payload: dict[str, Any], models: Any) -> None:
@@ -104,7 +118,10 @@ def runs(tmp_path_factory, tiny_model_dir, tiny_synth_dir):
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
-        threads = [threading.Thread(target=call, args=("hub", hub, None)), threading.Thread(target=call, args=("local", local, pool))]
+        threads = [
+            threading.Thread(target=call, args=("hub", hub, None)),
+            threading.Thread(target=call, args=("local", local, pool)),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -118,7 +135,9 @@ def test_local_task_and_group_through_the_stage_equal_lmms_evals_own_file(runs):
     payload, result = runs["local"], runs["local_result"]
     doc = json.loads(Path(payload["outputs"]["eval"]).read_text())
     results_file = Path(doc["lmms_eval"]["results_file"])
-    assert results_file.is_relative_to(Path(payload["outputs"]["lmms_eval"]) / "results") and results_file.name.endswith("_results.json")
+    assert results_file.is_relative_to(
+        Path(payload["outputs"]["lmms_eval"]) / "results"
+    ) and results_file.name.endswith("_results.json")
     own = json.loads(results_file.read_text())
     # Every number in eval/round-1.json is the one lmms-eval wrote, under its metric name.
     assert doc["by_benchmark"]["ipa_ab"] == own["results"]["ipa_ab"]["accuracy,none"]
@@ -152,4 +171,7 @@ def test_a_hub_task_offline_fails_with_the_reason_and_a_hint_not_a_traceback(run
     assert "lmms-lab-encoder/POPE" in text and "not reachable here (OfflineModeIsEnabled)" in text
     assert "HF_HOME" in text and "include_path" in text and "Traceback" not in text
     assert not Path(runs["hub"]["outputs"]["eval"]).exists()  # nothing half-written
-    assert any(m["type"] == "log" and m["level"] == "error" and m["fields"].get("kind") == "dataset_unreachable" for m in runs["hub_messages"])
+    assert any(
+        m["type"] == "log" and m["level"] == "error" and m["fields"].get("kind") == "dataset_unreachable"
+        for m in runs["hub_messages"]
+    )

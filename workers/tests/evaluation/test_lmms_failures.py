@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from lmms_outputs import OFFLINE_STDERR, OFFLINE_STDOUT, UNKNOWN_TASK_STDOUT
-
 from ipa_worker.evaluation.lmms_failures import explain, failed_reason
+from lmms_outputs import OFFLINE_STDERR, OFFLINE_STDOUT, UNKNOWN_TASK_STDOUT
 
 
 def test_failures_are_explained_with_a_hint():

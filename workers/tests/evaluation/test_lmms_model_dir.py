@@ -7,16 +7,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from ipa_worker.errors import BadInput
-
 from ipa_worker.evaluation.lmms_model_dir import prepare_model_dir
 
 
 def _adapter(tmp_path: Path, base: str) -> Path:
     adapter = tmp_path / "policy"
     adapter.mkdir()
-    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/moved/away", "peft_type": "LORA"}))
+    (adapter / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": "/moved/away", "peft_type": "LORA"})
+    )
     (adapter / "adapter_model.safetensors").write_bytes(b"weights")
     for name in ("tokenizer_config.json", "tokenizer.json", "processor_config.json", "chat_template.jinja"):
         shutil.copy(Path(base) / name, adapter / name)
@@ -29,10 +29,17 @@ def test_model_folder_for_an_adapter_links_weights_and_fixes_three_configs(tmp_p
     cfg.pop("video_processor", None)  # as saved before checkpoints carried the entry
     (adapter / "processor_config.json").write_text(json.dumps(cfg))
     view = prepare_model_dir({"base": tiny_model_dir, "adapter": str(adapter)}, tmp_path / "view")
-    assert (view / "adapter_model.safetensors").is_symlink() and (view / "adapter_model.safetensors").resolve() == adapter / "adapter_model.safetensors"
-    assert json.loads((view / "adapter_config.json").read_text())["base_model_name_or_path"] == str(Path(tiny_model_dir).resolve())
+    assert (view / "adapter_model.safetensors").is_symlink() and (
+        view / "adapter_model.safetensors"
+    ).resolve() == adapter / "adapter_model.safetensors"
+    assert json.loads((view / "adapter_config.json").read_text())["base_model_name_or_path"] == str(
+        Path(tiny_model_dir).resolve()
+    )
     assert json.loads((view / "tokenizer_config.json").read_text())["padding_side"] == "left"
-    assert json.loads((view / "processor_config.json").read_text())["video_processor"]["video_processor_type"] == "Qwen2VLVideoProcessor"
+    assert (
+        json.loads((view / "processor_config.json").read_text())["video_processor"]["video_processor_type"]
+        == "Qwen2VLVideoProcessor"
+    )
     # The policy's own folder is untouched.
     assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == "/moved/away"
     assert "video_processor" not in json.loads((adapter / "processor_config.json").read_text())

@@ -5,11 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ipa_worker.errors import BadInput
-
 from ipa_worker.evaluation.lmms_results import metric_values, parse_results
-
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -25,8 +22,14 @@ def test_results_tasks_groups_and_headline_metrics():
     assert by["pope"] == 0.8712 and bench["pope"]["metric"] == "pope_accuracy" and bench["pope"]["n"] == 9000
     assert bench["pope"]["metrics"] == {"pope_accuracy": 0.8712, "pope_precision": 0.0, "pope_f1_score": 0.8655}
     assert by["mme"] == 1687.25 and bench["mme"]["metric"] == "mme_perception_score"
-    assert by["mmstar"] == 0.617 and bench["mmstar"]["metric"] == "average" and bench["mmstar"]["higher_is_better"] is True
-    assert by["ocrbench"] == 0.873 and bench["ocrbench"]["metric"] == "ocrbench_accuracy,strict" and bench["ocrbench"]["n"] == 200
+    assert (
+        by["mmstar"] == 0.617 and bench["mmstar"]["metric"] == "average" and bench["mmstar"]["higher_is_better"] is True
+    )
+    assert (
+        by["ocrbench"] == 0.873
+        and bench["ocrbench"]["metric"] == "ocrbench_accuracy,strict"
+        and bench["ocrbench"]["n"] == 200
+    )
     # A group: its own aggregate, n summed over its tasks, the tasks kept as detail.
     group = bench["ipa_ab"]
     assert by["ipa_ab"] == 0.25 and group["kind"] == "group" and group["n"] == 8
@@ -49,5 +52,13 @@ def test_results_warn_on_an_unknown_chosen_metric_and_refuse_missing_tasks(tmp_p
 
 
 def test_metric_values_drop_stderr_aliases_and_text():
-    entry = {"alias": " - a", "acc,none": 1, "acc_stderr,none": 0.1, "acc_stderr_clt,none": 0.1, "f1,flex": 0.5, "x,none": "N/A", "flag,none": True}
+    entry = {
+        "alias": " - a",
+        "acc,none": 1,
+        "acc_stderr,none": 0.1,
+        "acc_stderr_clt,none": 0.1,
+        "f1,flex": 0.5,
+        "x,none": "N/A",
+        "flag,none": True,
+    }
     assert metric_values(entry) == {"acc": 1.0, "f1,flex": 0.5}

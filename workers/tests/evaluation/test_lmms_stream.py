@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from lmms_outputs import OFFLINE_STDOUT
-
 from ipa_worker.evaluation.lmms_stream import parse_progress, parse_stdout_line, split_segments
+from lmms_outputs import OFFLINE_STDOUT
 
 
 def test_stream_lines_and_progress():
     line = parse_stdout_line(OFFLINE_STDOUT)
-    assert line.level == "error" and line.source == "lmms_eval.__main__:cli_evaluate:614" and line.msg.startswith("Error during evaluation: RetryError")
+    assert (
+        line.level == "error"
+        and line.source == "lmms_eval.__main__:cli_evaluate:614"
+        and line.msg.startswith("Error during evaluation: RetryError")
+    )
     table = parse_stdout_line("|ipa_ab  |none  |      |accuracy|↑  |    0|±  |     0|N/A       |")
     assert table.level == "info" and table.source == "stdout"
     assert parse_stdout_line("   \n") is None

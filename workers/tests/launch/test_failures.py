@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 from ipa_worker.errors import BadInput, Cancelled, OutOfMemory
 from ipa_worker.launch.failures import RankFailed, group_error, record_failure
 
@@ -29,7 +28,11 @@ def test_the_error_file_is_torchs_with_the_workers_kind(tmp_path):
     data = recorded(tmp_path, BadInput("pairs shard is empty"))
     assert data["message"]["message"] == "BadInput: pairs shard is empty"
     assert "raise exc" in data["message"]["extraInfo"]["py_callstack"]
-    assert data["message"]["extraInfo"]["ipa"] == {"kind": "BadInput", "exception": "BadInput", "message": "pairs shard is empty"}
+    assert data["message"]["extraInfo"]["ipa"] == {
+        "kind": "BadInput",
+        "exception": "BadInput",
+        "message": "pairs shard is empty",
+    }
     from torch.distributed.elastic.multiprocessing.errors import ProcessFailure
 
     # torch's own reader takes it as it is.

@@ -20,15 +20,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from payloads import build_payload
-from pair_files import write_pairs
-
 from ipa_worker.context import StageContext
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.errors import Cancelled, OutOfMemory
 from ipa_worker.launch.group import run_group
 from ipa_worker.launch.topology import Topology
 from ipa_worker.stages import train
+from pair_files import write_pairs
+from payloads import build_payload
 
 WORKERS = Path(__file__).resolve().parents[2]
 PAIRS = 12
@@ -115,7 +114,9 @@ def test_two_processes_reproduce_one_process_losses(one_process, two_processes):
     assert_same_losses(policy_lines(p1), policy_lines(p2))
     # What the job log shows: the group and the batch split, from rank 0 only.
     assert any(line.startswith("training on 2 process(es): 2 here; rank logs in ") for line in ctx.logs())
-    assert ctx.logs().count("policy: global batch 4 = 2 processes x 2 per device x 1 accumulation step; strategy ddp") == 1
+    assert (
+        ctx.logs().count("policy: global batch 4 = 2 processes x 2 per device x 1 accumulation step; strategy ddp") == 1
+    )
     progress = [m["done"] for m in ctx.messages if m["type"] == "progress"]
     assert progress[-1] == 1 and 3 in progress
 
@@ -164,11 +165,22 @@ def test_two_launches_meeting_on_loopback_train_as_two_nodes(two_processes, payl
     endpoint = f"127.0.0.1:{get_free_port()}"
     nodes = []
     for host in (True, False):
-        p = dict(payload, group={"nnodes": 2, "endpoint": endpoint, "id": "loopback-1", "host": host, "node_addr": "127.0.0.1"})
+        p = dict(
+            payload,
+            group={"nnodes": 2, "endpoint": endpoint, "id": "loopback-1", "host": host, "node_addr": "127.0.0.1"},
+        )
         path = tmp_path / f"payload-{int(host)}.json"
         path.write_text(json.dumps(p))
         env = {**os.environ, "PYTHONPATH": str(WORKERS), "IPA_TRAIN_PROCS": "1"}
-        nodes.append(subprocess.Popen([sys.executable, "-c", NODE, str(path), str(tmp_path / f"result-{int(host)}.json")], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        nodes.append(
+            subprocess.Popen(
+                [sys.executable, "-c", NODE, str(path), str(tmp_path / f"result-{int(host)}.json")],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outs = [n.communicate(timeout=600)[0] for n in nodes]
     assert [n.returncode for n in nodes] == [0, 0], [o[-3000:] for o in outs]
     results = [json.loads((tmp_path / f"result-{i}.json").read_text()) for i in (1, 0)]
@@ -183,7 +195,9 @@ def test_a_rank_out_of_memory_fails_the_group_as_out_of_memory(payload_for, monk
     """The last rank raises torch's OutOfMemoryError; its error file makes the group's error OutOfMemory (halve the batch)."""
     monkeypatch.setenv("IPA_WORKER_FAULTS", "rank-oom:train")
     payload = payload_for("oom")
-    with pytest.raises(OutOfMemory, match=r"rank 1 \(pid \d+\) exited with code 1 \(OutOfMemoryError: CUDA out of memory \(injected"):
+    with pytest.raises(
+        OutOfMemory, match=r"rank 1 \(pid \d+\) exited with code 1 \(OutOfMemoryError: CUDA out of memory \(injected"
+    ):
         run_group(payload, Recorder(), Topology(nproc_per_node=2))
     error = json.loads((rank_logs(payload) / "rank-1.error.json").read_text())
     assert error["message"]["extraInfo"]["ipa"]["kind"] == "OutOfMemory"  # torch's layout, our kind

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ipa_worker.errors import BadInput
 from ipa_worker.launch.topology import STANDALONE_ENDPOINT, Topology, for_payload, from_env
 

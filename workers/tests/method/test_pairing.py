@@ -2,7 +2,12 @@
 
 from ipa_worker.method.pairing import feedback_pairs, is_challenging, response_pairs, word_edit_distance
 
-SEED = {"id": "s1", "images": ["/abs/img.png"], "instruction": "How many red circles? Answer in one word.", "reference": "three"}
+SEED = {
+    "id": "s1",
+    "images": ["/abs/img.png"],
+    "instruction": "How many red circles? Answer in one word.",
+    "reference": "three",
+}
 
 
 def resp(k, text):
@@ -15,7 +20,14 @@ def verdict(sample_id, v):
 
 def revision(src, feedback, refined, k=None):
     sample_id = f"{src}/r" if k is None else f"{src}/r{k}"
-    return {"seed_id": "s1", "sample_id": sample_id, "source_sample_id": src, "feedback": feedback, "refined": refined, "reference_guided": False}
+    return {
+        "seed_id": "s1",
+        "sample_id": sample_id,
+        "source_sample_id": src,
+        "feedback": feedback,
+        "refined": refined,
+        "reference_guided": False,
+    }
 
 
 def test_edit_distance_on_words():
@@ -32,7 +44,9 @@ def test_closest_rejected_and_row_format():
     row = rows[0]
     assert row["chosen_id"] == "s1/n0" and row["rejected_id"] == "s1/n2"  # "two" is one word away
     assert row["images"] == ["/abs/img.png"] and row["round"] == 1 and row["seed_id"] == "s1"
-    assert row["prompt"] == [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": SEED["instruction"]}]}]
+    assert row["prompt"] == [
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": SEED["instruction"]}]}
+    ]
     assert row["chosen"] == [{"role": "assistant", "content": [{"type": "text", "text": "three"}]}]
     assert row["rejected"][0]["content"][0]["text"] == "two"
     assert row["id"] == "r1/s1/n0~s1/n2"
@@ -56,7 +70,14 @@ def test_failed_refinement_is_never_chosen_and_never_rejected():
 
 def test_per_seed_limit_and_duplicates():
     responses = [resp(0, "three"), resp(1, "three"), resp(2, "two"), resp(3, "two"), resp(4, "four"), resp(5, "three")]
-    verdicts = [verdict("s1/n0", 1), verdict("s1/n1", 1), verdict("s1/n2", 0), verdict("s1/n3", 0), verdict("s1/n4", 0), verdict("s1/n5", 0)]
+    verdicts = [
+        verdict("s1/n0", 1),
+        verdict("s1/n1", 1),
+        verdict("s1/n2", 0),
+        verdict("s1/n3", 0),
+        verdict("s1/n4", 0),
+        verdict("s1/n5", 0),
+    ]
     rows = response_pairs(SEED, responses, verdicts, round=1, max_pairs=10)
     texts = [(r["chosen"][0]["content"][0]["text"], r["rejected"][0]["content"][0]["text"]) for r in rows]
     # chosen == rejected ("three" judged both ways) is dropped; repeated text pairs appear once.
@@ -70,7 +91,15 @@ def test_random_choice_is_seeded():
     a = response_pairs(SEED, responses, verdicts, round=1, max_pairs=3, rejected_choice="random", run_seed=5)
     b = response_pairs(SEED, responses, verdicts, round=1, max_pairs=3, rejected_choice="random", run_seed=5)
     assert [r["id"] for r in a] == [r["id"] for r in b]
-    seeds = {tuple(r["rejected_id"] for r in response_pairs(SEED, responses, verdicts, round=1, max_pairs=3, rejected_choice="random", run_seed=s)) for s in range(6)}
+    seeds = {
+        tuple(
+            r["rejected_id"]
+            for r in response_pairs(
+                SEED, responses, verdicts, round=1, max_pairs=3, rejected_choice="random", run_seed=s
+            )
+        )
+        for s in range(6)
+    }
     assert len(seeds) > 1
 
 
@@ -97,9 +126,29 @@ def test_feedback_pairs_compare_feedbacks_on_the_same_response():
     assert row["rejected"][0]["content"][0]["text"] == "Looks fine."
     assert row["prompt"][0]["content"][1]["text"] == f"I: {SEED['instruction']} R: two"  # the one response both saw
     # Feedbacks on different responses never pair, however they fared.
-    assert feedback_pairs(SEED, responses, revisions[:1] + revisions[2:3] + revisions[3:], [verdict("s1/n0/r0", 1), verdict("s1/n1/r1", 0)], round=1, feedback_prompt=prompt) == []
+    assert (
+        feedback_pairs(
+            SEED,
+            responses,
+            revisions[:1] + revisions[2:3] + revisions[3:],
+            [verdict("s1/n0/r0", 1), verdict("s1/n1/r1", 0)],
+            round=1,
+            feedback_prompt=prompt,
+        )
+        == []
+    )
     # An unjudged refinement (verdict null) takes no side.
-    assert feedback_pairs(SEED, responses, revisions[:2], [verdict("s1/n0/r0", 1), verdict("s1/n0/r1", None)], round=1, feedback_prompt=prompt) == []
+    assert (
+        feedback_pairs(
+            SEED,
+            responses,
+            revisions[:2],
+            [verdict("s1/n0/r0", 1), verdict("s1/n0/r1", None)],
+            round=1,
+            feedback_prompt=prompt,
+        )
+        == []
+    )
 
 
 def test_feedback_pairs_take_turns_across_responses():

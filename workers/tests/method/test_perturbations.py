@@ -7,11 +7,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
-
 from ipa_worker.data.images import image_digest
 from ipa_worker.errors import BadInput
 from ipa_worker.method.perturbations import RANGE_FIELDS, apply_perturbation, draw_perturbation
+from PIL import Image, ImageDraw
 
 ALL = [
     {"kind": "gaussian_noise", "weight": 1, "std": [0.05, 0.2]},
@@ -58,7 +57,9 @@ def test_each_kind_changes_the_image_deterministically(spec):
 def test_noise_depends_on_the_rng_and_unknown_kinds_fail():
     img = _image()
     p = {"kind": "gaussian_noise", "std": 0.1}
-    assert image_digest(apply_perturbation(img, p, random.Random(1))) != image_digest(apply_perturbation(img, p, random.Random(2)))
+    assert image_digest(apply_perturbation(img, p, random.Random(1))) != image_digest(
+        apply_perturbation(img, p, random.Random(2))
+    )
     with pytest.raises(BadInput, match="unknown perturbation"):
         draw_perturbation([{"kind": "rotate", "angle": [0, 10]}], random.Random(0))
     with pytest.raises(BadInput):

@@ -1,7 +1,6 @@
 """Reviser prompts: r_ref reaches the feedback prompt only in reference-guided rounds."""
 
 import pytest
-
 from ipa_worker.errors import BadInput
 from ipa_worker.method.reviser import Templates, feedback_prompt, refine_prompt
 

@@ -1,7 +1,6 @@
 """Rule verification modes and the lenient parser of the model verifier's output."""
 
 import pytest
-
 from ipa_worker.method.verifier import normalize, parse_verdict, resolve_mode, rule_verify
 from ipa_worker.prompts import load_template, render
 
@@ -57,8 +56,14 @@ ALL_YES = "ENTAILED: yes\nCOMPLETE: yes\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLL
     [
         (CANONICAL, 0),
         ("entailed: yes\ncomplete: yes\nno_contradiction: yes\ninstruction_followed: yes\nverdict: 1", 1),
-        ('{"entailed": true, "complete": true, "no_contradiction": false, "instruction_followed": true, "verdict": 0}', 0),
-        ('{"entailed": true, "complete": true, "no_contradiction": true, "instruction_followed": true, "verdict": 1}', 1),
+        (
+            '{"entailed": true, "complete": true, "no_contradiction": false, "instruction_followed": true, "verdict": 0}',
+            0,
+        ),
+        (
+            '{"entailed": true, "complete": true, "no_contradiction": true, "instruction_followed": true, "verdict": 1}',
+            1,
+        ),
         (ALL_YES + "VERDICT: 1\nWait, the colour is wrong.\nVERDICT: 0", 0),
         (ALL_YES + "The final verdict is: 1", 1),
         (ALL_YES + "**Verdict**: PASS", 1),
@@ -99,10 +104,15 @@ def test_check_names_match_whole_words_only():
     verdict, checks, reason = parse_verdict(text)
     assert checks["complete"] is None  # "INCOMPLETE: yes" says nothing of COMPLETE
     assert verdict is None and reason == "incomplete: complete not stated"
-    assert parse_verdict(ALL_YES.replace("NO_CONTRADICTION", "XNO_CONTRADICTION") + "VERDICT: 1")[1]["no_contradiction"] is None
+    assert (
+        parse_verdict(ALL_YES.replace("NO_CONTRADICTION", "XNO_CONTRADICTION") + "VERDICT: 1")[1]["no_contradiction"]
+        is None
+    )
 
 
-@pytest.mark.parametrize("text", ["1", "yes", "Looks right to me.\nyes", "Verdict - yes", '{"verdict": "pass", "reason": "matches"}'])
+@pytest.mark.parametrize(
+    "text", ["1", "yes", "Looks right to me.\nyes", "Verdict - yes", '{"verdict": "pass", "reason": "matches"}']
+)
 def test_a_pass_without_the_four_checks_is_unjudged(text):
     verdict, _, reason = parse_verdict(text)
     assert verdict is None, (text, reason)
@@ -141,7 +151,10 @@ PACKAGED_ECHO = load_template("verifier").split("Reply in exactly this form, one
     [
         (PACKAGED_ECHO, "unparseable"),  # the 7B recipes' template echoed back: placeholders state nothing
         (render(load_template("verifier"), instruction="Is it red?", response="yes", reference="yes"), "unparseable"),
-        ("ENTAILED: yes or no\nCOMPLETE: yes or no\nNO_CONTRADICTION: yes or no\nINSTRUCTION_FOLLOWED: yes or no\nVERDICT: 1 if all four checks are yes", "hedged"),
+        (
+            "ENTAILED: yes or no\nCOMPLETE: yes or no\nNO_CONTRADICTION: yes or no\nINSTRUCTION_FOLLOWED: yes or no\nVERDICT: 1 if all four checks are yes",
+            "hedged",
+        ),
         (ALL_YES.replace("ENTAILED: yes", "ENTAILED: yes, but the colour is wrong") + "VERDICT: 1", "hedged"),
         (ALL_YES.replace("COMPLETE: yes", "COMPLETE: no") + "COMPLETE: yes\nVERDICT: 1", "inconsistent"),
         (ALL_YES + "INSTRUCTION_FOLLOWED: no\nINSTRUCTION_FOLLOWED: yes\nVERDICT: 1", "inconsistent"),
@@ -157,9 +170,15 @@ def test_only_explicit_consistent_judgements_pass(text, reason):
 def test_explicit_judgements_still_read():
     assert parse_verdict(PACKAGED_ECHO + "\n" + ALL_YES + "VERDICT: 1")[0] == 1  # the echo states nothing
     assert parse_verdict(ALL_YES + "VERDICT: 1.")[0] == 1
-    assert parse_verdict("ENTAILED: yes; COMPLETE: yes; NO_CONTRADICTION: yes; INSTRUCTION_FOLLOWED: yes; VERDICT: 1")[0] == 1
+    assert (
+        parse_verdict("ENTAILED: yes; COMPLETE: yes; NO_CONTRADICTION: yes; INSTRUCTION_FOLLOWED: yes; VERDICT: 1")[0]
+        == 1
+    )
     # a negative statement counts with its explanation: reading a fail is never a false pass
     assert parse_verdict(ALL_YES.replace("COMPLETE: yes", "COMPLETE: no, the side is missing") + "VERDICT: 0")[0] == 0
     assert parse_verdict(ALL_YES + "VERDICT: 0 because the side is wrong")[0] == 0
     # a failed check decides even when another check is inconsistent
-    assert parse_verdict("ENTAILED: no\nCOMPLETE: no\nCOMPLETE: yes\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes")[0] == 0
+    assert (
+        parse_verdict("ENTAILED: no\nCOMPLETE: no\nCOMPLETE: yes\nNO_CONTRADICTION: yes\nINSTRUCTION_FOLLOWED: yes")[0]
+        == 0
+    )

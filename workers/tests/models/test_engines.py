@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from generation_inputs import CPU, colour_prompts
-
 from ipa_worker.errors import BadInput
 from ipa_worker.models.device import resolve_device_dtype
 from ipa_worker.models.engines import Engines
@@ -47,7 +46,9 @@ def test_roles_switch_adapters_on_one_base(tiny_model_dir, tmp_path, alone):
 
         torch.manual_seed(seed)
         cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-        get_peft_model(Qwen2VLForConditionalGeneration.from_pretrained(tiny_model_dir), cfg).save_pretrained(tmp_path / f"a{seed}")
+        get_peft_model(Qwen2VLForConditionalGeneration.from_pretrained(tiny_model_dir), cfg).save_pretrained(
+            tmp_path / f"a{seed}"
+        )
         folders.append(str(tmp_path / f"a{seed}"))
     engines = alone
     prompts = colour_prompts()[:2]
@@ -62,7 +63,12 @@ def test_roles_switch_adapters_on_one_base(tiny_model_dir, tmp_path, alone):
     assert first.generate(prompts, **greedy) == a
     assert resident_copies(tiny_model_dir) == 1
     # What a retry does not need goes: here every adapter but the first.
-    payload = {"models": {"generator": {"base": tiny_model_dir, "adapter": folders[0]}, "verifier": {"base": tiny_model_dir, "adapter": None}}}
+    payload = {
+        "models": {
+            "generator": {"base": tiny_model_dir, "adapter": folders[0]},
+            "verifier": {"base": tiny_model_dir, "adapter": None},
+        }
+    }
     assert engines.release_for_retry(payload) == [f"adapter {folders[1]}"]
     assert len(base.engine.adapter_names()) == 1 and first.generate(prompts, **greedy) == a
     assert generate(base, prompts, **greedy) == c  # the low-level loop switches the role's adapter too

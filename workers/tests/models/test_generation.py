@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from generation_inputs import CPU, colour_prompts
-
 from ipa_worker.models.generation import generate
 
 
@@ -34,7 +33,6 @@ def test_a_sampled_text_depends_on_its_prompt_and_seed_only(tiny_model_dir, engi
 
 def test_top_p_keeps_the_smallest_head_reaching_p():
     import torch
-
     from ipa_worker.models.generation import PerPromptSampler
 
     scores = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
@@ -65,7 +63,15 @@ def test_image_grid_is_passed_to_generate(tiny_model_dir, engines, monkeypatch):
     monkeypatch.setattr(lm.model, "generate", spy)
     calls = []
     side = lm.processor.tokenizer.padding_side
-    generate(lm, colour_prompts()[:3], temperature=0, max_new_tokens=2, seed=0, batch_size=2, on_batch=lambda d, t, **m: calls.append((d, t, m)))
+    generate(
+        lm,
+        colour_prompts()[:3],
+        temperature=0,
+        max_new_tokens=2,
+        seed=0,
+        batch_size=2,
+        on_batch=lambda d, t, **m: calls.append((d, t, m)),
+    )
     assert seen["image_grid_thw"].tolist() == [[1, 4, 4]]  # the last batch holds one image
     assert "pixel_values" in seen and seen["attention_mask"].shape == seen["input_ids"].shape
     assert [(d, t) for d, t, _ in calls] == [(2, 3), (3, 3)]

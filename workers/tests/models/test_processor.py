@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from ipa_worker.models import processor as processor_module
 from ipa_worker.models.processor import PROCESSOR_CONFIG, load_processor, pil_image_processor
+from PIL import Image
 
 PIXELS = {"min_pixels": 56 * 56, "max_pixels": 448 * 448}
 
@@ -36,7 +35,10 @@ def test_the_tiny_model_opens_with_the_auto_classes(tiny_model_dir):
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     cfg = json.loads((Path(tiny_model_dir) / PROCESSOR_CONFIG).read_text())
-    assert cfg["processor_class"] == "Qwen2VLProcessor" and cfg["video_processor"]["video_processor_type"] == "Qwen2VLVideoProcessor"
+    assert (
+        cfg["processor_class"] == "Qwen2VLProcessor"
+        and cfg["video_processor"]["video_processor_type"] == "Qwen2VLVideoProcessor"
+    )
     assert type(AutoProcessor.from_pretrained(tiny_model_dir)).__name__ == "Qwen2VLProcessor"
     assert AutoModelForImageTextToText.from_pretrained(tiny_model_dir).config.model_type == "qwen2_vl"
 
@@ -50,7 +52,9 @@ def test_a_save_without_torchvision_still_writes_the_video_processor_entry(tmp_p
     assert type(built).__name__ == "Qwen2VLImageOnlyProcessor"
     built.save_pretrained(tmp_path)
     cfg = json.loads((tmp_path / PROCESSOR_CONFIG).read_text())
-    assert cfg["processor_class"] == "Qwen2VLProcessor" and cfg["video_processor"] == {"video_processor_type": "Qwen2VLVideoProcessor"}
+    assert cfg["processor_class"] == "Qwen2VLProcessor" and cfg["video_processor"] == {
+        "video_processor_type": "Qwen2VLVideoProcessor"
+    }
     monkeypatch.undo()
     assert type(AutoProcessor.from_pretrained(str(tmp_path))).__name__ == "Qwen2VLProcessor"
 
@@ -77,7 +81,9 @@ def test_a_folder_saved_before_the_entry_loads_through_the_fallback(tmp_path, ti
         AutoProcessor.from_pretrained(old)
     proc = load_processor(old, **PIXELS)
     a = proc(text=["<|vision_start|><|image_pad|><|vision_end|>x"], images=[_image()], return_tensors="pt")
-    b = load_processor(tiny_model_dir, **PIXELS)(text=["<|vision_start|><|image_pad|><|vision_end|>x"], images=[_image()], return_tensors="pt")
+    b = load_processor(tiny_model_dir, **PIXELS)(
+        text=["<|vision_start|><|image_pad|><|vision_end|>x"], images=[_image()], return_tensors="pt"
+    )
     assert torch.equal(a["pixel_values"], b["pixel_values"]) and torch.equal(a["input_ids"], b["input_ids"])
     # Re-saving it (what every training does with the processor it loaded) writes the entry.
     proc.save_pretrained(tmp_path / "resaved")
@@ -96,7 +102,9 @@ def test_a_large_image_stays_within_max_pixels_through_the_current_interface(tin
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)
         processor = load_processor(tiny_model_dir, 56 * 56, 112 * 112)
-        text = processor.apply_chat_template(user_messages("What colour?", 1), tokenize=False, add_generation_prompt=True)
+        text = processor.apply_chat_template(
+            user_messages("What colour?", 1), tokenize=False, add_generation_prompt=True
+        )
         out = processor(text=[text], images=[big], return_tensors="pt")
     _, h, w = out["image_grid_thw"][0].tolist()
     assert h * w * 14 * 14 <= 112 * 112 and (h, w) == (6, 8)  # 84 x 112 px after smart_resize: 48 patches

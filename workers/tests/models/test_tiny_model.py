@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from ipa_worker.data.dirbuild import MARKER, build_dir_atomically
 from ipa_worker.models.processor import load_processor
 from ipa_worker.models.tiny_model import SPECIAL_TOKENS, build_config, build_tiny_model, is_complete_checkpoint, main
@@ -51,7 +50,11 @@ def test_processor_tokens_and_chat_template(tiny_model_dir):
         "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>What colour is the circle?<|im_end|>\n"
         "<|im_start|>assistant\n"
     )
-    with_system = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]}]
+    with_system = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]},
+    ]
     assert proc.apply_chat_template(with_system, tokenize=False) == (
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n"
     )
@@ -66,7 +69,11 @@ def test_forward_pass_uses_the_image(tiny_model_dir):
 
     model = Qwen2VLForConditionalGeneration.from_pretrained(tiny_model_dir).eval()
     proc = load_processor(tiny_model_dir)
-    prompt = proc.apply_chat_template([{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Colour?"}]}], tokenize=False, add_generation_prompt=True)
+    prompt = proc.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Colour?"}]}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
     logits = []
     for colour in ("red", "blue"):
         batch = proc(text=[prompt], images=[Image.new("RGB", (56, 56), colour)], return_tensors="pt")

@@ -1,16 +1,19 @@
 """The vLLM backend's request building and its clear failure where vLLM is not installed."""
 
 import pytest
-from PIL import Image
-
 from ipa_worker.errors import BadInput
 from ipa_worker.models import vllm_engine as vllm_backend
+from PIL import Image
 
 
 def test_requests_carry_rendered_text_and_images():
     img = Image.new("RGB", (8, 8))
     reqs = vllm_backend.build_requests(
-        [{"images": [img], "messages": [{"role": "user", "content": "q"}]}, {"images": [img, img], "messages": []}, {"images": [], "messages": []}],
+        [
+            {"images": [img], "messages": [{"role": "user", "content": "q"}]},
+            {"images": [img, img], "messages": []},
+            {"images": [], "messages": []},
+        ],
         render=lambda m: f"<{len(m)}>",
     )
     assert reqs[0] == {"prompt": "<1>", "multi_modal_data": {"image": img}}
@@ -50,10 +53,17 @@ def test_engine_settings_follow_the_recipe_and_the_run():
     assert s["limit_mm_per_prompt"] == {"image": 2, "video": 0}
     # Pixel bounds through the processor's current interface, not the deprecated min/max_pixels.
     assert s["mm_processor_kwargs"] == {"size": {"shortest_edge": 3136, "longest_edge": 1003520}}
-    assert (s["max_model_len"], s["gpu_memory_utilization"], s["max_lora_rank"], s["dtype"]) == (3584, 0.9, 16, "bfloat16")
+    assert (s["max_model_len"], s["gpu_memory_utilization"], s["max_lora_rank"], s["dtype"]) == (
+        3584,
+        0.9,
+        16,
+        "bfloat16",
+    )
     assert "max_num_seqs" not in s  # a first try keeps vLLM's own scheduling
     # An out-of-memory retry schedules fewer sequences at once: a different engine.
-    retry = vllm_backend.engine_settings(model, vllm_cfg, "/m", max_images=2, max_model_len=3584, lora_rank=16, batch_scale=0.5)
+    retry = vllm_backend.engine_settings(
+        model, vllm_cfg, "/m", max_images=2, max_model_len=3584, lora_rank=16, batch_scale=0.5
+    )
     assert retry["max_num_seqs"] == 128 and retry != s
 
 
@@ -71,7 +81,9 @@ def test_a_folder_without_a_video_processor_is_refused_before_vllm_starts(tmp_pa
     (tmp_path / "processor_config.json").write_text('{"processor_class": "Qwen2VLProcessor"}')
     with pytest.raises(BadInput, match="no video processor configuration"):
         vllm_backend.check_loadable(str(tmp_path))
-    (tmp_path / "processor_config.json").write_text('{"video_processor": {"video_processor_type": "Qwen2VLVideoProcessor"}}')
+    (tmp_path / "processor_config.json").write_text(
+        '{"video_processor": {"video_processor_type": "Qwen2VLVideoProcessor"}}'
+    )
     vllm_backend.check_loadable(str(tmp_path))
 
 

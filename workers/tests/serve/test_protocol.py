@@ -9,7 +9,6 @@ import math
 import os
 
 import pytest
-
 from ipa_worker import errors
 from ipa_worker.contract import protocol_spec
 from ipa_worker.serve import protocol
@@ -26,7 +25,12 @@ def test_encode_replaces_non_finite_numbers_and_escapes_non_ascii():
 def test_parse_checks_version_type_and_params():
     assert protocol.parse(b'{"v":1,"type":"request","id":3,"method":"ping"}')["params"] == {}
     assert protocol.parse('{"v":1,"type":"cancel","id":"a"}')["type"] == "cancel"
-    for line, id in [('{"v":9,"type":"request","id":4,"method":"x"}', 4), ('{"v":1,"type":"nope","id":5}', 5), ('{"v":1,"type":"request","id":true}', None), ("{", None)]:
+    for line, id in [
+        ('{"v":9,"type":"request","id":4,"method":"x"}', 4),
+        ('{"v":1,"type":"nope","id":5}', 5),
+        ('{"v":1,"type":"request","id":true}', None),
+        ("{", None),
+    ]:
         with pytest.raises(protocol.ProtocolError) as info:
             protocol.parse(line)
         assert info.value.id == id
@@ -35,7 +39,10 @@ def test_parse_checks_version_type_and_params():
 def test_a_request_is_checked_against_its_schema():
     for line, why in [
         ('{"v":1,"type":"request","id":3,"method":""}', "invalid request: method: '' should be non-empty"),
-        ('{"v":1,"type":"request","id":3,"method":"x","params":[1]}', "invalid request: params: [1] is not of type 'object'"),
+        (
+            '{"v":1,"type":"request","id":3,"method":"x","params":[1]}',
+            "invalid request: params: [1] is not of type 'object'",
+        ),
         ('{"v":1,"type":"request","id":3}', "invalid request: 'method' is a required property"),
     ]:
         with pytest.raises(protocol.ProtocolError) as info:
@@ -45,12 +52,19 @@ def test_a_request_is_checked_against_its_schema():
 
 def test_the_version_methods_and_enums_are_the_generated_ones():
     spec = protocol_spec()
-    assert (protocol.V, protocol.MAX_LINE_BYTES, protocol.METHODS) == (spec["version"], spec["max_line_bytes"], tuple(spec["methods"]))
+    assert (protocol.V, protocol.MAX_LINE_BYTES, protocol.METHODS) == (
+        spec["version"],
+        spec["max_line_bytes"],
+        tuple(spec["methods"]),
+    )
     assert protocol.LOG_LEVELS == ("debug", "info", "warning", "error", "critical")
     assert protocol.ERROR_TYPES == ("BadInput", "OutOfMemory", "Cancelled", "Internal")
     # Every error the worker can report is a type the protocol knows.
     kinds = {cls.kind for cls in (errors.WorkerError, *errors.WorkerError.__subclasses__())}
-    kinds |= {errors.classify(exc) for exc in (ValueError(), RuntimeError("CUDA out of memory"), json.JSONDecodeError("x", "", 0))}
+    kinds |= {
+        errors.classify(exc)
+        for exc in (ValueError(), RuntimeError("CUDA out of memory"), json.JSONDecodeError("x", "", 0))
+    }
     assert kinds == set(protocol.ERROR_TYPES)
 
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 WORKERS = str(Path(__file__).resolve().parents[2])
 
 
@@ -38,7 +37,9 @@ print(json.dumps({"records": records, "bar": not tqdm.tqdm(range(3)).disable, "d
 def test_library_output_is_quiet_and_warnings_are_one_line():
     env = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "TRANSFORMERS_VERBOSITY")}
     env["PYTHONPATH"] = WORKERS
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=300, check=True
+    )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["records"] == ["FutureWarning: ours is kept (a.py:7)", "UserWarning: the image is small (Image.py:12)"]
     assert got["bar"] is False and got["datasets_bar"] is False and got["transformers_bar"] is False

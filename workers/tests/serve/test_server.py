@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import os
 import queue
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 
 WORKERS = Path(__file__).resolve().parents[2]
 
@@ -29,7 +27,10 @@ class Worker:
             env["IPA_WORKER_TEST_METHODS"] = "1"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ipa_worker", "serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         self.raw_lines: list[bytes] = []
         self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -89,7 +90,7 @@ def worker():
 def test_ready_reports_versions_devices_and_backends(worker):
     r = worker.ready
     assert r["v"] == 1 and r["type"] == "ready" and r["pid"] == worker.proc.pid
-    assert r["versions"]["python"] == "%d.%d.%d" % sys.version_info[:3]
+    assert r["versions"]["python"] == ".".join(map(str, sys.version_info[:3]))
     assert set(r["versions"]) == {"python", "torch", "transformers", "trl", "peft"}
     assert r["devices"][0] == {"kind": "cpu"}
     assert all(d["kind"] == "cuda" and {"index", "name", "memory_bytes"} <= set(d) for d in r["devices"][1:])
@@ -99,7 +100,10 @@ def test_ready_reports_versions_devices_and_backends(worker):
 def test_server_module_does_not_import_torch():
     out = subprocess.run(
         [sys.executable, "-c", "import sys, ipa_worker.serve.server; print('torch' in sys.modules)"],
-        env=dict(os.environ, PYTHONPATH=str(WORKERS)), capture_output=True, text=True, check=True,
+        env=dict(os.environ, PYTHONPATH=str(WORKERS)),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == "False"
 
@@ -223,7 +227,12 @@ def test_stray_prints_go_to_stderr_not_the_protocol(worker):
     for line in worker.raw_lines:
         json.loads(line)
     logs = [m for m in seen if m["type"] == "log"]
-    assert logs and logs[0]["id"] == id and logs[0]["msg"] == "polluted stdout" and logs[0]["fields"]["text"] == "STRAY-TEXT"
+    assert (
+        logs
+        and logs[0]["id"] == id
+        and logs[0]["msg"] == "polluted stdout"
+        and logs[0]["fields"]["text"] == "STRAY-TEXT"
+    )
     worker.reply(worker.request("shutdown"))
     worker.proc.wait(timeout=10)
     time.sleep(0.1)
@@ -289,7 +298,13 @@ def test_no_fault_without_the_env_switch(worker):
 
 def test_malformed_fault_spec_stops_the_worker_before_ready():
     env = dict(os.environ, PYTHONPATH=str(WORKERS), IPA_WORKER_FAULTS="oom:sample,explode:train")
-    out = subprocess.run([sys.executable, "-m", "ipa_worker", "serve"], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "ipa_worker", "serve"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=30,
+    )
     assert out.returncode != 0 and out.stdout == b""
     assert b"explode:train" in out.stderr
 
@@ -310,7 +325,12 @@ def test_an_overlong_line_is_skipped_unread_and_the_next_one_answered(caplog):
     from ipa_worker.serve.server import Server
 
     ping = json.dumps({"v": 1, "type": "request", "id": 7, "method": "ping"}).encode() + b"\n"
-    inp = io.BytesIO(b'{"v": 1, "type": "request", "id": 6, "method": "echo", "params": {"data": "' + b"x" * 300_000 + b'"}}\n' + ping)
+    inp = io.BytesIO(
+        b'{"v": 1, "type": "request", "id": 6, "method": "echo", "params": {"data": "'
+        + b"x" * 300_000
+        + b'"}}\n'
+        + ping
+    )
     out = io.BytesIO()
     assert Server(inp, out, max_line=1024).run() == 0
     msgs = [json.loads(line) for line in out.getvalue().splitlines()]

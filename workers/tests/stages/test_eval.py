@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tracker_files import tensorboard_scalars
-
 from ipa_worker.context import StageContext
 from ipa_worker.stages import eval as eval_stage
+from tracker_files import tensorboard_scalars
 
 
 def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_synth_dir, make_payload, engines):
@@ -20,7 +19,14 @@ def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_sy
     bench.mkdir()
     first = json.loads((syn / "heldout.jsonl").read_text().splitlines()[0])
     rows = [
-        {"id": "q1", "image": str(syn / first["images"][0]), "question": "Is there a shape?", "answer": "yes", "metric": "yesno", "task_type": "yesno"},
+        {
+            "id": "q1",
+            "image": str(syn / first["images"][0]),
+            "question": "Is there a shape?",
+            "answer": "yes",
+            "metric": "yesno",
+            "task_type": "yesno",
+        },
         {"id": "q2", "images": ["missing.png"], "question": "?", "answer": "x", "metric": "exact"},
     ]
     (bench / "b.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -41,7 +47,14 @@ def test_eval_stage_on_synthetic_heldout_and_a_local_benchmark(tmp_path, tiny_sy
     assert [f["id"] for f in result["failed_items"]] == ["local/q2"]
     assert result["metrics"]["n"] == 13
     # How each number was measured travels with it; no lmms-eval run without eval.lmms_eval.enabled.
-    assert doc["benchmarks"]["local"] == {"backend": "builtin", "kind": "task", "metric": "accuracy", "value": doc["by_benchmark"]["local"], "higher_is_better": True, "n": 1}
+    assert doc["benchmarks"]["local"] == {
+        "backend": "builtin",
+        "kind": "task",
+        "metric": "accuracy",
+        "value": doc["by_benchmark"]["local"],
+        "higher_is_better": True,
+        "n": 1,
+    }
     assert doc["lmms_eval"] is None and set(result["outputs"]) == {"eval"}
     # The numbers also reach the recipe's trackers, at step = round.
     tb = tmp_path / "run" / "tracking" / "tensorboard" / "test-run-eval"

@@ -3,13 +3,12 @@
 import json
 from pathlib import Path
 
+from ipa_worker.context import StageContext
+from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl, sha256_file
+from ipa_worker.stages import pair, revise, train, verify, verify_revisions
 from method_shard import SMALL, shard
 from model_folders import open_standard_way
 from tracker_files import tensorboard_scalars
-
-from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl, sha256_file
-from ipa_worker.context import StageContext
-from ipa_worker.stages import pair, revise, train, verify, verify_revisions
 
 
 def test_method_stages_end_to_end(tmp_path, make_payload, engines):
@@ -17,7 +16,13 @@ def test_method_stages_end_to_end(tmp_path, make_payload, engines):
     seeds_path, resp_path = shard(run)
     ctx = StageContext(models=engines)
 
-    p = make_payload("verify", run, inputs={"responses": resp_path, "seeds": seeds_path}, verifier={"kind": "rule"}, **{k: v for k, v in SMALL.items() if k != "verifier"})
+    p = make_payload(
+        "verify",
+        run,
+        inputs={"responses": resp_path, "seeds": seeds_path},
+        verifier={"kind": "rule"},
+        **{k: v for k, v in SMALL.items() if k != "verifier"},
+    )
     res = verify.run(p, ctx)
     verdicts = read_jsonl(p["outputs"]["verdicts"])
     assert [v["verdict"] for v in verdicts] == [1, 1, 0, 0, 0, 0, 0, 0]
@@ -35,12 +40,27 @@ def test_method_stages_end_to_end(tmp_path, make_payload, engines):
     # every response still unjudged was judged a second time (verifier.rejudge)
     assert all(v.get("rejudged") for v in mrows if v["verdict"] is None)
 
-    p = make_payload("revise", run, inputs={"responses": resp_path, "verdicts": p["outputs"]["verdicts"], "seeds": seeds_path}, options={"reference_guided": True}, **SMALL)
+    p = make_payload(
+        "revise",
+        run,
+        inputs={"responses": resp_path, "verdicts": p["outputs"]["verdicts"], "seeds": seeds_path},
+        options={"reference_guided": True},
+        **SMALL,
+    )
     res = revise.run(p, ctx)
     revisions = read_jsonl(p["outputs"]["revisions"])
     # At most 2 responses per seed, each with reviser.feedbacks_per_response (2) feedback samples.
-    assert [r["source_sample_id"] for r in revisions] == ["s0/n2", "s0/n2", "s0/n3", "s0/n3", "s1/n0", "s1/n0", "s1/n1", "s1/n1"]
-    assert [r["sample_id"][len(r["source_sample_id"]):] for r in revisions] == ["/r0", "/r1"] * 4
+    assert [r["source_sample_id"] for r in revisions] == [
+        "s0/n2",
+        "s0/n2",
+        "s0/n3",
+        "s0/n3",
+        "s1/n0",
+        "s1/n0",
+        "s1/n1",
+        "s1/n1",
+    ]
+    assert [r["sample_id"][len(r["source_sample_id"]) :] for r in revisions] == ["/r0", "/r1"] * 4
     assert all(r["reference_guided"] for r in revisions)
     # A random tiny model writes noise: make one refinement pass and set the feedback texts, so
     # a feedback pair (two feedbacks on the same response) forms deterministically.
@@ -48,7 +68,12 @@ def test_method_stages_end_to_end(tmp_path, make_payload, engines):
     revisions[1].update(feedback="Looks fine to me.")
     atomic_write_jsonl(p["outputs"]["revisions"], revisions)
 
-    p = make_payload("verify_revisions", run, inputs={"revisions": p["outputs"]["revisions"], "seeds": seeds_path}, verifier={"kind": "rule"})
+    p = make_payload(
+        "verify_revisions",
+        run,
+        inputs={"revisions": p["outputs"]["revisions"], "seeds": seeds_path},
+        verifier={"kind": "rule"},
+    )
     res = verify_revisions.run(p, ctx)
     rverdicts = read_jsonl(p["outputs"]["revision_verdicts"])
     assert rverdicts[0] == {**rverdicts[0], "sample_id": "s0/n2/r0", "verdict": 1}
@@ -71,13 +96,26 @@ def test_method_stages_end_to_end(tmp_path, make_payload, engines):
     assert [s["id"] for s in read_jsonl(p["outputs"]["challenging"])] == ["s1"]
 
     train_cfg = SMALL["training"] | {"report_to": ["tensorboard"]}
-    p = make_payload("train", run, inputs={"pairs": [p["outputs"]["pairs"]], "feedback_pairs": [p["outputs"]["feedback_pairs"]]}, **(SMALL | {"training": train_cfg}))
+    p = make_payload(
+        "train",
+        run,
+        inputs={"pairs": [p["outputs"]["pairs"]], "feedback_pairs": [p["outputs"]["feedback_pairs"]]},
+        **(SMALL | {"training": train_cfg}),
+    )
     sent: list[dict] = []
     res = train.run(p, StageContext(emit=sent.append, min_progress_interval=0))
     # The job log marks where policy training ends and reviser training starts; progress names the phase.
-    assert [x["msg"] for x in sent if x["type"] == "log" and x["fields"].get("phase")] == ["policy DPO: 2 pairs, 1 epoch", "reviser DPO: 1 feedback pairs, 1 epoch"]
+    assert [x["msg"] for x in sent if x["type"] == "log" and x["fields"].get("phase")] == [
+        "policy DPO: 2 pairs, 1 epoch",
+        "reviser DPO: 1 feedback pairs, 1 epoch",
+    ]
     phases = [x["metrics"].get("phase") for x in sent if x["type"] == "progress"]
-    assert phases.index("policy DPO: loading model") < phases.index("policy DPO") < phases.index("reviser DPO: loading model") < phases.index("reviser DPO")
+    assert (
+        phases.index("policy DPO: loading model")
+        < phases.index("policy DPO")
+        < phases.index("reviser DPO: loading model")
+        < phases.index("reviser DPO")
+    )
     m = res["metrics"]
     assert m["steps"] == 1 and m["reviser_steps"] == 1 and m["final_loss"] is not None
     # DPO reward accuracy before training: a fresh adapter is the reference itself, so every margin is 0

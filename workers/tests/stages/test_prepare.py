@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from seed_files import write_jsonl_lines
-
-from ipa_worker.data.jsonl_io import read_jsonl
-
-from ipa_worker.errors import BadInput
 from ipa_worker.context import StageContext
+from ipa_worker.data.jsonl_io import read_jsonl
+from ipa_worker.errors import BadInput
 from ipa_worker.stages import prepare
+from seed_files import write_jsonl_lines
 
 
 def test_prepare_stage_with_synthetic_data(tmp_path, make_payload, tiny_model_dir):
@@ -36,7 +34,13 @@ def test_prepare_builds_the_model_and_fails_only_without_any_seed(tmp_path, make
     bad = tmp_path / "bad.jsonl"
     write_jsonl_lines(bad, [{"image": "nope.png", "instruction": "x", "reference": "y"}])
     base = tmp_path / "models" / "tiny"
-    payload = make_payload("prepare", tmp_path / "run", round=0, model={"base": str(base), "build_tiny": True}, data={"sources": [{"path": str(bad)}]})
+    payload = make_payload(
+        "prepare",
+        tmp_path / "run",
+        round=0,
+        model={"base": str(base), "build_tiny": True},
+        data={"sources": [{"path": str(bad)}]},
+    )
     with pytest.raises(BadInput, match="no usable seed"):
         prepare.run(payload, StageContext())
     assert (base / "config.json").exists()  # the model was built before the data turned out empty

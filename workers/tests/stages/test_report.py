@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
-from matplotlib.axes import Axes
-
-from ipa_worker.data.jsonl_io import sha256_file
 from ipa_worker.context import StageContext
+from ipa_worker.data.jsonl_io import sha256_file
 from ipa_worker.stages import report
+from matplotlib.axes import Axes
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "report_results.json"
 
@@ -54,7 +53,11 @@ def test_report_writes_nodes_markdown_and_plots_accuracy_and_margins(tmp_path, m
     md_path, png_path = Path(payload["outputs"]["report"]), Path(payload["outputs"]["plot"])
     assert md_path.read_text(encoding="utf-8") == expected["markdown"]
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert result["outputs"]["report"] == {"path": str(md_path), "rows": expected["markdown"].count("\n"), "sha256": sha256_file(md_path)}
+    assert result["outputs"]["report"] == {
+        "path": str(md_path),
+        "rows": expected["markdown"].count("\n"),
+        "sha256": sha256_file(md_path),
+    }
     assert result["outputs"]["plot"]["sha256"] == sha256_file(png_path)
     assert result["metrics"] == {"rounds": 3, "final_accuracy": 0.375}
 
@@ -67,7 +70,15 @@ def test_report_writes_nodes_markdown_and_plots_accuracy_and_margins(tmp_path, m
 
 def test_report_of_a_run_with_nothing_evaluated_or_trained_says_why(tmp_path, make_payload, drawn):
     note = "not evaluated: eval.after is none: no round is evaluated"  # Node's words (report-input.ts)
-    nothing = {"run_id": "r", "rounds": [], "benchmarks": [], "paper": None, "markdown": "# IPA report — r\n", "curves": {}, "heldout_note": note}
+    nothing = {
+        "run_id": "r",
+        "rounds": [],
+        "benchmarks": [],
+        "paper": None,
+        "markdown": "# IPA report — r\n",
+        "curves": {},
+        "heldout_note": note,
+    }
     rounds = json.loads(FIXTURE.read_text(encoding="utf-8"))["rounds"]
     for r in rounds:
         r.update(heldout_accuracy=None, heldout_by_task={})

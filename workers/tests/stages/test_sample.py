@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
+from ipa_worker.context import StageContext
 from ipa_worker.data.images import image_digest, load_image
 from ipa_worker.data.jsonl_io import atomic_write_jsonl, read_jsonl, sha256_file
 from ipa_worker.errors import Cancelled
-from ipa_worker.context import StageContext
 from ipa_worker.stages import sample
 
 SAMPLING = {"num_normal": 2, "num_contrastive": 2, "max_new_tokens": 4, "batch_size": 4}
@@ -59,7 +58,13 @@ def test_rows_perturbations_and_failures(make_payload, seeds_file, engines):
             assert k in ("n0", "n1") and row["perturbation"] is None
             assert row["image_sha256"] == original  # the model saw the seed's image
         else:
-            assert k in ("c0", "c1") and row["perturbation"]["kind"] in ("gaussian_noise", "blur", "downscale", "crop", "color_jitter")
+            assert k in ("c0", "c1") and row["perturbation"]["kind"] in (
+                "gaussian_noise",
+                "blur",
+                "downscale",
+                "crop",
+                "color_jitter",
+            )
             assert row["image_sha256"] != original  # ... and a perturbed one here
         assert row["sample_id"].startswith(row["seed_id"] + "/")
     contrastive = [r["image_sha256"] for r in rows if r["kind"] == "contrastive"]

@@ -2,13 +2,12 @@
 
 import json
 
-from model_folders import open_standard_way
-from tracker_files import tensorboard_scalars
-from PIL import Image
-
-from ipa_worker.data.jsonl_io import atomic_write_jsonl
 from ipa_worker.context import StageContext
+from ipa_worker.data.jsonl_io import atomic_write_jsonl
 from ipa_worker.stages import sft as sft_stage
+from model_folders import open_standard_way
+from PIL import Image
+from tracker_files import tensorboard_scalars
 
 
 def write_seeds(tmp_path, n=2):
@@ -16,7 +15,16 @@ def write_seeds(tmp_path, n=2):
     for i in range(n):
         img = tmp_path / f"s{i}.png"
         Image.new("RGB", (56, 56), (200, 30 * i, 30)).save(img)
-        rows.append({"id": f"s{i}", "images": [str(img)], "instruction": "What colour?", "reference": "red", "task_type": "vqa", "source": "t"})
+        rows.append(
+            {
+                "id": f"s{i}",
+                "images": [str(img)],
+                "instruction": "What colour?",
+                "reference": "red",
+                "task_type": "vqa",
+                "source": "t",
+            }
+        )
     path = tmp_path / "seeds.jsonl"
     atomic_write_jsonl(path, rows)
     return str(path)

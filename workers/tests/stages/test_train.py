@@ -5,14 +5,12 @@ import json
 from pathlib import Path
 
 import method_shard
-from method_shard import square_image
-from model_folders import open_standard_way
-
+from ipa_worker.context import StageContext
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
 from ipa_worker.models.messages import assistant_messages, user_messages
-from ipa_worker.context import StageContext
 from ipa_worker.stages import train
-
+from method_shard import square_image
+from model_folders import open_standard_way
 
 SMALL = dict(
     model={"device": "cpu", "max_pixels": 56 * 56},
@@ -50,14 +48,29 @@ def test_dpo_reports_reward_accuracy_over_all_training_and_held_out_pairs(tmp_pa
     # The evaluation over all pairs reports its batches, each set to its end (issue 30: a long
     # evaluation is progress to a watcher, not a hang): both sets before training (the `_before`
     # figures) and after.
-    ends = [(x["done"], x["total"]) for x in sent if x["type"] == "progress" and x["metrics"].get("phase") == "policy DPO: reward evaluation" and x["done"] == x["total"]]
+    ends = [
+        (x["done"], x["total"])
+        for x in sent
+        if x["type"] == "progress"
+        and x["metrics"].get("phase") == "policy DPO: reward evaluation"
+        and x["done"] == x["total"]
+    ]
     assert len(ends) == 4 and all(total >= 1 for _, total in ends)
     assert all(m[f"reward_accuracy_{name}_before"] is not None for name in ("train_pairs", "heldout_pairs"))
 
 
 def test_rft_trains_on_accepted_responses(tmp_path, make_payload):
     run = tmp_path / "run"
-    accepted = [{"seed_id": f"s{i}", "sample_id": f"s{i}/n0", "images": [square_image(run, i)], "instruction": "What colour?", "text": "red"} for i in range(4)]
+    accepted = [
+        {
+            "seed_id": f"s{i}",
+            "sample_id": f"s{i}/n0",
+            "images": [square_image(run, i)],
+            "instruction": "What colour?",
+            "text": "red",
+        }
+        for i in range(4)
+    ]
     path = run / "round-1" / "accepted" / "shard-000.jsonl"
     atomic_write_jsonl(path, accepted)
     p = make_payload("train", run, inputs={"accepted": [str(path)], "pairs": [], "feedback_pairs": []}, **SMALL)
@@ -72,20 +85,33 @@ def test_rft_trains_on_accepted_responses(tmp_path, make_payload):
 
 def test_sft_reference_trains_on_the_seeds_references(tmp_path, make_payload):
     run = tmp_path / "run"
-    seeds = [{"id": f"s{i}", "images": [square_image(run, i)], "instruction": "What colour?", "reference": "red", "task_type": "colour"} for i in range(3)]
+    seeds = [
+        {
+            "id": f"s{i}",
+            "images": [square_image(run, i)],
+            "instruction": "What colour?",
+            "reference": "red",
+            "task_type": "colour",
+        }
+        for i in range(3)
+    ]
     path = run / "round-1" / "seeds" / "shard-000.jsonl"
     atomic_write_jsonl(path, seeds)
     p = make_payload("train", run, inputs={"seeds": [str(path)], "pairs": [], "feedback_pairs": []}, **SMALL)
     p["recipe"]["training"]["objective"] = "sft_reference"
     res = train.run(p, StageContext())
-    assert res["metrics"]["train_rows"] == 3 and (Path(res["outputs"]["policy"]["path"]) / "adapter_config.json").is_file()
+    assert (
+        res["metrics"]["train_rows"] == 3 and (Path(res["outputs"]["policy"]["path"]) / "adapter_config.json").is_file()
+    )
 
 
 def test_train_with_zero_pairs(tmp_path, make_payload):
     empty = tmp_path / "run" / "round-1" / "pairs" / "shard-000.jsonl"
     empty.parent.mkdir(parents=True)
     empty.write_text("")
-    p = make_payload("train", tmp_path / "run", inputs={"pairs": [str(empty)], "feedback_pairs": []}, **method_shard.SMALL)
+    p = make_payload(
+        "train", tmp_path / "run", inputs={"pairs": [str(empty)], "feedback_pairs": []}, **method_shard.SMALL
+    )
     sent: list[dict] = []
     res = train.run(p, StageContext(emit=sent.append))
     assert [x["msg"] for x in sent if x["type"] == "log" and x["fields"].get("phase")] == [

@@ -2,11 +2,10 @@
 
 import pytest
 from datasets import load_dataset, load_from_disk
-from PIL import Image as PILImage
-
 from ipa_worker.data.jsonl_io import atomic_write_jsonl
 from ipa_worker.method.pairing import response_pairs
 from ipa_worker.tools.export import export_pairs, load_export, main
+from PIL import Image as PILImage
 
 
 @pytest.fixture
@@ -21,7 +20,9 @@ def run_dir(tmp_path):
             {"seed_id": seed["id"], "sample_id": f"s{rnd}/n1", "response": "a green circle"},
         ]
         verdicts = [{"sample_id": f"s{rnd}/n0", "verdict": 1}, {"sample_id": f"s{rnd}/n1", "verdict": 0}]
-        atomic_write_jsonl(run / f"round-{rnd}" / "pairs" / "shard-000.jsonl", response_pairs(seed, responses, verdicts, round=rnd))
+        atomic_write_jsonl(
+            run / f"round-{rnd}" / "pairs" / "shard-000.jsonl", response_pairs(seed, responses, verdicts, round=rnd)
+        )
     return str(run)
 
 
@@ -33,10 +34,9 @@ def pair_files(run_dir):
 def one_dpo_step(dataset, model_dir, tmp_path):
     """One step of TRL's own DPOTrainer given only the folder: TRL loads the model and processor
     itself (AutoModelForImageTextToText, AutoProcessor), as a user outside this project would."""
-    from trl import DPOConfig, DPOTrainer
-
     from ipa_worker.contract.recipe_types import TrainingLora
     from ipa_worker.training.trainable import lora_config
+    from trl import DPOConfig, DPOTrainer
 
     args = DPOConfig(
         output_dir=str(tmp_path / "out"), max_steps=1, per_device_train_batch_size=2, report_to=[], use_cpu=True,
@@ -51,7 +51,10 @@ def one_dpo_step(dataset, model_dir, tmp_path):
 
 def test_exports_only_the_files_it_is_given_in_their_order(run_dir, pair_files, tmp_path):
     # A pair file dropped into the run directory is not among the recorded outputs: never read.
-    atomic_write_jsonl(f"{run_dir}/round-1/pairs/shard-099.jsonl", [{"id": "injected", "images": [], "prompt": [], "chosen": [], "rejected": []}])
+    atomic_write_jsonl(
+        f"{run_dir}/round-1/pairs/shard-099.jsonl",
+        [{"id": "injected", "images": [], "prompt": [], "chosen": [], "rejected": []}],
+    )
     listing = tmp_path / "files.txt"
     listing.write_text("\n".join(reversed(pair_files)) + "\n")
     out = tmp_path / "pairs.jsonl"

@@ -9,16 +9,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from jsonschema import validate
-
 from ipa_worker.contract import payload_schema
 from ipa_worker.data.jsonl_io import read_jsonl
 from ipa_worker.tools.gpu_check.architecture import ARCHITECTURES
 from ipa_worker.tools.gpu_check.checkpoint import word_tokenizer
 from ipa_worker.tools.gpu_check.figures import dpo_figures
-from ipa_worker.tools.gpu_check.flops import bf16_peak_tflops, dpo_step_flops, dpo_step_hardware_flops, lm_forward_flops, param_counts
-from ipa_worker.tools.gpu_check.workloads import PARAMS
+from ipa_worker.tools.gpu_check.flops import (
+    bf16_peak_tflops,
+    dpo_step_flops,
+    dpo_step_hardware_flops,
+    lm_forward_flops,
+    param_counts,
+)
 from ipa_worker.tools.gpu_check.prerequisites import compiler_problem, space_problem, torch_minimum, torch_problem
+from ipa_worker.tools.gpu_check.workloads import PARAMS
+from jsonschema import validate
 
 WORKERS = Path(__file__).resolve().parents[2]
 
@@ -27,7 +32,10 @@ WORKERS = Path(__file__).resolve().parents[2]
 def check(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("gpu-check")
     out, work = tmp / "figures.json", tmp / "work"
-    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"} | {"PYTHONPATH": str(WORKERS), "CUDA_VISIBLE_DEVICES": ""}
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"} | {
+        "PYTHONPATH": str(WORKERS),
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "ipa_worker.tools.gpu_check", "--cpu-tiny", "--out", str(out), "--work", str(work), "--keep"],
         env=env, capture_output=True, text=True, timeout=900,
@@ -40,7 +48,13 @@ def test_without_a_gpu_it_refuses_in_one_line_and_builds_nothing(tmp_path):
     """What `make gpu-check` does on a machine whose torch sees no GPU: exit 2, the reason, no CPU run."""
     env = {**os.environ, "PYTHONPATH": str(WORKERS), "CUDA_VISIBLE_DEVICES": ""}
     work = tmp_path / "work"
-    proc = subprocess.run([sys.executable, "-m", "ipa_worker.tools.gpu_check", "--work", str(work)], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ipa_worker.tools.gpu_check", "--work", str(work)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gpu-check: not run: "), proc.stderr
@@ -49,7 +63,15 @@ def test_without_a_gpu_it_refuses_in_one_line_and_builds_nothing(tmp_path):
 
 
 def test_prints_the_figures_for_a_person(check):
-    for label in ("sample (hf)", "verify (model)", "DPO step (median)", "DPO tokens/s", "DPO MFU", "DPO HFU", "peak memory"):
+    for label in (
+        "sample (hf)",
+        "verify (model)",
+        "DPO step (median)",
+        "DPO tokens/s",
+        "DPO MFU",
+        "DPO HFU",
+        "peak memory",
+    ):
         assert label in check["stdout"], label
     assert "(the CPU form: no GPU figure)" in check["stdout"]
 
@@ -90,7 +112,10 @@ def test_train_stage_published_a_lora_policy_and_logged_its_steps(check):
     w, train = f["workload"], f["stages"]["train"]
     policy = Path(train["outputs"]["policy"]["path"])
     assert (policy / "adapter_config.json").is_file() and (policy / "adapter_model.safetensors").is_file()
-    assert train["metrics"]["steps"] == w["dpo_steps"] and train["metrics"]["train_rows"] == w["dpo_batch"] * w["dpo_steps"]
+    assert (
+        train["metrics"]["steps"] == w["dpo_steps"]
+        and train["metrics"]["train_rows"] == w["dpo_batch"] * w["dpo_steps"]
+    )
     rows = read_jsonl(check["run"] / "round-1" / "train_metrics.jsonl")
     assert [r["step"] for r in rows] == list(range(1, w["dpo_steps"] + 1))
     assert all(r["seconds"] > 0 for r in rows)
@@ -100,7 +125,15 @@ def test_train_stage_published_a_lora_policy_and_logged_its_steps(check):
 def test_dpo_figures_are_sane(check):
     d = check["figures"]["figures"]["dpo"]
     assert d["steps"] == 2 and d["timed_steps"] == 1
-    for key in ("step_seconds", "tokens_per_step", "completion_tokens_per_step", "tokens_per_s", "model_flops_per_step", "achieved_tflops", "peak_memory_bytes"):
+    for key in (
+        "step_seconds",
+        "tokens_per_step",
+        "completion_tokens_per_step",
+        "tokens_per_s",
+        "model_flops_per_step",
+        "achieved_tflops",
+        "peak_memory_bytes",
+    ):
         assert d[key] > 0, key
     # Gradient checkpointing recomputes the decoder layers' forward: the hardware does more than the model needs.
     assert d["hardware_flops_per_step"] > d["model_flops_per_step"]
@@ -121,7 +154,9 @@ def test_lm_head_counts_only_the_scored_tokens():
     arch = ARCHITECTURES["7b"]
     head = 2.0 * 152064 * 3584
     full = lm_forward_flops(arch, 7_000_000_000, 1000.0, 500.0)
-    assert full - lm_forward_flops(arch, 7_000_000_000, 1000.0, 500.0, lm_head_tokens=400.0) == pytest.approx(head * 600)
+    assert full - lm_forward_flops(arch, 7_000_000_000, 1000.0, 500.0, lm_head_tokens=400.0) == pytest.approx(
+        head * 600
+    )
 
 
 def test_7b_config_is_the_published_architecture():
@@ -161,7 +196,9 @@ def test_dpo_figures_time_all_steps_but_the_first():
         {"model": "policy", "step": 3, "seconds": 2.0, "num_tokens": 12400.0, "loss": 0.5},
         {"model": "reviser", "step": 1, "seconds": 50.0, "num_tokens": 1.0},
     ]
-    d = dpo_figures(rows, arch, params, pairs_per_step=4, patches_per_image=1024, prompt_tokens=300.0, peak_tflops=989.0)
+    d = dpo_figures(
+        rows, arch, params, pairs_per_step=4, patches_per_image=1024, prompt_tokens=300.0, peak_tflops=989.0
+    )
     assert d["steps"] == 3 and d["timed_steps"] == 2 and d["step_seconds"] == 2.0
     assert d["tokens_per_step"] == 4200.0 and d["tokens_per_s"] == 2100.0
     assert d["completion_tokens_per_step"] == 4200.0 - 8 * 300.0
@@ -181,7 +218,10 @@ def test_prerequisites_name_what_is_missing(tmp_path, monkeypatch):
     # The torch the installed transformers declares (5.x: 2.6), read from its metadata.
     assert torch_minimum() == "2.6"
     assert torch_minimum(['torchvision; extra == "vision"', 'torch>=2.4; extra == "torch"']) == "2.4"
-    assert torch_problem("2.5.1+cu124", "2.6") == "torch 2.5.1+cu124 is older than 2.6, the least the installed transformers accepts"
+    assert (
+        torch_problem("2.5.1+cu124", "2.6")
+        == "torch 2.5.1+cu124 is older than 2.6, the least the installed transformers accepts"
+    )
     assert torch_problem("2.14.0+cu130", "2.6") is None and torch_problem(None, "2.6") == "torch is not installed"
     empty = tmp_path / "bin"
     empty.mkdir()

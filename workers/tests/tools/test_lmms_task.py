@@ -12,7 +12,9 @@ from ipa_worker.tools.lmms_task import write_group, write_task
 def test_local_task_writer_and_its_scoring(tmp_path, tiny_synth_dir):
     from datasets import load_dataset
 
-    rec = write_task(str(tmp_path / "tasks"), "ipa_local", str(Path(tiny_synth_dir) / "heldout.jsonl"), max_rows=5, max_new_tokens=4)
+    rec = write_task(
+        str(tmp_path / "tasks"), "ipa_local", str(Path(tiny_synth_dir) / "heldout.jsonl"), max_rows=5, max_new_tokens=4
+    )
     assert rec["rows"] == 5
     yaml = Path(rec["yaml"]).read_text()
     assert "task: ipa_local" in yaml and f'test: "{rec["data"]}"' in yaml and "max_new_tokens: 4" in yaml

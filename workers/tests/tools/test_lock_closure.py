@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from ipa_worker.tools.lock_closure import closure, parse_lock, wanted
 
 LOCK = """\
@@ -32,7 +31,14 @@ trl==1.16.0
 
 def test_parse_reads_pins_and_dependants():
     pins, dependants = parse_lock(LOCK)
-    assert pins == {"aiohttp": "3.0", "fsspec": "2026.1", "datasets": "5.2.0", "jinja2": "3.1", "torch": "2.15.0", "trl": "1.16.0"}
+    assert pins == {
+        "aiohttp": "3.0",
+        "fsspec": "2026.1",
+        "datasets": "5.2.0",
+        "jinja2": "3.1",
+        "torch": "2.15.0",
+        "trl": "1.16.0",
+    }
     assert dependants["fsspec"] == {"datasets", "torch"}
     assert dependants["trl"] == set()  # only the requirements file wants it
 
@@ -56,7 +62,22 @@ def test_a_name_not_in_the_lock_is_an_error():
 
 def test_the_real_lock_gives_the_check_its_libraries_without_torch():
     lock = (Path(__file__).resolve().parents[2] / "requirements.lock").read_text()
-    names = {p.split("==")[0] for p in wanted(lock, ["transformers", "trl", "peft", "accelerate", "datasets"], ["torch", "torchvision"], [], ["fsspec"])}
-    assert {"transformers", "trl", "peft", "accelerate", "datasets", "tokenizers", "safetensors", "huggingface-hub", "idna"} <= names
+    names = {
+        p.split("==")[0]
+        for p in wanted(
+            lock, ["transformers", "trl", "peft", "accelerate", "datasets"], ["torch", "torchvision"], [], ["fsspec"]
+        )
+    }
+    assert {
+        "transformers",
+        "trl",
+        "peft",
+        "accelerate",
+        "datasets",
+        "tokenizers",
+        "safetensors",
+        "huggingface-hub",
+        "idna",
+    } <= names
     assert not names & {"torch", "torchvision", "numpy", "pillow", "triton", "sympy"}
     assert not any(n.startswith(("nvidia-", "cuda-")) for n in names)

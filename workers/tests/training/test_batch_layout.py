@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ipa_worker.errors import BadInput
 from ipa_worker.training.batch_layout import split_batch
 
@@ -28,7 +27,9 @@ def test_split_keeps_the_global_batch(global_batch, cap, world, per_device, accu
 
 
 def test_split_names_the_field_when_the_batch_does_not_divide():
-    with pytest.raises(BadInput, match=r"training.dpo.batch_size x grad_accum: the global batch \(6\) does not divide over 4"):
+    with pytest.raises(
+        BadInput, match=r"training.dpo.batch_size x grad_accum: the global batch \(6\) does not divide over 4"
+    ):
         split_batch(6, 2, 4, field="training.dpo.batch_size x grad_accum")
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 
-
 def test_trainer_prints_no_dicts():
+    import torch
+    from ipa_worker.training.callbacks import quiet_trainer
     from transformers import TrainingArguments
     from transformers.trainer import Trainer
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
-    import torch
-
-    from ipa_worker.training.callbacks import quiet_trainer
 
     args = TrainingArguments(output_dir="/tmp/ipa-quiet-trainer", disable_tqdm=True, report_to=[], use_cpu=True)
     trainer = Trainer(model=torch.nn.Linear(1, 1), args=args)
@@ -35,9 +33,14 @@ def test_logged_steps_report_loss_reward_accuracy_and_tokens_per_second():
     for step, tokens in ((1, 400.0), (2, 900.0)):
         state.global_step = step
         cb._last_log -= 2.0  # two seconds per logged step
-        cb.on_log(None, state, None, logs={"loss": 0.7 - step / 10, "rewards/accuracies": 0.25 * step, "num_tokens": tokens})
+        cb.on_log(
+            None, state, None, logs={"loss": 0.7 - step / 10, "rewards/accuracies": 0.25 * step, "num_tokens": tokens}
+        )
     steps = [m for m in sent if m["type"] == "progress" and m["done"] > 0]
-    assert [(m["done"], m["total"], m["metrics"]["phase"]) for m in steps] == [(1, 4, "policy DPO"), (2, 4, "policy DPO")]
+    assert [(m["done"], m["total"], m["metrics"]["phase"]) for m in steps] == [
+        (1, 4, "policy DPO"),
+        (2, 4, "policy DPO"),
+    ]
     assert [round(m["metrics"]["loss"], 3) for m in steps] == [0.6, 0.5]
     assert [m["metrics"]["reward_accuracy"] for m in steps] == [0.25, 0.5]
     assert [round(m["metrics"]["tokens_per_s"] / 50) * 50 for m in steps] == [200, 250]

@@ -4,12 +4,12 @@ import json
 
 import pytest
 from dpo_inputs import MODEL_CFG, make_pairs, training
-from model_folders import open_standard_way
-
-from ipa_worker.errors import Cancelled
 from ipa_worker.context import StageContext
+from ipa_worker.errors import Cancelled
 from ipa_worker.training.dpo_trainer import DpoJob, train_dpo
 from ipa_worker.training.pair_dataset import rows_to_dataset
+from model_folders import open_standard_way
+
 
 @pytest.fixture
 def record_vision_inputs(monkeypatch):
@@ -28,7 +28,12 @@ def record_vision_inputs(monkeypatch):
 
 def test_dpo_step_sees_images_and_writes_metrics(tmp_path, tiny_model_dir, record_vision_inputs):
     metrics_path = tmp_path / "train_metrics.jsonl"
-    job = DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(tmp_path / "ckpt"), metrics_path=str(metrics_path))
+    job = DpoJob(
+        start={"base": tiny_model_dir, "adapter": None},
+        out_dir=str(tmp_path / "policy"),
+        checkpoint_dir=str(tmp_path / "ckpt"),
+        metrics_path=str(metrics_path),
+    )
     result = train_dpo(rows_to_dataset(make_pairs(tmp_path, n=2)), job, training(), MODEL_CFG, ctx=StageContext())
     assert record_vision_inputs and all(s["pixel_values"] and s["image_grid_thw"] for s in record_vision_inputs)
     assert result["metrics"]["steps"] == 2
@@ -51,7 +56,12 @@ def test_dpo_step_sees_images_and_writes_metrics(tmp_path, tiny_model_dir, recor
 def test_resume_continues_step_counter(tmp_path, tiny_model_dir):
     ds = rows_to_dataset(make_pairs(tmp_path, n=3))
     metrics_path = tmp_path / "m.jsonl"
-    job = DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(tmp_path / "ckpt"), metrics_path=str(metrics_path))
+    job = DpoJob(
+        start={"base": tiny_model_dir, "adapter": None},
+        out_dir=str(tmp_path / "policy"),
+        checkpoint_dir=str(tmp_path / "ckpt"),
+        metrics_path=str(metrics_path),
+    )
 
     class CancelAfterTwo(StageContext):
         def check_cancelled(self):
@@ -75,7 +85,9 @@ def test_resume_continues_step_counter(tmp_path, tiny_model_dir):
 def test_checkpoints_kept_are_bounded_by_save_total_limit_and_the_newest_resumes(tmp_path, tiny_model_dir):
     ds = rows_to_dataset(make_pairs(tmp_path, n=4))
     ckpt = tmp_path / "ckpt"
-    job = DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(ckpt))
+    job = DpoJob(
+        start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(ckpt)
+    )
     left = lambda: sorted(int(d.name.split("-")[1]) for d in ckpt.iterdir() if d.name.startswith("checkpoint-"))  # noqa: E731
 
     class CancelAtFour(StageContext):
@@ -97,7 +109,16 @@ def test_checkpoints_kept_are_bounded_by_save_total_limit_and_the_newest_resumes
 @pytest.mark.parametrize("reference_model", ["round_start", "initial"])
 def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
     ds = rows_to_dataset(make_pairs(tmp_path, n=1))
-    first = train_dpo(ds, DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "r1"), checkpoint_dir=str(tmp_path / "c1")), training(), MODEL_CFG)
+    first = train_dpo(
+        ds,
+        DpoJob(
+            start={"base": tiny_model_dir, "adapter": None},
+            out_dir=str(tmp_path / "r1"),
+            checkpoint_dir=str(tmp_path / "c1"),
+        ),
+        training(),
+        MODEL_CFG,
+    )
     seen = {}
 
     from transformers import TrainerCallback
@@ -106,7 +127,11 @@ def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
         def on_train_begin(self, args, state, control, model=None, **kwargs):
             seen["adapters"] = sorted(model.peft_config)
 
-    job = DpoJob(start={"base": tiny_model_dir, "adapter": first["output"]["path"]}, out_dir=str(tmp_path / "r2"), checkpoint_dir=str(tmp_path / "c2"))
+    job = DpoJob(
+        start={"base": tiny_model_dir, "adapter": first["output"]["path"]},
+        out_dir=str(tmp_path / "r2"),
+        checkpoint_dir=str(tmp_path / "c2"),
+    )
     second = train_dpo(ds, job, training(reference_model=reference_model), MODEL_CFG, callbacks=[Peek()])
     assert second["metrics"]["steps"] == 1
     # round_start: TRL's frozen copy of the start adapter is the reference; initial: the bare base.
@@ -115,7 +140,13 @@ def test_continue_previous_adapter(tmp_path, tiny_model_dir, reference_model):
 
 
 def test_full_finetune_writes_a_checkpoint_that_opens_the_standard_way(tmp_path, tiny_model_dir):
-    job = DpoJob(start={"base": tiny_model_dir, "adapter": None}, out_dir=str(tmp_path / "policy"), checkpoint_dir=str(tmp_path / "ckpt"))
-    result = train_dpo(rows_to_dataset(make_pairs(tmp_path, n=1)), job, training(full_finetune=True, save_steps=50), MODEL_CFG)
+    job = DpoJob(
+        start={"base": tiny_model_dir, "adapter": None},
+        out_dir=str(tmp_path / "policy"),
+        checkpoint_dir=str(tmp_path / "ckpt"),
+    )
+    result = train_dpo(
+        rows_to_dataset(make_pairs(tmp_path, n=1)), job, training(full_finetune=True, save_steps=50), MODEL_CFG
+    )
     assert result["metrics"]["steps"] == 1 and result["metrics"]["full_finetune"]
     assert open_standard_way(tmp_path / "policy") == ("Qwen2VLProcessor", "qwen2_vl", False)

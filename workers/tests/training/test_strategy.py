@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from ipa_worker.errors import BadInput
 from ipa_worker.training.batch_layout import split_batch
-
 from ipa_worker.training.strategy import resolve_strategy, strategy_args
 
 

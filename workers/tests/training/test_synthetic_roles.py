@@ -4,7 +4,10 @@ import json
 import random
 
 import pytest
-
+from ipa_worker.data.synthetic_task import make_rows
+from ipa_worker.method.reviser import Templates
+from ipa_worker.method.verifier import parse_verdict, rule_verify
+from ipa_worker.prompts import load_template
 from ipa_worker.training.synthetic_roles import (
     checks_text,
     feedback_text,
@@ -13,10 +16,6 @@ from ipa_worker.training.synthetic_roles import (
     verify_case,
     wrong_response,
 )
-from ipa_worker.data.synthetic_task import make_rows
-from ipa_worker.method.reviser import Templates
-from ipa_worker.method.verifier import parse_verdict, rule_verify
-from ipa_worker.prompts import load_template
 
 ROWS = [row for row, _ in make_rows("warmup", 60, 0, 28)]
 
@@ -39,10 +38,30 @@ def test_the_four_checks_hold_exactly_when_the_answer_is_right():
 @pytest.mark.parametrize(
     "task,ref,resp,expected",
     [
-        ("colour", "red", "green", dict(entailed=False, complete=False, no_contradiction=False, instruction_followed=True)),
-        ("colour", "red", "red circle", dict(entailed=True, complete=True, no_contradiction=True, instruction_followed=False)),
-        ("describe", "red circle", "red", dict(entailed=False, complete=False, no_contradiction=True, instruction_followed=False)),
-        ("describe", "red circle", "circle red", dict(entailed=True, complete=True, no_contradiction=True, instruction_followed=False)),
+        (
+            "colour",
+            "red",
+            "green",
+            dict(entailed=False, complete=False, no_contradiction=False, instruction_followed=True),
+        ),
+        (
+            "colour",
+            "red",
+            "red circle",
+            dict(entailed=True, complete=True, no_contradiction=True, instruction_followed=False),
+        ),
+        (
+            "describe",
+            "red circle",
+            "red",
+            dict(entailed=False, complete=False, no_contradiction=True, instruction_followed=False),
+        ),
+        (
+            "describe",
+            "red circle",
+            "circle red",
+            dict(entailed=True, complete=True, no_contradiction=True, instruction_followed=False),
+        ),
         ("count", "3", "three", dict(entailed=True, complete=True, no_contradiction=True, instruction_followed=True)),
     ],
 )
@@ -77,14 +96,20 @@ def test_feedback_names_the_error_and_gives_the_answer_only_when_guided():
 def test_role_examples_use_the_stage_templates_and_counts():
     verifier = load_template("verifier")
     templates = Templates({})
-    ex = role_examples(ROWS[:10], verifier_template=verifier, templates=templates, answer=1, verify=3, revise=2, rng=random.Random(0))
+    ex = role_examples(
+        ROWS[:10], verifier_template=verifier, templates=templates, answer=1, verify=3, revise=2, rng=random.Random(0)
+    )
     assert len(ex) == 10 * (1 + 3 + 2 * 2)
     texts = [e["prompt"][0]["content"][-1]["text"] for e in ex]
     head = verifier.split("{")[0]
     assert sum(t.startswith(head) for t in texts) == 30
-    assert sum("Reference answer:" in t and t.startswith(templates.feedback_reference.split("{")[0]) for t in texts) == 10  # guided feedback
+    assert (
+        sum("Reference answer:" in t and t.startswith(templates.feedback_reference.split("{")[0]) for t in texts) == 10
+    )  # guided feedback
     assert all(e["images"] == ROWS[0]["images"] or e["images"] in [r["images"] for r in ROWS[:10]] for e in ex)
-    again = role_examples(ROWS[:10], verifier_template=verifier, templates=templates, answer=1, verify=3, revise=2, rng=random.Random(0))
+    again = role_examples(
+        ROWS[:10], verifier_template=verifier, templates=templates, answer=1, verify=3, revise=2, rng=random.Random(0)
+    )
     assert again == ex  # a pure function of the rows and the rng
 
 
@@ -121,7 +146,16 @@ def test_role_examples_swap_the_share_of_verifier_references_they_are_asked_to()
     assert len(truth) == len(ROWS)
 
     def swapped_share(share: float) -> float:
-        ex = role_examples(ROWS, verifier_template="Q: {instruction}\nRef: {reference}\nResp: {response}", templates=Templates({}), answer=0, verify=4, revise=0, rng=random.Random(1), swapped_references=share)
+        ex = role_examples(
+            ROWS,
+            verifier_template="Q: {instruction}\nRef: {reference}\nResp: {response}",
+            templates=Templates({}),
+            answer=0,
+            verify=4,
+            revise=0,
+            rng=random.Random(1),
+            swapped_references=share,
+        )
         shown = _shown_references(ex, "\nRef: ")
         assert len(shown) == len(ex) == 4 * len(ROWS)
         return sum(ref != truth[img] for img, ref in shown) / len(shown)
@@ -137,11 +171,16 @@ def test_the_warm_up_stage_reads_swapped_references_from_the_recipe(tmp_path):
 
     recipe = recipe_defaults()
     recipe["seed"] = 7
-    recipe["data"]["synthetic"].update(enabled=True, output_dir=str(tmp_path / "syn"), warmup_size=24, train_size=4, validation_size=0, heldout_size=4)
-    recipe["warmup"]["sft"].update(data="synthetic_warmup", roles={**recipe["warmup"]["sft"]["roles"], "answer": 0, "verify": 3, "revise": 0, "swapped_references": 1.0})
+    recipe["data"]["synthetic"].update(
+        enabled=True, output_dir=str(tmp_path / "syn"), warmup_size=24, train_size=4, validation_size=0, heldout_size=4
+    )
+    recipe["warmup"]["sft"].update(
+        data="synthetic_warmup",
+        roles={**recipe["warmup"]["sft"]["roles"], "answer": 0, "verify": 3, "revise": 0, "swapped_references": 1.0},
+    )
     recipe["verifier"]["template"] = None
     examples, counts = warmup_examples(recipe, str(tmp_path), str(tmp_path / "unused.jsonl"))
-    rows = [json.loads(l) for l in open(tmp_path / "syn" / "warmup.jsonl")]
+    rows = [json.loads(line) for line in open(tmp_path / "syn" / "warmup.jsonl")]
     refs = {str(tmp_path / "syn" / r["images"][0]): r["reference"] for r in rows}
     shown = _shown_references(examples, "Reference answer: ")
     assert counts["verify"] == 72 and len(shown) == 72

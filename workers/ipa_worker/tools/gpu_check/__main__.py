@@ -44,12 +44,25 @@ SIZES = {
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m ipa_worker.tools.gpu_check", description=DOC.splitlines()[0])
-    ap.add_argument("--config", choices=sorted(WORKLOADS), default="7b", help="model configuration on the GPU (default 7b)")
-    ap.add_argument("--cpu-tiny", action="store_true", help="the tiny configuration on the CPU instead: tests the code path, measures nothing about a GPU")
+    ap.add_argument(
+        "--config", choices=sorted(WORKLOADS), default="7b", help="model configuration on the GPU (default 7b)"
+    )
+    ap.add_argument(
+        "--cpu-tiny",
+        action="store_true",
+        help="the tiny configuration on the CPU instead: tests the code path, measures nothing about a GPU",
+    )
     ap.add_argument("--out", default=None, help="also write the figures as JSON here")
-    ap.add_argument("--work", default=None, help="folder for the checkpoint and the run (default: a temporary one, removed after)")
+    ap.add_argument(
+        "--work", default=None, help="folder for the checkpoint and the run (default: a temporary one, removed after)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the --work folder (a rerun reuses its checkpoint)")
-    ap.add_argument("--backend", choices=["hf", "vllm"], default="hf", help="generation.backend of the sample and verify stages (vllm: untested on a GPU)")
+    ap.add_argument(
+        "--backend",
+        choices=["hf", "vllm"],
+        default="hf",
+        help="generation.backend of the sample and verify stages (vllm: untested on a GPU)",
+    )
     for flag, field in SIZES.items():
         ap.add_argument(flag, type=int, default=None, help=f"workload: {field.replace('_', ' ')}")
     return ap.parse_args(argv)
@@ -65,7 +78,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = parse(argv)
     config = "tiny" if a.cpu_tiny else a.config
     cuda = not a.cpu_tiny
-    w = dataclasses.replace(WORKLOADS[config], **{f: getattr(a, f) for f in SIZES.values() if getattr(a, f) is not None})
+    w = dataclasses.replace(
+        WORKLOADS[config], **{f: getattr(a, f) for f in SIZES.values() if getattr(a, f) is not None}
+    )
     if w.image_side % 28:
         raise SystemExit(f"--image-side {w.image_side}: must be a multiple of 28 (patch 14 x merge 2)")
     work = Path(a.work) if a.work else Path(tempfile.gettempdir()) / "ipa-gpu-check"
@@ -79,7 +94,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="ipa-gpu-check-"))
     try:
-        result = run_check(config, work.resolve(), w, backend=a.backend, device="cuda" if cuda else "cpu", log=lambda m: print(m, flush=True))
+        result = run_check(
+            config,
+            work.resolve(),
+            w,
+            backend=a.backend,
+            device="cuda" if cuda else "cpu",
+            log=lambda m: print(m, flush=True),
+        )
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -56,7 +56,9 @@ def mean_prompt_tokens(base: str, pairs_path: str, pixels: int) -> float:
     return sum(lengths) / len(lengths)
 
 
-def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", device: str = "cuda", log=print) -> dict[str, Any]:
+def run_check(
+    config: str, work: Path, w: Workload, *, backend: str = "hf", device: str = "cuda", log=print
+) -> dict[str, Any]:
     """Runs the check in `work` (the checkpoint under model/, the run under run/) on `device`
     ("cuda" or "cpu") and returns its figures."""
     import huggingface_hub.constants
@@ -66,7 +68,9 @@ def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", devi
     dev = device_info(device)
     cuda = device == "cuda"
     log(f"gpu-check: {config} on {dev['name']}; building the random-weight checkpoint")
-    ckpt = build_checkpoint(work / "model", arch, pixels=w.pixels, device="cuda" if cuda else "cpu", dtype="bfloat16" if cuda else "float32")
+    ckpt = build_checkpoint(
+        work / "model", arch, pixels=w.pixels, device="cuda" if cuda else "cpu", dtype="bfloat16" if cuda else "float32"
+    )
     params = param_counts(arch)
 
     run_dir = work / "run"
@@ -76,7 +80,9 @@ def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", devi
     log("gpu-check: loading the model into the worker's pool")
     load_s = runner.preload(recipe, {"seeds": seeds})
 
-    log(f"gpu-check: sample ({w.seeds} seeds x {w.normal + w.contrastive} responses x {w.sample_tokens} tokens, on {backend})")
+    log(
+        f"gpu-check: sample ({w.seeds} seeds x {w.normal + w.contrastive} responses x {w.sample_tokens} tokens, on {backend})"
+    )
     sampled = runner.run("sample", recipe, {"seeds": seeds})
     responses = sampled["outputs"]["responses"]["path"]
     log(f"gpu-check: verify (model verifier, on {backend})")
@@ -107,7 +113,8 @@ def run_check(config: str, work: Path, w: Workload, *, backend: str = "hf", devi
         "stages": stages,
         "figures": {
             "sample": {
-                "tokens_per_s": stages["sample"]["metrics"]["generated_tokens"] / stages["sample"]["metrics"]["generation_s"],
+                "tokens_per_s": stages["sample"]["metrics"]["generated_tokens"]
+                / stages["sample"]["metrics"]["generation_s"],
                 "responses": stages["sample"]["metrics"]["responses"],
                 "peak_memory_bytes": stages["sample"]["peak_memory_bytes"],
             },

@@ -59,10 +59,19 @@ def word_tokenizer(arch: Architecture):
 
 
 def _marker(arch: Architecture, pixels: int, dtype: str, seed: int) -> dict[str, Any]:
-    return {"kind": "gpu_check_model", "version": FORMAT_VERSION, "config": arch.name, "pixels": pixels, "dtype": dtype, "seed": seed}
+    return {
+        "kind": "gpu_check_model",
+        "version": FORMAT_VERSION,
+        "config": arch.name,
+        "pixels": pixels,
+        "dtype": dtype,
+        "seed": seed,
+    }
 
 
-def build_checkpoint(out_dir: str | Path, arch: Architecture, *, pixels: int, device: str, dtype: str, seed: int = 0) -> dict[str, Any]:
+def build_checkpoint(
+    out_dir: str | Path, arch: Architecture, *, pixels: int, device: str, dtype: str, seed: int = 0
+) -> dict[str, Any]:
     """Writes (once) `arch` with random weights, its processor (images of exactly `pixels` px) and a
     generation config to `out_dir`; returns what it did: `{path, reused, build_s, save_s, params}`."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
@@ -80,11 +89,19 @@ def build_checkpoint(out_dir: str | Path, arch: Architecture, *, pixels: int, de
         with torch.device(device):
             model = Qwen2VLForConditionalGeneration._from_config(build_config(arch), dtype=getattr(torch, dtype))
         ids = arch.ids
-        model.generation_config = GenerationConfig(eos_token_id=[ids["eos"], ids["bos"]], pad_token_id=ids["bos"], bos_token_id=ids["bos"])
-        timings.update(reused=False, build_s=time.perf_counter() - t0, params=sum(p.numel() for p in model.parameters()))
+        model.generation_config = GenerationConfig(
+            eos_token_id=[ids["eos"], ids["bos"]], pad_token_id=ids["bos"], bos_token_id=ids["bos"]
+        )
+        timings.update(
+            reused=False, build_s=time.perf_counter() - t0, params=sum(p.numel() for p in model.parameters())
+        )
         t1 = time.perf_counter()
         model.save_pretrained(tmp, max_shard_size="5GB")
-        processor = make_processor(Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels), word_tokenizer(arch), chat_template=CHAT_TEMPLATE)
+        processor = make_processor(
+            Qwen2VLImageProcessorPil(min_pixels=pixels, max_pixels=pixels),
+            word_tokenizer(arch),
+            chat_template=CHAT_TEMPLATE,
+        )
         processor.save_pretrained(tmp)
         timings["save_s"] = time.perf_counter() - t1
         del model

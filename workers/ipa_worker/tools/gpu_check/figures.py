@@ -41,7 +41,9 @@ def dpo_figures(rows: list[dict[str, Any]], arch: Architecture, params: dict[str
     sequences = 2 * pairs_per_step  # chosen and rejected, one image each
     tokens_per_step = tokens / len(timed)
     completion = max(0.0, tokens_per_step - sequences * prompt_tokens)
-    shape = dict(tokens=tokens_per_step, completion_tokens=completion, sequences=sequences, patches=sequences * patches_per_image)
+    shape = dict(
+        tokens=tokens_per_step, completion_tokens=completion, sequences=sequences, patches=sequences * patches_per_image
+    )
     flops = dpo_step_flops(arch, params, **shape)
     hw_flops = dpo_step_hardware_flops(arch, params, **shape, recompute=gradient_checkpointing)
     step_s = statistics.median(s["seconds"] for s in timed)

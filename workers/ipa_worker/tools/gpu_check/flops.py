@@ -45,7 +45,9 @@ def param_counts(arch: Architecture) -> dict[str, int]:
     return {"total": total, "vision": vision, "language": total - vision, "language_matmul": total - vision - embed}
 
 
-def lm_forward_flops(arch: Architecture, params_matmul: int, tokens: float, seq_len: float, lm_head_tokens: float | None = None) -> float:
+def lm_forward_flops(
+    arch: Architecture, params_matmul: int, tokens: float, seq_len: float, lm_head_tokens: float | None = None
+) -> float:
     """Forward FLOPs of the language model over `tokens` tokens in sequences of `seq_len`: 2 per
     matmul weight per token plus causal attention's QK^T and AV. The LM head (vocab x hidden) is
     counted over `lm_head_tokens` only when given: TRL's fused LM head projects just the positions
@@ -56,7 +58,9 @@ def lm_forward_flops(arch: Architecture, params_matmul: int, tokens: float, seq_
     return 2.0 * (params_matmul - head) * tokens + 2.0 * head * head_tokens + 2.0 * layers * hidden * seq_len * tokens
 
 
-def dpo_step_flops(arch: Architecture, params: dict[str, int], *, tokens: float, completion_tokens: float, sequences: int, patches: int) -> float:
+def dpo_step_flops(
+    arch: Architecture, params: dict[str, int], *, tokens: float, completion_tokens: float, sequences: int, patches: int
+) -> float:
     """Model FLOPs of one LoRA DPO step as TRL runs it: the policy's forward and its backward to
     the activations (the frozen base has no weight gradients: about one more forward), and the
     reference forward with the adapter off, over chosen and rejected sequences; the vision tower
@@ -73,10 +77,14 @@ def dpo_step_hardware_flops(arch: Architecture, params: dict[str, int], *, token
     (`recompute`), the policy's decoder layers run forward once more during the backward. The LM
     head is outside the checkpointed layers, and the frozen vision tower keeps no activations for
     a backward, so neither is recomputed."""
-    model = dpo_step_flops(arch, params, tokens=tokens, completion_tokens=completion_tokens, sequences=sequences, patches=patches)
+    model = dpo_step_flops(
+        arch, params, tokens=tokens, completion_tokens=completion_tokens, sequences=sequences, patches=patches
+    )
     if not recompute:
         return model
-    return model + lm_forward_flops(arch, params["language_matmul"], tokens, tokens / max(1, sequences), lm_head_tokens=0.0)
+    return model + lm_forward_flops(
+        arch, params["language_matmul"], tokens, tokens / max(1, sequences), lm_head_tokens=0.0
+    )
 
 
 def utilisation(flops_per_step: float, step_seconds: float, peak_tflops: float | None) -> tuple[float, float | None]:

@@ -61,7 +61,9 @@ def cuda_problem() -> str | None:
     said = next((str(w.message).splitlines()[0] for w in caught if str(w.message).strip()), "")
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
         said = said or "CUDA_VISIBLE_DEVICES is empty"
-    return f"torch {torch.__version__} (built for CUDA {torch.version.cuda}) finds no usable GPU" + (f": {said}" if said else " (no NVIDIA driver or GPU)")
+    return f"torch {torch.__version__} (built for CUDA {torch.version.cuda}) finds no usable GPU" + (
+        f": {said}" if said else " (no NVIDIA driver or GPU)"
+    )
 
 
 def compiler_problem(env: dict[str, str] | None = None) -> str | None:

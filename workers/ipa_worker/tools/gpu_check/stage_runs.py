@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ... import stages
+from ...context import StageContext
 from ...contract import recipe_defaults, stage_outputs
 from ...data.jsonl_io import atomic_write_jsonl, read_jsonl
 from ...data.synthetic_task import generate_synthetic
-from ...models.messages import assistant_messages, user_messages
 from ...models.engines import Engines
-from ...context import StageContext
+from ...models.messages import assistant_messages, user_messages
 from .workloads import Workload
 
 ROUND, SHARD = 1, 0
@@ -138,6 +138,12 @@ class StageRunner:
         if self.cuda:
             import torch
 
-            return {"peak_memory_bytes": int(torch.cuda.max_memory_allocated()), "peak_memory_kind": "cuda_max_memory_allocated"}
+            return {
+                "peak_memory_bytes": int(torch.cuda.max_memory_allocated()),
+                "peak_memory_kind": "cuda_max_memory_allocated",
+            }
         # The process's high-water mark so far (Linux reports kilobytes): the best a CPU offers.
-        return {"peak_memory_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "peak_memory_kind": "process_max_rss"}
+        return {
+            "peak_memory_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024,
+            "peak_memory_kind": "process_max_rss",
+        }
