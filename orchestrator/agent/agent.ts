@@ -54,7 +54,7 @@ import { RunStore, type DoneRecord } from '../store/run-store.js';
 import { deviceEnv } from './devices.js';
 import { classifyFailure, failRunOf, type AgentJobData } from './failures.js';
 import { pythonLogLine, stderrLine } from './job-log-lines.js';
-import { isUntrusted, trustJob, UntrustedJob } from './job-trust.js';
+import { isUntrusted, trustJob, UntrustedJob, type TrustedJob } from './job-trust.js';
 import { MemoryGate } from './memory-gate.js';
 import { RunAnchor } from './run-anchor.js';
 import { TrustedRuns } from './trusted-runs.js';
@@ -394,17 +394,36 @@ export class WorkerAgent {
 
   private async process(job: Job, token?: string): Promise<unknown> {
     // Before anything touches the disk: the job must prove it belongs (agent/job-trust.ts).
-    const { id, data: d, store, recipe, info, shards } = await this.trust(job, token);
+    const t = await this.trust(job, token);
+    const d = t.data;
     const log = jobLogger(this.log, {
       run: d.runId,
       round: d.round,
       stage: d.stage,
       shard: d.shard,
-      job: id,
+      job: t.id,
       place: jobPlace(d),
     });
     // This agent's lines about the run go to its logs/orchestrator.jsonl too (only once the job is trusted).
-    logToRunDir(d.runId, store.dir);
+    logToRunDir(d.runId, t.store.dir);
+    const cached = await this.admit(job, token, t, log);
+    if (cached) return summary(cached);
+    if (d.stage === 'advance') return summary(await this.advance(job, t, log));
+    return summary(await this.onPython(job, token, t, log));
+  }
+
+  /**
+   * Whether the job runs now: its run's state (a cancelled or failed run refuses it, a paused one
+   * delays it), its done record (a job done before returns that record, after queueing what follows
+   * it), its predecessors' records and the run's memory plan on this worker.
+   */
+  private async admit(
+    job: Job,
+    token: string | undefined,
+    t: TrustedJob,
+    log: Logger,
+  ): Promise<DoneRecord | undefined> {
+    const { id, data: d, store, recipe, info, shards } = t;
     const state = info.state;
     if (state === 'cancelled' || state === 'failed') throw new UnrecoverableError(`run ${d.runId} is ${state}`);
     // An interrupted run waits like a paused one: its jobs stay queued for `ipa resume`.
@@ -420,47 +439,52 @@ export class WorkerAgent {
       log.info('already done (its done record is present): not computed again');
       // A job killed between its record and queueing what follows queues it now.
       await this.queueNext(store, recipe, d, shards, log);
-      return summary(cached);
+      return cached;
     }
     // Queued only after its predecessors' records were written; a job without them (added by
     // hand, or left from before `ipa resume` set outputs aside) waits, then is refused.
     const missing = predecessors(recipe, d.round, d.stage, d.shard, shards).filter(
       (l) => !store.hasRecord(jobId({ runId: d.runId, ...l })),
     );
-    if (missing.length)
+    if (missing.length) {
+      const first = `${jobPlace(missing[0])}${missing.length > 1 ? ', …' : ''}`;
       await this.holdBack(
         job,
         token,
-        new UntrustedJob(
-          `${id}: ${missing.length} job(s) it follows are not done (${jobPlace(missing[0])}${missing.length > 1 ? ', …' : ''})`,
-          true,
-        ),
+        new UntrustedJob(`${id}: ${missing.length} job(s) it follows are not done (${first})`, true),
       );
-    const attempt = job.attemptsMade + 1;
-
+    }
     // The run's memory plan on this worker's card: printed once, and a plan that cannot fit refuses its jobs.
     const gate = this.memory.check(d.runId, recipe, job.queueName);
     for (const line of gate.lines ?? []) log.info({ event: 'memory_plan', fits: !gate.refusal }, line);
     if (gate.refusal) throw new UnrecoverableError(`${gate.refusal} (or start the worker with --skip-memory-check)`);
+    return undefined;
+  }
 
-    if (d.stage === 'advance') {
-      const rec = await (async () => {
-        // A try like any other: counted in the run's attempts (ipa status, the dashboard).
-        store.recordAttempt(id, { attempt, worker: this.id, started_at: new Date().toISOString() });
-        const r = openNextRound(store, recipe, d.round);
-        const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
-        // Recorded before queued: the next round is in the plan before any of its jobs can be taken.
-        store.writeDone(rec);
-        await this.queueNext(store, recipe, d, shards, log);
-        return rec;
-      })().catch(async (err: unknown) => {
-        throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => undefined });
-      });
-      this.finished++;
-      log.info({ event: 'stage_done', ...rec.metrics }, describeOutputs('advance', {}, rec.metrics));
-      return summary(rec);
-    }
+  /** The Node-only `advance` job: opens the next round (recorded before it is queued). */
+  private async advance(job: Job, t: TrustedJob, log: Logger): Promise<DoneRecord> {
+    const { id, data: d, store, recipe, shards } = t;
+    const rec = await (async () => {
+      // A try like any other: counted in the run's attempts (ipa status, the dashboard).
+      store.recordAttempt(id, { attempt: job.attemptsMade + 1, worker: this.id, started_at: new Date().toISOString() });
+      const r = openNextRound(store, recipe, d.round);
+      const rec = this.record(id, d, r.outputs, r.metrics, [], new Date(), store.attempts(id));
+      // Recorded before queued: the next round is in the plan before any of its jobs can be taken.
+      store.writeDone(rec);
+      await this.queueNext(store, recipe, d, shards, log);
+      return rec;
+    })().catch(async (err: unknown) => {
+      throw await classifyFailure(err, { job, data: d, store, log, onProcessLost: () => undefined });
+    });
+    this.finished++;
+    log.info({ event: 'stage_done', ...rec.metrics }, describeOutputs('advance', {}, rec.metrics));
+    return rec;
+  }
 
+  /** A stage in a Python slot (or a training group it leads): its record written, what follows queued. */
+  private async onPython(job: Job, token: string | undefined, t: TrustedJob, log: Logger): Promise<DoneRecord> {
+    const { id, data: d, store, recipe, shards } = t;
+    const attempt = job.attemptsMade + 1;
     const slot = await this.slots.acquire();
     // A training job on several nodes: join any group still waiting for nodes, then lead this one.
     let call: GroupCall | undefined;
@@ -504,27 +528,14 @@ export class WorkerAgent {
           ? await this.recordOfGroup(store, id, log)
           : this.writeResult(raw, id, d, store, startedAt, log);
       await this.queueNext(store, recipe, d, shards, log);
-      return summary(rec);
+      return rec;
     } catch (err) {
-      const handBack =
+      const stopped =
         abort.signal.reason === SHUTDOWN &&
         ((err instanceof PythonError && err.type === 'Cancelled') || err instanceof PythonProcessExited);
-      if (handBack && token) {
-        // Stopped by close(), not by the job: it goes back to the queue untouched (no attempt
-        // used, the run not failed) for another agent, which resumes from what is on disk.
+      if (stopped && token) {
         if (err instanceof PythonProcessExited) this.slots.lost(slot, run.proc);
-        const back =
-          this.redis.status === 'ready'
-            ? await (this.stopBy ?? Deadline.in(DEFAULT_STOP_MS)).settle(job.moveToWait(token))
-            : { ok: false as const, reason: 'Redis is unreachable' };
-        if (back.ok) log.info('the worker is stopping: job handed back to the queue (recomputed later)');
-        else {
-          const lockS = Math.round((this.opts.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS) / 1000);
-          this.notDone.push(
-            `job ${id} was not handed back (${back.reason}): it goes back to the queue ${lockS} s after Redis answers again (its lock expires), or \`ipa resume ${d.runId}\` queues it again; nothing it finished is lost`,
-          );
-        }
-        throw new WaitingError();
+        await this.handBack(job, token, id, d, log);
       }
       const cause = call && err instanceof PythonError ? await this.groupCause(err, call) : err;
       throw await classifyFailure(cause, {
@@ -539,6 +550,26 @@ export class WorkerAgent {
       run.end();
       await this.slots.release(slot, run.proc);
     }
+  }
+
+  /**
+   * A job stopped by `close()`, not by itself: back to the queue untouched (no attempt used, the
+   * run not failed) for another agent, which resumes from what is on disk; without Redis it is
+   * said in the stop's report and goes back once its lock expires.
+   */
+  private async handBack(job: Job, token: string, id: string, d: JobDescriptor, log: Logger): Promise<never> {
+    const back =
+      this.redis.status === 'ready'
+        ? await (this.stopBy ?? Deadline.in(DEFAULT_STOP_MS)).settle(job.moveToWait(token))
+        : { ok: false as const, reason: 'Redis is unreachable' };
+    if (back.ok) log.info('the worker is stopping: job handed back to the queue (recomputed later)');
+    else {
+      const lockS = Math.round((this.opts.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS) / 1000);
+      this.notDone.push(
+        `job ${id} was not handed back (${back.reason}): it goes back to the queue ${lockS} s after Redis answers again (its lock expires), or \`ipa resume ${d.runId}\` queues it again; nothing it finished is lost`,
+      );
+    }
+    throw new WaitingError();
   }
 
   /** Whether jobs of `stage` run across nodes on this agent (`--nodes N`, train and sft). */

@@ -71,16 +71,7 @@ export async function driveRun(o: DriveOptions): Promise<number> {
   let interrupted: NodeJS.Signals | undefined;
   let onStop: (signal: NodeJS.Signals) => void = () => undefined;
   const stopRequested = new Promise<'interrupted'>((res) => (onStop = () => res('interrupted')));
-  const sayContinue = (s: RunStore) => {
-    log.info(
-      { run: s.id, event: 'interrupted' },
-      `run ${s.id} interrupted: everything finished so far is kept in ${shortPath(s.dir)}`,
-    );
-    log.info(
-      { run: s.id, event: 'continue', command: continueCommand(s, o.runsDir, o.redisUrl) },
-      `continue it with:  ${continueCommand(s, o.runsDir, o.redisUrl)}`,
-    );
-  };
+  const sayContinue = (s: RunStore) => sayInterrupted(s, o);
   const dispose = onInterrupt({
     first(signal) {
       interrupted = signal;
@@ -100,7 +91,6 @@ export async function driveRun(o: DriveOptions): Promise<number> {
       exitNow(session?.pythonPids() ?? [], ExitCode.interrupted);
     },
   });
-  let ticker: ProgressTicker | undefined;
   try {
     session = await LocalSession.open({ redisUrl: o.redisUrl, prefix: o.prefix, worker: o.worker });
     if (session.privateRedis)
@@ -118,19 +108,7 @@ export async function driveRun(o: DriveOptions): Promise<number> {
       return ExitCode.interrupted;
     }
     if (resumed) {
-      const r = await resumeRun(store, session.queues);
-      // Damaged outputs found on the way (run/repair.ts) are computed again: say which.
-      // One line each: a terminal line shows a message's first line only.
-      if (r.repair.damage.length)
-        for (const line of repairLines(store.id, r.repair))
-          log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, line.trim());
-      if (r.completed) {
-        log.info(`run ${store.id} is complete: nothing to do`);
-        return finish(store, 'completed', o);
-      }
-      log.info(
-        `continuing run ${store.id} (${shortPath(store.dir)}): round ${r.round}, ${r.enqueued} jobs queued, ${r.kept} finished jobs kept`,
-      );
+      if (await continueRun(store, session, log)) return finish(store, 'completed', o);
     } else log.info(`run ${store.id} → ${shortPath(store.dir)}`);
     if (interrupted) store.setState('interrupted');
     if (o.localWorker && !(await session.hasWorkers())) {
@@ -138,25 +116,7 @@ export async function driveRun(o: DriveOptions): Promise<number> {
       await session.startWorker();
     }
     const run = store;
-    const queues = session.queues;
-    const monitor = new RunMonitor(run, { log, replayDone: !resumed });
-    let latest: Manifest | undefined;
-    const line = async (now: number) => {
-      if (!latest) return undefined;
-      const stages = stageProgress(latest, await activeJobsOf(queues, run.id).catch(() => []), now);
-      return stages.length
-        ? progressLine({ elapsedMs: runDurationMs(latest.run, now), stages, now, width: term.width })
-        : undefined;
-    };
-    ticker = new ProgressTicker({ term, log: log.child({ run: run.id }), line }).start();
-    const waited = waitForRun(run, {
-      onPoll: (m) => {
-        latest = m;
-        monitor.update(m);
-      },
-    });
-    const state = await Promise.race([stopRequested, waited]);
-    ticker.stop();
+    const state = await watchRun(run, session, term, resumed, stopRequested);
     if (state === 'interrupted' || interrupted) {
       await session.close({ graceMs: 0, stopMs: orderlyPart(o.stopMs) });
       session = undefined;
@@ -165,7 +125,6 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     }
     return finish(run, state, o);
   } finally {
-    ticker?.stop();
     await session?.close(interrupted ? { graceMs: 0, stopMs: orderlyPart(o.stopMs) } : {});
     dispose();
   }
@@ -181,6 +140,69 @@ export function outcomeLine(
   info: Pick<RunInfo, 'state' | 'created_at' | 'updated_at'>,
 ): string {
   return `run ${id}: ${state} in ${duration(runDurationMs(info))}`;
+}
+
+/** What an interrupted run kept, and the command that continues it. */
+function sayInterrupted(s: RunStore, o: Pick<DriveOptions, 'runsDir' | 'redisUrl'>): void {
+  const log = rootLogger;
+  log.info(
+    { run: s.id, event: 'interrupted' },
+    `run ${s.id} interrupted: everything finished so far is kept in ${shortPath(s.dir)}`,
+  );
+  const command = continueCommand(s, o.runsDir, o.redisUrl);
+  log.info({ run: s.id, event: 'continue', command }, `continue it with:  ${command}`);
+}
+
+/**
+ * `ipa run <id>`: queues what is missing (saying which damaged outputs are computed again);
+ * true when the run was already complete.
+ */
+async function continueRun(store: RunStore, session: LocalSession, log: typeof rootLogger): Promise<boolean> {
+  const r = await resumeRun(store, session.queues);
+  // One line each: a terminal line shows a message's first line only.
+  if (r.repair.damage.length)
+    for (const line of repairLines(store.id, r.repair))
+      log.warn({ run: store.id, event: 'repaired', damage: r.repair.damage.length }, line.trim());
+  if (r.completed) {
+    log.info(`run ${store.id} is complete: nothing to do`);
+    return true;
+  }
+  log.info(
+    `continuing run ${store.id} (${shortPath(store.dir)}): round ${r.round}, ${r.enqueued} jobs queued, ${r.kept} finished jobs kept`,
+  );
+  return false;
+}
+
+/** Waits for the run's end (or a stop), with a line per finished job and one live progress line. */
+async function watchRun(
+  run: RunStore,
+  session: LocalSession,
+  term: LiveTerminal,
+  resumed: boolean,
+  stopRequested: Promise<'interrupted'>,
+): Promise<RunState | 'interrupted'> {
+  const log = rootLogger;
+  const monitor = new RunMonitor(run, { log, replayDone: !resumed });
+  let latest: Manifest | undefined;
+  const line = async (now: number) => {
+    if (!latest) return undefined;
+    const stages = stageProgress(latest, await activeJobsOf(session.queues, run.id).catch(() => []), now);
+    return stages.length
+      ? progressLine({ elapsedMs: runDurationMs(latest.run, now), stages, now, width: term.width })
+      : undefined;
+  };
+  const ticker = new ProgressTicker({ term, log: log.child({ run: run.id }), line }).start();
+  try {
+    const waited = waitForRun(run, {
+      onPoll: (m) => {
+        latest = m;
+        monitor.update(m);
+      },
+    });
+    return await Promise.race([stopRequested, waited]);
+  } finally {
+    ticker.stop();
+  }
 }
 
 /** Prints the outcome (results table, report paths, the error) and returns the exit code. */

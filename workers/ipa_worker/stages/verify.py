@@ -29,6 +29,75 @@ from ..seeding import stable_seed
 from .common import SeedImages, batch_progress, batch_size, seeds_by_id
 
 
+def _rule_verdicts(
+    ctx: StageContext, known: list[dict[str, Any]], seeds: dict[str, Any], text_key: str, cfg: Any
+) -> list[dict[str, Any]]:
+    verdicts = []
+    for i, r in enumerate(known):
+        ctx.check_cancelled()
+        v, reason = rule_verify(r[text_key], seeds[r["seed_id"]]["reference"], cfg.rule_mode)
+        verdicts.append(_row(r, v, {c: None for c in CHECKS}, reason, ""))
+        ctx.progress(i + 1, len(known))
+    return verdicts
+
+
+def _model_verdicts(
+    payload: dict[str, Any],
+    ctx: StageContext,
+    settings: Recipe,
+    known: list[dict[str, Any]],
+    seeds: dict[str, Any],
+    text_key: str,
+    failed: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The model verifier's verdicts; with `verifier.rejudge`, unjudged responses get a second,
+    sampled judgement. A row whose image cannot be read goes to `failed`."""
+    cfg = settings.verifier
+    images = SeedImages(settings)
+    items, judged = [], []
+    for r in known:
+        imgs = images.get(seeds[r["seed_id"]])
+        if imgs is None:
+            failed.append({"id": r["sample_id"], "reason": images.errors[r["seed_id"]]})
+            continue
+        seed = seeds[r["seed_id"]]
+        items.append(
+            {
+                "images": imgs,
+                "instruction": seed["instruction"],
+                "response": r[text_key],
+                "reference": seed["reference"],
+            }
+        )
+        judged.append(r)
+    if not items:
+        return []
+    lm = ctx.role(payload, "verifier")
+    kw = dict(
+        template=load_template("verifier", cfg.template),
+        max_new_tokens=cfg.max_new_tokens,
+        batch_size=batch_size(settings.sampling.batch_size, payload["options"]),
+        on_batch=batch_progress(ctx, "verifying"),
+    )
+    seed = stable_seed(payload["stage"], settings.seed, payload["round"], payload["shard"])
+    results = model_verify(lm, items, seed=seed, **kw)
+    again = [i for i, res in enumerate(results) if res["verdict"] is None] if cfg.rejudge else []
+    if again:
+        ctx.phase(
+            f"judging {len(again)} unjudged response{'' if len(again) == 1 else 's'} once more",
+            label="verify: second judgement",
+        )
+        second = model_verify(
+            lm, [items[i] for i in again], seed=stable_seed("rejudge", seed), temperature=cfg.rejudge_temperature, **kw
+        )
+        for i, res in zip(again, second):
+            results[i] = {**res, "rejudged": True}
+    return [
+        _row(r, res["verdict"], res["checks"], res["reason"], res["raw"], res.get("rejudged", False))
+        for r, res in zip(judged, results)
+    ]
+
+
 def judge(
     payload: dict[str, Any],
     ctx: StageContext,
@@ -37,7 +106,7 @@ def judge(
     output: str,
 ) -> dict[str, Any]:
     """Verdict rows for `rows` (responses or revisions, the judged text under `text_key`)."""
-    recipe, options = payload["recipe"], payload["options"]
+    recipe = payload["recipe"]
     settings = Recipe.from_dict(recipe)
     cfg = settings.verifier
     seeds = seeds_by_id(payload["inputs"]["seeds"])
@@ -49,63 +118,12 @@ def judge(
         else:
             failed.append({"id": r["sample_id"], "reason": f"seed {r['seed_id']} not in the seeds shard"})
 
-    verdicts: list[dict[str, Any]] = []
     what = "refinements" if text_key == "refined" else "responses"
     ctx.phase(f"verifying {len(known)} {what} with the {cfg.kind} verifier", label="verifying")
     if cfg.kind == "rule":
-        for i, r in enumerate(known):
-            ctx.check_cancelled()
-            v, reason = rule_verify(r[text_key], seeds[r["seed_id"]]["reference"], cfg.rule_mode)
-            verdicts.append(_row(r, v, {c: None for c in CHECKS}, reason, ""))
-            ctx.progress(i + 1, len(known))
+        verdicts = _rule_verdicts(ctx, known, seeds, text_key, cfg)
     elif cfg.kind == "model":
-        images = SeedImages(settings)
-        items, judged = [], []
-        for r in known:
-            imgs = images.get(seeds[r["seed_id"]])
-            if imgs is None:
-                failed.append({"id": r["sample_id"], "reason": images.errors[r["seed_id"]]})
-                continue
-            seed = seeds[r["seed_id"]]
-            items.append(
-                {
-                    "images": imgs,
-                    "instruction": seed["instruction"],
-                    "response": r[text_key],
-                    "reference": seed["reference"],
-                }
-            )
-            judged.append(r)
-
-        if items:
-            lm = ctx.role(payload, "verifier")
-            kw = dict(
-                template=load_template("verifier", cfg.template),
-                max_new_tokens=cfg.max_new_tokens,
-                batch_size=batch_size(settings.sampling.batch_size, options),
-                on_batch=batch_progress(ctx, "verifying"),
-            )
-            seed = stable_seed(payload["stage"], settings.seed, payload["round"], payload["shard"])
-            results = model_verify(lm, items, seed=seed, **kw)
-            again = [i for i, res in enumerate(results) if res["verdict"] is None] if cfg.rejudge else []
-            if again:
-                ctx.phase(
-                    f"judging {len(again)} unjudged response{'' if len(again) == 1 else 's'} once more",
-                    label="verify: second judgement",
-                )
-                second = model_verify(
-                    lm,
-                    [items[i] for i in again],
-                    seed=stable_seed("rejudge", seed),
-                    temperature=cfg.rejudge_temperature,
-                    **kw,
-                )
-                for i, res in zip(again, second):
-                    results[i] = {**res, "rejudged": True}
-            verdicts = [
-                _row(r, res["verdict"], res["checks"], res["reason"], res["raw"], res.get("rejudged", False))
-                for r, res in zip(judged, results)
-            ]
+        verdicts = _model_verdicts(payload, ctx, settings, known, seeds, text_key, failed)
     else:
         raise BadInput(f"unknown verifier.kind {cfg.kind!r}")
 

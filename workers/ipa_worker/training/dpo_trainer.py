@@ -93,6 +93,32 @@ def dpo_config(
     )
 
 
+def _layout(job: DpoJob, training: Training, device: str):
+    """The global batch split over this group's ranks, and the data-parallel strategy on them."""
+    dpo = training.dpo
+    layout = split_batch(
+        dpo.batch_size * dpo.grad_accum,
+        job.batch_size or dpo.batch_size,
+        collective.world_size(),
+        field="training.dpo.batch_size x grad_accum",
+    )
+    strategy = resolve_strategy(
+        training.distributed.strategy, full_finetune=dpo.full_finetune, device=device, world_size=layout.world_size
+    )
+    return layout, strategy
+
+
+def _reward_before(trainer, eval_sets: dict[str, Any] | None) -> dict[str, Any]:
+    """The reward figures before training (the start policy against its reference): with a fresh
+    adapter both are the same weights, so every margin is 0 and the accuracy 0 (ties never count)."""
+    before: dict[str, Any] = {}
+    for name, ds in (eval_sets or {}).items():
+        before.update(
+            {f"{k}_before": v for k, v in reward_metrics(trainer, ds, name).items() if not k.startswith("pairs_")}
+        )
+    return before
+
+
 def train_dpo(
     dataset,
     job: DpoJob,
@@ -127,15 +153,7 @@ def train_dpo(
     if full:
         freeze_vision(model)
     ref_model = _full_reference(job, training, model_cfg) if full else None
-    layout = split_batch(
-        dpo.batch_size * dpo.grad_accum,
-        job.batch_size or dpo.batch_size,
-        collective.world_size(),
-        field="training.dpo.batch_size x grad_accum",
-    )
-    strategy = resolve_strategy(
-        training.distributed.strategy, full_finetune=full, device=device, world_size=layout.world_size
-    )
+    layout, strategy = _layout(job, training, device)
     if ctx is not None:
         ctx.log(f"{job.model_name}: {layout.describe()}; strategy {strategy}", **layout.metrics())
     tracking = tracking or Tracking()
@@ -159,13 +177,7 @@ def train_dpo(
     if not full and job.start["adapter"] and training.reference_model == "initial":
         _drop_adapter_reference(trainer)
 
-    # The same figures before training (the start policy against its reference): with a fresh
-    # adapter both are the same weights, so every margin is 0 and the accuracy 0 (ties never count).
-    before: dict[str, Any] = {}
-    for name, ds in (eval_sets or {}).items():
-        before.update(
-            {f"{k}_before": v for k, v in reward_metrics(trainer, ds, name).items() if not k.startswith("pairs_")}
-        )
+    before = _reward_before(trainer, eval_sets)
     out = trainer.train(resume_from_checkpoint=resume)
     record = _publish(trainer, processor, job.out_dir, full=full, fsdp=strategy == "fsdp")
     metrics = summarize(metrics_cb.rows, job.model_name) | before
