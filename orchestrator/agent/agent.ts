@@ -409,7 +409,8 @@ export class WorkerAgent {
     const cached = await this.admit(job, token, t, log);
     if (cached) return summary(cached);
     if (d.stage === 'advance') return summary(await this.advance(job, t, log));
-    return summary(await this.onPython(job, token, t, log));
+    const rec = await this.onPython(job, token, t, log);
+    return rec ? summary(rec) : { dropped: 'its inputs were set aside while it ran' };
   }
 
   /**
@@ -482,7 +483,12 @@ export class WorkerAgent {
   }
 
   /** A stage in a Python slot (or a training group it leads): its record written, what follows queued. */
-  private async onPython(job: Job, token: string | undefined, t: TrustedJob, log: Logger): Promise<DoneRecord> {
+  private async onPython(
+    job: Job,
+    token: string | undefined,
+    t: TrustedJob,
+    log: Logger,
+  ): Promise<DoneRecord | undefined> {
     const { id, data: d, store, recipe, shards } = t;
     const attempt = job.attemptsMade + 1;
     const slot = await this.slots.acquire();
@@ -522,6 +528,19 @@ export class WorkerAgent {
           `leading a training group of ${call.nnodes} nodes at ${call.endpoint}: waiting for ${call.nnodes - 1} more to join`,
         );
       const raw = await this.runStage(slot, payload, run, log);
+      // A repair (`ipa resume`) may have set this job's inputs aside while it ran (after a FLUSHALL
+      // the queue has forgotten the job too): its result is stale, so it is not recorded and
+      // nothing after it is queued; the repair queued the job again.
+      const gone = predecessors(recipe, d.round, d.stage, d.shard, shards).filter(
+        (l) => !store.hasRecord(jobId({ runId: d.runId, ...l })),
+      );
+      if (gone.length) {
+        log.warn(
+          { event: 'stale_result', missing: gone.length },
+          `its inputs were set aside while it ran (${jobPlace(gone[0])} is no longer done): its result is dropped, not recorded`,
+        );
+        return undefined;
+      }
       // Global rank 0 ran on a node that joined: that node writes the done record.
       const rec =
         raw === null && call

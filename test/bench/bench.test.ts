@@ -72,7 +72,7 @@ describe('bench/run.ts --quick --only bridge,control', () => {
     expect(stdout.trim()).toBe(markdown.trim());
     expect(markdown).toContain('| benchmark | metric | unit | n | ours | baseline | ratio | goal | result |');
     expect(markdown).toMatch(
-      /\| control \| throughput: planner \+ flows \+ agent \|.*\| ≥ 0\.8× \| \*\*(PASS|MISS)\*\* \|/,
+      /\| control \| throughput: planner \+ chains \+ agent \|.*\| ≥ 0\.8× \| \*\*(PASS|MISS)\*\* \|/,
     );
     expect(markdown).toMatch(/\| bridge \| sequential round trip \|.*\| ≤ 2× \| \*\*(PASS|MISS)\*\* \|/);
   });

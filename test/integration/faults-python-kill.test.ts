@@ -52,8 +52,12 @@ describe('kill -9 of the Python process', () => {
     expect(now[0]).not.toBe(pid);
     expect(rec.attempts).toBe(2);
     expect(attemptLines(store, id).map((l) => l.attempt)).toEqual([1, 2]);
-    // BullMQ saw one failed try (the crash) and one that completed.
-    const job = await h.queues.queue('sample').getJob(id);
+    // BullMQ saw one failed try (the crash) and one that completed. The record is written before
+    // the job queues its successor and completes: wait for BullMQ's side.
+    const job = await waitFor(`${id} completed in BullMQ`, async () => {
+      const j = await h.queues.queue('sample').getJob(id);
+      return (await j?.getState()) === 'completed' ? j : undefined;
+    });
     expect(job?.attemptsMade).toBe(2);
     expect(job?.stacktrace ?? []).toHaveLength(1);
     expect(job?.stacktrace?.[0]).toContain('python process exited (code null, signal SIGKILL)');

@@ -102,8 +102,10 @@ def test_verify_stage_judged_every_response_with_the_model(check):
     rows = read_jsonl(verify["outputs"]["verdicts"]["path"])
     assert len(rows) == f["figures"]["sample"]["responses"] == verify["metrics"]["n"]
     assert verify["metrics"]["kind"] == "model"
-    # Random weights state no checks: every verdict is unjudged, with the model's raw text kept.
-    assert all(r["verdict"] is None and r["raw"] for r in rows)
+    # Random weights state no checks: every verdict is unjudged, with the model's raw text kept (a
+    # second, sampled judgement of an unjudged response, verifier.rejudge, may end at once: empty).
+    assert all(r["verdict"] is None and isinstance(r["raw"], str) for r in rows)
+    assert any(r["raw"] for r in rows)
     assert f["figures"]["verify"]["verdicts_per_s"] > 0
 
 
