@@ -71,4 +71,6 @@ class Role:
         return answers
 
     def _generate(self, prompts: list[dict[str, Any]], **kw: Any) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """The engine's own generation: `HfRole` (hf_engine.py) and `VllmRole` (vllm_engine.py) give it;
+        a bare `Role` is never built, so reaching this is a programming error."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _generate: use an engine's role")
