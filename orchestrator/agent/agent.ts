@@ -819,7 +819,7 @@ export class WorkerAgent {
       const shown = stderrLine(line);
       if (shown !== undefined) run.logLine(shown);
     };
-    run.proc = await this.slots.processFor(slot, fresh, log, stderrToLog);
+    run.proc = await this.slots.processFor(slot, fresh, log, stderrToLog, run.abort.signal);
     return run.proc.request('stage', payload, {
       signal: run.abort.signal,
       onProgress: run.progress,

@@ -4,7 +4,7 @@
  * instead, and the slot's inference process is stopped first so the two never hold the device
  * at once. Jobs wait for a free slot in arrival order.
  */
-import { PythonProcess, type ReadyInfo } from '../bridge/python-process.js';
+import { PythonError, PythonProcess, type ReadyInfo } from '../bridge/python-process.js';
 import type { Deadline } from '../deadline.js';
 import type { Logger } from '../log.js';
 
@@ -65,16 +65,22 @@ export class SlotPool {
    * (`fresh`) a new process once the inference one has stopped. Its stderr goes to `onStderr`
    * until `release`.
    */
-  async processFor(slot: Slot, fresh: boolean, log: Logger, onStderr: (line: string) => void): Promise<PythonProcess> {
+  async processFor(
+    slot: Slot,
+    fresh: boolean,
+    log: Logger,
+    onStderr: (line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<PythonProcess> {
     if (!fresh) {
       this.stderrSinks.set(slot.index, onStderr);
-      return this.inference(slot);
+      return this.inference(slot, signal);
     }
     if (slot.proc) {
       await slot.proc.close({ graceMs: CLOSE_GRACE_MS }).catch(() => undefined);
       slot.proc = undefined;
     }
-    const proc = await this.start(log, onStderr);
+    const proc = await this.start(log, onStderr, signal);
     this.training.add(proc);
     return proc;
   }
@@ -128,18 +134,34 @@ export class SlotPool {
   }
 
   /** The slot's long-lived inference process, (re)started when missing or dead. */
-  private async inference(slot: Slot): Promise<PythonProcess> {
+  private async inference(slot: Slot, signal?: AbortSignal): Promise<PythonProcess> {
     if (!slot.proc || slot.proc.exitInfo) {
-      slot.proc = await this.start(this.opts.logger.child({ slot: slot.index }), (line) =>
-        this.stderrSinks.get(slot.index)?.(line),
+      slot.proc = await this.start(
+        this.opts.logger.child({ slot: slot.index }),
+        (line) => this.stderrSinks.get(slot.index)?.(line),
+        signal,
       );
     }
     return slot.proc;
   }
 
-  private async start(log: Logger, onStderr: (line: string) => void): Promise<PythonProcess> {
-    const p = await PythonProcess.start({ python: this.opts.python, env: this.opts.env, logger: log, onStderr });
+  /**
+   * A configured process. A stop (`signal`) while it starts kills it, so `stop()`, which only
+   * sees running processes, leaves none behind; the job then ends as `Cancelled` and is handed back.
+   */
+  private async start(log: Logger, onStderr: (line: string) => void, signal?: AbortSignal): Promise<PythonProcess> {
+    const p = await PythonProcess.start({
+      python: this.opts.python,
+      env: this.opts.env,
+      logger: log,
+      onStderr,
+      signal,
+    });
     await p.configure(this.opts.payloadSchema);
+    if (signal?.aborted) {
+      p.kill('SIGKILL');
+      throw new PythonError('Cancelled', 'stopped while the Python process was starting', '', 'start');
+    }
     return p;
   }
 }

@@ -51,6 +51,11 @@ export interface PythonProcessOptions {
   pythonPath?: string;
   /** Longest wait for `ready`. @defaultValue 60000 */
   readyTimeoutMs?: number;
+  /**
+   * Aborting it before `ready` kills the starting process, and `start` rejects with a `Cancelled`
+   * {@link PythonError}: a stop that comes while Python imports need not wait for it.
+   */
+  signal?: AbortSignal;
   /** After a cancel, how long Python may take to stop before it is sent SIGTERM. @defaultValue 10000 */
   cancelGraceMs?: number;
   /** After SIGTERM, how long before SIGKILL. @defaultValue 5000 */
@@ -207,7 +212,7 @@ export class PythonProcess extends EventEmitter<PythonProcessEvents> {
     };
     const child = spawn(opts.python ?? defaultPython(), opts.args ?? ['-m', 'ipa_worker', 'serve'], opts.cwd, env);
     const proc = new PythonProcess(child, opts);
-    await proc.waitReady(opts.readyTimeoutMs ?? 60_000);
+    await proc.waitReady(opts.readyTimeoutMs ?? 60_000, opts.signal);
     return proc;
   }
 
@@ -368,15 +373,20 @@ export class PythonProcess extends EventEmitter<PythonProcessEvents> {
     return done;
   }
 
-  private waitReady(timeoutMs: number): Promise<void> {
+  private waitReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.readyWaiter = undefined;
+        done();
         this.kill('SIGKILL');
         void this.exited.then(() => reject(new PythonStartTimeout(timeoutMs, this.tail())));
       }, timeoutMs);
+      const onAbort = () =>
+        this.readyWaiter?.reject(
+          new PythonError('Cancelled', 'stopped while the Python process was starting', '', 'start'),
+        );
       const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         this.readyWaiter = undefined;
       };
       this.readyWaiter = {
@@ -388,6 +398,8 @@ export class PythonProcess extends EventEmitter<PythonProcessEvents> {
           reject(err);
         },
       };
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

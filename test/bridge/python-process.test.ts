@@ -2,7 +2,7 @@
  * PythonProcess against the real worker (`python -m ipa_worker serve`, test methods on) and,
  * for misbehaviour the worker never shows, small stand-in scripts passed through `args`.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   PythonError,
   PythonProcess,
@@ -267,5 +267,23 @@ describe('PythonProcess lifecycle', () => {
     );
     expect(err).toBeInstanceOf(PythonStartTimeout);
     expect(err.stderrTail).toContain('starting');
+  });
+
+  it('a stop while the process starts kills it, and start rejects as Cancelled', async () => {
+    const abort = new AbortController();
+    let pid = 0;
+    const starting = start({
+      args: ['-c', 'import os, sys, time; print(os.getpid(), file=sys.stderr, flush=True); time.sleep(60)'],
+      signal: abort.signal,
+      onStderr: (line) => {
+        pid = Number(line);
+        abort.abort('stop');
+      },
+    });
+    const err = await rejection(starting);
+    expect(err).toBeInstanceOf(PythonError);
+    expect(err).toMatchObject({ type: 'Cancelled', method: 'start' });
+    expect(pid).toBeGreaterThan(0);
+    await vi.waitFor(() => expect(() => process.kill(pid, 0)).toThrow(), { timeout: 5000 });
   });
 });

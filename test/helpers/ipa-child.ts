@@ -25,10 +25,17 @@ export class IpaChild {
     const keep = (b: Buffer) => (this.text += b.toString());
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
+    // 'exit' can come before the last output is read: what it printed when it stopped is what the
+    // stop tests judge, so the wait also takes 'close' (its pipes drained), within a bound in case
+    // a process it left behind holds them open.
+    const closed = new Promise<void>((r) => this.child.once('close', () => r()));
     this.exited = new Promise((r) =>
       this.child.once('exit', (code, signal) => {
-        this.exit = { code, signal, at: Date.now() };
-        r();
+        const at = Date.now();
+        void Promise.race([closed, new Promise((t) => setTimeout(t, 5000))]).then(() => {
+          this.exit = { code, signal, at };
+          r();
+        });
       }),
     );
   }
