@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { isWithin as inside, realPath as real } from '../real-path.js';
 import { RecipeError, type RecipeIssue } from './errors.js';
 import type { Locator } from './locator.js';
-import { findPathFields, looksLikePath, type PathNeed } from './path-fields.js';
+import { findPathFields, looksLikePath, type PathRule } from './path-fields.js';
 import { RecipeSchema, type Recipe } from './schema.js';
 import type { Seg } from './schema-walk.js';
 
@@ -30,7 +30,8 @@ export interface NormaliseOptions {
   checkFiles?: boolean;
   /**
    * Report a missing input as a warning instead of an error (`ipa validate --offline`: the
-   * recipe's structure and values are checked before its model and data are downloaded).
+   * recipe's structure and values are checked before its model and data are downloaded); a file
+   * the user writes (a path rule's `local`) stays an error.
    * @defaultValue false
    */
   missingAsWarnings?: boolean;
@@ -49,9 +50,10 @@ export function normalise(
   const recipe = structuredClone(input);
   const issues: RecipeIssue[] = [];
   const warnings: RecipeIssue[] = [];
-  // A missing input is an error, or under missingAsWarnings a warning saying when it will be one.
-  const missing = opts.missingAsWarnings ? warnings : issues;
-  const later = opts.missingAsWarnings ? '; `ipa submit` and `ipa run` need it there' : '';
+  // A missing input is an error, or under missingAsWarnings a warning saying when it will be one;
+  // a file the user writes (rule.local) is never waiting for a download, so it stays an error.
+  const deferred = (rule: PathRule) => !!opts.missingAsWarnings && !rule.local;
+  const later = (rule: PathRule) => (deferred(rule) ? '; `ipa submit` and `ipa run` need it there' : '');
   const abs = (p: string) => resolve(dir, p);
   const fields = findPathFields(RecipeSchema, recipe);
 
@@ -67,7 +69,9 @@ export function normalise(
   // paths they meet in the data (image paths in seed rows).
   for (const f of rootLists) setAt(recipe, f.path, [...new Set(roots)]);
 
-  const check = (path: Seg[], value: string, need: PathNeed): string => {
+  const check = (path: Seg[], value: string, rule: PathRule): string => {
+    const { need } = rule;
+    const missing = deferred(rule) ? warnings : issues;
     const p = abs(value);
     if (!realRoots.some((r) => inside(real(p), r))) {
       issues.push(
@@ -87,19 +91,19 @@ export function normalise(
         at.issue(
           path,
           'value',
-          `${need === 'dir' ? 'folder' : need === 'file' ? 'file' : 'path'} not found: ${p}${later}`,
+          `${need === 'dir' ? 'folder' : need === 'file' ? 'file' : 'path'} not found: ${p}${later(rule)}`,
           hint,
         ),
       );
     else if (need === 'file' && !statSync(p).isFile())
-      missing.push(at.issue(path, 'value', `expected a file, got a folder: ${p}${later}`));
+      missing.push(at.issue(path, 'value', `expected a file, got a folder: ${p}${later(rule)}`));
     else if (need === 'dir' && !statSync(p).isDirectory())
-      missing.push(at.issue(path, 'value', `expected a folder, got a file: ${p}${later}`));
+      missing.push(at.issue(path, 'value', `expected a folder, got a file: ${p}${later(rule)}`));
     return p;
   };
   for (const f of fields) {
     if (f.rule.need === 'roots' || (f.rule.orName && !looksLikePath(f.value as string))) continue;
-    setAt(recipe, f.path, check(f.path, f.value as string, f.rule.need));
+    setAt(recipe, f.path, check(f.path, f.value as string, f.rule));
   }
 
   if (recipe.data.sources.length === 0 && !recipe.data.synthetic.enabled) {

@@ -25,6 +25,11 @@ export interface PathRule {
    * value that looks like a path (`looksLikePath`) is a path and follows the rules.
    */
   orName?: boolean;
+  /**
+   * A file the user writes next to the recipe (a prompt template, a task YAML), not one a download
+   * fills: `ipa validate --offline` still requires it.
+   */
+  local?: boolean;
 }
 
 /** Whether a name-or-path value is a path: it has a folder separator, starts with `.` or `~`, or names a YAML file. */

@@ -351,7 +351,7 @@ export const VerifierSchema = z
       .enum(['auto', 'exact', 'contains', 'numeric'])
       .default('auto')
       .describe('Rule verifier match; auto picks numeric for numbers, contains for short answers, else exact.'),
-    template: pathField('file')
+    template: pathField('file', { local: true })
       .optional()
       .describe('Prompt template of the model verifier (default: the packaged four-check template).'),
     max_new_tokens: z.number().int().positive().default(96).describe('Verifier output budget (verdict + reasons).'),
@@ -408,11 +408,13 @@ export const VerifierSchema = z
 
 export const ReviserSchema = z
   .object({
-    feedback_template: pathField('file').optional().describe('Feedback prompt: sees (V, I, r).'),
-    reference_feedback_template: pathField('file')
+    feedback_template: pathField('file', { local: true }).optional().describe('Feedback prompt: sees (V, I, r).'),
+    reference_feedback_template: pathField('file', { local: true })
       .optional()
       .describe('Feedback prompt of reference-guided rounds: also sees r_ref.'),
-    refine_template: pathField('file').optional().describe('Refinement prompt: sees (V, I, r, feedback).'),
+    refine_template: pathField('file', { local: true })
+      .optional()
+      .describe('Refinement prompt: sees (V, I, r, feedback).'),
     control_refinements: z
       .boolean()
       .default(false)
@@ -732,7 +734,7 @@ export const LmmsEvalSchema = z
         'Run lmms-eval on the policy at every evaluation (`eval.after`), round 0 included, so the starting model is the baseline. Needs lmms-eval in the worker environment (the lock has it).',
       ),
     tasks: z
-      .array(pathField('file', { orName: true }))
+      .array(pathField('file', { orName: true, local: true }))
       .default([])
       .describe(
         'lmms-eval task or group names (`python -m lmms_eval --tasks list`), or paths of task YAML files: a path (it has a `/`, or ends in .yaml) must lie inside the allowed roots like `include_path`, since lmms-eval runs the Python a task file names. A task that downloads its dataset needs the Hugging Face Hub or a filled `HF_HOME` (docs/evaluation.md).',
@@ -762,7 +764,7 @@ export const LmmsEvalSchema = z
       .describe(
         "Few-shot examples per prompt (`--num_fewshot`); default: each task's own setting (the paper's benchmarks are zero-shot).",
       ),
-    include_path: pathField('dir')
+    include_path: pathField('dir', { local: true })
       .optional()
       .describe(
         'A folder of your own task YAMLs (`--include_path`). `python -m ipa_worker.tools.lmms_task` writes one from local benchmark files. A task there needs a name of its own: a built-in task of the same name wins.',

@@ -4,7 +4,7 @@
  * run is, `ipa logs` filters are checked against the run, `ipa validate --offline` works before
  * any download, and `ipa resume` without a Redis says what to do.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -171,6 +171,27 @@ describe('checking a recipe before downloading anything', () => {
       /^warning: .*qwen2vl-7b-ipa\.yaml:\d+:\d+ model\.base: path not found: .*; `ipa submit` and `ipa run` need it there/m,
     );
     expect(offline.err).toMatch(/^warning: .* data\.sources\[0\]\.path: path not found/m);
+  });
+
+  it('a missing prompt template stays an error offline: it is written by hand, not downloaded', async () => {
+    const dir = temp('offline-template');
+    const file = join(dir, 'r.yaml');
+    writeFileSync(
+      file,
+      'name: x\nmodel: {base: m}\ndata: {synthetic: {enabled: true}}\nreviser:\n  refine_template: prompts/refine.txt\n',
+    );
+    const r = await ipa('validate', '--offline', file);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/r\.yaml:5:20 reviser\.refine_template: file not found: .*prompts\/refine\.txt /m);
+    expect(r.err).not.toContain('need it there');
+    // With the template written, the model (a download) missing is only a warning.
+    mkdirSync(join(dir, 'prompts'));
+    writeFileSync(join(dir, 'prompts', 'refine.txt'), 'Refine: {response}\n');
+    const ok = await ipa('validate', '--offline', file);
+    expect(ok.code).toBe(0);
+    expect(ok.err).toMatch(
+      /^warning: .*r\.yaml:2:15 model\.base: path not found: .*; `ipa submit` and `ipa run` need it there/m,
+    );
   });
 
   it('paths outside the allowed roots stay errors offline', async () => {

@@ -23,9 +23,10 @@ stderr; they do not fail the recipe. Exit code 0 when valid, 3 when not.
 
 Options:
   --offline  check structure and values before the model and data are downloaded: inputs that
-             are not there yet, and lmms-eval missing from the worker's Python, are warnings
-             (which \`ipa submit\` or the workers will require), not errors; paths must still
-             stay inside the allowed roots
+             are not there yet (model, data, benchmarks), and lmms-eval missing from the worker's
+             Python, are warnings (which \`ipa submit\` or the workers will require), not errors;
+             files you write yourself (prompt templates, lmms-eval task files) must exist, and
+             paths must still stay inside the allowed roots
   --json     print {"ok": true, "summary", "warnings": [...], "recipe"} or {"ok": false, "issues": [...]}
 Examples:
   ipa validate recipes/tiny.yaml
