@@ -8,7 +8,8 @@
  * folder), because a worker serves the runs it lists (agent/run-anchor.ts) and a group member who
  * could write it could have a worker write where they chose. Secrets are never written by ipa:
  * `IPA_SECRET_FILE` is the user's own file and must be 0600 (queue/job-signer.ts refuses it
- * otherwise); the private Redis's password lives in memory only (queue/local-redis.ts).
+ * otherwise); the private Redis's password is written only to the user's private note of it for
+their other terminals (store/private-redis-notes.ts), as private as the registry.
  */
 export const FILE_MODE = 0o664;
 export const DIR_MODE = 0o775;

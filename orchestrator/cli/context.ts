@@ -8,6 +8,7 @@ import { configureConsoleLog, LOG_FORMATS, type LogFormat } from '../log.js';
 import { connect, ping, redactUrl } from '../queue/connection.js';
 import { DEFAULT_LOCK_DURATION_MS, DEFAULT_PREFIX, DEFAULT_STALLED_INTERVAL_MS, QueueSet } from '../queue/queues.js';
 import { closest } from '../recipe/errors.js';
+import { livePrivateRedisNotes, privateRedisNotesDir } from '../store/private-redis-notes.js';
 import { lookupRun } from '../store/run-lookup.js';
 import { registeredRuns, registryFile } from '../store/run-registry.js';
 import { RunStore } from '../store/run-store.js';
@@ -124,9 +125,28 @@ export function runPrefix(v: Common, store: RunStore): string {
   return own;
 }
 
-/** The configured Redis URL once it answers, or a CliError with exit code 4 and a readable reason. */
-export async function reachableRedis(v: Common): Promise<string> {
+/**
+ * Where the commands that look at queues from another terminal (`ipa workers`, `ipa dashboard`)
+ * look: the configured Redis, else the private one of an `ipa run` or `ipa ablate` going on (the
+ * newest of those under --prefix, when given), said on stderr; else no URL.
+ */
+export function redisToWatch(v: Common): { url: string | undefined; prefix: string } {
   const url = redisUrl(v);
+  if (url) return { url, prefix: prefix(v) };
+  const notes = livePrivateRedisNotes().filter((n) => v.prefix === undefined || n.prefix === v.prefix);
+  if (!notes.length) return { url: undefined, prefix: prefix(v) };
+  const [n, ...others] = notes;
+  const more = others.length
+    ? `; ${others.length} more (pid ${others.map((o) => o.pid).join(', ')}) are noted in ${privateRedisNotesDir()}: pass --redis-url to choose`
+    : '';
+  console.error(
+    `no REDIS_URL: using the private Redis of the \`ipa run\` going on (pid ${n.pid}, since ${n.started_at}) at ${redactUrl(n.url)}${more}`,
+  );
+  return { url: n.url, prefix: n.prefix };
+}
+
+/** The configured Redis URL (or `url`) once it answers, or a CliError with exit code 4 and a readable reason. */
+export async function reachableRedis(v: Common, url: string | undefined = redisUrl(v)): Promise<string> {
   if (!url) throw new CliError('no Redis configured: set REDIS_URL or pass --redis-url', ExitCode.redisUnavailable);
   try {
     await ping(url);
@@ -140,8 +160,12 @@ export async function reachableRedis(v: Common): Promise<string> {
 }
 
 /** Connects to the configured Redis or fails with exit code 4 and a readable reason; `queuePrefix` overrides the flag's. */
-export async function openQueues(v: Common, queuePrefix: string = prefix(v)): Promise<QueueSet> {
-  const conn = connect(await reachableRedis(v));
+export async function openQueues(
+  v: Common,
+  queuePrefix: string = prefix(v),
+  url: string | undefined = redisUrl(v),
+): Promise<QueueSet> {
+  const conn = connect(await reachableRedis(v, url));
   conn.on('error', () => undefined);
   return new QueueSet(conn, queuePrefix);
 }

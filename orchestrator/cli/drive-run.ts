@@ -95,8 +95,9 @@ export async function driveRun(o: DriveOptions): Promise<number> {
     session = await LocalSession.open({ redisUrl: o.redisUrl, prefix: o.prefix, worker: o.worker });
     if (session.privateRedis)
       log.info(
-        `started a private redis-server on 127.0.0.1:${session.privateRedis.port} (stopped when this command ends)`,
+        `started a private redis-server on 127.0.0.1:${session.privateRedis.port} (stopped when this command ends; \`ipa workers\` and \`ipa dashboard\` in another terminal find it)`,
       );
+    if (session.noteProblem) log.warn(`${session.noteProblem}: \`ipa workers\` and \`ipa dashboard\` will not find it`);
     const resumed = 'store' in o.start;
     if (!interrupted) {
       store = 'store' in o.start ? o.start.store : await submitRun({ ...o.start, queues: session.queues });

@@ -11,6 +11,7 @@ import { Deadline, DEFAULT_STOP_MS } from '../deadline.js';
 import { closeConnection, connect } from '../queue/connection.js';
 import { LocalRedis } from '../queue/local-redis.js';
 import { QueueSet } from '../queue/queues.js';
+import { removePrivateRedisNote, writePrivateRedisNote } from '../store/private-redis-notes.js';
 
 /** Settings of the in-process agent; Redis and the prefix are the session's. */
 export type LocalWorkerOptions = Omit<AgentOptions, 'redisUrl' | 'prefix'>;
@@ -34,6 +35,11 @@ export class LocalSession {
     /** The redis-server this session started, if it started one. */
     readonly privateRedis: LocalRedis | undefined,
     private readonly opts: LocalSessionOptions,
+    /**
+     * Why the private Redis could not be noted for other terminals (private-redis-notes.ts);
+     * undefined when it was, or when there is no private Redis.
+     */
+    readonly noteProblem?: string,
   ) {}
 
   static async open(opts: LocalSessionOptions): Promise<LocalSession> {
@@ -43,9 +49,13 @@ export class LocalSession {
       ? undefined
       : await LocalRedis.start({ password: randomBytes(24).toString('hex') });
     const url = opts.redisUrl ?? privateRedis!.url;
+    // `ipa workers` and `ipa dashboard` in another terminal find it through this note.
+    const noteProblem = privateRedis
+      ? writePrivateRedisNote({ pid: process.pid, url, prefix: opts.prefix, started_at: new Date().toISOString() })
+      : undefined;
     const conn = connect(url);
     conn.on('error', () => undefined); // a lost Redis is reported by the agent and by what waits on it
-    return new LocalSession(url, new QueueSet(conn, opts.prefix), privateRedis, opts);
+    return new LocalSession(url, new QueueSet(conn, opts.prefix), privateRedis, opts, noteProblem);
   }
 
   get connection(): Redis {
@@ -85,6 +95,7 @@ export class LocalSession {
     await this.agent?.close(graceMs, stopMs - Math.min(1000, stopMs / 5));
     await this.queues.close(end);
     await closeConnection(this.connection, end);
+    if (this.privateRedis) removePrivateRedisNote(process.pid);
     await this.privateRedis?.stop(end.left());
   }
 }

@@ -1,7 +1,7 @@
 import { DashboardConfigError } from '../../dashboard/auth.js';
 import { startDashboard } from '../../dashboard/server.js';
 import { CliError, ExitCode, type Command } from '../command.js';
-import { COMMON_HELP, intFlag, parse, prefix, reachableRedis, runsDir } from '../context.js';
+import { COMMON_HELP, intFlag, parse, reachableRedis, redisToWatch, runsDir } from '../context.js';
 import { onInterrupt } from '../interrupt.js';
 import { exitAfter, exitNow, orderlyPart, stopHelp, stopMs, stopOptions } from '../stop.js';
 
@@ -11,7 +11,8 @@ export const command: Command = {
   help: `Usage: ipa dashboard [--port 8080] [--host 127.0.0.1] [--token T] [--poll-ms 1000] [--max-sse-clients 100] [--queue-admin] [--stop-ms MS]
 
 Serves the runs page at /, its JSON API at /api (runs, runs/:id, workers, queue, events) and
-bull-board at /queues. Without a reachable Redis (a finished run whose private Redis is gone) it
+bull-board at /queues. Without REDIS_URL or --redis-url it watches the private Redis of an
+\`ipa run\` going on, if any. Without a reachable Redis (a finished run whose private Redis is gone) it
 still shows every run from its folder; the workers panel and /queues then say the queue is not
 connected. Runs until Ctrl-C (SIGINT) or SIGTERM. Open pages are updated by server-sent events;
 run directories are checked every --poll-ms (100..1000), once for all pages. At most
@@ -54,8 +55,9 @@ ${COMMON_HELP}`,
     // The run pages need only the run folders: no Redis is a note on the page, not a refusal.
     let url: string | undefined;
     let noQueueReason: string | undefined;
+    const target = redisToWatch(values);
     try {
-      url = await reachableRedis(values);
+      url = await reachableRedis(values, target.url);
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
       noQueueReason = err.message;
@@ -66,7 +68,7 @@ ${COMMON_HELP}`,
       dash = await startDashboard({
         redisUrl: url,
         noQueueReason,
-        prefix: prefix(values),
+        prefix: target.prefix,
         runsDir: runsDir(values),
         host: values.host,
         port,

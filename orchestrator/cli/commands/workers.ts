@@ -1,14 +1,15 @@
 import { listWorkers, type WorkerInfo } from '../../agent/registry.js';
 import { ExitCode, type Command } from '../command.js';
-import { closeQueues, COMMON_HELP, openQueues, parse } from '../context.js';
+import { closeQueues, COMMON_HELP, openQueues, parse, redisToWatch } from '../context.js';
 
 export const command: Command = {
   name: 'workers',
   summary: 'Connected workers: queues, device, current jobs',
-  help: `Usage: ipa workers [--json]\n\nWorkers publish a heartbeat every 5 s; one silent for 15 s is gone.\n\n${COMMON_HELP}`,
+  help: `Usage: ipa workers [--json]\n\nWorkers publish a heartbeat every 5 s; one silent for 15 s is gone. Without REDIS_URL or\n--redis-url it looks at the private Redis of an \`ipa run\` going on, if any.\n\n${COMMON_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {}, false);
-    const queues = await openQueues(values);
+    const target = redisToWatch(values);
+    const queues = await openQueues(values, target.prefix, target.url);
     try {
       const ws = await listWorkers(queues.connection, queues.prefix);
       if (values.json) console.log(JSON.stringify(ws, null, 2));
