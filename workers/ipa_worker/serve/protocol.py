@@ -94,7 +94,10 @@ def log(id: Any, level: str, msg: str, fields: dict[str, Any] | None = None) -> 
 
 
 def result(id: Any, value: dict[str, Any] | None) -> dict[str, Any]:
-    return {"v": V, "type": "result", "id": id, "result": {} if value is None else value}
+    # None goes as null: it is how a training group's node that did not run rank 0 says it has no
+    # result of its own (the rank-0 node writes the done record); an empty object would read as a
+    # malformed stage result.
+    return {"v": V, "type": "result", "id": id, "result": value}
 
 
 def error(id: Any, type: str, message: str, traceback: str = "") -> dict[str, Any]:

@@ -84,4 +84,6 @@ def test_every_outgoing_message_matches_its_schema():
     ]
     assert [protocol.problem(m["type"], m) for m in sent] == [None] * len(sent)
     assert sent[3]["level"] == "info" and sent[5]["error"]["type"] == "Internal"
+    # No result of its own (a training group's node without rank 0) is null, never an empty stage result.
+    assert sent[4]["result"] is None
     assert protocol.problem("progress", {**sent[1], "done": "1"}) == "done: '1' is not of type 'number'"
