@@ -11,7 +11,8 @@ ARTIFACTS := test-artifacts
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-setup: setup-system setup-node setup-python ## Install everything (Node deps, Python env, redis-server)
+setup: setup-system setup-node setup-python ## Install everything (Node deps, Python env, redis-server), then say how to put `ipa` on PATH
+	@scripts/ipa-on-path.sh
 
 setup-system:
 	@scripts/setup-system.sh $(if $(BROWSER),--browser,)

@@ -1,8 +1,8 @@
 /**
  * The files the Python worker ships from the TypeScript contract, so neither side restates the
  * other: the JSON Schemas (recipe, stage payload), the recipe with every default filled in, the
- * path templates of every stage's outputs, the bridge protocol's messages, and typed Python views
- * of a recipe (dataclasses). A test compares the committed files with this
+ * path templates of every stage's outputs, the bridge protocol's messages, the seed-row forms the
+ * data loader accepts, and typed Python views of a recipe (dataclasses). A test compares the committed files with this
  * output (`test/contract/generated.test.ts`); regenerate with `npm run contract`.
  */
 import { writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { protocolSpec, recipeJsonSchema, stagePayloadJsonSchema } from './json-schema.js';
 import { recipePythonTypes } from './python-types.js';
 import { RecipeSchema } from '../recipe/schema.js';
+import { seedRowForms } from '../recipe/seed-row-forms.js';
 import { stageOutputs } from '../plan/paths.js';
 import { STAGES } from '../plan/stages.js';
 
@@ -55,6 +56,7 @@ export function contractFiles(): Record<string, string> {
     'recipe_defaults.json': json(RecipeSchema.parse(DEFAULTS_PLACEHOLDERS)),
     'stage_paths.json': json(stagePathTemplates()),
     'protocol.json': json(protocolSpec()),
+    'seed_row_forms.json': json(seedRowForms()),
     'recipe_types.py': recipePythonTypes(recipeJsonSchema()),
   };
 }

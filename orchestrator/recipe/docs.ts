@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { RecipeSchema } from './schema.js';
+import { IMAGE_FORMS, SEED_ROW_FIELDS, SOURCE_FORMATS, TEXT_FORMS } from './seed-row-forms.js';
 
 interface Node {
   type?: string;
@@ -64,12 +65,50 @@ export function renderRecipeDocs(): string {
     'Referenced inputs (model, sources, templates, benchmarks) must exist. Unknown keys are errors.',
     '',
     '`[]` in a path stands for every item of a list; `[kind=x]` for the list items of that kind.',
+    'The rows a data source may hold are described under [Seed rows](#seed-rows), after the table.',
     '',
     '| path | type | default | description |',
     '| --- | --- | --- | --- |',
     ...rows.map((r) => `| \`${r.path}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`),
     '',
+    ...seedRowsSection(cell),
   ].join('\n');
+}
+
+/** The "Seed rows" section: the forms of orchestrator/recipe/seed-row-forms.ts, which the loader reads too. */
+function seedRowsSection(cell: (s: string) => string): string[] {
+  const code = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', ');
+  const list = (items: readonly { doc: string }[]) => items.map((f) => `- ${f.doc}`);
+  return [
+    '## Seed rows',
+    '',
+    'Each row of a `data.sources` entry becomes one seed `{id, images, instruction, reference, task_type, source}`.',
+    "A row that lacks a required field or holds a value in none of the forms below is rejected, with the reason, in the run's",
+    '`data/rejected_seeds.jsonl`; the other rows go on.',
+    '',
+    '| field | read from (the first key present and not null) | default | description |',
+    '| --- | --- | --- | --- |',
+    ...SEED_ROW_FIELDS.map(
+      (f) =>
+        `| \`${f.name}\` | ${code(f.aliases)} | ${f.required ? '**required**' : `\`${f.default}\``} | ${cell(f.doc)} |`,
+    ),
+    '',
+    'A text value (instruction, reference, task_type) may be any of these; surrounding whitespace is stripped and an',
+    'empty text is refused:',
+    '',
+    ...list(TEXT_FORMS),
+    '',
+    'An image reference may be any of these. Every image is decoded and checked against `data.max_image_bytes`,',
+    "`data.max_image_side` and what the model's image processor accepts; embedded images are written to the run's",
+    '`data/images/`, named by their content.',
+    '',
+    ...list(IMAGE_FORMS),
+    '',
+    'How each `format` reads its `path` into rows:',
+    '',
+    ...Object.entries(SOURCE_FORMATS).map(([name, doc]) => `- \`${name}\`: ${doc}`),
+    '',
+  ];
 }
 
 function collect(node: Node, path: string, rows: Row[], required = false): void {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RECIPE_DOCS_PATH, renderRecipeDocs } from '../../orchestrator/recipe/docs.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
+import { IMAGE_FORMS, SEED_ROW_FIELDS, SOURCE_FORMATS } from '../../orchestrator/recipe/seed-row-forms.js';
 
 describe('docs/recipe.md', () => {
   it('equals the text generated from the schema (run `npm run docs:recipe` after changing it)', () => {
@@ -23,5 +24,18 @@ describe('docs/recipe.md', () => {
       .find((l) => l.startsWith('| `generation.backend`'))!;
     expect(row).toContain('"hf" \\| "vllm"');
     expect(row.split(/(?<!\\)\|/).length).toBe(6);
+  });
+
+  it('lists the seed-row forms the loader reads: every field with its aliases in order, every image form and format', () => {
+    const text = renderRecipeDocs();
+    const section = text.slice(text.indexOf('\n## Seed rows\n'));
+    expect(section.length).toBeLessThan(text.length);
+    expect(section).toContain('| `reference` | `reference`, `answer`, `response` | **required** |');
+    expect(section).toContain('| `task_type` | `task_type` | `general` |');
+    for (const f of SEED_ROW_FIELDS)
+      expect(section).toContain(`| \`${f.name}\` | ${f.aliases.map((a) => `\`${a}\``).join(', ')} |`);
+    for (const f of IMAGE_FORMS) expect(section).toContain(`- ${f.doc}\n`);
+    for (const [name, doc] of Object.entries(SOURCE_FORMATS)) expect(section).toContain(`- \`${name}\`: ${doc}\n`);
+    expect(SOURCE_FORMATS.sharegpt).toContain('`conversations` (or `messages`)');
   });
 });

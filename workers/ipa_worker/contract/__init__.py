@@ -1,8 +1,8 @@
 """The contract zod owns (orchestrator/recipe), as the files `npm run contract` generates here.
 
 Python restates none of it: the recipe's defaults and enums, the JSON Schemas of the recipe and
-the stage payload, where each stage writes, and the bridge protocol (its version, methods and
-message schemas) all come from these files, and a vitest test fails when they drift from the zod
+the stage payload, where each stage writes, the bridge protocol (its version, methods and
+message schemas) and the seed-row forms the data loader accepts all come from these files, and a vitest test fails when they drift from the zod
 schemas. Never edit the JSON files by hand. `recipe_types` (generated too) gives the recipe as typed,
 frozen dataclasses: `Recipe.from_dict(payload["recipe"])`.
 
@@ -94,3 +94,24 @@ def stage_paths() -> dict[str, dict[str, str]]:
 def stage_outputs(stage: str, round: int, shard: int) -> dict[str, str]:  # noqa: A002 - the payload's name
     """The outputs of one job of `stage`, by name, relative to the run directory."""
     return {name: template.format(round=round, shard=shard) for name, template in _load("stage_paths.json")[stage].items()}
+
+
+def seed_row_forms() -> dict[str, Any]:
+    """The forms a seed row may take (orchestrator/recipe/seed-row-forms.ts): `fields` (each with its
+    `aliases` in order of preference, `required`, `default`), `text_forms`, `image_forms`, the
+    sharegpt `conversation` layout and the `source_formats`, each with its `doc`."""
+    return copy.deepcopy(_load("seed_row_forms.json"))
+
+
+def seed_row_field(name: str) -> dict[str, Any]:
+    """One seed row field of `seed_row_forms()`: `seed_row_field("task_type")["default"]` is `"general"`."""
+    for f in _load("seed_row_forms.json")["fields"]:
+        if f["name"] == name:
+            return copy.deepcopy(f)
+    raise KeyError(f"{name} is not a seed row field")
+
+
+def seed_row_aliases(name: str) -> tuple[str, ...]:
+    """The keys a seed row's field is read from, in order of preference:
+    `seed_row_aliases("reference")` is `("reference", "answer", "response")`."""
+    return tuple(seed_row_field(name)["aliases"])

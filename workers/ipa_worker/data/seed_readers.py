@@ -15,8 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..contract import seed_row_forms
 from ..errors import BadInput
 from .seed_rows import RowError
+
+# The sharegpt layout's keys and speakers, each in order of preference (orchestrator/recipe/seed-row-forms.ts).
+_CONVERSATION = seed_row_forms()["conversation"]
 
 
 def _read_jsonl(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
@@ -111,7 +115,17 @@ def _read_hf(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
 
 
 def _strip_image_tokens(text: str) -> str:
-    return "\n".join(line for line in text.replace("<image>", "\n").split("\n") if line.strip()).strip()
+    token = _CONVERSATION["image_token"]
+    return "\n".join(line for line in text.replace(token, "\n").split("\n") if line.strip()).strip()
+
+
+def _present(d: dict[str, Any], names: list[str], default: Any = None) -> Any:
+    """The value of the first of `names` that `d` has (even when null), else `default`."""
+    return next((d[n] for n in names if n in d), default)
+
+
+def _speaker(turn: Any, who: str) -> bool:
+    return isinstance(turn, dict) and _present(turn, _CONVERSATION["speaker"]) in _CONVERSATION[who]
 
 
 def _read_sharegpt(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
@@ -123,33 +137,20 @@ def _read_sharegpt(path: Path, limit: int | None) -> Iterator[tuple[int, Any]]:
         raise BadInput(f"sharegpt source {path}: {_json_limit(exc)}") from exc
     if not isinstance(items, list):
         raise BadInput(f"sharegpt source {path} must be a JSON list of conversations")
+    turns_keys, text = _CONVERSATION["turns"], _CONVERSATION["text"]
     for i, item in enumerate(items[:limit] if limit is not None else items, start=1):
         if not isinstance(item, dict):
             yield i, RowError("conversation is not a JSON object")
             continue
-        turns = item.get("conversations") or item.get("messages") or []
-        human = next(
-            (
-                k
-                for k, t in enumerate(turns)
-                if isinstance(t, dict) and t.get("from", t.get("role")) in ("human", "user")
-            ),
-            None,
-        )
+        turns = next((item[k] for k in turns_keys if item.get(k)), [])
+        human = next((k for k, t in enumerate(turns) if _speaker(t, "human")), None)
         if human is None:
             yield i, RowError("conversation has no human turn")
             continue
-        answer = next(
-            (
-                t
-                for t in turns[human + 1 :]
-                if isinstance(t, dict) and t.get("from", t.get("role")) in ("gpt", "assistant")
-            ),
-            None,
-        )
-        row = {k: v for k, v in item.items() if k not in ("conversations", "messages")}
-        row["instruction"] = _strip_image_tokens(str(turns[human].get("value", turns[human].get("content", "")) or ""))
-        row["reference"] = None if answer is None else answer.get("value", answer.get("content"))
+        answer = next((t for t in turns[human + 1 :] if _speaker(t, "assistant")), None)
+        row = {k: v for k, v in item.items() if k not in turns_keys}
+        row["instruction"] = _strip_image_tokens(str(_present(turns[human], text, "") or ""))
+        row["reference"] = None if answer is None else _present(answer, text)
         yield i, row
 
 

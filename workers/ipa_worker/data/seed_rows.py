@@ -1,8 +1,10 @@
 """One seed row, normalised and validated: `{id, images, instruction, reference, task_type, source}`.
 
-Field aliases (question/prompt, answer/response, image/images) are accepted; images may be paths
-(kept inside the allowed roots) or embedded bytes (written out, content-addressed). Every way a
-row can be unusable raises RowError with the reason the rejected-rows file shows.
+The accepted forms (field aliases, text values, image references) come from the contract
+(`seed_row_forms()`, declared in orchestrator/recipe/seed-row-forms.ts and listed in docs/recipe.md):
+images may be paths (kept inside the allowed roots) or embedded bytes (written out,
+content-addressed). Every way a row can be unusable raises RowError with the reason the
+rejected-rows file shows.
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..contract import seed_row_aliases, seed_row_field
 from ..errors import BadInput
 from .image_limits import ProcessorLimits, image_problem
 from .images import decode_image, image_bytes, image_format, load_image
 from .jsonl_io import atomic_write_bytes
 
-DEFAULT_TASK_TYPE = "general"
+DEFAULT_TASK_TYPE = seed_row_field("task_type")["default"]
+INSTRUCTION = seed_row_aliases("instruction")
+REFERENCE = seed_row_aliases("reference")
+IMAGES = seed_row_aliases("images")
+ID = seed_row_aliases("id")
+TASK_TYPE = seed_row_aliases("task_type")
 
 
 @dataclass
@@ -131,13 +139,13 @@ def normalise_row(
     raw: dict[str, Any], *, source: str, index: int, root: Path, store: ImageStore, limits: Limits
 ) -> dict[str, Any]:
     """A seed row `{id, images, instruction, reference, task_type, source}`, or RowError."""
-    instruction = _text(_first(raw, "instruction", "question", "prompt"), "instruction")
+    instruction = _text(_first(raw, *INSTRUCTION), "instruction")
     if len(instruction) > limits.max_instruction_chars:
         raise RowError(
             f"instruction is {len(instruction)} characters, longer than max_instruction_chars {limits.max_instruction_chars}"
         )
-    reference = _text(_first(raw, "reference", "answer", "response"), "reference")
-    refs = _first(raw, "images", "image")
+    reference = _text(_first(raw, *REFERENCE), "reference")
+    refs = _first(raw, *IMAGES)
     if refs is None:
         raise RowError("image is missing")
     if not isinstance(refs, list):
@@ -145,7 +153,7 @@ def normalise_row(
     if not refs:
         raise RowError("image list is empty")
     images = [store.resolve(r, root) for r in refs]
-    task_type = raw.get("task_type")
+    task_type = _first(raw, *TASK_TYPE)
     task_type = _text(task_type, "task_type") if task_type is not None else DEFAULT_TASK_TYPE
     return {
         "id": row_id(raw, source, index),
@@ -158,7 +166,7 @@ def normalise_row(
 
 
 def row_id(raw: dict[str, Any], source: str, index: int) -> str:
-    rid = raw.get("id")
+    rid = _first(raw, *ID)
     if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip():
         return str(rid).strip()
     return f"{source}-{index}"

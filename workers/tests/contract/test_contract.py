@@ -9,6 +9,8 @@ from ipa_worker.contract import (
     recipe_schema,
     schema_defaults,
     schema_enum,
+    seed_row_aliases,
+    seed_row_field,
     stage_outputs,
     stage_paths,
 )
@@ -54,3 +56,11 @@ def test_enums_are_read_from_the_recipe_schema():
     assert schema_enum("data", "sources", "[]", "format") == ["jsonl", "parquet", "hf", "sharegpt"]
     with pytest.raises(KeyError, match="seed has no enum"):
         schema_enum("seed")
+
+
+def test_seed_row_fields_come_with_their_aliases_in_order_of_preference():
+    assert seed_row_aliases("instruction") == ("instruction", "question", "prompt")
+    assert seed_row_aliases("images") == ("images", "image")
+    assert seed_row_field("task_type")["default"] == "general"
+    with pytest.raises(KeyError, match="not a seed row field"):
+        seed_row_field("caption")
