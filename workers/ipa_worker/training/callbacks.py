@@ -1,5 +1,6 @@
 """Trainer callbacks: per-step metrics into the run's train_metrics.jsonl, progress and cancellation,
-the mark that makes a checkpoint complete, and the removal of the Trainer's own console output.
+the mark that makes a checkpoint complete, the check that data-parallel ranks really share their
+gradients, and the removal of the Trainer's own console output.
 
 In a launched group every rank runs these callbacks with the same (gathered) values; only rank 0
 writes files and reports, while the cancel check runs on every rank (it is a collective there).
@@ -146,6 +147,29 @@ class CheckpointMark(TrainerCallback):
             tmp.write_text(json.dumps({"step": int(state.global_step), "world_size": collective.world_size()}))
             os.replace(tmp, folder / CHECKPOINT_MARK)
             prune_checkpoints(args.output_dir, self.keep)
+
+
+class DataParallelCheck(TrainerCallback):
+    """Fails a DDP training whose model is not wrapped in DistributedDataParallel when it starts.
+
+    Unwrapped, each rank would train alone on its share of the batch with no gradient all-reduce:
+    the losses look plausible and rank 0 saves an adapter trained on half the data, so nothing else
+    would say so. (It happened: `trainer.evaluate()` before `train()` marks the model as prepared
+    for accelerate, which then skips the wrap; dpo_trainer.forget_evaluation_prepare undoes that.)
+    """
+
+    def __init__(self, trainer, strategy: str):
+        self.trainer, self.strategy = trainer, strategy
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrapped = self.trainer.model_wrapped
+        if self.strategy == "ddp" and collective.world_size() > 1 and not isinstance(wrapped, DistributedDataParallel):
+            raise RuntimeError(
+                f"DDP training on {collective.world_size()} processes, but the model is not wrapped in "
+                f"DistributedDataParallel ({type(wrapped).__name__}): the ranks would not share gradients"
+            )
 
 
 def quiet_trainer(trainer) -> None:

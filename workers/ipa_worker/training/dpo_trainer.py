@@ -27,7 +27,7 @@ from typing import Any
 from ..contract.recipe_types import Training, TrainingDpo
 from . import collective
 from .batch_layout import BatchLayout, split_batch
-from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
+from .callbacks import CheckpointMark, DataParallelCheck, MetricsCallback, quiet_trainer
 from .checkpoints import last_checkpoint
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
@@ -116,7 +116,26 @@ def _reward_before(trainer, eval_sets: dict[str, Any] | None) -> dict[str, Any]:
         before.update(
             {f"{k}_before": v for k, v in reward_metrics(trainer, ds, name).items() if not k.startswith("pairs_")}
         )
+    if eval_sets:
+        forget_evaluation_prepare(trainer)
     return before
+
+
+def forget_evaluation_prepare(trainer) -> None:
+    """Undo what `trainer.evaluate()` before `train()` leaves behind, so `train()` prepares the
+    model as if it had not run.
+
+    The evaluation prepares the model with accelerate in evaluation mode (no DDP wrap) and accelerate
+    marks it prepared; `train()`'s own prepare then returns it as it is, and in a launched group the
+    ranks trained without sharing gradients (each on its half of the batch: 1- and 2-process losses
+    differed by 7e-4 at step 2; `DataParallelCheck` now fails such a training). Not needed for FSDP,
+    whose evaluation prepare wraps the model for training already.
+    """
+    model = trainer.model
+    if getattr(model, "_is_accelerate_prepared", False) and not trainer.is_fsdp_enabled:
+        model._is_accelerate_prepared = False
+        trainer.accelerator._models[:] = [m for m in trainer.accelerator._models if m is not model]
+        trainer.model_wrapped = model
 
 
 def train_dpo(
@@ -173,6 +192,7 @@ def train_dpo(
         callbacks=[metrics_cb, CheckpointMark(dpo.save_total_limit), *tracking.callbacks(), *(callbacks or [])],
     )
     quiet_trainer(trainer)
+    trainer.add_callback(DataParallelCheck(trainer, strategy))
     tracking.attach(trainer)
     if not full and job.start["adapter"] and training.reference_model == "initial":
         _drop_adapter_reference(trainer)

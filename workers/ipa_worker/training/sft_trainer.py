@@ -16,7 +16,7 @@ from typing import Any
 from ..contract.recipe_types import Recipe, TrainingDistributed, TrainingLora, WarmupSftLora
 from . import collective
 from .batch_layout import BatchLayout, split_batch
-from .callbacks import CheckpointMark, MetricsCallback, quiet_trainer
+from .callbacks import CheckpointMark, DataParallelCheck, MetricsCallback, quiet_trainer
 from .checkpoints import last_checkpoint
 from .strategy import resolve_strategy, strategy_args
 from .tracking import Tracking
@@ -186,6 +186,7 @@ def train_sft(
         callbacks=[cb, CheckpointMark(settings.save_total_limit), *tracking.callbacks()],
     )
     quiet_trainer(trainer)
+    trainer.add_callback(DataParallelCheck(trainer, strategy))
     tracking.attach(trainer)
     out = trainer.train(resume_from_checkpoint=resume)
     record = _publish(
