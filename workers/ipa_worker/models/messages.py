@@ -15,3 +15,12 @@ def user_messages(text: str, n_images: int = 1) -> list[dict[str, Any]]:
 def assistant_messages(text: str) -> list[dict[str, Any]]:
     """One assistant turn holding `text` (a completion, a chosen or a rejected answer)."""
     return [{"role": "assistant", "content": [{"type": "text", "text": text}]}]
+
+
+def prompt_completion(images: list[Any], text: str, completion: str) -> dict[str, Any]:
+    """One SFT example in TRL's conversational prompt-completion form: `{images, prompt, completion}`."""
+    return {
+        "images": list(images),
+        "prompt": user_messages(text, len(images)),
+        "completion": assistant_messages(completion),
+    }

@@ -27,7 +27,7 @@ from ..data.premise_task import ideal_answer, reference_of
 from ..data.premise_truth import checks
 from ..method.reviser import Templates, feedback_prompt, refine_prompt
 from ..method.verifier import verifier_prompt
-from ..models.messages import assistant_messages, user_messages
+from ..models.messages import prompt_completion
 from .synthetic_roles import checks_text
 
 
@@ -50,13 +50,7 @@ def role_examples(
         facts = spec["facts"]
 
         def add(text: str, completion: str, images: list = images) -> None:
-            out.append(
-                {
-                    "images": images,
-                    "prompt": user_messages(text, len(images)),
-                    "completion": assistant_messages(completion),
-                }
-            )
+            out.append(prompt_completion(images, text, completion))
 
         for _ in range(answer):
             add(instruction, ideal_answer(spec, facts) if rng.random() < compliance else reference_of(facts))

@@ -34,16 +34,9 @@ def examples_to_dataset(rows: list[dict[str, Any]]):
 
 def answer_examples(rows: list[dict[str, Any]], text_key: str = "reference") -> list[dict[str, Any]]:
     """Rows with images and an instruction -> answer examples whose completion is `row[text_key]`."""
-    from ..models.messages import assistant_messages, user_messages
+    from ..models.messages import prompt_completion
 
-    return [
-        {
-            "images": list(r["images"]),
-            "prompt": user_messages(r["instruction"], len(r["images"])),
-            "completion": assistant_messages(r[text_key]),
-        }
-        for r in rows
-    ]
+    return [prompt_completion(r["images"], r["instruction"], r[text_key]) for r in rows]
 
 
 def seed_rows_to_dataset(seeds: list[dict[str, Any]]):

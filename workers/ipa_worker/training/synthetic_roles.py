@@ -26,7 +26,7 @@ from ..data.role_formats import CATEGORY_NAME, CHECK_LINES
 from ..data.synthetic_task import COLOURS, COUNTS, SHAPES, SIDES, TEXTS
 from ..method.reviser import Templates, feedback_prompt, refine_prompt
 from ..method.verifier import CHECKS, normalize_tokens, verifier_prompt
-from ..models.messages import assistant_messages, user_messages
+from ..models.messages import prompt_completion
 
 # The value vocabulary of each task type's answer (describe answers are "<colour> <shape>").
 CATEGORY_VALUES: dict[str, list[str]] = {
@@ -173,13 +173,7 @@ def role_examples(
         )
 
         def add(text: str, completion: str, images: list = images) -> None:
-            out.append(
-                {
-                    "images": images,
-                    "prompt": user_messages(text, len(images)),
-                    "completion": assistant_messages(completion),
-                }
-            )
+            out.append(prompt_completion(images, text, completion))
 
         for _ in range(answer):
             add(instruction, reference)
