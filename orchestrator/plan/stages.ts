@@ -7,6 +7,7 @@
 export const QUEUE_KINDS = ['control', 'prepare', 'sample', 'verify', 'revise', 'pair', 'train', 'eval'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
+/** Every stage, in the order they run within a round (a round runs those its recipe plans). */
 export const STAGES = [
   'prepare',
   'sft',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evalFile, roundDir, shardFile, stageOutputs } from '../../orchestrator/plan/paths.js';
 import { roundCount } from '../../orchestrator/plan/planner.js';
-import { jobId, type Stage } from '../../orchestrator/plan/stages.js';
+import { jobId, STAGES, type Stage } from '../../orchestrator/plan/stages.js';
 import { RecipeSchema } from '../../orchestrator/recipe/schema.js';
 import { atomicWrite, atomicWriteJsonl } from '../../orchestrator/store/atomic.js';
 import { folderDigest } from '../../orchestrator/store/digest.js';
@@ -235,21 +235,8 @@ export function fakeRun(opts: { rounds?: number; id?: string; runsDir?: string }
   };
 }
 
-/** Execution order within a round (round 0 only has prepare, eval, advance). */
-const RUN_ORDER: Stage[] = [
-  'prepare',
-  'sft',
-  'sample',
-  'verify',
-  'revise',
-  'verify_revisions',
-  'pair',
-  'train',
-  'eval',
-  'report',
-  'advance',
-];
-const order = (s: Stage) => RUN_ORDER.indexOf(s);
+/** Execution order within a round (round 0 only has prepare, eval, advance): the order of STAGES. */
+const order = (s: Stage) => STAGES.indexOf(s);
 
 export const evalPath = (store: RunStore, round: number) => store.abs(evalFile(round));
 export const metricsPath = (store: RunStore, round: number) => store.abs(join(roundDir(round), 'train_metrics.jsonl'));
