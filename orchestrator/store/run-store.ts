@@ -194,10 +194,14 @@ export class RunStore {
     atomicWriteJson(join(this.dir, 'run.json'), info);
   }
 
-  /** Moves the run to `state`; a final state is only left through `resume` (`force`). */
+  /**
+   * Moves the run to `state`; a final state is only left through `resume` (`force`). A failed run keeps
+   * its first error: jobs that fail after it (refused because the run is failed) would bury the cause.
+   */
   setState(state: RunState, extra: { error?: string; force?: boolean } = {}): RunInfo {
     const info = this.info();
     if (FINAL_STATES.has(info.state) && !extra.force && info.state !== state) return info;
+    if (info.state === 'failed' && state === 'failed' && info.error !== undefined && !extra.force) return info;
     const next: RunInfo = { ...info, state, updated_at: new Date().toISOString() };
     if (extra.error !== undefined) next.error = extra.error;
     else if (state !== 'failed') delete next.error;

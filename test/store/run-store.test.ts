@@ -96,6 +96,17 @@ describe('run store', () => {
     expect(s.setState('running').state).toBe('cancelled');
     expect(s.setState('running', { force: true }).state).toBe('running');
   });
+
+  it('a failed run keeps its first error: a job refused afterwards because the run is failed does not bury the cause', () => {
+    const s = newRun();
+    s.setState('failed', { error: 'r1.verify.s001: sha256 mismatch in round-1/responses/shard-001.jsonl' });
+    s.setState('failed', { error: 'r1.revise.s003: run x is failed' });
+    expect(s.info().error).toBe('r1.verify.s001: sha256 mismatch in round-1/responses/shard-001.jsonl');
+    s.setState('running', { force: true });
+    expect(s.setState('failed', { error: 'r1.pair.s000: the next failure' }).error).toBe(
+      'r1.pair.s000: the next failure',
+    );
+  });
 });
 
 describe('run directories from before the worker settings left the recipe', () => {
