@@ -35,6 +35,7 @@ import { QueueSet } from '../orchestrator/queue/queues.js';
 import { loadRecipe } from '../orchestrator/recipe/load.js';
 import { submitRun } from '../orchestrator/run/submit.js';
 import { readJobProgress } from '../orchestrator/store/job-progress.js';
+import type { Damage } from '../orchestrator/store/integrity.js';
 import { shardCount } from '../orchestrator/store/manifest.js';
 import { RunStore } from '../orchestrator/store/run-store.js';
 import { ensureAnsweringModel } from '../test/helpers/answering-model.js';
@@ -71,6 +72,9 @@ export interface ChaosReport {
     after: 'run failed' | 'verify after completion' | 'FLUSHALL';
     damaged: string[];
     dependents: string[];
+    /** Why the run failed (its recorded error), and what `ipa verify` found before the repair. */
+    reason?: string;
+    found?: string[];
   }>;
   /** `ipa verify` of the finished run (every output against its done record): exit 0. */
   final_verify_ok: boolean;
@@ -614,8 +618,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       state = await waitRun(run, 300_000, inject);
       if (state !== 'completed' && state !== 'failed') break;
       const v = await ipa(['verify', run.dir, '--json']);
-      const damage = (JSON.parse(v.stdout) as { damage: unknown[] }).damage;
+      const damage = (JSON.parse(v.stdout) as { damage: Damage[] }).damage;
       if (!damage.length || !repairsLeft) break;
+      const reason = state === 'failed' ? (run.info().error ?? 'no error recorded') : undefined;
+      const found = damage.map((d) => `${d.kind} ${relative(run.dir, d.file)}`);
       // `ipa resume` sets damaged records aside before it finds a job of the round still running and
       // asks to be run again; the retry would then see no damage to report. Let running jobs end first.
       await waitIdle(redis.url, 'chaos-run', 60_000);
@@ -628,9 +634,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         after: state === 'failed' ? 'run failed' : 'verify after completion',
         damaged: r.damaged.map(short),
         dependents: r.dependents.map(short),
+        ...(reason === undefined ? {} : { reason }),
+        found,
       });
       log(
-        `repair after the run ${state === 'failed' ? 'failed' : 'completed'}: ${r.damaged.length} damaged job(s), ${r.dependents.length} made from them, recomputed`,
+        `repair after the run ${state === 'failed' ? `failed (${reason})` : 'completed'}: ipa verify found ${found.join('; ')}; ipa resume set aside ${r.damaged.length} damaged job(s), ${r.dependents.length} made from them, recomputed`,
       );
     }
     if (state === 'completed') survived += pending.length;
