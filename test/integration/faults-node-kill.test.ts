@@ -14,6 +14,7 @@ import {
   AgentProcess,
   alive,
   attemptLines,
+  freezeMidway,
   idOf,
   jsonlRows,
   lastCompleteCheckpoint,
@@ -22,7 +23,6 @@ import {
   ROUND_RECIPE,
   ROUND_RESPONSES,
   waitFor,
-  waitMidway,
 } from './faults-support.js';
 
 /** Short lock and stall check so that recovery takes seconds. */
@@ -51,6 +51,8 @@ describe('kill -9 of the Node worker agent', () => {
     const children = pythonChildren(p.pid);
     expect(children.length, p.tail()).toBeGreaterThan(0);
     await p.kill9();
+    // A child stopped by freezeMidway must run again to see its agent's pipes close.
+    for (const pid of children) if (alive(pid)) process.kill(pid, 'SIGCONT');
     await waitFor('the dead agent’s Python processes to exit', () => children.every((pid) => !alive(pid)), 60_000);
     return children;
   }
@@ -60,7 +62,10 @@ describe('kill -9 of the Node worker agent', () => {
     procs.push(first);
     store = await h.submit();
     const id = idOf(store, 'sample');
-    await waitMidway(h, 'sample', id);
+    await freezeMidway(h, 'sample', id, () => {
+      const pids = pythonChildren(first.pid);
+      return pids.length === 1 ? pids[0] : undefined;
+    });
     const t0 = Date.now();
     const children = await killAgent(first);
     const orphanGoneMs = Date.now() - t0;

@@ -11,6 +11,7 @@ import { harness, type Harness } from '../helpers/harness.js';
 import {
   alive,
   attemptLines,
+  freezeMidway,
   idOf,
   jsonlRows,
   lastCompleteCheckpoint,
@@ -19,7 +20,6 @@ import {
   ROUND_RESPONSES,
   sleep,
   waitFor,
-  waitMidway,
 } from './faults-support.js';
 
 describe('kill -9 of the Python process', () => {
@@ -39,8 +39,11 @@ describe('kill -9 of the Python process', () => {
 
   it('mid-sampling: the job is retried in a restarted process and its output is complete', async () => {
     const id = idOf(store, 'sample');
-    const at = await waitMidway(h, 'sample', id);
-    const [pid] = agent.pythonPids();
+    const at = await freezeMidway(h, 'sample', id, () => {
+      const pids = agent.pythonPids();
+      return pids.length === 1 ? pids[0] : undefined;
+    });
+    const pid = at.pid;
     expect(store.doneRecord(id)).toBeUndefined();
     process.kill(pid, 'SIGKILL');
     const rec = await waitFor(`${id} done`, () => store.doneRecord(id));

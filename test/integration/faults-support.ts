@@ -92,6 +92,48 @@ export async function waitMidway(
   );
 }
 
+/**
+ * Stops a job's Python process (SIGSTOP) part-way through its work and returns with it stopped, for
+ * a fault that must land mid-job. Watching progress alone (`waitMidway`) misses on an idle machine:
+ * ROUND_RECIPE's sampling ran in 0.9 s there, with no report of work left that a poll caught. So once
+ * the job is active, its process runs in short steps, each followed by a pause long enough for the
+ * held progress to reach Redis (both throttles pass one update per 0.5 s), until the job reports
+ * work done with work left. The caller kills the process, or sends SIGCONT.
+ */
+export async function freezeMidway(
+  h: Harness,
+  queue: QueueKind,
+  id: string,
+  pidOf: () => number | undefined,
+  timeoutMs = 300_000,
+): Promise<{ done: number; total: number; pid: number }> {
+  const midway = async () => {
+    const p = (await h.queues.queue(queue).getJob(id))?.progress as { done?: number; total?: number } | undefined;
+    return p && typeof p.done === 'number' && typeof p.total === 'number' && p.done > 0 && p.done < p.total
+      ? { done: p.done, total: p.total }
+      : undefined;
+  };
+  return waitFor(
+    `${id} stopped part-way`,
+    async () => {
+      const job = await h.queues.queue(queue).getJob(id);
+      const state = await job?.getState();
+      if (state === 'completed') throw new Error(`${id} completed before it could be stopped part-way`);
+      const pid = pidOf();
+      if (state !== 'active' || pid === undefined) return undefined;
+      process.kill(pid, 'SIGSTOP');
+      await sleep(700);
+      const at = await midway();
+      if (at) return { ...at, pid };
+      process.kill(pid, 'SIGCONT');
+      await sleep(40);
+      return undefined;
+    },
+    timeoutMs,
+    20,
+  );
+}
+
 export function attemptLines(store: RunStore, id: string): Array<Record<string, unknown>> {
   const p = store.abs(`jobs/${id}.attempts`);
   if (!existsSync(p)) return [];
